@@ -1,0 +1,72 @@
+//! Command-line interface: the commands and flags admin scripts rely on (SPEC §9).
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// slawatch: SLA deadlines of security findings, and the notifications around them.
+#[derive(Debug, Parser)]
+#[command(name = "slawatch", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (GraphQL at /graphql).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Load the runbook's demo scenario into the database.
+    Demo,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080, or SLAWATCH_BIND).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Load the demo scenario before serving.
+    #[arg(long)]
+    pub demo: bool,
+    /// Do not run the scheduler on this instance (API only).
+    #[arg(long)]
+    pub no_scheduler: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a generated password when none is given.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        superuser: bool,
+        /// The password (default: a random one, printed once).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it (once).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}

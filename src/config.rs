@@ -1,0 +1,230 @@
+//! Typed settings: defaults < optional `slawatch.toml` < environment. The only place that reads the environment.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Everything the server needs to know at start-up, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` (default: `slawatch.db` in the working directory) or `postgres://…`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Username of the admin created on first start when there are no users.
+    pub admin_user: String,
+    /// Its password; when unset a random one is generated and printed once.
+    pub admin_password: Option<String>,
+    /// HS256 secret for JWTs; when unset one is generated and stored in the database.
+    pub jwt_secret: Option<String>,
+    pub jwt_ttl_minutes: i64,
+    pub sweep_interval_seconds: u64,
+    /// `DD_EMAIL_URL`-style SMTP URL.
+    pub email_url: Option<String>,
+    pub limits: Limits,
+    /// `RUST_LOG`-style log filter.
+    pub log_filter: Option<String>,
+}
+
+/// Request limits, in the spirit of GitHub's public GraphQL API.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub max_body_bytes: usize,
+    pub max_page_size: u64,
+    pub max_batch_create: usize,
+    pub login_failures_allowed: u32,
+    pub login_failure_window_seconds: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_query_depth: 12,
+            max_query_complexity: 5_000,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_page_size: 100,
+            max_batch_create: 1_000,
+            login_failures_allowed: 5,
+            login_failure_window_seconds: 300,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://slawatch.db?mode=rwc".to_owned(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_user: "admin".to_owned(),
+            admin_password: None,
+            jwt_secret: None,
+            jwt_ttl_minutes: 60,
+            sweep_interval_seconds: 60,
+            email_url: None,
+            limits: Limits::default(),
+            log_filter: None,
+        }
+    }
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid {path}: {source}")]
+    Toml { path: String, source: toml::de::Error },
+    #[error("invalid value for {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+/// The shape of `slawatch.toml`; every key optional, named as the environment variable without prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    bind: Option<String>,
+    admin_user: Option<String>,
+    admin_password: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_ttl_minutes: Option<i64>,
+    sweep_interval: Option<u64>,
+    email_url: Option<String>,
+    max_query_depth: Option<usize>,
+    max_query_complexity: Option<usize>,
+    max_body_bytes: Option<usize>,
+}
+
+impl Config {
+    /// Loads `slawatch.toml` from the working directory (if present) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = Path::new("slawatch.toml");
+        let file = if path.exists() {
+            Some(
+                std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?,
+            )
+        } else {
+            None
+        };
+        Self::from_sources(file.as_deref(), |name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Layers the defaults, a TOML document and an environment lookup, in that order.
+    pub fn from_sources(toml_text: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file: FileSettings = match toml_text {
+            Some(text) => {
+                toml::from_str(text).map_err(|source| ConfigError::Toml { path: "slawatch.toml".to_owned(), source })?
+            }
+            None => FileSettings::default(),
+        };
+        let mut config = Config::default();
+        let pick = |env_name: &str, file_value: Option<String>| env(env_name).or(file_value);
+
+        if let Some(url) = pick("DATABASE_URL", file.database_url) {
+            config.database_url = url;
+        }
+        if let Some(bind) = pick("SLAWATCH_BIND", file.bind) {
+            config.bind = parse_bind(&bind)?;
+        }
+        if let Some(user) = pick("SLAWATCH_ADMIN_USER", file.admin_user) {
+            config.admin_user = user;
+        }
+        config.admin_password = pick("SLAWATCH_ADMIN_PASSWORD", file.admin_password);
+        config.jwt_secret = pick("SLAWATCH_JWT_SECRET", file.jwt_secret);
+        if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("SLAWATCH_JWT_SECRET", "must be at least 32 characters".to_owned()));
+        }
+        if let Some(minutes) = number(&env, "SLAWATCH_JWT_TTL_MINUTES", file.jwt_ttl_minutes)? {
+            if !(1..=24 * 60).contains(&minutes) {
+                return Err(invalid("SLAWATCH_JWT_TTL_MINUTES", "must be between 1 and 1440".to_owned()));
+            }
+            config.jwt_ttl_minutes = minutes;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_SWEEP_INTERVAL", file.sweep_interval)? {
+            if seconds == 0 {
+                return Err(invalid("SLAWATCH_SWEEP_INTERVAL", "must be at least 1 second".to_owned()));
+            }
+            config.sweep_interval_seconds = seconds;
+        }
+        config.email_url = pick("DD_EMAIL_URL", file.email_url);
+        config.log_filter = env("RUST_LOG");
+        if let Some(depth) = number(&env, "SLAWATCH_MAX_QUERY_DEPTH", file.max_query_depth)? {
+            config.limits.max_query_depth = depth;
+        }
+        if let Some(complexity) = number(&env, "SLAWATCH_MAX_QUERY_COMPLEXITY", file.max_query_complexity)? {
+            config.limits.max_query_complexity = complexity;
+        }
+        if let Some(bytes) = number(&env, "SLAWATCH_MAX_BODY_BYTES", file.max_body_bytes)? {
+            config.limits.max_body_bytes = bytes;
+        }
+        Ok(config)
+    }
+
+    /// Whether the database is PostgreSQL (otherwise the embedded SQLite).
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+fn invalid(name: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { name, message }
+}
+
+fn number<T: std::str::FromStr>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_value: Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    match env(name) {
+        Some(text) => text.trim().parse().map(Some).map_err(|_| invalid(name, format!("{text:?} is not a number"))),
+        None => Ok(file_value),
+    }
+}
+
+/// Parses `host:port`, accepting `localhost`.
+pub fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
+    let normalized = text.trim().replace("localhost", "127.0.0.1");
+    normalized.parse().map_err(|_| invalid("SLAWATCH_BIND", format!("{text:?} is not host:port")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_work_on_a_fresh_machine() {
+        let config = Config::from_sources(None, env_of(&[])).expect("defaults are valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.starts_with("sqlite://"));
+        assert_eq!(config.admin_user, "admin");
+        assert_eq!(config.sweep_interval_seconds, 60);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "bind = \"127.0.0.1:9000\"\nsweep_interval = 30\nadmin_user = \"root\"\n";
+        let config = Config::from_sources(Some(file), env_of(&[("SLAWATCH_BIND", "localhost:9100")])).expect("valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:9100");
+        assert_eq!(config.sweep_interval_seconds, 30);
+        assert_eq!(config.admin_user, "root");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::from_sources(None, env_of(&[("SLAWATCH_SWEEP_INTERVAL", "soon")])).expect_err("invalid");
+        assert!(err.to_string().contains("SLAWATCH_SWEEP_INTERVAL"));
+        assert!(Config::from_sources(None, env_of(&[("SLAWATCH_JWT_SECRET", "short")])).is_err());
+        assert!(Config::from_sources(Some("unknown_key = 1"), env_of(&[])).is_err());
+        assert!(Config::from_sources(None, env_of(&[("SLAWATCH_BIND", "nowhere")])).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Pure rules and types of the SLA domain: no database, no GraphQL, no I/O.
+
+pub mod finding_status;
+pub mod notification_event;
+pub mod role;
+pub mod severity;
+pub mod sla;
+pub mod sla_policy;
+pub mod validated;
+
+pub use finding_status::FindingStatus;
+pub use notification_event::NotificationEvent;
+pub use role::ProductRole;
+pub use severity::Severity;
+pub use sla::{SlaSchedule, SlaStart, SlaState};
+pub use sla_policy::{EscalationHours, SeverityRule, SlaDays, SlaPolicy, Thresholds};

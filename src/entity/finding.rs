@@ -1,0 +1,46 @@
+//! The `findings` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "findings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub product_id: i32,
+    pub engagement_id: Option<i32>,
+    pub title: String,
+    pub description: String,
+    /// DefectDojo spelling: `Critical`, `High`, `Medium`, `Low`, `Info`.
+    pub severity: String,
+    pub date: Date,
+    /// Epoch seconds the SLA clock starts (midnight UTC of `date` when it started on a date).
+    pub sla_start: i64,
+    pub sla_start_is_date: bool,
+    pub active: bool,
+    pub verified: bool,
+    pub is_mitigated: bool,
+    pub mitigated_at: Option<i64>,
+    pub false_p: bool,
+    pub duplicate: bool,
+    pub out_of_scope: bool,
+    pub risk_accepted: bool,
+    /// Derived: open for SLA purposes (see `domain::FindingStatus::is_open`).
+    pub is_open: bool,
+    pub external_reference: Option<String>,
+    pub sla_deadline: Option<i64>,
+    /// Days since 1970-01-01 of DefectDojo's `sla_expiration_date`.
+    pub sla_expiration_day: Option<i64>,
+    /// When the first notification threshold is crossed.
+    pub sla_approaching_at: Option<i64>,
+    pub sla_cycle: i32,
+    /// The next instant the SLA sweep has something to do for this finding; NULL when closed or without SLA.
+    pub next_sla_event_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! The `finding_notes` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "finding_notes")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub finding_id: i32,
+    pub author_id: Option<i32>,
+    pub text: String,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

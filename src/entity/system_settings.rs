@@ -1,0 +1,36 @@
+//! The `system_settings` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "system_settings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i32,
+    pub enable_mail: bool,
+    pub enable_slack: bool,
+    pub enable_msteams: bool,
+    pub enable_webhooks: bool,
+    pub slack_token: Option<String>,
+    pub slack_channel: Option<String>,
+    pub msteams_url: Option<String>,
+    /// JSON array of addresses.
+    pub mail_recipients: String,
+    pub email_from: Option<String>,
+    pub team_name: String,
+    pub site_url: String,
+    pub webhook_timeout_seconds: i32,
+    pub enable_finding_sla: bool,
+    pub notify_only_verified: bool,
+    pub disclaimer: String,
+    /// JSON array of event names for which system settings override a user's opt-out.
+    pub system_level_trump: String,
+    /// HS256 secret generated on first start when `SLAWATCH_JWT_SECRET` is unset. Never leaves the server.
+    pub jwt_secret: Option<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,63 @@
+//! What a resolver takes from the request context: the state, the actor, ids and page arguments.
+
+use async_graphql::{Context, ID};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Actor;
+use crate::service::auth::Identity;
+use crate::service::page::PageRequest;
+use crate::state::AppState;
+
+/// Shortcuts on the resolver context.
+pub trait ContextExt {
+    fn state(&self) -> ServiceResult<&AppState>;
+    /// The signed-in user, or UNAUTHENTICATED.
+    fn actor(&self) -> ServiceResult<&Actor>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> ServiceResult<&AppState> {
+        self.data::<AppState>().map_err(|_| ServiceError::internal("application state missing from the schema"))
+    }
+
+    fn actor(&self) -> ServiceResult<&Actor> {
+        match self.data_opt::<Identity>() {
+            Some(identity) => identity.actor(),
+            None => Identity::Anonymous.actor(),
+        }
+    }
+}
+
+/// A numeric id from a GraphQL `ID`.
+pub fn parse_id(id: &ID, what: &str) -> ServiceResult<i32> {
+    id.parse::<i32>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ServiceError::bad_input(format!("invalid {what} id {:?}", id.as_str())))
+}
+
+/// Optional id argument.
+pub fn parse_opt_id(id: Option<&ID>, what: &str) -> ServiceResult<Option<i32>> {
+    id.map(|i| parse_id(i, what)).transpose()
+}
+
+/// Relay arguments to a page request; cursors are ids.
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> ServiceResult<PageRequest> {
+    let cursor = |c: Option<String>| -> ServiceResult<Option<i32>> {
+        c.map(|text| text.parse::<i32>().map_err(|_| ServiceError::bad_input(format!("invalid cursor {text:?}"))))
+            .transpose()
+    };
+    Ok(PageRequest { first, after: cursor(after)?, last, before: cursor(before)? })
+}
+
+/// The complexity of a connection field: its page size times the cost of a node.
+#[must_use]
+pub fn connection_complexity(child: usize, first: Option<i32>, last: Option<i32>) -> usize {
+    let size = first.or(last).map_or(20, |n| usize::try_from(n).unwrap_or(0).max(1));
+    size.saturating_mul(child).saturating_add(1)
+}

@@ -1,0 +1,100 @@
+//! Engagements.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, Object, Result};
+
+use super::context::{ContextExt, connection_complexity, page_request, parse_id, parse_opt_id};
+use super::types::enums::EngagementStatus;
+use super::types::{Date, Engagement, TotalCount, connection};
+use crate::service::engagements::{self, EngagementInput};
+
+#[derive(Default)]
+pub struct EngagementQuery;
+
+#[Object]
+impl EngagementQuery {
+    /// Engagements of the products the caller may view.
+    #[graphql(complexity = "connection_complexity(child_complexity, first, last)")]
+    async fn engagements(
+        &self,
+        ctx: &Context<'_>,
+        product_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Engagement, TotalCount>> {
+        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let page = engagements::list(ctx.state()?, ctx.actor()?, product_id, page_request(first, after, last, before)?)
+            .await?;
+        Ok(connection(page, |e| e.id, Engagement))
+    }
+
+    async fn engagement(&self, ctx: &Context<'_>, id: ID) -> Result<Engagement> {
+        Ok(Engagement(engagements::get(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?).await?))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateEngagementInput {
+    pub product_id: ID,
+    pub name: String,
+    pub description: Option<String>,
+    /// Default: today.
+    pub target_start: Option<Date>,
+    /// Default: the start.
+    pub target_end: Option<Date>,
+    pub status: Option<EngagementStatus>,
+    pub lead_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateEngagementInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub target_start: Option<Date>,
+    pub target_end: Option<Date>,
+    pub status: Option<EngagementStatus>,
+    pub lead_id: Option<ID>,
+}
+
+#[derive(Default)]
+pub struct EngagementMutation;
+
+#[Object]
+impl EngagementMutation {
+    /// Creates an engagement (product writers).
+    async fn create_engagement(&self, ctx: &Context<'_>, input: CreateEngagementInput) -> Result<Engagement> {
+        let CreateEngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
+        let input = EngagementInput {
+            product_id: Some(parse_id(&product_id, "product")?),
+            name: Some(name),
+            description,
+            target_start: target_start.map(|d| d.0),
+            target_end: target_end.map(|d| d.0),
+            status: status.map(|s| s.as_str().to_owned()),
+            lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
+        };
+        Ok(Engagement(engagements::create(ctx.state()?, ctx.actor()?, input).await?))
+    }
+
+    /// Updates an engagement (product writers).
+    async fn update_engagement(&self, ctx: &Context<'_>, id: ID, input: UpdateEngagementInput) -> Result<Engagement> {
+        let UpdateEngagementInput { name, description, target_start, target_end, status, lead_id } = input;
+        let input = EngagementInput {
+            product_id: None,
+            name,
+            description,
+            target_start: target_start.map(|d| d.0),
+            target_end: target_end.map(|d| d.0),
+            status: status.map(|s| s.as_str().to_owned()),
+            lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
+        };
+        Ok(Engagement(engagements::update(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?, input).await?))
+    }
+
+    /// Deletes an engagement (product owners).
+    async fn delete_engagement(&self, ctx: &Context<'_>, id: ID) -> Result<Engagement> {
+        Ok(Engagement(engagements::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?).await?))
+    }
+}

@@ -1,0 +1,91 @@
+//! `/graphql` over HTTP: authenticate, parse (with limits), execute, and give every error a code.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::GraphiQLSource;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use super::AppSchema;
+use super::loaders::{ProductLoader, UserLoader};
+use crate::error::REQUEST_ID;
+use crate::security::token;
+use crate::service::auth;
+use crate::state::AppState;
+
+/// What the GraphQL handlers share.
+#[derive(Clone)]
+pub struct GraphqlEndpoint {
+    pub state: AppState,
+    pub schema: AppSchema,
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// `POST /graphql`.
+pub async fn graphql_post(
+    State(endpoint): State<GraphqlEndpoint>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request_id = token::random_hex(8).unwrap_or_else(|_| "unknown".to_owned());
+    let body = match body {
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            let message = format!("request body refused: {}", rejection.body_text());
+            return error_response(rejection.status(), "BAD_USER_INPUT", &message, &request_id);
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            let message = if body.first() == Some(&b'[') {
+                "batched operations are not supported: send one operation per request".to_owned()
+            } else {
+                format!("the body is not a GraphQL request in JSON: {err}")
+            };
+            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message, &request_id);
+        }
+    };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let state = endpoint.state.clone();
+    let identity = match REQUEST_ID.scope(request_id.clone(), auth::authenticate(&state, authorization)).await {
+        Ok(identity) => identity,
+        Err(err) => {
+            let message = REQUEST_ID.sync_scope(request_id.clone(), || err.public_message());
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &message, &request_id);
+        }
+    };
+    let request = request
+        .data(identity)
+        .data(DataLoader::new(ProductLoader(state.clone()), tokio::spawn))
+        .data(DataLoader::new(UserLoader(state.clone()), tokio::spawn));
+    let mut response = REQUEST_ID.scope(request_id.clone(), endpoint.schema.execute(request)).await;
+    for error in &mut response.errors {
+        // Parse, validation and limit errors come from async-graphql without a code: they are the client's.
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    let mut http = axum::Json(response).into_response();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        http.headers_mut().insert("x-request-id", value);
+    }
+    http
+}
+
+/// `GET /graphql`: the GraphiQL IDE.
+pub async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+}

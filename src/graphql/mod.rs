@@ -1,0 +1,56 @@
+//! The GraphQL API: schema roots per area, thin resolvers that call `service`, and the HTTP endpoint.
+
+pub mod auth;
+pub mod context;
+pub mod engagements;
+pub mod findings;
+pub mod http;
+pub mod loaders;
+pub mod products;
+pub mod settings;
+pub mod sla;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::config::Limits;
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    auth::AuthQuery,
+    products::ProductQuery,
+    engagements::EngagementQuery,
+    findings::FindingQuery,
+    sla::SlaQuery,
+    settings::SettingsQuery,
+);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    auth::AuthMutation,
+    products::ProductMutation,
+    engagements::EngagementMutation,
+    findings::FindingMutation,
+    sla::SlaMutation,
+    settings::SettingsMutation,
+);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with its limits; the caller adds the state as data.
+#[must_use]
+pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(32)
+}
+
+/// The SDL, as checked in at `schema.graphql`.
+#[must_use]
+pub fn sdl() -> String {
+    schema_builder(&Limits::default()).finish().sdl()
+}

@@ -1,0 +1,89 @@
+//! System settings.
+
+use async_graphql::{Context, InputObject, Object, Result};
+
+use super::context::ContextExt;
+use super::types::SystemSettings;
+use super::types::enums::NotificationEvent;
+use crate::service::settings::{self, SettingsChanges};
+
+#[derive(Default)]
+pub struct SettingsQuery;
+
+#[Object]
+impl SettingsQuery {
+    /// The system settings (superusers). Secrets show only whether they are set.
+    async fn system_settings(&self, ctx: &Context<'_>) -> Result<SystemSettings> {
+        Ok(SystemSettings(settings::get(ctx.state()?, ctx.actor()?).await?))
+    }
+}
+
+/// Changes to the system settings; omitted fields stay. For secrets and optional texts "" clears.
+#[derive(InputObject)]
+pub struct SystemSettingsInput {
+    pub enable_mail: Option<bool>,
+    pub enable_slack: Option<bool>,
+    pub enable_msteams: Option<bool>,
+    pub enable_webhooks: Option<bool>,
+    /// Write-only.
+    pub slack_token: Option<String>,
+    pub slack_channel: Option<String>,
+    /// Write-only.
+    pub msteams_url: Option<String>,
+    pub mail_recipients: Option<Vec<String>>,
+    pub email_from: Option<String>,
+    pub team_name: Option<String>,
+    pub site_url: Option<String>,
+    pub webhook_timeout_seconds: Option<i32>,
+    pub enable_finding_sla: Option<bool>,
+    pub notify_only_verified: Option<bool>,
+    pub disclaimer: Option<String>,
+    pub system_level_trump: Option<Vec<NotificationEvent>>,
+}
+
+#[derive(Default)]
+pub struct SettingsMutation;
+
+#[Object]
+impl SettingsMutation {
+    /// Updates the system settings (superusers).
+    async fn update_system_settings(&self, ctx: &Context<'_>, input: SystemSettingsInput) -> Result<SystemSettings> {
+        let SystemSettingsInput {
+            enable_mail,
+            enable_slack,
+            enable_msteams,
+            enable_webhooks,
+            slack_token,
+            slack_channel,
+            msteams_url,
+            mail_recipients,
+            email_from,
+            team_name,
+            site_url,
+            webhook_timeout_seconds,
+            enable_finding_sla,
+            notify_only_verified,
+            disclaimer,
+            system_level_trump,
+        } = input;
+        let changes = SettingsChanges {
+            enable_mail,
+            enable_slack,
+            enable_msteams,
+            enable_webhooks,
+            slack_token,
+            slack_channel,
+            msteams_url,
+            mail_recipients,
+            email_from,
+            team_name,
+            site_url,
+            webhook_timeout_seconds,
+            enable_finding_sla,
+            notify_only_verified,
+            disclaimer,
+            system_level_trump: system_level_trump.map(|e| e.into_iter().map(Into::into).collect()),
+        };
+        Ok(SystemSettings(settings::update(ctx.state()?, ctx.actor()?, changes).await?))
+    }
+}

@@ -1,0 +1,44 @@
+//! `Engagement`: a planned testing period of a product.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result};
+
+use super::enums::EngagementStatus;
+use super::{Date, Product, User};
+use crate::entity::engagement;
+use crate::error::ServiceError;
+use crate::graphql::loaders::{ProductLoader, UserLoader};
+
+pub struct Engagement(pub engagement::Model);
+
+#[Object]
+impl Engagement {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn target_start(&self) -> Date {
+        Date(self.0.target_start)
+    }
+    async fn target_end(&self) -> Date {
+        Date(self.0.target_end)
+    }
+    async fn status(&self) -> EngagementStatus {
+        EngagementStatus::from_stored(&self.0.status)
+    }
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        let loader = ctx.data::<DataLoader<ProductLoader>>()?;
+        let found = loader.load_one(self.0.product_id).await.map_err(ServiceError::internal)?;
+        Ok(Product(found.ok_or_else(|| ServiceError::not_found("product"))?))
+    }
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(lead) = self.0.lead_id else { return Ok(None) };
+        let loader = ctx.data::<DataLoader<UserLoader>>()?;
+        Ok(loader.load_one(lead).await.map_err(ServiceError::internal)?.map(User))
+    }
+}

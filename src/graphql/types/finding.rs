@@ -1,0 +1,160 @@
+//! `Finding`, with its SLA figures derived at read time from the stored deadline and slawatch's clock.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::enums::{Severity, SlaState};
+use super::{Date, Engagement, Product, instant};
+use crate::domain::sla;
+use crate::entity::{finding, finding_note};
+use crate::error::ServiceError;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::ProductLoader;
+use crate::service::{engagements, finding_sla, findings};
+
+pub struct Finding(pub finding::Model);
+
+impl Finding {
+    fn now(ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(ctx.state()?.clock.now())
+    }
+}
+
+#[Object]
+impl Finding {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn severity(&self) -> Result<Severity> {
+        let parsed: crate::domain::Severity = self.0.severity.parse().map_err(ServiceError::internal)?;
+        Ok(parsed.into())
+    }
+    /// The day the scan first reported it.
+    async fn date(&self) -> Date {
+        Date(self.0.date)
+    }
+    /// When the SLA clock (of the current cycle) started.
+    async fn sla_start(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.sla_start)
+    }
+    /// True when the SLA started on a date (DefectDojo's model) rather than at an instant.
+    async fn sla_starts_on_date(&self) -> bool {
+        self.0.sla_start_is_date
+    }
+    /// The finding is in breach from this instant on. Null without an SLA.
+    async fn sla_deadline(&self) -> Option<DateTime<Utc>> {
+        self.0.sla_deadline.and_then(instant)
+    }
+    /// DefectDojo's `sla_expiration_date`: the last day within the SLA.
+    async fn sla_expiration_date(&self) -> Option<Date> {
+        self.0.sla_expiration_day.and_then(finding_sla::date_of_epoch_day).map(Date)
+    }
+    /// DefectDojo's `sla_days_remaining`: 0 on the expiration day, negative after; frozen once mitigated.
+    async fn sla_days_remaining(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        let Some(expiration) = self.0.sla_expiration_day.and_then(finding_sla::date_of_epoch_day) else {
+            return Ok(None);
+        };
+        let mitigated_on = self.0.mitigated_at.and_then(instant).map(|at| at.date_naive());
+        Ok(Some(sla::days_remaining(expiration, Self::now(ctx)?.date_naive(), mitigated_on)))
+    }
+    /// Seconds until the deadline (negative past it); frozen at mitigation.
+    async fn sla_remaining_seconds(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        let Some(deadline) = self.0.sla_deadline else { return Ok(None) };
+        let reference = self.0.mitigated_at.unwrap_or(Self::now(ctx)?.timestamp());
+        Ok(Some(deadline - reference))
+    }
+    async fn sla_state(&self, ctx: &Context<'_>) -> Result<SlaState> {
+        let schedule = finding_sla::schedule(&self.0);
+        Ok(sla::state(schedule.as_ref(), &finding_sla::status(&self.0), Self::now(ctx)?).into())
+    }
+    /// Open and at or past the deadline (DefectDojo's `outside_of_sla`).
+    async fn outside_sla(&self, ctx: &Context<'_>) -> Result<bool> {
+        let schedule = finding_sla::schedule(&self.0);
+        Ok(sla::is_outside_sla(schedule.as_ref(), &finding_sla::status(&self.0), Self::now(ctx)?))
+    }
+    /// When the first notification threshold is (or was) crossed.
+    async fn sla_approaching_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sla_approaching_at.and_then(instant)
+    }
+    /// The SLA cycle; a reactivation that restarts the SLA starts the next one.
+    async fn sla_cycle(&self) -> i32 {
+        self.0.sla_cycle
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+    async fn is_mitigated(&self) -> bool {
+        self.0.is_mitigated
+    }
+    async fn mitigated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.mitigated_at.and_then(instant)
+    }
+    async fn false_positive(&self) -> bool {
+        self.0.false_p
+    }
+    async fn duplicate(&self) -> bool {
+        self.0.duplicate
+    }
+    async fn out_of_scope(&self) -> bool {
+        self.0.out_of_scope
+    }
+    async fn risk_accepted(&self) -> bool {
+        self.0.risk_accepted
+    }
+    /// Open for SLA purposes: active, not mitigated, false positive, duplicate, out of scope or risk accepted.
+    async fn is_open(&self) -> bool {
+        self.0.is_open
+    }
+    /// A reference elsewhere, e.g. the Jira key of the remediation ticket.
+    async fn external_reference(&self) -> Option<&str> {
+        self.0.external_reference.as_deref()
+    }
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        let loader = ctx.data::<DataLoader<ProductLoader>>()?;
+        let found = loader.load_one(self.0.product_id).await.map_err(ServiceError::internal)?;
+        Ok(Product(found.ok_or_else(|| ServiceError::not_found("product"))?))
+    }
+    async fn engagement(&self, ctx: &Context<'_>) -> Result<Option<Engagement>> {
+        let Some(id) = self.0.engagement_id else { return Ok(None) };
+        Ok(Some(Engagement(engagements::get(ctx.state()?, ctx.actor()?, id).await?)))
+    }
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
+        Ok(findings::notes(ctx.state()?, self.0.id).await?.into_iter().map(Note::from).collect())
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.created_at)
+    }
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.updated_at)
+    }
+}
+
+/// A note on a finding.
+#[derive(SimpleObject)]
+pub struct Note {
+    pub id: ID,
+    pub text: String,
+    pub author_id: Option<ID>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<finding_note::Model> for Note {
+    fn from(model: finding_note::Model) -> Self {
+        Self {
+            id: ID(model.id.to_string()),
+            text: model.text,
+            author_id: model.author_id.map(|a| ID(a.to_string())),
+            created_at: instant(model.created_at),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! slawatch: SLA deadlines of security findings, and the notifications around them.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entity;
+pub mod error;
+pub mod graphql;
+pub mod security;
+pub mod service;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,94 @@
+//! HS256 JWTs for sessions. Expiry is checked against slawatch's clock, not the system time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// What a session token says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signing and verification keys from one secret.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: TimeDelta,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKeys").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+/// Why a token was refused. Deliberately vague towards the client.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    #[error("the session token is invalid")]
+    Invalid,
+    #[error("the session token has expired")]
+    Expired,
+    #[error("the session token could not be signed")]
+    Signing,
+}
+
+impl JwtKeys {
+    #[must_use]
+    pub fn new(secret: &[u8], ttl: TimeDelta) -> Self {
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
+    }
+
+    /// Issues a token for `user_id`, valid from `now` for the configured lifetime.
+    pub fn issue(&self, user_id: i32, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), JwtError> {
+        let expires = now + self.ttl;
+        let claims = Claims { sub: user_id.to_string(), iat: now.timestamp(), exp: expires.timestamp() };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| JwtError::Signing)?;
+        Ok((token, expires))
+    }
+
+    /// Verifies the signature and algorithm, then the expiry against `now`; returns the user id.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<i32, JwtError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|_| JwtError::Invalid)?;
+        if data.claims.exp <= now.timestamp() {
+            return Err(JwtError::Expired);
+        }
+        data.claims.sub.parse().map_err(|_| JwtError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).expect("valid")
+    }
+
+    #[test]
+    fn a_token_verifies_until_it_expires() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
+        let (token, expires) = keys.issue(7, now()).expect("signs");
+        assert_eq!(expires, now() + TimeDelta::minutes(60));
+        assert_eq!(keys.verify(&token, now()), Ok(7));
+        assert_eq!(keys.verify(&token, now() + TimeDelta::minutes(61)), Err(JwtError::Expired));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
+        let forger = JwtKeys::new(b"ffffffffffffffffffffffffffffffff", TimeDelta::minutes(60));
+        let (forged, _) = forger.issue(1, now()).expect("signs");
+        assert_eq!(keys.verify(&forged, now()), Err(JwtError::Invalid));
+        assert_eq!(keys.verify("not.a.jwt", now()), Err(JwtError::Invalid));
+    }
+}

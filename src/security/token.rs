@@ -1,0 +1,59 @@
+//! Random secrets: API tokens (shown once, stored as SHA-256) and generated passwords and JWT secrets.
+
+use sha2::{Digest, Sha256};
+
+/// Every API token starts with this, so leaked tokens are easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "swt_";
+
+#[derive(Debug, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RandomError;
+
+/// `bytes` random bytes from the operating system, as lower-case hex.
+pub fn random_hex(bytes: usize) -> Result<String, RandomError> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(|_| RandomError)?;
+    Ok(to_hex(&buffer))
+}
+
+/// A new API token: 256 random bits.
+pub fn new_api_token() -> Result<String, RandomError> {
+    Ok(format!("{TOKEN_PREFIX}{}", random_hex(32)?))
+}
+
+/// What is stored for a token. Tokens are 256-bit random, so a fast hash is enough (no dictionary to try).
+#[must_use]
+pub fn token_digest(token: &str) -> String {
+    to_hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// The part of a token that may be shown again to identify it (prefix + 6 characters).
+#[must_use]
+pub fn display_prefix(token: &str) -> String {
+    token.chars().take(TOKEN_PREFIX.len() + 6).collect()
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_api_token().expect("random works");
+        let b = new_api_token().expect("random works");
+        assert_ne!(a, b);
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        assert_eq!(token_digest(&a), token_digest(&a));
+        assert_ne!(token_digest(&a), token_digest(&b));
+        assert!(!token_digest(&a).contains(&a[TOKEN_PREFIX.len()..]));
+        assert_eq!(display_prefix(&a).len(), TOKEN_PREFIX.len() + 6);
+    }
+}

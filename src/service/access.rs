@@ -1,0 +1,85 @@
+//! Who is acting, and what they may see and do: superusers everything, members by their product role.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::domain::ProductRole;
+use crate::entity::{product, product_member};
+use crate::error::{ServiceError, ServiceResult};
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i32,
+    pub username: String,
+    pub is_superuser: bool,
+}
+
+impl Actor {
+    /// Refuses anyone but a superuser.
+    pub fn require_superuser(&self) -> ServiceResult<()> {
+        if self.is_superuser { Ok(()) } else { Err(ServiceError::Forbidden("only a superuser may do this".to_owned())) }
+    }
+}
+
+/// The actor's role in a product. A product the actor may not view does not exist for them: NOT_FOUND.
+pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_id: i32) -> ServiceResult<ProductRole> {
+    if actor.is_superuser {
+        return product::Entity::find_by_id(product_id)
+            .one(conn)
+            .await?
+            .map(|_| ProductRole::Owner)
+            .ok_or_else(|| ServiceError::not_found("product"));
+    }
+    let membership = product_member::Entity::find()
+        .filter(product_member::Column::ProductId.eq(product_id))
+        .filter(product_member::Column::UserId.eq(actor.user_id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("product"))?;
+    membership.role.parse().map_err(ServiceError::internal)
+}
+
+/// Requires at least `required` in the product: NOT_FOUND for a non-member, FORBIDDEN for a member whose
+/// role is too low.
+pub async fn require_role<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    product_id: i32,
+    required: ProductRole,
+) -> ServiceResult<ProductRole> {
+    let role = product_role(conn, actor, product_id).await?;
+    if role.allows(required) {
+        Ok(role)
+    } else {
+        Err(ServiceError::Forbidden(format!("this needs the {} role in the product", required.as_str())))
+    }
+}
+
+/// A condition "`product_column` is a product the actor may view", or `None` for a superuser (all).
+pub fn visible_products(actor: &Actor, product_column: impl ColumnTrait) -> Option<SimpleExpr> {
+    if actor.is_superuser {
+        return None;
+    }
+    let member_of = Query::select()
+        .column(product_member::Column::ProductId)
+        .from(product_member::Entity)
+        .and_where(Expr::col(product_member::Column::UserId).eq(actor.user_id))
+        .to_owned();
+    Some(product_column.in_subquery(member_of))
+}
+
+/// The ids of the products the actor may view (`None`: all of them).
+pub async fn visible_product_ids<C: ConnectionTrait>(conn: &C, actor: &Actor) -> ServiceResult<Option<Vec<i32>>> {
+    if actor.is_superuser {
+        return Ok(None);
+    }
+    let ids = product_member::Entity::find()
+        .filter(product_member::Column::UserId.eq(actor.user_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.product_id)
+        .collect();
+    Ok(Some(ids))
+}

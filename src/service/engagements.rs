@@ -1,0 +1,140 @@
+//! Engagements: planned testing periods of a product, edited by its writers.
+
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::{ProductRole, validated};
+use crate::entity::engagement;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::page::{self, Page, PageRequest};
+use crate::service::{Actor, access, users};
+use crate::state::AppState;
+
+/// The statuses an engagement can have.
+pub const STATUSES: [&str; 4] = ["NOT_STARTED", "IN_PROGRESS", "COMPLETED", "CANCELLED"];
+
+/// Fields of an engagement; on update `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct EngagementInput {
+    pub product_id: Option<i32>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub target_start: Option<NaiveDate>,
+    pub target_end: Option<NaiveDate>,
+    pub status: Option<String>,
+    pub lead_id: Option<i32>,
+}
+
+fn checked_status(status: &str) -> ServiceResult<String> {
+    if STATUSES.contains(&status) {
+        Ok(status.to_owned())
+    } else {
+        Err(ServiceError::bad_input(format!("unknown engagement status {status:?}")))
+    }
+}
+
+fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
+    if end < start {
+        return Err(ServiceError::bad_input("targetEnd must not be before targetStart"));
+    }
+    Ok(())
+}
+
+pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> ServiceResult<engagement::Model> {
+    let EngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
+    let product_id = product_id.ok_or_else(|| ServiceError::bad_input("productId is required"))?;
+    access::require_role(&state.db, actor, product_id, ProductRole::Writer).await?;
+    let name = validated::name("name", name.as_deref().unwrap_or_default())?;
+    let today = state.clock.now().date_naive();
+    let target_start = target_start.unwrap_or(today);
+    let target_end = target_end.unwrap_or(target_start);
+    checked_dates(target_start, target_end)?;
+    if let Some(lead) = lead_id {
+        users::get_unchecked(&state.db, lead).await?;
+    }
+    let model = engagement::ActiveModel {
+        product_id: Set(product_id),
+        name: Set(name),
+        description: Set(description.unwrap_or_default()),
+        target_start: Set(target_start),
+        target_end: Set(target_end),
+        status: Set(checked_status(status.as_deref().unwrap_or("NOT_STARTED"))?),
+        lead_id: Set(lead_id),
+        created_at: Set(state.clock.now().timestamp()),
+        ..Default::default()
+    };
+    Ok(model.insert(&state.db).await?)
+}
+
+async fn visible(state: &AppState, actor: &Actor, id: i32, required: ProductRole) -> ServiceResult<engagement::Model> {
+    let found = engagement::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("engagement"))?;
+    access::product_role(&state.db, actor, found.product_id)
+        .await
+        .map_err(|_| ServiceError::not_found("engagement"))?;
+    access::require_role(&state.db, actor, found.product_id, required).await?;
+    Ok(found)
+}
+
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    input: EngagementInput,
+) -> ServiceResult<engagement::Model> {
+    let EngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
+    let found = visible(state, actor, id, ProductRole::Writer).await?;
+    if product_id.is_some_and(|p| p != found.product_id) {
+        return Err(ServiceError::bad_input("an engagement cannot move to another product"));
+    }
+    checked_dates(target_start.unwrap_or(found.target_start), target_end.unwrap_or(found.target_end))?;
+    let mut model: engagement::ActiveModel = found.into();
+    if let Some(name) = name {
+        model.name = Set(validated::name("name", &name)?);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    if let Some(start) = target_start {
+        model.target_start = Set(start);
+    }
+    if let Some(end) = target_end {
+        model.target_end = Set(end);
+    }
+    if let Some(status) = status {
+        model.status = Set(checked_status(&status)?);
+    }
+    if let Some(lead) = lead_id {
+        users::get_unchecked(&state.db, lead).await?;
+        model.lead_id = Set(Some(lead));
+    }
+    Ok(model.update(&state.db).await?)
+}
+
+pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<engagement::Model> {
+    let found = visible(state, actor, id, ProductRole::Owner).await?;
+    engagement::Entity::delete_by_id(id).exec(&state.db).await?;
+    Ok(found)
+}
+
+pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<engagement::Model> {
+    visible(state, actor, id, ProductRole::Reader).await
+}
+
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<i32>,
+    request: PageRequest,
+) -> ServiceResult<Page<engagement::Model>> {
+    let mut select = engagement::Entity::find();
+    if let Some(condition) = access::visible_products(actor, engagement::Column::ProductId) {
+        select = select.filter(condition);
+    }
+    if let Some(id) = product_id {
+        select = select.filter(engagement::Column::ProductId.eq(id));
+    }
+    page::fetch(&state.db, select, engagement::Column::Id, request, state.config.limits.max_page_size).await
+}

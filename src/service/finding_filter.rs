@@ -1,0 +1,138 @@
+//! The one finding filter, shared by GraphQL `findings(filter:)`, `slaSummary` and the REST `/api/v2/findings/`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition};
+
+use crate::domain::{Severity, SlaState};
+use crate::entity::{finding, product};
+
+/// What a client may filter findings by. Every field narrows; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub product_id: Option<i32>,
+    pub product_name: Option<String>,
+    pub severities: Option<Vec<Severity>>,
+    pub active: Option<bool>,
+    pub verified: Option<bool>,
+    pub is_mitigated: Option<bool>,
+    /// Open and at or past the deadline (DefectDojo's `outside_of_sla`).
+    pub outside_sla: Option<bool>,
+    pub sla_states: Option<Vec<SlaState>>,
+    pub deadline_before: Option<DateTime<Utc>>,
+    pub deadline_after: Option<DateTime<Utc>>,
+    /// Case-insensitive text in the title, description or external reference.
+    pub search: Option<String>,
+}
+
+impl FindingFilter {
+    /// The SQL condition at instant `now`.
+    #[must_use]
+    pub fn condition(&self, now: DateTime<Utc>) -> Condition {
+        let now = now.timestamp();
+        let mut all = Condition::all();
+        if let Some(id) = self.product_id {
+            all = all.add(finding::Column::ProductId.eq(id));
+        }
+        if let Some(name) = &self.product_name {
+            let named = Query::select()
+                .column(product::Column::Id)
+                .from(product::Entity)
+                .and_where(Expr::col(product::Column::Name).eq(name.as_str()))
+                .to_owned();
+            all = all.add(finding::Column::ProductId.in_subquery(named));
+        }
+        if let Some(severities) = &self.severities {
+            all = all.add(finding::Column::Severity.is_in(severities.iter().map(|s| s.as_str())));
+        }
+        if let Some(flag) = self.active {
+            all = all.add(finding::Column::Active.eq(flag));
+        }
+        if let Some(flag) = self.verified {
+            all = all.add(finding::Column::Verified.eq(flag));
+        }
+        if let Some(flag) = self.is_mitigated {
+            all = all.add(finding::Column::IsMitigated.eq(flag));
+        }
+        if let Some(flag) = self.outside_sla {
+            let outside =
+                Condition::all().add(finding::Column::IsOpen.eq(true)).add(finding::Column::SlaDeadline.lte(now));
+            all = all.add(if flag { outside } else { outside.not() });
+        }
+        if let Some(states) = &self.sla_states {
+            all = all.add(states.iter().fold(Condition::any(), |any, &state| any.add(state_condition(state, now))));
+        }
+        if let Some(before) = self.deadline_before {
+            all = all.add(finding::Column::SlaDeadline.lt(before.timestamp()));
+        }
+        if let Some(after) = self.deadline_after {
+            all = all.add(finding::Column::SlaDeadline.gt(after.timestamp()));
+        }
+        if let Some(text) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let like = |column: finding::Column| -> SimpleExpr {
+                Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            all = all.add(
+                Condition::any()
+                    .add(like(finding::Column::Title))
+                    .add(like(finding::Column::Description))
+                    .add(like(finding::Column::ExternalReference)),
+            );
+        }
+        all
+    }
+}
+
+/// `domain::sla::state` as SQL over the stored columns.
+fn state_condition(state: SlaState, now: i64) -> Condition {
+    use finding::Column as C;
+    let has_deadline = C::SlaDeadline.is_not_null();
+    let open_before_deadline = || Condition::all().add(C::IsOpen.eq(true)).add(C::SlaDeadline.gt(now));
+    match state {
+        SlaState::None => Condition::any()
+            .add(C::SlaDeadline.is_null())
+            .add(Condition::all().add(C::IsMitigated.eq(false)).add(C::IsOpen.eq(false))),
+        SlaState::Met => Condition::all().add(C::IsMitigated.eq(true)).add(has_deadline).add(
+            Condition::any()
+                .add(C::MitigatedAt.is_null())
+                .add(Expr::col(C::MitigatedAt).lte(Expr::col(C::SlaDeadline))),
+        ),
+        SlaState::Missed => Condition::all()
+            .add(C::IsMitigated.eq(true))
+            .add(has_deadline)
+            .add(Expr::col(C::MitigatedAt).gt(Expr::col(C::SlaDeadline))),
+        SlaState::Breached => Condition::all().add(C::IsOpen.eq(true)).add(C::SlaDeadline.lte(now)),
+        SlaState::Approaching => open_before_deadline().add(C::SlaApproachingAt.lte(now)),
+        SlaState::OnTrack => open_before_deadline()
+            .add(Condition::any().add(C::SlaApproachingAt.is_null()).add(C::SlaApproachingAt.gt(now))),
+    }
+}
+
+/// The SQL `CASE` that names each finding's SLA state (as `SlaState` names), for grouping.
+#[must_use]
+pub fn state_case_sql(now: DateTime<Utc>) -> String {
+    let now = now.timestamp();
+    format!(
+        "CASE WHEN sla_deadline IS NULL THEN 'NONE' \
+         WHEN is_mitigated THEN (CASE WHEN mitigated_at > sla_deadline THEN 'MISSED' ELSE 'MET' END) \
+         WHEN NOT is_open THEN 'NONE' \
+         WHEN sla_deadline <= {now} THEN 'BREACHED' \
+         WHEN sla_approaching_at IS NOT NULL AND sla_approaching_at <= {now} THEN 'APPROACHING' \
+         ELSE 'ON_TRACK' END"
+    )
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(escape_like("100%_done\\"), "100\\%\\_done\\\\");
+    }
+}

@@ -1,0 +1,552 @@
+//! Findings: create (one or many, history as it was), update, mitigate, reactivate, accept risk, list.
+//!
+//! Every write recomputes the stored SLA columns from the product's configuration (`finding_sla::columns`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use crate::db;
+use crate::domain::sla::{self, SlaStart};
+use crate::domain::{FindingStatus, ProductRole, Severity, SlaPolicy, SlaState, validated};
+use crate::entity::{engagement, finding, finding_note};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::finding_filter::{self, FindingFilter};
+use crate::service::finding_sla::{self, SlaColumns};
+use crate::service::page::{self, Page, PageRequest};
+use crate::service::{Actor, access, products, sla_configs};
+use crate::state::AppState;
+
+/// A finding to create. Omitted flags default as DefectDojo's: active (unless mitigated), unverified.
+#[derive(Debug, Clone, Default)]
+pub struct NewFinding {
+    pub product_id: i32,
+    pub engagement_id: Option<i32>,
+    pub title: String,
+    pub description: Option<String>,
+    pub severity: String,
+    pub date: Option<NaiveDate>,
+    pub sla_start: Option<DateTime<Utc>>,
+    pub active: Option<bool>,
+    pub verified: Option<bool>,
+    pub is_mitigated: Option<bool>,
+    pub mitigated_at: Option<DateTime<Utc>>,
+    pub false_positive: Option<bool>,
+    pub duplicate: Option<bool>,
+    pub out_of_scope: Option<bool>,
+    pub risk_accepted: Option<bool>,
+    pub external_reference: Option<String>,
+}
+
+/// Changes to a finding's content and triage flags; `None` keeps a value. Lifecycle changes (mitigation,
+/// reactivation, risk acceptance) have their own use cases.
+#[derive(Debug, Clone, Default)]
+pub struct FindingChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub sla_start: Option<DateTime<Utc>>,
+    pub active: Option<bool>,
+    pub verified: Option<bool>,
+    pub false_positive: Option<bool>,
+    pub duplicate: Option<bool>,
+    pub out_of_scope: Option<bool>,
+    pub external_reference: Option<String>,
+    pub engagement_id: Option<i32>,
+}
+
+/// The earliest instant we accept: the SLA arithmetic works in non-negative epoch seconds.
+const EARLIEST_YEAR: i32 = 1970;
+const LATEST_YEAR: i32 = 9000;
+
+fn checked_instant(field: &str, at: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
+    use chrono::Datelike;
+    if (EARLIEST_YEAR..LATEST_YEAR).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(ServiceError::bad_input(format!("{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}")))
+    }
+}
+
+fn checked_date(field: &str, date: NaiveDate) -> ServiceResult<NaiveDate> {
+    use chrono::Datelike;
+    if (EARLIEST_YEAR..LATEST_YEAR).contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(ServiceError::bad_input(format!("{field} must be between {EARLIEST_YEAR} and {LATEST_YEAR}")))
+    }
+}
+
+/// The SLA start and report date from what the client gave: `slaStart` (an instant) wins, then `date`
+/// (DefectDojo's date model), then the instant of the request.
+fn start_and_date(
+    date: Option<NaiveDate>,
+    sla_start: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ServiceResult<(SlaStart, NaiveDate)> {
+    let date = date.map(|d| checked_date("date", d)).transpose()?;
+    let sla_start = sla_start.map(|at| checked_instant("slaStart", at)).transpose()?;
+    Ok(match (sla_start, date) {
+        (Some(at), date) => (SlaStart::Instant(at), date.unwrap_or_else(|| at.date_naive())),
+        (None, Some(date)) => (SlaStart::Date(date), date),
+        (None, None) => (SlaStart::Instant(now), now.date_naive()),
+    })
+}
+
+fn store_columns(model: &mut finding::ActiveModel, start: SlaStart, columns: SlaColumns, is_open: bool) {
+    model.sla_start = Set(start.instant().timestamp());
+    model.sla_start_is_date = Set(start.is_date());
+    model.is_open = Set(is_open);
+    model.sla_deadline = Set(columns.deadline);
+    model.sla_expiration_day = Set(columns.expiration_day);
+    model.sla_approaching_at = Set(columns.approaching_at);
+    model.next_sla_event_at = Set(columns.next_event_at);
+}
+
+/// Builds the row for a new finding (validation included) without touching the database.
+fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> ServiceResult<finding::ActiveModel> {
+    let NewFinding {
+        product_id,
+        engagement_id,
+        title,
+        description,
+        severity,
+        date,
+        sla_start,
+        active,
+        verified,
+        is_mitigated,
+        mitigated_at,
+        false_positive,
+        duplicate,
+        out_of_scope,
+        risk_accepted,
+        external_reference,
+    } = input;
+    let title = validated::name("title", &title)?;
+    let severity: Severity = severity.parse()?;
+    let (start, date) = start_and_date(date, sla_start, now)?;
+    let mitigated_at = mitigated_at.map(|at| checked_instant("mitigatedAt", at)).transpose()?;
+    let is_mitigated = match (is_mitigated, mitigated_at) {
+        (Some(false), Some(_)) => return Err(ServiceError::bad_input("mitigatedAt is set but isMitigated is false")),
+        (flag, at) => flag.unwrap_or(at.is_some()),
+    };
+    let mitigated_at = is_mitigated.then(|| mitigated_at.unwrap_or(now));
+    if mitigated_at.is_some_and(|at| at < start.instant()) {
+        return Err(ServiceError::bad_input("mitigatedAt is before the finding's SLA start"));
+    }
+    let status = FindingStatus {
+        active: active.unwrap_or(!is_mitigated),
+        verified: verified.unwrap_or(false),
+        is_mitigated,
+        mitigated_at,
+        false_positive: false_positive.unwrap_or(false),
+        duplicate: duplicate.unwrap_or(false),
+        out_of_scope: out_of_scope.unwrap_or(false),
+        risk_accepted: risk_accepted.unwrap_or(false),
+    };
+    let is_open = status.is_open();
+    let mut model = finding::ActiveModel {
+        product_id: Set(product_id),
+        engagement_id: Set(engagement_id),
+        title: Set(title),
+        description: Set(description.unwrap_or_default()),
+        severity: Set(severity.as_str().to_owned()),
+        date: Set(date),
+        active: Set(status.active),
+        verified: Set(status.verified),
+        is_mitigated: Set(status.is_mitigated),
+        mitigated_at: Set(status.mitigated_at.map(|at| at.timestamp())),
+        false_p: Set(status.false_positive),
+        duplicate: Set(status.duplicate),
+        out_of_scope: Set(status.out_of_scope),
+        risk_accepted: Set(status.risk_accepted),
+        external_reference: Set(external_reference.filter(|r| !r.trim().is_empty())),
+        sla_cycle: Set(1),
+        created_at: Set(now.timestamp()),
+        updated_at: Set(now.timestamp()),
+        ..Default::default()
+    };
+    store_columns(&mut model, start, finding_sla::columns(start, severity, policy, is_open), is_open);
+    Ok(model)
+}
+
+/// The SLA policy of a product.
+async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: i32) -> ServiceResult<SlaPolicy> {
+    let product = products::get_unchecked(conn, product_id).await?;
+    sla_configs::policy_of(&sla_configs::get(conn, product.sla_configuration_id).await?)
+}
+
+async fn check_engagement<C: ConnectionTrait>(conn: &C, engagement_id: i32, product_id: i32) -> ServiceResult<()> {
+    match engagement::Entity::find_by_id(engagement_id).one(conn).await? {
+        Some(e) if e.product_id == product_id => Ok(()),
+        Some(_) => Err(ServiceError::bad_input("the engagement belongs to another product")),
+        None => Err(ServiceError::not_found("engagement")),
+    }
+}
+
+/// Creates one finding.
+pub async fn create(state: &AppState, actor: &Actor, input: NewFinding) -> ServiceResult<finding::Model> {
+    let mut created = create_many(state, actor, vec![input]).await?;
+    created.pop().ok_or_else(|| ServiceError::internal("insert returned no row"))
+}
+
+/// Creates many findings in one transaction: all or nothing. An error names the index of the bad input.
+pub async fn create_many(
+    state: &AppState,
+    actor: &Actor,
+    inputs: Vec<NewFinding>,
+) -> ServiceResult<Vec<finding::Model>> {
+    let max = state.config.limits.max_batch_create;
+    if inputs.len() > max {
+        return Err(ServiceError::bad_input(format!("at most {max} findings per call, got {}", inputs.len())));
+    }
+    let now = state.clock.now();
+    let several = inputs.len() > 1;
+    let at_index = |index: usize, err: ServiceError| match err {
+        ServiceError::BadInput(m) if several => ServiceError::BadInput(format!("inputs[{index}]: {m}")),
+        other => other,
+    };
+    let txn = db::begin_write(&state.db).await?;
+    let mut policies: HashMap<i32, SlaPolicy> = HashMap::new();
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.into_iter().enumerate() {
+        if !policies.contains_key(&input.product_id) {
+            access::require_role(&txn, actor, input.product_id, ProductRole::Writer).await?;
+            policies.insert(input.product_id, product_policy(&txn, input.product_id).await?);
+        }
+        if let Some(engagement_id) = input.engagement_id {
+            check_engagement(&txn, engagement_id, input.product_id).await.map_err(|e| at_index(index, e))?;
+        }
+        let policy = &policies[&input.product_id];
+        rows.push(new_row(input, policy, now).map_err(|e| at_index(index, e))?);
+    }
+    let mut created = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        created.extend(finding::Entity::insert_many(chunk).exec_with_returning(&txn).await?);
+    }
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// A finding the actor may view, with the actor's role in its product. Non-members get NOT_FOUND.
+async fn visible<C: ConnectionTrait>(conn: &C, actor: &Actor, id: i32) -> ServiceResult<(finding::Model, ProductRole)> {
+    let found = finding::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("finding"))?;
+    let role =
+        access::product_role(conn, actor, found.product_id).await.map_err(|_| ServiceError::not_found("finding"))?;
+    Ok((found, role))
+}
+
+async fn editable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: i32,
+    required: ProductRole,
+) -> ServiceResult<finding::Model> {
+    let (found, role) = visible(conn, actor, id).await?;
+    if role.allows(required) {
+        Ok(found)
+    } else {
+        Err(ServiceError::Forbidden(format!("this needs the {} role in the product", required.as_str())))
+    }
+}
+
+pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+    Ok(visible(&state.db, actor, id).await?.0)
+}
+
+/// Recomputes and stores the SLA columns of `model` for its (possibly changed) start, severity and flags.
+fn restate(
+    model: &mut finding::ActiveModel,
+    start: SlaStart,
+    severity: Severity,
+    status: &FindingStatus,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) {
+    let is_open = status.is_open();
+    store_columns(model, start, finding_sla::columns(start, severity, policy, is_open), is_open);
+    model.updated_at = Set(now.timestamp());
+}
+
+fn parse_stored(found: &finding::Model) -> ServiceResult<(SlaStart, Severity, FindingStatus)> {
+    let start = finding_sla::start(found).ok_or_else(|| ServiceError::internal("stored SLA start out of range"))?;
+    let severity = found.severity.parse().map_err(ServiceError::internal)?;
+    Ok((start, severity, finding_sla::status(found)))
+}
+
+/// Updates content and triage flags; a changed severity, date or `slaStart` recomputes the deadline.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    changes: FindingChanges,
+) -> ServiceResult<finding::Model> {
+    let FindingChanges {
+        title,
+        description,
+        severity,
+        date,
+        sla_start,
+        active,
+        verified,
+        false_positive,
+        duplicate,
+        out_of_scope,
+        external_reference,
+        engagement_id,
+    } = changes;
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
+    let policy = product_policy(&txn, found.product_id).await?;
+    let (mut start, mut severity_value, mut status) = parse_stored(&found)?;
+    if let Some(engagement_id) = engagement_id {
+        check_engagement(&txn, engagement_id, found.product_id).await?;
+    }
+    let mut model: finding::ActiveModel = found.clone().into();
+    if let Some(title) = title {
+        model.title = Set(validated::name("title", &title)?);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    if let Some(text) = severity {
+        severity_value = text.parse()?;
+        model.severity = Set(severity_value.as_str().to_owned());
+    }
+    if date.is_some() || sla_start.is_some() {
+        // An slaStart instant keeps the report date unless a new one is given; a date alone switches the
+        // finding to DefectDojo's date model.
+        let (new_start, new_date) = match sla_start {
+            Some(at) => start_and_date(Some(date.unwrap_or(found.date)), Some(at), now)?,
+            None => start_and_date(date, None, now)?,
+        };
+        start = new_start;
+        model.date = Set(new_date);
+    }
+    if let Some(flag) = active {
+        if flag && status.is_mitigated {
+            return Err(ServiceError::bad_input("use reactivateFinding to reopen a mitigated finding"));
+        }
+        status.active = flag;
+        model.active = Set(flag);
+    }
+    for (value, field, column) in [
+        (verified, &mut status.verified, &mut model.verified),
+        (false_positive, &mut status.false_positive, &mut model.false_p),
+        (duplicate, &mut status.duplicate, &mut model.duplicate),
+        (out_of_scope, &mut status.out_of_scope, &mut model.out_of_scope),
+    ] {
+        if let Some(flag) = value {
+            *field = flag;
+            *column = Set(flag);
+        }
+    }
+    if let Some(reference) = external_reference {
+        model.external_reference = Set(Some(reference).filter(|r| !r.trim().is_empty()));
+    }
+    if let Some(engagement_id) = engagement_id {
+        model.engagement_id = Set(Some(engagement_id));
+    }
+    restate(&mut model, start, severity_value, &status, &policy, now);
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Marks a finding mitigated at `at` (default now); its SLA is then MET or MISSED.
+pub async fn mitigate(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    at: Option<DateTime<Utc>>,
+) -> ServiceResult<finding::Model> {
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
+    if found.is_mitigated {
+        return Err(ServiceError::Conflict("the finding is already mitigated".to_owned()));
+    }
+    let at = checked_instant("mitigatedAt", at.unwrap_or(now))?;
+    if at.timestamp() < found.sla_start {
+        return Err(ServiceError::bad_input("mitigatedAt is before the finding's SLA start"));
+    }
+    let mut model: finding::ActiveModel = found.into();
+    model.is_mitigated = Set(true);
+    model.mitigated_at = Set(Some(at.timestamp()));
+    model.active = Set(false);
+    model.is_open = Set(false);
+    model.next_sla_event_at = Set(None);
+    model.updated_at = Set(now.timestamp());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Reopens a mitigated (or inactive) finding. With `restart_sla_on_reactivation` a new SLA cycle starts
+/// now; otherwise the old deadline stands, as DefectDojo.
+pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
+    if found.active && !found.is_mitigated {
+        return Err(ServiceError::Conflict("the finding is already active".to_owned()));
+    }
+    let policy = product_policy(&txn, found.product_id).await?;
+    let (start, severity, mut status) = parse_stored(&found)?;
+    let (start, cycle) = sla::start_after_reactivation(start, found.sla_cycle, policy.restart_sla_on_reactivation, now);
+    status.active = true;
+    status.is_mitigated = false;
+    status.mitigated_at = None;
+    let mut model: finding::ActiveModel = found.into();
+    model.active = Set(true);
+    model.is_mitigated = Set(false);
+    model.mitigated_at = Set(None);
+    model.sla_cycle = Set(cycle);
+    restate(&mut model, start, severity, &status, &policy, now);
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Accepts the risk of a finding (owners), which pauses its SLA; ending the acceptance resumes it, on a new
+/// cycle when the configuration restarts the SLA on reactivation.
+pub async fn set_risk_accepted(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    accepted: bool,
+) -> ServiceResult<finding::Model> {
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let found = editable(&txn, actor, id, ProductRole::Owner).await?;
+    if found.risk_accepted == accepted {
+        let state_word = if accepted { "already" } else { "not" };
+        return Err(ServiceError::Conflict(format!("the finding's risk is {state_word} accepted")));
+    }
+    let policy = product_policy(&txn, found.product_id).await?;
+    let (mut start, severity, mut status) = parse_stored(&found)?;
+    let mut cycle = found.sla_cycle;
+    if !accepted {
+        (start, cycle) = sla::start_after_reactivation(start, cycle, policy.restart_sla_on_reactivation, now);
+    }
+    status.risk_accepted = accepted;
+    let mut model: finding::ActiveModel = found.into();
+    model.risk_accepted = Set(accepted);
+    model.sla_cycle = Set(cycle);
+    restate(&mut model, start, severity, &status, &policy, now);
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes a finding (owners).
+pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+    let found = editable(&state.db, actor, id, ProductRole::Owner).await?;
+    finding::Entity::delete_by_id(id).exec(&state.db).await?;
+    Ok(found)
+}
+
+/// Adds a note (writers), e.g. the reason for a delay.
+pub async fn add_note(state: &AppState, actor: &Actor, id: i32, text: &str) -> ServiceResult<finding_note::Model> {
+    editable(&state.db, actor, id, ProductRole::Writer).await?;
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(ServiceError::bad_input("a note must have between 1 and 10000 characters"));
+    }
+    let note = finding_note::ActiveModel {
+        finding_id: Set(id),
+        author_id: Set(Some(actor.user_id)),
+        text: Set(text.to_owned()),
+        created_at: Set(state.clock.now().timestamp()),
+        ..Default::default()
+    };
+    Ok(note.insert(&state.db).await?)
+}
+
+/// The notes of a finding the caller has already been allowed to see, oldest first.
+pub async fn notes(state: &AppState, finding_id: i32) -> ServiceResult<Vec<finding_note::Model>> {
+    Ok(finding_note::Entity::find()
+        .filter(finding_note::Column::FindingId.eq(finding_id))
+        .order_by_asc(finding_note::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// The findings the actor may view that match `filter`.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    request: PageRequest,
+) -> ServiceResult<Page<finding::Model>> {
+    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
+    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
+        select = select.filter(condition);
+    }
+    page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
+}
+
+/// One row of the SLA summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub severity: Severity,
+    pub state: SlaState,
+    pub count: u64,
+}
+
+/// Counts of visible findings by severity and SLA state: every combination, zeros included, so a
+/// dashboard can draw a fixed grid.
+pub async fn sla_summary(state: &AppState, actor: &Actor, product_id: Option<i32>) -> ServiceResult<Vec<SummaryRow>> {
+    if let Some(id) = product_id {
+        access::product_role(&state.db, actor, id).await?;
+    }
+    let filter = FindingFilter { product_id, ..FindingFilter::default() };
+    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
+    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
+        select = select.filter(condition);
+    }
+    let state_sql = finding_filter::state_case_sql(state.clock.now());
+    let counted: Vec<(String, String, i64)> = select
+        .select_only()
+        .column(finding::Column::Severity)
+        .column_as(sea_orm::sea_query::Expr::cust(state_sql), "sla_state")
+        .column_as(finding::Column::Id.count(), "n")
+        .group_by(finding::Column::Severity)
+        .group_by(sea_orm::sea_query::Expr::cust("sla_state"))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
+    for (severity, state_name, n) in counted {
+        let severity: Severity = severity.parse().map_err(ServiceError::internal)?;
+        let state = parse_state(&state_name).ok_or_else(|| ServiceError::internal("unknown SLA state from SQL"))?;
+        *counts.entry((severity, state)).or_default() += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(Severity::ALL
+        .iter()
+        .flat_map(|&severity| SlaState::ALL.iter().map(move |&state| (severity, state)))
+        .map(|(severity, state)| SummaryRow {
+            severity,
+            state,
+            count: counts.get(&(severity, state)).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+fn parse_state(name: &str) -> Option<SlaState> {
+    Some(match name {
+        "NONE" => SlaState::None,
+        "ON_TRACK" => SlaState::OnTrack,
+        "APPROACHING" => SlaState::Approaching,
+        "BREACHED" => SlaState::Breached,
+        "MET" => SlaState::Met,
+        "MISSED" => SlaState::Missed,
+        _ => return None,
+    })
+}

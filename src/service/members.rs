@@ -1,0 +1,87 @@
+//! Product memberships: who may see and change a product, managed by its owners.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::domain::ProductRole;
+use crate::entity::product_member;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::{Actor, access, users};
+use crate::state::AppState;
+
+/// A membership with its parsed role.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub id: i32,
+    pub product_id: i32,
+    pub user_id: i32,
+    pub role: ProductRole,
+}
+
+fn membership(model: product_member::Model) -> ServiceResult<Membership> {
+    let role = model.role.parse().map_err(ServiceError::internal)?;
+    Ok(Membership { id: model.id, product_id: model.product_id, user_id: model.user_id, role })
+}
+
+/// Adds a user to a product (owners).
+pub async fn add(
+    state: &AppState,
+    actor: &Actor,
+    product_id: i32,
+    user_id: i32,
+    role: ProductRole,
+) -> ServiceResult<Membership> {
+    access::require_role(&state.db, actor, product_id, ProductRole::Owner).await?;
+    users::get_unchecked(&state.db, user_id).await?;
+    let existing = product_member::Entity::find()
+        .filter(product_member::Column::ProductId.eq(product_id))
+        .filter(product_member::Column::UserId.eq(user_id))
+        .one(&state.db)
+        .await?;
+    if existing.is_some() {
+        return Err(ServiceError::Conflict("the user is already a member of the product".to_owned()));
+    }
+    let model = product_member::ActiveModel {
+        product_id: Set(product_id),
+        user_id: Set(user_id),
+        role: Set(role.as_str().to_owned()),
+        ..Default::default()
+    };
+    membership(model.insert(&state.db).await?)
+}
+
+async fn owned(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product_member::Model> {
+    let found = product_member::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("membership"))?;
+    access::require_role(&state.db, actor, found.product_id, ProductRole::Owner).await?;
+    Ok(found)
+}
+
+/// Changes a member's role (owners).
+pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole) -> ServiceResult<Membership> {
+    let found = owned(state, actor, id).await?;
+    let mut model: product_member::ActiveModel = found.into();
+    model.role = Set(role.as_str().to_owned());
+    membership(model.update(&state.db).await?)
+}
+
+/// Removes a member (owners).
+pub async fn remove(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<Membership> {
+    let found = owned(state, actor, id).await?;
+    product_member::Entity::delete_by_id(id).exec(&state.db).await?;
+    membership(found)
+}
+
+/// The members of a product the actor may view.
+pub async fn list(state: &AppState, actor: &Actor, product_id: i32) -> ServiceResult<Vec<Membership>> {
+    access::product_role(&state.db, actor, product_id).await?;
+    product_member::Entity::find()
+        .filter(product_member::Column::ProductId.eq(product_id))
+        .order_by_asc(product_member::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(membership)
+        .collect()
+}

@@ -1,0 +1,22 @@
+//! Use cases: authorize the actor, open a transaction, map between entities and domain types.
+//!
+//! `graphql` and `rest` call these functions and never touch `entity` themselves.
+
+pub mod access;
+pub mod auth;
+pub mod demo;
+pub mod engagements;
+pub mod finding_filter;
+pub mod finding_sla;
+pub mod findings;
+pub mod members;
+pub mod page;
+pub mod product_types;
+pub mod products;
+pub mod settings;
+pub mod sla_configs;
+pub mod sla_recompute;
+pub mod tokens;
+pub mod users;
+
+pub use access::Actor;

@@ -1,0 +1,84 @@
+//! Keyset pagination by id (Relay `first/after`, `last/before`) with a total count.
+
+use sea_orm::sea_query::Order;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use crate::error::{ServiceError, ServiceResult};
+
+/// What a client asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageRequest {
+    pub first: Option<i32>,
+    pub after: Option<i32>,
+    pub last: Option<i32>,
+    pub before: Option<i32>,
+}
+
+/// One page of rows, in ascending id order, with what a Relay connection needs.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total_count: u64,
+    pub has_previous_page: bool,
+    pub has_next_page: bool,
+}
+
+/// Used when the client gives neither `first` nor `last`.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+impl PageRequest {
+    /// Validates the sizes against the maximum page size.
+    pub fn size(&self, max: u64) -> ServiceResult<(u64, bool)> {
+        let check = |name: &str, value: i32| -> ServiceResult<u64> {
+            u64::try_from(value)
+                .ok()
+                .filter(|v| (1..=max).contains(v))
+                .ok_or_else(|| ServiceError::bad_input(format!("`{name}` must be between 1 and {max}, got {value}")))
+        };
+        match (self.first, self.last) {
+            (Some(_), Some(_)) => Err(ServiceError::bad_input("pass either `first` or `last`, not both")),
+            (Some(first), None) => Ok((check("first", first)?, false)),
+            (None, Some(last)) => Ok((check("last", last)?, true)),
+            (None, None) => Ok((DEFAULT_PAGE_SIZE.min(max), false)),
+        }
+    }
+}
+
+/// Runs `select` (already filtered) as a page ordered by `id_column`.
+pub async fn fetch<E, C>(
+    conn: &C,
+    select: Select<E>,
+    id_column: E::Column,
+    request: PageRequest,
+    max_page_size: u64,
+) -> ServiceResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let (size, from_end) = request.size(max_page_size)?;
+    let total_count = select.clone().count(conn).await?;
+    let mut window = select;
+    if let Some(after) = request.after {
+        window = window.filter(id_column.gt(after));
+    }
+    if let Some(before) = request.before {
+        window = window.filter(id_column.lt(before));
+    }
+    let order = if from_end { Order::Desc } else { Order::Asc };
+    let mut rows = window.order_by(id_column, order).limit(size + 1).all(conn).await?;
+    let has_more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    if from_end {
+        rows.reverse();
+    }
+    Ok(Page {
+        items: rows,
+        total_count,
+        has_previous_page: if from_end { has_more } else { request.after.is_some() },
+        has_next_page: if from_end { request.before.is_some() } else { has_more },
+    })
+}

@@ -1,0 +1,79 @@
+//! Product types: visible to every signed-in user, managed by superusers.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::domain::validated;
+use crate::entity::{product, product_type};
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Actor;
+use crate::state::AppState;
+
+async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
+    match product_type::Entity::find().filter(product_type::Column::Name.eq(name)).one(conn).await? {
+        Some(existing) if Some(existing.id) != except => {
+            Err(ServiceError::Conflict(format!("a product type named {name:?} already exists")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    description: Option<String>,
+) -> ServiceResult<product_type::Model> {
+    actor.require_superuser()?;
+    let name = validated::name("name", name)?;
+    ensure_name_free(&state.db, &name, None).await?;
+    let model = product_type::ActiveModel {
+        name: Set(name),
+        description: Set(description.unwrap_or_default()),
+        created_at: Set(state.clock.now().timestamp()),
+        ..Default::default()
+    };
+    Ok(model.insert(&state.db).await?)
+}
+
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    name: Option<String>,
+    description: Option<String>,
+) -> ServiceResult<product_type::Model> {
+    actor.require_superuser()?;
+    let found = get(&state.db, id).await?;
+    let mut model: product_type::ActiveModel = found.into();
+    if let Some(name) = name {
+        let name = validated::name("name", &name)?;
+        ensure_name_free(&state.db, &name, Some(id)).await?;
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    Ok(model.update(&state.db).await?)
+}
+
+/// Deletes an empty product type.
+pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product_type::Model> {
+    actor.require_superuser()?;
+    let found = get(&state.db, id).await?;
+    let products = product::Entity::find().filter(product::Column::ProductTypeId.eq(id)).count(&state.db).await?;
+    if products > 0 {
+        return Err(ServiceError::Conflict(format!("the product type still has {products} product(s)")));
+    }
+    product_type::Entity::delete_by_id(id).exec(&state.db).await?;
+    Ok(found)
+}
+
+pub async fn get<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<product_type::Model> {
+    product_type::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("product type"))
+}
+
+pub async fn list(state: &AppState) -> ServiceResult<Vec<product_type::Model>> {
+    Ok(product_type::Entity::find().order_by_asc(product_type::Column::Name).all(&state.db).await?)
+}

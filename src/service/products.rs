@@ -1,0 +1,154 @@
+//! Products: created by superusers, configured by their owners, visible only to members.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::db;
+use crate::domain::{ProductRole, validated};
+use crate::entity::product;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::page::{self, Page, PageRequest};
+use crate::service::sla_recompute::{self, Scope};
+use crate::service::{Actor, access, product_types, sla_configs};
+use crate::state::AppState;
+
+/// Fields of a product; on update `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub product_type_id: Option<i32>,
+    pub sla_configuration_id: Option<i32>,
+    pub disable_sla_breach_notifications: Option<bool>,
+}
+
+async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
+    match product::Entity::find().filter(product::Column::Name.eq(name)).one(conn).await? {
+        Some(existing) if Some(existing.id) != except => {
+            Err(ServiceError::Conflict(format!("a product named {name:?} already exists")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Creates a product (superusers). Without a configuration it uses the system default.
+pub async fn create(state: &AppState, actor: &Actor, input: ProductInput) -> ServiceResult<product::Model> {
+    actor.require_superuser()?;
+    let ProductInput { name, description, product_type_id, sla_configuration_id, disable_sla_breach_notifications } =
+        input;
+    let name = validated::name("name", name.as_deref().unwrap_or_default())?;
+    let product_type_id = product_type_id.ok_or_else(|| ServiceError::bad_input("productTypeId is required"))?;
+    let txn = db::begin_write(&state.db).await?;
+    product_types::get(&txn, product_type_id).await?;
+    let sla_configuration_id = match sla_configuration_id {
+        Some(id) => sla_configs::get(&txn, id).await?.id,
+        None => sla_configs::default_config(&txn).await?.id,
+    };
+    ensure_name_free(&txn, &name, None).await?;
+    let model = product::ActiveModel {
+        name: Set(name),
+        description: Set(description.unwrap_or_default()),
+        product_type_id: Set(product_type_id),
+        sla_configuration_id: Set(sla_configuration_id),
+        disable_sla_breach_notifications: Set(disable_sla_breach_notifications.unwrap_or(false)),
+        created_at: Set(state.clock.now().timestamp()),
+        ..Default::default()
+    };
+    let created = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Updates a product (owners). Switching its SLA configuration recomputes its findings' deadlines in the
+/// same transaction.
+pub async fn update(state: &AppState, actor: &Actor, id: i32, input: ProductInput) -> ServiceResult<product::Model> {
+    let ProductInput { name, description, product_type_id, sla_configuration_id, disable_sla_breach_notifications } =
+        input;
+    let txn = db::begin_write(&state.db).await?;
+    access::require_role(&txn, actor, id, ProductRole::Owner).await?;
+    let found = get_unchecked(&txn, id).await?;
+    let previous_configuration = found.sla_configuration_id;
+    let mut model: product::ActiveModel = found.into();
+    if let Some(name) = name {
+        let name = validated::name("name", &name)?;
+        ensure_name_free(&txn, &name, Some(id)).await?;
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    if let Some(type_id) = product_type_id {
+        product_types::get(&txn, type_id).await?;
+        model.product_type_id = Set(type_id);
+    }
+    if let Some(flag) = disable_sla_breach_notifications {
+        model.disable_sla_breach_notifications = Set(flag);
+    }
+    let new_configuration = match sla_configuration_id {
+        Some(config_id) if config_id != previous_configuration => Some(sla_configs::get(&txn, config_id).await?),
+        _ => None,
+    };
+    if let Some(config) = &new_configuration {
+        model.sla_configuration_id = Set(config.id);
+    }
+    let updated = model.update(&txn).await?;
+    if let Some(config) = new_configuration {
+        sla_recompute::recompute(&txn, &sla_configs::policy_of(&config)?, Scope::Product(id)).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes a product and everything in it (superusers).
+pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product::Model> {
+    actor.require_superuser()?;
+    let found = get_unchecked(&state.db, id).await?;
+    product::Entity::delete_by_id(id).exec(&state.db).await?;
+    Ok(found)
+}
+
+/// A product the actor may view.
+pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product::Model> {
+    access::product_role(&state.db, actor, id).await?;
+    get_unchecked(&state.db, id).await
+}
+
+/// A product by name, if the actor may view it.
+pub async fn get_by_name(state: &AppState, actor: &Actor, name: &str) -> ServiceResult<product::Model> {
+    let found = product::Entity::find()
+        .filter(product::Column::Name.eq(name))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("product"))?;
+    access::product_role(&state.db, actor, found.id).await?;
+    Ok(found)
+}
+
+pub(crate) async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<product::Model> {
+    product::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("product"))
+}
+
+/// The products the actor may view.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    product_type_id: Option<i32>,
+    request: PageRequest,
+) -> ServiceResult<Page<product::Model>> {
+    let mut select = product::Entity::find();
+    if let Some(condition) = access::visible_products(actor, product::Column::Id) {
+        select = select.filter(condition);
+    }
+    if let Some(type_id) = product_type_id {
+        select = select.filter(product::Column::ProductTypeId.eq(type_id));
+    }
+    page::fetch(&state.db, select, product::Column::Id, request, state.config.limits.max_page_size).await
+}
+
+/// Products by id, for loaders: the caller has already checked visibility of what refers to them.
+pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<product::Model>> {
+    Ok(product::Entity::find()
+        .filter(product::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(product::Column::Id)
+        .all(conn)
+        .await?)
+}

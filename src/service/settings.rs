@@ -1,0 +1,208 @@
+//! System settings (one row, superusers only). Secrets are write-only: reads say whether they are set.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+use crate::domain::{NotificationEvent, validated};
+use crate::entity::system_settings;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Actor;
+use crate::state::AppState;
+
+/// The settings as they may be shown: secrets replaced by whether they are set.
+#[derive(Debug, Clone)]
+pub struct SettingsView {
+    pub enable_mail: bool,
+    pub enable_slack: bool,
+    pub enable_msteams: bool,
+    pub enable_webhooks: bool,
+    pub slack_token_set: bool,
+    pub slack_channel: Option<String>,
+    pub msteams_url_set: bool,
+    pub mail_recipients: Vec<String>,
+    pub email_from: Option<String>,
+    pub team_name: String,
+    pub site_url: String,
+    pub webhook_timeout_seconds: i32,
+    pub enable_finding_sla: bool,
+    pub notify_only_verified: bool,
+    pub disclaimer: String,
+    pub system_level_trump: Vec<NotificationEvent>,
+}
+
+/// Changes; `None` keeps a value. For secrets and optional texts an empty string clears the value.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChanges {
+    pub enable_mail: Option<bool>,
+    pub enable_slack: Option<bool>,
+    pub enable_msteams: Option<bool>,
+    pub enable_webhooks: Option<bool>,
+    pub slack_token: Option<String>,
+    pub slack_channel: Option<String>,
+    pub msteams_url: Option<String>,
+    pub mail_recipients: Option<Vec<String>>,
+    pub email_from: Option<String>,
+    pub team_name: Option<String>,
+    pub site_url: Option<String>,
+    pub webhook_timeout_seconds: Option<i32>,
+    pub enable_finding_sla: Option<bool>,
+    pub notify_only_verified: Option<bool>,
+    pub disclaimer: Option<String>,
+    pub system_level_trump: Option<Vec<NotificationEvent>>,
+}
+
+/// An absolute http(s) URL with a host.
+pub fn http_url(field: &str, text: &str) -> ServiceResult<String> {
+    let parsed =
+        url::Url::parse(text.trim()).map_err(|_| ServiceError::bad_input(format!("{field} is not a valid URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ServiceError::bad_input(format!("{field} must be an http:// or https:// URL")));
+    }
+    Ok(parsed.to_string())
+}
+
+fn optional(text: String) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+fn view(model: system_settings::Model) -> ServiceResult<SettingsView> {
+    let mail_recipients: Vec<String> = serde_json::from_str(&model.mail_recipients).map_err(ServiceError::internal)?;
+    let trump_names: Vec<String> = serde_json::from_str(&model.system_level_trump).map_err(ServiceError::internal)?;
+    let system_level_trump =
+        trump_names.iter().map(|n| n.parse()).collect::<Result<Vec<_>, _>>().map_err(ServiceError::internal)?;
+    Ok(SettingsView {
+        enable_mail: model.enable_mail,
+        enable_slack: model.enable_slack,
+        enable_msteams: model.enable_msteams,
+        enable_webhooks: model.enable_webhooks,
+        slack_token_set: model.slack_token.is_some(),
+        slack_channel: model.slack_channel,
+        msteams_url_set: model.msteams_url.is_some(),
+        mail_recipients,
+        email_from: model.email_from,
+        team_name: model.team_name,
+        site_url: model.site_url,
+        webhook_timeout_seconds: model.webhook_timeout_seconds,
+        enable_finding_sla: model.enable_finding_sla,
+        notify_only_verified: model.notify_only_verified,
+        disclaimer: model.disclaimer,
+        system_level_trump,
+    })
+}
+
+async fn row(state: &AppState) -> ServiceResult<system_settings::Model> {
+    system_settings::Entity::find_by_id(1)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ServiceError::internal("the system settings row is missing"))
+}
+
+pub async fn get(state: &AppState, actor: &Actor) -> ServiceResult<SettingsView> {
+    actor.require_superuser()?;
+    view(row(state).await?)
+}
+
+pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -> ServiceResult<SettingsView> {
+    actor.require_superuser()?;
+    let SettingsChanges {
+        enable_mail,
+        enable_slack,
+        enable_msteams,
+        enable_webhooks,
+        slack_token,
+        slack_channel,
+        msteams_url,
+        mail_recipients,
+        email_from,
+        team_name,
+        site_url,
+        webhook_timeout_seconds,
+        enable_finding_sla,
+        notify_only_verified,
+        disclaimer,
+        system_level_trump,
+    } = changes;
+    let mut model: system_settings::ActiveModel = row(state).await?.into();
+    for (value, column) in [
+        (enable_mail, &mut model.enable_mail),
+        (enable_slack, &mut model.enable_slack),
+        (enable_msteams, &mut model.enable_msteams),
+        (enable_webhooks, &mut model.enable_webhooks),
+        (enable_finding_sla, &mut model.enable_finding_sla),
+        (notify_only_verified, &mut model.notify_only_verified),
+    ] {
+        if let Some(flag) = value {
+            *column = Set(flag);
+        }
+    }
+    if let Some(token) = slack_token {
+        model.slack_token = Set(optional(token));
+    }
+    if let Some(channel) = slack_channel {
+        model.slack_channel = Set(optional(channel));
+    }
+    if let Some(url) = msteams_url {
+        model.msteams_url = Set(optional(url).map(|u| http_url("msteamsUrl", &u)).transpose()?);
+    }
+    if let Some(addresses) = mail_recipients {
+        let checked = addresses.iter().map(|a| validated::email(a)).collect::<Result<Vec<_>, _>>()?;
+        model.mail_recipients = Set(serde_json::to_string(&checked).map_err(ServiceError::internal)?);
+    }
+    if let Some(from) = email_from {
+        model.email_from = Set(optional(from).map(|f| validated::email(&f)).transpose()?);
+    }
+    if let Some(name) = team_name {
+        model.team_name = Set(validated::name("teamName", &name)?);
+    }
+    if let Some(url) = site_url {
+        model.site_url = Set(http_url("siteUrl", &url)?.trim_end_matches('/').to_owned());
+    }
+    if let Some(seconds) = webhook_timeout_seconds {
+        if !(1..=120).contains(&seconds) {
+            return Err(ServiceError::bad_input("webhookTimeoutSeconds must be between 1 and 120"));
+        }
+        model.webhook_timeout_seconds = Set(seconds);
+    }
+    if let Some(text) = disclaimer {
+        model.disclaimer = Set(text);
+    }
+    if let Some(events) = system_level_trump {
+        let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+        model.system_level_trump = Set(serde_json::to_string(&names).map_err(ServiceError::internal)?);
+    }
+    model.updated_at = Set(state.clock.now().timestamp());
+    view(model.update(&state.db).await?)
+}
+
+/// The JWT secret: the configured one, else the stored one, else a new one generated and stored now. Two
+/// instances starting together agree: only the first write lands, and both read it back.
+pub async fn jwt_secret(db: &sea_orm::DatabaseConnection, configured: Option<&str>) -> ServiceResult<String> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if let Some(secret) = configured {
+        return Ok(secret.to_owned());
+    }
+    let candidate = crate::security::token::random_hex(32).map_err(ServiceError::internal)?;
+    system_settings::Entity::update_many()
+        .col_expr(system_settings::Column::JwtSecret, sea_orm::sea_query::Expr::value(candidate))
+        .filter(system_settings::Column::Id.eq(1))
+        .filter(system_settings::Column::JwtSecret.is_null())
+        .exec(db)
+        .await?;
+    system_settings::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .and_then(|settings| settings.jwt_secret)
+        .ok_or_else(|| ServiceError::internal("the system settings row is missing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_with_a_host_are_accepted() {
+        assert!(http_url("u", "https://example.test/hook").is_ok());
+        assert!(http_url("u", "ftp://example.test/").is_err());
+        assert!(http_url("u", "javascript:alert(1)").is_err());
+        assert!(http_url("u", "not a url").is_err());
+    }
+}

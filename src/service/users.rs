@@ -1,0 +1,177 @@
+//! Users: creation (also the first-start admin), listing, updates and the current user.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::domain::validated;
+use crate::entity::user;
+use crate::error::{ServiceError, ServiceResult};
+use crate::security::{password, token};
+use crate::service::Actor;
+use crate::service::page::{self, Page, PageRequest};
+use crate::state::AppState;
+
+/// A user to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub is_superuser: bool,
+    pub slack_email: Option<String>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub is_superuser: Option<bool>,
+    pub is_active: Option<bool>,
+    pub slack_email: Option<String>,
+}
+
+fn checked_password(text: &str) -> ServiceResult<String> {
+    if text.chars().count() < password::MIN_PASSWORD_LENGTH {
+        return Err(ServiceError::bad_input(format!(
+            "the password must be at least {} characters",
+            password::MIN_PASSWORD_LENGTH
+        )));
+    }
+    password::hash(text).map_err(ServiceError::internal)
+}
+
+/// Creates a user without an authorization check: for the CLI and first start.
+pub async fn create_unchecked<C: ConnectionTrait>(conn: &C, new: NewUser, now: i64) -> ServiceResult<user::Model> {
+    let username = validated::username(&new.username)?;
+    let email = validated::email(&new.email)?;
+    let slack_email = new.slack_email.as_deref().map(validated::email).transpose()?;
+    let password_hash = new.password.as_deref().map(checked_password).transpose()?;
+    if user::Entity::find().filter(user::Column::Username.eq(&username)).one(conn).await?.is_some() {
+        return Err(ServiceError::Conflict(format!("the username {username:?} is taken")));
+    }
+    let model = user::ActiveModel {
+        display_name: Set(new.display_name.unwrap_or_else(|| username.clone())),
+        username: Set(username),
+        email: Set(email),
+        password_hash: Set(password_hash),
+        is_superuser: Set(new.is_superuser),
+        is_active: Set(true),
+        slack_email: Set(slack_email),
+        slack_user_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(model.insert(conn).await?)
+}
+
+/// Creates a user (superusers only).
+pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceResult<user::Model> {
+    actor.require_superuser()?;
+    create_unchecked(&state.db, new, state.clock.now().timestamp()).await
+}
+
+/// Updates a user: superusers may change anything; users may change their own email, name, Slack email and
+/// password, but not their own privileges.
+pub async fn update(state: &AppState, actor: &Actor, id: i32, changes: UserChanges) -> ServiceResult<user::Model> {
+    let own = actor.user_id == id;
+    if !actor.is_superuser && !own {
+        return Err(ServiceError::not_found("user"));
+    }
+    if !actor.is_superuser && (changes.is_superuser.is_some() || changes.is_active.is_some()) {
+        return Err(ServiceError::Forbidden("only a superuser may change privileges or deactivate users".to_owned()));
+    }
+    if own && (changes.is_superuser == Some(false) || changes.is_active == Some(false)) {
+        return Err(ServiceError::bad_input("you cannot remove your own superuser status or deactivate yourself"));
+    }
+    let found = user::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("user"))?;
+    let UserChanges { email, display_name, password: new_password, is_superuser, is_active, slack_email } = changes;
+    let mut model: user::ActiveModel = found.into();
+    if let Some(email) = email {
+        model.email = Set(validated::email(&email)?);
+    }
+    if let Some(name) = display_name {
+        model.display_name = Set(validated::name("displayName", &name)?);
+    }
+    if let Some(text) = new_password {
+        model.password_hash = Set(Some(checked_password(&text)?));
+    }
+    if let Some(flag) = is_superuser {
+        model.is_superuser = Set(flag);
+    }
+    if let Some(flag) = is_active {
+        model.is_active = Set(flag);
+    }
+    if let Some(address) = slack_email {
+        model.slack_email = Set(if address.trim().is_empty() { None } else { Some(validated::email(&address)?) });
+        model.slack_user_id = Set(None);
+    }
+    Ok(model.update(&state.db).await?)
+}
+
+/// The acting user.
+pub async fn me(state: &AppState, actor: &Actor) -> ServiceResult<user::Model> {
+    get_unchecked(&state.db, actor.user_id).await
+}
+
+/// A user by id, for resolving references (leads, members, authors) that the caller may already see.
+pub async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<user::Model> {
+    user::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("user"))
+}
+
+/// A user by username.
+pub async fn find_by_username<C: ConnectionTrait>(conn: &C, username: &str) -> ServiceResult<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(conn)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no user named {username:?}")))
+}
+
+/// All users (superusers only).
+pub async fn list(state: &AppState, actor: &Actor, request: PageRequest) -> ServiceResult<Page<user::Model>> {
+    actor.require_superuser()?;
+    page::fetch(&state.db, user::Entity::find(), user::Column::Id, request, state.config.limits.max_page_size).await
+}
+
+/// On first start with no users: creates the admin, with the configured password or a random one that is
+/// returned so the caller can print it once.
+pub async fn ensure_first_admin(state: &AppState) -> ServiceResult<Option<(String, Option<String>)>> {
+    if user::Entity::find().count(&state.db).await? > 0 {
+        return Ok(None);
+    }
+    let (password_text, generated) = match &state.config.admin_password {
+        Some(given) => (given.clone(), None),
+        None => {
+            let made = token::random_hex(12).map_err(ServiceError::internal)?;
+            (made.clone(), Some(made))
+        }
+    };
+    let username = state.config.admin_user.clone();
+    create_unchecked(
+        &state.db,
+        NewUser {
+            username: username.clone(),
+            email: format!("{username}@localhost.localdomain"),
+            display_name: Some("Administrator".to_owned()),
+            password: Some(password_text),
+            is_superuser: true,
+            slack_email: None,
+        },
+        state.clock.now().timestamp(),
+    )
+    .await?;
+    Ok(Some((username, generated)))
+}
+
+/// Users by id, in id order (for loaders).
+pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(user::Column::Id)
+        .all(conn)
+        .await?)
+}

@@ -1,0 +1,146 @@
+//! Build the state and the router from a bound listener, and serve until a shutdown future fires.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use chrono::TimeDelta;
+use sea_orm::ConnectionTrait;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db;
+use crate::graphql::{self, http::GraphqlEndpoint};
+use crate::security::jwt::JwtKeys;
+use crate::service::auth::LoginThrottle;
+use crate::service::{settings, users};
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Service(String),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<crate::error::ServiceError> for StartupError {
+    fn from(err: crate::error::ServiceError) -> Self {
+        Self::Service(err.detail())
+    }
+}
+
+/// Connects, migrates and assembles the state. Used by `serve` and by every CLI command that needs the
+/// database.
+pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, StartupError> {
+    let db = db::connect(&config.database_url).await?;
+    db::migrate(&db).await?;
+    let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
+    let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
+    let login_throttle =
+        Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
+    Ok(AppState { db, config: Arc::new(config), clock, jwt, login_throttle })
+}
+
+/// A server ready to run on its listener.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares the state, creates the first admin if there are no users, and builds the router.
+    pub async fn build(config: Config, clock: Clock, listener: TcpListener) -> Result<Self, StartupError> {
+        let state = prepare_state(config, clock).await?;
+        Self::from_state(state, listener).await
+    }
+
+    /// Builds the server around an existing state.
+    pub async fn from_state(state: AppState, listener: TcpListener) -> Result<Self, StartupError> {
+        if let Some((username, generated)) = users::ensure_first_admin(&state).await? {
+            match generated {
+                Some(password) => eprintln!(
+                    "Created the first admin user {username:?} with password {password} \
+                     (shown once; set SLAWATCH_ADMIN_PASSWORD to choose it)."
+                ),
+                None => tracing::info!(username, "created the first admin user from SLAWATCH_ADMIN_PASSWORD"),
+            }
+        }
+        let router = router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn address(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let schema = graphql::schema_builder(&state.config.limits).data(state.clone()).finish();
+    let endpoint = GraphqlEndpoint { state: state.clone(), schema };
+    let graphql_routes = Router::new()
+        .route("/graphql", get(graphql::http::graphiql).post(graphql::http::graphql_post))
+        .with_state(endpoint);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(state.clone())
+        .merge(graphql_routes)
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,19 @@
+//! `AppState`: everything a request or a job needs, cloned cheaply and injected once.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::security::jwt::JwtKeys;
+use crate::service::auth::LoginThrottle;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub jwt: JwtKeys,
+    pub login_throttle: Arc<LoginThrottle>,
+}
