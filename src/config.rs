@@ -41,7 +41,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_query_depth: 12,
+            max_query_depth: 18,
             max_query_complexity: 5_000,
             max_body_bytes: 2 * 1024 * 1024,
             max_page_size: 100,

@@ -1,0 +1,169 @@
+//! The authorization matrix: superuser, owner, writer, reader, non-member and anonymous, on reads and writes.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+struct Team {
+    product: String,
+    finding: String,
+    owner: String,
+    writer: String,
+    reader: String,
+    outsider: String,
+}
+
+async fn team(app: &TestApp) -> Team {
+    let product = app.product("Royal-Bank-Integration").await;
+    let finding = app.finding(json!({ "productId": product, "title": "secret finding", "severity": "CRITICAL" })).await;
+    let mut tokens = Vec::new();
+    for (name, role) in
+        [("carrot", Some("OWNER")), ("angua", Some("WRITER")), ("otto", Some("READER")), ("nobby", None)]
+    {
+        let (user_id, token) = app.user(name).await;
+        if let Some(role) = role {
+            app.add_member(&product, &user_id, role).await;
+        }
+        tokens.push(token);
+    }
+    let [owner, writer, reader, outsider] = <[String; 4]>::try_from(tokens).unwrap_or_else(|_| panic!("four users"));
+    Team { product, finding: finding["id"].as_str().expect("id").to_owned(), owner, writer, reader, outsider }
+}
+
+/// The error code, or "OK".
+async fn outcome(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> String {
+    let response = app.gql(token, query, variables).await;
+    if response.0.get("errors").is_some() { response.code() } else { "OK".to_owned() }
+}
+
+#[tokio::test]
+async fn reads_are_limited_to_members_and_hidden_from_everyone_else() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let product_query = "query($id: ID!) { product(id: $id) { name } }";
+    let finding_query = "query($id: ID!) { finding(id: $id) { title } }";
+    let by_name = "{ product(name: \"Royal-Bank-Integration\") { id } }";
+    for (token, expected) in [
+        (Some(app.admin_token.as_str()), "OK"),
+        (Some(t.owner.as_str()), "OK"),
+        (Some(t.writer.as_str()), "OK"),
+        (Some(t.reader.as_str()), "OK"),
+        (Some(t.outsider.as_str()), "NOT_FOUND"),
+        (None, "UNAUTHENTICATED"),
+    ] {
+        assert_eq!(outcome(&app, token, product_query, json!({ "id": t.product })).await, expected);
+        assert_eq!(outcome(&app, token, finding_query, json!({ "id": t.finding })).await, expected);
+        assert_eq!(outcome(&app, token, by_name, json!({})).await, expected);
+    }
+    // A non-member never sees the product's findings in any list or count.
+    let lists = "{ findings { totalCount } products { totalCount } engagements { totalCount } slaSummary { count } }";
+    let seen = app.gql(Some(&t.outsider), lists, json!({})).await;
+    assert_eq!(seen.data()["findings"]["totalCount"], 0);
+    assert_eq!(seen.data()["products"]["totalCount"], 0);
+    assert!(seen.data()["slaSummary"].as_array().expect("rows").iter().all(|r| r["count"] == 0));
+    let counted = app
+        .gql(
+            Some(&t.outsider),
+            "{ findings(filter: {productName: \"Royal-Bank-Integration\"}) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(counted.data()["findings"]["totalCount"], 0);
+    let summary = outcome(
+        &app,
+        Some(&t.outsider),
+        "query($p: ID!) { slaSummary(productId: $p) { count } }",
+        json!({ "p": t.product }),
+    )
+    .await;
+    assert_eq!(summary, "NOT_FOUND");
+    let as_reader = app.gql(Some(&t.reader), "{ findings { totalCount } }", json!({})).await;
+    assert_eq!(as_reader.data()["findings"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn finding_writes_need_the_writer_role_and_risk_and_deletion_the_owner() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let update = "mutation($id: ID!) { updateFinding(id: $id, input: {title: \"renamed\"}) { title } }";
+    let create = "mutation($p: ID!) { createFinding(input: {productId: $p, title: \"new\", severity: LOW}) { id } }";
+    let accept = "mutation($id: ID!) { acceptRisk(id: $id) { riskAccepted } }";
+    let note = "mutation($id: ID!) { addFindingNote(findingId: $id, text: \"Waiting on SEC-101\") { text } }";
+    for (token, update_expected, create_expected) in
+        [(t.reader.as_str(), "FORBIDDEN", "FORBIDDEN"), (t.outsider.as_str(), "NOT_FOUND", "NOT_FOUND")]
+    {
+        assert_eq!(outcome(&app, Some(token), update, json!({ "id": t.finding })).await, update_expected);
+        assert_eq!(outcome(&app, Some(token), create, json!({ "p": t.product })).await, create_expected);
+        assert_eq!(outcome(&app, Some(token), note, json!({ "id": t.finding })).await, update_expected);
+    }
+    assert_eq!(app.get_finding(&t.finding).await["title"], "secret finding", "refused writes change nothing");
+    assert_eq!(outcome(&app, Some(&t.writer), update, json!({ "id": t.finding })).await, "OK");
+    assert_eq!(outcome(&app, Some(&t.writer), create, json!({ "p": t.product })).await, "OK");
+    assert_eq!(outcome(&app, Some(&t.writer), note, json!({ "id": t.finding })).await, "OK");
+    assert_eq!(outcome(&app, Some(&t.writer), accept, json!({ "id": t.finding })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.owner), accept, json!({ "id": t.finding })).await, "OK");
+    let delete = "mutation($id: ID!) { deleteFinding(id: $id) { id } }";
+    assert_eq!(outcome(&app, Some(&t.writer), delete, json!({ "id": t.finding })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.owner), delete, json!({ "id": t.finding })).await, "OK");
+}
+
+#[tokio::test]
+async fn product_settings_and_members_are_the_owners_and_global_settings_the_superusers() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let update_product =
+        "mutation($id: ID!) { updateProduct(id: $id, input: {description: \"contract\"}) { description } }";
+    assert_eq!(outcome(&app, Some(&t.writer), update_product, json!({ "id": t.product })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.outsider), update_product, json!({ "id": t.product })).await, "NOT_FOUND");
+    assert_eq!(outcome(&app, Some(&t.owner), update_product, json!({ "id": t.product })).await, "OK");
+    let (liaison, _) = app.user("liaison").await;
+    let add = "mutation($p: ID!, $u: ID!) { addProductMember(productId: $p, userId: $u, role: READER) { role } }";
+    assert_eq!(outcome(&app, Some(&t.writer), add, json!({ "p": t.product, "u": liaison })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.owner), add, json!({ "p": t.product, "u": liaison })).await, "OK");
+    let type_id = app.product_type("Other").await;
+    for (query, variables) in [
+        (
+            "mutation($t: ID!) { createProduct(input: {name: \"X\", productTypeId: $t}) { id } }",
+            json!({ "t": type_id }),
+        ),
+        ("mutation { createProductType(input: {name: \"Y\"}) { id } }", json!({})),
+        ("mutation { createSlaConfiguration(input: {name: \"Z\"}) { id } }", json!({})),
+        ("{ systemSettings { teamName } }", json!({})),
+        ("mutation { updateSystemSettings(input: {teamName: \"Owned\"}) { teamName } }", json!({})),
+        ("{ users { totalCount } }", json!({})),
+        ("mutation { createUser(input: {username: \"u\", email: \"u@x.am\"}) { id } }", json!({})),
+    ] {
+        assert_eq!(outcome(&app, Some(&t.owner), query, variables.clone()).await, "FORBIDDEN", "{query}");
+        assert_eq!(outcome(&app, None, query, variables).await, "UNAUTHENTICATED", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn engagements_follow_the_product_roles() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let create = "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"Q4 pentest\", targetStart: \"2026-03-10\", targetEnd: \"2026-03-20\"}) { id } }";
+    assert_eq!(outcome(&app, Some(&t.reader), create, json!({ "p": t.product })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.outsider), create, json!({ "p": t.product })).await, "NOT_FOUND");
+    let created = app.gql(Some(&t.writer), create, json!({ "p": t.product })).await;
+    let id = created.data()["createEngagement"]["id"].as_str().expect("id").to_owned();
+    let read = "query($id: ID!) { engagement(id: $id) { name } }";
+    assert_eq!(outcome(&app, Some(&t.reader), read, json!({ "id": id })).await, "OK");
+    assert_eq!(outcome(&app, Some(&t.outsider), read, json!({ "id": id })).await, "NOT_FOUND");
+    let delete = "mutation($id: ID!) { deleteEngagement(id: $id) { id } }";
+    assert_eq!(outcome(&app, Some(&t.writer), delete, json!({ "id": id })).await, "FORBIDDEN");
+    assert_eq!(outcome(&app, Some(&t.owner), delete, json!({ "id": id })).await, "OK");
+}
+
+#[tokio::test]
+async fn users_can_edit_themselves_but_not_their_privileges() {
+    let app = spawn_app().await;
+    let (id, token) = app.user("dorfl").await;
+    let rename =
+        "mutation($id: ID!) { updateUser(id: $id, input: {displayName: \"Dorfl the Golem\"}) { displayName } }";
+    assert_eq!(outcome(&app, Some(&token), rename, json!({ "id": id })).await, "OK");
+    let promote = "mutation($id: ID!) { updateUser(id: $id, input: {isSuperuser: true}) { isSuperuser } }";
+    assert_eq!(outcome(&app, Some(&token), promote, json!({ "id": id })).await, "FORBIDDEN");
+    let other = "mutation { updateUser(id: \"1\", input: {displayName: \"hacked\"}) { id } }";
+    assert_eq!(outcome(&app, Some(&token), other, json!({})).await, "NOT_FOUND");
+}

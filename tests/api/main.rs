@@ -1,0 +1,10 @@
+//! Integration tests: the real server over HTTP, a fresh database per test.
+
+mod authorization;
+mod bad_input;
+mod crud;
+mod health;
+mod helpers;
+mod identity;
+mod runbook;
+mod sla;
