@@ -32,7 +32,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (default 127.0.0.1:8080, or SLAWATCH_BIND).
+    /// Address to listen on (default `127.0.0.1:8080`, or `SLAWATCH_BIND`).
     #[arg(long)]
     pub bind: Option<SocketAddr>,
     /// Load the demo scenario before serving.

@@ -27,6 +27,7 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
     /// "<what> not found": also what a non-member gets, so it cannot learn that a product exists.
+    #[must_use]
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
     }

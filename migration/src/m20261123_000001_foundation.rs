@@ -3,7 +3,11 @@
 //! Instants are stored as UTC epoch seconds (`BIGINT`) and the SLA expiration date as a UTC epoch day, so
 //! the set-based deadline recomputation is the same integer arithmetic on SQLite and PostgreSQL.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_integer, big_integer_null, boolean, date, integer, integer_null, pk_auto, string, string_null, string_uniq,
+    text,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -61,7 +65,7 @@ fn index(table: &'static str, name: &'static str, columns: &[&'static str]) -> I
     for column in columns {
         statement.col(*column);
     }
-    statement.to_owned()
+    statement.clone()
 }
 
 async fn create_users_and_tokens(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

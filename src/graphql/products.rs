@@ -36,7 +36,7 @@ impl ProductQuery {
         Ok(connection(page, |p| p.id, Product))
     }
 
-    /// A product by id or by name; NOT_FOUND unless the caller may view it.
+    /// A product by id or by name; `NOT_FOUND` unless the caller may view it.
     async fn product(&self, ctx: &Context<'_>, id: Option<ID>, name: Option<String>) -> Result<Product> {
         let (state, actor) = (ctx.state()?, ctx.actor()?);
         let found = match (id, name) {

@@ -86,8 +86,8 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
-        let forger = JwtKeys::new(b"ffffffffffffffffffffffffffffffff", TimeDelta::minutes(60));
-        let (forged, _) = forger.issue(1, now()).expect("signs");
+        let attacker = JwtKeys::new(b"ffffffffffffffffffffffffffffffff", TimeDelta::minutes(60));
+        let (forged, _) = attacker.issue(1, now()).expect("signs");
         assert_eq!(keys.verify(&forged, now()), Err(JwtError::Invalid));
         assert_eq!(keys.verify("not.a.jwt", now()), Err(JwtError::Invalid));
     }

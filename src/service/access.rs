@@ -22,7 +22,7 @@ impl Actor {
     }
 }
 
-/// The actor's role in a product. A product the actor may not view does not exist for them: NOT_FOUND.
+/// The actor's role in a product. A product the actor may not view does not exist for them: `NOT_FOUND`.
 pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_id: i32) -> ServiceResult<ProductRole> {
     if actor.is_superuser {
         return product::Entity::find_by_id(product_id)
@@ -40,7 +40,7 @@ pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_i
     membership.role.parse().map_err(ServiceError::internal)
 }
 
-/// Requires at least `required` in the product: NOT_FOUND for a non-member, FORBIDDEN for a member whose
+/// Requires at least `required` in the product: `NOT_FOUND` for a non-member, `FORBIDDEN` for a member whose
 /// role is too low.
 pub async fn require_role<C: ConnectionTrait>(
     conn: &C,

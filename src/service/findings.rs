@@ -213,9 +213,9 @@ pub async fn create_many(
     let mut policies: HashMap<i32, SlaPolicy> = HashMap::new();
     let mut rows = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
-        if !policies.contains_key(&input.product_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(input.product_id) {
             access::require_role(&txn, actor, input.product_id, ProductRole::Writer).await?;
-            policies.insert(input.product_id, product_policy(&txn, input.product_id).await?);
+            slot.insert(product_policy(&txn, input.product_id).await?);
         }
         if let Some(engagement_id) = input.engagement_id {
             check_engagement(&txn, engagement_id, input.product_id).await.map_err(|e| at_index(index, e))?;
@@ -233,7 +233,7 @@ pub async fn create_many(
     Ok(created)
 }
 
-/// A finding the actor may view, with the actor's role in its product. Non-members get NOT_FOUND.
+/// A finding the actor may view, with the actor's role in its product. Non-members get `NOT_FOUND`.
 async fn visible<C: ConnectionTrait>(conn: &C, actor: &Actor, id: i32) -> ServiceResult<(finding::Model, ProductRole)> {
     let found = finding::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("finding"))?;
     let role =

@@ -64,10 +64,12 @@ pub async fn spawn_app() -> TestApp {
 /// Like `spawn_app`, with a chance to adjust the configuration first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::default();
-    config.database_url = fresh_database(&dir).await;
-    config.admin_password = Some(ADMIN_PASSWORD.to_owned());
-    config.jwt_secret = Some(JWT_SECRET.to_owned());
+    let mut config = Config {
+        database_url: fresh_database(&dir).await,
+        admin_password: Some(ADMIN_PASSWORD.to_owned()),
+        jwt_secret: Some(JWT_SECRET.to_owned()),
+        ..Config::default()
+    };
     adjust(&mut config);
     let clock = Clock::manual(start_instant());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
@@ -88,7 +90,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let created = test_app
         .gql(Some(&test_app.admin_token), "mutation { createApiToken(name: \"tests\") { token } }", json!({}))
         .await;
-    test_app.admin_api_token = created.data()["createApiToken"]["token"].as_str().expect("token").to_owned();
+    created.data()["createApiToken"]["token"].as_str().expect("token").clone_into(&mut test_app.admin_api_token);
     test_app
 }
 

@@ -59,8 +59,8 @@ async fn an_expired_jwt_is_refused() {
 #[tokio::test]
 async fn a_forged_jwt_is_refused() {
     let app = spawn_app().await;
-    let forger = JwtKeys::new(b"an-attacker-secret-of-32-characters!", TimeDelta::minutes(60));
-    let (forged, _) = forger.issue(1, app.clock.now()).expect("signs");
+    let attacker = JwtKeys::new(b"an-attacker-secret-of-32-characters!", TimeDelta::minutes(60));
+    let (forged, _) = attacker.issue(1, app.clock.now()).expect("signs");
     assert_eq!(app.gql(Some(&forged), "{ me { id } }", json!({})).await.code(), "UNAUTHENTICATED");
     // The same claims signed with the server's secret work, so the refusal was the signature.
     let genuine = JwtKeys::new(JWT_SECRET.as_bytes(), TimeDelta::minutes(60));
