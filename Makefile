@@ -24,4 +24,4 @@ serve:
 	cargo run --release -- serve --demo
 
 bench-recompute:
-	cargo run --release --example bench_recompute
+	cargo bench --bench recompute

@@ -49,8 +49,14 @@ pub async fn require_role<C: ConnectionTrait>(
     required: ProductRole,
 ) -> ServiceResult<ProductRole> {
     let role = product_role(conn, actor, product_id).await?;
+    ensure_allows(role, required)?;
+    Ok(role)
+}
+
+/// FORBIDDEN unless `role` includes `required`.
+pub fn ensure_allows(role: ProductRole, required: ProductRole) -> ServiceResult<()> {
     if role.allows(required) {
-        Ok(role)
+        Ok(())
     } else {
         Err(ServiceError::Forbidden(format!("this needs the {} role in the product", required.as_str())))
     }

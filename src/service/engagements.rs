@@ -71,10 +71,10 @@ async fn visible(state: &AppState, actor: &Actor, id: i32, required: ProductRole
         .one(&state.db)
         .await?
         .ok_or_else(|| ServiceError::not_found("engagement"))?;
-    access::product_role(&state.db, actor, found.product_id)
+    let role = access::product_role(&state.db, actor, found.product_id)
         .await
         .map_err(|_| ServiceError::not_found("engagement"))?;
-    access::require_role(&state.db, actor, found.product_id, required).await?;
+    access::ensure_allows(role, required)?;
     Ok(found)
 }
 

@@ -248,11 +248,8 @@ async fn editable<C: ConnectionTrait>(
     required: ProductRole,
 ) -> ServiceResult<finding::Model> {
     let (found, role) = visible(conn, actor, id).await?;
-    if role.allows(required) {
-        Ok(found)
-    } else {
-        Err(ServiceError::Forbidden(format!("this needs the {} role in the product", required.as_str())))
-    }
+    access::ensure_allows(role, required)?;
+    Ok(found)
 }
 
 pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {

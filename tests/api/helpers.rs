@@ -53,7 +53,11 @@ async fn fresh_database(dir: &tempfile::TempDir) -> String {
             url.set_path(&name);
             url.to_string()
         }
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("slawatch.db").display()),
+        None => {
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| eprintln!("TEST_DATABASE_URL is not set: integration tests run on SQLite only"));
+            format!("sqlite://{}?mode=rwc", dir.path().join("slawatch.db").display())
+        }
     }
 }
 

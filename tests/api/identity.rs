@@ -145,3 +145,27 @@ async fn the_token_create_command_prints_a_working_token() {
     let me = app.gql_with_header(Some(&format!("Token {token}")), "{ me { username } }", json!({})).await;
     assert_eq!(me.data()["me"]["username"], "admin");
 }
+
+#[tokio::test]
+async fn the_user_create_and_migrate_commands_work_against_the_same_database() {
+    let app = spawn_app().await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_slawatch"))
+            .args(args)
+            .env("DATABASE_URL", &app.state.config.database_url)
+            .output()
+            .expect("runs")
+    };
+    let migrated = cli(&["migrate"]);
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let created = cli(&["user", "create", "--username", "carrot", "--email", "carrot@golemtrust.am", "--superuser"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
+    let password = stdout.lines().find_map(|l| l.strip_prefix("password: ")).expect("a generated password is printed");
+    let token = app.login("carrot", password).await;
+    let me = app.gql(Some(&token), "{ me { username isSuperuser email } }", json!({})).await;
+    assert_eq!(me.data()["me"], json!({ "username": "carrot", "isSuperuser": true, "email": "carrot@golemtrust.am" }));
+    let duplicate = cli(&["user", "create", "--username", "carrot", "--email", "c@golemtrust.am"]);
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("CONFLICT"));
+}
