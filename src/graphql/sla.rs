@@ -1,6 +1,6 @@
 //! SLA configurations.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::context::{ContextExt, parse_id};
 use super::types::SlaConfiguration;
@@ -79,14 +79,6 @@ impl From<SlaConfigurationInput> for SlaConfigInput {
     }
 }
 
-/// An updated configuration and how many findings got new deadlines.
-#[derive(SimpleObject)]
-pub struct UpdateSlaConfigurationPayload {
-    pub sla_configuration: SlaConfiguration,
-    /// Findings whose deadlines were recomputed (in the same transaction).
-    pub recomputed_findings: u64,
-}
-
 #[derive(Default)]
 pub struct SlaMutation;
 
@@ -101,19 +93,17 @@ impl SlaMutation {
         Ok(SlaConfiguration(sla_configs::create(ctx.state()?, ctx.actor()?, input.into()).await?))
     }
 
-    /// Updates an SLA configuration (superusers); every affected finding's deadline is recomputed at once.
+    /// Updates an SLA configuration (superusers); every affected finding's deadline is recomputed in the
+    /// same transaction, in one statement.
     async fn update_sla_configuration(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: SlaConfigurationInput,
-    ) -> Result<UpdateSlaConfigurationPayload> {
+    ) -> Result<SlaConfiguration> {
         let id = parse_id(&id, "SLA configuration")?;
-        let (updated, recomputed) = sla_configs::update(ctx.state()?, ctx.actor()?, id, input.into()).await?;
-        Ok(UpdateSlaConfigurationPayload {
-            sla_configuration: SlaConfiguration(updated),
-            recomputed_findings: recomputed,
-        })
+        let (updated, _recomputed) = sla_configs::update(ctx.state()?, ctx.actor()?, id, input.into()).await?;
+        Ok(SlaConfiguration(updated))
     }
 
     /// Deletes an SLA configuration that is neither the default nor in use (superusers).

@@ -100,7 +100,7 @@ async fn reactivation_keeps_the_old_deadline_unless_the_configuration_restarts_i
 
     let default_id = app.default_sla_id().await;
     app.admin(
-        "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {restartSlaOnReactivation: true}) { recomputedFindings } }",
+        "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {restartSlaOnReactivation: true}) { restartSlaOnReactivation } }",
         json!({ "id": default_id }),
     )
     .await
@@ -160,11 +160,11 @@ async fn info_and_unenforced_severities_have_no_deadline_and_changes_recompute()
     let default_id = app.default_sla_id().await;
     let unenforced = app
         .admin(
-            "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {enforceCritical: false}) { recomputedFindings } }",
+            "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {enforceCritical: false}) { enforceCritical } }",
             json!({ "id": default_id }),
         )
         .await;
-    assert_eq!(unenforced.data()["updateSlaConfiguration"]["recomputedFindings"], 1);
+    assert_eq!(unenforced.data()["updateSlaConfiguration"]["enforceCritical"], false);
     let none = app.get_finding(&id(&info)).await;
     assert_eq!((none["slaDeadline"].clone(), none["slaState"].clone()), (Value::Null, json!("NONE")));
 }
@@ -187,11 +187,11 @@ async fn recomputation_agrees_with_the_domain_formula() {
     let default_id = app.default_sla_id().await;
     let changed = app
         .admin(
-            "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {critical: 2, high: 11, medium: 45, low: 120, thresholds: [75, 25], enforceLow: false}) { recomputedFindings } }",
+            "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {critical: 2, high: 11, medium: 45, low: 120, thresholds: [75, 25], enforceLow: false}) { thresholds } }",
             json!({ "id": default_id }),
         )
         .await;
-    assert_eq!(changed.data()["updateSlaConfiguration"]["recomputedFindings"], 15);
+    assert_eq!(changed.data()["updateSlaConfiguration"]["thresholds"], json!([75, 25]));
 
     let listed = app
         .admin("{ findings(first: 100) { edges { node { severity slaStart slaStartsOnDate date slaDeadline slaExpirationDate slaApproachingAt } } } }", json!({}))
