@@ -13,7 +13,7 @@ use crate::domain::{FindingStatus, ProductRole, Severity, SlaPolicy, SlaState, v
 use crate::entity::{engagement, finding, finding_note};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::finding_filter::{self, FindingFilter};
-use crate::service::finding_sla::{self, SlaColumns};
+use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
@@ -95,16 +95,6 @@ fn start_and_date(
     })
 }
 
-fn store_columns(model: &mut finding::ActiveModel, start: SlaStart, columns: SlaColumns, is_open: bool) {
-    model.sla_start = Set(start.instant().timestamp());
-    model.sla_start_is_date = Set(start.is_date());
-    model.is_open = Set(is_open);
-    model.sla_deadline = Set(columns.deadline);
-    model.sla_expiration_day = Set(columns.expiration_day);
-    model.sla_approaching_at = Set(columns.approaching_at);
-    model.next_sla_event_at = Set(columns.next_event_at);
-}
-
 /// Builds the row for a new finding (validation included) without touching the database.
 fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> ServiceResult<finding::ActiveModel> {
     let NewFinding {
@@ -147,7 +137,6 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         out_of_scope: out_of_scope.unwrap_or(false),
         risk_accepted: risk_accepted.unwrap_or(false),
     };
-    let is_open = status.is_open();
     let mut model = finding::ActiveModel {
         product_id: Set(product_id),
         engagement_id: Set(engagement_id),
@@ -155,21 +144,12 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         description: Set(description.unwrap_or_default()),
         severity: Set(severity.as_str().to_owned()),
         date: Set(date),
-        active: Set(status.active),
-        verified: Set(status.verified),
-        is_mitigated: Set(status.is_mitigated),
-        mitigated_at: Set(status.mitigated_at.map(|at| at.timestamp())),
-        false_p: Set(status.false_positive),
-        duplicate: Set(status.duplicate),
-        out_of_scope: Set(status.out_of_scope),
-        risk_accepted: Set(status.risk_accepted),
         external_reference: Set(external_reference.filter(|r| !r.trim().is_empty())),
         sla_cycle: Set(1),
         created_at: Set(now.timestamp()),
-        updated_at: Set(now.timestamp()),
         ..Default::default()
     };
-    store_columns(&mut model, start, finding_sla::columns(start, severity, policy, is_open), is_open);
+    restate(&mut model, start, severity, &status, policy, now);
     Ok(model)
 }
 
@@ -256,7 +236,8 @@ pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<find
     Ok(visible(&state.db, actor, id).await?.0)
 }
 
-/// Recomputes and stores the SLA columns of `model` for its (possibly changed) start, severity and flags.
+/// Writes a finding's lifecycle flags and start, and recomputes its stored SLA columns from them: the one
+/// place a row's derived state is set.
 fn restate(
     model: &mut finding::ActiveModel,
     start: SlaStart,
@@ -265,8 +246,23 @@ fn restate(
     policy: &SlaPolicy,
     now: DateTime<Utc>,
 ) {
+    model.active = Set(status.active);
+    model.verified = Set(status.verified);
+    model.is_mitigated = Set(status.is_mitigated);
+    model.mitigated_at = Set(status.mitigated_at.map(|at| at.timestamp()));
+    model.false_p = Set(status.false_positive);
+    model.duplicate = Set(status.duplicate);
+    model.out_of_scope = Set(status.out_of_scope);
+    model.risk_accepted = Set(status.risk_accepted);
     let is_open = status.is_open();
-    store_columns(model, start, finding_sla::columns(start, severity, policy, is_open), is_open);
+    model.sla_start = Set(start.instant().timestamp());
+    model.sla_start_is_date = Set(start.is_date());
+    model.is_open = Set(is_open);
+    let columns = finding_sla::columns(start, severity, policy, is_open);
+    model.sla_deadline = Set(columns.deadline);
+    model.sla_expiration_day = Set(columns.expiration_day);
+    model.sla_approaching_at = Set(columns.approaching_at);
+    model.next_sla_event_at = Set(columns.next_event_at);
     model.updated_at = Set(now.timestamp());
 }
 
@@ -331,17 +327,15 @@ pub async fn update(
             return Err(ServiceError::bad_input("use reactivateFinding to reopen a mitigated finding"));
         }
         status.active = flag;
-        model.active = Set(flag);
     }
-    for (value, field, column) in [
-        (verified, &mut status.verified, &mut model.verified),
-        (false_positive, &mut status.false_positive, &mut model.false_p),
-        (duplicate, &mut status.duplicate, &mut model.duplicate),
-        (out_of_scope, &mut status.out_of_scope, &mut model.out_of_scope),
+    for (value, field) in [
+        (verified, &mut status.verified),
+        (false_positive, &mut status.false_positive),
+        (duplicate, &mut status.duplicate),
+        (out_of_scope, &mut status.out_of_scope),
     ] {
         if let Some(flag) = value {
             *field = flag;
-            *column = Set(flag);
         }
     }
     if let Some(reference) = external_reference {
@@ -373,13 +367,13 @@ pub async fn mitigate(
     if at.timestamp() < found.sla_start {
         return Err(ServiceError::bad_input("mitigatedAt is before the finding's SLA start"));
     }
+    let policy = product_policy(&txn, found.product_id).await?;
+    let (start, severity, mut status) = parse_stored(&found)?;
+    status.is_mitigated = true;
+    status.mitigated_at = Some(at);
+    status.active = false;
     let mut model: finding::ActiveModel = found.into();
-    model.is_mitigated = Set(true);
-    model.mitigated_at = Set(Some(at.timestamp()));
-    model.active = Set(false);
-    model.is_open = Set(false);
-    model.next_sla_event_at = Set(None);
-    model.updated_at = Set(now.timestamp());
+    restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
     txn.commit().await?;
     Ok(updated)
@@ -401,9 +395,6 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
     status.is_mitigated = false;
     status.mitigated_at = None;
     let mut model: finding::ActiveModel = found.into();
-    model.active = Set(true);
-    model.is_mitigated = Set(false);
-    model.mitigated_at = Set(None);
     model.sla_cycle = Set(cycle);
     restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
@@ -434,7 +425,6 @@ pub async fn set_risk_accepted(
     }
     status.risk_accepted = accepted;
     let mut model: finding::ActiveModel = found.into();
-    model.risk_accepted = Set(accepted);
     model.sla_cycle = Set(cycle);
     restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
