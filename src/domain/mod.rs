@@ -2,6 +2,7 @@
 
 pub mod finding_status;
 pub mod notification_event;
+pub mod recipients;
 pub mod role;
 pub mod severity;
 pub mod sla;

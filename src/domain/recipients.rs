@@ -1,0 +1,518 @@
+//! Recipient resolution: from an event, its audience, the settings at every scope and the system switches,
+//! to the set of (channel, target) pairs to deliver to. Pure; the service layer gathers the inputs.
+//!
+//! As DefectDojo, minus its bugs: fan-out events reach the system targets plus every active user who may
+//! view the product and asks for a channel; directed events reach only the named users (with the system
+//! settings merged in for the override list); a channel is used only when the system enables it; and each
+//! (channel, target) appears once, so a superuser never gets the same message twice.
+
+use std::collections::BTreeSet;
+
+use super::NotificationEvent;
+
+/// A way of notifying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    /// In-app alert; always enabled.
+    Alert,
+    Mail,
+    Slack,
+    MsTeams,
+    Webhook,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [Self::Alert, Self::Mail, Self::Slack, Self::MsTeams, Self::Webhook];
+
+    /// The stored form.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alert => "ALERT",
+            Self::Mail => "MAIL",
+            Self::Slack => "SLACK",
+            Self::MsTeams => "MSTEAMS",
+            Self::Webhook => "WEBHOOK",
+        }
+    }
+}
+
+/// Where one delivery goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A user's in-app alerts.
+    User(i32),
+    /// An email address.
+    Email(String),
+    /// A Slack channel, e.g. `#security`.
+    SlackChannel(String),
+    /// A user's Slack direct messages, found by their Slack email.
+    SlackUser(i32),
+    /// The system's Microsoft Teams workflow.
+    MsTeams,
+    /// A configured webhook endpoint.
+    Webhook(i32),
+}
+
+/// The settings of one scope for one event: which channels, and (system and product scope) extra targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSetting {
+    pub channels: BTreeSet<Channel>,
+    pub emails: Vec<String>,
+    pub slack_channels: Vec<String>,
+    pub webhook_ids: Vec<i32>,
+}
+
+/// The system switches and system-wide targets.
+#[derive(Debug, Clone, Default)]
+pub struct SystemSwitches {
+    pub enable_mail: bool,
+    pub enable_slack: bool,
+    pub enable_msteams: bool,
+    pub enable_webhooks: bool,
+    /// The system Slack channel, for system sends.
+    pub slack_channel: Option<String>,
+    /// Whether a Teams workflow URL is configured.
+    pub msteams_configured: bool,
+    /// System mail recipients, for system sends.
+    pub mail_recipients: Vec<String>,
+    /// Events for which system settings override a user's opt-out (directed events).
+    pub system_level_trump: Vec<NotificationEvent>,
+}
+
+impl SystemSwitches {
+    /// Whether the system lets a channel be used at all.
+    #[must_use]
+    pub fn enabled(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Alert => true,
+            Channel::Mail => self.enable_mail,
+            Channel::Slack => self.enable_slack,
+            Channel::MsTeams => self.enable_msteams && self.msteams_configured,
+            Channel::Webhook => self.enable_webhooks,
+        }
+    }
+}
+
+/// A user as far as resolution cares.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub user_id: i32,
+    pub email: String,
+    pub is_superuser: bool,
+    pub is_active: bool,
+    /// Whether the user may view the event's product (members; superusers always).
+    pub may_view_product: bool,
+    /// The user's personal settings for this event.
+    pub personal: EventSetting,
+    /// The user's settings for this event in the event's product.
+    pub product: EventSetting,
+}
+
+/// The product an event is about.
+#[derive(Debug, Clone, Copy)]
+pub struct ProductContext {
+    /// As DefectDojo: no SLA breach notifications for this product at all.
+    pub disable_sla_breach_notifications: bool,
+}
+
+/// Who an event is for.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Everyone concerned: the system send, the product's extra recipients, and every user who may view the
+    /// product (without a product: superusers) and asks for a channel.
+    FanOut,
+    /// Only these users (mentions, review requests, reminders to a lead, a report's requester).
+    Directed(Vec<i32>),
+}
+
+/// Everything resolution looks at.
+#[derive(Debug, Clone)]
+pub struct Resolution<'a> {
+    pub event: NotificationEvent,
+    pub audience: Audience,
+    pub product: Option<ProductContext>,
+    pub system: &'a SystemSwitches,
+    /// The system-scope setting for this event.
+    pub system_setting: &'a EventSetting,
+    /// The product's extra recipients for this event (product scope without a user).
+    pub product_extra: &'a EventSetting,
+    pub candidates: &'a [Candidate],
+}
+
+/// The setting that applies to `event` in one scope: its own, else the scope's `other` setting (as
+/// DefectDojo), else none.
+#[must_use]
+pub fn setting_for(
+    settings: &std::collections::BTreeMap<NotificationEvent, EventSetting>,
+    event: NotificationEvent,
+) -> Option<&EventSetting> {
+    settings.get(&event).or_else(|| settings.get(&NotificationEvent::Other))
+}
+
+/// The SLA events a product can opt out of.
+#[must_use]
+pub fn is_sla_breach_event(event: NotificationEvent) -> bool {
+    matches!(
+        event,
+        NotificationEvent::SlaBreachApproaching
+            | NotificationEvent::SlaBreach
+            | NotificationEvent::SlaBreachEscalation
+            | NotificationEvent::SlaBreachCombined
+    )
+}
+
+/// The (channel, target) pairs to deliver to, each once.
+#[must_use]
+pub fn resolve(input: &Resolution<'_>) -> BTreeSet<(Channel, Target)> {
+    let mut out = BTreeSet::new();
+    if is_sla_breach_event(input.event) && input.product.is_some_and(|p| p.disable_sla_breach_notifications) {
+        return out;
+    }
+    match &input.audience {
+        Audience::FanOut => {
+            system_send(input, input.system_setting, true, &mut out);
+            if input.product.is_some() {
+                system_send(input, input.product_extra, false, &mut out);
+            }
+            for user in input.candidates.iter().filter(|u| receives_fan_out(u, input.product.is_some())) {
+                let merged = union(&user.personal, &user.product);
+                personal_send(input.system, user, &merged.channels, &mut out);
+            }
+        }
+        Audience::Directed(user_ids) => {
+            let trumps = input.system.system_level_trump.contains(&input.event);
+            for user in input.candidates.iter().filter(|u| user_ids.contains(&u.user_id)) {
+                if !user.is_active || (input.product.is_some() && !user.may_view_product) {
+                    continue;
+                }
+                let mut channels = user.personal.channels.clone();
+                if trumps {
+                    channels.extend(input.system_setting.channels.iter().copied());
+                }
+                personal_send(input.system, user, &channels, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn receives_fan_out(user: &Candidate, has_product: bool) -> bool {
+    user.is_active && if has_product { user.may_view_product || user.is_superuser } else { user.is_superuser }
+}
+
+fn union(a: &EventSetting, b: &EventSetting) -> EventSetting {
+    EventSetting {
+        channels: a.channels.union(&b.channels).copied().collect(),
+        emails: a.emails.iter().chain(&b.emails).cloned().collect(),
+        slack_channels: a.slack_channels.iter().chain(&b.slack_channels).cloned().collect(),
+        webhook_ids: a.webhook_ids.iter().chain(&b.webhook_ids).copied().collect(),
+    }
+}
+
+/// The targets of a system-scope (or product extra-recipient) setting. `with_system_targets` adds the
+/// system-wide mail recipients and Slack channel, and in-app alerts to superusers.
+fn system_send(
+    input: &Resolution<'_>,
+    setting: &EventSetting,
+    with_system_targets: bool,
+    out: &mut BTreeSet<(Channel, Target)>,
+) {
+    for &channel in setting.channels.iter().filter(|&&c| input.system.enabled(c)) {
+        match channel {
+            Channel::Alert if with_system_targets => {
+                for user in input.candidates.iter().filter(|u| u.is_superuser && u.is_active) {
+                    out.insert((Channel::Alert, Target::User(user.user_id)));
+                }
+            }
+            Channel::Mail => {
+                let system = if with_system_targets { input.system.mail_recipients.as_slice() } else { &[] };
+                for address in system.iter().chain(&setting.emails) {
+                    out.insert((Channel::Mail, Target::Email(address.to_lowercase())));
+                }
+            }
+            Channel::Slack => {
+                let system = if with_system_targets { input.system.slack_channel.as_slice() } else { &[] };
+                for name in system.iter().chain(&setting.slack_channels) {
+                    out.insert((Channel::Slack, Target::SlackChannel(name.clone())));
+                }
+            }
+            Channel::MsTeams if with_system_targets => {
+                out.insert((Channel::MsTeams, Target::MsTeams));
+            }
+            // Only the system send has these targets: alerts to superusers and the Teams workflow.
+            Channel::Alert | Channel::MsTeams => {}
+            Channel::Webhook => {
+                for &id in &setting.webhook_ids {
+                    out.insert((Channel::Webhook, Target::Webhook(id)));
+                }
+            }
+        }
+    }
+}
+
+/// A user's own channels: an alert, a mail to their address, a Slack direct message. Teams and webhooks are
+/// system-scope only (as DefectDojo), so a user's own choice of them sends nothing.
+fn personal_send(
+    system: &SystemSwitches,
+    user: &Candidate,
+    channels: &BTreeSet<Channel>,
+    out: &mut BTreeSet<(Channel, Target)>,
+) {
+    for &channel in channels.iter().filter(|&&c| system.enabled(c)) {
+        let target = match channel {
+            Channel::Alert => Target::User(user.user_id),
+            Channel::Mail => Target::Email(user.email.to_lowercase()),
+            Channel::Slack => Target::SlackUser(user.user_id),
+            Channel::MsTeams | Channel::Webhook => continue,
+        };
+        out.insert((channel, target));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECURITY_TEAM: &str = "security-team@golemtrust.am";
+
+    fn setting(channels: &[Channel]) -> EventSetting {
+        EventSetting { channels: channels.iter().copied().collect(), ..EventSetting::default() }
+    }
+
+    fn all_enabled() -> SystemSwitches {
+        SystemSwitches {
+            enable_mail: true,
+            enable_slack: true,
+            enable_msteams: true,
+            enable_webhooks: true,
+            slack_channel: Some("#security".to_owned()),
+            msteams_configured: true,
+            mail_recipients: vec![SECURITY_TEAM.to_owned()],
+            system_level_trump: NotificationEvent::DEFAULT_SYSTEM_LEVEL_TRUMP.to_vec(),
+        }
+    }
+
+    fn user(id: i32, superuser: bool, member: bool, personal: &[Channel]) -> Candidate {
+        Candidate {
+            user_id: id,
+            email: format!("user{id}@golemtrust.am"),
+            is_superuser: superuser,
+            is_active: true,
+            may_view_product: member || superuser,
+            personal: setting(personal),
+            product: EventSetting::default(),
+        }
+    }
+
+    struct Case<'a> {
+        event: NotificationEvent,
+        audience: Audience,
+        product: Option<ProductContext>,
+        system: SystemSwitches,
+        system_setting: EventSetting,
+        product_extra: EventSetting,
+        candidates: Vec<Candidate>,
+        _name: &'a str,
+    }
+
+    impl Case<'_> {
+        fn resolve(&self) -> BTreeSet<(Channel, Target)> {
+            resolve(&Resolution {
+                event: self.event,
+                audience: self.audience.clone(),
+                product: self.product,
+                system: &self.system,
+                system_setting: &self.system_setting,
+                product_extra: &self.product_extra,
+                candidates: &self.candidates,
+            })
+        }
+    }
+
+    fn case(name: &str) -> Case<'_> {
+        Case {
+            event: NotificationEvent::ProductAdded,
+            audience: Audience::FanOut,
+            product: Some(ProductContext { disable_sla_breach_notifications: false }),
+            system: all_enabled(),
+            system_setting: EventSetting::default(),
+            product_extra: EventSetting::default(),
+            candidates: Vec::new(),
+            _name: name,
+        }
+    }
+
+    fn pairs(items: &[(Channel, Target)]) -> BTreeSet<(Channel, Target)> {
+        items.iter().cloned().collect()
+    }
+
+    #[test]
+    fn fan_out_with_a_product_reaches_the_system_targets_and_members_who_ask() {
+        let mut c = case("fan-out with product");
+        c.system_setting = setting(&[Channel::Mail, Channel::Slack, Channel::MsTeams]);
+        c.candidates = vec![user(1, false, true, &[Channel::Alert, Channel::Mail]), user(2, false, true, &[])];
+        assert_eq!(
+            c.resolve(),
+            pairs(&[
+                (Channel::Alert, Target::User(1)),
+                (Channel::Mail, Target::Email(SECURITY_TEAM.to_owned())),
+                (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned())),
+                (Channel::Slack, Target::SlackChannel("#security".to_owned())),
+                (Channel::MsTeams, Target::MsTeams),
+            ])
+        );
+    }
+
+    #[test]
+    fn non_members_are_excluded_and_superusers_included() {
+        let mut c = case("members only");
+        c.candidates = vec![user(1, false, false, &[Channel::Alert]), user(2, true, false, &[Channel::Alert])];
+        assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(2))]));
+    }
+
+    #[test]
+    fn fan_out_without_a_product_reaches_only_superusers() {
+        let mut c = case("no product");
+        c.event = NotificationEvent::ProductTypeAdded;
+        c.product = None;
+        c.candidates = vec![user(1, false, true, &[Channel::Alert]), user(2, true, false, &[Channel::Alert])];
+        assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(2))]));
+    }
+
+    #[test]
+    fn inactive_users_receive_nothing() {
+        let mut c = case("inactive");
+        let mut gone = user(1, true, true, &[Channel::Alert]);
+        gone.is_active = false;
+        c.candidates = vec![gone];
+        c.system_setting = setting(&[Channel::Alert]);
+        assert!(c.resolve().is_empty());
+    }
+
+    #[test]
+    fn personal_and_product_settings_are_merged() {
+        let mut c = case("merge");
+        let mut member = user(1, false, true, &[Channel::Alert]);
+        member.product = setting(&[Channel::Mail]);
+        c.candidates = vec![member];
+        assert_eq!(
+            c.resolve(),
+            pairs(&[
+                (Channel::Alert, Target::User(1)),
+                (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))
+            ])
+        );
+    }
+
+    #[test]
+    fn directed_events_reach_only_the_named_users_by_their_personal_settings() {
+        let mut c = case("directed");
+        c.event = NotificationEvent::UpcomingEngagement;
+        c.audience = Audience::Directed(vec![1]);
+        c.system_setting = setting(&[Channel::Mail]);
+        c.candidates = vec![user(1, false, true, &[Channel::Alert]), user(2, true, true, &[Channel::Alert])];
+        assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(1))]), "no system send, no other user");
+    }
+
+    #[test]
+    fn the_override_list_merges_system_channels_into_directed_events() {
+        let mut c = case("override");
+        c.event = NotificationEvent::UserMentioned;
+        c.audience = Audience::Directed(vec![1]);
+        c.system_setting = setting(&[Channel::Mail]);
+        c.candidates = vec![user(1, false, true, &[])];
+        assert_eq!(c.resolve(), pairs(&[(Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))]));
+        c.system.system_level_trump.clear();
+        assert!(c.resolve().is_empty(), "without the override the user's opt-out stands");
+    }
+
+    #[test]
+    fn a_directed_event_about_a_product_skips_users_who_may_not_view_it() {
+        let mut c = case("directed non-member");
+        c.event = NotificationEvent::UserMentioned;
+        c.audience = Audience::Directed(vec![1]);
+        c.candidates = vec![user(1, false, false, &[Channel::Alert])];
+        assert!(c.resolve().is_empty());
+    }
+
+    #[test]
+    fn channels_disabled_in_system_settings_are_never_used() {
+        let mut c = case("disabled");
+        c.system = SystemSwitches { mail_recipients: vec![SECURITY_TEAM.to_owned()], ..SystemSwitches::default() };
+        c.system_setting = setting(&Channel::ALL);
+        c.product_extra = EventSetting { emails: vec!["liaison@royalbank.am".to_owned()], ..setting(&[Channel::Mail]) };
+        c.candidates = vec![user(1, true, true, &Channel::ALL)];
+        assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(1))]), "alerts are always on");
+        c.system.enable_msteams = true;
+        assert!(!c.resolve().contains(&(Channel::MsTeams, Target::MsTeams)), "Teams needs a URL too");
+    }
+
+    #[test]
+    fn the_royal_bank_liaison_is_added_by_the_product_extra_recipients() {
+        let mut c = case("runbook liaison");
+        c.event = NotificationEvent::SlaBreach;
+        c.system_setting = EventSetting {
+            emails: vec!["cheery@golemtrust.am".to_owned()],
+            ..setting(&[Channel::Mail, Channel::Webhook])
+        };
+        c.system_setting.webhook_ids = vec![7];
+        c.product_extra = EventSetting {
+            emails: vec!["liaison@royalbank.am".to_owned(), "Cheery@golemtrust.am".to_owned()],
+            ..setting(&[Channel::Mail])
+        };
+        assert_eq!(
+            c.resolve(),
+            pairs(&[
+                (Channel::Mail, Target::Email("cheery@golemtrust.am".to_owned())),
+                (Channel::Mail, Target::Email("liaison@royalbank.am".to_owned())),
+                (Channel::Mail, Target::Email(SECURITY_TEAM.to_owned())),
+                (Channel::Webhook, Target::Webhook(7)),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_product_that_opts_out_of_breach_notifications_gets_none() {
+        let mut c = case("opt-out");
+        c.event = NotificationEvent::SlaBreach;
+        c.product = Some(ProductContext { disable_sla_breach_notifications: true });
+        c.system_setting = setting(&[Channel::Mail]);
+        c.candidates = vec![user(1, true, true, &[Channel::Alert])];
+        assert!(c.resolve().is_empty());
+        c.event = NotificationEvent::SlaResolved;
+        assert!(!c.resolve().is_empty(), "only breach events are suppressed");
+    }
+
+    #[test]
+    fn a_superuser_gets_each_message_once_per_channel_and_target() {
+        let mut c = case("no duplicates");
+        c.system.mail_recipients = vec!["user1@golemtrust.am".to_owned()];
+        c.system_setting = setting(&[Channel::Alert, Channel::Mail]);
+        c.candidates = vec![user(1, true, true, &[Channel::Alert, Channel::Mail])];
+        assert_eq!(
+            c.resolve(),
+            pairs(&[
+                (Channel::Alert, Target::User(1)),
+                (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))
+            ])
+        );
+    }
+
+    #[test]
+    fn an_event_without_its_own_setting_uses_other() {
+        let mut scope = std::collections::BTreeMap::new();
+        assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), None);
+        scope.insert(NotificationEvent::Other, setting(&[Channel::Alert]));
+        assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Alert])));
+        scope.insert(NotificationEvent::SlaBreach, setting(&[Channel::Mail]));
+        assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Mail])));
+    }
+
+    #[test]
+    fn teams_and_webhooks_are_system_scope_only() {
+        let mut c = case("personal teams");
+        c.candidates = vec![user(1, false, true, &[Channel::MsTeams, Channel::Webhook])];
+        assert!(c.resolve().is_empty());
+    }
+}
