@@ -2,7 +2,9 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod ddl;
 mod m20261123_000001_foundation;
+mod m20261123_000002_notifications;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -10,6 +12,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_foundation::Migration)]
+        vec![Box::new(m20261123_000001_foundation::Migration), Box::new(m20261123_000002_notifications::Migration)]
     }
 }

@@ -3,6 +3,7 @@
 //! Instants are stored as UTC epoch seconds (`BIGINT`) and the SLA expiration date as a UTC epoch day, so
 //! the set-based deadline recomputation is the same integer arithmetic on SQLite and PostgreSQL.
 
+use crate::ddl::{foreign_key, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_integer_null, boolean, date, integer, integer_null, pk_auto, string, string_null, string_uniq,
@@ -43,29 +44,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-fn foreign_key(
-    from_table: &'static str,
-    from_col: &'static str,
-    to_table: &'static str,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from_table}_{from_col}"))
-        .from(from_table, from_col)
-        .to(to_table, "id")
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-fn index(table: &'static str, name: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(*column);
-    }
-    statement.clone()
 }
 
 async fn create_users_and_tokens(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

@@ -37,6 +37,17 @@ impl Channel {
     }
 }
 
+impl std::str::FromStr for Channel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| format!("unknown channel {text:?}"))
+    }
+}
+
 /// Where one delivery goes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {

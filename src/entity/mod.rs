@@ -1,13 +1,18 @@
 //! sea-orm entities: one per table, mechanical, no logic. Instants are UTC epoch seconds.
 
+pub mod alert;
 pub mod api_token;
+pub mod delivery;
 pub mod engagement;
 pub mod finding;
 pub mod finding_note;
 pub mod finding_reviewer;
+pub mod notification;
+pub mod notification_setting;
 pub mod product;
 pub mod product_member;
 pub mod product_type;
 pub mod sla_configuration;
 pub mod system_settings;
 pub mod user;
+pub mod webhook;

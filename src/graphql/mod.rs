@@ -6,6 +6,7 @@ pub mod engagements;
 pub mod findings;
 pub mod http;
 pub mod loaders;
+pub mod notifications;
 pub mod products;
 pub mod settings;
 pub mod sla;
@@ -22,6 +23,7 @@ pub struct QueryRoot(
     products::ProductQuery,
     engagements::EngagementQuery,
     findings::FindingQuery,
+    notifications::NotificationQuery,
     sla::SlaQuery,
     settings::SettingsQuery,
 );
@@ -33,6 +35,7 @@ pub struct MutationRoot(
     products::ProductMutation,
     engagements::EngagementMutation,
     findings::FindingMutation,
+    notifications::NotificationMutation,
     sla::SlaMutation,
     settings::SettingsMutation,
 );

@@ -10,6 +10,7 @@ pub mod finding_filter;
 pub mod finding_sla;
 pub mod findings;
 pub mod members;
+pub mod notification_settings;
 pub mod page;
 pub mod product_types;
 pub mod products;
@@ -18,5 +19,6 @@ pub mod sla_configs;
 pub mod sla_recompute;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use access::Actor;

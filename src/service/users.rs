@@ -8,8 +8,8 @@ use crate::domain::validated;
 use crate::entity::user;
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::{password, token};
-use crate::service::Actor;
 use crate::service::page::{self, Page, PageRequest};
+use crate::service::{Actor, notification_settings};
 use crate::state::AppState;
 
 /// A user to create.
@@ -65,13 +65,18 @@ pub async fn create_unchecked<C: ConnectionTrait>(conn: &C, new: NewUser, now: i
         created_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(conn).await?)
+    let user = model.insert(conn).await?;
+    notification_settings::copy_template_to(conn, user.id, now).await?;
+    Ok(user)
 }
 
 /// Creates a user (superusers only).
 pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceResult<user::Model> {
     actor.require_superuser()?;
-    create_unchecked(&state.db, new, state.clock.now().timestamp()).await
+    let txn = crate::db::begin_write(&state.db).await?;
+    let user = create_unchecked(&txn, new, state.clock.now().timestamp()).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// Updates a user: superusers may change anything; users may change their own email, name, Slack email and

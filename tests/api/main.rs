@@ -6,5 +6,6 @@ mod crud;
 mod health;
 mod helpers;
 mod identity;
+mod notifications;
 mod runbook;
 mod sla;

@@ -195,3 +195,124 @@ notification_events!(
     ReportCreated,
     Other,
 );
+
+/// The notification scopes, as DefectDojo.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum NotificationScope {
+    /// Superuser-managed: system channels and extra targets.
+    System,
+    /// A user's own channels.
+    Personal,
+    /// A user's settings for one product (with `userId`), or the product's extra recipients (without).
+    Product,
+    /// Copied to every new user.
+    Template,
+}
+
+impl From<NotificationScope> for crate::service::notification_settings::Scope {
+    fn from(value: NotificationScope) -> Self {
+        match value {
+            NotificationScope::System => Self::System,
+            NotificationScope::Personal => Self::Personal,
+            NotificationScope::Product => Self::Product,
+            NotificationScope::Template => Self::Template,
+        }
+    }
+}
+
+impl From<crate::service::notification_settings::Scope> for NotificationScope {
+    fn from(value: crate::service::notification_settings::Scope) -> Self {
+        use crate::service::notification_settings::Scope;
+        match value {
+            Scope::System => Self::System,
+            Scope::Personal => Self::Personal,
+            Scope::Product => Self::Product,
+            Scope::Template => Self::Template,
+        }
+    }
+}
+
+/// A way of notifying.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum NotificationChannel {
+    /// In-app alert (always enabled).
+    Alert,
+    Mail,
+    Slack,
+    /// Microsoft Teams: system scope only.
+    Msteams,
+    Webhook,
+}
+
+impl From<NotificationChannel> for crate::domain::recipients::Channel {
+    fn from(value: NotificationChannel) -> Self {
+        match value {
+            NotificationChannel::Alert => Self::Alert,
+            NotificationChannel::Mail => Self::Mail,
+            NotificationChannel::Slack => Self::Slack,
+            NotificationChannel::Msteams => Self::MsTeams,
+            NotificationChannel::Webhook => Self::Webhook,
+        }
+    }
+}
+
+impl From<crate::domain::recipients::Channel> for NotificationChannel {
+    fn from(value: crate::domain::recipients::Channel) -> Self {
+        use crate::domain::recipients::Channel;
+        match value {
+            Channel::Alert => Self::Alert,
+            Channel::Mail => Self::Mail,
+            Channel::Slack => Self::Slack,
+            Channel::MsTeams => Self::Msteams,
+            Channel::Webhook => Self::Webhook,
+        }
+    }
+}
+
+/// The body a webhook receives.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum WebhookFormat {
+    /// DefectDojo's JSON keys plus SLA data.
+    Json,
+    /// GELF 1.1, for Graylog.
+    Gelf,
+}
+
+impl WebhookFormat {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::Gelf => "GELF",
+        }
+    }
+
+    #[must_use]
+    pub fn from_stored(text: &str) -> Self {
+        if text == "GELF" { Self::Gelf } else { Self::Json }
+    }
+}
+
+/// Endpoint health, as DefectDojo.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum WebhookStatus {
+    Active,
+    /// Failed recently, still receiving.
+    ActiveTmp,
+    /// Paused after failures; retried later.
+    InactiveTmp,
+    /// Refused for good (a 4xx answer); needs an update to resume.
+    InactivePermanent,
+}
+
+impl WebhookStatus {
+    #[must_use]
+    pub fn from_stored(text: &str) -> Self {
+        match text {
+            "ACTIVE_TMP" => Self::ActiveTmp,
+            "INACTIVE_TMP" => Self::InactiveTmp,
+            "INACTIVE_PERMANENT" => Self::InactivePermanent,
+            _ => Self::Active,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The `alerts` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "alerts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub user_id: i32,
+    pub notification_id: Option<i32>,
+    pub event: String,
+    pub title: String,
+    pub description: String,
+    pub url: Option<String>,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,31 @@
+//! The `deliveries` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub notification_id: i32,
+    pub channel: String,
+    /// The stored form of `domain::recipients::Target`.
+    pub target: String,
+    /// Sent as `X-Slawatch-Delivery`, so receivers can deduplicate.
+    #[sea_orm(unique)]
+    pub delivery_key: String,
+    /// `PENDING`, `RETRYING`, `DELIVERED` or `DEAD`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

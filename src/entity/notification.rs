@@ -1,0 +1,25 @@
+//! The `notifications` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "notifications")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub event: String,
+    pub product_id: Option<i32>,
+    pub finding_id: Option<i32>,
+    pub title: String,
+    pub description: String,
+    pub url: Option<String>,
+    /// JSON object with the event's data (SLA figures for SLA events).
+    pub payload: String,
+    pub dedupe_key: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

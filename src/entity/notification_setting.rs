@@ -1,0 +1,32 @@
+//! The `notification_settings` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "notification_settings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// `SYSTEM`, `PERSONAL`, `PRODUCT` or `TEMPLATE`.
+    pub scope: String,
+    pub user_id: Option<i32>,
+    pub product_id: Option<i32>,
+    /// Unique per event: `system`, `template`, `personal:<user>`, `product:<product>:<user>`, `product:<product>:extra`.
+    pub owner_key: String,
+    /// DefectDojo's event name, e.g. `sla_breach`.
+    pub event: String,
+    /// JSON array of channel names (`ALERT`, `MAIL`, …).
+    pub channels: String,
+    /// JSON array of extra email addresses.
+    pub emails: String,
+    /// JSON array of extra Slack channels.
+    pub slack_channels: String,
+    /// JSON array of webhook ids.
+    pub webhook_ids: String,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

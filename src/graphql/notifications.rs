@@ -1,0 +1,132 @@
+//! Notification settings at every scope, and webhook endpoints.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+
+use super::context::{ContextExt, parse_id, parse_opt_id};
+use super::types::enums::{NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat};
+use super::types::{NotificationSetting, Webhook};
+use crate::service::notification_settings::{self, SettingInput};
+use crate::service::webhooks::{self, WebhookInput};
+
+#[derive(Default)]
+pub struct NotificationQuery;
+
+#[Object]
+impl NotificationQuery {
+    /// The settings of one scope for every event. PERSONAL defaults to the caller; PRODUCT needs
+    /// `productId`, and with `userId` gives that user's settings for the product, without it the product's
+    /// extra recipients.
+    async fn notification_settings(
+        &self,
+        ctx: &Context<'_>,
+        scope: NotificationScope,
+        user_id: Option<ID>,
+        product_id: Option<ID>,
+    ) -> Result<Vec<NotificationSetting>> {
+        let user_id = parse_opt_id(user_id.as_ref(), "user")?;
+        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let views = notification_settings::list(ctx.state()?, ctx.actor()?, scope.into(), user_id, product_id).await?;
+        Ok(views.into_iter().map(NotificationSetting).collect())
+    }
+
+    /// Webhook endpoints (superusers).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        Ok(webhooks::list(ctx.state()?, ctx.actor()?).await?.into_iter().map(Webhook).collect())
+    }
+}
+
+/// One event's setting in one scope.
+#[derive(InputObject)]
+pub struct NotificationSettingInput {
+    pub scope: NotificationScope,
+    pub user_id: Option<ID>,
+    pub product_id: Option<ID>,
+    pub event: NotificationEvent,
+    pub channels: Vec<NotificationChannel>,
+    /// Extra addresses: SYSTEM scope, or PRODUCT scope without `userId`.
+    #[graphql(default)]
+    pub emails: Vec<String>,
+    #[graphql(default)]
+    pub slack_channels: Vec<String>,
+    #[graphql(default)]
+    pub webhook_ids: Vec<ID>,
+}
+
+/// A webhook endpoint. On update, omitted fields stay; "" clears the header or the HMAC secret.
+#[derive(InputObject)]
+#[graphql(name = "WebhookInput")]
+pub struct WebhookInputObject {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub format: Option<WebhookFormat>,
+    /// The GELF `host` (default `slawatch`).
+    pub source: Option<String>,
+    pub header_name: Option<String>,
+    /// Write-only.
+    pub header_value: Option<String>,
+    /// Write-only: signs the body as `X-Slawatch-Signature: sha256=<hex>`.
+    pub hmac_secret: Option<String>,
+}
+
+impl From<WebhookInputObject> for WebhookInput {
+    fn from(input: WebhookInputObject) -> Self {
+        let WebhookInputObject { name, url, format, source, header_name, header_value, hmac_secret } = input;
+        Self {
+            name,
+            url,
+            format: format.map(|f| f.as_str().to_owned()),
+            source,
+            header_name,
+            header_value,
+            hmac_secret,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct NotificationMutation;
+
+#[Object]
+impl NotificationMutation {
+    /// Stores one event's setting in one scope (replacing it).
+    async fn set_notification_setting(
+        &self,
+        ctx: &Context<'_>,
+        input: NotificationSettingInput,
+    ) -> Result<NotificationSetting> {
+        let NotificationSettingInput {
+            scope,
+            user_id,
+            product_id,
+            event,
+            channels,
+            emails,
+            slack_channels,
+            webhook_ids,
+        } = input;
+        let input = SettingInput {
+            scope: scope.into(),
+            user_id: parse_opt_id(user_id.as_ref(), "user")?,
+            product_id: parse_opt_id(product_id.as_ref(), "product")?,
+            event: event.into(),
+            channels: channels.into_iter().map(Into::into).collect(),
+            emails,
+            slack_channels,
+            webhook_ids: webhook_ids.iter().map(|id| parse_id(id, "webhook")).collect::<Result<_, _>>()?,
+        };
+        Ok(NotificationSetting(notification_settings::set(ctx.state()?, ctx.actor()?, input).await?))
+    }
+
+    /// Creates a webhook endpoint (superusers).
+    async fn create_webhook(&self, ctx: &Context<'_>, input: WebhookInputObject) -> Result<Webhook> {
+        Ok(Webhook(webhooks::create(ctx.state()?, ctx.actor()?, input.into()).await?))
+    }
+
+    async fn update_webhook(&self, ctx: &Context<'_>, id: ID, input: WebhookInputObject) -> Result<Webhook> {
+        Ok(Webhook(webhooks::update(ctx.state()?, ctx.actor()?, parse_id(&id, "webhook")?, input.into()).await?))
+    }
+
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+        Ok(Webhook(webhooks::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "webhook")?).await?))
+    }
+}

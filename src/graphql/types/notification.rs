@@ -1,0 +1,91 @@
+//! `NotificationSetting` and `Webhook`.
+
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+
+use super::enums::{NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat, WebhookStatus};
+use super::instant;
+use crate::entity::webhook;
+use crate::service::notification_settings::SettingView;
+use crate::service::webhooks;
+
+/// One event's setting in one scope.
+pub struct NotificationSetting(pub SettingView);
+
+#[Object]
+impl NotificationSetting {
+    async fn scope(&self) -> NotificationScope {
+        self.0.owner.scope().into()
+    }
+    async fn user_id(&self) -> Option<ID> {
+        self.0.owner.user_id().map(|id| ID(id.to_string()))
+    }
+    async fn product_id(&self) -> Option<ID> {
+        self.0.owner.product_id().map(|id| ID(id.to_string()))
+    }
+    async fn event(&self) -> NotificationEvent {
+        self.0.event.into()
+    }
+    async fn channels(&self) -> Vec<NotificationChannel> {
+        self.0.setting.channels.iter().copied().map(Into::into).collect()
+    }
+    /// Extra email addresses (system scope and product extra recipients).
+    async fn emails(&self) -> &[String] {
+        &self.0.setting.emails
+    }
+    async fn slack_channels(&self) -> &[String] {
+        &self.0.setting.slack_channels
+    }
+    async fn webhook_ids(&self) -> Vec<ID> {
+        self.0.setting.webhook_ids.iter().map(|id| ID(id.to_string())).collect()
+    }
+    /// False when nothing is stored for the event: the scope's `OTHER` setting (or the defaults) applies.
+    async fn configured(&self) -> bool {
+        self.0.configured
+    }
+}
+
+/// A webhook endpoint. Its auth header value and HMAC secret are write-only.
+pub struct Webhook(pub webhook::Model);
+
+#[Object]
+impl Webhook {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The URL with any password and query values hidden (they often carry keys).
+    async fn url(&self) -> String {
+        webhooks::redacted_url(&self.0.url)
+    }
+    async fn format(&self) -> WebhookFormat {
+        WebhookFormat::from_stored(&self.0.format)
+    }
+    /// The GELF `host` field.
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn header_name(&self) -> Option<&str> {
+        self.0.header_name.as_deref()
+    }
+    async fn header_value_set(&self) -> bool {
+        self.0.header_value.is_some()
+    }
+    async fn hmac_secret_set(&self) -> bool {
+        self.0.hmac_secret.is_some()
+    }
+    async fn status(&self) -> WebhookStatus {
+        WebhookStatus::from_stored(&self.0.status)
+    }
+    async fn first_error_at(&self) -> Option<DateTime<Utc>> {
+        self.0.first_error_at.and_then(instant)
+    }
+    async fn last_error_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_error_at.and_then(instant)
+    }
+    async fn note(&self) -> &str {
+        &self.0.note
+    }
+}
