@@ -22,6 +22,12 @@ pub struct Config {
     /// `DD_EMAIL_URL`-style SMTP URL.
     pub email_url: Option<String>,
     pub limits: Limits,
+    /// Whether this instance runs the scheduler (jobs such as the delivery worker).
+    pub scheduler_enabled: bool,
+    /// Retry schedule of failed deliveries.
+    pub retry: crate::domain::retry::RetryPolicy,
+    /// How often the delivery worker looks for due deliveries when nothing wakes it.
+    pub delivery_poll_seconds: u64,
     /// `RUST_LOG`-style log filter.
     pub log_filter: Option<String>,
 }
@@ -64,6 +70,9 @@ impl Default for Config {
             sweep_interval_seconds: 60,
             email_url: None,
             limits: Limits::default(),
+            scheduler_enabled: true,
+            retry: crate::domain::retry::RetryPolicy::default(),
+            delivery_poll_seconds: 5,
             log_filter: None,
         }
     }
@@ -95,6 +104,7 @@ struct FileSettings {
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
     max_body_bytes: Option<usize>,
+    delivery_max_attempts: Option<i32>,
 }
 
 impl Config {
@@ -151,6 +161,12 @@ impl Config {
         }
         config.email_url = pick("DD_EMAIL_URL", file.email_url);
         config.log_filter = env("RUST_LOG");
+        if let Some(attempts) = number(&env, "SLAWATCH_DELIVERY_MAX_ATTEMPTS", file.delivery_max_attempts)? {
+            if !(1..=100).contains(&attempts) {
+                return Err(invalid("SLAWATCH_DELIVERY_MAX_ATTEMPTS", "must be between 1 and 100".to_owned()));
+            }
+            config.retry.max_attempts = attempts;
+        }
         if let Some(depth) = number(&env, "SLAWATCH_MAX_QUERY_DEPTH", file.max_query_depth)? {
             config.limits.max_query_depth = depth;
         }

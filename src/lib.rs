@@ -8,6 +8,8 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod graphql;
+pub mod jobs;
+pub mod notify;
 pub mod security;
 pub mod service;
 pub mod startup;

@@ -91,6 +91,7 @@ async fn serve(args: ServeArgs, mut config: Config) -> Result<(), StartupError> 
         config.bind = bind;
     }
     if args.no_scheduler {
+        config.scheduler_enabled = false;
         tracing::info!("scheduler disabled on this instance (--no-scheduler)");
     }
     let listener = tokio::net::TcpListener::bind(config.bind).await?;

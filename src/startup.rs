@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db;
 use crate::graphql::{self, http::GraphqlEndpoint};
+use crate::jobs;
 use crate::security::jwt::JwtKeys;
 use crate::service::auth::LoginThrottle;
 use crate::service::{settings, users};
@@ -48,7 +49,14 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
-    Ok(AppState { db, config: Arc::new(config), clock, jwt, login_throttle })
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        clock,
+        jwt,
+        login_throttle,
+        delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
+    })
 }
 
 /// A server ready to run on its listener.
@@ -90,9 +98,15 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves (and runs the scheduler, unless disabled) until `shutdown` completes, then finishes in-flight
+    /// requests and the jobs' current work.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let scheduler = self.state.config.scheduler_enabled.then(|| jobs::Scheduler::start(&self.state));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        if let Some(scheduler) = scheduler {
+            scheduler.shutdown().await;
+        }
+        served
     }
 }
 

@@ -16,4 +16,13 @@ pub struct AppState {
     pub clock: Clock,
     pub jwt: JwtKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Wakes the delivery worker after a transaction that wrote deliveries commits.
+    pub delivery_wakeup: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Tells the delivery worker there is new work (call after the commit).
+    pub fn wake_delivery(&self) {
+        self.delivery_wakeup.notify_one();
+    }
 }

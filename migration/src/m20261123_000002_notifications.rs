@@ -158,7 +158,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("alerts", "idx_alerts_user", &["user_id", "id"])).await
+        manager.create_index(index("alerts", "idx_alerts_user", &["user_id", "id"])).await?;
+        // A delivery repeated after a crash must not alert twice.
+        manager
+            .create_index(
+                index("alerts", "uq_alerts_notification_user", &["notification_id", "user_id"]).unique().to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,8 +1,10 @@
 //! Pure rules and types of the SLA domain: no database, no GraphQL, no I/O.
 
 pub mod finding_status;
+pub mod mentions;
 pub mod notification_event;
 pub mod recipients;
+pub mod retry;
 pub mod role;
 pub mod severity;
 pub mod sla;

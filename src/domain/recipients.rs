@@ -65,6 +65,39 @@ pub enum Target {
     Webhook(i32),
 }
 
+impl std::fmt::Display for Target {
+    /// The stored form: `user:5`, `email:a@b.am`, `slack_channel:#security`, `slack_user:5`, `msteams`,
+    /// `webhook:7`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::User(id) => write!(f, "user:{id}"),
+            Self::Email(address) => write!(f, "email:{address}"),
+            Self::SlackChannel(name) => write!(f, "slack_channel:{name}"),
+            Self::SlackUser(id) => write!(f, "slack_user:{id}"),
+            Self::MsTeams => f.write_str("msteams"),
+            Self::Webhook(id) => write!(f, "webhook:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid delivery target {text:?}");
+        let id = |value: &str| value.parse::<i32>().map_err(|_| bad());
+        match text.split_once(':') {
+            Some(("user", value)) => Ok(Self::User(id(value)?)),
+            Some(("email", value)) => Ok(Self::Email(value.to_owned())),
+            Some(("slack_channel", value)) => Ok(Self::SlackChannel(value.to_owned())),
+            Some(("slack_user", value)) => Ok(Self::SlackUser(id(value)?)),
+            Some(("webhook", value)) => Ok(Self::Webhook(id(value)?)),
+            None if text == "msteams" => Ok(Self::MsTeams),
+            _ => Err(bad()),
+        }
+    }
+}
+
 /// The settings of one scope for one event: which channels, and (system and product scope) extra targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventSetting {
@@ -518,6 +551,22 @@ mod tests {
         assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Alert])));
         scope.insert(NotificationEvent::SlaBreach, setting(&[Channel::Mail]));
         assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Mail])));
+    }
+
+    #[test]
+    fn targets_round_trip_through_their_stored_form() {
+        for target in [
+            Target::User(5),
+            Target::Email("a@b.am".to_owned()),
+            Target::SlackChannel("#sec:ops".to_owned()),
+            Target::SlackUser(3),
+            Target::MsTeams,
+            Target::Webhook(7),
+        ] {
+            assert_eq!(target.to_string().parse::<Target>(), Ok(target));
+        }
+        assert!("user:x".parse::<Target>().is_err());
+        assert!("pager:1".parse::<Target>().is_err());
     }
 
     #[test]

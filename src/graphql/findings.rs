@@ -278,7 +278,14 @@ impl FindingMutation {
         Ok(Finding(findings::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
-    /// Adds a note to a finding (product writers).
+    /// Asks users to review a finding (product writers); they get `review_requested`.
+    async fn request_review(&self, ctx: &Context<'_>, finding_id: ID, reviewer_ids: Vec<ID>) -> Result<Finding> {
+        let reviewers = reviewer_ids.iter().map(|id| parse_id(id, "user")).collect::<Result<Vec<_>, _>>()?;
+        let id = parse_id(&finding_id, "finding")?;
+        Ok(Finding(findings::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
+    }
+
+    /// Adds a note to a finding (product writers); `@username` mentions notify those users.
     async fn add_finding_note(&self, ctx: &Context<'_>, finding_id: ID, text: String) -> Result<Note> {
         Ok(findings::add_note(ctx.state()?, ctx.actor()?, parse_id(&finding_id, "finding")?, &text).await?.into())
     }

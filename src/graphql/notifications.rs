@@ -2,9 +2,13 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
-use super::context::{ContextExt, parse_id, parse_opt_id};
-use super::types::enums::{NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat};
-use super::types::{NotificationSetting, Webhook};
+use async_graphql::connection::Connection;
+
+use super::context::{ContextExt, connection_complexity, page_request, parse_id, parse_opt_id};
+use super::types::enums::{DeliveryStatus, NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat};
+use super::types::{Alert, Delivery, NotificationSetting, TotalCount, Webhook, connection};
+use crate::service::alerts;
+use crate::service::deliveries::{self, DeliveryFilter};
 use crate::service::notification_settings::{self, SettingInput};
 use crate::service::webhooks::{self, WebhookInput};
 
@@ -33,6 +37,57 @@ impl NotificationQuery {
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
         Ok(webhooks::list(ctx.state()?, ctx.actor()?).await?.into_iter().map(Webhook).collect())
     }
+
+    /// The caller's in-app alerts, oldest first (`last: n` for the newest).
+    #[graphql(complexity = "connection_complexity(child_complexity, first, last)")]
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] unread_only: bool,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Alert, TotalCount>> {
+        let page =
+            alerts::list(ctx.state()?, ctx.actor()?, unread_only, page_request(first, after, last, before)?).await?;
+        Ok(connection(page, |a| a.id, Alert))
+    }
+
+    /// How many of the caller's alerts are unread.
+    async fn unread_alert_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(alerts::unread_count(ctx.state()?, ctx.actor()?).await?)
+    }
+
+    /// The delivery log (superusers).
+    #[graphql(complexity = "connection_complexity(child_complexity, first, last)")]
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<DeliveryFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Delivery, TotalCount>> {
+        let DeliveryFilterInput { status, channel, event } = filter.unwrap_or_default();
+        let filter = DeliveryFilter {
+            status: status.map(|s| s.as_str().to_owned()),
+            channel: channel.map(|c| crate::domain::recipients::Channel::from(c).as_str().to_owned()),
+            event: event.map(|e| crate::domain::NotificationEvent::from(e).as_str().to_owned()),
+        };
+        let page =
+            deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(first, after, last, before)?).await?;
+        Ok(connection(page, |d| d.id, Delivery))
+    }
+}
+
+/// Narrows the delivery log.
+#[derive(InputObject, Default)]
+pub struct DeliveryFilterInput {
+    pub status: Option<DeliveryStatus>,
+    pub channel: Option<NotificationChannel>,
+    pub event: Option<NotificationEvent>,
 }
 
 /// One event's setting in one scope.
@@ -128,5 +183,17 @@ impl NotificationMutation {
 
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
         Ok(Webhook(webhooks::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "webhook")?).await?))
+    }
+
+    /// Marks the caller's alerts read: the given ones, or all of them. Returns how many changed.
+    async fn mark_alerts_read(&self, ctx: &Context<'_>, ids: Option<Vec<ID>>) -> Result<u64> {
+        let ids =
+            ids.map(|ids| ids.iter().map(|id| parse_id(id, "alert")).collect::<Result<Vec<_>, _>>()).transpose()?;
+        Ok(alerts::mark_read(ctx.state()?, ctx.actor()?, ids).await?)
+    }
+
+    /// Sends a dead or waiting delivery again now (superusers).
+    async fn retry_delivery(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
+        Ok(Delivery(deliveries::retry(ctx.state()?, ctx.actor()?, parse_id(&id, "delivery")?).await?))
     }
 }

@@ -3,11 +3,11 @@
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use crate::domain::{ProductRole, validated};
+use crate::domain::{NotificationEvent, ProductRole, validated};
 use crate::entity::engagement;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access, users};
+use crate::service::{Actor, access, events, outbox, users};
 use crate::state::AppState;
 
 /// The statuses an engagement can have.
@@ -52,6 +52,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> 
     if let Some(lead) = lead_id {
         users::get_unchecked(&state.db, lead).await?;
     }
+    let txn = crate::db::begin_write(&state.db).await?;
     let model = engagement::ActiveModel {
         product_id: Set(product_id),
         name: Set(name),
@@ -63,7 +64,25 @@ pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> 
         created_at: Set(state.clock.now().timestamp()),
         ..Default::default()
     };
-    Ok(model.insert(&state.db).await?)
+    let created = model.insert(&txn).await?;
+    announce(state, &txn, NotificationEvent::EngagementAdded, &created).await?;
+    txn.commit().await?;
+    state.wake_delivery();
+    Ok(created)
+}
+
+/// Publishes an engagement event in the caller's transaction.
+async fn announce<C: sea_orm::ConnectionTrait>(
+    state: &AppState,
+    conn: &C,
+    event: NotificationEvent,
+    engagement: &engagement::Model,
+) -> ServiceResult<()> {
+    let product = crate::service::products::get_unchecked(conn, engagement.product_id).await?;
+    let site = outbox::site_url(conn).await?;
+    let notification = events::engagement(event, engagement, &product.name, &site);
+    outbox::publish(conn, state.clock.now().timestamp(), notification).await?;
+    Ok(())
 }
 
 async fn visible(state: &AppState, actor: &Actor, id: i32, required: ProductRole) -> ServiceResult<engagement::Model> {
@@ -90,6 +109,7 @@ pub async fn update(
         return Err(ServiceError::bad_input("an engagement cannot move to another product"));
     }
     checked_dates(target_start.unwrap_or(found.target_start), target_end.unwrap_or(found.target_end))?;
+    let was_completed = found.status == "COMPLETED";
     let mut model: engagement::ActiveModel = found.into();
     if let Some(name) = name {
         model.name = Set(validated::name("name", &name)?);
@@ -110,7 +130,14 @@ pub async fn update(
         users::get_unchecked(&state.db, lead).await?;
         model.lead_id = Set(Some(lead));
     }
-    Ok(model.update(&state.db).await?)
+    let txn = crate::db::begin_write(&state.db).await?;
+    let updated = model.update(&txn).await?;
+    if updated.status == "COMPLETED" && !was_completed {
+        announce(state, &txn, NotificationEvent::CloseEngagement, &updated).await?;
+    }
+    txn.commit().await?;
+    state.wake_delivery();
+    Ok(updated)
 }
 
 pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<engagement::Model> {

@@ -3,14 +3,18 @@
 //! `graphql` and `rest` call these functions and never touch `entity` themselves.
 
 pub mod access;
+pub mod alerts;
 pub mod auth;
+pub mod deliveries;
 pub mod demo;
 pub mod engagements;
+pub mod events;
 pub mod finding_filter;
 pub mod finding_sla;
 pub mod findings;
 pub mod members;
 pub mod notification_settings;
+pub mod outbox;
 pub mod page;
 pub mod product_types;
 pub mod products;

@@ -173,7 +173,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
     serde_json::to_string(value).map_err(ServiceError::internal)
 }
 
-fn event_setting(row: &notification_setting::Model) -> ServiceResult<EventSetting> {
+pub(crate) fn event_setting(row: &notification_setting::Model) -> ServiceResult<EventSetting> {
     let names: Vec<String> = json_list(&row.channels)?;
     let channels = names
         .iter()

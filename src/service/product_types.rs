@@ -7,7 +7,7 @@ use sea_orm::{
 use crate::domain::validated;
 use crate::entity::{product, product_type};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::Actor;
+use crate::service::{Actor, events, outbox};
 use crate::state::AppState;
 
 async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
@@ -27,14 +27,21 @@ pub async fn create(
 ) -> ServiceResult<product_type::Model> {
     actor.require_superuser()?;
     let name = validated::name("name", name)?;
-    ensure_name_free(&state.db, &name, None).await?;
+    let now = state.clock.now().timestamp();
+    let txn = crate::db::begin_write(&state.db).await?;
+    ensure_name_free(&txn, &name, None).await?;
     let model = product_type::ActiveModel {
         name: Set(name),
         description: Set(description.unwrap_or_default()),
-        created_at: Set(state.clock.now().timestamp()),
+        created_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(&state.db).await?)
+    let created = model.insert(&txn).await?;
+    let site = outbox::site_url(&txn).await?;
+    outbox::publish(&txn, now, events::product_type_added(&created, &site)).await?;
+    txn.commit().await?;
+    state.wake_delivery();
+    Ok(created)
 }
 
 pub async fn update(

@@ -8,7 +8,7 @@ use crate::entity::product;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::sla_recompute::{self, Scope};
-use crate::service::{Actor, access, product_types, sla_configs};
+use crate::service::{Actor, access, events, outbox, product_types, sla_configs};
 use crate::state::AppState;
 
 /// Fields of a product; on update `None` keeps the current value.
@@ -54,7 +54,10 @@ pub async fn create(state: &AppState, actor: &Actor, input: ProductInput) -> Ser
         ..Default::default()
     };
     let created = model.insert(&txn).await?;
+    let site = outbox::site_url(&txn).await?;
+    outbox::publish(&txn, state.clock.now().timestamp(), events::product_added(&created, &site)).await?;
     txn.commit().await?;
+    state.wake_delivery();
     Ok(created)
 }
 

@@ -234,6 +234,36 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Re-runs `query` with `token` until `done` holds for its data, for up to five seconds (the delivery
+    /// worker runs beside the test). Returns the last data.
+    pub async fn eventually(&self, token: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let data = self.gql(Some(token), query, json!({})).await.data().clone();
+            if done(&data) || std::time::Instant::now() > deadline {
+                return data;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The titles of a user's alerts once the worker has delivered `expected` of them.
+    pub async fn alert_titles(&self, token: &str, expected: usize) -> Vec<String> {
+        let data = self
+            .eventually(token, "{ alerts(first: 100) { totalCount edges { node { title } } } }", |d| {
+                d["alerts"]["totalCount"].as_u64().unwrap_or(0) >= expected as u64
+            })
+            .await;
+        data["alerts"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .filter_map(|e| e["node"]["title"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
 pub const FINDING_FIELDS: &str = "id title severity date slaStart slaDeadline slaExpirationDate slaDaysRemaining \
     slaRemainingSeconds slaState outsideSla slaCycle active verified isMitigated mitigatedAt riskAccepted isOpen \
     product { id name }";

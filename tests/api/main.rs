@@ -1,5 +1,6 @@
 //! Integration tests: the real server over HTTP, a fresh database per test.
 
+mod alerts;
 mod authorization;
 mod bad_input;
 mod crud;

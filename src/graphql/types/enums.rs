@@ -316,3 +316,37 @@ impl WebhookStatus {
         }
     }
 }
+
+/// Where a delivery stands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt.
+    Pending,
+    /// Failed at least once; another attempt is scheduled.
+    Retrying,
+    Delivered,
+    /// Gave up (too many attempts, or refused for good); `retryDelivery` sends it again.
+    Dead,
+}
+
+impl DeliveryStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Retrying => "RETRYING",
+            Self::Delivered => "DELIVERED",
+            Self::Dead => "DEAD",
+        }
+    }
+
+    #[must_use]
+    pub fn from_stored(text: &str) -> Self {
+        match text {
+            "RETRYING" => Self::Retrying,
+            "DELIVERED" => Self::Delivered,
+            "DEAD" => Self::Dead,
+            _ => Self::Pending,
+        }
+    }
+}

@@ -131,6 +131,10 @@ impl Finding {
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
         Ok(findings::notes(ctx.state()?, self.0.id).await?.into_iter().map(Note::from).collect())
     }
+    /// Users asked to review the finding.
+    async fn reviewer_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        Ok(findings::reviewers(ctx.state()?, self.0.id).await?.into_iter().map(|id| ID(id.to_string())).collect())
+    }
     async fn created_at(&self) -> Option<DateTime<Utc>> {
         instant(self.0.created_at)
     }

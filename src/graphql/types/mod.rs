@@ -14,7 +14,7 @@ pub mod user;
 pub use connection::{TotalCount, connection};
 pub use engagement::Engagement;
 pub use finding::Finding;
-pub use notification::{NotificationSetting, Webhook};
+pub use notification::{Alert, Delivery, NotificationSetting, Webhook};
 pub use product::{Product, ProductMember, ProductType};
 pub use scalars::Date;
 pub use settings::SystemSettings;

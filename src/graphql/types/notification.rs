@@ -89,3 +89,85 @@ impl Webhook {
         &self.0.note
     }
 }
+
+/// An in-app alert.
+pub struct Alert(pub crate::entity::alert::Model);
+
+#[Object]
+impl Alert {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// DefectDojo's event name, e.g. `sla_breach`.
+    async fn event(&self) -> &str {
+        &self.0.event
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.created_at)
+    }
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at.and_then(instant)
+    }
+}
+
+/// One (notification, channel, target) and how its delivery went.
+pub struct Delivery(pub crate::entity::delivery::Model);
+
+#[Object]
+impl Delivery {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn channel(&self) -> async_graphql::Result<NotificationChannel> {
+        let channel: crate::domain::recipients::Channel =
+            self.0.channel.parse().map_err(crate::error::ServiceError::internal)?;
+        Ok(channel.into())
+    }
+    /// `user:<id>`, `email:<address>`, `slack_channel:<name>`, `slack_user:<id>`, `msteams` or `webhook:<id>`.
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// Sent as `X-Slawatch-Delivery`; the same on every attempt.
+    async fn delivery_key(&self) -> &str {
+        &self.0.delivery_key
+    }
+    async fn status(&self) -> super::enums::DeliveryStatus {
+        super::enums::DeliveryStatus::from_stored(&self.0.status)
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.next_attempt_at)
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.created_at)
+    }
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.updated_at)
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at.and_then(instant)
+    }
+    /// The event's name and title.
+    async fn event(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
+        use crate::graphql::context::ContextExt;
+        Ok(crate::service::deliveries::notification_of(ctx.state()?, &self.0).await?.event)
+    }
+    async fn title(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
+        use crate::graphql::context::ContextExt;
+        Ok(crate::service::deliveries::notification_of(ctx.state()?, &self.0).await?.title)
+    }
+}

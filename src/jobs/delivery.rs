@@ -1,0 +1,152 @@
+//! The delivery worker: claims due deliveries with a short lease, sends each, records the outcome with
+//! retries (exponential backoff, jitter, `Retry-After`) until `DEAD`. A crash leaves a lease that expires,
+//! and the delivery is sent again with the same delivery key.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::sea_query::{LockBehavior, LockType};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use tokio::sync::watch;
+
+use crate::db;
+use crate::domain::recipients::{Channel, Target};
+use crate::domain::retry::NextStep;
+use crate::entity::{delivery, notification};
+use crate::error::{ServiceError, ServiceResult};
+use crate::notify::{Channels, Outgoing, SendError};
+use crate::service::outbox::{DEAD, DELIVERED, PENDING, RETRYING};
+use crate::state::AppState;
+
+/// How long a claim holds a delivery before another worker may take it.
+pub const LEASE_SECONDS: i64 = 120;
+/// How many deliveries one pass claims.
+pub const BATCH: u64 = 50;
+
+/// Runs until `stopped` turns true.
+pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let channels = Channels::new(state.db.clone());
+    let poll = Duration::from_secs(state.config.delivery_poll_seconds.max(1));
+    loop {
+        match run_once(&state, &channels).await {
+            Ok(processed) if processed as u64 == BATCH => continue,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err.detail(), "delivery pass failed; retrying on the next pass"),
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            () = state.delivery_wakeup.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+        if *stopped.borrow() {
+            return;
+        }
+    }
+}
+
+/// One pass: claim due deliveries, send them, record the outcomes. Returns how many were processed.
+pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<usize> {
+    let now = state.clock.now().timestamp();
+    let claimed = claim(state, now).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i32> = claimed.iter().map(|d| d.notification_id).collect();
+    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
+        .filter(notification::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    for row in &claimed {
+        let outcome = match (
+            notifications.get(&row.notification_id),
+            row.channel.parse::<Channel>(),
+            row.target.parse::<Target>(),
+        ) {
+            (Some(notification), Ok(channel), Ok(target)) => {
+                let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
+                channels.send(channel, &outgoing).await
+            }
+            _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
+        };
+        record(state, row, outcome).await?;
+    }
+    Ok(claimed.len())
+}
+
+/// Takes a lease on up to `BATCH` due deliveries of the channels this process can send.
+async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>> {
+    let supported: Vec<&str> = Channels::supported().iter().map(|c| c.as_str()).collect();
+    let txn = db::begin_write(&state.db).await?;
+    let mut due = delivery::Entity::find()
+        .filter(delivery::Column::Status.is_in([PENDING, RETRYING]))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .filter(delivery::Column::Channel.is_in(supported))
+        .filter(
+            sea_orm::Condition::any()
+                .add(delivery::Column::LeaseUntil.is_null())
+                .add(delivery::Column::LeaseUntil.lt(now)),
+        )
+        .order_by_asc(delivery::Column::NextAttemptAt)
+        .order_by_asc(delivery::Column::Id)
+        .limit(BATCH);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Another instance's claim is skipped, not waited for.
+        due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = due.all(&txn).await?;
+    if !rows.is_empty() {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseUntil, sea_orm::sea_query::Expr::value(now + LEASE_SECONDS))
+            .filter(delivery::Column::Id.is_in(rows.iter().map(|d| d.id)))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// Stores the outcome of one attempt.
+async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), SendError>) -> ServiceResult<()> {
+    let now = state.clock.now().timestamp();
+    let attempts = row.attempts + 1;
+    let mut model = delivery::ActiveModel {
+        id: Set(row.id),
+        attempts: Set(attempts),
+        lease_until: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    match outcome {
+        Ok(()) => {
+            model.status = Set(DELIVERED.to_owned());
+            model.delivered_at = Set(Some(now));
+            model.last_error = Set(None);
+        }
+        Err(SendError::Permanent(reason)) => {
+            model.status = Set(DEAD.to_owned());
+            model.last_error = Set(Some(reason));
+        }
+        Err(SendError::Retry { reason, retry_after_seconds }) => {
+            match state.config.retry.next_step(attempts, retry_after_seconds, jitter()) {
+                NextStep::RetryIn(seconds) => {
+                    model.status = Set(RETRYING.to_owned());
+                    model.next_attempt_at = Set(now + seconds);
+                }
+                NextStep::GiveUp => model.status = Set(DEAD.to_owned()),
+            }
+            model.last_error = Set(Some(reason));
+        }
+    }
+    delivery::Entity::update(model).exec(&state.db).await.map_err(ServiceError::from)?;
+    Ok(())
+}
+
+/// A factor in [0.5, 1] from the system's randomness.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 2];
+    let _ = getrandom::fill(&mut bytes);
+    0.5 + f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX) / 2.0
+}

@@ -1,0 +1,45 @@
+//! The signed-in user's in-app alerts: listed newest first, counted, marked read.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::entity::alert;
+use crate::error::ServiceResult;
+use crate::service::Actor;
+use crate::service::page::{self, Page, PageRequest};
+use crate::state::AppState;
+
+/// The actor's alerts, in id order (use `last` for the newest).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    unread_only: bool,
+    request: PageRequest,
+) -> ServiceResult<Page<alert::Model>> {
+    let mut select = alert::Entity::find().filter(alert::Column::UserId.eq(actor.user_id));
+    if unread_only {
+        select = select.filter(alert::Column::ReadAt.is_null());
+    }
+    page::fetch(&state.db, select, alert::Column::Id, request, state.config.limits.max_page_size).await
+}
+
+pub async fn unread_count(state: &AppState, actor: &Actor) -> ServiceResult<u64> {
+    Ok(alert::Entity::find()
+        .filter(alert::Column::UserId.eq(actor.user_id))
+        .filter(alert::Column::ReadAt.is_null())
+        .count(&state.db)
+        .await?)
+}
+
+/// Marks the actor's alerts read (the given ones, or all); returns how many changed. Ids of other users'
+/// alerts are ignored.
+pub async fn mark_read(state: &AppState, actor: &Actor, ids: Option<Vec<i32>>) -> ServiceResult<u64> {
+    let mut update = alert::Entity::update_many()
+        .col_expr(alert::Column::ReadAt, Expr::value(state.clock.now().timestamp()))
+        .filter(alert::Column::UserId.eq(actor.user_id))
+        .filter(alert::Column::ReadAt.is_null());
+    if let Some(ids) = ids {
+        update = update.filter(alert::Column::Id.is_in(ids));
+    }
+    Ok(update.exec(&state.db).await?.rows_affected)
+}

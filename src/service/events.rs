@@ -1,0 +1,99 @@
+//! The notifications the API raises, with their texts, in one place. Each is published through the outbox
+//! in the transaction of the change it reports.
+
+use serde_json::json;
+
+use crate::domain::NotificationEvent;
+use crate::domain::recipients::Audience;
+use crate::entity::{engagement, finding, product, product_type};
+use crate::service::outbox::NewNotification;
+
+fn link(site: &str, path: &str) -> String {
+    format!("{}{path}", site.trim_end_matches('/'))
+}
+
+#[must_use]
+pub fn product_type_added(product_type: &product_type::Model, site: &str) -> NewNotification {
+    NewNotification {
+        event: NotificationEvent::ProductTypeAdded,
+        audience: Audience::FanOut,
+        product_id: None,
+        finding_id: None,
+        title: format!("Product type {} added", product_type.name),
+        description: format!("The product type \"{}\" was added.", product_type.name),
+        url: Some(link(site, "/")),
+        payload: json!({ "product_type": { "id": product_type.id, "name": product_type.name } }),
+        dedupe_key: None,
+    }
+}
+
+#[must_use]
+pub fn product_added(product: &product::Model, site: &str) -> NewNotification {
+    NewNotification {
+        event: NotificationEvent::ProductAdded,
+        audience: Audience::FanOut,
+        product_id: Some(product.id),
+        finding_id: None,
+        title: format!("Product {} added", product.name),
+        description: format!("The product \"{}\" was added.", product.name),
+        url: Some(link(site, &format!("/?product={}", product.id))),
+        payload: json!({ "product": { "id": product.id, "name": product.name } }),
+        dedupe_key: None,
+    }
+}
+
+#[must_use]
+pub fn engagement(
+    event: NotificationEvent,
+    engagement: &engagement::Model,
+    product_name: &str,
+    site: &str,
+) -> NewNotification {
+    let verb = if event == NotificationEvent::CloseEngagement { "closed" } else { "added" };
+    NewNotification {
+        event,
+        audience: Audience::FanOut,
+        product_id: Some(engagement.product_id),
+        finding_id: None,
+        title: format!("Engagement {} {verb} in {product_name}", engagement.name),
+        description: format!(
+            "The engagement \"{}\" of {product_name} ({} to {}) was {verb}.",
+            engagement.name, engagement.target_start, engagement.target_end
+        ),
+        url: Some(link(site, &format!("/?product={}", engagement.product_id))),
+        payload: json!({
+            "engagement": { "id": engagement.id, "name": engagement.name, "status": engagement.status,
+                            "target_start": engagement.target_start.to_string(), "target_end": engagement.target_end.to_string() },
+            "product": { "id": engagement.product_id, "name": product_name },
+        }),
+        dedupe_key: None,
+    }
+}
+
+/// A finding event addressed to named users.
+#[must_use]
+pub fn directed_on_finding(
+    event: NotificationEvent,
+    finding: &finding::Model,
+    actor: &str,
+    users: Vec<i32>,
+    text: &str,
+    site: &str,
+) -> NewNotification {
+    let title = match event {
+        NotificationEvent::UserMentioned => format!("{actor} mentioned you on \"{}\"", finding.title),
+        NotificationEvent::ReviewRequested => format!("{actor} asks you to review \"{}\"", finding.title),
+        _ => format!("{} on \"{}\"", event.as_str(), finding.title),
+    };
+    NewNotification {
+        event,
+        audience: Audience::Directed(users),
+        product_id: Some(finding.product_id),
+        finding_id: Some(finding.id),
+        title,
+        description: text.to_owned(),
+        url: Some(link(site, &format!("/?finding={}", finding.id))),
+        payload: json!({ "finding": { "id": finding.id, "title": finding.title, "severity": finding.severity }, "by": actor }),
+        dedupe_key: None,
+    }
+}

@@ -1,0 +1,221 @@
+//! The outbox end to end: API events become notifications and deliveries in the same transaction, the
+//! worker delivers in-app alerts, and the delivery log shows it.
+
+use serde_json::{Value, json};
+use slawatch::service::outbox::{self, NewNotification};
+
+use crate::helpers::spawn_app;
+
+const SET: &str = "mutation($i: NotificationSettingInput!) { setNotificationSetting(input: $i) { configured } }";
+
+#[tokio::test]
+async fn a_new_product_alerts_superusers_and_alerts_can_be_marked_read() {
+    let app = spawn_app().await;
+    let token = app.admin_token.clone();
+    app.product("Royal-Bank-Integration").await;
+    let titles = app.alert_titles(&token, 2).await;
+    assert_eq!(titles, ["Product type Royal-Bank-Integration type added", "Product Royal-Bank-Integration added"]);
+    let count = app.gql(Some(&token), "{ unreadAlertCount }", json!({})).await;
+    assert_eq!(count.data()["unreadAlertCount"], 2);
+    let first =
+        app.gql(Some(&token), "{ alerts(first: 1) { edges { node { id event url readAt } } } }", json!({})).await;
+    let alert = first.data()["alerts"]["edges"][0]["node"].clone();
+    assert_eq!(alert["event"], "product_type_added");
+    assert_eq!(alert["url"], "http://127.0.0.1:8080/");
+    let marked = app
+        .gql(Some(&token), "mutation($ids: [ID!]) { markAlertsRead(ids: $ids) }", json!({ "ids": [alert["id"]] }))
+        .await;
+    assert_eq!(marked.data()["markAlertsRead"], 1);
+    let unread = app
+        .gql(Some(&token), "{ alerts(unreadOnly: true) { edges { node { title } } } unreadAlertCount }", json!({}))
+        .await;
+    assert_eq!(unread.data()["unreadAlertCount"], 1);
+    assert_eq!(unread.data()["alerts"]["edges"][0]["node"]["title"], "Product Royal-Bank-Integration added");
+    let all = app.gql(Some(&token), "mutation { markAlertsRead }", json!({})).await;
+    assert_eq!(all.data()["markAlertsRead"], 1);
+}
+
+#[tokio::test]
+async fn engagement_events_reach_members_and_not_outsiders() {
+    let app = spawn_app().await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let (carrot_id, carrot) = app.user("carrot").await;
+    let (_, nobby) = app.user("nobby").await;
+    app.add_member(&product, &carrot_id, "OWNER").await;
+    let created = app
+        .gql(
+            Some(&carrot),
+            "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"Q4 pentest\"}) { id } }",
+            json!({ "p": product }),
+        )
+        .await;
+    let id = created.data()["createEngagement"]["id"].as_str().expect("id").to_owned();
+    app.gql(
+        Some(&carrot),
+        "mutation($id: ID!) { updateEngagement(id: $id, input: {status: COMPLETED}) { id } }",
+        json!({ "id": id }),
+    )
+    .await
+    .data();
+    let titles = app.alert_titles(&carrot, 2).await;
+    assert_eq!(
+        titles,
+        [
+            "Engagement Q4 pentest added in Royal-Bank-Integration",
+            "Engagement Q4 pentest closed in Royal-Bank-Integration"
+        ]
+    );
+    let admin_titles = app.alert_titles(&app.admin_token, 4).await;
+    assert!(
+        admin_titles.contains(&"Engagement Q4 pentest closed in Royal-Bank-Integration".to_owned()),
+        "superusers too"
+    );
+    assert_eq!(app.alert_titles(&nobby, 0).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn mentions_and_review_requests_reach_only_the_named_users_who_may_view_the_finding() {
+    let app = spawn_app().await;
+    let product = app.product("Portal").await;
+    let finding = app.finding(json!({ "productId": product, "title": "Stored XSS", "severity": "HIGH" })).await;
+    let mut users = Vec::new();
+    for (name, role) in [("dorfl", Some("WRITER")), ("angua", Some("READER")), ("nobby", None)] {
+        let (id, token) = app.user(name).await;
+        if let Some(role) = role {
+            app.add_member(&product, &id, role).await;
+        }
+        users.push((id, token));
+    }
+    let note = "mutation($f: ID!, $t: String!) { addFindingNote(findingId: $f, text: $t) { id } }";
+    app.gql(Some(&users[0].1), note, json!({ "f": finding["id"], "t": "@angua @nobby @dorfl vendor patch on Friday" }))
+        .await
+        .data();
+    assert_eq!(app.alert_titles(&users[1].1, 1).await, ["dorfl mentioned you on \"Stored XSS\""]);
+    assert!(app.alert_titles(&users[2].1, 0).await.is_empty(), "a non-member is not told about the finding");
+    assert!(app.alert_titles(&users[0].1, 0).await.is_empty(), "the author is not notified of their own mention");
+
+    let review = "mutation($f: ID!, $r: [ID!]!) { requestReview(findingId: $f, reviewerIds: $r) { reviewerIds } }";
+    let refused = app.gql(Some(&users[0].1), review, json!({ "f": finding["id"], "r": [users[2].0] })).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    let asked = app.gql(Some(&users[0].1), review, json!({ "f": finding["id"], "r": [users[1].0] })).await;
+    assert_eq!(asked.data()["requestReview"]["reviewerIds"], json!([users[1].0]));
+    let titles = app.alert_titles(&users[1].1, 2).await;
+    assert_eq!(titles[1], "dorfl asks you to review \"Stored XSS\"");
+    let reviewers =
+        app.admin("query($id: ID!) { finding(id: $id) { reviewerIds } }", json!({ "id": finding["id"] })).await;
+    assert_eq!(reviewers.data()["finding"]["reviewerIds"], json!([users[1].0]));
+}
+
+#[tokio::test]
+async fn a_personal_opt_out_stops_alerts_but_not_the_override_list() {
+    let app = spawn_app().await;
+    let product = app.product("Portal").await;
+    let (angua_id, angua) = app.user("angua").await;
+    app.add_member(&product, &angua_id, "WRITER").await;
+    app.gql(Some(&angua), SET, json!({ "i": { "scope": "PERSONAL", "event": "OTHER", "channels": [] } })).await.data();
+    app.gql(Some(&angua), SET, json!({ "i": { "scope": "PERSONAL", "event": "USER_MENTIONED", "channels": [] } }))
+        .await
+        .data();
+    let finding = app.finding(json!({ "productId": product, "title": "XSS", "severity": "LOW" })).await;
+    let note = "mutation($f: ID!, $t: String!) { addFindingNote(findingId: $f, text: $t) { id } }";
+    app.admin(note, json!({ "f": finding["id"], "t": "@angua first" })).await.data();
+    // user_mentioned is in the override list: with an ALERT system setting it reaches her anyway.
+    app.admin(SET, json!({ "i": { "scope": "SYSTEM", "event": "USER_MENTIONED", "channels": ["ALERT"] } }))
+        .await
+        .data();
+    app.admin(note, json!({ "f": finding["id"], "t": "@angua second" })).await.data();
+    let titles = app.alert_titles(&angua, 1).await;
+    assert_eq!(titles, ["admin mentioned you on \"XSS\""]);
+    let deliveries = app.admin("{ deliveries(filter: {event: USER_MENTIONED}) { totalCount } }", json!({})).await;
+    assert_eq!(deliveries.data()["deliveries"]["totalCount"], 1, "the opted-out mention created no delivery");
+}
+
+#[tokio::test]
+async fn the_delivery_log_shows_every_delivery_and_a_failed_change_writes_none() {
+    let app = spawn_app().await;
+    app.product("Portal").await;
+    let token = app.admin_token.clone();
+    let log = app
+        .eventually(&token, "{ deliveries { totalCount edges { node { id channel target status attempts deliveredAt event deliveryKey } } } }", |d| {
+            d["deliveries"]["edges"].as_array().is_some_and(|e| e.iter().all(|n| n["node"]["status"] == "DELIVERED"))
+        })
+        .await;
+    assert_eq!(log["deliveries"]["totalCount"], 2);
+    let first = &log["deliveries"]["edges"][0]["node"];
+    assert_eq!(
+        (first["channel"].clone(), first["target"].clone(), first["attempts"].clone()),
+        (json!("ALERT"), json!("user:1"), json!(1))
+    );
+    assert_eq!(first["event"], "product_type_added");
+    assert_eq!(first["deliveryKey"].as_str().map(str::len), Some(32));
+    let again =
+        app.admin("mutation($id: ID!) { retryDelivery(id: $id) { status } }", json!({ "id": first["id"] })).await;
+    assert_eq!(again.code(), "CONFLICT");
+    // A refused change publishes nothing.
+    let type_id = app.product_type("Other").await;
+    let duplicate = app
+        .admin(
+            "mutation($t: ID!) { createProduct(input: {name: \"Portal\", productTypeId: $t}) { id } }",
+            json!({ "t": type_id }),
+        )
+        .await;
+    assert_eq!(duplicate.code(), "CONFLICT");
+    let filtered = app.admin("{ deliveries(filter: {event: PRODUCT_ADDED}) { totalCount } }", json!({})).await;
+    assert_eq!(filtered.data()["deliveries"]["totalCount"], 1);
+    let (_, otto) = app.user("otto").await;
+    assert_eq!(app.gql(Some(&otto), "{ deliveries { totalCount } }", json!({})).await.code(), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn deliveries_for_channels_this_version_cannot_send_wait_and_are_not_lost() {
+    let app = spawn_app().await;
+    app.admin("mutation { updateSystemSettings(input: {enableMail: true}) { enableMail } }", json!({})).await.data();
+    app.admin(SET, json!({ "i": { "scope": "SYSTEM", "event": "PRODUCT_ADDED", "channels": ["MAIL"], "emails": ["security-team@golemtrust.am"] } }))
+        .await
+        .data();
+    app.product("Portal").await;
+    app.alert_titles(&app.admin_token, 2).await;
+    let mail = app
+        .admin("{ deliveries(filter: {channel: MAIL}) { edges { node { status target attempts } } } }", json!({}))
+        .await;
+    assert_eq!(
+        mail.data()["deliveries"]["edges"],
+        json!([{ "node": { "status": "PENDING", "target": "email:security-team@golemtrust.am", "attempts": 0 } }])
+    );
+}
+
+#[tokio::test]
+async fn a_user_keeps_the_newest_999_alerts() {
+    let app = spawn_app().await;
+    let now = app.clock.now().timestamp();
+    for batch in 0..5 {
+        let txn = slawatch::db::begin_write(&app.state.db).await.expect("transaction");
+        for i in 0..201 {
+            let new = NewNotification {
+                event: slawatch::domain::NotificationEvent::Other,
+                audience: slawatch::domain::recipients::Audience::Directed(vec![1]),
+                product_id: None,
+                finding_id: None,
+                title: format!("alert {}", batch * 201 + i),
+                description: String::new(),
+                url: None,
+                payload: Value::Null,
+                dedupe_key: None,
+            };
+            outbox::publish(&txn, now, new).await.unwrap_or_else(|e| panic!("{}", e.detail()));
+        }
+        txn.commit().await.expect("commit");
+    }
+    app.state.wake_delivery();
+    let data = app
+        .eventually(&app.admin_token, "{ deliveries(filter: {status: DELIVERED}) { totalCount } }", |d| {
+            d["deliveries"]["totalCount"] == 1005
+        })
+        .await;
+    assert_eq!(data["deliveries"]["totalCount"], 1005);
+    let kept = app
+        .gql(Some(&app.admin_token), "{ alerts(first: 1) { totalCount edges { node { title } } } }", json!({}))
+        .await;
+    assert_eq!(kept.data()["alerts"]["totalCount"], 999);
+    assert_eq!(kept.data()["alerts"]["edges"][0]["node"]["title"], "alert 6", "the oldest six went");
+}
