@@ -28,7 +28,6 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let _ = rustls::crypto::ring::default_provider().install_default();
     match run(cli.command, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::db;
 use crate::graphql::{self, http::GraphqlEndpoint};
 use crate::jobs;
+use crate::notify::mail::Mailer;
 use crate::security::jwt::JwtKeys;
 use crate::service::auth::LoginThrottle;
 use crate::service::{settings, users};
@@ -43,6 +44,12 @@ impl From<crate::error::ServiceError> for StartupError {
 /// Connects, migrates and assembles the state. Used by `serve` and by every CLI command that needs the
 /// database.
 pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, StartupError> {
+    // sqlx brings ring and lettre aws-lc-rs: name one process-wide TLS provider (a second call is a no-op).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mailer = match &config.email_url {
+        Some(url) => Some(Arc::new(Mailer::from_url(url).map_err(StartupError::Service)?)),
+        None => None,
+    };
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
@@ -55,6 +62,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         clock,
         jwt,
         login_throttle,
+        mailer,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
     })
 }

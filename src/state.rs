@@ -16,6 +16,8 @@ pub struct AppState {
     pub clock: Clock,
     pub jwt: JwtKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// The SMTP pool, when `DD_EMAIL_URL` is set.
+    pub mailer: Option<Arc<crate::notify::mail::Mailer>>,
     /// Wakes the delivery worker after a transaction that wrote deliveries commits.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
 }

@@ -4,8 +4,11 @@
 //! `PENDING` (never lost) until a version that can send them runs.
 
 pub mod alert;
+pub mod mail;
 
-use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::domain::recipients::{Channel, Target};
 use crate::entity::notification;
@@ -33,28 +36,79 @@ pub struct Outgoing<'a> {
 #[derive(Clone, Debug)]
 pub struct Channels {
     db: DatabaseConnection,
+    mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl Channels {
     #[must_use]
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, mailer: Option<Arc<mail::Mailer>>) -> Self {
+        Self { db, mailer }
     }
 
     /// The channels the worker may claim deliveries for.
     #[must_use]
     pub fn supported() -> &'static [Channel] {
-        &[Channel::Alert]
+        &[Channel::Alert, Channel::Mail]
     }
 
     /// Sends one message.
     pub async fn send(&self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
         match channel {
             Channel::Alert => alert::send(&self.db, outgoing).await,
+            Channel::Mail => {
+                let Some(mailer) = &self.mailer else {
+                    return Err(SendError::Retry {
+                        reason: "no SMTP server is configured: set DD_EMAIL_URL".to_owned(),
+                        retry_after_seconds: None,
+                    });
+                };
+                let settings = self.mail_settings().await?;
+                mailer.send(outgoing, &settings).await
+            }
             other => Err(SendError::Retry {
                 reason: format!("the {} channel is not available in this version", other.as_str()),
                 retry_after_seconds: None,
             }),
         }
     }
+}
+
+impl Channels {
+    async fn mail_settings(&self) -> Result<mail::MailSettings, SendError> {
+        let row = crate::entity::system_settings::Entity::find_by_id(1)
+            .one(&self.db)
+            .await
+            .map_err(|err| SendError::Retry { reason: err.to_string(), retry_after_seconds: None })?
+            .ok_or_else(|| SendError::Retry {
+                reason: "system settings missing".to_owned(),
+                retry_after_seconds: None,
+            })?;
+        Ok(mail::MailSettings { team_name: row.team_name, email_from: row.email_from, disclaimer: row.disclaimer })
+    }
+}
+
+/// Labelled details of a notification for human-readable channels, from its payload: the finding,
+/// product, severity and SLA figures when present.
+#[must_use]
+pub fn details(notification: &crate::entity::notification::Model) -> Vec<(String, String)> {
+    let payload: serde_json::Value = serde_json::from_str(&notification.payload).unwrap_or_default();
+    let text = |value: &serde_json::Value| match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    let mut out = Vec::new();
+    for (label, pointer) in [
+        ("Product", "/product/name"),
+        ("Finding", "/finding/title"),
+        ("Severity", "/finding/severity"),
+        ("Deadline", "/sla/deadline"),
+        ("Remaining", "/sla/remaining"),
+        ("Engagement", "/engagement/name"),
+    ] {
+        if let Some(value) = payload.pointer(pointer).and_then(text) {
+            out.push((label.to_owned(), value));
+        }
+    }
+    out
 }

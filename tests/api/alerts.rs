@@ -169,19 +169,42 @@ async fn the_delivery_log_shows_every_delivery_and_a_failed_change_writes_none()
 #[tokio::test]
 async fn deliveries_for_channels_this_version_cannot_send_wait_and_are_not_lost() {
     let app = spawn_app().await;
-    app.admin("mutation { updateSystemSettings(input: {enableMail: true}) { enableMail } }", json!({})).await.data();
-    app.admin(SET, json!({ "i": { "scope": "SYSTEM", "event": "PRODUCT_ADDED", "channels": ["MAIL"], "emails": ["security-team@golemtrust.am"] } }))
-        .await
-        .data();
+    app.admin(
+        "mutation { updateSystemSettings(input: {enableSlack: true, enableMail: true}) { enableSlack } }",
+        json!({}),
+    )
+    .await
+    .data();
+    app.admin(
+        SET,
+        json!({ "i": { "scope": "SYSTEM", "event": "PRODUCT_ADDED", "channels": ["SLACK", "MAIL"], "slackChannels": ["#security"], "emails": ["security-team@golemtrust.am"] } }),
+    )
+    .await
+    .data();
     app.product("Portal").await;
-    app.alert_titles(&app.admin_token, 2).await;
-    let mail = app
-        .admin("{ deliveries(filter: {channel: MAIL}) { edges { node { status target attempts } } } }", json!({}))
+    let query = "{ deliveries(filter: {event: PRODUCT_ADDED}) { edges { node { channel status target attempts lastError } } } }";
+    let log = app
+        .eventually(&app.admin_token, query, |d| {
+            d["deliveries"]["edges"].as_array().is_some_and(|e| e.iter().any(|n| n["node"]["status"] == "RETRYING"))
+        })
         .await;
+    let by_channel = |channel: &str| {
+        log["deliveries"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .find(|e| e["node"]["channel"] == channel)
+            .map(|e| e["node"].clone())
+    };
     assert_eq!(
-        mail.data()["deliveries"]["edges"],
-        json!([{ "node": { "status": "PENDING", "target": "email:security-team@golemtrust.am", "attempts": 0 } }])
+        by_channel("SLACK"),
+        Some(
+            json!({ "channel": "SLACK", "status": "PENDING", "target": "slack_channel:#security", "attempts": 0, "lastError": null })
+        )
     );
+    let mail = by_channel("MAIL").expect("a mail delivery");
+    assert_eq!((mail["status"].clone(), mail["attempts"].clone()), (json!("RETRYING"), json!(1)));
+    assert_eq!(mail["lastError"], "no SMTP server is configured: set DD_EMAIL_URL");
 }
 
 #[tokio::test]

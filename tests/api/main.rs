@@ -7,6 +7,8 @@ mod crud;
 mod health;
 mod helpers;
 mod identity;
+mod mail;
 mod notifications;
 mod runbook;
 mod sla;
+mod smtp_sink;
