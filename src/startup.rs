@@ -50,6 +50,12 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Some(Arc::new(Mailer::from_url(url).map_err(StartupError::Service)?)),
         None => None,
     };
+    let http = reqwest::Client::builder()
+        .user_agent(crate::notify::webhook::USER_AGENT)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|err| StartupError::Service(format!("HTTP client: {err}")))?;
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
@@ -62,6 +68,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         clock,
         jwt,
         login_throttle,
+        http,
         mailer,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
     })

@@ -16,6 +16,8 @@ pub struct AppState {
     pub clock: Clock,
     pub jwt: JwtKeys,
     pub login_throttle: Arc<LoginThrottle>,
+    /// The one HTTP client for outgoing requests (webhooks, Slack, Teams), with timeouts.
+    pub http: reqwest::Client,
     /// The SMTP pool, when `DD_EMAIL_URL` is set.
     pub mailer: Option<Arc<crate::notify::mail::Mailer>>,
     /// Wakes the delivery worker after a transaction that wrote deliveries commits.

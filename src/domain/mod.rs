@@ -10,6 +10,7 @@ pub mod severity;
 pub mod sla;
 pub mod sla_policy;
 pub mod validated;
+pub mod webhook_health;
 
 pub use finding_status::FindingStatus;
 pub use notification_event::NotificationEvent;

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod mail;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -37,18 +38,19 @@ pub struct Outgoing<'a> {
 pub struct Channels {
     db: DatabaseConnection,
     mailer: Option<Arc<mail::Mailer>>,
+    http: reqwest::Client,
 }
 
 impl Channels {
     #[must_use]
-    pub fn new(db: DatabaseConnection, mailer: Option<Arc<mail::Mailer>>) -> Self {
-        Self { db, mailer }
+    pub fn new(db: DatabaseConnection, mailer: Option<Arc<mail::Mailer>>, http: reqwest::Client) -> Self {
+        Self { db, mailer, http }
     }
 
     /// The channels the worker may claim deliveries for.
     #[must_use]
     pub fn supported() -> &'static [Channel] {
-        &[Channel::Alert, Channel::Mail]
+        &[Channel::Alert, Channel::Mail, Channel::Webhook]
     }
 
     /// Sends one message.
@@ -62,8 +64,33 @@ impl Channels {
                         retry_after_seconds: None,
                     });
                 };
-                let settings = self.mail_settings().await?;
+                let row = self.system_row().await?;
+                let settings = mail::MailSettings {
+                    team_name: row.team_name,
+                    email_from: row.email_from,
+                    disclaimer: row.disclaimer,
+                };
                 mailer.send(outgoing, &settings).await
+            }
+            Channel::Webhook => {
+                let Target::Webhook(id) = outgoing.target else {
+                    return Err(SendError::Permanent(format!(
+                        "a webhook delivery needs a webhook, not {}",
+                        outgoing.target
+                    )));
+                };
+                let hook = crate::entity::webhook::Entity::find_by_id(*id)
+                    .one(&self.db)
+                    .await
+                    .map_err(transient)?
+                    .ok_or_else(|| SendError::Permanent(format!("the webhook {id} no longer exists")))?;
+                let row = self.system_row().await?;
+                let context = webhook::WebhookContext {
+                    site_url: row.site_url,
+                    disclaimer: row.disclaimer,
+                    timeout: std::time::Duration::from_secs(u64::try_from(row.webhook_timeout_seconds).unwrap_or(10)),
+                };
+                webhook::send(&self.db, &self.http, hook, outgoing, &context).await
             }
             other => Err(SendError::Retry {
                 reason: format!("the {} channel is not available in this version", other.as_str()),
@@ -74,17 +101,17 @@ impl Channels {
 }
 
 impl Channels {
-    async fn mail_settings(&self) -> Result<mail::MailSettings, SendError> {
-        let row = crate::entity::system_settings::Entity::find_by_id(1)
+    async fn system_row(&self) -> Result<crate::entity::system_settings::Model, SendError> {
+        crate::entity::system_settings::Entity::find_by_id(1)
             .one(&self.db)
             .await
-            .map_err(|err| SendError::Retry { reason: err.to_string(), retry_after_seconds: None })?
-            .ok_or_else(|| SendError::Retry {
-                reason: "system settings missing".to_owned(),
-                retry_after_seconds: None,
-            })?;
-        Ok(mail::MailSettings { team_name: row.team_name, email_from: row.email_from, disclaimer: row.disclaimer })
+            .map_err(transient)?
+            .ok_or_else(|| SendError::Retry { reason: "system settings missing".to_owned(), retry_after_seconds: None })
     }
+}
+
+fn transient(err: sea_orm::DbErr) -> SendError {
+    SendError::Retry { reason: format!("database: {err}"), retry_after_seconds: None }
 }
 
 /// Labelled details of a notification for human-readable channels, from its payload: the finding,

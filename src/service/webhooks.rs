@@ -118,6 +118,8 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInpu
     }
     let mut model: webhook::ActiveModel = found.into();
     apply(&mut model, input)?;
+    // An administrator's change is the cue to try a refused endpoint again.
+    model.status = Set("ACTIVE".to_owned());
     model.updated_at = Set(state.clock.now().timestamp());
     check_header_pair(&model)?;
     Ok(model.update(&state.db).await?)

@@ -184,7 +184,7 @@ async fn deliveries_for_channels_this_version_cannot_send_wait_and_are_not_lost(
     app.product("Portal").await;
     let query = "{ deliveries(filter: {event: PRODUCT_ADDED}) { edges { node { channel status target attempts lastError } } } }";
     let log = app
-        .eventually(&app.admin_token, query, |d| {
+        .eventually_admin(query, |d| {
             d["deliveries"]["edges"].as_array().is_some_and(|e| e.iter().any(|n| n["node"]["status"] == "RETRYING"))
         })
         .await;
@@ -231,7 +231,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
     }
     app.state.wake_delivery();
     let data = app
-        .eventually(&app.admin_token, "{ deliveries(filter: {status: DELIVERED}) { totalCount } }", |d| {
+        .eventually_admin("{ deliveries(filter: {status: DELIVERED}) { totalCount } }", |d| {
             d["deliveries"]["totalCount"] == 1005
         })
         .await;

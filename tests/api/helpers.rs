@@ -238,9 +238,20 @@ impl TestApp {
     /// Re-runs `query` with `token` until `done` holds for its data, for up to five seconds (the delivery
     /// worker runs beside the test). Returns the last data.
     pub async fn eventually(&self, token: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let header = format!("Bearer {token}");
+        self.eventually_with(&header, query, done).await
+    }
+
+    /// `eventually` as the admin, with its API token (safe when the test moves the clock by hours).
+    pub async fn eventually_admin(&self, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let header = format!("Token {}", self.admin_api_token);
+        self.eventually_with(&header, query, done).await
+    }
+
+    async fn eventually_with(&self, authorization: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let data = self.gql(Some(token), query, json!({})).await.data().clone();
+            let data = self.gql_with_header(Some(authorization), query, json!({})).await.data().clone();
             if done(&data) || std::time::Instant::now() > deadline {
                 return data;
             }

@@ -40,7 +40,7 @@ async fn a_notification_is_mailed_over_smtp_as_multipart_text_and_html() {
     let node = &log.data()["deliveries"]["edges"][0]["node"];
     assert!(mail.data.contains(&format!("X-Slawatch-Delivery: {}", node["deliveryKey"].as_str().expect("key"))));
     let delivered = app
-        .eventually(&app.admin_token, "{ deliveries(filter: {channel: MAIL}) { edges { node { status } } } }", |d| {
+        .eventually_admin("{ deliveries(filter: {channel: MAIL}) { edges { node { status } } } }", |d| {
             d["deliveries"]["edges"][0]["node"]["status"] == "DELIVERED"
         })
         .await;

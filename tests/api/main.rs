@@ -9,6 +9,8 @@ mod helpers;
 mod identity;
 mod mail;
 mod notifications;
+mod receiver;
 mod runbook;
 mod sla;
 mod smtp_sink;
+mod webhooks;

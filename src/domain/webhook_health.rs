@@ -1,0 +1,79 @@
+//! Webhook endpoint health, as DefectDojo: a transient failure first marks the endpoint `ACTIVE_TMP`, a
+//! repeated one `INACTIVE_TMP`; a client error (4xx other than 429) marks it `INACTIVE_PERMANENT`; a success
+//! makes it `ACTIVE` again. Unlike DefectDojo, the failed message itself is retried.
+
+/// An endpoint's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Active,
+    ActiveTmp,
+    InactiveTmp,
+    InactivePermanent,
+}
+
+impl Health {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::ActiveTmp => "ACTIVE_TMP",
+            Self::InactiveTmp => "INACTIVE_TMP",
+            Self::InactivePermanent => "INACTIVE_PERMANENT",
+        }
+    }
+
+    #[must_use]
+    pub fn from_stored(text: &str) -> Self {
+        match text {
+            "ACTIVE_TMP" => Self::ActiveTmp,
+            "INACTIVE_TMP" => Self::InactiveTmp,
+            "INACTIVE_PERMANENT" => Self::InactivePermanent,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Success,
+    /// 5xx, 429, a timeout or a connection error: worth retrying.
+    TransientFailure,
+    /// Any other 4xx: the request itself is refused.
+    ClientError,
+}
+
+/// The health after an attempt.
+#[must_use]
+pub fn after(current: Health, attempt: Attempt) -> Health {
+    match (attempt, current) {
+        (Attempt::Success, _) => Health::Active,
+        (Attempt::ClientError, _) | (Attempt::TransientFailure, Health::InactivePermanent) => Health::InactivePermanent,
+        (Attempt::TransientFailure, Health::Active) => Health::ActiveTmp,
+        (Attempt::TransientFailure, Health::ActiveTmp | Health::InactiveTmp) => Health::InactiveTmp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_degrade_and_a_success_recovers() {
+        let mut health = Health::Active;
+        for (attempt, expected) in [
+            (Attempt::TransientFailure, Health::ActiveTmp),
+            (Attempt::TransientFailure, Health::InactiveTmp),
+            (Attempt::TransientFailure, Health::InactiveTmp),
+            (Attempt::Success, Health::Active),
+            (Attempt::ClientError, Health::InactivePermanent),
+            (Attempt::TransientFailure, Health::InactivePermanent),
+        ] {
+            health = after(health, attempt);
+            assert_eq!(health, expected);
+        }
+        for health in [Health::Active, Health::ActiveTmp, Health::InactiveTmp, Health::InactivePermanent] {
+            assert_eq!(Health::from_stored(health.as_str()), health);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Webhooks: DefectDojo-compatible JSON (its base keys plus the event's data) or GELF 1.1 for Graylog,
+//! with the event and delivery id in headers, an optional static auth header and HMAC-SHA256 signature, and
+//! the endpoint's health recorded after each attempt.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::{Outgoing, SendError};
+use crate::domain::webhook_health::{self, Attempt, Health};
+use crate::entity::{notification, webhook};
+
+/// `User-Agent` of every outgoing request.
+pub const USER_AGENT: &str = concat!("slawatch/", env!("CARGO_PKG_VERSION"));
+
+/// What a webhook message needs from the system settings.
+#[derive(Debug, Clone)]
+pub struct WebhookContext {
+    pub site_url: String,
+    pub disclaimer: String,
+    pub timeout: Duration,
+}
+
+fn payload(notification: &notification::Model) -> serde_json::Map<String, Value> {
+    match serde_json::from_str(&notification.payload) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// DefectDojo's keys (`title`, `description`, `url_ui`, `url_api`, `user`, `disclaimer`) plus `event` and
+/// the event's data (for SLA events: finding, product, severity, deadline, remaining, threshold).
+#[must_use]
+pub fn json_body(notification: &notification::Model, context: &WebhookContext) -> Value {
+    let mut body = payload(notification);
+    let url_api =
+        notification.finding_id.map(|id| format!("{}/api/v2/findings/{id}/", context.site_url.trim_end_matches('/')));
+    body.insert("event".to_owned(), json!(notification.event));
+    body.insert("title".to_owned(), json!(notification.title));
+    body.insert("description".to_owned(), json!(notification.description));
+    body.insert("url_ui".to_owned(), json!(notification.url));
+    body.insert("url_api".to_owned(), json!(url_api));
+    let user = body.get("by").cloned().unwrap_or(Value::Null);
+    body.insert("user".to_owned(), user);
+    body.insert("disclaimer".to_owned(), json!(context.disclaimer));
+    Value::Object(body)
+}
+
+/// Syslog level from a severity: Critical 2 (critical) … Info 6 (informational); 6 without a finding.
+fn gelf_level(severity: Option<&str>) -> u8 {
+    match severity.map(str::to_ascii_lowercase).as_deref() {
+        Some("critical") => 2,
+        Some("high") => 3,
+        Some("medium") => 4,
+        Some("low") => 5,
+        _ => 6,
+    }
+}
+
+/// GELF 1.1: `host` is the webhook's source (the runbook's Graylog stream matches `source = defectdojo`),
+/// `short_message` the title (SLA events say "SLA" in it), extra fields with a leading underscore.
+#[must_use]
+pub fn gelf_body(notification: &notification::Model, source: &str, delivery_key: &str) -> Value {
+    let data = payload(notification);
+    let pointer = |path: &str| Value::Object(data.clone()).pointer(path).cloned().unwrap_or(Value::Null);
+    let severity = pointer("/finding/severity");
+    let mut body = json!({
+        "version": "1.1",
+        "host": source,
+        "short_message": notification.title,
+        "full_message": notification.description,
+        "timestamp": notification.created_at,
+        "level": gelf_level(severity.as_str()),
+        "_event": notification.event,
+        "_delivery_id": delivery_key,
+    });
+    for (field, value) in [
+        ("_finding_id", pointer("/finding/id")),
+        ("_finding_title", pointer("/finding/title")),
+        ("_product", pointer("/product/name")),
+        ("_severity", severity),
+        ("_sla_deadline", pointer("/sla/deadline")),
+        ("_sla_remaining_seconds", pointer("/sla/remaining_seconds")),
+        ("_sla_threshold", pointer("/sla/threshold")),
+        ("_url", json!(notification.url)),
+    ] {
+        if !value.is_null() {
+            body[field] = value;
+        }
+    }
+    body
+}
+
+/// `sha256=<hex of HMAC-SHA256(secret, body)>`.
+#[must_use]
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    use std::fmt::Write;
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    mac.update(body);
+    mac.finalize().into_bytes().iter().fold("sha256=".to_owned(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Seconds to wait from a `Retry-After` value (seconds, or an HTTP date).
+#[must_use]
+pub fn retry_after_seconds(value: &str, now: DateTime<Utc>) -> Option<i64> {
+    let value = value.trim();
+    value.parse::<i64>().ok().map(|s| s.max(0)).or_else(|| {
+        DateTime::parse_from_rfc2822(value).ok().map(|at| (at.with_timezone(&Utc) - now).num_seconds().max(0))
+    })
+}
+
+/// Posts the message and records the endpoint's health.
+pub async fn send<C: ConnectionTrait>(
+    conn: &C,
+    client: &reqwest::Client,
+    hook: webhook::Model,
+    outgoing: &Outgoing<'_>,
+    context: &WebhookContext,
+) -> Result<(), SendError> {
+    if Health::from_stored(&hook.status) == Health::InactivePermanent {
+        return Err(SendError::Permanent(format!(
+            "the webhook {:?} is INACTIVE_PERMANENT after a refusal; update it to resume, then retry",
+            hook.name
+        )));
+    }
+    let notification = outgoing.notification;
+    let body = if hook.format == "GELF" {
+        gelf_body(notification, &hook.source, outgoing.delivery_key)
+    } else {
+        json_body(notification, context)
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|err| SendError::Permanent(err.to_string()))?;
+    let mut request = client
+        .post(&hook.url)
+        .timeout(context.timeout)
+        .header(reqwest::header::USER_AGENT, USER_AGENT)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("X-DefectDojo-Event", notification.event.as_str())
+        .header("X-Slawatch-Event", notification.event.as_str())
+        .header("X-Slawatch-Delivery", outgoing.delivery_key);
+    if let (Some(name), Some(value)) = (&hook.header_name, &hook.header_value) {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    if let Some(secret) = &hook.hmac_secret {
+        request = request.header("X-Slawatch-Signature", signature(secret, &bytes));
+    }
+    let now = DateTime::from_timestamp(outgoing.now, 0).unwrap_or_default();
+    let (attempt, result) = match request.body(bytes).send().await {
+        Ok(response) if response.status().is_success() => (Attempt::Success, Ok(())),
+        Ok(response) => {
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after_seconds(v, now));
+            let reason = format!("the receiver answered {status}");
+            if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                (Attempt::ClientError, Err(SendError::Permanent(reason)))
+            } else {
+                (Attempt::TransientFailure, Err(SendError::Retry { reason, retry_after_seconds: retry_after }))
+            }
+        }
+        Err(err) => {
+            let reason = if err.is_timeout() {
+                "the receiver timed out".to_owned()
+            } else {
+                "the receiver could not be reached".to_owned()
+            };
+            (Attempt::TransientFailure, Err(SendError::Retry { reason, retry_after_seconds: None }))
+        }
+    };
+    record_health(conn, hook, attempt, result.as_ref().err(), outgoing.now).await;
+    result
+}
+
+async fn record_health<C: ConnectionTrait>(
+    conn: &C,
+    hook: webhook::Model,
+    attempt: Attempt,
+    error: Option<&SendError>,
+    now: i64,
+) {
+    let before = Health::from_stored(&hook.status);
+    let after = webhook_health::after(before, attempt);
+    let was_failing = hook.first_error_at.is_some();
+    let mut model: webhook::ActiveModel = hook.into();
+    model.status = Set(after.as_str().to_owned());
+    match error {
+        None => model.first_error_at = Set(None),
+        Some(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => {
+            if !was_failing {
+                model.first_error_at = Set(Some(now));
+            }
+            model.last_error_at = Set(Some(now));
+            model.note = Set(reason.clone());
+        }
+    }
+    if let Err(err) = model.update(conn).await {
+        tracing::warn!(error = %err, "could not record a webhook's health");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sla_notification() -> notification::Model {
+        notification::Model {
+            id: 1,
+            event: "sla_breach".to_owned(),
+            product_id: Some(3),
+            finding_id: Some(7),
+            title: "SLA breached: RCE in payment gateway".to_owned(),
+            description: "Critical finding past its deadline".to_owned(),
+            url: Some("https://slawatch.golemtrust.am/?finding=7".to_owned()),
+            payload: json!({
+                "finding": { "id": 7, "title": "RCE in payment gateway", "severity": "Critical" },
+                "product": { "id": 3, "name": "Royal-Bank-Integration" },
+                "sla": { "deadline": "2026-03-03T09:30:00Z", "remaining_seconds": 0, "threshold": null }
+            })
+            .to_string(),
+            dedupe_key: None,
+            created_at: 1_772_530_200,
+        }
+    }
+
+    #[test]
+    fn gelf_carries_the_runbook_stream_fields() {
+        let body = gelf_body(&sla_notification(), "defectdojo", "abc");
+        assert_eq!(body["version"], "1.1");
+        assert_eq!(body["host"], "defectdojo");
+        assert!(body["short_message"].as_str().is_some_and(|m| m.contains("SLA")));
+        assert_eq!(body["level"], 2);
+        assert_eq!(body["_finding_id"], 7);
+        assert_eq!(body["_product"], "Royal-Bank-Integration");
+        assert_eq!(body["_severity"], "Critical");
+        assert_eq!(body["_event"], "sla_breach");
+        assert!(body.get("_sla_threshold").is_none(), "null fields are left out");
+    }
+
+    #[test]
+    fn json_has_defectdojos_keys_and_the_sla_data() {
+        let context = WebhookContext {
+            site_url: "https://slawatch.golemtrust.am/".to_owned(),
+            disclaimer: "Internal".to_owned(),
+            timeout: Duration::from_secs(5),
+        };
+        let body = json_body(&sla_notification(), &context);
+        for key in ["title", "description", "url_ui", "url_api", "user", "disclaimer"] {
+            assert!(body.get(key).is_some(), "{key}");
+        }
+        assert_eq!(body["url_api"], "https://slawatch.golemtrust.am/api/v2/findings/7/");
+        assert_eq!(body["sla"]["deadline"], "2026-03-03T09:30:00Z");
+        assert_eq!(body["product"]["name"], "Royal-Bank-Integration");
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_in_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-03-02T09:30:00Z").expect("valid").with_timezone(&Utc);
+        assert_eq!(retry_after_seconds("120", now), Some(120));
+        assert_eq!(retry_after_seconds("Mon, 02 Mar 2026 09:31:00 GMT", now), Some(60));
+        assert_eq!(retry_after_seconds("soon", now), None);
+    }
+}
