@@ -21,6 +21,8 @@ pub struct Config {
     pub sweep_interval_seconds: u64,
     /// `DD_EMAIL_URL`-style SMTP URL.
     pub email_url: Option<String>,
+    /// Slack Web API base URL (tests point it at a local server).
+    pub slack_api_url: String,
     pub limits: Limits,
     /// Whether this instance runs the scheduler (jobs such as the delivery worker).
     pub scheduler_enabled: bool,
@@ -69,6 +71,7 @@ impl Default for Config {
             jwt_ttl_minutes: 60,
             sweep_interval_seconds: 60,
             email_url: None,
+            slack_api_url: "https://slack.com/api".to_owned(),
             limits: Limits::default(),
             scheduler_enabled: true,
             retry: crate::domain::retry::RetryPolicy::default(),
@@ -105,6 +108,7 @@ struct FileSettings {
     max_query_complexity: Option<usize>,
     max_body_bytes: Option<usize>,
     delivery_max_attempts: Option<i32>,
+    slack_api_url: Option<String>,
 }
 
 impl Config {
@@ -161,6 +165,9 @@ impl Config {
         }
         config.email_url = pick("DD_EMAIL_URL", file.email_url);
         config.log_filter = env("RUST_LOG");
+        if let Some(url) = pick("SLAWATCH_SLACK_API_URL", file.slack_api_url) {
+            config.slack_api_url = url;
+        }
         if let Some(attempts) = number(&env, "SLAWATCH_DELIVERY_MAX_ATTEMPTS", file.delivery_max_attempts)? {
             if !(1..=100).contains(&attempts) {
                 return Err(invalid("SLAWATCH_DELIVERY_MAX_ATTEMPTS", "must be between 1 and 100".to_owned()));

@@ -25,7 +25,7 @@ pub const BATCH: u64 = 50;
 
 /// Runs until `stopped` turns true.
 pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
-    let channels = Channels::new(state.db.clone(), state.mailer.clone(), state.http.clone());
+    let channels = Channels::from_state(&state);
     let poll = Duration::from_secs(state.config.delivery_poll_seconds.max(1));
     loop {
         match run_once(&state, &channels).await {

@@ -1,10 +1,13 @@
 //! Notification channels behind one interface: each turns a delivery into a message on its channel.
 //!
-//! Only channels implemented here are claimed by the delivery worker; deliveries for any other channel stay
-//! `PENDING` (never lost) until a version that can send them runs.
+//! The delivery worker claims only deliveries of the channels listed in `Channels::supported`; any other
+//! channel's deliveries would stay `PENDING` (never lost) until a version that can send them runs.
 
 pub mod alert;
+pub mod http;
 pub mod mail;
+pub mod slack;
+pub mod teams;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -39,18 +42,25 @@ pub struct Channels {
     db: DatabaseConnection,
     mailer: Option<Arc<mail::Mailer>>,
     http: reqwest::Client,
+    slack_api_url: String,
 }
 
 impl Channels {
+    /// The channels of the state's database, mailer, HTTP client and Slack API.
     #[must_use]
-    pub fn new(db: DatabaseConnection, mailer: Option<Arc<mail::Mailer>>, http: reqwest::Client) -> Self {
-        Self { db, mailer, http }
+    pub fn from_state(state: &crate::state::AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            mailer: state.mailer.clone(),
+            http: state.http.clone(),
+            slack_api_url: state.config.slack_api_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// The channels the worker may claim deliveries for.
     #[must_use]
     pub fn supported() -> &'static [Channel] {
-        &[Channel::Alert, Channel::Mail, Channel::Webhook]
+        &Channel::ALL
     }
 
     /// Sends one message.
@@ -92,10 +102,15 @@ impl Channels {
                 };
                 webhook::send(&self.db, &self.http, hook, outgoing, &context).await
             }
-            other => Err(SendError::Retry {
-                reason: format!("the {} channel is not available in this version", other.as_str()),
-                retry_after_seconds: None,
-            }),
+            Channel::Slack => {
+                let row = self.system_row().await?;
+                let context = slack::SlackContext { api_url: self.slack_api_url.clone(), token: row.slack_token };
+                slack::send(&self.db, &self.http, &context, outgoing).await
+            }
+            Channel::MsTeams => {
+                let row = self.system_row().await?;
+                teams::send(&self.http, row.msteams_url.as_deref(), outgoing).await
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use hmac::{Hmac, Mac};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::{Value, json};
@@ -107,15 +107,6 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     })
 }
 
-/// Seconds to wait from a `Retry-After` value (seconds, or an HTTP date).
-#[must_use]
-pub fn retry_after_seconds(value: &str, now: DateTime<Utc>) -> Option<i64> {
-    let value = value.trim();
-    value.parse::<i64>().ok().map(|s| s.max(0)).or_else(|| {
-        DateTime::parse_from_rfc2822(value).ok().map(|at| (at.with_timezone(&Utc) - now).num_seconds().max(0))
-    })
-}
-
 /// Posts the message and records the endpoint's health.
 pub async fn send<C: ConnectionTrait>(
     conn: &C,
@@ -152,31 +143,8 @@ pub async fn send<C: ConnectionTrait>(
         request = request.header("X-Slawatch-Signature", signature(secret, &bytes));
     }
     let now = DateTime::from_timestamp(outgoing.now, 0).unwrap_or_default();
-    let (attempt, result) = match request.body(bytes).send().await {
-        Ok(response) if response.status().is_success() => (Attempt::Success, Ok(())),
-        Ok(response) => {
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry_after_seconds(v, now));
-            let reason = format!("the receiver answered {status}");
-            if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS {
-                (Attempt::ClientError, Err(SendError::Permanent(reason)))
-            } else {
-                (Attempt::TransientFailure, Err(SendError::Retry { reason, retry_after_seconds: retry_after }))
-            }
-        }
-        Err(err) => {
-            let reason = if err.is_timeout() {
-                "the receiver timed out".to_owned()
-            } else {
-                "the receiver could not be reached".to_owned()
-            };
-            (Attempt::TransientFailure, Err(SendError::Retry { reason, retry_after_seconds: None }))
-        }
-    };
+    let (attempt, sent) = super::http::outcome(request.body(bytes).send().await, now);
+    let result = sent.map(|_| ());
     record_health(conn, hook, attempt, result.as_ref().err(), outgoing.now).await;
     result
 }
@@ -269,13 +237,5 @@ mod tests {
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn retry_after_accepts_seconds_and_http_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-03-02T09:30:00Z").expect("valid").with_timezone(&Utc);
-        assert_eq!(retry_after_seconds("120", now), Some(120));
-        assert_eq!(retry_after_seconds("Mon, 02 Mar 2026 09:31:00 GMT", now), Some(60));
-        assert_eq!(retry_after_seconds("soon", now), None);
     }
 }

@@ -3,6 +3,7 @@
 mod alerts;
 mod authorization;
 mod bad_input;
+mod chat;
 mod crud;
 mod health;
 mod helpers;

@@ -36,12 +36,15 @@ pub enum Reply {
     StatusWithRetryAfter(u16, &'static str),
     /// Answer 200 after this long (longer than the client's timeout: a timeout).
     Hang(Duration),
+    Json(serde_json::Value),
 }
 
 #[derive(Clone, Default)]
 struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
+    /// The answer once the script is used up: a JSON body, or an empty 200.
+    default_json: Option<serde_json::Value>,
 }
 
 pub struct Receiver {
@@ -51,7 +54,16 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Reply>) -> Self {
-        let shared = Shared { received: Arc::default(), script: Arc::new(Mutex::new(script.into())) };
+        Self::start_with(script, None).await
+    }
+
+    /// Like `start`, answering `json` once the script is used up.
+    pub async fn start_json(script: Vec<Reply>, json: serde_json::Value) -> Self {
+        Self::start_with(script, Some(json)).await
+    }
+
+    async fn start_with(script: Vec<Reply>, default_json: Option<serde_json::Value>) -> Self {
+        let shared = Shared { received: Arc::default(), script: Arc::new(Mutex::new(script.into())), default_json };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let app = axum::Router::new().fallback(record).with_state(shared.clone());
@@ -87,11 +99,15 @@ async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers:
     });
     let reply = shared.script.lock().expect("lock").pop_front();
     match reply {
-        None => StatusCode::OK.into_response(),
+        None => match shared.default_json {
+            Some(json) => axum::Json(json).into_response(),
+            None => StatusCode::OK.into_response(),
+        },
         Some(Reply::Status(code)) => StatusCode::from_u16(code).unwrap_or(StatusCode::OK).into_response(),
         Some(Reply::StatusWithRetryAfter(code, after)) => {
             (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), [("retry-after", after)]).into_response()
         }
+        Some(Reply::Json(json)) => axum::Json(json).into_response(),
         Some(Reply::Hang(how_long)) => {
             tokio::time::sleep(how_long).await;
             StatusCode::OK.into_response()
