@@ -1,16 +1,17 @@
 //! Notification settings at every scope, and webhook endpoints.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use async_graphql::connection::Connection;
 
 use super::context::{ContextExt, connection_complexity, page_request, parse_id, parse_opt_id};
 use super::types::enums::{DeliveryStatus, NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat};
 use super::types::{Alert, Delivery, NotificationSetting, TotalCount, Webhook, connection};
-use crate::service::alerts;
+use crate::domain::recipients::Channel;
 use crate::service::deliveries::{self, DeliveryFilter};
 use crate::service::notification_settings::{self, SettingInput};
 use crate::service::webhooks::{self, WebhookInput};
+use crate::service::{alerts, test_send};
 
 #[derive(Default)]
 pub struct NotificationQuery;
@@ -79,6 +80,20 @@ impl NotificationQuery {
         let page =
             deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(first, after, last, before)?).await?;
         Ok(connection(page, |d| d.id, Delivery))
+    }
+}
+
+/// How a test send went.
+#[derive(SimpleObject)]
+pub struct TestResult {
+    pub delivered: bool,
+    /// Why it was not delivered.
+    pub error: Option<String>,
+}
+
+impl From<test_send::TestOutcome> for TestResult {
+    fn from(outcome: test_send::TestOutcome) -> Self {
+        Self { delivered: outcome.delivered, error: outcome.error }
     }
 }
 
@@ -190,6 +205,26 @@ impl NotificationMutation {
         let ids =
             ids.map(|ids| ids.iter().map(|id| parse_id(id, "alert")).collect::<Result<Vec<_>, _>>()).transpose()?;
         Ok(alerts::mark_read(ctx.state()?, ctx.actor()?, ids).await?)
+    }
+
+    /// Sends a test message to a webhook now and says how it went (superusers).
+    async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<TestResult> {
+        let outcome =
+            test_send::send(ctx.state()?, ctx.actor()?, Channel::Webhook, Some(parse_id(&id, "webhook")?.to_string()))
+                .await?;
+        Ok(outcome.into())
+    }
+
+    /// Sends a test message on a channel now and says how it went. ALERT goes to the caller; the others are
+    /// for superusers: MAIL to `target` (default: the caller), SLACK to `target` (default: the system
+    /// channel), MSTEAMS to the system workflow, WEBHOOK to the webhook whose id is `target`.
+    async fn send_test_notification(
+        &self,
+        ctx: &Context<'_>,
+        channel: NotificationChannel,
+        target: Option<String>,
+    ) -> Result<TestResult> {
+        Ok(test_send::send(ctx.state()?, ctx.actor()?, channel.into(), target).await?.into())
     }
 
     /// Sends a dead or waiting delivery again now (superusers).

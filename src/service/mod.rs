@@ -21,6 +21,7 @@ pub mod products;
 pub mod settings;
 pub mod sla_configs;
 pub mod sla_recompute;
+pub mod test_send;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -14,4 +14,5 @@ mod receiver;
 mod runbook;
 mod sla;
 mod smtp_sink;
+mod test_sends;
 mod webhooks;

@@ -1,0 +1,74 @@
+//! "Send test" for every channel: a real message, sent now (not queued), with the outcome returned.
+
+use sea_orm::{ActiveModelTrait, Set};
+
+use crate::domain::recipients::{Channel, Target};
+use crate::domain::validated;
+use crate::entity::notification;
+use crate::error::{ServiceError, ServiceResult};
+use crate::notify::{Channels, Outgoing, SendError};
+use crate::security::token;
+use crate::service::{Actor, outbox, users};
+use crate::state::AppState;
+
+/// How a test send went.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub delivered: bool,
+    pub error: Option<String>,
+}
+
+/// Sends a test message on `channel`. Alerts go to the caller (anyone may test them); the other channels
+/// are for superusers: mail to `target` (default the caller's address), Slack to `target` (default the
+/// system channel), Teams to the system workflow, a webhook to the webhook whose id is `target`.
+pub async fn send(
+    state: &AppState,
+    actor: &Actor,
+    channel: Channel,
+    target: Option<String>,
+) -> ServiceResult<TestOutcome> {
+    if channel != Channel::Alert {
+        actor.require_superuser()?;
+    }
+    let switches = outbox::system_switches(&state.db).await?;
+    let target = match channel {
+        Channel::Alert => Target::User(actor.user_id),
+        Channel::Mail => match target {
+            Some(address) => Target::Email(validated::email(&address)?),
+            None => Target::Email(users::me(state, actor).await?.email),
+        },
+        Channel::Slack => match target.or(switches.slack_channel.clone()) {
+            Some(name) => Target::SlackChannel(name),
+            None => return Err(ServiceError::bad_input("name a Slack channel, or set the system Slack channel")),
+        },
+        Channel::MsTeams => Target::MsTeams,
+        Channel::Webhook => {
+            let id = target
+                .and_then(|t| t.parse::<i32>().ok())
+                .ok_or_else(|| ServiceError::bad_input("a webhook test needs the webhook's id as target"))?;
+            crate::service::webhooks::get(state, actor, id).await?;
+            Target::Webhook(id)
+        }
+    };
+    let now = state.clock.now().timestamp();
+    let stored = notification::ActiveModel {
+        event: Set(crate::domain::NotificationEvent::Other.as_str().to_owned()),
+        title: Set("Test notification from slawatch".to_owned()),
+        description: Set(format!("Sent by {} to check the {} channel.", actor.username, channel.as_str())),
+        url: Set(Some(outbox::site_url(&state.db).await?)),
+        payload: Set(serde_json::json!({ "test": true, "by": actor.username }).to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    let key = token::random_hex(16).map_err(ServiceError::internal)?;
+    let outgoing = Outgoing { notification: &stored, target: &target, delivery_key: &key, now };
+    let result = Channels::from_state(state).send(channel, &outgoing).await;
+    Ok(match result {
+        Ok(()) => TestOutcome { delivered: true, error: None },
+        Err(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => {
+            TestOutcome { delivered: false, error: Some(reason) }
+        }
+    })
+}
