@@ -30,6 +30,8 @@ pub struct Config {
     pub retry: crate::domain::retry::RetryPolicy,
     /// How often the delivery worker looks for due deliveries when nothing wakes it.
     pub delivery_poll_seconds: u64,
+    /// How long a worker's claim on a delivery lasts; after a crash, its deliveries wait this long.
+    pub delivery_lease_seconds: i64,
     /// `RUST_LOG`-style log filter.
     pub log_filter: Option<String>,
 }
@@ -76,6 +78,7 @@ impl Default for Config {
             scheduler_enabled: true,
             retry: crate::domain::retry::RetryPolicy::default(),
             delivery_poll_seconds: 5,
+            delivery_lease_seconds: 120,
             log_filter: None,
         }
     }
@@ -109,6 +112,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     delivery_max_attempts: Option<i32>,
     slack_api_url: Option<String>,
+    delivery_lease_seconds: Option<i64>,
 }
 
 impl Config {
@@ -165,6 +169,12 @@ impl Config {
         }
         config.email_url = pick("DD_EMAIL_URL", file.email_url);
         config.log_filter = env("RUST_LOG");
+        if let Some(seconds) = number(&env, "SLAWATCH_DELIVERY_LEASE_SECONDS", file.delivery_lease_seconds)? {
+            if !(1..=3600).contains(&seconds) {
+                return Err(invalid("SLAWATCH_DELIVERY_LEASE_SECONDS", "must be between 1 and 3600".to_owned()));
+            }
+            config.delivery_lease_seconds = seconds;
+        }
         if let Some(url) = pick("SLAWATCH_SLACK_API_URL", file.slack_api_url) {
             config.slack_api_url = url;
         }

@@ -1,4 +1,4 @@
-//! The delivery worker: claims due deliveries with a short lease, sends each, records the outcome with
+//! The delivery worker: claims due deliveries with a short lease (`delivery_lease_seconds`), sends each, records the outcome with
 //! retries (exponential backoff, jitter, `Retry-After`) until `DEAD`. A crash leaves a lease that expires,
 //! and the delivery is sent again with the same delivery key.
 
@@ -18,8 +18,6 @@ use crate::notify::{Channels, Outgoing, SendError};
 use crate::service::outbox::{DEAD, DELIVERED, PENDING, RETRYING};
 use crate::state::AppState;
 
-/// How long a claim holds a delivery before another worker may take it.
-pub const LEASE_SECONDS: i64 = 120;
 /// How many deliveries one pass claims.
 pub const BATCH: u64 = 50;
 
@@ -99,7 +97,10 @@ async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>
     let rows = due.all(&txn).await?;
     if !rows.is_empty() {
         delivery::Entity::update_many()
-            .col_expr(delivery::Column::LeaseUntil, sea_orm::sea_query::Expr::value(now + LEASE_SECONDS))
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                sea_orm::sea_query::Expr::value(now + state.config.delivery_lease_seconds),
+            )
             .filter(delivery::Column::Id.is_in(rows.iter().map(|d| d.id)))
             .exec(&txn)
             .await?;

@@ -37,7 +37,7 @@ pub struct TestApp {
 static DATABASE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh database URL: a new SQLite file, or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
-async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(base) => {
             let name = format!(

@@ -45,6 +45,8 @@ struct Shared {
     script: Arc<Mutex<VecDeque<Reply>>>,
     /// The answer once the script is used up: a JSON body, or an empty 200.
     default_json: Option<serde_json::Value>,
+    /// How long every unscripted answer takes.
+    default_delay: Duration,
 }
 
 pub struct Receiver {
@@ -54,16 +56,26 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(script: Vec<Reply>) -> Self {
-        Self::start_with(script, None).await
+        Self::start_with(script, None, Duration::ZERO).await
     }
 
     /// Like `start`, answering `json` once the script is used up.
     pub async fn start_json(script: Vec<Reply>, json: serde_json::Value) -> Self {
-        Self::start_with(script, Some(json)).await
+        Self::start_with(script, Some(json), Duration::ZERO).await
     }
 
-    async fn start_with(script: Vec<Reply>, default_json: Option<serde_json::Value>) -> Self {
-        let shared = Shared { received: Arc::default(), script: Arc::new(Mutex::new(script.into())), default_json };
+    /// Answers 200 to everything, each after `delay`.
+    pub async fn start_slow(delay: Duration) -> Self {
+        Self::start_with(vec![], None, delay).await
+    }
+
+    async fn start_with(script: Vec<Reply>, default_json: Option<serde_json::Value>, default_delay: Duration) -> Self {
+        let shared = Shared {
+            received: Arc::default(),
+            script: Arc::new(Mutex::new(script.into())),
+            default_json,
+            default_delay,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let app = axum::Router::new().fallback(record).with_state(shared.clone());
@@ -77,7 +89,12 @@ impl Receiver {
 
     /// Waits up to ten seconds for `count` requests.
     pub async fn wait_for(&self, count: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_for_within(count, Duration::from_secs(10)).await
+    }
+
+    /// Waits up to `limit` for `count` requests.
+    pub async fn wait_for_within(&self, count: usize, limit: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + limit;
         loop {
             let received = self.received();
             if received.len() >= count || Instant::now() > deadline {
@@ -100,6 +117,10 @@ async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers:
     let reply = shared.script.lock().expect("lock").pop_front();
     match reply {
         None => match shared.default_json {
+            _ if !shared.default_delay.is_zero() => {
+                tokio::time::sleep(shared.default_delay).await;
+                StatusCode::OK.into_response()
+            }
             Some(json) => axum::Json(json).into_response(),
             None => StatusCode::OK.into_response(),
         },
