@@ -58,6 +58,16 @@ impl MigrationTrait for Migration {
             .create_index(index("notification_settings", "idx_notification_settings_product", &["product_id"]))
             .await?;
 
+        // A risk acceptance can expire (then `risk_acceptance_expiration` fires and the SLA resumes).
+        manager
+            .alter_table(
+                Table::alter().table("findings").add_column(big_integer_null("risk_acceptance_expires_at")).to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index("findings", "idx_findings_risk_acceptance_expiry", &["risk_acceptance_expires_at"]))
+            .await?;
+
         // Endpoint health as DefectDojo: ACTIVE, ACTIVE_TMP, INACTIVE_TMP, INACTIVE_PERMANENT.
         manager
             .create_table(
@@ -171,6 +181,9 @@ impl MigrationTrait for Migration {
         for table in ["alerts", "deliveries", "notifications", "webhooks", "notification_settings"] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
-        Ok(())
+        manager
+            .drop_index(Index::drop().name("idx_findings_risk_acceptance_expiry").table("findings").to_owned())
+            .await?;
+        manager.alter_table(Table::alter().table("findings").drop_column("risk_acceptance_expires_at").to_owned()).await
     }
 }

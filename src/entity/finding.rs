@@ -25,6 +25,8 @@ pub struct Model {
     pub duplicate: bool,
     pub out_of_scope: bool,
     pub risk_accepted: bool,
+    /// When the risk acceptance ends by itself.
+    pub risk_acceptance_expires_at: Option<i64>,
     /// Derived: open for SLA purposes (see `domain::FindingStatus::is_open`).
     pub is_open: bool,
     pub external_reference: Option<String>,

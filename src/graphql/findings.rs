@@ -11,6 +11,7 @@ use super::types::{Date, Finding, TotalCount, connection};
 use crate::error::ServiceError;
 use crate::service::finding_filter::FindingFilter as ServiceFilter;
 use crate::service::findings::{self, FindingChanges, NewFinding};
+use crate::service::{finding_notes, risk};
 
 /// Narrows `findings`; every field is optional and they combine with AND.
 #[derive(InputObject, Default)]
@@ -263,14 +264,15 @@ impl FindingMutation {
         Ok(Finding(findings::reactivate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
-    /// Accepts a finding's risk (product owners): its SLA pauses.
-    async fn accept_risk(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(findings::set_risk_accepted(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, true).await?))
+    /// Accepts a finding's risk (product owners): its SLA pauses until the acceptance is revoked or expires
+    /// (then `risk_acceptance_expiration` fires).
+    async fn accept_risk(&self, ctx: &Context<'_>, id: ID, expires_at: Option<DateTime<Utc>>) -> Result<Finding> {
+        Ok(Finding(risk::accept(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, expires_at).await?))
     }
 
     /// Ends a risk acceptance (product owners): the SLA resumes, restarting when configured.
     async fn revoke_risk_acceptance(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(findings::set_risk_accepted(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, false).await?))
+        Ok(Finding(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
     /// Deletes a finding (product owners).
@@ -282,11 +284,11 @@ impl FindingMutation {
     async fn request_review(&self, ctx: &Context<'_>, finding_id: ID, reviewer_ids: Vec<ID>) -> Result<Finding> {
         let reviewers = reviewer_ids.iter().map(|id| parse_id(id, "user")).collect::<Result<Vec<_>, _>>()?;
         let id = parse_id(&finding_id, "finding")?;
-        Ok(Finding(findings::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
+        Ok(Finding(finding_notes::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
     }
 
     /// Adds a note to a finding (product writers); `@username` mentions notify those users.
     async fn add_finding_note(&self, ctx: &Context<'_>, finding_id: ID, text: String) -> Result<Note> {
-        Ok(findings::add_note(ctx.state()?, ctx.actor()?, parse_id(&finding_id, "finding")?, &text).await?.into())
+        Ok(finding_notes::add_note(ctx.state()?, ctx.actor()?, parse_id(&finding_id, "finding")?, &text).await?.into())
     }
 }

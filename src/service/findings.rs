@@ -5,19 +5,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::db;
 use crate::domain::sla::{self, SlaStart};
-use crate::domain::{
-    FindingStatus, NotificationEvent, ProductRole, Severity, SlaPolicy, SlaState, mentions, validated,
-};
-use crate::entity::{engagement, finding, finding_note, finding_reviewer, user};
+use crate::domain::{FindingStatus, ProductRole, Severity, SlaPolicy, SlaState, validated};
+use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access, events, outbox, products, sla_configs};
+use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
 
 /// A finding to create. Omitted flags default as DefectDojo's: active (unless mitigated), unverified.
@@ -156,7 +154,7 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
 }
 
 /// The SLA policy of a product.
-async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: i32) -> ServiceResult<SlaPolicy> {
+pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: i32) -> ServiceResult<SlaPolicy> {
     let product = products::get_unchecked(conn, product_id).await?;
     sla_configs::policy_of(&sla_configs::get(conn, product.sla_configuration_id).await?)
 }
@@ -223,7 +221,7 @@ async fn visible<C: ConnectionTrait>(conn: &C, actor: &Actor, id: i32) -> Servic
     Ok((found, role))
 }
 
-async fn editable<C: ConnectionTrait>(
+pub(crate) async fn editable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: i32,
@@ -240,7 +238,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<find
 
 /// Writes a finding's lifecycle flags and start, and recomputes its stored SLA columns from them: the one
 /// place a row's derived state is set.
-fn restate(
+pub(crate) fn restate(
     model: &mut finding::ActiveModel,
     start: SlaStart,
     severity: Severity,
@@ -268,7 +266,7 @@ fn restate(
     model.updated_at = Set(now.timestamp());
 }
 
-fn parse_stored(found: &finding::Model) -> ServiceResult<(SlaStart, Severity, FindingStatus)> {
+pub(crate) fn parse_stored(found: &finding::Model) -> ServiceResult<(SlaStart, Severity, FindingStatus)> {
     let start = finding_sla::start(found).ok_or_else(|| ServiceError::internal("stored SLA start out of range"))?;
     let severity = found.severity.parse().map_err(ServiceError::internal)?;
     Ok((start, severity, finding_sla::status(found)))
@@ -404,163 +402,11 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
     Ok(updated)
 }
 
-/// Accepts the risk of a finding (owners), which pauses its SLA; ending the acceptance resumes it, on a new
-/// cycle when the configuration restarts the SLA on reactivation.
-pub async fn set_risk_accepted(
-    state: &AppState,
-    actor: &Actor,
-    id: i32,
-    accepted: bool,
-) -> ServiceResult<finding::Model> {
-    let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
-    let found = editable(&txn, actor, id, ProductRole::Owner).await?;
-    if found.risk_accepted == accepted {
-        let state_word = if accepted { "already" } else { "not" };
-        return Err(ServiceError::Conflict(format!("the finding's risk is {state_word} accepted")));
-    }
-    let policy = product_policy(&txn, found.product_id).await?;
-    let (mut start, severity, mut status) = parse_stored(&found)?;
-    let mut cycle = found.sla_cycle;
-    if !accepted {
-        (start, cycle) = sla::start_after_reactivation(start, cycle, policy.restart_sla_on_reactivation, now);
-    }
-    status.risk_accepted = accepted;
-    let mut model: finding::ActiveModel = found.into();
-    model.sla_cycle = Set(cycle);
-    restate(&mut model, start, severity, &status, &policy, now);
-    let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    Ok(updated)
-}
-
 /// Deletes a finding (owners).
 pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
     let found = editable(&state.db, actor, id, ProductRole::Owner).await?;
     finding::Entity::delete_by_id(id).exec(&state.db).await?;
     Ok(found)
-}
-
-/// Adds a note (writers), e.g. the reason for a delay. Users it `@mentions` who may view the product get
-/// `user_mentioned`.
-pub async fn add_note(state: &AppState, actor: &Actor, id: i32, text: &str) -> ServiceResult<finding_note::Model> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 10_000 {
-        return Err(ServiceError::bad_input("a note must have between 1 and 10000 characters"));
-    }
-    let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
-    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
-    let note = finding_note::ActiveModel {
-        finding_id: Set(id),
-        author_id: Set(Some(actor.user_id)),
-        text: Set(text.to_owned()),
-        created_at: Set(now.timestamp()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let names = mentions::mentions(text);
-    if !names.is_empty() {
-        let mentioned: Vec<i32> = user::Entity::find()
-            .filter(user::Column::Username.is_in(names))
-            .filter(user::Column::Id.ne(actor.user_id))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
-        if !mentioned.is_empty() {
-            let site = outbox::site_url(&txn).await?;
-            let event = events::directed_on_finding(
-                NotificationEvent::UserMentioned,
-                &found,
-                &actor.username,
-                mentioned,
-                text,
-                &site,
-            );
-            outbox::publish(&txn, now.timestamp(), event).await?;
-        }
-    }
-    txn.commit().await?;
-    state.wake_delivery();
-    Ok(note)
-}
-
-/// Asks users who may view the product to review a finding (writers): they become reviewers and get
-/// `review_requested`.
-pub async fn request_review(
-    state: &AppState,
-    actor: &Actor,
-    id: i32,
-    reviewer_ids: &[i32],
-) -> ServiceResult<finding::Model> {
-    if reviewer_ids.is_empty() {
-        return Err(ServiceError::bad_input("name at least one reviewer"));
-    }
-    let now = state.clock.now().timestamp();
-    let txn = db::begin_write(&state.db).await?;
-    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
-    for &reviewer in reviewer_ids {
-        let reviewer_actor = user::Entity::find_by_id(reviewer)
-            .one(&txn)
-            .await?
-            .filter(|u| u.is_active)
-            .map(|u| Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser })
-            .ok_or_else(|| ServiceError::bad_input(format!("there is no active user {reviewer}")))?;
-        if access::product_role(&txn, &reviewer_actor, found.product_id).await.is_err() {
-            return Err(ServiceError::bad_input(format!(
-                "{} cannot view this finding's product",
-                reviewer_actor.username
-            )));
-        }
-        let known = finding_reviewer::Entity::find()
-            .filter(finding_reviewer::Column::FindingId.eq(id))
-            .filter(finding_reviewer::Column::UserId.eq(reviewer))
-            .one(&txn)
-            .await?;
-        if known.is_none() {
-            finding_reviewer::ActiveModel { finding_id: Set(id), user_id: Set(reviewer), ..Default::default() }
-                .insert(&txn)
-                .await?;
-        }
-    }
-    let site = outbox::site_url(&txn).await?;
-    let text = format!("{} asks for a review of this {} finding.", actor.username, found.severity);
-    let event = events::directed_on_finding(
-        NotificationEvent::ReviewRequested,
-        &found,
-        &actor.username,
-        reviewer_ids.to_vec(),
-        &text,
-        &site,
-    );
-    outbox::publish(&txn, now, event).await?;
-    txn.commit().await?;
-    state.wake_delivery();
-    Ok(found)
-}
-
-/// The reviewers of a finding the caller has already been allowed to see.
-pub async fn reviewers(state: &AppState, finding_id: i32) -> ServiceResult<Vec<i32>> {
-    Ok(finding_reviewer::Entity::find()
-        .filter(finding_reviewer::Column::FindingId.eq(finding_id))
-        .order_by_asc(finding_reviewer::Column::Id)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|r| r.user_id)
-        .collect())
-}
-
-/// The notes of a finding the caller has already been allowed to see, oldest first.
-pub async fn notes(state: &AppState, finding_id: i32) -> ServiceResult<Vec<finding_note::Model>> {
-    Ok(finding_note::Entity::find()
-        .filter(finding_note::Column::FindingId.eq(finding_id))
-        .order_by_asc(finding_note::Column::Id)
-        .all(&state.db)
-        .await?)
 }
 
 /// The findings the actor may view that match `filter`.

@@ -1,6 +1,7 @@
 //! The outbox end to end: API events become notifications and deliveries in the same transaction, the
 //! worker delivers in-app alerts, and the delivery log shows it.
 
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 use slawatch::service::outbox::{self, NewNotification};
 
@@ -242,4 +243,32 @@ async fn a_user_keeps_the_newest_999_alerts() {
         .await;
     assert_eq!(kept.data()["alerts"]["totalCount"], 999);
     assert_eq!(kept.data()["alerts"]["edges"][0]["node"]["title"], "alert 6", "the oldest six went");
+}
+
+#[tokio::test]
+async fn an_expired_risk_acceptance_resumes_the_sla_and_tells_the_product() {
+    let app = crate::helpers::spawn_app_with(|config| config.sweep_interval_seconds = 1).await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let (carrot_id, carrot) = app.user("carrot").await;
+    app.add_member(&product, &carrot_id, "OWNER").await;
+    let finding = app.finding(json!({ "productId": product, "title": "Legacy TLS", "severity": "HIGH" })).await;
+    let accept = "mutation($id: ID!, $until: DateTime) { acceptRisk(id: $id, expiresAt: $until) { riskAccepted riskAcceptanceExpiresAt slaState } }";
+    let past = app.gql(Some(&carrot), accept, json!({ "id": finding["id"], "until": "2026-03-01T00:00:00Z" })).await;
+    assert_eq!(past.code(), "BAD_USER_INPUT");
+    let accepted =
+        app.gql(Some(&carrot), accept, json!({ "id": finding["id"], "until": "2026-03-05T00:00:00Z" })).await;
+    assert_eq!(
+        accepted.data()["acceptRisk"],
+        json!({ "riskAccepted": true, "riskAcceptanceExpiresAt": "2026-03-05T00:00:00+00:00", "slaState": "NONE" })
+    );
+    app.clock.advance(TimeDelta::days(4));
+    let carrot = app.login("carrot", crate::helpers::PASSWORD).await;
+    let titles = app.alert_titles(&carrot, 1).await;
+    assert_eq!(titles, ["Risk acceptance expired: Legacy TLS"]);
+    let after = app.get_finding(finding["id"].as_str().expect("id")).await;
+    assert_eq!(
+        (after["riskAccepted"].clone(), after["slaState"].clone()),
+        (json!(false), json!("APPROACHING")),
+        "{after}"
+    );
 }

@@ -11,7 +11,7 @@ use crate::entity::{finding, finding_note};
 use crate::error::ServiceError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::ProductLoader;
-use crate::service::{engagements, finding_sla, findings};
+use crate::service::{engagements, finding_notes, finding_sla};
 
 pub struct Finding(pub finding::Model);
 
@@ -111,6 +111,10 @@ impl Finding {
     async fn risk_accepted(&self) -> bool {
         self.0.risk_accepted
     }
+    /// When the risk acceptance ends by itself.
+    async fn risk_acceptance_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.risk_acceptance_expires_at.and_then(instant)
+    }
     /// Open for SLA purposes: active, not mitigated, false positive, duplicate, out of scope or risk accepted.
     async fn is_open(&self) -> bool {
         self.0.is_open
@@ -129,11 +133,11 @@ impl Finding {
         Ok(Some(Engagement(engagements::get(ctx.state()?, ctx.actor()?, id).await?)))
     }
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
-        Ok(findings::notes(ctx.state()?, self.0.id).await?.into_iter().map(Note::from).collect())
+        Ok(finding_notes::notes(ctx.state()?, self.0.id).await?.into_iter().map(Note::from).collect())
     }
     /// Users asked to review the finding.
     async fn reviewer_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
-        Ok(findings::reviewers(ctx.state()?, self.0.id).await?.into_iter().map(|id| ID(id.to_string())).collect())
+        Ok(finding_notes::reviewers(ctx.state()?, self.0.id).await?.into_iter().map(|id| ID(id.to_string())).collect())
     }
     async fn created_at(&self) -> Option<DateTime<Utc>> {
         instant(self.0.created_at)
