@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod ddl;
 mod m20261123_000001_foundation;
 mod m20261123_000002_notifications;
+mod m20261123_000003_sla_events;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_foundation::Migration), Box::new(m20261123_000002_notifications::Migration)]
+        vec![
+            Box::new(m20261123_000001_foundation::Migration),
+            Box::new(m20261123_000002_notifications::Migration),
+            Box::new(m20261123_000003_sla_events::Migration),
+        ]
     }
 }

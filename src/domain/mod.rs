@@ -8,6 +8,7 @@ pub mod retry;
 pub mod role;
 pub mod severity;
 pub mod sla;
+pub mod sla_events;
 pub mod sla_policy;
 pub mod validated;
 pub mod webhook_health;

@@ -13,6 +13,7 @@ pub mod product;
 pub mod product_member;
 pub mod product_type;
 pub mod sla_configuration;
+pub mod sla_event;
 pub mod system_settings;
 pub mod user;
 pub mod webhook;

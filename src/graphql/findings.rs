@@ -11,7 +11,7 @@ use super::types::{Date, Finding, TotalCount, connection};
 use crate::error::ServiceError;
 use crate::service::finding_filter::FindingFilter as ServiceFilter;
 use crate::service::findings::{self, FindingChanges, NewFinding};
-use crate::service::{finding_notes, risk};
+use crate::service::{finding_notes, risk, sla_sweep};
 
 /// Narrows `findings`; every field is optional and they combine with AND.
 #[derive(InputObject, Default)]
@@ -78,6 +78,15 @@ pub struct SlaSummaryRow {
     pub severity: Severity,
     pub state: SlaState,
     pub count: u64,
+}
+
+/// What a sweep did.
+#[derive(SimpleObject)]
+pub struct SweepResult {
+    /// Findings whose next SLA event had come.
+    pub examined: u64,
+    /// SLA events emitted.
+    pub emitted: u64,
 }
 
 #[derive(Default)]
@@ -273,6 +282,13 @@ impl FindingMutation {
     /// Ends a risk acceptance (product owners): the SLA resumes, restarting when configured.
     async fn revoke_risk_acceptance(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
         Ok(Finding(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+    }
+
+    /// Runs the SLA sweep now (superusers) instead of waiting for the scheduler.
+    async fn run_sla_sweep(&self, ctx: &Context<'_>) -> Result<SweepResult> {
+        ctx.actor()?.require_superuser()?;
+        let report = sla_sweep::sweep(ctx.state()?).await?;
+        Ok(SweepResult { examined: report.examined as u64, emitted: report.emitted as u64 })
     }
 
     /// Deletes a finding (product owners).

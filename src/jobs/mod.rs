@@ -2,6 +2,7 @@
 
 pub mod delivery;
 pub mod risk_expiry;
+pub mod sla_sweep;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -21,7 +22,8 @@ impl Scheduler {
         let (stop, stopped) = watch::channel(false);
         let handles = vec![
             tokio::spawn(delivery::run(state.clone(), stopped.clone())),
-            tokio::spawn(risk_expiry::run(state.clone(), stopped)),
+            tokio::spawn(risk_expiry::run(state.clone(), stopped.clone())),
+            tokio::spawn(sla_sweep::run(state.clone(), stopped)),
         ];
         Self { stop, handles }
     }

@@ -375,7 +375,9 @@ pub async fn mitigate(
     let mut model: finding::ActiveModel = found.into();
     restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
+    crate::service::sla_sweep::resolve_on_mitigation(&txn, &updated, now).await?;
     txn.commit().await?;
+    state.wake_delivery();
     Ok(updated)
 }
 

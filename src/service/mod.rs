@@ -23,6 +23,7 @@ pub mod risk;
 pub mod settings;
 pub mod sla_configs;
 pub mod sla_recompute;
+pub mod sla_sweep;
 pub mod test_send;
 pub mod tokens;
 pub mod users;

@@ -15,5 +15,6 @@ mod receiver;
 mod runbook;
 mod sla;
 mod smtp_sink;
+mod sweep;
 mod test_sends;
 mod webhooks;

@@ -101,7 +101,9 @@ async fn assigning_a_profile_recomputes_existing_findings_at_once() {
 
 #[tokio::test]
 async fn the_demo_command_loads_the_scenario_once() {
-    let app = spawn_app().await;
+    // Without the scheduler: this test is about the command, and a second process writing the same SQLite
+    // file while the scheduler writes has been seen to get SQLITE_BUSY (under investigation).
+    let app = crate::helpers::spawn_app_with(|config| config.scheduler_enabled = false).await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_slawatch"))
             .arg("demo")

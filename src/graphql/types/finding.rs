@@ -135,6 +135,14 @@ impl Finding {
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
         Ok(finding_notes::notes(ctx.state()?, self.0.id).await?.into_iter().map(Note::from).collect())
     }
+    /// The SLA events of the finding, oldest first.
+    async fn sla_events(&self, ctx: &Context<'_>) -> Result<Vec<SlaEvent>> {
+        Ok(crate::service::sla_sweep::events_of(ctx.state()?, self.0.id)
+            .await?
+            .into_iter()
+            .map(SlaEvent::from)
+            .collect())
+    }
     /// Users asked to review the finding.
     async fn reviewer_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
         Ok(finding_notes::reviewers(ctx.state()?, self.0.id).await?.into_iter().map(|id| ID(id.to_string())).collect())
@@ -163,6 +171,28 @@ impl From<finding_note::Model> for Note {
             text: model.text,
             author_id: model.author_id.map(|a| ID(a.to_string())),
             created_at: instant(model.created_at),
+        }
+    }
+}
+
+/// Something that happened in a finding's SLA.
+#[derive(SimpleObject)]
+pub struct SlaEvent {
+    /// `BREACH_APPROACHING`, `BREACH`, `ESCALATION` or `RESOLVED`.
+    pub kind: String,
+    /// The percentage of the period left, for `BREACH_APPROACHING`.
+    pub threshold: Option<i32>,
+    pub cycle: i32,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::entity::sla_event::Model> for SlaEvent {
+    fn from(model: crate::entity::sla_event::Model) -> Self {
+        Self {
+            threshold: (model.kind == "BREACH_APPROACHING").then_some(model.threshold),
+            kind: model.kind,
+            cycle: model.cycle,
+            occurred_at: instant(model.occurred_at),
         }
     }
 }
