@@ -4,6 +4,7 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::validated;
+use crate::domain::webhook_health::Health;
 use crate::entity::webhook;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
@@ -96,7 +97,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: WebhookInput) -> Ser
     let mut model = webhook::ActiveModel {
         format: Set("JSON".to_owned()),
         source: Set("slawatch".to_owned()),
-        status: Set("ACTIVE".to_owned()),
+        status: Set(Health::Active.as_str().to_owned()),
         note: Set(String::new()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -119,7 +120,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInpu
     let mut model: webhook::ActiveModel = found.into();
     apply(&mut model, input)?;
     // An administrator's change is the cue to try a refused endpoint again.
-    model.status = Set("ACTIVE".to_owned());
+    model.status = Set(Health::Active.as_str().to_owned());
     model.updated_at = Set(state.clock.now().timestamp());
     check_header_pair(&model)?;
     Ok(model.update(&state.db).await?)

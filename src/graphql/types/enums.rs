@@ -305,14 +305,14 @@ pub enum WebhookStatus {
     InactivePermanent,
 }
 
-impl WebhookStatus {
-    #[must_use]
-    pub fn from_stored(text: &str) -> Self {
-        match text {
-            "ACTIVE_TMP" => Self::ActiveTmp,
-            "INACTIVE_TMP" => Self::InactiveTmp,
-            "INACTIVE_PERMANENT" => Self::InactivePermanent,
-            _ => Self::Active,
+impl From<crate::domain::webhook_health::Health> for WebhookStatus {
+    fn from(value: crate::domain::webhook_health::Health) -> Self {
+        use crate::domain::webhook_health::Health;
+        match value {
+            Health::Active => Self::Active,
+            Health::ActiveTmp => Self::ActiveTmp,
+            Health::InactiveTmp => Self::InactiveTmp,
+            Health::InactivePermanent => Self::InactivePermanent,
         }
     }
 }
