@@ -218,3 +218,22 @@ async fn the_scheduler_sweeps_by_itself_and_graylog_gets_an_sla_message() {
     assert_eq!(requests[0].header("x-defectdojo-event"), Some("sla_breach"));
     let _ = at("2026-03-03T09:30:00Z");
 }
+
+#[tokio::test]
+async fn with_notify_only_verified_an_unverified_finding_is_tracked_but_not_notified() {
+    let app = spawn_app().await;
+    app.admin("mutation { updateSystemSettings(input: {notifyOnlyVerified: true}) { notifyOnlyVerified } }", json!({}))
+        .await
+        .data();
+    let product = app.product("Portal").await;
+    let unverified = critical(&app, &product).await;
+    let verified = app
+        .finding(json!({ "productId": product, "title": "Verified RCE", "severity": "CRITICAL", "verified": true }))
+        .await;
+    app.clock.advance(TimeDelta::hours(25));
+    assert_eq!(sweep(&app).await, 6, "both findings' events are recorded");
+    assert_eq!(events(&app, &unverified).await.len(), 3);
+    assert_eq!(events(&app, verified["id"].as_str().expect("id")).await.len(), 3);
+    let breach = app.admin("{ deliveries(filter: {event: SLA_BREACH}) { totalCount } }", json!({})).await;
+    assert_eq!(breach.data()["deliveries"]["totalCount"], 1, "only the verified finding's breach is notified");
+}
