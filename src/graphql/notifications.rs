@@ -79,7 +79,7 @@ impl NotificationQuery {
         };
         let page =
             deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(first, after, last, before)?).await?;
-        Ok(connection(page, |d| d.id, Delivery))
+        Ok(connection(page, |d| d.delivery.id, Delivery))
     }
 }
 

@@ -14,7 +14,7 @@ use super::{Outgoing, SendError};
 use crate::domain::webhook_health::{self, Attempt, Health};
 use crate::entity::{notification, webhook};
 
-/// `User-Agent` of every outgoing request.
+/// `User-Agent` of every outgoing request (set once, on the shared client).
 pub const USER_AGENT: &str = concat!("slawatch/", env!("CARGO_PKG_VERSION"));
 
 /// What a webhook message needs from the system settings.
@@ -131,7 +131,6 @@ pub async fn send<C: ConnectionTrait>(
     let mut request = client
         .post(&hook.url)
         .timeout(context.timeout)
-        .header(reqwest::header::USER_AGENT, USER_AGENT)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("X-DefectDojo-Event", notification.event.as_str())
         .header("X-Slawatch-Event", notification.event.as_str())

@@ -1,6 +1,8 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
 //! retrying a delivery that died.
 
+use std::collections::HashMap;
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::entity::{delivery, notification};
@@ -24,7 +26,7 @@ pub async fn list(
     actor: &Actor,
     filter: DeliveryFilter,
     request: PageRequest,
-) -> ServiceResult<Page<delivery::Model>> {
+) -> ServiceResult<Page<DeliveryView>> {
     actor.require_superuser()?;
     let mut select = delivery::Entity::find();
     if let Some(status) = filter.status {
@@ -44,20 +46,48 @@ pub async fn list(
             .to_owned();
         select = select.filter(delivery::Column::NotificationId.in_subquery(of_event));
     }
-    page::fetch(&state.db, select, delivery::Column::Id, request, state.config.limits.max_page_size).await
+    let page = page::fetch(&state.db, select, delivery::Column::Id, request, state.config.limits.max_page_size).await?;
+    let items = with_notifications(state, page.items).await?;
+    Ok(Page {
+        items,
+        total_count: page.total_count,
+        has_previous_page: page.has_previous_page,
+        has_next_page: page.has_next_page,
+    })
 }
 
-/// The notification a delivery belongs to.
-pub async fn notification_of(state: &AppState, delivery: &delivery::Model) -> ServiceResult<notification::Model> {
-    notification::Entity::find_by_id(delivery.notification_id)
-        .one(&state.db)
+/// A delivery with the notification it belongs to.
+#[derive(Debug, Clone)]
+pub struct DeliveryView {
+    pub delivery: delivery::Model,
+    pub notification: notification::Model,
+}
+
+/// Attaches their notifications to deliveries, in one query.
+async fn with_notifications(state: &AppState, deliveries: Vec<delivery::Model>) -> ServiceResult<Vec<DeliveryView>> {
+    let ids: Vec<i32> = deliveries.iter().map(|d| d.notification_id).collect();
+    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
+        .filter(notification::Column::Id.is_in(ids))
+        .all(&state.db)
         .await?
-        .ok_or_else(|| ServiceError::not_found("notification"))
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    deliveries
+        .into_iter()
+        .map(|delivery| {
+            let notification = notifications
+                .get(&delivery.notification_id)
+                .cloned()
+                .ok_or_else(|| ServiceError::not_found("notification"))?;
+            Ok(DeliveryView { delivery, notification })
+        })
+        .collect()
 }
 
 /// Sends a dead (or waiting) delivery again now, with a fresh allowance of attempts and the same delivery
 /// key, so receivers still recognise it.
-pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<delivery::Model> {
+pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<DeliveryView> {
     actor.require_superuser()?;
     let found =
         delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("delivery"))?;
@@ -76,5 +106,5 @@ pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<de
     model.updated_at = Set(now);
     let updated = model.update(&state.db).await?;
     state.wake_delivery();
-    Ok(updated)
+    with_notifications(state, vec![updated]).await?.pop().ok_or_else(|| ServiceError::not_found("notification"))
 }

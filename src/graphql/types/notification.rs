@@ -120,54 +120,52 @@ impl Alert {
 }
 
 /// One (notification, channel, target) and how its delivery went.
-pub struct Delivery(pub crate::entity::delivery::Model);
+pub struct Delivery(pub crate::service::deliveries::DeliveryView);
 
 #[Object]
 impl Delivery {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.0.delivery.id.to_string())
     }
     async fn channel(&self) -> async_graphql::Result<NotificationChannel> {
         let channel: crate::domain::recipients::Channel =
-            self.0.channel.parse().map_err(crate::error::ServiceError::internal)?;
+            self.0.delivery.channel.parse().map_err(crate::error::ServiceError::internal)?;
         Ok(channel.into())
     }
     /// `user:<id>`, `email:<address>`, `slack_channel:<name>`, `slack_user:<id>`, `msteams` or `webhook:<id>`.
     async fn target(&self) -> &str {
-        &self.0.target
+        &self.0.delivery.target
     }
     /// Sent as `X-Slawatch-Delivery`; the same on every attempt.
     async fn delivery_key(&self) -> &str {
-        &self.0.delivery_key
+        &self.0.delivery.delivery_key
     }
     async fn status(&self) -> super::enums::DeliveryStatus {
-        super::enums::DeliveryStatus::from_stored(&self.0.status)
+        super::enums::DeliveryStatus::from_stored(&self.0.delivery.status)
     }
     async fn attempts(&self) -> i32 {
-        self.0.attempts
+        self.0.delivery.attempts
     }
     async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
+        self.0.delivery.last_error.as_deref()
     }
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        instant(self.0.next_attempt_at)
+        instant(self.0.delivery.next_attempt_at)
     }
     async fn created_at(&self) -> Option<DateTime<Utc>> {
-        instant(self.0.created_at)
+        instant(self.0.delivery.created_at)
     }
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
-        instant(self.0.updated_at)
+        instant(self.0.delivery.updated_at)
     }
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.delivered_at.and_then(instant)
+        self.0.delivery.delivered_at.and_then(instant)
     }
-    /// The event's name and title.
-    async fn event(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
-        use crate::graphql::context::ContextExt;
-        Ok(crate::service::deliveries::notification_of(ctx.state()?, &self.0).await?.event)
+    /// DefectDojo's name of the event, e.g. `sla_breach`.
+    async fn event(&self) -> &str {
+        &self.0.notification.event
     }
-    async fn title(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
-        use crate::graphql::context::ContextExt;
-        Ok(crate::service::deliveries::notification_of(ctx.state()?, &self.0).await?.title)
+    async fn title(&self) -> &str {
+        &self.0.notification.title
     }
 }
