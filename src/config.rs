@@ -34,6 +34,14 @@ pub struct Config {
     pub delivery_lease_seconds: i64,
     /// `RUST_LOG`-style log filter.
     pub log_filter: Option<String>,
+    /// How often the hourly jobs run (engagement reminders, alert cleanup, webhook recovery).
+    pub housekeeping_interval_seconds: u64,
+    /// How long an `INACTIVE_TMP` webhook rests before it is tried again (DefectDojo: a minute).
+    pub webhook_recovery_seconds: i64,
+    /// Alerts older than this many days are deleted.
+    pub alert_retention_days: i64,
+    /// Live events kept per subscriber before a slow one is told it lagged.
+    pub live_buffer_events: usize,
 }
 
 /// Request limits, in the spirit of GitHub's public GraphQL API.
@@ -46,6 +54,10 @@ pub struct Limits {
     pub max_batch_create: usize,
     pub login_failures_allowed: u32,
     pub login_failure_window_seconds: i64,
+    /// The largest websocket message a client may send.
+    pub max_ws_message_bytes: usize,
+    /// Subscriptions one websocket connection may hold at once.
+    pub max_subscriptions_per_connection: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +70,8 @@ impl Default for Limits {
             max_batch_create: 1_000,
             login_failures_allowed: 5,
             login_failure_window_seconds: 300,
+            max_ws_message_bytes: 64 * 1024,
+            max_subscriptions_per_connection: 20,
         }
     }
 }
@@ -80,6 +94,10 @@ impl Default for Config {
             delivery_poll_seconds: 5,
             delivery_lease_seconds: 120,
             log_filter: None,
+            housekeeping_interval_seconds: 3600,
+            webhook_recovery_seconds: 60,
+            alert_retention_days: 90,
+            live_buffer_events: 1024,
         }
     }
 }
@@ -113,6 +131,10 @@ struct FileSettings {
     delivery_max_attempts: Option<i32>,
     slack_api_url: Option<String>,
     delivery_lease_seconds: Option<i64>,
+    housekeeping_interval: Option<u64>,
+    webhook_recovery_seconds: Option<i64>,
+    alert_retention_days: Option<i64>,
+    max_subscriptions_per_connection: Option<usize>,
 }
 
 impl Config {
@@ -183,6 +205,29 @@ impl Config {
                 return Err(invalid("SLAWATCH_DELIVERY_MAX_ATTEMPTS", "must be between 1 and 100".to_owned()));
             }
             config.retry.max_attempts = attempts;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_HOUSEKEEPING_INTERVAL", file.housekeeping_interval)? {
+            if seconds == 0 {
+                return Err(invalid("SLAWATCH_HOUSEKEEPING_INTERVAL", "must be at least 1 second".to_owned()));
+            }
+            config.housekeeping_interval_seconds = seconds;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_WEBHOOK_RECOVERY_SECONDS", file.webhook_recovery_seconds)? {
+            if !(1..=86_400).contains(&seconds) {
+                return Err(invalid("SLAWATCH_WEBHOOK_RECOVERY_SECONDS", "must be between 1 and 86400".to_owned()));
+            }
+            config.webhook_recovery_seconds = seconds;
+        }
+        if let Some(days) = number(&env, "SLAWATCH_ALERT_RETENTION_DAYS", file.alert_retention_days)? {
+            if days < 1 {
+                return Err(invalid("SLAWATCH_ALERT_RETENTION_DAYS", "must be at least 1".to_owned()));
+            }
+            config.alert_retention_days = days;
+        }
+        if let Some(count) =
+            number(&env, "SLAWATCH_MAX_SUBSCRIPTIONS_PER_CONNECTION", file.max_subscriptions_per_connection)?
+        {
+            config.limits.max_subscriptions_per_connection = count.max(1);
         }
         if let Some(depth) = number(&env, "SLAWATCH_MAX_QUERY_DEPTH", file.max_query_depth)? {
             config.limits.max_query_depth = depth;

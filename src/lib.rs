@@ -9,6 +9,7 @@ pub mod entity;
 pub mod error;
 pub mod graphql;
 pub mod jobs;
+pub mod live;
 pub mod notify;
 pub mod security;
 pub mod service;

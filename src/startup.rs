@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::TimeDelta;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -60,6 +60,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     db::migrate(&db).await?;
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
+    let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
     Ok(AppState {
@@ -71,6 +72,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         http,
         mailer,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
+        live,
     })
 }
 
@@ -116,10 +118,24 @@ impl Application {
     /// Serves (and runs the scheduler, unless disabled) until `shutdown` completes, then finishes in-flight
     /// requests and the jobs' current work.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+        let relay = if self.state.db.get_database_backend() == DbBackend::Postgres {
+            let (ready, listening) = tokio::sync::oneshot::channel();
+            let handle = tokio::spawn(crate::live::relay::run(self.state.clone(), relay_stopped, ready));
+            // Subscribers connecting right after start-up must not miss events: serve once LISTEN is in place.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), listening).await;
+            Some(handle)
+        } else {
+            None
+        };
         let scheduler = self.state.config.scheduler_enabled.then(|| jobs::Scheduler::start(&self.state));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         if let Some(scheduler) = scheduler {
             scheduler.shutdown().await;
+        }
+        let _ = stop_relay.send(true);
+        if let Some(relay) = relay {
+            let _ = relay.await;
         }
         served
     }
@@ -131,6 +147,7 @@ pub fn router(state: AppState) -> Router {
     let endpoint = GraphqlEndpoint { state: state.clone(), schema };
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::http::graphiql).post(graphql::http::graphql_post))
+        .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .with_state(endpoint);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -22,11 +22,18 @@ pub struct AppState {
     pub mailer: Option<Arc<crate::notify::mail::Mailer>>,
     /// Wakes the delivery worker after a transaction that wrote deliveries commits.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
+    /// Live events for subscriptions.
+    pub live: crate::live::LiveBus,
 }
 
 impl AppState {
     /// Tells the delivery worker there is new work (call after the commit).
     pub fn wake_delivery(&self) {
         self.delivery_wakeup.notify_one();
+    }
+
+    /// Announces committed changes to subscribers (on every instance).
+    pub async fn announce(&self, signals: Vec<crate::live::Signal>) {
+        self.live.publish(&self.db, signals).await;
     }
 }

@@ -18,4 +18,5 @@ pub use notification_event::NotificationEvent;
 pub use role::ProductRole;
 pub use severity::Severity;
 pub use sla::{SlaSchedule, SlaStart, SlaState};
+pub use sla_events::SlaEventKind;
 pub use sla_policy::{EscalationHours, SeverityRule, SlaDays, SlaPolicy, Thresholds};

@@ -10,9 +10,13 @@ pub mod notifications;
 pub mod products;
 pub mod settings;
 pub mod sla;
+pub mod subscriptions;
 pub mod types;
+pub mod ws;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+use subscriptions::SubscriptionRoot;
 
 use crate::config::Limits;
 
@@ -40,12 +44,12 @@ pub struct MutationRoot(
     settings::SettingsMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with its limits; the caller adds the state as data.
 #[must_use]
-pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)

@@ -14,6 +14,7 @@ use crate::domain::recipients::{Channel, Target};
 use crate::domain::retry::NextStep;
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::notify::{Channels, Outgoing, SendError};
 use crate::service::outbox::{DEAD, DELIVERED, PENDING, RETRYING};
 use crate::state::AppState;
@@ -57,6 +58,7 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
         .into_iter()
         .map(|n| (n.id, n))
         .collect();
+    let mut signals = Vec::with_capacity(claimed.len());
     for row in &claimed {
         let outcome = match (
             notifications.get(&row.notification_id),
@@ -69,8 +71,16 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
             }
             _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
         };
+        if outcome.is_ok()
+            && let Ok(Target::User(user)) = row.target.parse::<Target>()
+            && row.channel == Channel::Alert.as_str()
+        {
+            signals.push(Signal::Alert { notification: row.notification_id, user });
+        }
         record(state, row, outcome).await?;
+        signals.push(Signal::Delivery { id: row.id });
     }
+    state.announce(signals).await;
     Ok(claimed.len())
 }
 

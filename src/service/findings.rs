@@ -12,6 +12,7 @@ use crate::domain::sla::{self, SlaStart};
 use crate::domain::{FindingStatus, ProductRole, Severity, SlaPolicy, SlaState, validated};
 use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
@@ -210,6 +211,7 @@ pub async fn create_many(
         created.extend(finding::Entity::insert_many(chunk).exec_with_returning(&txn).await?);
     }
     txn.commit().await?;
+    state.announce(created.iter().map(|f| Signal::Finding { id: f.id }).collect()).await;
     Ok(created)
 }
 
@@ -347,6 +349,7 @@ pub async fn update(
     restate(&mut model, start, severity_value, &status, &policy, now);
     let updated = model.update(&txn).await?;
     txn.commit().await?;
+    state.announce(vec![Signal::Finding { id: updated.id }]).await;
     Ok(updated)
 }
 
@@ -375,9 +378,12 @@ pub async fn mitigate(
     let mut model: finding::ActiveModel = found.into();
     restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
-    crate::service::sla_sweep::resolve_on_mitigation(&txn, &updated, now).await?;
+    let resolved = crate::service::sla_sweep::resolve_on_mitigation(&txn, &updated, now).await?;
     txn.commit().await?;
     state.wake_delivery();
+    let mut signals = vec![Signal::Finding { id: updated.id }];
+    signals.extend(resolved.map(|id| Signal::Sla { id }));
+    state.announce(signals).await;
     Ok(updated)
 }
 
@@ -401,6 +407,7 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
     restate(&mut model, start, severity, &status, &policy, now);
     let updated = model.update(&txn).await?;
     txn.commit().await?;
+    state.announce(vec![Signal::Finding { id: updated.id }]).await;
     Ok(updated)
 }
 

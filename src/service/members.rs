@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::domain::ProductRole;
 use crate::entity::product_member;
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::service::{Actor, access, users};
 use crate::state::AppState;
 
@@ -46,7 +47,9 @@ pub async fn add(
         role: Set(role.as_str().to_owned()),
         ..Default::default()
     };
-    membership(model.insert(&state.db).await?)
+    let added = membership(model.insert(&state.db).await?)?;
+    state.announce(vec![Signal::Membership { user: user_id }]).await;
+    Ok(added)
 }
 
 async fn owned(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product_member::Model> {
@@ -70,6 +73,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole)
 pub async fn remove(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<Membership> {
     let found = owned(state, actor, id).await?;
     product_member::Entity::delete_by_id(id).exec(&state.db).await?;
+    state.announce(vec![Signal::Membership { user: found.user_id }]).await;
     membership(found)
 }
 

@@ -11,6 +11,7 @@ use crate::domain::recipients::Audience;
 use crate::domain::{NotificationEvent, ProductRole, sla};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::service::findings::{editable, parse_stored, product_policy, restate};
 use crate::service::outbox::{self, NewNotification};
 use crate::service::{Actor, products};
@@ -34,6 +35,7 @@ pub async fn accept(
     }
     let updated = set_accepted(&txn, found, true, expires_at.map(|at| at.timestamp()), now).await?;
     txn.commit().await?;
+    state.announce(vec![Signal::Finding { id: updated.id }]).await;
     Ok(updated)
 }
 
@@ -47,6 +49,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<f
     }
     let updated = set_accepted(&txn, found, false, None, now).await?;
     txn.commit().await?;
+    state.announce(vec![Signal::Finding { id: updated.id }]).await;
     Ok(updated)
 }
 
@@ -85,7 +88,7 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut ended = 0;
+    let mut ended = Vec::new();
     for id in due {
         let txn = db::begin_write(&state.db).await?;
         // Re-read inside the transaction: another instance may have ended it already.
@@ -114,10 +117,12 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
         };
         outbox::publish(&txn, now.timestamp(), notification).await?;
         txn.commit().await?;
-        ended += 1;
+        ended.push(Signal::Finding { id });
     }
-    if ended > 0 {
+    let count = ended.len();
+    if count > 0 {
         state.wake_delivery();
+        state.announce(ended).await;
     }
-    Ok(ended)
+    Ok(count)
 }

@@ -18,6 +18,7 @@ use crate::domain::sla_events::{self, ScheduledEvent, SlaEventKind};
 use crate::domain::{NotificationEvent, SlaPolicy};
 use crate::entity::{finding, product, sla_event, system_settings};
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::service::outbox::{self, NewNotification};
 use crate::service::{finding_sla, sla_configs};
 use crate::state::AppState;
@@ -79,6 +80,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let site = outbox::site_url(&txn).await?;
     let mut products: HashMap<i32, (product::Model, SlaPolicy)> = HashMap::new();
     let mut report = SweepReport { examined: due_findings.len(), emitted: 0 };
+    let mut signals = Vec::new();
     for found in due_findings {
         if let std::collections::hash_map::Entry::Vacant(slot) = products.entry(found.product_id) {
             let product = crate::service::products::get_unchecked(&txn, found.product_id).await?;
@@ -95,21 +97,26 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
             }
             None => (Vec::new(), None),
         };
+        let notify = !only_verified || found.verified;
         for event in &due {
-            let notify = !only_verified || found.verified;
-            if record_event(&txn, &found, product, event, notify, &site, now).await? {
+            if let Some(id) = record_event(&txn, &found, product, event, notify, &site, now).await? {
                 report.emitted += 1;
+                signals.push(Signal::Sla { id });
             }
+        }
+        if !due.is_empty() {
+            signals.push(Signal::Finding { id: found.id });
         }
         let mut model: finding::ActiveModel = found.into();
         model.next_sla_event_at = Set(next.map(|at| at.timestamp()));
         model.update(&txn).await?;
     }
     txn.commit().await?;
+    state.announce(signals).await;
     Ok(report)
 }
 
-/// Inserts the event (a no-op if it exists) and, when `notify`, its notification. Returns whether it was new.
+/// Inserts the event (a no-op if it exists) and, when `notify`, its notification. Returns the new event's id.
 async fn record_event<C: ConnectionTrait>(
     conn: &C,
     found: &finding::Model,
@@ -118,7 +125,7 @@ async fn record_event<C: ConnectionTrait>(
     notify: bool,
     site: &str,
     now: DateTime<Utc>,
-) -> ServiceResult<bool> {
+) -> ServiceResult<Option<i32>> {
     let exists = sla_event::Entity::find()
         .filter(sla_event::Column::FindingId.eq(found.id))
         .filter(sla_event::Column::Cycle.eq(found.sla_cycle))
@@ -127,14 +134,14 @@ async fn record_event<C: ConnectionTrait>(
         .one(conn)
         .await?;
     if exists.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let notification = if notify {
         outbox::publish(conn, now.timestamp(), notification_for(found, product, event, site, now)).await?
     } else {
         None
     };
-    sla_event::ActiveModel {
+    let inserted = sla_event::ActiveModel {
         finding_id: Set(found.id),
         product_id: Set(found.product_id),
         cycle: Set(found.sla_cycle),
@@ -147,7 +154,7 @@ async fn record_event<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    Ok(true)
+    Ok(Some(inserted.id))
 }
 
 fn notification_for(
@@ -215,12 +222,12 @@ fn human_duration(seconds: i64) -> String {
 }
 
 /// In the mitigation's transaction: `sla_resolved` when the finding had crossed a threshold (or breached) in
-/// its current cycle.
+/// its current cycle. Returns the new event's id.
 pub async fn resolve_on_mitigation<C: ConnectionTrait>(
     conn: &C,
     found: &finding::Model,
     now: DateTime<Utc>,
-) -> ServiceResult<()> {
+) -> ServiceResult<Option<i32>> {
     let crossed = sla_event::Entity::find()
         .filter(sla_event::Column::FindingId.eq(found.id))
         .filter(sla_event::Column::Cycle.eq(found.sla_cycle))
@@ -231,12 +238,12 @@ pub async fn resolve_on_mitigation<C: ConnectionTrait>(
         .await?
         .is_some();
     if !crossed {
-        return Ok(());
+        return Ok(None);
     }
     let product = crate::service::products::get_unchecked(conn, found.product_id).await?;
     let site = outbox::site_url(conn).await?;
     let event = ScheduledEvent { kind: SlaEventKind::Resolved, threshold: 0, at: now };
-    record_event(conn, found, &product, &event, true, &site, now).await.map(|_| ())
+    record_event(conn, found, &product, &event, true, &site, now).await
 }
 
 /// The SLA events of a finding, oldest first.

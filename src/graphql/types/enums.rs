@@ -350,3 +350,38 @@ impl DeliveryStatus {
         }
     }
 }
+
+/// What happened in a finding's SLA.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum SlaEventKind {
+    /// A threshold of the period remaining was crossed (`sla_breach_approaching`).
+    BreachApproaching,
+    /// The deadline passed (`sla_breach`).
+    Breach,
+    /// In breach for longer than the escalation delay (`sla_breach_escalation`).
+    Escalation,
+    /// Mitigated after a threshold was crossed (`sla_resolved`).
+    Resolved,
+}
+
+impl From<domain::SlaEventKind> for SlaEventKind {
+    fn from(value: domain::SlaEventKind) -> Self {
+        match value {
+            domain::SlaEventKind::BreachApproaching => Self::BreachApproaching,
+            domain::SlaEventKind::Breach => Self::Breach,
+            domain::SlaEventKind::Escalation => Self::Escalation,
+            domain::SlaEventKind::Resolved => Self::Resolved,
+        }
+    }
+}
+
+impl From<SlaEventKind> for domain::SlaEventKind {
+    fn from(value: SlaEventKind) -> Self {
+        match value {
+            SlaEventKind::BreachApproaching => Self::BreachApproaching,
+            SlaEventKind::Breach => Self::Breach,
+            SlaEventKind::Escalation => Self::Escalation,
+            SlaEventKind::Resolved => Self::Resolved,
+        }
+    }
+}

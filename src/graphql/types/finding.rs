@@ -4,7 +4,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::enums::{Severity, SlaState};
+use super::enums::{Severity, SlaEventKind, SlaState};
 use super::{Date, Engagement, Product, instant};
 use crate::domain::sla;
 use crate::entity::{finding, finding_note};
@@ -176,23 +176,43 @@ impl From<finding_note::Model> for Note {
 }
 
 /// Something that happened in a finding's SLA.
-#[derive(SimpleObject)]
 pub struct SlaEvent {
-    /// `BREACH_APPROACHING`, `BREACH`, `ESCALATION` or `RESOLVED`.
-    pub kind: String,
-    /// The percentage of the period left, for `BREACH_APPROACHING`.
-    pub threshold: Option<i32>,
-    pub cycle: i32,
-    pub occurred_at: Option<DateTime<Utc>>,
+    pub event: crate::entity::sla_event::Model,
+    /// The finding, when already at hand (subscriptions); otherwise loaded on demand.
+    pub finding: Option<crate::entity::finding::Model>,
 }
 
 impl From<crate::entity::sla_event::Model> for SlaEvent {
-    fn from(model: crate::entity::sla_event::Model) -> Self {
-        Self {
-            threshold: (model.kind == "BREACH_APPROACHING").then_some(model.threshold),
-            kind: model.kind,
-            cycle: model.cycle,
-            occurred_at: instant(model.occurred_at),
+    fn from(event: crate::entity::sla_event::Model) -> Self {
+        Self { event, finding: None }
+    }
+}
+
+#[Object]
+impl SlaEvent {
+    async fn kind(&self) -> Result<SlaEventKind> {
+        let kind = crate::domain::SlaEventKind::from_stored(&self.event.kind)
+            .ok_or_else(|| ServiceError::internal(format!("unknown SLA event kind {:?}", self.event.kind)))?;
+        Ok(kind.into())
+    }
+    /// The percentage of the period left, for `BREACH_APPROACHING`.
+    async fn threshold(&self) -> Option<i32> {
+        (self.event.kind == crate::domain::SlaEventKind::BreachApproaching.as_str()).then_some(self.event.threshold)
+    }
+    /// The finding's SLA cycle (a reactivation that restarts the SLA starts a new one).
+    async fn cycle(&self) -> i32 {
+        self.event.cycle
+    }
+    /// When it happened: the scheduled instant, also when caught up after downtime.
+    async fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.event.occurred_at)
+    }
+    async fn finding(&self, ctx: &Context<'_>) -> Result<Finding> {
+        match &self.finding {
+            Some(found) => Ok(Finding(found.clone())),
+            None => {
+                Ok(Finding(crate::service::findings::get(ctx.state()?, ctx.actor()?, self.event.finding_id).await?))
+            }
         }
     }
 }

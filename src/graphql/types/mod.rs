@@ -13,7 +13,7 @@ pub mod user;
 
 pub use connection::{TotalCount, connection};
 pub use engagement::Engagement;
-pub use finding::Finding;
+pub use finding::{Finding, SlaEvent};
 pub use notification::{Alert, Delivery, NotificationSetting, Webhook};
 pub use product::{Product, ProductMember, ProductType};
 pub use scalars::Date;

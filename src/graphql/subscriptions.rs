@@ -1,0 +1,190 @@
+//! Subscriptions: live SLA events, alerts, finding changes and deliveries, each filtered by what the
+//! subscriber may view (taken when it subscribes, refreshed when its memberships change).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::futures_util::Stream;
+use async_graphql::{Context, ID, Result, Subscription};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::context::{ContextExt, parse_opt_id};
+use super::types::enums::{Severity, SlaEventKind};
+use super::types::{Alert, Delivery, Finding, SlaEvent};
+use crate::error::{ServiceError, ServiceResult};
+use crate::live::LiveEvent;
+use crate::service::{Actor, access};
+use crate::state::AppState;
+
+/// The subscriptions one connection may still open (shared by the connection's subscriptions).
+#[derive(Debug, Clone)]
+pub struct SubscriptionSlots {
+    open: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl SubscriptionSlots {
+    #[must_use]
+    pub fn new(max: usize) -> Self {
+        Self { open: Arc::new(AtomicUsize::new(0)), max }
+    }
+
+    fn take(&self) -> ServiceResult<SlotGuard> {
+        let taken =
+            self.open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |open| (open < self.max).then_some(open + 1));
+        match taken {
+            Ok(_) => Ok(SlotGuard(self.open.clone())),
+            Err(_) => Err(ServiceError::RateLimited(format!(
+                "at most {} subscriptions per connection: complete one first",
+                self.max
+            ))),
+        }
+    }
+}
+
+/// Gives the slot back when the subscription ends.
+struct SlotGuard(Arc<AtomicUsize>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The products a subscriber may view (`None`: all, for a superuser).
+struct Visibility(Option<HashSet<i32>>);
+
+impl Visibility {
+    async fn load(state: &AppState, actor: &Actor) -> ServiceResult<Self> {
+        Ok(Self(access::visible_product_ids(&state.db, actor).await?.map(|ids| ids.into_iter().collect())))
+    }
+
+    fn allows(&self, product_id: i32) -> bool {
+        self.0.as_ref().is_none_or(|ids| ids.contains(&product_id))
+    }
+}
+
+/// Every live event the subscriber may see, mapped by `pick`; a lagging subscriber gets an error item.
+async fn watch<T, F>(ctx: &Context<'_>, mut pick: F) -> Result<impl Stream<Item = Result<T>> + use<T, F>>
+where
+    T: Send + 'static,
+    F: FnMut(&LiveEvent) -> Option<T> + Send + 'static,
+{
+    let state = ctx.state()?.clone();
+    let actor = ctx.actor()?.clone();
+    let slot = match ctx.data_opt::<SubscriptionSlots>() {
+        Some(slots) => Some(slots.take()?),
+        None => None,
+    };
+    // Subscribe before reading the memberships, so nothing committed in between is missed.
+    let mut receiver = state.live.subscribe();
+    let mut visible = Visibility::load(&state, &actor).await?;
+    Ok(async_stream::stream! {
+        let _slot = slot;
+        loop {
+            match receiver.recv().await {
+                Ok(event) => {
+                    if let LiveEvent::MembershipChanged { user_id } = &*event {
+                        if *user_id == actor.user_id {
+                            match Visibility::load(&state, &actor).await {
+                                Ok(now_visible) => visible = now_visible,
+                                Err(err) => yield Err(err.into()),
+                            }
+                        }
+                        continue;
+                    }
+                    if event.product_id().is_some_and(|id| !visible.allows(id)) {
+                        continue;
+                    }
+                    if let Some(item) = pick(&event) {
+                        yield Ok(item);
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    let err = ServiceError::RateLimited(format!(
+                        "this subscriber fell behind and {missed} live events were dropped: query to catch up"
+                    ));
+                    yield Err(err.into());
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
+/// Every subscription of the API.
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// SLA events (thresholds, breaches, escalations, resolutions) of findings the caller may view, as the
+    /// sweep records them. Narrow by product, severities and kinds.
+    async fn sla_events(
+        &self,
+        ctx: &Context<'_>,
+        product_id: Option<ID>,
+        severities: Option<Vec<Severity>>,
+        kinds: Option<Vec<SlaEventKind>>,
+    ) -> Result<impl Stream<Item = Result<SlaEvent>>> {
+        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        if let Some(id) = product_id {
+            access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
+        }
+        let severities: Option<Vec<&'static str>> = severities.map(|s| s.into_iter().map(Severity::as_str).collect());
+        let kinds: Option<Vec<&'static str>> =
+            kinds.map(|k| k.into_iter().map(|kind| crate::domain::SlaEventKind::from(kind).as_str()).collect());
+        watch(ctx, move |event| match event {
+            LiveEvent::Sla { event, finding }
+                if product_id.is_none_or(|id| id == finding.product_id)
+                    && severities.as_ref().is_none_or(|s| s.contains(&finding.severity.as_str()))
+                    && kinds.as_ref().is_none_or(|k| k.contains(&event.kind.as_str())) =>
+            {
+                Some(SlaEvent { event: event.clone(), finding: Some(finding.clone()) })
+            }
+            _ => None,
+        })
+        .await
+    }
+
+    /// The caller's new in-app alerts.
+    async fn alerts(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Alert>>> {
+        let user_id = ctx.actor()?.user_id;
+        watch(ctx, move |event| match event {
+            LiveEvent::Alert(alert) if alert.user_id == user_id => Some(Alert(alert.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Findings the caller may view as they are created or change (edits, mitigation, reactivation, risk
+    /// acceptance, SLA events).
+    async fn finding_changed(
+        &self,
+        ctx: &Context<'_>,
+        product_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<Finding>>> {
+        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        if let Some(id) = product_id {
+            access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
+        }
+        watch(ctx, move |event| match event {
+            LiveEvent::FindingChanged(finding) if product_id.is_none_or(|id| id == finding.product_id) => {
+                Some(Finding(finding.clone()))
+            }
+            _ => None,
+        })
+        .await
+    }
+
+    /// Every delivery attempt's outcome (superusers).
+    async fn deliveries(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Delivery>>> {
+        ctx.actor()?.require_superuser()?;
+        watch(ctx, |event| match event {
+            LiveEvent::Delivery(view) => Some(Delivery(view.clone())),
+            _ => None,
+        })
+        .await
+    }
+}

@@ -1,0 +1,104 @@
+//! `/graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy `graphql-ws`), authenticated by
+//! the `connection_init` payload: `{"authorization": "Bearer <jwt>"}` (or `Token <api token>`) or
+//! `{"token": "<jwt or api token>"}`. Refused credentials close the socket with 4403.
+
+use async_graphql::Data;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::futures_util::{SinkExt, StreamExt, future};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::response::Response;
+
+use super::http::GraphqlEndpoint;
+use super::loaders::{ProductLoader, UserLoader};
+use super::subscriptions::SubscriptionSlots;
+use crate::service::auth::{self, Identity};
+use crate::state::AppState;
+
+/// The reason prefix that marks a refusal of credentials.
+const REFUSED: &str = "Forbidden: ";
+
+/// `GET /graphql/ws`.
+pub async fn graphql_ws(
+    State(endpoint): State<GraphqlEndpoint>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let limits = endpoint.state.config.limits;
+    upgrade
+        .max_message_size(limits.max_ws_message_bytes)
+        .max_frame_size(limits.max_ws_message_bytes)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            // async-graphql closes a refused connection_init with 1002; graphql-transport-ws asks for 4403.
+            let sink = sink.with(|message: Message| future::ready(Ok::<_, axum::Error>(forbidden_code(message))));
+            let state = endpoint.state.clone();
+            GraphQLWebSocket::new_with_pair(sink, stream, endpoint.schema.clone(), protocol)
+                .on_connection_init(move |payload| connection_init(state, payload))
+                .serve()
+                .await;
+        })
+}
+
+fn forbidden_code(message: Message) -> Message {
+    match message {
+        Message::Close(Some(frame)) if frame.reason.as_str().starts_with(REFUSED) => {
+            Message::Close(Some(CloseFrame { code: 4403, reason: frame.reason }))
+        }
+        other => other,
+    }
+}
+
+/// The `Authorization`-style credential in a `connection_init` payload.
+fn credential(payload: &serde_json::Value) -> Option<String> {
+    let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str).map(str::trim);
+    if let Some(header) = field("authorization").or_else(|| field("Authorization")) {
+        return Some(header.to_owned());
+    }
+    let token = field("token")?;
+    // A JWT has three dot-separated parts; slawatch API tokens have none.
+    Some(if token.split('.').count() == 3 { format!("Bearer {token}") } else { format!("Token {token}") })
+}
+
+async fn connection_init(state: AppState, payload: serde_json::Value) -> async_graphql::Result<Data> {
+    let Some(credential) = credential(&payload) else {
+        return Err(format!("{REFUSED}send {{\"authorization\": \"Bearer <jwt>\"}} in connection_init").into());
+    };
+    let identity = match auth::authenticate(&state, Some(&credential)).await {
+        Ok(identity @ Identity::Authenticated(_)) => identity,
+        Ok(Identity::Refused(reason)) => return Err(format!("{REFUSED}{reason}").into()),
+        Ok(Identity::Anonymous) => return Err(format!("{REFUSED}empty credentials").into()),
+        Err(err) => return Err(format!("could not check the credentials: {}", err.public_message()).into()),
+    };
+    let mut data = Data::default();
+    data.insert(identity);
+    data.insert(SubscriptionSlots::new(state.config.limits.max_subscriptions_per_connection));
+    data.insert(DataLoader::new(ProductLoader(state.clone()), tokio::spawn));
+    data.insert(DataLoader::new(UserLoader(state.clone()), tokio::spawn));
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_either_payload_shape() {
+        let bearer = serde_json::json!({ "authorization": "Bearer a.b.c" });
+        assert_eq!(credential(&bearer).as_deref(), Some("Bearer a.b.c"));
+        assert_eq!(credential(&serde_json::json!({ "token": "a.b.c" })).as_deref(), Some("Bearer a.b.c"));
+        assert_eq!(credential(&serde_json::json!({ "token": "sw_abc" })).as_deref(), Some("Token sw_abc"));
+        assert_eq!(credential(&serde_json::json!({})), None);
+        assert_eq!(credential(&serde_json::Value::Null), None);
+    }
+
+    #[test]
+    fn only_refusals_get_4403() {
+        let refused = Message::Close(Some(CloseFrame { code: 1002, reason: format!("{REFUSED}bad token").into() }));
+        assert!(matches!(forbidden_code(refused), Message::Close(Some(frame)) if frame.code == 4403));
+        let other = Message::Close(Some(CloseFrame { code: 1011, reason: "handshake".into() }));
+        assert!(matches!(forbidden_code(other), Message::Close(Some(frame)) if frame.code == 1011));
+    }
+}

@@ -1,0 +1,286 @@
+//! Live events for subscriptions: services publish small signals after their transaction commits; each
+//! instance hydrates them once and broadcasts them to its subscribers. On PostgreSQL the signals travel by
+//! `NOTIFY` so that every instance's subscribers hear of changes made on any instance.
+
+pub mod relay;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::entity::{alert, delivery, finding, notification, sla_event};
+use crate::service::deliveries::DeliveryView;
+
+/// The PostgreSQL channel the signals travel on.
+pub const CHANNEL: &str = "slawatch_live";
+
+/// `NOTIFY` payloads must stay under 8000 bytes.
+const MAX_NOTIFY_BYTES: usize = 7_000;
+
+/// What changed, by id: small enough for `NOTIFY`, hydrated by each receiving instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Signal {
+    /// A row of `sla_events` was written.
+    Sla { id: i32 },
+    /// A finding was created or changed.
+    Finding { id: i32 },
+    /// A user received the in-app alert of a notification.
+    Alert { notification: i32, user: i32 },
+    /// A delivery was attempted.
+    Delivery { id: i32 },
+    /// A user's product memberships changed.
+    Membership { user: i32 },
+}
+
+/// A hydrated event, as subscribers receive it.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    Sla { event: sla_event::Model, finding: finding::Model },
+    FindingChanged(finding::Model),
+    Alert(alert::Model),
+    Delivery(DeliveryView),
+    MembershipChanged { user_id: i32 },
+}
+
+impl LiveEvent {
+    /// The product the event belongs to, for visibility checks.
+    #[must_use]
+    pub fn product_id(&self) -> Option<i32> {
+        match self {
+            Self::Sla { finding, .. } | Self::FindingChanged(finding) => Some(finding.product_id),
+            Self::Delivery(view) => view.notification.product_id,
+            Self::Alert(_) | Self::MembershipChanged { .. } => None,
+        }
+    }
+}
+
+/// The broadcast side of live events, shared by the whole process.
+#[derive(Debug, Clone)]
+pub struct LiveBus {
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+    through_postgres: bool,
+}
+
+impl LiveBus {
+    /// `buffer` events are kept per subscriber before it lags.
+    #[must_use]
+    pub fn new(buffer: usize, through_postgres: bool) -> Self {
+        let (sender, _) = broadcast::channel(buffer.max(16));
+        Self { sender, through_postgres }
+    }
+
+    /// A receiver of every event from now on.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.sender.subscribe()
+    }
+
+    /// How many subscriptions of this instance are listening.
+    #[must_use]
+    pub fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Announces committed changes. Never fails the caller: the change is already stored, and a lost live
+    /// event only delays a dashboard until its next query.
+    pub async fn publish(&self, db: &DatabaseConnection, signals: Vec<Signal>) {
+        if signals.is_empty() {
+            return;
+        }
+        if self.through_postgres {
+            for payload in notify_payloads(&signals) {
+                let statement = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                );
+                if let Err(err) = db.execute_raw(statement).await {
+                    tracing::warn!(error = %err, "could not publish live events");
+                }
+            }
+        } else {
+            self.deliver_locally(db, &signals).await;
+        }
+    }
+
+    /// Hydrates the signals and hands them to this instance's subscribers (if there are any).
+    pub async fn deliver_locally(&self, db: &DatabaseConnection, signals: &[Signal]) {
+        if self.sender.receiver_count() == 0 {
+            return;
+        }
+        match hydrate(db, signals).await {
+            Ok(events) => {
+                for event in events {
+                    // An error only means that every subscriber has gone meanwhile.
+                    let _ = self.sender.send(Arc::new(event));
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not load live events"),
+        }
+    }
+}
+
+/// JSON arrays of signals, each under the `NOTIFY` size limit.
+fn notify_payloads(signals: &[Signal]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut size = 2;
+    for signal in signals {
+        let Ok(text) = serde_json::to_string(signal) else { continue };
+        if size + text.len() + 1 > MAX_NOTIFY_BYTES && !current.is_empty() {
+            payloads.push(format!("[{}]", current.join(",")));
+            current.clear();
+            size = 2;
+        }
+        size += text.len() + 1;
+        current.push(text);
+    }
+    if !current.is_empty() {
+        payloads.push(format!("[{}]", current.join(",")));
+    }
+    payloads
+}
+
+/// Parses a `NOTIFY` payload.
+#[must_use]
+pub fn parse_payload(payload: &str) -> Vec<Signal> {
+    serde_json::from_str(payload).unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "ignored an unreadable live event payload");
+        Vec::new()
+    })
+}
+
+/// Loads what the signals name, a few queries for the lot, and returns the events in signal order.
+async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec<LiveEvent>, sea_orm::DbErr> {
+    let mut sla_ids = HashSet::new();
+    let mut finding_ids = HashSet::new();
+    let mut alert_keys = HashSet::new();
+    let mut delivery_ids = HashSet::new();
+    for signal in signals {
+        match *signal {
+            Signal::Sla { id } => {
+                sla_ids.insert(id);
+            }
+            Signal::Finding { id } => {
+                finding_ids.insert(id);
+            }
+            Signal::Alert { notification, user } => {
+                alert_keys.insert((notification, user));
+            }
+            Signal::Delivery { id } => {
+                delivery_ids.insert(id);
+            }
+            Signal::Membership { .. } => {}
+        }
+    }
+    let sla_events: HashMap<i32, sla_event::Model> = if sla_ids.is_empty() {
+        HashMap::new()
+    } else {
+        let rows = sla_event::Entity::find().filter(sla_event::Column::Id.is_in(sla_ids)).all(conn).await?;
+        finding_ids.extend(rows.iter().map(|e| e.finding_id));
+        rows.into_iter().map(|e| (e.id, e)).collect()
+    };
+    let findings: HashMap<i32, finding::Model> = if finding_ids.is_empty() {
+        HashMap::new()
+    } else {
+        finding::Entity::find()
+            .filter(finding::Column::Id.is_in(finding_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect()
+    };
+    let alerts: HashMap<(i32, i32), alert::Model> = if alert_keys.is_empty() {
+        HashMap::new()
+    } else {
+        alert::Entity::find()
+            .filter(alert::Column::NotificationId.is_in(alert_keys.iter().map(|(n, _)| *n)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .filter_map(|a| a.notification_id.map(|n| ((n, a.user_id), a)))
+            .filter(|(key, _)| alert_keys.contains(key))
+            .collect()
+    };
+    let deliveries = load_deliveries(conn, delivery_ids).await?;
+    let mut events = Vec::with_capacity(signals.len());
+    for signal in signals {
+        let event = match *signal {
+            Signal::Sla { id } => sla_events.get(&id).and_then(|event| {
+                findings
+                    .get(&event.finding_id)
+                    .map(|finding| LiveEvent::Sla { event: event.clone(), finding: finding.clone() })
+            }),
+            Signal::Finding { id } => findings.get(&id).cloned().map(LiveEvent::FindingChanged),
+            Signal::Alert { notification, user } => alerts.get(&(notification, user)).cloned().map(LiveEvent::Alert),
+            Signal::Delivery { id } => deliveries.get(&id).cloned().map(LiveEvent::Delivery),
+            Signal::Membership { user } => Some(LiveEvent::MembershipChanged { user_id: user }),
+        };
+        // A row deleted since is simply not announced.
+        events.extend(event);
+    }
+    Ok(events)
+}
+
+async fn load_deliveries<C: ConnectionTrait>(
+    conn: &C,
+    ids: HashSet<i32>,
+) -> Result<HashMap<i32, DeliveryView>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = delivery::Entity::find().filter(delivery::Column::Id.is_in(ids)).all(conn).await?;
+    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
+        .filter(notification::Column::Id.is_in(rows.iter().map(|d| d.notification_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|delivery| {
+            let notification = notifications.get(&delivery.notification_id)?.clone();
+            Some((delivery.id, DeliveryView { delivery, notification }))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_round_trip_through_a_notify_payload() {
+        let signals = vec![
+            Signal::Sla { id: 1 },
+            Signal::Finding { id: 2 },
+            Signal::Alert { notification: 3, user: 4 },
+            Signal::Delivery { id: 5 },
+            Signal::Membership { user: 6 },
+        ];
+        let payloads = notify_payloads(&signals);
+        assert_eq!(payloads.len(), 1);
+        assert_eq!(parse_payload(&payloads[0]), signals);
+    }
+
+    #[test]
+    fn large_batches_are_split_under_the_notify_limit() {
+        let signals: Vec<Signal> = (0..5_000).map(|id| Signal::Finding { id }).collect();
+        let payloads = notify_payloads(&signals);
+        assert!(payloads.len() > 1);
+        assert!(payloads.iter().all(|p| p.len() <= MAX_NOTIFY_BYTES));
+        let back: Vec<Signal> = payloads.iter().flat_map(|p| parse_payload(p)).collect();
+        assert_eq!(back, signals);
+    }
+
+    #[test]
+    fn an_unreadable_payload_is_ignored() {
+        assert!(parse_payload("not json").is_empty());
+    }
+}

@@ -1,0 +1,194 @@
+//! Subscriptions over a real websocket: who hears what, refused credentials, limits, both protocols.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::ws_client::{LEGACY_WS, Refusal, TRANSPORT_WS, WsClient, wait_for_subscribers};
+
+const SLA_EVENTS: &str = "subscription($p: ID, $k: [SlaEventKind!]) {
+    slaEvents(productId: $p, kinds: $k) { kind threshold occurredAt finding { id title severity product { name } } } }";
+
+async fn critical(app: &TestApp, product: &str, title: &str) -> String {
+    let created = app.finding(json!({ "productId": product, "title": title, "severity": "CRITICAL" })).await;
+    created["id"].as_str().expect("id").to_owned()
+}
+
+async fn sweep(app: &TestApp) {
+    app.admin("mutation { runSlaSweep { emitted } }", json!({})).await.data();
+}
+
+/// The code of an `error` message, or of the first error of a `next` one.
+fn error_code(message: &Value) -> &str {
+    let error = if message["type"] == "error" { &message["payload"][0] } else { &message["payload"]["errors"][0] };
+    error["extensions"]["code"].as_str().unwrap_or_default()
+}
+
+fn payloads(messages: &[Value]) -> Vec<&Value> {
+    messages.iter().filter(|m| m["type"] == "next" || m["type"] == "data").map(|m| &m["payload"]).collect()
+}
+
+#[tokio::test]
+async fn a_subscriber_hears_the_breach_of_a_finding_it_may_see_and_nothing_of_other_products() {
+    let app = spawn_app().await;
+    let visible = app.product("Royal-Bank-Integration").await;
+    let hidden = app.product("Clacks-Relay").await;
+    let (reader_id, reader) = app.user("cheery").await;
+    app.add_member(&visible, &reader_id, "READER").await;
+    let seen = critical(&app, &visible, "RCE in payment gateway").await;
+    critical(&app, &hidden, "SQL injection in relay").await;
+
+    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {reader}") }))
+        .await
+        .expect("a valid JWT is accepted");
+    client.subscribe("breaches", SLA_EVENTS, json!({ "k": ["BREACH"] })).await;
+    let mut admin = WsClient::connect(&app, LEGACY_WS, json!({ "token": app.admin_api_token })).await.expect("admin");
+    admin.subscribe("all", SLA_EVENTS, json!({})).await;
+    wait_for_subscribers(&app, 2).await;
+
+    app.clock.advance(TimeDelta::hours(24));
+    sweep(&app).await;
+    let received = client.drain(Duration::from_millis(1500)).await;
+    let events = payloads(&received);
+    assert_eq!(events.len(), 1, "exactly the breach of the visible finding: {received:?}");
+    let event = &events[0]["data"]["slaEvents"];
+    assert_eq!(event["kind"], "BREACH");
+    assert_eq!(event["threshold"], Value::Null);
+    assert_eq!(event["occurredAt"], "2026-03-03T09:30:00+00:00");
+    assert_eq!(event["finding"]["id"], seen.as_str());
+    assert_eq!(event["finding"]["severity"], "CRITICAL");
+    assert_eq!(event["finding"]["product"]["name"], "Royal-Bank-Integration");
+    assert_eq!(received[0]["id"], "breaches");
+
+    // The superuser, on the legacy protocol, hears both products' thresholds and breaches.
+    let everything = admin.drain(Duration::from_millis(500)).await;
+    let kinds: Vec<(String, String)> = payloads(&everything)
+        .iter()
+        .map(|p| {
+            let event = &p["data"]["slaEvents"];
+            (event["finding"]["product"]["name"].as_str().unwrap_or_default().to_owned(), event["kind"].to_string())
+        })
+        .collect();
+    assert_eq!(kinds.len(), 6, "two findings × (50 %, 10 %, breach): {kinds:?}");
+    assert_eq!(kinds.iter().filter(|(p, _)| p == "Clacks-Relay").count(), 3);
+}
+
+#[tokio::test]
+async fn a_connection_without_valid_credentials_is_refused() {
+    let app = spawn_app().await;
+    let refusals = [
+        (TRANSPORT_WS, json!({})),
+        (TRANSPORT_WS, json!({ "authorization": "Bearer not.a.jwt" })),
+        (TRANSPORT_WS, json!({ "token": "sw_not_a_real_token" })),
+        (TRANSPORT_WS, json!({ "authorization": "Basic YWRtaW46YWRtaW4=" })),
+    ];
+    for (protocol, payload) in refusals {
+        match WsClient::connect(&app, protocol, payload.clone()).await {
+            Err(Refusal::Closed(code, reason)) => {
+                assert_eq!(code, 4403, "{payload}: {reason}");
+                assert!(!reason.contains("not.a.jwt") && !reason.contains("sw_not"), "no credential echoed: {reason}");
+            }
+            other => panic!("{payload} was not refused: {:?}", other.map(|_| "accepted")),
+        }
+    }
+    match WsClient::connect(&app, LEGACY_WS, json!({ "authorization": "Bearer not.a.jwt" })).await {
+        Err(Refusal::ConnectionError(payload)) => assert!(payload["message"].as_str().is_some(), "{payload}"),
+        other => panic!("legacy protocol: not refused: {:?}", other.map(|_| "accepted")),
+    }
+    // A revoked API token is refused too.
+    let created = app.admin("mutation { createApiToken(name: \"dash\") { token apiToken { id } } }", json!({})).await;
+    let token = created.data()["createApiToken"]["token"].as_str().expect("token").to_owned();
+    let id = created.data()["createApiToken"]["apiToken"]["id"].as_str().expect("id").to_owned();
+    assert!(WsClient::connect(&app, TRANSPORT_WS, json!({ "token": token })).await.is_ok());
+    app.admin("mutation($id: ID!) { revokeApiToken(id: $id) { id } }", json!({ "id": id })).await.data();
+    assert!(matches!(
+        WsClient::connect(&app, TRANSPORT_WS, json!({ "token": token })).await,
+        Err(Refusal::Closed(4403, _))
+    ));
+}
+
+#[tokio::test]
+async fn subscribing_to_a_product_one_may_not_view_or_to_deliveries_without_being_admin_is_an_error() {
+    let app = spawn_app().await;
+    let hidden = app.product("Clacks-Relay").await;
+    let (_, reader) = app.user("nobby").await;
+    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {reader}") }))
+        .await
+        .expect("accepted");
+    client.subscribe("1", SLA_EVENTS, json!({ "p": hidden })).await;
+    let answer = client.answer_to("1").await;
+    assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
+    client.subscribe("2", "subscription { deliveries { id status } }", json!({})).await;
+    let answer = client.answer_to("2").await;
+    assert_eq!(error_code(&answer), "FORBIDDEN", "{answer}");
+    client.subscribe("3", "subscription { slaEvents(productId: \"abc\") { kind } }", json!({})).await;
+    let answer = client.answer_to("3").await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{answer}");
+}
+
+#[tokio::test]
+async fn alerts_finding_changes_and_deliveries_arrive_live_and_new_memberships_widen_the_view() {
+    let app = spawn_app().await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let (member_id, member) = app.user("carrot").await;
+    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {member}") }))
+        .await
+        .expect("accepted");
+    client.subscribe("changes", "subscription { findingChanged { id title slaState } }", json!({})).await;
+    client.subscribe("alerts", "subscription { alerts { event title } }", json!({})).await;
+    let mut admin = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
+    admin.subscribe("deliveries", "subscription { deliveries { channel status event } }", json!({})).await;
+    wait_for_subscribers(&app, 3).await;
+
+    critical(&app, &product, "Before membership").await;
+    assert!(payloads(&client.drain(Duration::from_millis(700)).await).is_empty(), "not a member yet");
+
+    app.add_member(&product, &member_id, "WRITER").await;
+    let finding = critical(&app, &product, "After membership").await;
+    let change = client.next_message(Duration::from_secs(5)).await.expect("the new finding");
+    assert_eq!(change["id"], "changes");
+    assert_eq!(change["payload"]["data"]["findingChanged"]["id"], finding.as_str());
+    assert_eq!(change["payload"]["data"]["findingChanged"]["slaState"], "ON_TRACK");
+
+    app.clock.advance(TimeDelta::hours(24));
+    sweep(&app).await;
+    let messages = client.drain(Duration::from_secs(3)).await;
+    let alerts: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["id"] == "alerts")
+        .filter_map(|m| m["payload"]["data"]["alerts"]["event"].as_str())
+        .collect();
+    assert!(alerts.contains(&"sla_breach"), "the member's in-app alert of the breach: {messages:?}");
+    let breached = messages.iter().any(|m| {
+        m["id"] == "changes"
+            && m["payload"]["data"]["findingChanged"]["id"] == finding.as_str()
+            && m["payload"]["data"]["findingChanged"]["slaState"] == "BREACHED"
+    });
+    assert!(breached, "the breach changes the finding: {messages:?}");
+
+    let deliveries = payloads(&admin.drain(Duration::from_millis(500)).await)
+        .iter()
+        .map(|p| p["data"]["deliveries"].clone())
+        .collect::<Vec<_>>();
+    assert!(
+        deliveries.iter().any(|d| d["event"] == "sla_breach" && d["channel"] == "ALERT" && d["status"] == "DELIVERED"),
+        "{deliveries:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_may_hold_only_so_many_subscriptions() {
+    let app = spawn_app_with(|config| config.limits.max_subscriptions_per_connection = 2).await;
+    let mut client =
+        WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("accepted");
+    for id in ["1", "2", "3"] {
+        client.subscribe(id, "subscription { alerts { id } }", json!({})).await;
+    }
+    // Whichever starts last is refused.
+    let answer = client.next_message(Duration::from_secs(5)).await.expect("one is refused");
+    assert_eq!(error_code(&answer), "RATE_LIMITED", "{answer}");
+    wait_for_subscribers(&app, 2).await;
+    assert_eq!(app.state.live.subscriber_count(), 2);
+}
