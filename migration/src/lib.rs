@@ -6,6 +6,7 @@ mod ddl;
 mod m20261123_000001_foundation;
 mod m20261123_000002_notifications;
 mod m20261123_000003_sla_events;
+mod m20261123_000004_jobs;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_notifications::Migration),
             Box::new(m20261123_000003_sla_events::Migration),
+            Box::new(m20261123_000004_jobs::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod engagement;
 pub mod finding;
 pub mod finding_note;
 pub mod finding_reviewer;
+pub mod job_lease;
 pub mod notification;
 pub mod notification_setting;
 pub mod product;

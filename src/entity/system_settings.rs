@@ -27,6 +27,8 @@ pub struct Model {
     pub system_level_trump: String,
     /// HS256 secret generated on first start when `SLAWATCH_JWT_SECRET` is unset. Never leaves the server.
     pub jwt_secret: Option<String>,
+    /// Open engagements this many days past their target end are completed automatically (NULL: never).
+    pub engagement_auto_close_days: Option<i32>,
     pub updated_at: i64,
 }
 

@@ -39,6 +39,9 @@ pub struct SystemSettingsInput {
     pub notify_only_verified: Option<bool>,
     pub disclaimer: Option<String>,
     pub system_level_trump: Option<Vec<NotificationEvent>>,
+    /// Complete open engagements this many days past their target end, with `auto_close_engagement`; 0 turns
+    /// it off.
+    pub engagement_auto_close_days: Option<i32>,
 }
 
 #[derive(Default)]
@@ -65,6 +68,7 @@ impl SettingsMutation {
             notify_only_verified,
             disclaimer,
             system_level_trump,
+            engagement_auto_close_days,
         } = input;
         let changes = SettingsChanges {
             enable_mail,
@@ -83,6 +87,7 @@ impl SettingsMutation {
             notify_only_verified,
             disclaimer,
             system_level_trump: system_level_trump.map(|e| e.into_iter().map(Into::into).collect()),
+            engagement_auto_close_days,
         };
         Ok(SystemSettings(settings::update(ctx.state()?, ctx.actor()?, changes).await?))
     }

@@ -140,6 +140,12 @@ async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), Sen
             model.status = Set(DEAD.to_owned());
             model.last_error = Set(Some(reason));
         }
+        Err(SendError::Defer { until, reason }) => {
+            // Not an attempt: the status and the count stay.
+            model.attempts = Set(row.attempts);
+            model.next_attempt_at = Set(until);
+            model.last_error = Set(Some(reason));
+        }
         Err(SendError::Retry { reason, retry_after_seconds }) => {
             match state.config.retry.next_step(attempts, retry_after_seconds, jitter()) {
                 NextStep::RetryIn(seconds) => {

@@ -1,14 +1,13 @@
-//! Ends risk acceptances whose expiry has come, every sweep interval.
+//! Ends risk acceptances whose expiry has come, every sweep interval, on one instance at a time.
 
-use tokio::sync::watch;
-
+use super::JobContext;
 use crate::service::risk;
-use crate::state::AppState;
 
-/// Runs until `stopped` turns true.
-pub async fn run(state: AppState, stopped: watch::Receiver<bool>) {
+/// Runs until the scheduler stops.
+pub async fn run(context: JobContext) {
+    let state = context.state.clone();
     let interval = std::time::Duration::from_secs(state.config.sweep_interval_seconds.max(1));
-    super::every(interval, stopped, || async {
+    super::every_exclusive(context, "risk_expiry", interval, || async {
         match risk::expire_due(&state).await {
             Ok(0) => {}
             Ok(ended) => tracing::info!(ended, "risk acceptances expired"),

@@ -1,14 +1,13 @@
-//! Runs the SLA sweep every `SLAWATCH_SWEEP_INTERVAL` seconds (default 60).
+//! Runs the SLA sweep every `SLAWATCH_SWEEP_INTERVAL` seconds (default 60), on one instance at a time.
 
-use tokio::sync::watch;
-
+use super::JobContext;
 use crate::service::sla_sweep;
-use crate::state::AppState;
 
-/// Runs until `stopped` turns true.
-pub async fn run(state: AppState, stopped: watch::Receiver<bool>) {
+/// Runs until the scheduler stops.
+pub async fn run(context: JobContext) {
+    let state = context.state.clone();
     let interval = std::time::Duration::from_secs(state.config.sweep_interval_seconds.max(1));
-    super::every(interval, stopped, || async {
+    super::every_exclusive(context, "sla_sweep", interval, || async {
         let started = std::time::Instant::now();
         match sla_sweep::sweep(&state).await {
             Ok(report) if report.emitted > 0 => {

@@ -24,6 +24,8 @@ pub enum SendError {
     Retry { reason: String, retry_after_seconds: Option<i64> },
     /// Will never work as it is (e.g. the receiver refused the request): the delivery is `DEAD`.
     Permanent(String),
+    /// Not tried now (the endpoint rests after failures): wait until `until`, without counting an attempt.
+    Defer { until: i64, reason: String },
 }
 
 /// One message to send.
@@ -43,9 +45,18 @@ pub struct Channels {
     mailer: Option<Arc<mail::Mailer>>,
     http: reqwest::Client,
     slack_api_url: String,
+    /// How long an `INACTIVE_TMP` webhook rests after its last failure (0: not at all).
+    webhook_rest_seconds: i64,
 }
 
 impl Channels {
+    /// The same channels, trying resting webhooks too (an administrator's test send).
+    #[must_use]
+    pub fn ignoring_rest(mut self) -> Self {
+        self.webhook_rest_seconds = 0;
+        self
+    }
+
     /// The channels of the state's database, mailer, HTTP client and Slack API.
     #[must_use]
     pub fn from_state(state: &crate::state::AppState) -> Self {
@@ -53,6 +64,7 @@ impl Channels {
             db: state.db.clone(),
             mailer: state.mailer.clone(),
             http: state.http.clone(),
+            webhook_rest_seconds: state.config.webhook_recovery_seconds,
             slack_api_url: state.config.slack_api_url.trim_end_matches('/').to_owned(),
         }
     }
@@ -99,6 +111,7 @@ impl Channels {
                     site_url: row.site_url,
                     disclaimer: row.disclaimer,
                     timeout: std::time::Duration::from_secs(u64::try_from(row.webhook_timeout_seconds).unwrap_or(10)),
+                    rest_seconds: self.webhook_rest_seconds,
                 };
                 webhook::send(&self.db, &self.http, hook, outgoing, &context).await
             }

@@ -23,6 +23,8 @@ pub struct WebhookContext {
     pub site_url: String,
     pub disclaimer: String,
     pub timeout: Duration,
+    /// How long an `INACTIVE_TMP` endpoint rests after its last failure.
+    pub rest_seconds: i64,
 }
 
 fn payload(notification: &notification::Model) -> serde_json::Map<String, Value> {
@@ -121,6 +123,12 @@ pub async fn send<C: ConnectionTrait>(
             hook.name
         )));
     }
+    if let Some(until) = resting_until(&hook, context.rest_seconds).filter(|until| *until > outgoing.now) {
+        return Err(SendError::Defer {
+            until,
+            reason: format!("the webhook {:?} rests after repeated failures (INACTIVE_TMP)", hook.name),
+        });
+    }
     let notification = outgoing.notification;
     let body = if hook.format == "GELF" {
         gelf_body(notification, &hook.source, outgoing.delivery_key)
@@ -148,6 +156,12 @@ pub async fn send<C: ConnectionTrait>(
     result
 }
 
+/// When an `INACTIVE_TMP` endpoint may be tried again.
+fn resting_until(hook: &webhook::Model, rest_seconds: i64) -> Option<i64> {
+    let resting = Health::from_stored(&hook.status) == Health::InactiveTmp && rest_seconds > 0;
+    resting.then(|| hook.last_error_at.map(|at| at + rest_seconds)).flatten()
+}
+
 async fn record_health<C: ConnectionTrait>(
     conn: &C,
     hook: webhook::Model,
@@ -169,6 +183,7 @@ async fn record_health<C: ConnectionTrait>(
             model.last_error_at = Set(Some(now));
             model.note = Set(reason.clone());
         }
+        Some(SendError::Defer { .. }) => return,
     }
     if let Err(err) = model.update(conn).await {
         tracing::warn!(error = %err, "could not record a webhook's health");
@@ -219,6 +234,7 @@ mod tests {
             site_url: "https://slawatch.golemtrust.am/".to_owned(),
             disclaimer: "Internal".to_owned(),
             timeout: Duration::from_secs(5),
+            rest_seconds: 60,
         };
         let body = json_body(&sla_notification(), &context);
         for key in ["title", "description", "url_ui", "url_api", "user", "disclaimer"] {

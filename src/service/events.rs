@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::domain::NotificationEvent;
+use crate::domain::engagement_reminders::Reminder;
 use crate::domain::recipients::Audience;
 use crate::entity::{engagement, finding, product, product_type};
 use crate::service::outbox::NewNotification;
@@ -95,5 +96,57 @@ pub fn directed_on_finding(
         url: Some(link(site, &format!("/?finding={}", finding.id))),
         payload: json!({ "finding": { "id": finding.id, "title": finding.title, "severity": finding.severity }, "by": actor }),
         dedupe_key: None,
+    }
+}
+
+/// An engagement reminder: to the lead when there is one (as DefectDojo), else to everyone concerned.
+/// Deduplicated per engagement and target date, so each goes out once.
+#[must_use]
+pub fn engagement_reminder(
+    reminder: Reminder,
+    engagement: &engagement::Model,
+    product_name: &str,
+    site: &str,
+) -> NewNotification {
+    let (event, title, description, date) = match reminder {
+        Reminder::Upcoming => (
+            NotificationEvent::UpcomingEngagement,
+            format!("Upcoming engagement: {}", engagement.name),
+            format!("The engagement \"{}\" of {product_name} starts on {}.", engagement.name, engagement.target_start),
+            engagement.target_start,
+        ),
+        Reminder::Stale => (
+            NotificationEvent::StaleEngagement,
+            format!("Stale engagement: {}", engagement.name),
+            format!(
+                "The engagement \"{}\" of {product_name} is stale. Target end was {}.",
+                engagement.name, engagement.target_end
+            ),
+            engagement.target_end,
+        ),
+        Reminder::AutoClose => (
+            NotificationEvent::AutoCloseEngagement,
+            format!("Engagement auto-closed: {}", engagement.name),
+            format!(
+                "The engagement \"{}\" of {product_name} has auto-closed. Target end was {}.",
+                engagement.name, engagement.target_end
+            ),
+            engagement.target_end,
+        ),
+    };
+    NewNotification {
+        event,
+        audience: engagement.lead_id.map_or(Audience::FanOut, |lead| Audience::Directed(vec![lead])),
+        product_id: Some(engagement.product_id),
+        finding_id: None,
+        title,
+        description,
+        url: Some(link(site, &format!("/?product={}", engagement.product_id))),
+        payload: json!({
+            "engagement": { "id": engagement.id, "name": engagement.name, "status": engagement.status,
+                            "target_start": engagement.target_start.to_string(), "target_end": engagement.target_end.to_string() },
+            "product": { "id": engagement.product_id, "name": product_name },
+        }),
+        dedupe_key: Some(format!("{}:{}:{date}", event.as_str(), engagement.id)),
     }
 }

@@ -13,6 +13,8 @@ pub mod finding_filter;
 pub mod finding_notes;
 pub mod finding_sla;
 pub mod findings;
+pub mod housekeeping;
+pub mod job_leases;
 pub mod members;
 pub mod notification_settings;
 pub mod outbox;

@@ -27,6 +27,7 @@ pub struct SettingsView {
     pub notify_only_verified: bool,
     pub disclaimer: String,
     pub system_level_trump: Vec<NotificationEvent>,
+    pub engagement_auto_close_days: Option<i32>,
 }
 
 /// Changes; `None` keeps a value. For secrets and optional texts an empty string clears the value.
@@ -48,6 +49,8 @@ pub struct SettingsChanges {
     pub notify_only_verified: Option<bool>,
     pub disclaimer: Option<String>,
     pub system_level_trump: Option<Vec<NotificationEvent>>,
+    /// 0 turns auto-close off.
+    pub engagement_auto_close_days: Option<i32>,
 }
 
 /// An absolute http(s) URL with a host.
@@ -86,6 +89,7 @@ fn view(model: system_settings::Model) -> ServiceResult<SettingsView> {
         notify_only_verified: model.notify_only_verified,
         disclaimer: model.disclaimer,
         system_level_trump,
+        engagement_auto_close_days: model.engagement_auto_close_days,
     })
 }
 
@@ -120,6 +124,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         notify_only_verified,
         disclaimer,
         system_level_trump,
+        engagement_auto_close_days,
     } = changes;
     let mut model: system_settings::ActiveModel = row(state).await?.into();
     for (value, column) in [
@@ -168,6 +173,12 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
     if let Some(events) = system_level_trump {
         let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
         model.system_level_trump = Set(serde_json::to_string(&names).map_err(ServiceError::internal)?);
+    }
+    if let Some(days) = engagement_auto_close_days {
+        if !(0..=3650).contains(&days) {
+            return Err(ServiceError::bad_input("engagementAutoCloseDays must be between 0 (off) and 3650"));
+        }
+        model.engagement_auto_close_days = Set(Some(days).filter(|d| *d > 0));
     }
     model.updated_at = Set(state.clock.now().timestamp());
     view(model.update(&state.db).await?)

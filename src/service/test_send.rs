@@ -64,10 +64,10 @@ pub async fn send(
     .await?;
     let key = token::random_hex(16).map_err(ServiceError::internal)?;
     let outgoing = Outgoing { notification: &stored, target: &target, delivery_key: &key, now };
-    let result = Channels::from_state(state).send(channel, &outgoing).await;
+    let result = Channels::from_state(state).ignoring_rest().send(channel, &outgoing).await;
     Ok(match result {
         Ok(()) => TestOutcome { delivered: true, error: None },
-        Err(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => {
+        Err(SendError::Retry { reason, .. } | SendError::Permanent(reason) | SendError::Defer { reason, .. }) => {
             TestOutcome { delivered: false, error: Some(reason) }
         }
     })

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::receiver::{Receiver, Reply};
 
 const SET: &str = "mutation($i: NotificationSettingInput!) { setNotificationSetting(input: $i) { configured } }";
@@ -203,4 +203,42 @@ async fn a_client_error_disables_the_endpoint_until_it_is_updated() {
         })
         .await;
     assert_eq!(delivered["deliveries"]["edges"][0]["node"]["status"], "DELIVERED");
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_rests_before_it_is_tried_again_and_the_rest_costs_no_attempt() {
+    let app = spawn_app_with(|config| config.webhook_recovery_seconds = 7200).await;
+    let receiver = Receiver::start(vec![Reply::Status(503), Reply::Status(503)]).await;
+    route_to_webhook(&app, json!({ "name": "Resting", "url": receiver.url })).await;
+    app.product("Portal").await;
+    delivery_after(&app, 1).await;
+    app.clock.advance(TimeDelta::minutes(5));
+    app.state.wake_delivery();
+    let second = delivery_after(&app, 2).await;
+    assert_eq!(webhook_state(&app).await["status"], "INACTIVE_TMP");
+    let failed_at = app.clock.now();
+
+    // The retry is due after the back-off, but the endpoint rests for two hours: no request, no attempt.
+    app.clock.advance(TimeDelta::minutes(30));
+    app.state.wake_delivery();
+    let deferred = app
+        .eventually_admin(
+            "{ deliveries(filter: {channel: WEBHOOK}) { edges { node { attempts status nextAttemptAt lastError } } } }",
+            |d| d["deliveries"]["edges"][0]["node"]["nextAttemptAt"] != second["nextAttemptAt"],
+        )
+        .await;
+    let node = &deferred["deliveries"]["edges"][0]["node"];
+    assert_eq!((node["attempts"].clone(), node["status"].clone()), (json!(2), json!("RETRYING")));
+    assert_eq!(crate::helpers::at(node["nextAttemptAt"].as_str().expect("instant")), failed_at + TimeDelta::hours(2));
+    assert_eq!(receiver.received().len(), 2);
+
+    // The recovery job brings it back to ACTIVE_TMP after the rest; the next attempt succeeds.
+    app.clock.advance(TimeDelta::minutes(91));
+    assert_eq!(slawatch::service::housekeeping::recover_webhooks(&app.state).await.expect("recovery"), 1);
+    assert_eq!(webhook_state(&app).await["status"], "ACTIVE_TMP");
+    app.state.wake_delivery();
+    let delivered = delivery_after(&app, 3).await;
+    assert_eq!(delivered["status"], "DELIVERED");
+    assert_eq!(webhook_state(&app).await["status"], "ACTIVE");
+    assert_eq!(receiver.received().len(), 3);
 }

@@ -32,7 +32,12 @@ pub struct WsClient {
 impl WsClient {
     /// Connects to `/graphql/ws` and completes `connection_init` with `payload`.
     pub async fn connect(app: &TestApp, protocol: &'static str, payload: Value) -> Result<Self, Refusal> {
-        let url = app.url("/graphql/ws").replacen("http", "ws", 1);
+        Self::connect_to(&app.address, protocol, payload).await
+    }
+
+    /// Like `connect`, to the server at `http_base` (`http://host:port`).
+    pub async fn connect_to(http_base: &str, protocol: &'static str, payload: Value) -> Result<Self, Refusal> {
+        let url = format!("{http_base}/graphql/ws").replacen("http", "ws", 1);
         let mut request = url.into_client_request().expect("websocket request");
         request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
         let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");

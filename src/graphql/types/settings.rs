@@ -54,6 +54,10 @@ impl SystemSettings {
     async fn notify_only_verified(&self) -> bool {
         self.0.notify_only_verified
     }
+    /// Open engagements this many days past their target end are completed automatically (null: never).
+    async fn engagement_auto_close_days(&self) -> Option<i32> {
+        self.0.engagement_auto_close_days
+    }
     async fn disclaimer(&self) -> &str {
         &self.0.disclaimer
     }
