@@ -73,6 +73,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         mailer,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         live,
+        metrics: Arc::default(),
     })
 }
 
@@ -152,6 +153,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics_endpoint))
         .with_state(state.clone())
         .merge(graphql_routes)
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))

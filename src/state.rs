@@ -24,6 +24,8 @@ pub struct AppState {
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
     /// Live events for subscriptions.
     pub live: crate::live::LiveBus,
+    /// This process's Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -130,6 +130,14 @@ async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), Sen
         updated_at: Set(now),
         ..Default::default()
     };
+    let outcome_label = match &outcome {
+        Ok(()) => "delivered",
+        Err(SendError::Defer { .. }) => "deferred",
+        Err(SendError::Retry { .. }) => "retry",
+        Err(SendError::Permanent(_)) => "dead",
+    };
+    let latency = outcome.is_ok().then(|| now - row.created_at);
+    state.metrics.delivery(&row.channel, outcome_label, latency);
     match outcome {
         Ok(()) => {
             model.status = Set(DELIVERED.to_owned());

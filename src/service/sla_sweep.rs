@@ -37,6 +37,7 @@ pub struct SweepReport {
 
 /// Runs the sweep until nothing is due.
 pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
+    let started = std::time::Instant::now();
     let mut report = SweepReport::default();
     loop {
         let batch = sweep_batch(state).await?;
@@ -49,6 +50,7 @@ pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
     if report.emitted > 0 {
         state.wake_delivery();
     }
+    state.metrics.sweep(started.elapsed(), report.examined, report.emitted);
     Ok(report)
 }
 

@@ -13,6 +13,7 @@ mod identity;
 mod instances;
 mod js_client;
 mod mail;
+mod metrics;
 mod notifications;
 mod receiver;
 mod runbook;

@@ -1,0 +1,236 @@
+//! Prometheus metrics at `GET /metrics`: counters and histograms kept by this process (deliveries, sweeps)
+//! and finding gauges read from the database at each scrape, so every instance reports the same counts.
+//! Served in Prometheus' text format (0.0.4), which `promtool check metrics` lints cleanly.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode_registry;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::domain::Severity;
+use crate::entity::{finding, product};
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    channel: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FindingLabels {
+    product: String,
+    severity: String,
+}
+
+/// The process's own metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    deliveries: Family<DeliveryLabels, Counter>,
+    delivery_latency: Family<ChannelLabel, Histogram>,
+    sweep_duration: Histogram,
+    sweep_examined: Counter,
+    sla_events: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register("slawatch_deliveries", "Delivery attempts by channel and outcome", deliveries.clone());
+        let delivery_latency = Family::<ChannelLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 4.0, 10))
+        });
+        registry.register(
+            "slawatch_delivery_latency_seconds",
+            "Time from a notification's creation to its delivery, by channel",
+            delivery_latency.clone(),
+        );
+        let sweep_duration = Histogram::new(exponential_buckets(0.001, 4.0, 10));
+        registry.register("slawatch_sla_sweep_duration_seconds", "Duration of SLA sweeps", sweep_duration.clone());
+        let sweep_examined = Counter::default();
+        registry.register(
+            "slawatch_sla_sweep_findings_examined",
+            "Findings whose next SLA event had come, examined by sweeps",
+            sweep_examined.clone(),
+        );
+        let sla_events = Counter::default();
+        registry.register("slawatch_sla_events", "SLA events emitted by sweeps", sla_events.clone());
+        Self { registry, deliveries, delivery_latency, sweep_duration, sweep_examined, sla_events }
+    }
+}
+
+impl Metrics {
+    /// One delivery attempt: `outcome` is `delivered`, `retry`, `deferred` or `dead`.
+    pub fn delivery(&self, channel: &str, outcome: &str, latency_seconds: Option<i64>) {
+        let labels = DeliveryLabels { channel: channel.to_owned(), outcome: outcome.to_owned() };
+        self.deliveries.get_or_create(&labels).inc();
+        if let Some(seconds) = latency_seconds {
+            let label = ChannelLabel { channel: channel.to_owned() };
+            self.delivery_latency.get_or_create(&label).observe(seconds.max(0) as f64);
+        }
+    }
+
+    /// One sweep.
+    pub fn sweep(&self, elapsed: std::time::Duration, examined: usize, emitted: usize) {
+        self.sweep_duration.observe(elapsed.as_secs_f64());
+        self.sweep_examined.inc_by(examined as u64);
+        self.sla_events.inc_by(emitted as u64);
+    }
+}
+
+/// The finding metrics at this instant.
+struct FindingGauges {
+    registry: Registry,
+    /// Breached findings per lower-case severity, for the runbook's metric.
+    breaches: Vec<(String, i64)>,
+}
+
+/// Open and breached (open and at or past the deadline, as `outsideSla`) findings per product and severity.
+async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
+    let now = state.clock.now().timestamp();
+    // `now` is an integer of ours, not input: safe to inline.
+    let breached_sql = Expr::cust(format!("CAST(SUM(CASE WHEN sla_deadline <= {now} THEN 1 ELSE 0 END) AS BIGINT)"));
+    let rows: Vec<(i32, String, i64, Option<i64>)> = finding::Entity::find()
+        .select_only()
+        .column(finding::Column::ProductId)
+        .column(finding::Column::Severity)
+        .column_as(finding::Column::Id.count(), "open_count")
+        .column_as(breached_sql, "breached_count")
+        .filter(finding::Column::IsOpen.eq(true))
+        .group_by(finding::Column::ProductId)
+        .group_by(finding::Column::Severity)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let names: HashMap<i32, String> = product::Entity::find()
+        .select_only()
+        .column(product::Column::Id)
+        .column(product::Column::Name)
+        .into_tuple()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
+    let open = Family::<FindingLabels, Gauge>::default();
+    let breached = Family::<FindingLabels, Gauge>::default();
+    let mut per_severity: Vec<(String, i64)> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low]
+        .iter()
+        .map(|s| (s.as_str().to_lowercase(), 0))
+        .collect();
+    for (product_id, severity, open_count, breached_count) in rows {
+        let labels = FindingLabels {
+            product: names.get(&product_id).cloned().unwrap_or_else(|| product_id.to_string()),
+            severity: severity.to_lowercase(),
+        };
+        let breached_count = breached_count.unwrap_or(0);
+        open.get_or_create(&labels).set(open_count);
+        breached.get_or_create(&labels).set(breached_count);
+        if let Some(slot) = per_severity.iter_mut().find(|(severity, _)| *severity == labels.severity) {
+            slot.1 += breached_count;
+        }
+    }
+    let mut registry = Registry::default();
+    registry.register("slawatch_findings_open", "Open findings by product and severity", open);
+    registry.register(
+        "slawatch_findings_breached",
+        "Open findings at or past their SLA deadline by product and severity",
+        breached,
+    );
+    Ok(FindingGauges { registry, breaches: per_severity })
+}
+
+/// `defectdojo_sla_breach_count{severity}`, the runbook exporter's series, for its Grafana dashboard. A
+/// `_count` series may only belong to a summary or histogram, so it is the count of a summary whose sum is
+/// the same number.
+fn runbook_breach_series(breaches: &[(String, i64)]) -> String {
+    let mut text = String::from(
+        "# HELP defectdojo_sla_breach Open findings past their SLA deadline by severity \
+         (read defectdojo_sla_breach_count, as the runbook's exporter wrote it).\n\
+         # TYPE defectdojo_sla_breach summary\n",
+    );
+    for (severity, count) in breaches {
+        let _ = writeln!(text, "defectdojo_sla_breach_sum{{severity=\"{severity}\"}} {count}");
+        let _ = writeln!(text, "defectdojo_sla_breach_count{{severity=\"{severity}\"}} {count}");
+    }
+    text
+}
+
+/// `OpenMetrics` text to Prometheus text: a counter family takes its samples' `_total` name, and the `# EOF`
+/// marker goes.
+fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: Vec<&str> =
+        openmetrics.lines().filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut text = String::with_capacity(openmetrics.len() + counters.len() * 16);
+    for line in openmetrics.lines().filter(|line| *line != "# EOF") {
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let name = counters.iter().find(|name| rest.strip_prefix(**name).is_some_and(|r| r.starts_with(' ')))?;
+            Some(format!("{prefix}{name}_total{}", &rest[name.len()..]))
+        });
+        text.push_str(renamed.as_deref().unwrap_or(line));
+        text.push('\n');
+    }
+    text
+}
+
+/// `GET /metrics`.
+pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+    let rendered = async {
+        let gauges = finding_gauges(&state).await?;
+        let mut text = String::new();
+        encode_registry(&mut text, &gauges.registry)
+            .and_then(|()| encode_registry(&mut text, &state.metrics.registry))
+            .map_err(ServiceError::internal)?;
+        Ok::<_, ServiceError>(to_prometheus_text(&text) + &runbook_breach_series(&gauges.breaches))
+    };
+    match rendered.await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err.detail(), "could not render the metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_take_their_total_name_in_prometheus_text() {
+        let openmetrics = "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total 3\n\
+                           # HELP jobs_queued Queued.\n# TYPE jobs_queued gauge\njobs_queued 1\n# EOF\n";
+        assert_eq!(
+            to_prometheus_text(openmetrics),
+            "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total 3\n\
+             # HELP jobs_queued Queued.\n# TYPE jobs_queued gauge\njobs_queued 1\n"
+        );
+    }
+
+    #[test]
+    fn the_runbook_series_is_a_summary_count() {
+        let text = runbook_breach_series(&[("critical".to_owned(), 2), ("high".to_owned(), 0)]);
+        assert!(text.contains("# TYPE defectdojo_sla_breach summary\n"));
+        assert!(text.contains("defectdojo_sla_breach_count{severity=\"critical\"} 2\n"));
+        assert!(text.contains("defectdojo_sla_breach_count{severity=\"high\"} 0\n"));
+    }
+}
