@@ -2,7 +2,6 @@
 //! retries (exponential backoff, jitter, `Retry-After`) until `DEAD`. A crash leaves a lease that expires,
 //! and the delivery is sent again with the same delivery key.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use sea_orm::sea_query::{LockBehavior, LockType};
@@ -12,7 +11,7 @@ use tokio::sync::watch;
 use crate::db;
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::retry::NextStep;
-use crate::entity::{delivery, notification};
+use crate::entity::delivery;
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::notify::{Channels, Outgoing, SendError};
@@ -50,14 +49,7 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
     if claimed.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i32> = claimed.iter().map(|d| d.notification_id).collect();
-    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
-        .filter(notification::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|n| (n.id, n))
-        .collect();
+    let notifications = crate::service::deliveries::notifications_of(&state.db, &claimed).await?;
     let mut signals = Vec::with_capacity(claimed.len());
     for row in &claimed {
         let outcome = match (

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, Entit
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::entity::{alert, delivery, finding, notification, sla_event};
+use crate::entity::{alert, delivery, finding, sla_event};
 use crate::service::deliveries::DeliveryView;
 
 /// The PostgreSQL channel the signals travel on.
@@ -235,13 +235,7 @@ async fn load_deliveries<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let rows = delivery::Entity::find().filter(delivery::Column::Id.is_in(ids)).all(conn).await?;
-    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
-        .filter(notification::Column::Id.is_in(rows.iter().map(|d| d.notification_id)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|n| (n.id, n))
-        .collect();
+    let notifications = crate::service::deliveries::notifications_of(conn, &rows).await?;
     Ok(rows
         .into_iter()
         .filter_map(|delivery| {

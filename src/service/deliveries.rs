@@ -63,16 +63,19 @@ pub struct DeliveryView {
     pub notification: notification::Model,
 }
 
+/// The notifications of `deliveries` by id, in one query.
+pub async fn notifications_of<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    deliveries: &[delivery::Model],
+) -> Result<HashMap<i32, notification::Model>, sea_orm::DbErr> {
+    let ids: Vec<i32> = deliveries.iter().map(|d| d.notification_id).collect();
+    let rows = notification::Entity::find().filter(notification::Column::Id.is_in(ids)).all(conn).await?;
+    Ok(rows.into_iter().map(|n| (n.id, n)).collect())
+}
+
 /// Attaches their notifications to deliveries, in one query.
 async fn with_notifications(state: &AppState, deliveries: Vec<delivery::Model>) -> ServiceResult<Vec<DeliveryView>> {
-    let ids: Vec<i32> = deliveries.iter().map(|d| d.notification_id).collect();
-    let notifications: HashMap<i32, notification::Model> = notification::Entity::find()
-        .filter(notification::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|n| (n.id, n))
-        .collect();
+    let notifications = notifications_of(&state.db, &deliveries).await?;
     deliveries
         .into_iter()
         .map(|delivery| {
