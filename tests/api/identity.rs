@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 use slawatch::security::jwt::JwtKeys;
 
-use crate::helpers::{ADMIN_PASSWORD, JWT_SECRET, PASSWORD, spawn_app};
+use crate::helpers::{ADMIN_PASSWORD, JWT_SECRET, PASSWORD, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn login_returns_a_jwt_that_identifies_the_user() {
@@ -134,7 +134,7 @@ async fn a_deactivated_user_can_neither_log_in_nor_use_an_old_token() {
 
 #[tokio::test]
 async fn the_token_create_command_prints_a_working_token() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|config| config.scheduler_enabled = false).await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["token", "create", "--username", "admin"])
         .env("DATABASE_URL", &app.state.config.database_url)
@@ -148,7 +148,9 @@ async fn the_token_create_command_prints_a_working_token() {
 
 #[tokio::test]
 async fn the_user_create_and_migrate_commands_work_against_the_same_database() {
-    let app = spawn_app().await;
+    // Without the scheduler, as the demo-command test: a CLI process beside a server's writing jobs sometimes
+    // gets SQLITE_BUSY (the known, not yet understood contention in the closing note).
+    let app = spawn_app_with(|config| config.scheduler_enabled = false).await;
     let cli = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_slawatch"))
             .args(args)
