@@ -1,12 +1,12 @@
 //! The outbox: a notification and its deliveries are written in the caller's transaction, so a change and
 //! the news of it commit together or not at all. The delivery worker (`jobs::delivery`) sends them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::domain::recipients::{
-    self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches,
+    self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches, Target,
 };
 use crate::domain::{NotificationEvent, ProductRole};
 use crate::entity::{delivery, notification, notification_setting, product, product_member, system_settings, user};
@@ -19,6 +19,9 @@ pub const PENDING: &str = "PENDING";
 pub const RETRYING: &str = "RETRYING";
 pub const DELIVERED: &str = "DELIVERED";
 pub const DEAD: &str = "DEAD";
+
+/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bound-parameter limits).
+const INSERT_CHUNK: usize = 500;
 
 /// A notification to publish.
 #[derive(Debug, Clone)]
@@ -37,149 +40,239 @@ pub struct NewNotification {
     pub dedupe_key: Option<String>,
 }
 
+/// Where one notification goes: each (channel, target) once.
+type Targets = BTreeSet<(Channel, Target)>;
+
 /// Channels a user gets for an event when neither the event nor `other` is set for them (as DefectDojo:
 /// in-app alerts).
 fn default_personal() -> EventSetting {
     EventSetting { channels: BTreeSet::from([Channel::Alert]), ..EventSetting::default() }
 }
 
-/// Writes the notification and one delivery per resolved (channel, target). Returns `None` when the
-/// dedupe key was already used.
-pub async fn publish<C: ConnectionTrait>(
+/// Writes the notification and one delivery per resolved (channel, target). Returns the notification's id,
+/// or `None` when the dedupe key was already used.
+pub async fn publish<C: ConnectionTrait>(conn: &C, now: i64, new: NewNotification) -> ServiceResult<Option<i32>> {
+    let directory = Directory::load(conn, std::slice::from_ref(&new)).await?;
+    Ok(publish_many(conn, now, &directory, vec![new]).await?.into_iter().next().flatten())
+}
+
+/// Writes many notifications and their deliveries with a few multi-row statements, resolving recipients
+/// from `directory` (which must have been loaded for them). Returns each notification's id, in order, or
+/// `None` where its dedupe key was already used.
+pub async fn publish_many<C: ConnectionTrait>(
     conn: &C,
     now: i64,
-    new: NewNotification,
-) -> ServiceResult<Option<notification::Model>> {
-    if let Some(key) = &new.dedupe_key {
-        let seen =
-            notification::Entity::find().filter(notification::Column::DedupeKey.eq(key.as_str())).one(conn).await?;
-        if seen.is_some() {
-            return Ok(None);
+    directory: &Directory,
+    news: Vec<NewNotification>,
+) -> ServiceResult<Vec<Option<i32>>> {
+    let keys: Vec<&str> = news.iter().filter_map(|n| n.dedupe_key.as_deref()).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for chunk in keys.chunks(INSERT_CHUNK) {
+        let rows = notification::Entity::find()
+            .select_only()
+            .column(notification::Column::DedupeKey)
+            .filter(notification::Column::DedupeKey.is_in(chunk.iter().copied()))
+            .into_tuple::<Option<String>>()
+            .all(conn)
+            .await?;
+        seen.extend(rows.into_iter().flatten());
+    }
+    let mut ids: Vec<Option<i32>> = vec![None; news.len()];
+    let mut fresh: Vec<(usize, NewNotification)> = Vec::with_capacity(news.len());
+    for (index, new) in news.into_iter().enumerate() {
+        if let Some(key) = &new.dedupe_key
+            && !seen.insert(key.clone())
+        {
+            continue;
         }
+        fresh.push((index, new));
     }
-    let targets = resolve_targets(conn, &new).await?;
-    let created = notification::ActiveModel {
-        event: Set(new.event.as_str().to_owned()),
-        product_id: Set(new.product_id),
-        finding_id: Set(new.finding_id),
-        title: Set(new.title),
-        description: Set(new.description),
-        url: Set(new.url),
-        payload: Set(new.payload.to_string()),
-        dedupe_key: Set(new.dedupe_key),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
-    let mut rows = Vec::with_capacity(targets.len());
-    for (channel, target) in targets {
-        rows.push(delivery::ActiveModel {
-            notification_id: Set(created.id),
-            channel: Set(channel.as_str().to_owned()),
-            target: Set(target.to_string()),
-            delivery_key: Set(token::random_hex(16).map_err(ServiceError::internal)?),
-            status: Set(PENDING.to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
+    let mut fan_out_targets: HashMap<(Option<i32>, NotificationEvent), Targets> = HashMap::new();
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
+            event: Set(new.event.as_str().to_owned()),
+            product_id: Set(new.product_id),
+            finding_id: Set(new.finding_id),
+            title: Set(new.title.clone()),
+            description: Set(new.description.clone()),
+            url: Set(new.url.clone()),
+            payload: Set(new.payload.to_string()),
+            dedupe_key: Set(new.dedupe_key.clone()),
             created_at: Set(now),
-            updated_at: Set(now),
             ..Default::default()
         });
+        let inserted = crate::db::insert_returning_ids(conn, notification::Entity::insert_many(rows)).await?;
+        if inserted.len() != chunk.len() {
+            return Err(ServiceError::internal("the database did not return every inserted notification's id"));
+        }
+        let mut deliveries = Vec::new();
+        for ((index, new), id) in chunk.iter().zip(inserted) {
+            ids[*index] = Some(id);
+            let targets = match &new.audience {
+                Audience::FanOut => {
+                    fan_out_targets.entry((new.product_id, new.event)).or_insert_with(|| directory.resolve(new)).clone()
+                }
+                Audience::Directed(_) => directory.resolve(new),
+            };
+            for (channel, target) in targets {
+                deliveries.push(delivery::ActiveModel {
+                    notification_id: Set(id),
+                    channel: Set(channel.as_str().to_owned()),
+                    target: Set(target.to_string()),
+                    delivery_key: Set(token::random_hex(16).map_err(ServiceError::internal)?),
+                    status: Set(PENDING.to_owned()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(now),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                });
+            }
+        }
+        while !deliveries.is_empty() {
+            let rest = deliveries.split_off(deliveries.len().min(INSERT_CHUNK));
+            delivery::Entity::insert_many(deliveries).exec_without_returning(conn).await?;
+            deliveries = rest;
+        }
     }
-    if !rows.is_empty() {
-        delivery::Entity::insert_many(rows).exec(conn).await?;
-    }
-    Ok(Some(created))
+    Ok(ids)
 }
 
-/// Gathers what `domain::recipients::resolve` needs, in a handful of queries, and resolves.
-async fn resolve_targets<C: ConnectionTrait>(
-    conn: &C,
-    new: &NewNotification,
-) -> ServiceResult<BTreeSet<(Channel, recipients::Target)>> {
-    let system = system_switches(conn).await?;
-    let product = match new.product_id {
-        Some(id) => {
-            Some(product::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("product"))?)
+/// What recipient resolution needs about the products and users of a set of notifications, read with a
+/// handful of queries whatever the number of notifications.
+#[derive(Debug)]
+pub struct Directory {
+    system: SystemSwitches,
+    products: HashMap<i32, product::Model>,
+    members: HashMap<i32, BTreeMap<i32, ProductRole>>,
+    /// Active superusers, members of the products and directed users.
+    users: Vec<user::Model>,
+    /// owner key → event → setting, for the notifications' events and `other`.
+    settings: HashMap<String, BTreeMap<NotificationEvent, EventSetting>>,
+}
+
+impl Directory {
+    /// Loads what resolving `news` needs.
+    pub async fn load<C: ConnectionTrait>(conn: &C, news: &[NewNotification]) -> ServiceResult<Self> {
+        let system = system_switches(conn).await?;
+        let product_ids: BTreeSet<i32> = news.iter().filter_map(|n| n.product_id).collect();
+        let mut products = HashMap::new();
+        let mut members: HashMap<i32, BTreeMap<i32, ProductRole>> = HashMap::new();
+        for chunk in product_ids.iter().copied().collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+            for row in
+                product::Entity::find().filter(product::Column::Id.is_in(chunk.iter().copied())).all(conn).await?
+            {
+                products.insert(row.id, row);
+            }
+            let rows = product_member::Entity::find()
+                .filter(product_member::Column::ProductId.is_in(chunk.iter().copied()))
+                .all(conn)
+                .await?;
+            for row in rows {
+                if let Ok(role) = row.role.parse() {
+                    members.entry(row.product_id).or_default().insert(row.user_id, role);
+                }
+            }
         }
-        None => None,
-    };
-    let members: BTreeMap<i32, ProductRole> = match new.product_id {
-        Some(id) => product_member::Entity::find()
-            .filter(product_member::Column::ProductId.eq(id))
+        if product_ids.iter().any(|id| !products.contains_key(id)) {
+            return Err(ServiceError::not_found("product"));
+        }
+        let mut user_ids: BTreeSet<i32> = members.values().flat_map(|m| m.keys().copied()).collect();
+        for new in news {
+            if let Audience::Directed(ids) = &new.audience {
+                user_ids.extend(ids.iter().copied());
+            }
+        }
+        let mut users: Vec<user::Model> = user::Entity::find()
+            .filter(user::Column::IsActive.eq(true))
+            .filter(user::Column::IsSuperuser.eq(true))
             .all(conn)
-            .await?
-            .into_iter()
-            .filter_map(|m| m.role.parse().ok().map(|role| (m.user_id, role)))
-            .collect(),
-        None => BTreeMap::new(),
-    };
-    let mut users_query = user::Entity::find().filter(user::Column::IsActive.eq(true));
-    users_query = match &new.audience {
-        Audience::FanOut => users_query.filter(
-            sea_orm::Condition::any()
-                .add(user::Column::IsSuperuser.eq(true))
-                .add(user::Column::Id.is_in(members.keys().copied())),
-        ),
-        Audience::Directed(ids) => users_query.filter(user::Column::Id.is_in(ids.iter().copied())),
-    };
-    let users = users_query.all(conn).await?;
-
-    let mut owners = vec![Owner::System.key()];
-    if let Some(product) = &product {
-        owners.push(Owner::ProductExtra(product.id).key());
-    }
-    for u in &users {
-        owners.push(Owner::Personal(u.id).key());
-        if let Some(product) = &product {
-            owners.push(Owner::ProductUser { product_id: product.id, user_id: u.id }.key());
+            .await?;
+        let superusers: HashSet<i32> = users.iter().map(|u| u.id).collect();
+        let others: Vec<i32> = user_ids.into_iter().filter(|id| !superusers.contains(id)).collect();
+        for chunk in others.chunks(INSERT_CHUNK) {
+            users.extend(
+                user::Entity::find()
+                    .filter(user::Column::IsActive.eq(true))
+                    .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                    .all(conn)
+                    .await?,
+            );
         }
-    }
-    let mut by_owner: BTreeMap<String, BTreeMap<NotificationEvent, EventSetting>> = BTreeMap::new();
-    let rows = notification_setting::Entity::find()
-        .filter(notification_setting::Column::OwnerKey.is_in(owners))
-        .filter(notification_setting::Column::Event.is_in([new.event.as_str(), NotificationEvent::Other.as_str()]))
-        .all(conn)
-        .await?;
-    for row in rows {
-        let event = row.event.parse().map_err(ServiceError::internal)?;
-        let setting = crate::service::notification_settings::event_setting(&row)?;
-        by_owner.entry(row.owner_key).or_default().insert(event, setting);
-    }
-    let pick = |owner: Owner| -> Option<EventSetting> {
-        by_owner.get(&owner.key()).and_then(|settings| recipients::setting_for(settings, new.event)).cloned()
-    };
-    let candidates: Vec<Candidate> = users
-        .iter()
-        .map(|u| Candidate {
-            user_id: u.id,
-            email: u.email.clone(),
-            is_superuser: u.is_superuser,
-            is_active: u.is_active,
-            may_view_product: u.is_superuser || members.contains_key(&u.id),
-            personal: pick(Owner::Personal(u.id)).unwrap_or_else(default_personal),
-            product: product
-                .as_ref()
-                .and_then(|p| pick(Owner::ProductUser { product_id: p.id, user_id: u.id }))
-                .unwrap_or_default(),
-        })
-        .collect();
-    let system_setting = pick(Owner::System).unwrap_or_default();
-    let product_extra = product.as_ref().and_then(|p| pick(Owner::ProductExtra(p.id))).unwrap_or_default();
-    Ok(recipients::resolve(&Resolution {
-        event: new.event,
-        audience: new.audience.clone(),
-        product: product
-            .as_ref()
-            .map(|p| ProductContext { disable_sla_breach_notifications: p.disable_sla_breach_notifications }),
-        system: &system,
-        system_setting: &system_setting,
-        product_extra: &product_extra,
-        candidates: &candidates,
-    }))
-}
 
+        let mut owners = vec![Owner::System.key()];
+        for product_id in &product_ids {
+            owners.push(Owner::ProductExtra(*product_id).key());
+        }
+        for u in &users {
+            owners.push(Owner::Personal(u.id).key());
+        }
+        for product_id in &product_ids {
+            let product_members = members.get(product_id);
+            for u in users.iter().filter(|u| u.is_superuser || product_members.is_some_and(|m| m.contains_key(&u.id))) {
+                owners.push(Owner::ProductUser { product_id: *product_id, user_id: u.id }.key());
+            }
+        }
+        let mut events: BTreeSet<&str> = news.iter().map(|n| n.event.as_str()).collect();
+        events.insert(NotificationEvent::Other.as_str());
+        let mut settings: HashMap<String, BTreeMap<NotificationEvent, EventSetting>> = HashMap::new();
+        for chunk in owners.chunks(INSERT_CHUNK) {
+            let rows = notification_setting::Entity::find()
+                .filter(notification_setting::Column::OwnerKey.is_in(chunk.iter().cloned()))
+                .filter(notification_setting::Column::Event.is_in(events.iter().copied()))
+                .all(conn)
+                .await?;
+            for row in rows {
+                let event = row.event.parse().map_err(ServiceError::internal)?;
+                let setting = crate::service::notification_settings::event_setting(&row)?;
+                settings.entry(row.owner_key).or_default().insert(event, setting);
+            }
+        }
+        Ok(Self { system, products, members, users, settings })
+    }
+
+    /// The (channel, target) pairs of one notification.
+    fn resolve(&self, new: &NewNotification) -> Targets {
+        let product = new.product_id.and_then(|id| self.products.get(&id));
+        let no_members = BTreeMap::new();
+        let members = product.and_then(|p| self.members.get(&p.id)).unwrap_or(&no_members);
+        let pick = |owner: Owner| -> Option<EventSetting> {
+            self.settings.get(&owner.key()).and_then(|settings| recipients::setting_for(settings, new.event)).cloned()
+        };
+        let concerned = |u: &user::Model| match &new.audience {
+            Audience::FanOut => u.is_superuser || members.contains_key(&u.id),
+            Audience::Directed(ids) => ids.contains(&u.id),
+        };
+        let candidates: Vec<Candidate> = self
+            .users
+            .iter()
+            .filter(|u| concerned(u))
+            .map(|u| Candidate {
+                user_id: u.id,
+                email: u.email.clone(),
+                is_superuser: u.is_superuser,
+                is_active: u.is_active,
+                may_view_product: u.is_superuser || members.contains_key(&u.id),
+                personal: pick(Owner::Personal(u.id)).unwrap_or_else(default_personal),
+                product: product
+                    .and_then(|p| pick(Owner::ProductUser { product_id: p.id, user_id: u.id }))
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let system_setting = pick(Owner::System).unwrap_or_default();
+        let product_extra = product.and_then(|p| pick(Owner::ProductExtra(p.id))).unwrap_or_default();
+        recipients::resolve(&Resolution {
+            event: new.event,
+            audience: new.audience.clone(),
+            product: product
+                .map(|p| ProductContext { disable_sla_breach_notifications: p.disable_sla_breach_notifications }),
+            system: &self.system,
+            system_setting: &system_setting,
+            product_extra: &product_extra,
+            candidates: &candidates,
+        })
+    }
+}
 /// The system switches from the settings row.
 pub async fn system_switches<C: ConnectionTrait>(conn: &C) -> ServiceResult<SystemSwitches> {
     let row = system_settings::Entity::find_by_id(1)

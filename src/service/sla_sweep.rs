@@ -3,10 +3,10 @@
 //! `next_sla_event_at` to the next one. Plus `sla_resolved` when a finding that had crossed a threshold is
 //! mitigated.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{LockBehavior, LockType};
+use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -16,7 +16,7 @@ use crate::db;
 use crate::domain::recipients::Audience;
 use crate::domain::sla_events::{self, ScheduledEvent, SlaEventKind};
 use crate::domain::{NotificationEvent, SlaPolicy};
-use crate::entity::{finding, product, sla_event, system_settings};
+use crate::entity::{finding, product, sla_configuration, sla_event, system_settings};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::service::outbox::{self, NewNotification};
@@ -78,53 +78,150 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
             emitted.entry((row.finding_id, row.cycle)).or_default().push((kind, threshold));
         }
     }
-    let only_verified = system_settings::Entity::find_by_id(1).one(&txn).await?.is_some_and(|s| s.notify_only_verified);
-    let site = outbox::site_url(&txn).await?;
-    let mut products: HashMap<i32, (product::Model, SlaPolicy)> = HashMap::new();
-    let mut report = SweepReport { examined: due_findings.len(), emitted: 0 };
-    let mut signals = Vec::new();
-    for found in due_findings {
-        if let std::collections::hash_map::Entry::Vacant(slot) = products.entry(found.product_id) {
-            let product = crate::service::products::get_unchecked(&txn, found.product_id).await?;
-            let policy = sla_configs::policy_of(&sla_configs::get(&txn, product.sla_configuration_id).await?)?;
-            slot.insert((product, policy));
-        }
-        let (product, policy) = &products[&found.product_id];
-        let schedule = finding_sla::schedule(&found).filter(|_| found.is_open);
-        let (due, next) = match &schedule {
+    let settings = system_settings::Entity::find_by_id(1).one(&txn).await?;
+    let only_verified = settings.as_ref().is_some_and(|s| s.notify_only_verified);
+    let site = settings.map(|s| s.site_url).unwrap_or_default();
+    let products = products_with_policies(&txn, due_findings.iter().map(|f| f.product_id)).await?;
+
+    // Plan every due event of the batch in memory, then write them with a few multi-row statements.
+    let mut planned: Vec<(&finding::Model, &product::Model, ScheduledEvent)> = Vec::new();
+    let mut next_event_at: Vec<(i32, Option<i64>)> = Vec::with_capacity(due_findings.len());
+    for found in &due_findings {
+        let (product, policy) = products.get(&found.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
+        let (due, next) = match finding_sla::schedule(found).filter(|_| found.is_open) {
             Some(schedule) => {
-                let events = sla_events::cycle_events(schedule, policy.thresholds.as_slice(), policy.escalation.get());
+                let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
                 let already = emitted.get(&(found.id, found.sla_cycle)).map_or(&[][..], Vec::as_slice);
                 sla_events::due(&events, already, now)
             }
             None => (Vec::new(), None),
         };
-        let notify = !only_verified || found.verified;
-        for event in &due {
-            if let Some(id) = record_event(&txn, &found, product, event, notify, &site, now).await? {
-                report.emitted += 1;
-                signals.push(Signal::Sla { id });
-            }
-        }
-        if !due.is_empty() {
-            signals.push(Signal::Finding { id: found.id });
-        }
-        let mut model: finding::ActiveModel = found.into();
-        model.next_sla_event_at = Set(next.map(|at| at.timestamp()));
-        model.update(&txn).await?;
+        planned.extend(due.into_iter().map(|event| (found, product, event)));
+        next_event_at.push((found.id, next.map(|at| at.timestamp())));
     }
+    let notified: Vec<usize> =
+        (0..planned.len()).filter(|&index| !only_verified || planned[index].0.verified).collect();
+    let notifications: Vec<NewNotification> = notified
+        .iter()
+        .map(|&index| {
+            let (found, product, event) = &planned[index];
+            notification_for(found, product, event, &site, now)
+        })
+        .collect();
+    let directory = outbox::Directory::load(&txn, &notifications).await?;
+    let mut notification_ids: Vec<Option<i32>> = vec![None; planned.len()];
+    let published = outbox::publish_many(&txn, now.timestamp(), &directory, notifications).await?;
+    for (index, id) in notified.into_iter().zip(published) {
+        notification_ids[index] = id;
+    }
+    let mut event_ids = Vec::with_capacity(planned.len());
+    for (chunk, chunk_notifications) in planned.chunks(500).zip(notification_ids.chunks(500)) {
+        let rows = chunk
+            .iter()
+            .zip(chunk_notifications)
+            .map(|((found, _, event), notification_id)| event_row(found, event, *notification_id, now));
+        let insert = sla_event::Entity::insert_many(rows).on_conflict(
+            OnConflict::columns([
+                sla_event::Column::FindingId,
+                sla_event::Column::Cycle,
+                sla_event::Column::Kind,
+                sla_event::Column::Threshold,
+            ])
+            .do_nothing()
+            .to_owned(),
+        );
+        event_ids.extend(db::insert_returning_ids(&txn, insert).await?);
+    }
+    set_next_event_at(&txn, &next_event_at).await?;
     txn.commit().await?;
+
+    let mut signals: Vec<Signal> = event_ids.iter().map(|&id| Signal::Sla { id }).collect();
+    let changed: BTreeSet<i32> = planned.iter().map(|(found, _, _)| found.id).collect();
+    signals.extend(changed.into_iter().map(|id| Signal::Finding { id }));
     state.announce(signals).await;
-    Ok(report)
+    Ok(SweepReport { examined: due_findings.len(), emitted: event_ids.len() })
 }
 
-/// Inserts the event (a no-op if it exists) and, when `notify`, its notification. Returns the new event's id.
+/// The products of a batch with their SLA policies, in two queries.
+async fn products_with_policies<C: ConnectionTrait>(
+    conn: &C,
+    product_ids: impl Iterator<Item = i32>,
+) -> ServiceResult<HashMap<i32, (product::Model, SlaPolicy)>> {
+    let product_ids: BTreeSet<i32> = product_ids.collect();
+    let products = product::Entity::find().filter(product::Column::Id.is_in(product_ids)).all(conn).await?;
+    let config_ids: BTreeSet<i32> = products.iter().map(|p| p.sla_configuration_id).collect();
+    let mut policies = HashMap::new();
+    for config in
+        sla_configuration::Entity::find().filter(sla_configuration::Column::Id.is_in(config_ids)).all(conn).await?
+    {
+        policies.insert(config.id, sla_configs::policy_of(&config)?);
+    }
+    products
+        .into_iter()
+        .map(|product| {
+            let policy = policies
+                .get(&product.sla_configuration_id)
+                .cloned()
+                .ok_or_else(|| ServiceError::not_found("SLA configuration"))?;
+            Ok((product.id, (product, policy)))
+        })
+        .collect()
+}
+
+/// Moves each finding's `next_sla_event_at` in one statement (the values are integers from the database).
+async fn set_next_event_at<C: ConnectionTrait>(conn: &C, next_event_at: &[(i32, Option<i64>)]) -> ServiceResult<()> {
+    use std::fmt::Write as _;
+    if next_event_at.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("UPDATE findings SET next_sla_event_at = CAST(CASE id");
+    for (id, next) in next_event_at {
+        match next {
+            Some(at) => write!(sql, " WHEN {id} THEN {at}"),
+            None => write!(sql, " WHEN {id} THEN NULL"),
+        }
+        .map_err(ServiceError::internal)?;
+    }
+    sql.push_str(" END AS BIGINT) WHERE id IN (");
+    for (index, (id, _)) in next_event_at.iter().enumerate() {
+        write!(sql, "{}{id}", if index == 0 { "" } else { "," }).map_err(ServiceError::internal)?;
+    }
+    sql.push(')');
+    conn.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+fn event_row(
+    found: &finding::Model,
+    event: &ScheduledEvent,
+    notification_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> sla_event::ActiveModel {
+    sla_event::ActiveModel {
+        finding_id: Set(found.id),
+        product_id: Set(found.product_id),
+        cycle: Set(found.sla_cycle),
+        kind: Set(event.kind.as_str().to_owned()),
+        threshold: Set(i32::from(event.threshold)),
+        occurred_at: Set(event.at.timestamp()),
+        created_at: Set(now.timestamp()),
+        notification_id: Set(notification_id),
+        ..Default::default()
+    }
+}
+
+/// The notification's dedupe key: one per finding, cycle, kind and threshold.
+fn dedupe_key(found: &finding::Model, event: &ScheduledEvent) -> String {
+    format!("sla:{}:{}:{}:{}", found.id, found.sla_cycle, event.kind.as_str(), event.threshold)
+}
+
+/// Inserts a mitigation's `sla_resolved` event (a no-op if it exists) with its notification. Returns the
+/// new event's id.
 async fn record_event<C: ConnectionTrait>(
     conn: &C,
     found: &finding::Model,
     product: &product::Model,
     event: &ScheduledEvent,
-    notify: bool,
     site: &str,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<i32>> {
@@ -138,24 +235,9 @@ async fn record_event<C: ConnectionTrait>(
     if exists.is_some() {
         return Ok(None);
     }
-    let notification = if notify {
-        outbox::publish(conn, now.timestamp(), notification_for(found, product, event, site, now)).await?
-    } else {
-        None
-    };
-    let inserted = sla_event::ActiveModel {
-        finding_id: Set(found.id),
-        product_id: Set(found.product_id),
-        cycle: Set(found.sla_cycle),
-        kind: Set(event.kind.as_str().to_owned()),
-        threshold: Set(i32::from(event.threshold)),
-        occurred_at: Set(event.at.timestamp()),
-        created_at: Set(now.timestamp()),
-        notification_id: Set(notification.map(|n| n.id)),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    let notification =
+        outbox::publish(conn, now.timestamp(), notification_for(found, product, event, site, now)).await?;
+    let inserted = event_row(found, event, notification, now).insert(conn).await?;
     Ok(Some(inserted.id))
 }
 
@@ -205,7 +287,7 @@ fn notification_for(
                 "threshold": (event.kind == SlaEventKind::BreachApproaching).then_some(event.threshold),
             },
         }),
-        dedupe_key: Some(format!("sla:{}:{}:{}:{}", found.id, found.sla_cycle, event.kind.as_str(), event.threshold)),
+        dedupe_key: Some(dedupe_key(found, event)),
     }
 }
 
@@ -245,7 +327,7 @@ pub async fn resolve_on_mitigation<C: ConnectionTrait>(
     let product = crate::service::products::get_unchecked(conn, found.product_id).await?;
     let site = outbox::site_url(conn).await?;
     let event = ScheduledEvent { kind: SlaEventKind::Resolved, threshold: 0, at: now };
-    record_event(conn, found, &product, &event, true, &site, now).await
+    record_event(conn, found, &product, &event, &site, now).await
 }
 
 /// The SLA events of a finding, oldest first.

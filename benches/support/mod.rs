@@ -1,0 +1,98 @@
+//! Shared set-up of the benches: a fresh database (SQLite in a temp dir, or `BENCH_DATABASE_URL`), products
+//! with members, and findings loaded in `createFindings`-sized batches.
+
+use std::time::{Duration, Instant};
+
+use slawatch::clock::Clock;
+use slawatch::config::Config;
+use slawatch::domain::ProductRole;
+use slawatch::error::ServiceError;
+use slawatch::service::findings::NewFinding;
+use slawatch::service::products::ProductInput;
+use slawatch::service::users::NewUser;
+use slawatch::service::{Actor, findings, members, product_types, products, users};
+use slawatch::startup;
+use slawatch::state::AppState;
+
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A prepared database and the products in it.
+pub struct Bench {
+    pub state: AppState,
+    pub actor: Actor,
+    pub backend: &'static str,
+    pub product_ids: Vec<i32>,
+    _dir: tempfile::TempDir,
+}
+
+/// `BENCH_FINDINGS` or the default.
+pub fn findings_wanted(default: usize) -> usize {
+    std::env::var("BENCH_FINDINGS").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
+fn fail(err: ServiceError) -> String {
+    err.detail()
+}
+
+impl Bench {
+    /// Migrates a fresh database and creates `products` products, each with one member (a writer) besides
+    /// the superuser the bench acts as, so notifications fan out as in a real installation.
+    pub async fn prepare(clock: Clock, products: usize) -> BenchResult<Self> {
+        let dir = tempfile::tempdir()?;
+        let database_url = std::env::var("BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()));
+        let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        let config = Config { database_url, scheduler_enabled: false, ..Config::default() };
+        let state = startup::prepare_state(config, clock).await.map_err(|e| e.to_string())?;
+        let bootstrap = Actor { user_id: 0, username: "bench".to_owned(), is_superuser: true };
+        let admin = users::create(&state, &bootstrap, new_user("bench-admin", true)).await.map_err(fail)?;
+        let actor = Actor { user_id: admin.id, username: admin.username, is_superuser: true };
+        let product_type = product_types::create(&state, &actor, "Bench", None).await.map_err(fail)?;
+        let mut product_ids = Vec::with_capacity(products);
+        for index in 0..products {
+            let input = ProductInput {
+                name: Some(format!("bench-product-{index}")),
+                product_type_id: Some(product_type.id),
+                ..ProductInput::default()
+            };
+            let product = products::create(&state, &actor, input).await.map_err(fail)?;
+            let owner =
+                users::create(&state, &actor, new_user(&format!("bench-owner-{index}"), false)).await.map_err(fail)?;
+            members::add(&state, &actor, product.id, owner.id, ProductRole::Writer).await.map_err(fail)?;
+            product_ids.push(product.id);
+        }
+        Ok(Self { state, actor, backend, product_ids, _dir: dir })
+    }
+
+    /// Creates `total` findings, `make(index, product_id)` each, in batches of 1,000. Returns the time taken.
+    pub async fn load(&self, total: usize, make: impl Fn(usize, i32) -> NewFinding) -> BenchResult<Duration> {
+        let started = Instant::now();
+        let mut created = 0;
+        while created < total {
+            let batch: Vec<NewFinding> = (created..total.min(created + 1000))
+                .map(|i| make(i, self.product_ids[i % self.product_ids.len()]))
+                .collect();
+            created += findings::create_many(&self.state, &self.actor, batch).await.map_err(fail)?.len();
+        }
+        Ok(started.elapsed())
+    }
+}
+
+fn new_user(username: &str, is_superuser: bool) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        email: format!("{username}@bench.example"),
+        display_name: None,
+        password: None,
+        is_superuser,
+        slack_email: None,
+    }
+}
+
+/// The median and the 99th percentile (nearest rank) of `samples`, in milliseconds.
+pub fn median_and_p99(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let rank = ((samples.len() as f64) * 0.99).ceil() as usize;
+    (ms(samples[samples.len() / 2]), ms(samples[rank.clamp(1, samples.len()) - 1]))
+}
