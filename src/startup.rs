@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::metrics_endpoint))
         .with_state(state.clone())
         .merge(graphql_routes)
+        .merge(crate::rest::router(state.clone()))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(TraceLayer::new_for_http())
 }

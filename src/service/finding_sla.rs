@@ -80,6 +80,15 @@ pub fn schedule(model: &finding::Model) -> Option<SlaSchedule> {
     Some(SlaSchedule { deadline, expiration_date, period, approaching_at: model.sla_approaching_at.and_then(instant) })
 }
 
+/// DefectDojo's `sla_days_remaining` of a stored finding at `now`: 0 on the expiration day, negative after,
+/// frozen at the mitigation day. `None` without an SLA.
+#[must_use]
+pub fn days_remaining(model: &finding::Model, now: DateTime<Utc>) -> Option<i64> {
+    let expiration = date_of_epoch_day(model.sla_expiration_day?)?;
+    let mitigated_on = model.mitigated_at.and_then(instant).map(|at| at.date_naive());
+    Some(sla::days_remaining(expiration, now.date_naive(), mitigated_on))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

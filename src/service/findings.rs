@@ -432,6 +432,29 @@ pub async fn list(
     page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
 }
 
+/// A DRF-style slice of the findings the actor may view that match `filter`: the total and the rows
+/// `offset..offset + limit` in id order (the REST `/api/v2/findings/`).
+pub async fn slice(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<(u64, Vec<finding::Model>)> {
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
+    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
+        select = select.filter(condition);
+    }
+    let count = select.clone().count(&state.db).await?;
+    let rows = if offset >= count {
+        Vec::new()
+    } else {
+        select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
+    };
+    Ok((count, rows))
+}
+
 /// One row of the SLA summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SummaryRow {

@@ -16,6 +16,7 @@ mod mail;
 mod metrics;
 mod notifications;
 mod receiver;
+mod rest;
 mod runbook;
 mod sla;
 mod smtp_sink;

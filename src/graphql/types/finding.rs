@@ -58,11 +58,7 @@ impl Finding {
     }
     /// DefectDojo's `sla_days_remaining`: 0 on the expiration day, negative after; frozen once mitigated.
     async fn sla_days_remaining(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
-        let Some(expiration) = self.0.sla_expiration_day.and_then(finding_sla::date_of_epoch_day) else {
-            return Ok(None);
-        };
-        let mitigated_on = self.0.mitigated_at.and_then(instant).map(|at| at.date_naive());
-        Ok(Some(sla::days_remaining(expiration, Self::now(ctx)?.date_naive(), mitigated_on)))
+        Ok(finding_sla::days_remaining(&self.0, Self::now(ctx)?))
     }
     /// Seconds until the deadline (negative past it); frozen at mitigation.
     async fn sla_remaining_seconds(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
