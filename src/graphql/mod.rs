@@ -8,6 +8,7 @@ pub mod http;
 pub mod loaders;
 pub mod notifications;
 pub mod products;
+pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod subscriptions;
@@ -30,6 +31,7 @@ pub struct QueryRoot(
     notifications::NotificationQuery,
     sla::SlaQuery,
     settings::SettingsQuery,
+    reports::ReportQuery,
 );
 
 /// Every mutation of the API.

@@ -4,6 +4,7 @@ mod alerts;
 mod authorization;
 mod bad_input;
 mod chat;
+mod compliance;
 mod crash;
 mod crud;
 mod health;

@@ -1,0 +1,168 @@
+//! The quarterly SLA compliance report (`slaCompliance`): every figure for products with a known history,
+//! the targets' pass/fail, and bad requests.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, at, spawn_app};
+
+const REPORT: &str = "query($p: ID, $from: Date, $to: Date, $q: String) {
+    slaCompliance(productId: $p, from: $from, to: $to, quarter: $q) {
+        product { name } from to asOf opened closedWithinSla breached complianceRate passed
+        severities { severity opened closedWithinSla breached stillOpenBreached complianceRate target passed }
+        breaches { findingId title reference severity deadline breachDurationSeconds remediatedAt } } }";
+
+async fn create(app: &TestApp, inputs: Vec<Value>) -> Vec<String> {
+    let created = app
+        .admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
+        .await;
+    created.data()["createFindings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|f| f["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+fn history(product: &str, severity: &str, title: &str, start: &str, mitigated: Option<&str>) -> Value {
+    let mut input = json!({ "productId": product, "title": title, "severity": severity, "slaStart": start });
+    if let Some(at) = mitigated {
+        input["isMitigated"] = json!(true);
+        input["mitigatedAt"] = json!(at);
+    }
+    input
+}
+
+/// Royal-Bank-Integration meets its targets; Golem Portal does not. Reported on 10 April for Q1 2026.
+async fn quarter_of_history(app: &TestApp) -> (String, String, String, String) {
+    let bank = app.product("Royal-Bank-Integration").await;
+    let portal = app.product("Golem Portal").await;
+    let mut inputs = vec![
+        // Criticals (1 day): fixed after 10 h and after 20 h.
+        history(&bank, "CRITICAL", "RCE", "2026-01-10T10:00:00Z", Some("2026-01-10T20:00:00Z")),
+        history(&bank, "CRITICAL", "Auth bypass", "2026-02-10T10:00:00Z", Some("2026-02-11T06:00:00Z")),
+        // Medium (30 days), still open 3 weeks past its deadline; Low (90 days), not yet due.
+        history(&bank, "MEDIUM", "CSRF", "2026-01-12T00:00:00Z", None),
+        history(&bank, "LOW", "Banner", "2026-03-25T00:00:00Z", None),
+        // Portal: a Critical fixed a day late, a High still open past its deadline.
+        history(&portal, "CRITICAL", "SSRF", "2026-02-01T08:00:00Z", Some("2026-02-03T08:00:00Z")),
+        history(&portal, "HIGH", "Open redirect", "2026-03-20T12:00:00Z", None),
+        // Fixed in Q4 2025: not in Q1's report.
+        history(&bank, "HIGH", "Old", "2025-11-01T00:00:00Z", Some("2025-11-02T00:00:00Z")),
+    ];
+    // 19 Highs (7 days) fixed within three days, and one fixed two days late: 95 %.
+    for day in 1..=19 {
+        let start = format!("2026-02-{day:02}T09:00:00Z");
+        let fixed = format!("2026-02-{:02}T09:00:00Z", day + 3);
+        inputs.push(history(&bank, "HIGH", &format!("XSS {day}"), &start, Some(&fixed)));
+    }
+    let mut late = history(&bank, "HIGH", "SQL injection", "2026-03-01T00:00:00Z", Some("2026-03-10T00:00:00Z"));
+    late["externalReference"] = json!("JIRA-101");
+    inputs.push(late);
+    let ids = create(app, inputs).await;
+    (bank, portal, ids[ids.len() - 1].clone(), ids[5].clone())
+}
+
+fn severity<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["severities"].as_array().expect("severities").iter().find(|s| s["severity"] == name).expect("severity row")
+}
+
+#[tokio::test]
+async fn every_figure_of_the_quarterly_report_and_the_targets() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-04-10T09:00:00Z"));
+    let (bank, portal, late_high, open_high) = quarter_of_history(&app).await;
+
+    let read = app.admin(REPORT, json!({ "p": bank, "q": "2026-Q1" })).await;
+    let report = &read.data()["slaCompliance"];
+    assert_eq!(report["product"]["name"], "Royal-Bank-Integration");
+    assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some("2026-01-01"), Some("2026-03-31")));
+    assert_eq!(report["asOf"], "2026-04-01T00:00:00+00:00");
+    assert_eq!(report["opened"], 24);
+    assert_eq!(report["closedWithinSla"], 21);
+    assert_eq!(report["breached"], 2);
+    assert!((report["complianceRate"].as_f64().expect("rate") - 2100.0 / 23.0).abs() < 1e-9);
+    assert_eq!(report["passed"], true);
+    assert_eq!(
+        severity(report, "CRITICAL"),
+        &json!({ "severity": "CRITICAL", "opened": 2, "closedWithinSla": 2, "breached": 0, "stillOpenBreached": 0,
+                 "complianceRate": 100.0, "target": 100.0, "passed": true })
+    );
+    assert_eq!(
+        severity(report, "HIGH"),
+        &json!({ "severity": "HIGH", "opened": 20, "closedWithinSla": 19, "breached": 1, "stillOpenBreached": 0,
+                 "complianceRate": 95.0, "target": 95.0, "passed": true })
+    );
+    assert_eq!(
+        severity(report, "MEDIUM"),
+        &json!({ "severity": "MEDIUM", "opened": 1, "closedWithinSla": 0, "breached": 1, "stillOpenBreached": 1,
+                 "complianceRate": 0.0, "target": null, "passed": null })
+    );
+    assert_eq!(
+        severity(report, "LOW"),
+        &json!({ "severity": "LOW", "opened": 1, "closedWithinSla": 0, "breached": 0, "stillOpenBreached": 0,
+                 "complianceRate": null, "target": null, "passed": null })
+    );
+    assert_eq!(
+        report["breaches"],
+        json!([{ "findingId": late_high, "title": "SQL injection", "reference": "JIRA-101", "severity": "HIGH",
+                 "deadline": "2026-03-08T00:00:00+00:00", "breachDurationSeconds": 2 * 86_400,
+                 "remediatedAt": "2026-03-10T00:00:00+00:00" }])
+    );
+
+    // Golem Portal misses both targets; its breaches are listed Critical first.
+    let read = app.admin(REPORT, json!({ "p": portal, "from": "2026-01-01", "to": "2026-03-31" })).await;
+    let report = &read.data()["slaCompliance"];
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        (severity(report, "CRITICAL")["complianceRate"].as_f64(), severity(report, "CRITICAL")["passed"].as_bool()),
+        (Some(0.0), Some(false))
+    );
+    assert_eq!(severity(report, "HIGH")["passed"], false);
+    let breaches = report["breaches"].as_array().expect("breaches");
+    assert_eq!(breaches.iter().map(|b| b["title"].as_str()).collect::<Vec<_>>(), [Some("SSRF"), Some("Open redirect")]);
+    assert_eq!(breaches[0]["breachDurationSeconds"], 86_400);
+    assert_eq!(breaches[1]["findingId"], open_high.as_str());
+    assert_eq!(breaches[1]["breachDurationSeconds"], 4 * 86_400 + 12 * 3600);
+    assert_eq!(breaches[1]["remediatedAt"], Value::Null);
+
+    // Every product the admin may view.
+    let read = app.admin(REPORT, json!({ "q": "2026-Q1" })).await;
+    let all = &read.data()["slaCompliance"];
+    assert_eq!(
+        (all["product"].clone(), all["opened"].clone(), all["breached"].clone()),
+        (Value::Null, json!(26), json!(4))
+    );
+}
+
+#[tokio::test]
+async fn bad_periods_unknown_products_and_non_members_are_refused() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-04-10T09:00:00Z"));
+    let (bank, portal, _, _) = quarter_of_history(&app).await;
+    for (variables, code) in [
+        (json!({ "p": bank, "from": "2026-03-31", "to": "2026-01-01" }), "BAD_USER_INPUT"),
+        (json!({ "p": bank }), "BAD_USER_INPUT"),
+        (json!({ "p": bank, "from": "2026-01-01" }), "BAD_USER_INPUT"),
+        (json!({ "p": bank, "q": "2026-Q5" }), "BAD_USER_INPUT"),
+        (json!({ "p": bank, "q": "2026-Q1", "from": "2026-01-01", "to": "2026-01-02" }), "BAD_USER_INPUT"),
+        (json!({ "p": bank, "q": "2027-Q1" }), "BAD_USER_INPUT"),
+        (json!({ "p": "999999", "q": "2026-Q1" }), "NOT_FOUND"),
+    ] {
+        let answer = app.admin(REPORT, variables.clone()).await;
+        assert_eq!(answer.code(), code, "{variables}: {}", answer.message());
+    }
+    let inverted = app.admin(REPORT, json!({ "p": bank, "from": "2026-03-31", "to": "2026-01-01" })).await;
+    assert!(inverted.message().contains("inverted"), "{}", inverted.message());
+
+    // Otto reads Royal-Bank-Integration only: the portal's report does not exist for him.
+    let (otto, jwt) = app.user("otto").await;
+    app.add_member(&bank, &otto, "READER").await;
+    let own = app.gql(Some(&jwt), REPORT, json!({ "p": bank, "q": "2026-Q1" })).await;
+    assert_eq!(own.data()["slaCompliance"]["closedWithinSla"], 21);
+    let other = app.gql(Some(&jwt), REPORT, json!({ "p": portal, "q": "2026-Q1" })).await;
+    assert_eq!(other.code(), "NOT_FOUND");
+    let all = app.gql(Some(&jwt), REPORT, json!({ "q": "2026-Q1" })).await;
+    assert_eq!(all.data()["slaCompliance"]["opened"], 24, "only his product counts");
+    let anonymous = app.gql(None, REPORT, json!({ "q": "2026-Q1" })).await;
+    assert_eq!(anonymous.code(), "UNAUTHENTICATED");
+}
