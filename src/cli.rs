@@ -28,6 +28,30 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write the SLA compliance report of a period to a file (PDF, CSV or JSON), offline.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The product's name (default: every product).
+    #[arg(long)]
+    pub product: Option<String>,
+    /// A calendar quarter, e.g. `2026-Q1`.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub quarter: Option<String>,
+    /// First day of the period (YYYY-MM-DD), with `--to`.
+    #[arg(long, requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of the period (inclusive), with `--from`.
+    #[arg(long, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// `pdf`, `csv` or `json`.
+    #[arg(long, default_value = "pdf")]
+    pub format: String,
+    /// Where to write (default: `sla-compliance-<product>-<from>-<to>.<format>` here); `-` for stdout.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod live;
 pub mod metrics;
 pub mod notify;
+pub mod report;
 pub mod rest;
 pub mod security;
 pub mod service;

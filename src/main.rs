@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use slawatch::cli::{Cli, Command, ServeArgs, TokenCommand, UserCommand};
+use slawatch::cli::{Cli, Command, ReportArgs, ServeArgs, TokenCommand, UserCommand};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::service::{demo, tokens, users};
@@ -82,7 +82,43 @@ async fn run(command: Command, config: Config) -> Result<(), StartupError> {
             println!("{}", created.secret);
             Ok(())
         }
+        Command::Report(args) => report(args, config).await,
     }
+}
+
+/// `slawatch report`: the compliance report as a file, computed as a superuser over the database.
+async fn report(args: ReportArgs, config: Config) -> Result<(), StartupError> {
+    use slawatch::report::{Format, ReportView};
+    use slawatch::service::{Actor, compliance, products};
+    let format = Format::parse(&args.format)
+        .ok_or_else(|| StartupError::Service(format!("unknown format {:?}: use pdf, csv or json", args.format)))?;
+    let state = startup::prepare_state(config, Clock::system()).await?;
+    let actor = Actor { user_id: 0, username: "slawatch-cli".to_owned(), is_superuser: true };
+    let product_id = match &args.product {
+        Some(name) => Some(products::get_by_name(&state, &actor, name).await?.id),
+        None => None,
+    };
+    let period = compliance::period_of(args.from, args.to, args.quarter.as_deref(), state.clock.now())?;
+    eprintln!("computing the SLA compliance report…");
+    let computed = compliance::compliance(&state, &actor, &compliance::ReportScope { product_id, period }).await?;
+    let view = ReportView::new(&computed, state.clock.now());
+    let bytes = view.render(format).map_err(|e| StartupError::Service(e.to_string()))?;
+    let output = args.output.unwrap_or_else(|| view.file_name(format).into());
+    if output.as_os_str() == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&bytes)?;
+    } else {
+        std::fs::write(&output, &bytes)?;
+        eprintln!(
+            "wrote {} ({} to {}, compliance {}, {})",
+            output.display(),
+            view.from,
+            view.to,
+            slawatch::report::rate_text(view.compliance_rate),
+            if view.passed { "targets met" } else { "targets missed" }
+        );
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs, mut config: Config) -> Result<(), StartupError> {

@@ -1,7 +1,9 @@
-//! The DefectDojo-compatible REST subset (`/api/v2/…`) that the runbook's `curl` and exporter script use.
+//! Plain HTTP besides GraphQL: the DefectDojo-compatible REST subset (`/api/v2/…`) that the runbook's `curl`
+//! and exporter script use, and report downloads.
 
 mod findings;
 pub mod params;
+mod reports;
 
 use axum::Json;
 use axum::Router;
@@ -21,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/findings/", get(findings::list))
         .route("/api/v2/findings/{id}/", get(findings::one))
         .route("/api/v2/sla_configurations/", get(findings::sla_configurations))
+        .route("/reports/sla-compliance", get(reports::sla_compliance))
         .with_state(state)
 }
 

@@ -166,3 +166,174 @@ async fn bad_periods_unknown_products_and_non_members_are_refused() {
     let anonymous = app.gql(None, REPORT, json!({ "q": "2026-Q1" })).await;
     assert_eq!(anonymous.code(), "UNAUTHENTICATED");
 }
+
+/// `pdftotext` (Debian `poppler-utils`) on a PDF; `None` (skipped, said once) when it is missing, unless
+/// `SLAWATCH_PDF_TESTS=1` (CI) makes that a failure.
+async fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).expect("write PDF");
+    match tokio::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().await {
+        Ok(output) => {
+            assert!(output.status.success(), "pdftotext: {}", String::from_utf8_lossy(&output.stderr));
+            Some(String::from_utf8(output.stdout).expect("UTF-8 text"))
+        }
+        Err(err) => {
+            assert!(
+                std::env::var("SLAWATCH_PDF_TESTS").map_or(true, |v| v != "1"),
+                "SLAWATCH_PDF_TESTS=1 but pdftotext cannot run: {err}"
+            );
+            eprintln!("pdftotext is missing (Debian poppler-utils): skipping the PDF text checks (CI runs them)");
+            None
+        }
+    }
+}
+
+async fn download(app: &TestApp, query: &str, authorization: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(&format!("/reports/sla-compliance?{query}")));
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    request.send().await.expect("download")
+}
+
+#[tokio::test]
+async fn the_report_downloads_as_a_readable_pdf_csv_and_json() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-04-10T09:00:00Z"));
+    let (bank, portal, _, _) = quarter_of_history(&app).await;
+    let token = format!("Token {}", app.admin_api_token);
+
+    let pdf = download(&app, &format!("format=pdf&productId={portal}&quarter=2026-Q1"), Some(&token)).await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        pdf.headers()["content-disposition"],
+        "attachment; filename=\"sla-compliance-golem-portal-2026-01-01-2026-03-31.pdf\""
+    );
+    let bytes = pdf.bytes().await.expect("body");
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    if let Some(text) = pdf_text(&bytes).await {
+        for expected in [
+            "SLA compliance report",
+            "Golem Portal",
+            "Period: 2026-01-01 to 2026-03-31",
+            "Targets missed: FAIL",
+            "Compliance by severity",
+            "SSRF",
+            "Open redirect",
+            "1 d 0 h / 2026-02-03",
+            "4 d 12 h / still open",
+        ] {
+            assert!(text.contains(expected), "{expected:?} not in the PDF text:\n{text}");
+        }
+        let line =
+            |severity: &str| text.lines().find(|l| l.trim_start().starts_with(severity)).unwrap_or("").to_owned();
+        let critical = line("Critical");
+        assert!(critical.contains("0.0 %") && critical.contains("100 %") && critical.contains("FAIL"), "{critical}");
+        assert!(line("High").contains("FAIL"), "{text}");
+    }
+    let bank_pdf = download(&app, &format!("productId={bank}&from=2026-01-01&to=2026-03-31"), Some(&token)).await;
+    let bank_bytes = bank_pdf.bytes().await.expect("body");
+    if let Some(text) = pdf_text(&bank_bytes).await {
+        assert!(text.contains("Royal-Bank-Integration") && text.contains("Targets met: PASS"), "{text}");
+        let high = text.lines().find(|l| l.trim_start().starts_with("High")).unwrap_or("");
+        assert!(high.contains("95.0 %") && high.contains("PASS"), "{high}");
+        assert!(
+            text.contains("SQL injection") && text.contains("JIRA-101") && text.contains("2 d 0 h / 2026-03-10"),
+            "{text}"
+        );
+    }
+
+    // JSON and CSV carry the same figures as GraphQL.
+    let json_file: Value = download(&app, &format!("format=json&productId={bank}&quarter=2026-Q1"), Some(&token))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let graphql = app.admin(REPORT, json!({ "p": bank, "q": "2026-Q1" })).await;
+    let graphql = &graphql.data()["slaCompliance"];
+    assert_eq!(json_file["closed_within_sla"], graphql["closedWithinSla"]);
+    assert_eq!(json_file["breached"], graphql["breached"]);
+    assert_eq!(json_file["compliance_rate"], graphql["complianceRate"]);
+    assert_eq!(json_file["breaches"][0]["reference"], "JIRA-101");
+    let csv = download(&app, &format!("format=csv&productId={bank}&quarter=2026-Q1"), Some(&token)).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.expect("text");
+    assert!(csv.contains("Royal-Bank-Integration,2026-01-01,2026-03-31,High,20,19,1,0,95.00,95.00,PASS\r\n"), "{csv}");
+    assert!(csv.contains("Royal-Bank-Integration,2026-01-01,2026-03-31,Total,24,21,2,1,91.30,,PASS\r\n"), "{csv}");
+    assert!(
+        csv.contains("SQL injection,JIRA-101,High,2026-03-08T00:00:00+00:00,172800,2026-03-10T00:00:00+00:00"),
+        "{csv}"
+    );
+
+    // Same authorization as GraphQL, and clear errors.
+    let (otto, jwt) = app.user("otto").await;
+    app.add_member(&bank, &otto, "READER").await;
+    let bearer = format!("Bearer {jwt}");
+    assert_eq!(download(&app, &format!("productId={bank}&quarter=2026-Q1"), Some(&bearer)).await.status(), 200);
+    assert_eq!(download(&app, &format!("productId={portal}&quarter=2026-Q1"), Some(&bearer)).await.status(), 404);
+    assert_eq!(download(&app, "quarter=2026-Q1", None).await.status(), 401);
+    for query in [
+        "quarter=2026-Q1&format=xls",
+        "from=2026-03-31&to=2026-01-01",
+        "quarter=2026-Q1&colour=red",
+        "from=31.03.2026&to=2026-04-01",
+        "",
+    ] {
+        let response = download(&app, query, Some(&token)).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = response.json().await.expect("JSON error");
+        assert!(body.as_object().is_some_and(|o| !o.is_empty()), "{query}: {body}");
+    }
+    assert_eq!(download(&app, "productId=999999&quarter=2026-Q1", Some(&token)).await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_report_command_writes_the_same_files_offline() {
+    let app = crate::helpers::spawn_app_with(|config| config.scheduler_enabled = false).await;
+    app.clock.set(at("2026-04-10T09:00:00Z"));
+    let (bank, _, _, _) = quarter_of_history(&app).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_slawatch"))
+            .arg("report")
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &app.state.config.database_url)
+            .env("SLAWATCH_JWT_SECRET", crate::helpers::JWT_SECRET)
+            .output()
+            .expect("slawatch runs")
+    };
+    let csv = run(&["--product", "Royal-Bank-Integration", "--quarter", "2026-Q1", "--format", "csv", "--output", "-"]);
+    assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
+    let served = download(
+        &app,
+        &format!("format=csv&productId={bank}&quarter=2026-Q1"),
+        Some(&format!("Token {}", app.admin_api_token)),
+    )
+    .await
+    .text()
+    .await
+    .expect("text");
+    assert_eq!(String::from_utf8(csv.stdout).expect("UTF-8"), served);
+
+    let pdf = run(&["--product", "Golem Portal", "--from", "2026-01-01", "--to", "2026-03-31"]);
+    assert!(pdf.status.success(), "{}", String::from_utf8_lossy(&pdf.stderr));
+    let written = dir.path().join("sla-compliance-golem-portal-2026-01-01-2026-03-31.pdf");
+    let bytes = std::fs::read(&written).expect("the PDF was written");
+    if let Some(text) = pdf_text(&bytes).await {
+        assert!(text.contains("Golem Portal") && text.contains("Open redirect"), "{text}");
+    }
+
+    for (args, message) in [
+        (vec!["--product", "Nope", "--quarter", "2026-Q1"], "not found"),
+        (vec!["--quarter", "2026-Q7"], "not a quarter"),
+        (vec!["--from", "2026-03-31", "--to", "2026-01-01"], "inverted"),
+        (vec!["--quarter", "2026-Q1", "--format", "docx"], "unknown format"),
+    ] {
+        let failed = run(&args);
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success() && stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

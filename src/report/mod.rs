@@ -1,0 +1,189 @@
+//! Renderings of the SLA compliance report as files: JSON, CSV and PDF, from one serializable view.
+
+mod csv;
+mod pdf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::service::compliance::ComplianceReport;
+
+/// A file format of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Pdf,
+}
+
+impl Format {
+    /// `json`, `csv` or `pdf` (any case).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "json" => Some(Self::Json),
+            "csv" => Some(Self::Csv),
+            "pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// A rendering failed (only the PDF writer can fail).
+#[derive(Debug, thiserror::Error)]
+#[error("the report could not be rendered: {0}")]
+pub struct RenderError(String);
+
+/// The report as its files show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    /// The product's name, or "All products".
+    pub product: String,
+    pub product_id: Option<i32>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub as_of: DateTime<Utc>,
+    pub generated_at: DateTime<Utc>,
+    pub opened: u32,
+    pub closed_within_sla: u32,
+    pub breached: u32,
+    pub compliance_rate: Option<f64>,
+    pub passed: bool,
+    pub severities: Vec<SeverityRow>,
+    pub breaches: Vec<BreachRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeverityRow {
+    pub severity: &'static str,
+    pub opened: u32,
+    pub closed_within_sla: u32,
+    pub breached: u32,
+    pub still_open_breached: u32,
+    pub compliance_rate: Option<f64>,
+    pub target: Option<f64>,
+    pub passed: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreachRow {
+    pub finding_id: i32,
+    pub title: String,
+    pub reference: Option<String>,
+    pub severity: &'static str,
+    pub deadline: DateTime<Utc>,
+    pub breach_duration_seconds: i64,
+    /// "2 d 0 h", for people.
+    pub breach_duration: String,
+    pub remediated_at: Option<DateTime<Utc>>,
+}
+
+impl ReportView {
+    #[must_use]
+    pub fn new(report: &ComplianceReport, generated_at: DateTime<Utc>) -> Self {
+        let figures = &report.compliance;
+        Self {
+            product: report.product.as_ref().map_or_else(|| "All products".to_owned(), |p| p.name.clone()),
+            product_id: report.product.as_ref().map(|p| p.id),
+            from: figures.period.start.date_naive(),
+            to: figures.period.last_day(),
+            as_of: figures.cutoff,
+            generated_at,
+            opened: figures.opened,
+            closed_within_sla: figures.on_time,
+            breached: figures.breached,
+            compliance_rate: figures.overall_rate,
+            passed: figures.passed,
+            severities: figures
+                .severities
+                .iter()
+                .map(|s| SeverityRow {
+                    severity: s.severity.as_str(),
+                    opened: s.opened,
+                    closed_within_sla: s.on_time,
+                    breached: s.breached,
+                    still_open_breached: s.still_open_breached,
+                    compliance_rate: s.compliance_rate,
+                    target: s.target,
+                    passed: s.passed,
+                })
+                .collect(),
+            breaches: figures
+                .listed_breaches
+                .iter()
+                .map(|b| BreachRow {
+                    finding_id: b.finding_id,
+                    title: b.title.clone(),
+                    reference: b.reference.clone(),
+                    severity: b.severity.as_str(),
+                    deadline: b.deadline,
+                    breach_duration_seconds: b.duration.num_seconds(),
+                    breach_duration: duration_text(b.duration.num_seconds()),
+                    remediated_at: b.remediated_at,
+                })
+                .collect(),
+        }
+    }
+
+    /// The file name for a download: `sla-compliance-<product>-<from>-<to>.<ext>`.
+    #[must_use]
+    pub fn file_name(&self, format: Format) -> String {
+        let product: String = self
+            .product
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .collect();
+        format!("sla-compliance-{product}-{}-{}.{}", self.from, self.to, format.extension())
+    }
+
+    /// The file's bytes.
+    pub fn render(&self, format: Format) -> Result<Vec<u8>, RenderError> {
+        match format {
+            Format::Json => serde_json::to_vec_pretty(self).map_err(|e| RenderError(e.to_string())),
+            Format::Csv => Ok(csv::render(self).into_bytes()),
+            Format::Pdf => pdf::render(self),
+        }
+    }
+}
+
+/// "3 d 4 h", "5 h 12 min".
+#[must_use]
+pub fn duration_text(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours, minutes) = (seconds / 86_400, (seconds % 86_400) / 3600, (seconds % 3600) / 60);
+    if days > 0 { format!("{days} d {hours} h") } else { format!("{hours} h {minutes} min") }
+}
+
+/// "95.0 %", or "n/a" when nothing counted.
+#[must_use]
+pub fn rate_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1} %"))
+}
+
+/// "PASS", "FAIL", or "" without a target.
+#[must_use]
+pub fn verdict_text(passed: Option<bool>) -> &'static str {
+    match passed {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "",
+    }
+}

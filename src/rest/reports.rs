@@ -1,0 +1,58 @@
+//! `GET /reports/sla-compliance?format=pdf|csv|json&productId=…&quarter=2026-Q1` (or `from`/`to`): the
+//! compliance report as a file, behind the same authorization as GraphQL.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde_json::json;
+
+use super::{RestError, actor};
+use crate::error::ServiceError;
+use crate::report::{Format, ReportView};
+use crate::service::compliance::{self, ReportScope};
+use crate::state::AppState;
+
+pub async fn sla_compliance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, RestError> {
+    let actor = actor(&state, &headers).await?;
+    let mut format = Format::Pdf;
+    let (mut product_id, mut from, mut to, mut quarter) = (None, None, None, None);
+    let bad = |name: &str, message: String| RestError(StatusCode::BAD_REQUEST, json!({ name: [message] }));
+    let day = |name: &str, value: &str| {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map_err(|_| bad(name, format!("{value:?} is not a day (YYYY-MM-DD)")))
+    };
+    let pairs =
+        raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect::<Vec<_>>()).unwrap_or_default();
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "format" => {
+                format = Format::parse(value).ok_or_else(|| bad(name, format!("{value:?}: use pdf, csv or json")))?;
+            }
+            "productId" | "product_id" => {
+                product_id = Some(value.parse::<i32>().map_err(|_| RestError::not_found())?);
+            }
+            "from" => from = Some(day(name, value)?),
+            "to" => to = Some(day(name, value)?),
+            "quarter" => quarter = Some(value.clone()),
+            _ => return Err(bad(name, "unknown parameter: use format, productId, quarter, from, to".to_owned())),
+        }
+    }
+    let period = compliance::period_of(from, to, quarter.as_deref(), state.clock.now())?;
+    let report = compliance::compliance(&state, &actor, &ReportScope { product_id, period }).await?;
+    let view = ReportView::new(&report, state.clock.now());
+    let body = view.render(format).map_err(ServiceError::internal)?;
+    let disposition = format!("attachment; filename=\"{}\"", view.file_name(format));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
