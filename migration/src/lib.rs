@@ -7,6 +7,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_notifications;
 mod m20261123_000003_sla_events;
 mod m20261123_000004_jobs;
+mod m20261123_000005_reports;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_notifications::Migration),
             Box::new(m20261123_000003_sla_events::Migration),
             Box::new(m20261123_000004_jobs::Migration),
+            Box::new(m20261123_000005_reports::Migration),
         ]
     }
 }

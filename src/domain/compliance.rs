@@ -15,7 +15,7 @@
 //!   Overall: the same over all severities.
 //! - **Targets**: Critical 100 %, High ≥ 95 % by default; a severity without findings that count passes.
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
 use crate::domain::Severity;
 
@@ -76,6 +76,56 @@ impl Period {
     #[must_use]
     pub fn last_day(&self) -> NaiveDate {
         (self.end - TimeDelta::seconds(1)).date_naive()
+    }
+}
+
+/// A period relative to the moment a scheduled report runs: the last complete quarter, month or week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelativePeriod {
+    PreviousQuarter,
+    PreviousMonth,
+    /// Monday to Sunday.
+    PreviousWeek,
+}
+
+impl RelativePeriod {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PreviousQuarter => "PREVIOUS_QUARTER",
+            Self::PreviousMonth => "PREVIOUS_MONTH",
+            Self::PreviousWeek => "PREVIOUS_WEEK",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::PreviousQuarter, Self::PreviousMonth, Self::PreviousWeek].into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// The complete period before `now`.
+    #[must_use]
+    pub fn before(self, now: DateTime<Utc>) -> Option<Period> {
+        let today = now.date_naive();
+        match self {
+            Self::PreviousQuarter => {
+                let quarter = today.month0() / 3 + 1;
+                if quarter == 1 {
+                    Period::quarter(today.year() - 1, 4)
+                } else {
+                    Period::quarter(today.year(), quarter - 1)
+                }
+            }
+            Self::PreviousMonth => {
+                let first_of_this = today.with_day(1)?;
+                let last_of_previous = first_of_this.pred_opt()?;
+                Period::of_days(last_of_previous.with_day(1)?, last_of_previous)
+            }
+            Self::PreviousWeek => {
+                let monday = today - TimeDelta::days(i64::from(today.weekday().num_days_from_monday()) + 7);
+                Period::of_days(monday, monday + TimeDelta::days(6))
+            }
+        }
     }
 }
 
@@ -260,6 +310,21 @@ mod tests {
 
     fn q1() -> Period {
         Period::quarter(2026, 1).expect("valid quarter")
+    }
+
+    #[test]
+    fn scheduled_reports_cover_the_last_complete_quarter_month_or_week() {
+        let now = at("2026-04-01T06:00:00Z"); // a Wednesday
+        assert_eq!(RelativePeriod::PreviousQuarter.before(now), Period::quarter(2026, 1));
+        assert_eq!(RelativePeriod::PreviousQuarter.before(at("2026-02-10T00:00:00Z")), Period::quarter(2025, 4));
+        let march = RelativePeriod::PreviousMonth.before(now).expect("month");
+        assert_eq!((march.start, march.end), (at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z")));
+        let january = RelativePeriod::PreviousMonth.before(at("2026-01-15T00:00:00Z")).expect("month");
+        assert_eq!(january.start, at("2025-12-01T00:00:00Z"));
+        let week = RelativePeriod::PreviousWeek.before(now).expect("week");
+        assert_eq!((week.start, week.end), (at("2026-03-23T00:00:00Z"), at("2026-03-30T00:00:00Z")));
+        assert_eq!(RelativePeriod::parse("PREVIOUS_MONTH"), Some(RelativePeriod::PreviousMonth));
+        assert_eq!(RelativePeriod::parse("LAST_YEAR"), None);
     }
 
     #[test]

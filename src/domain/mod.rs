@@ -6,6 +6,7 @@ pub mod finding_status;
 pub mod mentions;
 pub mod notification_event;
 pub mod recipients;
+pub mod report_schedule;
 pub mod retry;
 pub mod role;
 pub mod severity;

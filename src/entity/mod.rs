@@ -13,6 +13,8 @@ pub mod notification_setting;
 pub mod product;
 pub mod product_member;
 pub mod product_type;
+pub mod report;
+pub mod report_schedule;
 pub mod sla_configuration;
 pub mod sla_event;
 pub mod system_settings;

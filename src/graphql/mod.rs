@@ -44,6 +44,7 @@ pub struct MutationRoot(
     notifications::NotificationMutation,
     sla::SlaMutation,
     settings::SettingsMutation,
+    reports::ReportMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -1,13 +1,17 @@
-//! `slaCompliance`: the quarterly SLA compliance report as GraphQL data.
+//! `slaCompliance` (the quarterly SLA compliance report as data), generated report files and report
+//! schedules.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{ContextExt, parse_id};
 use super::types::enums::Severity;
-use super::types::{Date, Product};
-use crate::domain::compliance;
+use super::types::{Date, Product, instant};
+use crate::domain::compliance::{self, RelativePeriod};
+use crate::entity::report_schedule;
+use crate::report::Format;
 use crate::service::compliance::{self as reports, ComplianceReport, ReportScope};
+use crate::service::reports::{self as files, NewSchedule, ReportInfo};
 
 #[derive(Default)]
 pub struct ReportQuery;
@@ -30,6 +34,206 @@ impl ReportQuery {
         let period = reports::period_of(from.map(|d| d.0), to.map(|d| d.0), quarter.as_deref(), state.clock.now())?;
         let product_id = product_id.map(|id| parse_id(&id, "product")).transpose()?;
         Ok(SlaCompliance(reports::compliance(state, actor, &ReportScope { product_id, period }).await?))
+    }
+
+    /// The report files you generated or scheduled (superusers: all), newest first (at most 200).
+    async fn reports(&self, ctx: &Context<'_>) -> Result<Vec<GeneratedReport>> {
+        Ok(files::list(ctx.state()?, ctx.actor()?).await?.into_iter().map(GeneratedReport::new).collect())
+    }
+
+    /// Your report schedules (superusers: all).
+    async fn report_schedules(&self, ctx: &Context<'_>) -> Result<Vec<ReportSchedule>> {
+        Ok(files::list_schedules(ctx.state()?, ctx.actor()?).await?.into_iter().map(ReportSchedule).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ReportMutation;
+
+#[Object]
+impl ReportMutation {
+    /// Generates the compliance report file now, keeps it, and sends you `report_created` with its link.
+    async fn generate_report(&self, ctx: &Context<'_>, input: GenerateReportInput) -> Result<GeneratedReport> {
+        let state = ctx.state()?;
+        let actor = ctx.actor()?;
+        let period = reports::period_of(
+            input.from.map(|d| d.0),
+            input.to.map(|d| d.0),
+            input.quarter.as_deref(),
+            state.clock.now(),
+        )?;
+        let product_id = input.product_id.map(|id| parse_id(&id, "product")).transpose()?;
+        let scope = ReportScope { product_id, period };
+        let created = files::generate(state, actor, &scope, input.format.into(), None, &[]).await?;
+        Ok(GeneratedReport::new(created))
+    }
+
+    /// Schedules the report: generated at each time of `cron` (UTC, `minute hour day month weekday`, e.g.
+    /// `0 6 1 1,4,7,10 *` for quarterly) for the complete `period` before it, announced with `report_created`
+    /// to you and by mail to `recipients`.
+    async fn create_report_schedule(&self, ctx: &Context<'_>, input: ReportScheduleInput) -> Result<ReportSchedule> {
+        let new = NewSchedule {
+            name: input.name,
+            product_id: input.product_id.map(|id| parse_id(&id, "product")).transpose()?,
+            cron: input.cron,
+            period: input.period.into(),
+            format: input.format.into(),
+            recipients: input.recipients,
+        };
+        Ok(ReportSchedule(files::create_schedule(ctx.state()?, ctx.actor()?, new).await?))
+    }
+
+    /// Deletes a schedule (its owner or a superuser); the reports it made stay.
+    async fn delete_report_schedule(&self, ctx: &Context<'_>, id: ID) -> Result<ReportSchedule> {
+        let id = parse_id(&id, "report schedule")?;
+        Ok(ReportSchedule(files::delete_schedule(ctx.state()?, ctx.actor()?, id).await?))
+    }
+}
+
+/// A file format of the report.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq, Default)]
+pub enum ReportFormat {
+    #[default]
+    Pdf,
+    Csv,
+    Json,
+}
+
+impl From<ReportFormat> for Format {
+    fn from(value: ReportFormat) -> Self {
+        match value {
+            ReportFormat::Pdf => Self::Pdf,
+            ReportFormat::Csv => Self::Csv,
+            ReportFormat::Json => Self::Json,
+        }
+    }
+}
+
+/// The period a scheduled report covers: the last complete one before it runs.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ReportPeriod {
+    PreviousQuarter,
+    PreviousMonth,
+    /// Monday to Sunday.
+    PreviousWeek,
+}
+
+impl From<ReportPeriod> for RelativePeriod {
+    fn from(value: ReportPeriod) -> Self {
+        match value {
+            ReportPeriod::PreviousQuarter => Self::PreviousQuarter,
+            ReportPeriod::PreviousMonth => Self::PreviousMonth,
+            ReportPeriod::PreviousWeek => Self::PreviousWeek,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct GenerateReportInput {
+    /// Omitted: every product you may view.
+    pub product_id: Option<ID>,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    /// E.g. `2026-Q1`, instead of `from` and `to`.
+    pub quarter: Option<String>,
+    #[graphql(default)]
+    pub format: ReportFormat,
+}
+
+#[derive(InputObject)]
+pub struct ReportScheduleInput {
+    pub name: String,
+    pub product_id: Option<ID>,
+    pub cron: String,
+    pub period: ReportPeriod,
+    #[graphql(default)]
+    pub format: ReportFormat,
+    /// Extra email recipients of `report_created`.
+    #[graphql(default)]
+    pub recipients: Vec<String>,
+}
+
+/// A kept report file.
+pub struct GeneratedReport {
+    info: ReportInfo,
+    url: String,
+}
+
+impl GeneratedReport {
+    fn new(info: ReportInfo) -> Self {
+        let url = format!("/reports/{}", info.id);
+        Self { info, url }
+    }
+}
+
+#[Object]
+impl GeneratedReport {
+    async fn id(&self) -> ID {
+        ID(self.info.id.to_string())
+    }
+    async fn product_id(&self) -> Option<ID> {
+        self.info.product_id.map(|id| ID(id.to_string()))
+    }
+    async fn from(&self) -> Option<Date> {
+        instant(self.info.period_start).map(|at| Date(at.date_naive()))
+    }
+    async fn to(&self) -> Option<Date> {
+        instant(self.info.period_end - 1).map(|at| Date(at.date_naive()))
+    }
+    /// `pdf`, `csv` or `json`.
+    async fn format(&self) -> &str {
+        &self.info.format
+    }
+    async fn file_name(&self) -> &str {
+        &self.info.file_name
+    }
+    /// Where to download it (same authorization as the API): a path on this server.
+    async fn download_path(&self) -> &str {
+        &self.url
+    }
+    async fn schedule_id(&self) -> Option<ID> {
+        self.info.schedule_id.map(|id| ID(id.to_string()))
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.info.created_at)
+    }
+}
+
+/// A report generated on a schedule.
+pub struct ReportSchedule(report_schedule::Model);
+
+#[Object]
+impl ReportSchedule {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn product_id(&self) -> Option<ID> {
+        self.0.product_id.map(|id| ID(id.to_string()))
+    }
+    async fn cron(&self) -> &str {
+        &self.0.cron
+    }
+    async fn period(&self) -> Option<ReportPeriod> {
+        match RelativePeriod::parse(&self.0.period)? {
+            RelativePeriod::PreviousQuarter => Some(ReportPeriod::PreviousQuarter),
+            RelativePeriod::PreviousMonth => Some(ReportPeriod::PreviousMonth),
+            RelativePeriod::PreviousWeek => Some(ReportPeriod::PreviousWeek),
+        }
+    }
+    async fn format(&self) -> &str {
+        &self.0.format
+    }
+    async fn recipients(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.recipients).unwrap_or_default()
+    }
+    async fn next_run_at(&self) -> Option<DateTime<Utc>> {
+        instant(self.0.next_run_at)
+    }
+    async fn last_run_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_run_at.and_then(instant)
     }
 }
 

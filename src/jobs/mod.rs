@@ -4,6 +4,7 @@
 
 pub mod delivery;
 pub mod housekeeping;
+pub mod reports;
 pub mod risk_expiry;
 pub mod sla_sweep;
 
@@ -47,7 +48,8 @@ impl Scheduler {
             tokio::spawn(risk_expiry::run(context.clone())),
             tokio::spawn(sla_sweep::run(context.clone())),
             tokio::spawn(housekeeping::run_hourly(context.clone())),
-            tokio::spawn(housekeeping::run_webhook_recovery(context)),
+            tokio::spawn(housekeeping::run_webhook_recovery(context.clone())),
+            tokio::spawn(reports::run(context)),
         ];
         Self { stop, handles, state: state.clone(), instance }
     }

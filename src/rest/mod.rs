@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/findings/{id}/", get(findings::one))
         .route("/api/v2/sla_configurations/", get(findings::sla_configurations))
         .route("/reports/sla-compliance", get(reports::sla_compliance))
+        .route("/reports/{id}", get(reports::kept))
         .with_state(state)
 }
 

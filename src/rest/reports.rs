@@ -1,7 +1,7 @@
 //! `GET /reports/sla-compliance?format=pdf|csv|json&productId=…&quarter=2026-Q1` (or `from`/`to`): the
-//! compliance report as a file, behind the same authorization as GraphQL.
+//! compliance report as a file, behind the same authorization as GraphQL; `GET /reports/{id}`: a kept one.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -11,6 +11,7 @@ use super::{RestError, actor};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
 use crate::service::compliance::{self, ReportScope};
+use crate::service::reports;
 use crate::state::AppState;
 
 pub async fn sla_compliance(
@@ -46,7 +47,24 @@ pub async fn sla_compliance(
     let report = compliance::compliance(&state, &actor, &ReportScope { product_id, period }).await?;
     let view = ReportView::new(&report, state.clock.now());
     let body = view.render(format).map_err(ServiceError::internal)?;
-    let disposition = format!("attachment; filename=\"{}\"", view.file_name(format));
+    Ok(file_response(body, format, &view.file_name(format)))
+}
+
+/// `GET /reports/{id}`: a kept report's file, unchanged since it was generated.
+pub async fn kept(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, RestError> {
+    let actor = actor(&state, &headers).await?;
+    let id: i32 = id.parse().map_err(|_| RestError::not_found())?;
+    let found = reports::file(&state, &actor, id).await?;
+    let format = Format::parse(&found.format).ok_or_else(|| ServiceError::internal("bad stored report format"))?;
+    Ok(file_response(found.content, format, &found.file_name))
+}
+
+fn file_response(body: Vec<u8>, format: Format, file_name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
@@ -54,5 +72,5 @@ pub async fn sla_compliance(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    response
 }

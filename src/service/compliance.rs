@@ -1,7 +1,7 @@
 //! The SLA compliance report: reads the findings that can count in a period (one query) and hands them to
 //! `domain::compliance`.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::domain::Severity;
@@ -61,13 +61,6 @@ fn parse_quarter(text: &str) -> ServiceResult<Period> {
         return Err(invalid());
     }
     Period::quarter(year, quarter).ok_or_else(invalid)
-}
-
-/// The quarter before the one `now` is in (what a scheduled quarterly report covers).
-#[must_use]
-pub fn previous_quarter(now: DateTime<Utc>) -> Option<Period> {
-    let quarter = (now.month0() / 3) + 1;
-    if quarter == 1 { Period::quarter(now.year() - 1, 4) } else { Period::quarter(now.year(), quarter - 1) }
 }
 
 /// Computes the report. A product the actor may not view is `NOT_FOUND`, as everywhere.
@@ -144,8 +137,5 @@ mod tests {
                 "{from:?} {to:?} {quarter:?}"
             );
         }
-        assert_eq!(previous_quarter(now()), Period::quarter(2026, 1));
-        let january = DateTime::parse_from_rfc3339("2026-01-15T00:00:00Z").expect("valid").with_timezone(&Utc);
-        assert_eq!(previous_quarter(january), Period::quarter(2025, 4));
     }
 }

@@ -25,6 +25,7 @@ pub fn product_type_added(product_type: &product_type::Model, site: &str) -> New
         url: Some(link(site, "/")),
         payload: json!({ "product_type": { "id": product_type.id, "name": product_type.name } }),
         dedupe_key: None,
+        extra_targets: Vec::new(),
     }
 }
 
@@ -40,6 +41,7 @@ pub fn product_added(product: &product::Model, site: &str) -> NewNotification {
         url: Some(link(site, &format!("/?product={}", product.id))),
         payload: json!({ "product": { "id": product.id, "name": product.name } }),
         dedupe_key: None,
+        extra_targets: Vec::new(),
     }
 }
 
@@ -68,6 +70,7 @@ pub fn engagement(
             "product": { "id": engagement.product_id, "name": product_name },
         }),
         dedupe_key: None,
+        extra_targets: Vec::new(),
     }
 }
 
@@ -96,6 +99,7 @@ pub fn directed_on_finding(
         url: Some(link(site, &format!("/?finding={}", finding.id))),
         payload: json!({ "finding": { "id": finding.id, "title": finding.title, "severity": finding.severity }, "by": actor }),
         dedupe_key: None,
+        extra_targets: Vec::new(),
     }
 }
 
@@ -148,5 +152,6 @@ pub fn engagement_reminder(
             "product": { "id": engagement.product_id, "name": product_name },
         }),
         dedupe_key: Some(format!("{}:{}:{date}", event.as_str(), engagement.id)),
+        extra_targets: Vec::new(),
     }
 }

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod page;
 pub mod product_types;
 pub mod products;
+pub mod reports;
 pub mod risk;
 pub mod settings;
 pub mod sla_configs;

@@ -38,6 +38,9 @@ pub struct NewNotification {
     pub payload: serde_json::Value,
     /// When set, a second notification with the same key is not written (exactly once by construction).
     pub dedupe_key: Option<String>,
+    /// Targets besides the resolved ones (a report schedule's extra recipients), if the system enables
+    /// their channel.
+    pub extra_targets: Vec<(Channel, Target)>,
 }
 
 /// Where one notification goes: each (channel, target) once.
@@ -108,12 +111,14 @@ pub async fn publish_many<C: ConnectionTrait>(
         let mut deliveries = Vec::new();
         for ((index, new), id) in chunk.iter().zip(inserted) {
             ids[*index] = Some(id);
-            let targets = match &new.audience {
+            let mut targets = match &new.audience {
                 Audience::FanOut => {
                     fan_out_targets.entry((new.product_id, new.event)).or_insert_with(|| directory.resolve(new)).clone()
                 }
                 Audience::Directed(_) => directory.resolve(new),
             };
+            let enabled = |(channel, _): &&(Channel, Target)| directory.system.enabled(*channel);
+            targets.extend(new.extra_targets.iter().filter(enabled).cloned());
             for (channel, target) in targets {
                 deliveries.push(delivery::ActiveModel {
                     notification_id: Set(id),

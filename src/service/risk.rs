@@ -114,6 +114,7 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
                 "product": { "id": product.id, "name": product.name },
             }),
             dedupe_key: Some(format!("risk_acceptance_expiration:{}:{}", updated.id, now.timestamp())),
+            extra_targets: Vec::new(),
         };
         outbox::publish(&txn, now.timestamp(), notification).await?;
         txn.commit().await?;

@@ -288,6 +288,7 @@ fn notification_for(
             },
         }),
         dedupe_key: Some(dedupe_key(found, event)),
+        extra_targets: Vec::new(),
     }
 }
 

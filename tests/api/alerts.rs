@@ -226,6 +226,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
                 url: None,
                 payload: Value::Null,
                 dedupe_key: None,
+                extra_targets: Vec::new(),
             };
             outbox::publish(&txn, now, new).await.unwrap_or_else(|e| panic!("{}", e.detail()));
         }

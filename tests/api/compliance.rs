@@ -337,3 +337,136 @@ async fn the_report_command_writes_the_same_files_offline() {
         assert!(!failed.status.success() && stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+const CREATE_SCHEDULE: &str = "mutation($i: ReportScheduleInput!) { createReportSchedule(input: $i) {
+    id cron period format recipients nextRunAt lastRunAt } }";
+
+const GENERATE: &str = "mutation($i: GenerateReportInput!) {
+    generateReport(input: $i) { id productId from to format fileName downloadPath scheduleId } }";
+
+#[tokio::test]
+async fn a_generated_report_is_kept_announced_and_only_for_those_who_may_see_it() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-04-10T09:00:00Z"));
+    let (bank, portal, _, _) = quarter_of_history(&app).await;
+    let (otto, otto_jwt) = app.user("otto").await;
+    app.add_member(&bank, &otto, "READER").await;
+    let (_, vimes_jwt) = app.user("vimes").await;
+
+    let generated =
+        app.gql(Some(&otto_jwt), GENERATE, json!({ "i": { "productId": bank, "quarter": "2026-Q1" } })).await;
+    let report = generated.data()["generateReport"].clone();
+    assert_eq!((report["from"].as_str(), report["to"].as_str()), (Some("2026-01-01"), Some("2026-03-31")));
+    assert_eq!(report["format"], "pdf");
+    let path = report["downloadPath"].as_str().expect("path").to_owned();
+    let fetch = |authorization: String| {
+        let request = app.client.get(app.url(&path)).header("Authorization", authorization);
+        async move { request.send().await.expect("download") }
+    };
+    let first = fetch(format!("Bearer {otto_jwt}")).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["content-type"], "application/pdf");
+    let first = first.bytes().await.expect("body");
+    // Kept as generated: the figures as of a later instant do not change the file.
+    app.clock.advance(chrono::TimeDelta::minutes(30));
+    let again = fetch(format!("Token {}", app.admin_api_token)).await.bytes().await.expect("body");
+    assert_eq!(first, again);
+    assert_eq!(fetch(format!("Bearer {vimes_jwt}")).await.status(), 404);
+    let mut forged = path.clone();
+    forged.push('9');
+    assert_eq!(
+        app.client
+            .get(app.url(&forged))
+            .header("Authorization", format!("Bearer {otto_jwt}"))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        404
+    );
+
+    // Otto hears of it with the link, and finds it in his list; Vimes has none.
+    let titles = app.alert_titles(&otto_jwt, 1).await;
+    assert_eq!(titles, ["SLA compliance report ready: Royal-Bank-Integration, 2026-01-01 to 2026-03-31"]);
+    let alerts = app.gql(Some(&otto_jwt), "{ alerts { edges { node { url } } } }", json!({})).await;
+    assert!(alerts.data()["alerts"]["edges"][0]["node"]["url"].as_str().is_some_and(|u| u.ends_with(&path)));
+    let listed = app.gql(Some(&otto_jwt), "{ reports { id fileName } }", json!({})).await;
+    assert_eq!(listed.data()["reports"][0]["id"], report["id"]);
+    let none = app.gql(Some(&vimes_jwt), "{ reports { id } }", json!({})).await;
+    assert_eq!(none.data()["reports"], json!([]));
+    // A product he may not view cannot be reported on.
+    let refused =
+        app.gql(Some(&otto_jwt), GENERATE, json!({ "i": { "productId": portal, "quarter": "2026-Q1" } })).await;
+    assert_eq!(refused.code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_quarterly_schedule_sends_the_report_once_to_its_owner_and_recipients() {
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.email_url = Some(url);
+        config.sweep_interval_seconds = 1;
+    })
+    .await;
+    app.admin(
+        "mutation { updateSystemSettings(input: {enableMail: true, siteUrl: \"https://slawatch.golemtrust.am\"}) { enableMail } }",
+        json!({}),
+    )
+    .await
+    .data();
+    app.clock.set(at("2026-03-31T23:00:00Z"));
+    let (bank, _, _, _) = quarter_of_history(&app).await;
+    let input = json!({ "name": "Royal Bank quarterly", "productId": bank, "cron": "0 6 1 1,4,7,10 *",
+        "period": "PREVIOUS_QUARTER", "format": "CSV", "recipients": ["bent@royalbank.am"] });
+    let created = app.admin(CREATE_SCHEDULE, json!({ "i": input })).await;
+    let schedule = created.data()["createReportSchedule"].clone();
+    assert_eq!(schedule["nextRunAt"], "2026-04-01T06:00:00+00:00");
+    for (change, code) in [
+        (json!({ "cron": "every quarter" }), "BAD_USER_INPUT"),
+        (json!({ "recipients": ["not an email"] }), "BAD_USER_INPUT"),
+        (json!({ "name": " " }), "BAD_USER_INPUT"),
+        (json!({ "productId": "999999" }), "NOT_FOUND"),
+    ] {
+        let mut bad = input.clone();
+        for (key, value) in change.as_object().expect("object") {
+            bad[key] = value.clone();
+        }
+        assert_eq!(app.admin(CREATE_SCHEDULE, json!({ "i": bad })).await.code(), code, "{change}");
+    }
+
+    // 06:00:30 on 1 April: the scheduler generates Q1's report once, mails Mr. Bent the link.
+    app.clock.set(at("2026-04-01T06:00:30Z"));
+    let listed = app
+        .eventually_admin("{ reports { id scheduleId fileName downloadPath } }", |d| {
+            d["reports"].as_array().is_some_and(|r| !r.is_empty())
+        })
+        .await;
+    let report = &listed["reports"][0];
+    assert_eq!(report["scheduleId"], schedule["id"]);
+    assert_eq!(report["fileName"], "sla-compliance-royal-bank-integration-2026-01-01-2026-03-31.csv");
+    let mails = sink.wait_for(1).await;
+    let log = app.admin("{ deliveries { edges { node { channel target status lastError } } } }", json!({})).await;
+    assert_eq!(mails.len(), 1, "{mails:?} {:?}", log.0);
+    assert_eq!(mails[0].to, ["bent@royalbank.am"]);
+    let link = format!("https://slawatch.golemtrust.am{}", report["downloadPath"].as_str().expect("path"));
+    assert!(mails[0].data.contains(&link), "{}", mails[0].data);
+    let csv = app
+        .client
+        .get(app.url(report["downloadPath"].as_str().expect("path")))
+        .header("Authorization", format!("Token {}", app.admin_api_token))
+        .send()
+        .await
+        .expect("download")
+        .text()
+        .await
+        .expect("CSV");
+    assert!(csv.contains("Royal-Bank-Integration,2026-01-01,2026-03-31,Total,24,21,2,1,91.30,,PASS"), "{csv}");
+
+    // More sweeps add nothing; the schedule now waits for July.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let after = app.admin("{ reports { id } reportSchedules { nextRunAt lastRunAt } }", json!({})).await;
+    assert_eq!(after.data()["reports"].as_array().map(Vec::len), Some(1));
+    assert_eq!(after.data()["reportSchedules"][0]["nextRunAt"], "2026-07-01T06:00:00+00:00");
+    assert_eq!(after.data()["reportSchedules"][0]["lastRunAt"], "2026-04-01T06:00:30+00:00");
+}

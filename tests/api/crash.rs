@@ -80,6 +80,7 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
             url: None,
             payload: Value::Null,
             dedupe_key: None,
+            extra_targets: Vec::new(),
         };
         outbox::publish(&txn, now, new).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     }

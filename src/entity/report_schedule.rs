@@ -1,0 +1,30 @@
+//! The `report_schedules` table: a compliance report generated on a cron schedule.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "report_schedules")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub name: String,
+    /// The user the report is generated as (its visibility) and who is notified.
+    pub owner_id: i32,
+    pub product_id: Option<i32>,
+    /// A cron expression (UTC), e.g. `0 6 1 1,4,7,10 *`.
+    pub cron: String,
+    /// `PREVIOUS_QUARTER`, `PREVIOUS_MONTH` or `PREVIOUS_WEEK`.
+    pub period: String,
+    pub format: String,
+    /// JSON array of extra email recipients.
+    pub recipients: String,
+    pub enabled: bool,
+    pub next_run_at: i64,
+    pub last_run_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
