@@ -18,3 +18,4 @@ pub mod security;
 pub mod service;
 pub mod startup;
 pub mod state;
+pub mod web;

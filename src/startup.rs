@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(graphql_routes)
         .merge(crate::rest::router(state.clone()))
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(TraceLayer::new_for_http())
 }

@@ -3,6 +3,7 @@
 mod alerts;
 mod authorization;
 mod bad_input;
+mod browser;
 mod chat;
 mod compliance;
 mod crash;

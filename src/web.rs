@@ -1,0 +1,97 @@
+//! The dashboard in `web/` (plain HTML, CSS and JavaScript, compiled into the binary): served at `/` with
+//! its content types, `ETag` revalidation and a strict Content-Security-Policy.
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+/// One file of the dashboard.
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    etag: String,
+}
+
+impl Asset {
+    fn new(body: &'static str, content_type: &'static str) -> Self {
+        use std::fmt::Write as _;
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = digest.iter().take(12).fold(String::from("\""), |mut tag, byte| {
+            let _ = write!(tag, "{byte:02x}");
+            tag
+        }) + "\"";
+        Self { body, content_type, etag }
+    }
+}
+
+static INDEX: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/index.html"), "text/html; charset=utf-8"));
+static SCRIPT: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/app.js"), "text/javascript; charset=utf-8"));
+static STYLE: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/style.css"), "text/css; charset=utf-8"));
+
+/// The dashboard's routes.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(|headers: HeaderMap| async move { serve(&INDEX, &headers) }))
+        .route("/app.js", get(|headers: HeaderMap| async move { serve(&SCRIPT, &headers) }))
+        .route("/style.css", get(|headers: HeaderMap| async move { serve(&STYLE, &headers) }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+}
+
+/// The policy: only this origin's script, style and connections (HTTP and the websocket), nothing inline,
+/// no framing.
+fn content_security_policy(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')));
+    let sockets = host.map(|h| format!(" ws://{h} wss://{h}")).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{sockets}; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+fn serve(asset: &Asset, request: &HeaderMap) -> Response {
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == asset.etag));
+    let mut response = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { asset.body.into_response() };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    // Always revalidate (the files change with the binary), cheaply thanks to the ETag.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(request)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_this_hosts_websocket_and_ignores_a_forged_host() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        let policy = content_security_policy(&headers);
+        assert!(policy.contains("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;"), "{policy}");
+        assert!(policy.contains("script-src 'self';") && !policy.contains("unsafe"));
+        headers.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
+        assert!(content_security_policy(&headers).contains("connect-src 'self';"));
+    }
+}

@@ -1,0 +1,133 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core), driven by tests/api/browser.rs
+// against `slawatch serve --demo` with a one-second sweep. Environment: SLAWATCH_URL, SLAWATCH_SCREENSHOT,
+// CHROMIUM (default /usr/bin/chromium). Prints one JSON line per check; exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+
+const base = process.env.SLAWATCH_URL;
+const screenshot = process.env.SLAWATCH_SCREENSHOT;
+const PASSWORD = "golem-trust-demo";
+const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+
+function check(condition, what, detail = {}) {
+  console.log(JSON.stringify({ check: what, ok: Boolean(condition), ...detail }));
+  if (!condition) throw new Error(`failed: ${what} ${JSON.stringify(detail)}`);
+}
+
+async function gql(token, query, variables = {}) {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+async function login(username) {
+  const data = await gql(null, "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", {
+    u: username,
+    p: PASSWORD,
+  });
+  return data.login.token;
+}
+
+async function breachedBySeverity(token) {
+  const data = await gql(token, "{ slaSummary { severity state count } }");
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+  for (const row of data.slaSummary) if (row.state === "BREACHED" && row.severity in counts) counts[row.severity] += row.count;
+  return counts;
+}
+
+async function shownCounts(page) {
+  return page.evaluate((severities) => {
+    const counts = {};
+    for (const s of severities) counts[s] = Number(document.querySelector(`.count[data-severity="${s}"] .n`)?.dataset.breached);
+    return counts;
+  }, SEVERITIES);
+}
+
+async function signIn(page, username) {
+  await page.goto(base);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForSelector("#dashboard:not([hidden])");
+  await page.waitForSelector("body[data-live='true']");
+  await page.waitForSelector(".count[data-severity='CRITICAL']");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(String(error)));
+  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+
+  // The security lead: counts as GraphQL has them.
+  await signIn(page, "cheery");
+  const token = await login("cheery");
+  const expected = await breachedBySeverity(token);
+  check(JSON.stringify(await shownCounts(page)) === JSON.stringify(expected), "counts equal GraphQL's slaSummary", {
+    shown: await shownCounts(page),
+    expected,
+  });
+  const rows = await page.locator("#findings tbody tr").count();
+  const listed = await gql(token, "{ findings(filter: {slaStates: [BREACHED, APPROACHING]}) { totalCount } }");
+  check(rows === Math.min(listed.findings.totalCount, 100), "the table lists the breached and approaching findings", {
+    rows,
+    total: listed.findings.totalCount,
+  });
+
+  // A Critical whose one-day deadline passes eight seconds from now, created through GraphQL.
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  const products = await gql(token, "{ products(first: 100) { edges { node { id name } } } }");
+  const portal = products.products.edges.find((e) => e.node.name !== "Royal-Bank-Integration").node;
+  const title = `Live breach ${Date.now()}`;
+  const slaStart = new Date(Date.now() - 24 * 3600 * 1000 + 8000).toISOString();
+  await gql(token, "mutation($i: CreateFindingInput!) { createFinding(input: $i) { id } }", {
+    i: { productId: portal.id, title, severity: "CRITICAL", slaStart },
+  });
+  await page.waitForSelector(`#feed li[data-kind='BREACH'] >> text=${title}`, { timeout: 30000 });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector(`.count[data-severity="CRITICAL"] .n`).dataset.breached) === n,
+    expected.CRITICAL + 1,
+    { timeout: 15000 },
+  );
+  check(true, "the live feed shows the breach and the Critical count rose by one", { title });
+  check(await page.evaluate(() => window.__sameDocument === true), "no reload happened");
+  const row = page.locator("#findings tbody tr.BREACHED", { hasText: title });
+  check((await row.count()) === 1, "the finding is in the table as breached");
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+
+  // Otto reads Royal-Bank-Integration only: nothing of the other products reaches his dashboard.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, "otto");
+  const ottoToken = await login("otto");
+  const ottoExpected = await breachedBySeverity(ottoToken);
+  check(JSON.stringify(await shownCounts(page)) === JSON.stringify(ottoExpected), "a reader's counts are his products'", {
+    shown: await shownCounts(page),
+    expected: ottoExpected,
+  });
+  const productsShown = await page.locator("#findings tbody tr td:first-child").allTextContents();
+  check(
+    productsShown.every((name) => name === "Royal-Bank-Integration"),
+    "a reader's table holds only his product's findings",
+    { productsShown },
+  );
+  const options = await page.locator("#product option").allTextContents();
+  check(JSON.stringify(options) === JSON.stringify(["All products", "Royal-Bank-Integration"]), "a reader's product list", {
+    options,
+  });
+  check((await page.locator("#feed li", { hasText: title }).count()) === 0, "a reader's feed has no other product's event");
+  check(problems.length === 0, "no script errors or CSP violations", { problems });
+} finally {
+  await browser.close();
+}
