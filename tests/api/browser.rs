@@ -73,6 +73,8 @@ async fn the_dashboard_signs_in_counts_as_graphql_and_shows_a_breach_live() {
         "counts equal GraphQL's slaSummary",
         "the live feed shows the breach and the Critical count rose by one",
         "no reload happened",
+        "a mitigated finding leaves the count and the table without a reload",
+        "mark all read",
         "a reader's table holds only his product's findings",
         "no script errors or CSP violations",
     ] {

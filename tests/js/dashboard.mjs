@@ -107,6 +107,32 @@ try {
   check((await row.count()) === 1, "the finding is in the table as breached");
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
 
+  // Mitigating it takes it out of the count and the table, live.
+  const created = await gql(token, "{ findings(filter: {search: $t}) { edges { node { id } } } }".replace("$t", JSON.stringify(title)));
+  await gql(token, "mutation($id: ID!) { mitigateFinding(id: $id) { id } }", { id: created.findings.edges[0].node.id });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector(`.count[data-severity="CRITICAL"] .n`).dataset.breached) === n,
+    expected.CRITICAL,
+    { timeout: 15000 },
+  );
+  await page.waitForSelector(`#feed li[data-kind='RESOLVED'] >> text=${title}`, { timeout: 15000 });
+  check((await row.count()) === 0, "a mitigated finding leaves the count and the table without a reload");
+
+  // The unread alerts as GraphQL counts them; marking them read empties the badge.
+  // (Alerts keep arriving from the delivery worker, so compare the two until they agree.)
+  let unread = -1;
+  let shown = "";
+  for (let attempt = 0; attempt < 50 && shown !== String(unread); attempt += 1) {
+    if (attempt > 0) await page.waitForTimeout(200);
+    unread = (await gql(token, "{ unreadAlertCount }")).unreadAlertCount;
+    shown = await page.locator("#unread").textContent();
+  }
+  check(unread > 0 && shown === String(unread), "the unread badge shows the unread alerts", { unread, shown });
+  await page.getByRole("button", { name: /Alerts/ }).click();
+  await page.getByRole("button", { name: "Mark all read" }).click();
+  await page.waitForFunction(() => document.querySelector("#unread").textContent === "0", null, { timeout: 10000 });
+  check((await gql(token, "{ unreadAlertCount }")).unreadAlertCount === 0, "mark all read");
+
   // Otto reads Royal-Bank-Integration only: nothing of the other products reaches his dashboard.
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn(page, "otto");
