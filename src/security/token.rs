@@ -16,6 +16,13 @@ pub fn random_hex(bytes: usize) -> Result<String, RandomError> {
     Ok(to_hex(&buffer))
 }
 
+/// `count` values of `bytes` random bytes each, as lower-case hex, from one read of the system generator.
+pub fn random_hex_many(count: usize, bytes: usize) -> Result<Vec<String>, RandomError> {
+    let mut buffer = vec![0u8; count * bytes];
+    getrandom::fill(&mut buffer).map_err(|_| RandomError)?;
+    Ok(buffer.chunks(bytes.max(1)).take(count).map(to_hex).collect())
+}
+
 /// A new API token: 256 random bits.
 pub fn new_api_token() -> Result<String, RandomError> {
     Ok(format!("{TOKEN_PREFIX}{}", random_hex(32)?))
@@ -44,6 +51,15 @@ fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_random_values_come_apart() {
+        let keys = random_hex_many(3, 16).expect("random works");
+        assert_eq!(keys.len(), 3);
+        assert!(keys.iter().all(|k| k.len() == 32));
+        assert!(keys[0] != keys[1] && keys[1] != keys[2]);
+        assert!(random_hex_many(0, 16).expect("random works").is_empty());
+    }
 
     #[test]
     fn tokens_are_long_random_and_hashed() {

@@ -108,7 +108,7 @@ pub async fn publish_many<C: ConnectionTrait>(
         if inserted.len() != chunk.len() {
             return Err(ServiceError::internal("the database did not return every inserted notification's id"));
         }
-        let mut deliveries = Vec::new();
+        let mut addressed: Vec<(i32, Channel, Target)> = Vec::new();
         for ((index, new), id) in chunk.iter().zip(inserted) {
             ids[*index] = Some(id);
             let mut targets = match &new.audience {
@@ -119,21 +119,25 @@ pub async fn publish_many<C: ConnectionTrait>(
             };
             let enabled = |(channel, _): &&(Channel, Target)| directory.system.enabled(*channel);
             targets.extend(new.extra_targets.iter().filter(enabled).cloned());
-            for (channel, target) in targets {
-                deliveries.push(delivery::ActiveModel {
-                    notification_id: Set(id),
-                    channel: Set(channel.as_str().to_owned()),
-                    target: Set(target.to_string()),
-                    delivery_key: Set(token::random_hex(16).map_err(ServiceError::internal)?),
-                    status: Set(PENDING.to_owned()),
-                    attempts: Set(0),
-                    next_attempt_at: Set(now),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                });
-            }
+            addressed.extend(targets.into_iter().map(|(channel, target)| (id, channel, target)));
         }
+        let keys = token::random_hex_many(addressed.len(), 16).map_err(ServiceError::internal)?;
+        let mut deliveries: Vec<delivery::ActiveModel> = addressed
+            .into_iter()
+            .zip(keys)
+            .map(|((id, channel, target), key)| delivery::ActiveModel {
+                notification_id: Set(id),
+                channel: Set(channel.as_str().to_owned()),
+                target: Set(target.to_string()),
+                delivery_key: Set(key),
+                status: Set(PENDING.to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
         while !deliveries.is_empty() {
             let rest = deliveries.split_off(deliveries.len().min(INSERT_CHUNK));
             delivery::Entity::insert_many(deliveries).exec_without_returning(conn).await?;
