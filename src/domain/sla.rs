@@ -147,9 +147,32 @@ pub fn start_after_reactivation(current: SlaStart, cycle: i32, restart: bool, no
     if restart { (SlaStart::Instant(now), cycle + 1) } else { (current, cycle) }
 }
 
+/// "3 d 4 h", "2 h 24 min", "overdue by 5 h".
+#[must_use]
+pub fn human_duration(seconds: i64) -> String {
+    let (prefix, seconds) = if seconds < 0 { ("overdue by ", -seconds) } else { ("", seconds) };
+    let (days, hours, minutes) = (seconds / 86_400, (seconds % 86_400) / 3600, (seconds % 3600) / 60);
+    let text = if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else {
+        format!("{minutes} min")
+    };
+    format!("{prefix}{text}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_would_write_them() {
+        assert_eq!(human_duration(3 * 86_400 + 4 * 3600 + 59), "3 d 4 h");
+        assert_eq!(human_duration(2 * 3600 + 24 * 60), "2 h 24 min");
+        assert_eq!(human_duration(-5 * 3600), "overdue by 5 h 0 min");
+        assert_eq!(human_duration(59), "0 min");
+    }
     use crate::domain::{Severity, SlaPolicy};
 
     fn at(text: &str) -> DateTime<Utc> {

@@ -154,48 +154,44 @@ pub struct ReportScheduleInput {
 }
 
 /// A kept report file.
-pub struct GeneratedReport {
-    info: ReportInfo,
-    url: String,
-}
+pub struct GeneratedReport(ReportInfo);
 
 impl GeneratedReport {
     fn new(info: ReportInfo) -> Self {
-        let url = format!("/reports/{}", info.id);
-        Self { info, url }
+        Self(info)
     }
 }
 
 #[Object]
 impl GeneratedReport {
     async fn id(&self) -> ID {
-        ID(self.info.id.to_string())
+        ID(self.0.id.to_string())
     }
     async fn product_id(&self) -> Option<ID> {
-        self.info.product_id.map(|id| ID(id.to_string()))
+        self.0.product_id.map(|id| ID(id.to_string()))
     }
     async fn from(&self) -> Option<Date> {
-        instant(self.info.period_start).map(|at| Date(at.date_naive()))
+        instant(self.0.period_start).map(|at| Date(at.date_naive()))
     }
     async fn to(&self) -> Option<Date> {
-        instant(self.info.period_end - 1).map(|at| Date(at.date_naive()))
+        instant(self.0.period_end - 1).map(|at| Date(at.date_naive()))
     }
     /// `pdf`, `csv` or `json`.
     async fn format(&self) -> &str {
-        &self.info.format
+        &self.0.format
     }
     async fn file_name(&self) -> &str {
-        &self.info.file_name
+        &self.0.file_name
     }
     /// Where to download it (same authorization as the API): a path on this server.
-    async fn download_path(&self) -> &str {
-        &self.url
+    async fn download_path(&self) -> String {
+        format!("/reports/{}", self.0.id)
     }
     async fn schedule_id(&self) -> Option<ID> {
-        self.info.schedule_id.map(|id| ID(id.to_string()))
+        self.0.schedule_id.map(|id| ID(id.to_string()))
     }
     async fn created_at(&self) -> Option<DateTime<Utc>> {
-        instant(self.info.created_at)
+        instant(self.0.created_at)
     }
 }
 

@@ -136,7 +136,7 @@ impl ReportView {
                     severity: b.severity.as_str(),
                     deadline: b.deadline,
                     breach_duration_seconds: b.duration.num_seconds(),
-                    breach_duration: duration_text(b.duration.num_seconds()),
+                    breach_duration: crate::domain::sla::human_duration(b.duration.num_seconds()),
                     remediated_at: b.remediated_at,
                 })
                 .collect(),
@@ -162,14 +162,6 @@ impl ReportView {
             Format::Pdf => pdf::render(self),
         }
     }
-}
-
-/// "3 d 4 h", "5 h 12 min".
-#[must_use]
-pub fn duration_text(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    let (days, hours, minutes) = (seconds / 86_400, (seconds % 86_400) / 3600, (seconds % 3600) / 60);
-    if days > 0 { format!("{days} d {hours} h") } else { format!("{hours} h {minutes} min") }
 }
 
 /// "95.0 %", or "n/a" when nothing counted.

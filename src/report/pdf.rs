@@ -12,7 +12,8 @@ use krilla::paint::{Fill, FillRule, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
 
-use super::{RenderError, ReportView, duration_text, rate_text, verdict_text};
+use super::{RenderError, ReportView, rate_text, verdict_text};
+use crate::domain::sla::human_duration;
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
@@ -149,7 +150,7 @@ pub fn render(view: &ReportView) -> Result<Vec<u8>, RenderError> {
                 clip(b.reference.as_deref().unwrap_or("-"), 12),
                 b.severity.to_owned(),
                 b.deadline.format("%Y-%m-%d").to_string(),
-                format!("{} / {remediated}", duration_text(b.breach_duration_seconds)),
+                format!("{} / {remediated}", human_duration(b.breach_duration_seconds)),
             ],
             breach_columns.clone(),
             BLACK,

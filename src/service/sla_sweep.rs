@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::db;
 use crate::domain::recipients::Audience;
 use crate::domain::sla_events::{self, ScheduledEvent, SlaEventKind};
-use crate::domain::{NotificationEvent, SlaPolicy};
+use crate::domain::{NotificationEvent, SlaPolicy, sla};
 use crate::entity::{finding, product, sla_configuration, sla_event, system_settings};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
@@ -283,27 +283,13 @@ fn notification_for(
                 "cycle": found.sla_cycle,
                 "deadline": deadline,
                 "remaining_seconds": remaining,
-                "remaining": remaining.map(human_duration),
+                "remaining": remaining.map(sla::human_duration),
                 "threshold": (event.kind == SlaEventKind::BreachApproaching).then_some(event.threshold),
             },
         }),
         dedupe_key: Some(dedupe_key(found, event)),
         extra_targets: Vec::new(),
     }
-}
-
-/// "3 d 4 h", "2 h 24 min", "overdue by 5 h".
-fn human_duration(seconds: i64) -> String {
-    let (prefix, seconds) = if seconds < 0 { ("overdue by ", -seconds) } else { ("", seconds) };
-    let (days, hours, minutes) = (seconds / 86_400, (seconds % 86_400) / 3600, (seconds % 3600) / 60);
-    let text = if days > 0 {
-        format!("{days} d {hours} h")
-    } else if hours > 0 {
-        format!("{hours} h {minutes} min")
-    } else {
-        format!("{minutes} min")
-    };
-    format!("{prefix}{text}")
 }
 
 /// In the mitigation's transaction: `sla_resolved` when the finding had crossed a threshold (or breached) in
@@ -339,17 +325,4 @@ pub async fn events_of(state: &AppState, finding_id: i32) -> ServiceResult<Vec<s
         .all(&state.db)
         .await
         .map_err(ServiceError::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_would_write_them() {
-        assert_eq!(human_duration(3 * 86_400 + 4 * 3600 + 59), "3 d 4 h");
-        assert_eq!(human_duration(2 * 3600 + 24 * 60), "2 h 24 min");
-        assert_eq!(human_duration(-5 * 3600), "overdue by 5 h 0 min");
-        assert_eq!(human_duration(59), "0 min");
-    }
 }
