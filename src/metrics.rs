@@ -104,7 +104,8 @@ struct FindingGauges {
     breaches: Vec<(String, i64)>,
 }
 
-/// Open and breached (open and at or past the deadline, as `outsideSla`) findings per product and severity.
+/// Open and breached (open and at or past the deadline, as `outsideSla`) findings per product and severity,
+/// and this instance's live subscriptions.
 async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
     let now = state.clock.now().timestamp();
     // `now` is an integer of ours, not input: safe to inline.
@@ -155,6 +156,9 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
         "Open findings at or past their SLA deadline by product and severity",
         breached,
     );
+    let subscriptions = Gauge::<i64>::default();
+    subscriptions.set(i64::try_from(state.live.subscriber_count()).unwrap_or(i64::MAX));
+    registry.register("slawatch_live_subscriptions", "GraphQL subscriptions listening on this instance", subscriptions);
     Ok(FindingGauges { registry, breaches: per_severity })
 }
 

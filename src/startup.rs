@@ -74,6 +74,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         live,
         metrics: Arc::default(),
+        finding_reads: Arc::default(),
     })
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub live: crate::live::LiveBus,
     /// This process's Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Finding counts and pages shared by identical queries until something changes.
+    pub finding_reads: Arc<crate::service::finding_reads::FindingReads>,
 }
 
 impl AppState {
@@ -34,7 +36,13 @@ impl AppState {
         self.delivery_wakeup.notify_one();
     }
 
-    /// Announces committed changes to subscribers (on every instance).
+    /// Records a committed change that no signal announces (a recomputation, a deletion, a role change), so
+    /// kept query answers are not reused.
+    pub fn note_change(&self) {
+        self.live.note_change();
+    }
+
+    /// Announces committed changes to subscribers (on every instance); kept query answers are dropped.
     pub async fn announce(&self, signals: Vec<crate::live::Signal>) {
         self.live.publish(&self.db, signals).await;
     }

@@ -1,5 +1,7 @@
 //! Shared set-up of the benches: a fresh database (SQLite in a temp dir, or `BENCH_DATABASE_URL`), products
 //! with members, and findings loaded in `createFindings`-sized batches.
+// Each bench uses part of this module.
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,12 @@ pub struct Bench {
     _dir: tempfile::TempDir,
 }
 
+/// The superuser every bench acts as, with a password so a bench can also sign in over HTTP.
+pub const ADMIN: (&str, &str) = ("bench-admin", "bench-admin-password");
+
+/// The member (writer) of the first product, who may sign in too.
+pub const OWNER: (&str, &str) = ("bench-owner-0", "bench-owner-password");
+
 /// `BENCH_FINDINGS` or the default.
 pub fn findings_wanted(default: usize) -> usize {
     std::env::var("BENCH_FINDINGS").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
@@ -41,11 +49,23 @@ impl Bench {
         let dir = tempfile::tempdir()?;
         let database_url = std::env::var("BENCH_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()));
-        let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-        let config = Config { database_url, scheduler_enabled: false, ..Config::default() };
+        Self::prepare_with(clock, products, Config { database_url, ..Config::default() }, dir).await
+    }
+
+    /// Like `prepare`, on `config`'s database (kept in `dir` when it is a file there).
+    pub async fn prepare_with(
+        clock: Clock,
+        products: usize,
+        config: Config,
+        dir: tempfile::TempDir,
+    ) -> BenchResult<Self> {
+        let backend = if config.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        let config = Config { scheduler_enabled: false, ..config };
         let state = startup::prepare_state(config, clock).await.map_err(|e| e.to_string())?;
         let bootstrap = Actor { user_id: 0, username: "bench".to_owned(), is_superuser: true };
-        let admin = users::create(&state, &bootstrap, new_user("bench-admin", true)).await.map_err(fail)?;
+        let mut admin_input = new_user(ADMIN.0, true);
+        admin_input.password = Some(ADMIN.1.to_owned());
+        let admin = users::create(&state, &bootstrap, admin_input).await.map_err(fail)?;
         let actor = Actor { user_id: admin.id, username: admin.username, is_superuser: true };
         let product_type = product_types::create(&state, &actor, "Bench", None).await.map_err(fail)?;
         let mut product_ids = Vec::with_capacity(products);
@@ -56,8 +76,11 @@ impl Bench {
                 ..ProductInput::default()
             };
             let product = products::create(&state, &actor, input).await.map_err(fail)?;
-            let owner =
-                users::create(&state, &actor, new_user(&format!("bench-owner-{index}"), false)).await.map_err(fail)?;
+            let mut owner_input = new_user(&format!("bench-owner-{index}"), false);
+            if owner_input.username == OWNER.0 {
+                owner_input.password = Some(OWNER.1.to_owned());
+            }
+            let owner = users::create(&state, &actor, owner_input).await.map_err(fail)?;
             members::add(&state, &actor, product.id, owner.id, ProductRole::Writer).await.map_err(fail)?;
             product_ids.push(product.id);
         }

@@ -8,6 +8,7 @@ mod m20261123_000002_notifications;
 mod m20261123_000003_sla_events;
 mod m20261123_000004_jobs;
 mod m20261123_000005_reports;
+mod m20261123_000006_finding_indexes;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_sla_events::Migration),
             Box::new(m20261123_000004_jobs::Migration),
             Box::new(m20261123_000005_reports::Migration),
+            Box::new(m20261123_000006_finding_indexes::Migration),
         ]
     }
 }

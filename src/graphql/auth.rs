@@ -29,7 +29,7 @@ impl AuthQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, User, TotalCount>> {
-        let page = users::list(ctx.state()?, ctx.actor()?, page_request(first, after, last, before)?).await?;
+        let page = users::list(ctx.state()?, ctx.actor()?, page_request(ctx, first, after, last, before)?).await?;
         Ok(connection(page, |u| u.id, User))
     }
 

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
 use crate::service::auth::Identity;
-use crate::service::page::PageRequest;
+use crate::service::page::{PageParts, PageRequest};
 use crate::state::AppState;
 
 /// Shortcuts on the resolver context.
@@ -41,8 +41,9 @@ pub fn parse_opt_id(id: Option<&ID>, what: &str) -> ServiceResult<Option<i32>> {
     id.map(|i| parse_id(i, what)).transpose()
 }
 
-/// Relay arguments to a page request; cursors are ids.
+/// Relay arguments to a page request (cursors are ids), for the parts of the connection the query selects.
 pub fn page_request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -52,7 +53,12 @@ pub fn page_request(
         c.map(|text| text.parse::<i32>().map_err(|_| ServiceError::bad_input(format!("invalid cursor {text:?}"))))
             .transpose()
     };
-    Ok(PageRequest { first, after: cursor(after)?, last, before: cursor(before)? })
+    let selection = ctx.look_ahead();
+    let parts = PageParts {
+        total_count: selection.field("totalCount").exists(),
+        items: ["edges", "nodes", "pageInfo"].iter().any(|name| selection.field(name).exists()),
+    };
+    Ok(PageRequest { first, after: cursor(after)?, last, before: cursor(before)?, parts })
 }
 
 /// The complexity of a connection field: its page size times the cost of a node.

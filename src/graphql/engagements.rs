@@ -25,8 +25,9 @@ impl EngagementQuery {
         before: Option<String>,
     ) -> Result<Connection<String, Engagement, TotalCount>> {
         let product_id = parse_opt_id(product_id.as_ref(), "product")?;
-        let page = engagements::list(ctx.state()?, ctx.actor()?, product_id, page_request(first, after, last, before)?)
-            .await?;
+        let page =
+            engagements::list(ctx.state()?, ctx.actor()?, product_id, page_request(ctx, first, after, last, before)?)
+                .await?;
         Ok(connection(page, |e| e.id, Engagement))
     }
 

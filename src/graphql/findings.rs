@@ -107,7 +107,7 @@ impl FindingQuery {
     ) -> Result<Connection<String, Finding, TotalCount>> {
         let filter = filter.unwrap_or_default().into_service()?;
         let page =
-            findings::list(ctx.state()?, ctx.actor()?, &filter, page_request(first, after, last, before)?).await?;
+            findings::list(ctx.state()?, ctx.actor()?, &filter, page_request(ctx, first, after, last, before)?).await?;
         Ok(connection(page, |f| f.id, Finding))
     }
 

@@ -51,7 +51,8 @@ impl NotificationQuery {
         before: Option<String>,
     ) -> Result<Connection<String, Alert, TotalCount>> {
         let page =
-            alerts::list(ctx.state()?, ctx.actor()?, unread_only, page_request(first, after, last, before)?).await?;
+            alerts::list(ctx.state()?, ctx.actor()?, unread_only, page_request(ctx, first, after, last, before)?)
+                .await?;
         Ok(connection(page, |a| a.id, Alert))
     }
 
@@ -77,8 +78,8 @@ impl NotificationQuery {
             channel: channel.map(|c| crate::domain::recipients::Channel::from(c).as_str().to_owned()),
             event: event.map(|e| crate::domain::NotificationEvent::from(e).as_str().to_owned()),
         };
-        let page =
-            deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(first, after, last, before)?).await?;
+        let page = deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(ctx, first, after, last, before)?)
+            .await?;
         Ok(connection(page, |d| d.delivery.id, Delivery))
     }
 }

@@ -31,7 +31,7 @@ impl ProductQuery {
         before: Option<String>,
     ) -> Result<Connection<String, Product, TotalCount>> {
         let type_id = parse_opt_id(product_type_id.as_ref(), "product type")?;
-        let request = page_request(first, after, last, before)?;
+        let request = page_request(ctx, first, after, last, before)?;
         let page = products::list(ctx.state()?, ctx.actor()?, type_id, request).await?;
         Ok(connection(page, |p| p.id, Product))
     }

@@ -19,6 +19,9 @@ use crate::state::AppState;
 /// The reason prefix that marks a refusal of credentials.
 const REFUSED: &str = "Forbidden: ";
 
+/// The read and write buffer of one websocket connection.
+const WS_BUFFER_BYTES: usize = 4 * 1024;
+
 /// `GET /graphql/ws`.
 pub async fn graphql_ws(
     State(endpoint): State<GraphqlEndpoint>,
@@ -26,7 +29,11 @@ pub async fn graphql_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limits = endpoint.state.config.limits;
+    // GraphQL messages are small: 4 KiB buffers instead of tungstenite's 128 KiB each keep an idle
+    // subscriber at a few dozen KiB (a longer message still arrives whole, up to the size limit).
     upgrade
+        .read_buffer_size(WS_BUFFER_BYTES)
+        .write_buffer_size(WS_BUFFER_BYTES)
         .max_message_size(limits.max_ws_message_bytes)
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)

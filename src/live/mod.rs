@@ -6,6 +6,7 @@ pub mod relay;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,9 @@ impl LiveEvent {
 pub struct LiveBus {
     sender: broadcast::Sender<Arc<LiveEvent>>,
     through_postgres: bool,
+    /// Counts announced changes (this instance's and, on PostgreSQL, the others'): cached reads are
+    /// only reused while it stands still.
+    changes: Arc<AtomicU64>,
 }
 
 impl LiveBus {
@@ -70,7 +74,18 @@ impl LiveBus {
     #[must_use]
     pub fn new(buffer: usize, through_postgres: bool) -> Self {
         let (sender, _) = broadcast::channel(buffer.max(16));
-        Self { sender, through_postgres }
+        Self { sender, through_postgres, changes: Arc::default() }
+    }
+
+    /// Records a committed change that may alter what queries answer (call after the commit).
+    pub fn note_change(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The number of changes recorded so far; read it before a query whose answer is kept.
+    #[must_use]
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
     }
 
     /// A receiver of every event from now on.
@@ -88,6 +103,7 @@ impl LiveBus {
     /// Announces committed changes. Never fails the caller: the change is already stored, and a lost live
     /// event only delays a dashboard until its next query.
     pub async fn publish(&self, db: &DatabaseConnection, signals: Vec<Signal>) {
+        self.note_change();
         if signals.is_empty() {
             return;
         }
@@ -109,6 +125,7 @@ impl LiveBus {
 
     /// Hydrates the signals and hands them to this instance's subscribers (if there are any).
     pub async fn deliver_locally(&self, db: &DatabaseConnection, signals: &[Signal]) {
+        self.note_change();
         if self.sender.receiver_count() == 0 {
             return;
         }

@@ -45,13 +45,16 @@ impl FindingFilter {
         if let Some(severities) = &self.severities {
             all = all.add(finding::Column::Severity.is_in(severities.iter().map(|s| s.as_str())));
         }
-        if let Some(flag) = self.active {
+        // `outsideSla: true` means open, and open means active and not mitigated (`FindingStatus::is_open`):
+        // the runbook's `outside_sla=true&active=true` then stays on the (is_open, sla_deadline) index.
+        let open_only = self.outside_sla == Some(true);
+        if let Some(flag) = self.active.filter(|&active| !(open_only && active)) {
             all = all.add(finding::Column::Active.eq(flag));
         }
         if let Some(flag) = self.verified {
             all = all.add(finding::Column::Verified.eq(flag));
         }
-        if let Some(flag) = self.is_mitigated {
+        if let Some(flag) = self.is_mitigated.filter(|&mitigated| !open_only || mitigated) {
             all = all.add(finding::Column::IsMitigated.eq(flag));
         }
         if let Some(flag) = self.outside_sla {
@@ -130,6 +133,28 @@ fn escape_like(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_sla_leaves_out_the_flags_it_implies() {
+        use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+        let sql = |filter: FindingFilter| {
+            crate::entity::finding::Entity::find()
+                .filter(filter.condition(DateTime::from_timestamp(1_000, 0).unwrap_or_default()))
+                .build(sea_orm::DbBackend::Sqlite)
+                .to_string()
+        };
+        let runbook = FindingFilter {
+            outside_sla: Some(true),
+            active: Some(true),
+            is_mitigated: Some(false),
+            ..FindingFilter::default()
+        };
+        assert_eq!(sql(runbook), sql(FindingFilter { outside_sla: Some(true), ..FindingFilter::default() }));
+        let contradiction = FindingFilter { outside_sla: Some(true), active: Some(false), ..FindingFilter::default() };
+        assert!(sql(contradiction).contains("\"active\" = FALSE"), "a contradiction is kept and matches nothing");
+        let not_outside = FindingFilter { outside_sla: Some(false), active: Some(true), ..FindingFilter::default() };
+        assert!(sql(not_outside).contains("\"active\" = TRUE"));
+    }
 
     #[test]
     fn like_wildcards_in_search_text_are_literal() {

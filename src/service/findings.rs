@@ -3,6 +3,7 @@
 //! Every write recomputes the stored SLA columns from the product's configuration (`finding_sla::columns`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -14,6 +15,7 @@ use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::service::finding_filter::{self, FindingFilter};
+use crate::service::finding_reads::Timed;
 use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, products, sla_configs};
@@ -415,21 +417,67 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
 pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
     let found = editable(&state.db, actor, id, ProductRole::Owner).await?;
     finding::Entity::delete_by_id(id).exec(&state.db).await?;
+    state.note_change();
     Ok(found)
 }
 
-/// The findings the actor may view that match `filter`.
+/// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
+/// changed and no deadline passed (`finding_reads`).
 pub async fn list(
     state: &AppState,
     actor: &Actor,
     filter: &FindingFilter,
     request: PageRequest,
 ) -> ServiceResult<Page<finding::Model>> {
-    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
-    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
-        select = select.filter(condition);
+    let generation = state.live.changes();
+    let now = state.clock.now();
+    let fetch = || async {
+        let mut select = finding::Entity::find().filter(filter.condition(now));
+        if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
+            select = select.filter(condition);
+        }
+        page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
+    };
+    if !keepable(filter) {
+        return fetch().await;
     }
-    page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
+    let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
+    let page = state
+        .finding_reads
+        .pages
+        .get_or_compute(key, generation, now.timestamp(), || async {
+            let page = fetch().await?;
+            Ok(Timed { value: Arc::new(page), valid_until: next_crossing(&state.db, filter, now).await? })
+        })
+        .await?;
+    Ok(Arc::unwrap_or_clone(page))
+}
+
+/// Whether an answer to `filter` can be kept: its time-dependence is only `outsideSla` (deadline crossings
+/// are cheap to find; approaching thresholds are not indexed).
+fn keepable(filter: &FindingFilter) -> bool {
+    filter.sla_states.is_none()
+}
+
+/// The first instant after `now` at which `filter`'s answer may change by time alone: the next deadline of
+/// an open finding, when the filter looks at deadlines relative to now.
+async fn next_crossing<C: ConnectionTrait>(
+    conn: &C,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<i64>> {
+    if filter.outside_sla.is_none() {
+        return Ok(None);
+    }
+    let next: Option<Option<i64>> = finding::Entity::find()
+        .select_only()
+        .column_as(finding::Column::SlaDeadline.min(), "next")
+        .filter(finding::Column::IsOpen.eq(true))
+        .filter(finding::Column::SlaDeadline.gt(now.timestamp()))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(next.flatten())
 }
 
 /// A DRF-style slice of the findings the actor may view that match `filter`: the total and the rows
@@ -442,17 +490,34 @@ pub async fn slice(
     offset: u64,
 ) -> ServiceResult<(u64, Vec<finding::Model>)> {
     use sea_orm::{PaginatorTrait, QueryOrder};
-    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
-    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
-        select = select.filter(condition);
-    }
-    let count = select.clone().count(&state.db).await?;
-    let rows = if offset >= count {
-        Vec::new()
-    } else {
-        select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
+    let generation = state.live.changes();
+    let now = state.clock.now();
+    let fetch = || async {
+        let mut select = finding::Entity::find().filter(filter.condition(now));
+        if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
+            select = select.filter(condition);
+        }
+        let count = select.clone().count(&state.db).await?;
+        let rows = if offset >= count {
+            Vec::new()
+        } else {
+            select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
+        };
+        Ok::<_, ServiceError>((count, rows))
     };
-    Ok((count, rows))
+    if !keepable(filter) {
+        return fetch().await;
+    }
+    let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
+    let slice = state
+        .finding_reads
+        .slices
+        .get_or_compute(key, generation, now.timestamp(), || async {
+            let slice = fetch().await?;
+            Ok(Timed { value: Arc::new(slice), valid_until: next_crossing(&state.db, filter, now).await? })
+        })
+        .await?;
+    Ok(Arc::unwrap_or_clone(slice))
 }
 
 /// One row of the SLA summary.
@@ -469,29 +534,60 @@ pub async fn sla_summary(state: &AppState, actor: &Actor, product_id: Option<i32
     if let Some(id) = product_id {
         access::product_role(&state.db, actor, id).await?;
     }
+    let generation = state.live.changes();
+    let now = state.clock.now();
+    let key = format!("{}:{}|{product_id:?}", actor.user_id, actor.is_superuser);
+    let rows = state
+        .finding_reads
+        .summaries
+        .get_or_compute(key, generation, now.timestamp(), || count_by_severity_and_state(state, actor, product_id, now))
+        .await?;
+    Ok(rows.as_ref().clone())
+}
+
+/// Severity, state, count, and the next deadline and approaching threshold of the group's open findings.
+type SummaryGroup = (String, String, i64, Option<i64>, Option<i64>);
+
+/// The summary's one scan: counts per severity and state, and when the first open finding will cross its
+/// approaching threshold or deadline (the answer's validity).
+async fn count_by_severity_and_state(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Timed<Arc<Vec<SummaryRow>>>> {
+    use sea_orm::sea_query::Expr;
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
-    let mut select = finding::Entity::find().filter(filter.condition(state.clock.now()));
+    let mut select = finding::Entity::find().filter(filter.condition(now));
     if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
         select = select.filter(condition);
     }
-    let state_sql = finding_filter::state_case_sql(state.clock.now());
-    let counted: Vec<(String, String, i64)> = select
+    let at = now.timestamp();
+    // `at` is an integer of ours, not input: safe to inline.
+    let next = |column: &str| {
+        Expr::cust(format!("CAST(MIN(CASE WHEN is_open AND {column} > {at} THEN {column} END) AS BIGINT)"))
+    };
+    let counted: Vec<SummaryGroup> = select
         .select_only()
         .column(finding::Column::Severity)
-        .column_as(sea_orm::sea_query::Expr::cust(state_sql), "sla_state")
+        .column_as(Expr::cust(finding_filter::state_case_sql(now)), "sla_state")
         .column_as(finding::Column::Id.count(), "n")
+        .column_as(next("sla_deadline"), "next_deadline")
+        .column_as(next("sla_approaching_at"), "next_approaching")
         .group_by(finding::Column::Severity)
-        .group_by(sea_orm::sea_query::Expr::cust("sla_state"))
+        .group_by(Expr::cust("sla_state"))
         .into_tuple()
         .all(&state.db)
         .await?;
     let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
-    for (severity, state_name, n) in counted {
+    let mut valid_until: Option<i64> = None;
+    for (severity, state_name, n, next_deadline, next_approaching) in counted {
         let severity: Severity = severity.parse().map_err(ServiceError::internal)?;
         let state = parse_state(&state_name).ok_or_else(|| ServiceError::internal("unknown SLA state from SQL"))?;
         *counts.entry((severity, state)).or_default() += u64::try_from(n).unwrap_or(0);
+        valid_until = [valid_until, next_deadline, next_approaching].into_iter().flatten().min();
     }
-    Ok(Severity::ALL
+    let rows = Severity::ALL
         .iter()
         .flat_map(|&severity| SlaState::ALL.iter().map(move |&state| (severity, state)))
         .map(|(severity, state)| SummaryRow {
@@ -499,7 +595,8 @@ pub async fn sla_summary(state: &AppState, actor: &Actor, product_id: Option<i32
             state,
             count: counts.get(&(severity, state)).copied().unwrap_or(0),
         })
-        .collect())
+        .collect();
+    Ok(Timed { value: Arc::new(rows), valid_until })
 }
 
 fn parse_state(name: &str) -> Option<SlaState> {

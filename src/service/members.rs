@@ -66,7 +66,9 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole)
     let found = owned(state, actor, id).await?;
     let mut model: product_member::ActiveModel = found.into();
     model.role = Set(role.as_str().to_owned());
-    membership(model.update(&state.db).await?)
+    let updated = model.update(&state.db).await?;
+    state.note_change();
+    membership(updated)
 }
 
 /// Removes a member (owners).

@@ -12,6 +12,7 @@ pub mod engagements;
 pub mod events;
 pub mod finding_filter;
 pub mod finding_notes;
+pub mod finding_reads;
 pub mod finding_sla;
 pub mod findings;
 pub mod housekeeping;

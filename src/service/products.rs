@@ -98,6 +98,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: ProductInpu
         sla_recompute::recompute(&txn, &sla_configs::policy_of(&config)?, Scope::Product(id)).await?;
     }
     txn.commit().await?;
+    state.note_change();
     Ok(updated)
 }
 
@@ -106,6 +107,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<p
     actor.require_superuser()?;
     let found = get_unchecked(&state.db, id).await?;
     product::Entity::delete_by_id(id).exec(&state.db).await?;
+    state.note_change();
     Ok(found)
 }
 

@@ -145,6 +145,7 @@ pub async fn update(
         0
     };
     txn.commit().await?;
+    state.note_change();
     Ok((updated, recomputed))
 }
 

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, TimeDelta};
 use serde_json::{Value, json};
 use slawatch::domain::sla::{self, SlaStart};
 
-use crate::helpers::{FINDING_FIELDS, at, spawn_app};
+use crate::helpers::{FINDING_FIELDS, PASSWORD, at, spawn_app};
 
 fn id(finding: &Value) -> String {
     finding["id"].as_str().expect("id").to_owned()
@@ -374,4 +374,70 @@ async fn bulk_creation_is_all_or_nothing_and_names_the_bad_input() {
     let count =
         app.admin(&format!("{{ findings {{ totalCount edges {{ node {{ {FINDING_FIELDS} }} }} }} }}"), json!({})).await;
     assert_eq!(count.data()["findings"]["totalCount"], 0);
+}
+
+/// Counts and pages are kept between identical queries (service::finding_reads); each kind of change must
+/// still show at once: a deadline passing with no write, a configuration change, a reactivation, a new
+/// membership, a deleted product.
+#[tokio::test]
+async fn repeated_queries_follow_every_kind_of_change() {
+    let app = spawn_app().await;
+    let product = app.product("Portal").await;
+    let other = app.product("Relay").await;
+    let (reader_id, _) = app.user("cheery").await;
+    let count = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let query = "{ findings(filter: {outsideSla: true}) { totalCount nodes { id } } \
+                         slaSummary { severity state count } }";
+            let answer = match token {
+                Some(token) => app.gql(Some(&token), query, json!({})).await,
+                None => app.admin(query, json!({})).await,
+            };
+            let data = answer.data().clone();
+            let breached_highs = data["slaSummary"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .find(|r| r["severity"] == "HIGH" && r["state"] == "BREACHED")
+                .map(|r| r["count"].as_u64().unwrap_or(0));
+            let total = data["findings"]["totalCount"].as_u64().expect("count");
+            assert_eq!(data["findings"]["nodes"].as_array().map(Vec::len), Some(total as usize));
+            (total, breached_highs.unwrap_or(0))
+        }
+    };
+    // High: 7 days on the default configuration; started 6 days ago.
+    let high = json!({ "productId": product, "title": "High", "severity": "HIGH", "slaStart": "2026-02-24T09:30:00Z" });
+    let finding = app.finding(high).await;
+    app.finding(
+        json!({ "productId": other, "title": "Other", "severity": "HIGH", "slaStart": "2026-02-24T09:30:00Z" }),
+    )
+    .await;
+    assert_eq!(count(None).await, (0, 0));
+    assert_eq!(count(None).await, (0, 0), "asked twice, same answer");
+
+    app.clock.set(at("2026-03-03T09:30:00Z"));
+    assert_eq!(count(None).await, (2, 2), "the deadline passed without any write");
+
+    let default_id = app.default_sla_id().await;
+    app.admin(
+        "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {high: 30}) { high } }",
+        json!({ "id": default_id }),
+    )
+    .await
+    .data();
+    assert_eq!(count(None).await, (0, 0), "a longer period on the configuration");
+
+    app.clock.set(at("2026-03-26T10:00:00Z"));
+    assert_eq!(count(None).await, (2, 2), "30 days later");
+    let reader = app.login("cheery", PASSWORD).await;
+    assert_eq!(count(Some(reader.clone())).await, (0, 0), "not a member yet");
+    app.add_member(&product, &reader_id, "READER").await;
+    assert_eq!(count(Some(reader.clone())).await, (1, 1), "the reader sees only Portal once a member");
+    app.admin("mutation($id: ID!) { mitigateFinding(id: $id) { id } }", json!({ "id": finding["id"] })).await.data();
+    assert_eq!(count(Some(reader.clone())).await, (0, 0), "mitigated");
+    assert_eq!(count(None).await, (1, 1), "Relay's finding is still breached");
+    app.admin("mutation($id: ID!) { deleteProduct(id: $id) { name } }", json!({ "id": other })).await.data();
+    assert_eq!(count(None).await, (0, 0), "the deleted product's finding is gone");
+    assert_eq!(count(Some(reader)).await, (0, 0));
 }

@@ -47,6 +47,8 @@ async fn a_subscriber_hears_the_breach_of_a_finding_it_may_see_and_nothing_of_ot
     let mut admin = WsClient::connect(&app, LEGACY_WS, json!({ "token": app.admin_api_token })).await.expect("admin");
     admin.subscribe("all", SLA_EVENTS, json!({})).await;
     wait_for_subscribers(&app, 2).await;
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.lines().any(|l| l == "slawatch_live_subscriptions 2"), "the gauge counts both: {metrics}");
 
     app.clock.advance(TimeDelta::hours(24));
     sweep(&app).await;

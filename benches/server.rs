@@ -1,0 +1,517 @@
+//! The real server at N findings (default 1,000,000): binary size, start-up time, idle memory; GraphQL and
+//! REST request rates and latencies at concurrency 1 and 32, beside a bare axum handler measured the same
+//! way in the same run; one breach fanned out to 10,000 websocket subscribers.
+//!
+//! `cargo bench --bench server` (SQLite in a temp dir); `BENCH_DATABASE_URL=postgres://…` (an empty
+//! database) for PostgreSQL. `BENCH_SQLITE_FILE=/path/bench.db` keeps the SQLite data set, and
+//! `BENCH_REUSE=1` uses the one already there (loading a million findings takes minutes). `BENCH_FINDINGS`,
+//! `BENCH_SECONDS` (per measurement, default 10) and `BENCH_SUBSCRIBERS` (default 10,000) change the sizes.
+//!
+//! The load generator (benches/loadgen) runs in this process on the same two cores as the server, for the
+//! server and for the bare handler alike, so the ratio of the two is the fair figure.
+
+mod loadgen;
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{SinkExt, StreamExt};
+use loadgen::{MakeRequest, TABLE_HEADER};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use slawatch::clock::Clock;
+use slawatch::config::Config;
+use slawatch::service::findings::NewFinding;
+use slawatch::service::sla_sweep;
+use support::{ADMIN, Bench, BenchResult, OWNER};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+const PRODUCTS: usize = 100;
+const DAY: i64 = 86_400;
+const JWT_SECRET: &str = "bench-jwt-secret-bench-jwt-secret-0123456789";
+const COUNT: &str = "{ findings(filter: {outsideSla: true}) { totalCount } }";
+const FIRST_PAGE: &str =
+    "{ findings(filter: {outsideSla: true}, first: 100) { nodes { id title severity slaDeadline } } }";
+const SUMMARY: &str = "{ slaSummary { severity state count } }";
+const REST: &str = "/api/v2/findings/?outside_sla=true&active=true&limit=1";
+const BREACHES: &str = "subscription { slaEvents(kinds: [BREACH]) { kind finding { id } } }";
+
+#[tokio::main]
+async fn main() -> BenchResult<()> {
+    if std::env::var("BENCH_ROLE").as_deref() == Ok("bare-axum") {
+        return serve_bare_handler().await;
+    }
+    let total = support::findings_wanted(1_000_000);
+    let seconds: u64 = env_number("BENCH_SECONDS", 10);
+    let subscribers: usize = env_number("BENCH_SUBSCRIBERS", 10_000);
+    let (database_url, _dir) = prepare_data_set(total).await?;
+    let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    let binary = env!("CARGO_BIN_EXE_slawatch");
+    println!("## {backend}, {total} findings\n");
+    println!("binary: {binary}, {:.1} MiB", std::fs::metadata(binary)?.len() as f64 / 1_048_576.0);
+
+    // Start-up: process start to a ready answer, five times; the last server stays for the load.
+    let mut startups = Vec::new();
+    let mut server = None;
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let running = Server::start(&database_url, &[])?;
+        running.wait_ready().await?;
+        startups.push(started.elapsed());
+        if attempt == 4 {
+            server = Some(running);
+        } else {
+            running.stop()?;
+        }
+    }
+    let server = server.ok_or("no server")?;
+    let (startup_median, startup_slowest) = support::median_and_p99(&mut startups);
+    println!("start-up to ready: median {startup_median:.0} ms, slowest {startup_slowest:.0} ms (5 starts)");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!("idle memory 10 s after start (scheduler running): {:.1} MiB RSS", server.rss_mib()?);
+
+    let admin_jwt = server.login(ADMIN).await?;
+    let owner_jwt = server.login(OWNER).await?;
+    let api_token = server.api_token(&admin_jwt).await?;
+    let expected = server.graphql(&admin_jwt, COUNT).await?;
+    println!("outsideSla totalCount: {}", expected["data"]["findings"]["totalCount"]);
+
+    let warm_up = Duration::from_secs(1);
+    let duration = Duration::from_secs(seconds);
+    let mut rows = Vec::new();
+    let mut count_c32 = 0.0;
+    for concurrency in [1, 32] {
+        for (name, make) in [
+            ("GraphQL outsideSla totalCount (superuser)", server.graphql_request(&admin_jwt, COUNT)),
+            ("GraphQL outsideSla totalCount (member of 1 product)", server.graphql_request(&owner_jwt, COUNT)),
+            ("GraphQL outsideSla first 100", server.graphql_request(&admin_jwt, FIRST_PAGE)),
+            ("GraphQL slaSummary", server.graphql_request(&admin_jwt, SUMMARY)),
+            ("REST outside_sla=true&active=true&limit=1", server.rest_request(&api_token, REST)),
+        ] {
+            let report = loadgen::run(make, concurrency, warm_up, duration).await;
+            if name.contains("superuser") && concurrency == 32 {
+                count_c32 = report.per_second();
+            }
+            eprintln!("{}", report.row(name));
+            rows.push(report.row(name));
+        }
+    }
+    println!("memory after the load: {:.1} MiB RSS, peak {:.1} MiB", server.rss_mib()?, server.peak_mib()?);
+    server.stop()?;
+
+    let bare = BareHandler::start()?;
+    let mut bare_c32 = 0.0;
+    for concurrency in [1, 32] {
+        let report = loadgen::run(bare.request(), concurrency, warm_up, duration).await;
+        if concurrency == 32 {
+            bare_c32 = report.per_second();
+        }
+        rows.push(report.row("bare axum handler (same JSON body in, constant JSON out)"));
+    }
+    drop(bare);
+    println!("\n{TABLE_HEADER}\n{}\n", rows.join("\n"));
+    println!("count query at concurrency 32: {:.0} % of the bare handler's rate\n", 100.0 * count_c32 / bare_c32);
+
+    fan_out(&database_url, subscribers).await?;
+    Ok(())
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
+/// Severity mix (per 20 findings) and the default configuration's period in days (0: no SLA).
+fn severity_of(index: usize) -> (&'static str, i64) {
+    match index % 20 {
+        0 => ("Critical", 1),
+        1..=4 => ("High", 7),
+        5..=12 => ("Medium", 30),
+        13..=17 => ("Low", 90),
+        _ => ("Info", 0),
+    }
+}
+
+const KINDS: [&str; 8] = [
+    "SQL injection",
+    "Cross-site scripting",
+    "Outdated dependency",
+    "Weak TLS configuration",
+    "Hard-coded secret",
+    "Path traversal",
+    "Missing security header",
+    "Insecure deserialization",
+];
+
+/// Finding `index`: 85 % fixed, found at spread instants over the last two years and fixed after 10 % to
+/// 125 % of their period (about one in six late); 15 % open, found within the last 120 days (so most open
+/// Criticals and Highs are past their deadline, Lows mostly not).
+fn realistic(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
+    let (severity, days) = severity_of(index);
+    let spread = |modulus: i64| (index as i64).wrapping_mul(7_919_993).rem_euclid(modulus);
+    let kind = KINDS[index % KINDS.len()];
+    let mut finding = NewFinding {
+        product_id,
+        title: format!("{kind} in component-{}", index % 997),
+        description: Some(format!("{kind} reported by the nightly scan of service {} (finding {index}).", index % 61)),
+        severity: severity.to_owned(),
+        external_reference: Some(format!("SCAN-{index:07}")),
+        ..NewFinding::default()
+    };
+    if index % 100 >= 85 {
+        finding.sla_start = Some(now - TimeDelta::seconds(spread(120 * DAY)));
+    } else {
+        let start = now - TimeDelta::seconds(DAY + spread(730 * DAY));
+        let took = days.max(1) * DAY * (10 + (index as i64 * 31 % 116)) / 100;
+        finding.sla_start = Some(start);
+        finding.is_mitigated = Some(true);
+        finding.mitigated_at = Some((start + TimeDelta::seconds(took)).min(now));
+    }
+    finding
+}
+
+/// Loads the data set (unless `BENCH_REUSE` says it is there), sweeps what is due so the server starts idle
+/// (the history's deliveries are marked delivered), and returns the database URL and the temp dir to keep.
+async fn prepare_data_set(total: usize) -> BenchResult<(String, Option<tempfile::TempDir>)> {
+    let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1");
+    let dir = tempfile::tempdir()?;
+    let database_url = match (std::env::var("BENCH_DATABASE_URL"), std::env::var("BENCH_SQLITE_FILE")) {
+        (Ok(url), _) => url,
+        (_, Ok(file)) => format!("sqlite://{file}?mode=rwc"),
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()),
+    };
+    let now = Utc::now();
+    let state = if reuse {
+        let config = Config { database_url: database_url.clone(), scheduler_enabled: false, ..Config::default() };
+        slawatch::startup::prepare_state(config, Clock::system()).await.map_err(|e| e.to_string())?
+    } else {
+        let config = Config { database_url: database_url.clone(), ..Config::default() };
+        let bench = Bench::prepare_with(Clock::system(), PRODUCTS, config, tempfile::tempdir()?).await?;
+        let took = bench.load(total, |i, product_id| realistic(i, product_id, now)).await?;
+        eprintln!("loaded {total} findings in {:.1} s", took.as_secs_f64());
+        bench.state.clone()
+    };
+    let started = Instant::now();
+    let mut events = 0;
+    loop {
+        let report = sla_sweep::sweep(&state).await.map_err(|e| e.detail())?;
+        events += report.emitted;
+        if report.examined == 0 {
+            break;
+        }
+    }
+    let delivered = state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE deliveries SET status = 'DELIVERED', delivered_at = {0}, updated_at = {0} WHERE status = 'PENDING'",
+            now.timestamp()
+        ))
+        .await?
+        .rows_affected();
+    eprintln!(
+        "swept the history: {events} SLA events in {:.1} s; {delivered} deliveries marked delivered",
+        started.elapsed().as_secs_f64()
+    );
+    state.db.clone().close().await?;
+    Ok((database_url, Some(dir)))
+}
+
+/// A `slawatch serve` process.
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    fn start(database_url: &str, extra_args: &[&str]) -> BenchResult<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(env!("CARGO_BIN_EXE_slawatch"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(extra_args)
+            .env("DATABASE_URL", database_url)
+            .env("SLAWATCH_JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() })
+    }
+
+    async fn wait_ready(&self) -> BenchResult<()> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Err("the server did not become ready within 120 s".into())
+    }
+
+    /// Stops the server with SIGTERM, as a service manager would, and waits for it.
+    fn stop(mut self) -> BenchResult<()> {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    fn rss_mib(&self) -> BenchResult<f64> {
+        status_kib(self.child.id(), "VmRSS:").map(|kib| kib / 1024.0)
+    }
+
+    fn peak_mib(&self) -> BenchResult<f64> {
+        status_kib(self.child.id(), "VmHWM:").map(|kib| kib / 1024.0)
+    }
+
+    async fn graphql(&self, jwt: &str, query: &str) -> BenchResult<Value> {
+        let body: Value = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(jwt)
+            .json(&json!({ "query": query }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if body.get("errors").is_some() {
+            return Err(format!("{query}: {body}").into());
+        }
+        Ok(body)
+    }
+
+    async fn login(&self, (username, password): (&str, &str)) -> BenchResult<String> {
+        let body: Value = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({
+                "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+                "variables": { "u": username, "p": password },
+            }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        body["data"]["login"]["token"].as_str().map(str::to_owned).ok_or_else(|| format!("login: {body}").into())
+    }
+
+    async fn api_token(&self, jwt: &str) -> BenchResult<String> {
+        let body = self.graphql(jwt, "mutation { createApiToken(name: \"bench\") { token } }").await?;
+        body["data"]["createApiToken"]["token"].as_str().map(str::to_owned).ok_or_else(|| "no API token".into())
+    }
+
+    fn graphql_request(&self, jwt: &str, query: &str) -> MakeRequest {
+        let (url, header, body) =
+            (format!("{}/graphql", self.base), format!("Bearer {jwt}"), json!({ "query": query }).to_string());
+        Arc::new(move |client: &reqwest::Client| {
+            client
+                .post(&url)
+                .header("authorization", &header)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
+    }
+
+    fn rest_request(&self, token: &str, path: &str) -> MakeRequest {
+        let (url, header) = (format!("{}{path}", self.base), format!("Token {token}"));
+        Arc::new(move |client: &reqwest::Client| client.get(&url).header("authorization", &header))
+    }
+}
+
+fn status_kib(pid: u32, field: &str) -> BenchResult<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with(field)).ok_or("no such field in /proc/…/status")?;
+    Ok(line.trim_start_matches(field).trim().trim_end_matches("kB").trim().parse()?)
+}
+
+/// This bench re-run as a bare axum server (`BENCH_ROLE=bare-axum`): the ceiling for request rates.
+struct BareHandler {
+    child: Child,
+    url: String,
+}
+
+impl BareHandler {
+    fn start() -> BenchResult<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .env("BENCH_ROLE", "bare-axum")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let port: u16 = line.trim().parse()?;
+        Ok(Self { child, url: format!("http://127.0.0.1:{port}/graphql") })
+    }
+
+    fn request(&self) -> MakeRequest {
+        let (url, body) = (self.url.clone(), json!({ "query": COUNT }).to_string());
+        Arc::new(move |client: &reqwest::Client| {
+            client
+                .post(&url)
+                .header("authorization", "Bearer x")
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
+    }
+}
+
+impl Drop for BareHandler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve_bare_handler() -> BenchResult<()> {
+    use axum::routing::post;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?.port());
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(|body: axum::body::Bytes| async move {
+            let answer = if body.is_empty() { "{}" } else { r#"{"data":{"findings":{"totalCount":0}}}"# };
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], answer)
+        }),
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// `subscribers` websocket clients subscribe to breaches; one Critical is created past its deadline and
+/// `runSlaSweep` records the breach: the time from the sweep's start to each subscriber's receipt, and the
+/// server's memory per subscriber.
+async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
+    let server = Server::start(database_url, &["--no-scheduler"])?;
+    server.wait_ready().await?;
+    let admin_jwt = server.login(ADMIN).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = server.rss_mib()?;
+
+    let ws_url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
+    let (received_tx, mut received_rx) = mpsc::unbounded_channel::<(Instant, String)>();
+    let handshakes = Arc::new(Semaphore::new(64));
+    let connecting = Instant::now();
+    let mut tasks = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
+        let (url, jwt, sender, handshakes) =
+            (ws_url.clone(), admin_jwt.clone(), received_tx.clone(), handshakes.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(err) = subscriber(url, jwt, sender, handshakes).await {
+                eprintln!("a subscriber failed: {err}");
+            }
+        }));
+    }
+    drop(received_tx);
+    let wanted = format!("slawatch_live_subscriptions {subscribers}");
+    loop {
+        let metrics = server.http.get(format!("{}/metrics", server.base)).send().await?.text().await?;
+        if metrics.lines().any(|line| line == wanted) {
+            break;
+        }
+        if connecting.elapsed() > Duration::from_secs(300) {
+            return Err(format!("not all {subscribers} subscribed within 300 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let subscribed_in = connecting.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_mib()?;
+
+    let product = server.graphql(&admin_jwt, "{ products(first: 1) { nodes { id } } }").await?;
+    let product_id = product["data"]["products"]["nodes"][0]["id"].as_str().ok_or("no product")?.to_owned();
+    let created = server
+        .graphql(
+            &admin_jwt,
+            &format!(
+                "mutation {{ createFinding(input: {{productId: \"{product_id}\", title: \"Fan-out breach\", \
+                 severity: CRITICAL, slaStart: \"{}\"}}) {{ id }} }}",
+                (Utc::now() - TimeDelta::days(2)).to_rfc3339()
+            ),
+        )
+        .await?;
+    let finding_id = created["data"]["createFinding"]["id"].as_str().ok_or("no finding")?.to_owned();
+    let breached = Instant::now();
+    let sweep = server.graphql(&admin_jwt, "mutation { runSlaSweep { emitted } }").await?;
+    let sweep_done = breached.elapsed();
+    let mut latencies = Vec::with_capacity(subscribers);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+    while latencies.len() < subscribers {
+        match tokio::time::timeout_at(give_up, received_rx.recv()).await {
+            Ok(Some((at, id))) => {
+                if id != finding_id {
+                    return Err(format!("a subscriber heard finding {id}, expected {finding_id}").into());
+                }
+                latencies.push(at - breached);
+            }
+            _ => break,
+        }
+    }
+    let heard = latencies.len();
+    let (median, _) = support::median_and_p99(&mut latencies);
+    let last = latencies.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+    println!("## Fan-out of one breach to {subscribers} websocket subscribers\n");
+    println!("subscribed (connect, connection_init, subscribe) in {:.1} s", subscribed_in.as_secs_f64());
+    println!(
+        "server memory: {before:.1} MiB before, {after:.1} MiB with {subscribers} subscribed: {:.1} KiB per subscriber",
+        (after - before) * 1024.0 / subscribers as f64
+    );
+    println!("runSlaSweep answered in {:.1} ms ({})", sweep_done.as_secs_f64() * 1000.0, sweep["data"]["runSlaSweep"]);
+    println!(
+        "{heard} of {subscribers} heard the breach: median {median:.1} ms, last {last:.1} ms after the sweep began"
+    );
+    for task in tasks {
+        task.abort();
+    }
+    server.stop()?;
+    Ok(())
+}
+
+/// One websocket subscriber: reports when it hears its first breach, then stays connected until aborted.
+async fn subscriber(
+    url: String,
+    jwt: String,
+    received: mpsc::UnboundedSender<(Instant, String)>,
+    handshakes: Arc<Semaphore>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut socket = {
+        let _permit = handshakes.acquire().await?;
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {jwt}") } });
+        socket.send(Message::text(init.to_string())).await?;
+        while let Some(message) = socket.next().await {
+            if let Message::Text(text) = message? {
+                if text.contains("connection_ack") {
+                    break;
+                }
+                return Err(format!("refused: {text}").into());
+            }
+        }
+        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": BREACHES } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+        socket
+    };
+    while let Some(message) = socket.next().await {
+        if let Message::Text(text) = message? {
+            let at = Instant::now();
+            let value: Value = serde_json::from_str(&text)?;
+            if value["type"] == "next" {
+                let id = value["payload"]["data"]["slaEvents"]["finding"]["id"].as_str().unwrap_or_default();
+                received.send((at, id.to_owned()))?;
+                break;
+            }
+        }
+    }
+    std::future::pending::<()>().await;
+    Ok(())
+}
