@@ -55,9 +55,9 @@ async fn main() -> BenchResult<()> {
 
     publish(&bench, webhooks_wanted, |_| (Channel::Webhook, Target::Webhook(webhook.id))).await?;
     let took = drain(&bench, &channels, webhooks_wanted).await?;
-    let received = receiver.received();
-    assert_eq!(received.len(), webhooks_wanted, "every webhook delivery arrived once");
-    assert!(received.iter().all(|r| r.header("x-slawatch-signature").is_some_and(|s| s.starts_with("sha256="))));
+    let arrived = receiver.received();
+    assert_eq!(arrived.len(), webhooks_wanted, "every webhook delivery arrived once");
+    assert!(arrived.iter().all(|r| r.header("x-slawatch-signature").is_some_and(|s| s.starts_with("sha256="))));
     println!(
         "webhooks: {webhooks_wanted} in {:.2} s = {:.0} deliveries/s",
         took.as_secs_f64(),

@@ -376,7 +376,7 @@ async fn bulk_creation_is_all_or_nothing_and_names_the_bad_input() {
     assert_eq!(count.data()["findings"]["totalCount"], 0);
 }
 
-/// Counts and pages are kept between identical queries (service::finding_reads); each kind of change must
+/// Counts and pages are kept between identical queries (`service::finding_reads`); each kind of change must
 /// still show at once: a deadline passing with no write, a configuration change, a reactivation, a new
 /// membership, a deleted product.
 #[tokio::test]
