@@ -75,6 +75,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         live,
         metrics: Arc::default(),
         finding_reads: Arc::default(),
+        identities: Arc::default(),
     })
 }
 

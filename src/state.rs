@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Finding counts and pages shared by identical queries until something changes.
     pub finding_reads: Arc<crate::service::finding_reads::FindingReads>,
+    /// The signed-in user of each request, by user id, kept the same way (`None`: inactive or gone).
+    pub identities: Arc<crate::service::finding_reads::ReadCache<Option<crate::service::Actor>>>,
 }
 
 impl AppState {

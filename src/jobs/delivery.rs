@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, stream};
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use tokio::sync::watch;
@@ -11,7 +12,7 @@ use tokio::sync::watch;
 use crate::db;
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::retry::NextStep;
-use crate::entity::delivery;
+use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::notify::{Channels, Outgoing, SendError};
@@ -20,6 +21,10 @@ use crate::state::AppState;
 
 /// How many deliveries one pass claims.
 pub const BATCH: u64 = 50;
+
+/// How many of a pass's webhook and mail deliveries are in flight at once (a slow receiver holds up only
+/// its own).
+const SENDING_AT_ONCE: usize = 8;
 
 /// Runs until `stopped` turns true.
 pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
@@ -50,30 +55,53 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
         return Ok(0);
     }
     let notifications = crate::service::deliveries::notifications_of(&state.db, &claimed).await?;
+    // Webhooks and mail go several at a time. In-app alerts (rows of this database, whose order a user
+    // sees), Slack and Teams (rate-limited per channel; a Slack user is looked up once) go one after
+    // another, in order.
+    let (parallel, in_order): (Vec<&delivery::Model>, Vec<&delivery::Model>) = claimed
+        .iter()
+        .partition(|row| row.channel == Channel::Webhook.as_str() || row.channel == Channel::Mail.as_str());
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    for row in in_order {
+        outcomes.push(send_one(channels, notifications.get(&row.notification_id), row, now).await);
+    }
+    let sends: Vec<_> =
+        parallel.into_iter().map(|row| send_one(channels, notifications.get(&row.notification_id), row, now)).collect();
+    outcomes.extend(stream::iter(sends).buffer_unordered(SENDING_AT_ONCE).collect::<Vec<_>>().await);
+    // The outcomes are stored together: one commit per pass. A crash before it leaves the leases to expire,
+    // and those deliveries go again with the same delivery key, as after any crash mid-send.
     let mut signals = Vec::with_capacity(claimed.len());
-    for row in &claimed {
-        let outcome = match (
-            notifications.get(&row.notification_id),
-            row.channel.parse::<Channel>(),
-            row.target.parse::<Target>(),
-        ) {
-            (Some(notification), Ok(channel), Ok(target)) => {
-                let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
-                channels.send(channel, &outgoing).await
-            }
-            _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
-        };
+    let txn = db::begin_write(&state.db).await?;
+    for (row, outcome) in outcomes {
         if outcome.is_ok()
             && let Ok(Target::User(user)) = row.target.parse::<Target>()
             && row.channel == Channel::Alert.as_str()
         {
             signals.push(Signal::Alert { notification: row.notification_id, user });
         }
-        record(state, row, outcome).await?;
+        record(&txn, state, row, outcome).await?;
         signals.push(Signal::Delivery { id: row.id });
     }
+    txn.commit().await?;
     state.announce(signals).await;
     Ok(claimed.len())
+}
+
+/// Sends one delivery of its notification.
+async fn send_one<'a>(
+    channels: &Channels,
+    notification: Option<&notification::Model>,
+    row: &'a delivery::Model,
+    now: i64,
+) -> (&'a delivery::Model, Result<(), SendError>) {
+    let outcome = match (notification, row.channel.parse::<Channel>(), row.target.parse::<Target>()) {
+        (Some(notification), Ok(channel), Ok(target)) => {
+            let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
+            channels.send(channel, &outgoing).await
+        }
+        _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
+    };
+    (row, outcome)
 }
 
 /// Takes a lease on up to `BATCH` due deliveries of the channels this process can send.
@@ -112,7 +140,12 @@ async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>
 }
 
 /// Stores the outcome of one attempt.
-async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), SendError>) -> ServiceResult<()> {
+async fn record<C: ConnectionTrait>(
+    conn: &C,
+    state: &AppState,
+    row: &delivery::Model,
+    outcome: Result<(), SendError>,
+) -> ServiceResult<()> {
     let now = state.clock.now().timestamp();
     let attempts = row.attempts + 1;
     let mut model = delivery::ActiveModel {
@@ -157,7 +190,7 @@ async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), Sen
             model.last_error = Set(Some(reason));
         }
     }
-    delivery::Entity::update(model).exec(&state.db).await.map_err(ServiceError::from)?;
+    delivery::Entity::update(model).exec(conn).await.map_err(ServiceError::from)?;
     Ok(())
 }
 

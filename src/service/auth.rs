@@ -10,6 +10,7 @@ use crate::entity::{api_token, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::{password, token};
 use crate::service::Actor;
+use crate::service::finding_reads::Timed;
 use crate::state::AppState;
 
 /// How a request identified itself.
@@ -122,11 +123,24 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
     } else {
         return Ok(Identity::Refused("unsupported Authorization scheme: use Bearer or Token".to_owned()));
     };
-    match user::Entity::find_by_id(user_id).one(&state.db).await? {
-        Some(u) if u.is_active => {
-            Ok(Identity::Authenticated(Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser }))
-        }
-        _ => Ok(Identity::Refused("the user is inactive or no longer exists".to_owned())),
+    // Every request needs the user: kept between requests until a change is announced (users::update
+    // notes one) or `finding_reads::MAX_AGE` passes.
+    let generation = state.live.changes();
+    let actor = state
+        .identities
+        .get_or_compute(user_id.to_string(), generation, now.timestamp(), || async {
+            let found = user::Entity::find_by_id(user_id).one(&state.db).await?;
+            let actor = found.filter(|u| u.is_active).map(|u| Actor {
+                user_id: u.id,
+                username: u.username,
+                is_superuser: u.is_superuser,
+            });
+            Ok(Timed { value: actor, valid_until: None })
+        })
+        .await?;
+    match actor {
+        Some(actor) => Ok(Identity::Authenticated(actor)),
+        None => Ok(Identity::Refused("the user is inactive or no longer exists".to_owned())),
     }
 }
 

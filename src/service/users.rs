@@ -114,7 +114,9 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, changes: UserChang
         model.slack_email = Set(if address.trim().is_empty() { None } else { Some(validated::email(&address)?) });
         model.slack_user_id = Set(None);
     }
-    Ok(model.update(&state.db).await?)
+    let updated = model.update(&state.db).await?;
+    state.note_change();
+    Ok(updated)
 }
 
 /// The acting user.
