@@ -16,6 +16,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -399,18 +400,30 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     let ws_url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
     let (received_tx, mut received_rx) = mpsc::unbounded_channel::<(Instant, String)>();
     let handshakes = Arc::new(Semaphore::new(64));
+    let (go, _) = tokio::sync::broadcast::channel::<()>(1);
+    let connected = Arc::new(AtomicUsize::new(0));
     let connecting = Instant::now();
     let mut tasks = Vec::with_capacity(subscribers);
     for _ in 0..subscribers {
-        let (url, jwt, sender, handshakes) =
-            (ws_url.clone(), admin_jwt.clone(), received_tx.clone(), handshakes.clone());
+        let (url, jwt, sender) = (ws_url.clone(), admin_jwt.clone(), received_tx.clone());
+        let (handshakes, go, connected) = (handshakes.clone(), go.subscribe(), connected.clone());
         tasks.push(tokio::spawn(async move {
-            if let Err(err) = subscriber(url, jwt, sender, handshakes).await {
+            if let Err(err) = subscriber(url, jwt, sender, handshakes, connected, go).await {
                 eprintln!("a subscriber failed: {err}");
             }
         }));
     }
     drop(received_tx);
+    while connected.load(Ordering::SeqCst) < subscribers {
+        if connecting.elapsed() > Duration::from_secs(300) {
+            return Err(format!("not all {subscribers} connected within 300 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let connected_in = connecting.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let with_connections = server.rss_mib()?;
+    let _ = go.send(());
     let wanted = format!("slawatch_live_subscriptions {subscribers}");
     loop {
         let metrics = server.http.get(format!("{}/metrics", server.base)).send().await?.text().await?;
@@ -459,10 +472,18 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     let (median, _) = support::median_and_p99(&mut latencies);
     let last = latencies.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
     println!("## Fan-out of one breach to {subscribers} websocket subscribers\n");
-    println!("subscribed (connect, connection_init, subscribe) in {:.1} s", subscribed_in.as_secs_f64());
     println!(
-        "server memory: {before:.1} MiB before, {after:.1} MiB with {subscribers} subscribed: {:.1} KiB per subscriber",
-        (after - before) * 1024.0 / subscribers as f64
+        "connected (websocket, connection_init) in {:.1} s; all subscribed {:.1} s after the start",
+        connected_in.as_secs_f64(),
+        subscribed_in.as_secs_f64()
+    );
+    let per = |from: f64, to: f64| (to - from) * 1024.0 / subscribers as f64;
+    println!(
+        "server memory: {before:.1} MiB before, {with_connections:.1} MiB with {subscribers} connections \
+         ({:.1} KiB each), {after:.1} MiB once each subscribed ({:.1} KiB more each): {:.1} KiB per subscriber",
+        per(before, with_connections),
+        per(with_connections, after),
+        per(before, after)
     );
     println!("runSlaSweep answered in {:.1} ms ({})", sweep_done.as_secs_f64() * 1000.0, sweep["data"]["runSlaSweep"]);
     println!(
@@ -475,12 +496,15 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// One websocket subscriber: reports when it hears its first breach, then stays connected until aborted.
+/// One websocket subscriber: connects, subscribes on `go`, reports when it hears its first breach, then
+/// stays connected until aborted.
 async fn subscriber(
     url: String,
     jwt: String,
     received: mpsc::UnboundedSender<(Instant, String)>,
     handshakes: Arc<Semaphore>,
+    connected: Arc<AtomicUsize>,
+    mut go: tokio::sync::broadcast::Receiver<()>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut socket = {
         let _permit = handshakes.acquire().await?;
@@ -497,10 +521,12 @@ async fn subscriber(
                 return Err(format!("refused: {text}").into());
             }
         }
-        let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": BREACHES } });
-        socket.send(Message::text(subscribe.to_string())).await?;
         socket
     };
+    connected.fetch_add(1, Ordering::SeqCst);
+    go.recv().await?;
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": BREACHES } });
+    socket.send(Message::text(subscribe.to_string())).await?;
     while let Some(message) = socket.next().await {
         if let Message::Text(text) = message? {
             let at = Instant::now();

@@ -58,6 +58,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .map_err(|err| StartupError::Service(format!("HTTP client: {err}")))?;
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db).await?;
+    db::spawn_wal_checkpoints(&db);
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
     let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
