@@ -41,6 +41,8 @@ pub struct Timed<T> {
 struct Slot<T> {
     generation: u64,
     filled_at: Instant,
+    /// The clock's time of the query (a clock set back must not reuse a later answer).
+    asked_at: i64,
     answer: Arc<OnceCell<Timed<T>>>,
 }
 
@@ -48,6 +50,7 @@ impl<T> Slot<T> {
     fn serves(&self, generation: u64, now: i64) -> bool {
         self.generation == generation
             && self.filled_at.elapsed() < MAX_AGE
+            && now >= self.asked_at
             && self.answer.get().is_none_or(|timed| timed.valid_until.is_none_or(|until| now < until))
     }
 }
@@ -87,7 +90,8 @@ impl<T: Clone> ReadCache<T> {
                         slots.clear();
                     }
                     let answer = Arc::new(OnceCell::new());
-                    slots.insert(key, Slot { generation, filled_at: Instant::now(), answer: answer.clone() });
+                    let slot = Slot { generation, filled_at: Instant::now(), asked_at: now, answer: answer.clone() };
+                    slots.insert(key, slot);
                     answer
                 }
             }
@@ -119,6 +123,7 @@ mod tests {
         assert_eq!(ask(&cache, &calls, 1, 200, Some(300)).await, 2, "the deadline passed");
         assert_eq!(ask(&cache, &calls, 2, 201, None).await, 3, "something changed");
         assert_eq!(ask(&cache, &calls, 2, 10_000, None).await, 3, "a time-independent answer stays");
+        assert_eq!(ask(&cache, &calls, 2, 150, None).await, 4, "a clock set back asks again");
     }
 
     #[tokio::test]
