@@ -28,7 +28,7 @@ use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::sla_sweep;
-use support::{ADMIN, Bench, BenchResult, OWNER};
+use support::{ADMIN, Bench, BenchResult, OWNER, severity_of};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -126,17 +126,6 @@ async fn main() -> BenchResult<()> {
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
-}
-
-/// Severity mix (per 20 findings) and the default configuration's period in days (0: no SLA).
-fn severity_of(index: usize) -> (&'static str, i64) {
-    match index % 20 {
-        0 => ("Critical", 1),
-        1..=4 => ("High", 7),
-        5..=12 => ("Medium", 30),
-        13..=17 => ("Low", 90),
-        _ => ("Info", 0),
-    }
 }
 
 const KINDS: [&str; 8] = [

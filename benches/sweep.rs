@@ -17,22 +17,11 @@ use sea_orm::ConnectionTrait;
 use slawatch::clock::Clock;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::sla_sweep;
-use support::{Bench, BenchResult, median_and_p99};
+use support::{Bench, BenchResult, median_and_p99, severity_of};
 
 const PRODUCTS: usize = 100;
 const DUE_RUNS: usize = 11;
 const IDLE_RUNS: usize = 1001;
-
-/// Severity mix (per 20 findings) and the default configuration's period in days.
-fn severity_of(index: usize) -> (&'static str, i64) {
-    match index % 20 {
-        0 => ("Critical", 1),
-        1..=4 => ("High", 7),
-        5..=12 => ("Medium", 30),
-        13..=17 => ("Low", 90),
-        _ => ("Info", 0),
-    }
-}
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {

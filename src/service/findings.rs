@@ -15,7 +15,7 @@ use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::service::finding_filter::{self, FindingFilter};
-use crate::service::finding_reads::Timed;
+use crate::service::finding_reads::{ReadCache, Timed};
 use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, products, sla_configs};
@@ -429,34 +429,45 @@ pub async fn list(
     filter: &FindingFilter,
     request: PageRequest,
 ) -> ServiceResult<Page<finding::Model>> {
-    let generation = state.live.changes();
     let now = state.clock.now();
-    let fetch = || async {
+    let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
+    kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
         let mut select = finding::Entity::find().filter(filter.condition(now));
         if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
             select = select.filter(condition);
         }
         page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
-    };
-    if !keepable(filter) {
-        return fetch().await;
-    }
-    let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
-    let page = state
-        .finding_reads
-        .pages
-        .get_or_compute(key, generation, now.timestamp(), || async {
-            let page = fetch().await?;
-            Ok(Timed { value: Arc::new(page), valid_until: next_crossing(&state.db, filter, now).await? })
-        })
-        .await?;
-    Ok(Arc::unwrap_or_clone(page))
+    })
+    .await
 }
 
-/// Whether an answer to `filter` can be kept: its time-dependence is only `outsideSla` (deadline crossings
-/// are cheap to find; approaching thresholds are not indexed).
-fn keepable(filter: &FindingFilter) -> bool {
-    filter.sla_states.is_none()
+/// `fetch`'s answer to `filter` at `now`, shared through `cache` under `key` (`finding_reads`) unless the
+/// filter is on SLA states (approaching thresholds are not indexed, so their next crossing is not cheap to
+/// find; `outsideSla`'s is).
+async fn kept_answer<T, F, Fut>(
+    state: &AppState,
+    cache: &ReadCache<Arc<T>>,
+    key: String,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    fetch: F,
+) -> ServiceResult<T>
+where
+    T: Clone,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ServiceResult<T>>,
+{
+    let generation = state.live.changes();
+    if filter.sla_states.is_some() {
+        return fetch().await;
+    }
+    let kept = cache
+        .get_or_compute(key, generation, now.timestamp(), || async {
+            let value = fetch().await?;
+            Ok(Timed { value: Arc::new(value), valid_until: next_crossing(&state.db, filter, now).await? })
+        })
+        .await?;
+    Ok(Arc::unwrap_or_clone(kept))
 }
 
 /// The first instant after `now` at which `filter`'s answer may change by time alone: the next deadline of
@@ -490,9 +501,9 @@ pub async fn slice(
     offset: u64,
 ) -> ServiceResult<(u64, Vec<finding::Model>)> {
     use sea_orm::{PaginatorTrait, QueryOrder};
-    let generation = state.live.changes();
     let now = state.clock.now();
-    let fetch = || async {
+    let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
+    kept_answer(state, &state.finding_reads.slices, key, filter, now, || async {
         let mut select = finding::Entity::find().filter(filter.condition(now));
         if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
             select = select.filter(condition);
@@ -503,21 +514,9 @@ pub async fn slice(
         } else {
             select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
         };
-        Ok::<_, ServiceError>((count, rows))
-    };
-    if !keepable(filter) {
-        return fetch().await;
-    }
-    let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
-    let slice = state
-        .finding_reads
-        .slices
-        .get_or_compute(key, generation, now.timestamp(), || async {
-            let slice = fetch().await?;
-            Ok(Timed { value: Arc::new(slice), valid_until: next_crossing(&state.db, filter, now).await? })
-        })
-        .await?;
-    Ok(Arc::unwrap_or_clone(slice))
+        Ok((count, rows))
+    })
+    .await
 }
 
 /// One row of the SLA summary.
