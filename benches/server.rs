@@ -140,7 +140,7 @@ const KINDS: [&str; 8] = [
 ];
 
 /// Finding `index`: 85 % fixed, found at spread instants over the last two years and fixed after 10 % to
-/// 125 % of their period (about one in six late); 15 % open, found within the last 120 days (so most open
+/// 125 % of their period (about one in five late); 15 % open, found within the last 120 days (so most open
 /// Criticals and Highs are past their deadline, Lows mostly not).
 fn realistic(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
     let (severity, days) = severity_of(index);
