@@ -2,6 +2,7 @@
 //! retries (exponential backoff, jitter, `Retry-After`) until `DEAD`. A crash leaves a lease that expires,
 //! and the delivery is sent again with the same delivery key.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
@@ -22,9 +23,8 @@ use crate::state::AppState;
 /// How many deliveries one pass claims.
 pub const BATCH: u64 = 50;
 
-/// How many of a pass's webhook and mail deliveries are in flight at once (a slow receiver holds up only
-/// its own).
-const SENDING_AT_ONCE: usize = 8;
+/// How many receivers of a pass are sent to at once (a slow receiver holds up only its own lane).
+const LANES_AT_ONCE: usize = 8;
 
 /// Runs until `stopped` turns true.
 pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
@@ -55,36 +55,66 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
         return Ok(0);
     }
     let notifications = crate::service::deliveries::notifications_of(&state.db, &claimed).await?;
-    // Webhooks and mail go several at a time. In-app alerts (rows of this database, whose order a user
-    // sees), Slack and Teams (rate-limited per channel; a Slack user is looked up once) go one after
-    // another, in order.
-    let (parallel, in_order): (Vec<&delivery::Model>, Vec<&delivery::Model>) = claimed
-        .iter()
-        .partition(|row| row.channel == Channel::Webhook.as_str() || row.channel == Channel::Mail.as_str());
-    let mut outcomes = Vec::with_capacity(claimed.len());
-    for row in in_order {
-        outcomes.push(send_one(channels, notifications.get(&row.notification_id), row, now).await);
-    }
-    let sends: Vec<_> =
-        parallel.into_iter().map(|row| send_one(channels, notifications.get(&row.notification_id), row, now)).collect();
-    outcomes.extend(stream::iter(sends).buffer_unordered(SENDING_AT_ONCE).collect::<Vec<_>>().await);
-    // The outcomes are stored together: one commit per pass. A crash before it leaves the leases to expire,
-    // and those deliveries go again with the same delivery key, as after any crash mid-send.
+    let lanes: Vec<_> =
+        lanes(&claimed).into_iter().map(|lane| run_lane(state, channels, &notifications, lane, now)).collect();
     let mut signals = Vec::with_capacity(claimed.len());
-    let txn = db::begin_write(&state.db).await?;
-    for (row, outcome) in outcomes {
+    let mut failure = None;
+    for result in stream::iter(lanes).buffer_unordered(LANES_AT_ONCE).collect::<Vec<_>>().await {
+        match result {
+            Ok(mut lane_signals) => signals.append(&mut lane_signals),
+            Err(err) => failure = Some(err),
+        }
+    }
+    state.announce(signals).await;
+    match failure {
+        Some(err) => Err(err),
+        None => Ok(claimed.len()),
+    }
+}
+
+/// A pass's deliveries in lanes: one per webhook and one per mail address (a receiver gets its messages
+/// in order, one at a time, so a crash resends at most the one in flight to it), and one lane for in-app
+/// alerts, Slack and Teams together (a user's alert order, Slack's per-channel rate limit and its cached
+/// user lookup).
+fn lanes(claimed: &[delivery::Model]) -> Vec<Vec<&delivery::Model>> {
+    let mut in_order = Vec::new();
+    let mut by_receiver: BTreeMap<(&str, &str), Vec<&delivery::Model>> = BTreeMap::new();
+    for row in claimed {
+        if row.channel == Channel::Webhook.as_str() || row.channel == Channel::Mail.as_str() {
+            by_receiver.entry((row.channel.as_str(), row.target.as_str())).or_default().push(row);
+        } else {
+            in_order.push(row);
+        }
+    }
+    let mut lanes: Vec<_> = by_receiver.into_values().collect();
+    if !in_order.is_empty() {
+        lanes.push(in_order);
+    }
+    lanes
+}
+
+/// Sends a lane's deliveries one after another, storing each outcome as soon as it is known. Returns the
+/// live signals of what it sent.
+async fn run_lane(
+    state: &AppState,
+    channels: &Channels,
+    notifications: &HashMap<i32, notification::Model>,
+    lane: Vec<&delivery::Model>,
+    now: i64,
+) -> ServiceResult<Vec<Signal>> {
+    let mut signals = Vec::with_capacity(lane.len());
+    for row in lane {
+        let (row, outcome) = send_one(channels, notifications.get(&row.notification_id), row, now).await;
         if outcome.is_ok()
             && let Ok(Target::User(user)) = row.target.parse::<Target>()
             && row.channel == Channel::Alert.as_str()
         {
             signals.push(Signal::Alert { notification: row.notification_id, user });
         }
-        record(&txn, state, row, outcome).await?;
+        record(&state.db, state, row, outcome).await?;
         signals.push(Signal::Delivery { id: row.id });
     }
-    txn.commit().await?;
-    state.announce(signals).await;
-    Ok(claimed.len())
+    Ok(signals)
 }
 
 /// Sends one delivery of its notification.

@@ -172,6 +172,9 @@ async fn record_health<C: ConnectionTrait>(
     let before = Health::from_stored(&hook.status);
     let after = webhook_health::after(before, attempt);
     let was_failing = hook.first_error_at.is_some();
+    if error.is_none() && !was_failing && after.as_str() == hook.status {
+        return; // a success of a healthy endpoint changes nothing: no write
+    }
     let mut model: webhook::ActiveModel = hook.into();
     model.status = Set(after.as_str().to_owned());
     match error {
