@@ -168,7 +168,7 @@ fn realistic(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
 
 /// Loads the data set (unless `BENCH_REUSE` says it is there), sweeps what is due so the server starts idle
 /// (the history's deliveries are marked delivered), and returns the database URL and the temp dir to keep.
-async fn prepare_data_set(total: usize) -> BenchResult<(String, Option<tempfile::TempDir>)> {
+async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::TempDir)> {
     let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1");
     let dir = tempfile::tempdir()?;
     let database_url = match (std::env::var("BENCH_DATABASE_URL"), std::env::var("BENCH_SQLITE_FILE")) {
@@ -209,7 +209,7 @@ async fn prepare_data_set(total: usize) -> BenchResult<(String, Option<tempfile:
         started.elapsed().as_secs_f64()
     );
     state.db.clone().close().await?;
-    Ok((database_url, Some(dir)))
+    Ok((database_url, dir))
 }
 
 /// A `slawatch serve` process.

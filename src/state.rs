@@ -29,7 +29,7 @@ pub struct AppState {
     /// Finding counts and pages shared by identical queries until something changes.
     pub finding_reads: Arc<crate::service::finding_reads::FindingReads>,
     /// The signed-in user of each request, by user id, kept the same way (`None`: inactive or gone).
-    pub identities: Arc<crate::service::finding_reads::ReadCache<Option<crate::service::Actor>>>,
+    pub identities: Arc<crate::service::read_cache::ReadCache<Option<crate::service::Actor>>>,
 }
 
 impl AppState {
@@ -44,7 +44,8 @@ impl AppState {
         self.live.note_change();
     }
 
-    /// Announces committed changes to subscribers (on every instance); kept query answers are dropped.
+    /// Announces committed changes to subscribers (on every instance); a finding or membership change also
+    /// drops kept query answers.
     pub async fn announce(&self, signals: Vec<crate::live::Signal>) {
         self.live.publish(&self.db, signals).await;
     }

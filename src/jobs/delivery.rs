@@ -104,34 +104,33 @@ async fn run_lane(
 ) -> ServiceResult<Vec<Signal>> {
     let mut signals = Vec::with_capacity(lane.len());
     for row in lane {
-        let (row, outcome) = send_one(channels, notifications.get(&row.notification_id), row, now).await;
+        let outcome = send_one(channels, notifications.get(&row.notification_id), row, now).await;
         if outcome.is_ok()
             && let Ok(Target::User(user)) = row.target.parse::<Target>()
             && row.channel == Channel::Alert.as_str()
         {
             signals.push(Signal::Alert { notification: row.notification_id, user });
         }
-        record(&state.db, state, row, outcome).await?;
+        record(state, row, outcome).await?;
         signals.push(Signal::Delivery { id: row.id });
     }
     Ok(signals)
 }
 
 /// Sends one delivery of its notification.
-async fn send_one<'a>(
+async fn send_one(
     channels: &Channels,
     notification: Option<&notification::Model>,
-    row: &'a delivery::Model,
+    row: &delivery::Model,
     now: i64,
-) -> (&'a delivery::Model, Result<(), SendError>) {
-    let outcome = match (notification, row.channel.parse::<Channel>(), row.target.parse::<Target>()) {
+) -> Result<(), SendError> {
+    match (notification, row.channel.parse::<Channel>(), row.target.parse::<Target>()) {
         (Some(notification), Ok(channel), Ok(target)) => {
             let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
             channels.send(channel, &outgoing).await
         }
         _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
-    };
-    (row, outcome)
+    }
 }
 
 /// Takes a lease on up to `BATCH` due deliveries of the channels this process can send.
@@ -170,12 +169,7 @@ async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>
 }
 
 /// Stores the outcome of one attempt.
-async fn record<C: ConnectionTrait>(
-    conn: &C,
-    state: &AppState,
-    row: &delivery::Model,
-    outcome: Result<(), SendError>,
-) -> ServiceResult<()> {
+async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), SendError>) -> ServiceResult<()> {
     let now = state.clock.now().timestamp();
     let attempts = row.attempts + 1;
     let mut model = delivery::ActiveModel {
@@ -220,7 +214,7 @@ async fn record<C: ConnectionTrait>(
             model.last_error = Set(Some(reason));
         }
     }
-    delivery::Entity::update(model).exec(conn).await.map_err(ServiceError::from)?;
+    delivery::Entity::update(model).exec(&state.db).await.map_err(ServiceError::from)?;
     Ok(())
 }
 

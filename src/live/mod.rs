@@ -37,6 +37,15 @@ pub enum Signal {
     Membership { user: i32 },
 }
 
+impl Signal {
+    /// Whether the change can alter what kept query answers say (`service::finding_reads`): a finding's
+    /// columns or who may view which product. SLA events, alerts and deliveries do not.
+    #[must_use]
+    pub fn alters_queries(&self) -> bool {
+        matches!(self, Self::Finding { .. } | Self::Membership { .. })
+    }
+}
+
 /// A hydrated event, as subscribers receive it.
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
@@ -64,8 +73,8 @@ impl LiveEvent {
 pub struct LiveBus {
     sender: broadcast::Sender<Arc<LiveEvent>>,
     through_postgres: bool,
-    /// Counts announced changes (this instance's and, on PostgreSQL, the others'): cached reads are
-    /// only reused while it stands still.
+    /// Counts changes to findings and memberships (this instance's and, on PostgreSQL, the others'
+    /// announced ones): kept query answers are only reused while it stands still.
     changes: Arc<AtomicU64>,
 }
 
@@ -80,6 +89,12 @@ impl LiveBus {
     /// Records a committed change that may alter what queries answer (call after the commit).
     pub fn note_change(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn note_changes_in(&self, signals: &[Signal]) {
+        if signals.iter().any(Signal::alters_queries) {
+            self.note_change();
+        }
     }
 
     /// The number of changes recorded so far; read it before a query whose answer is kept.
@@ -103,7 +118,7 @@ impl LiveBus {
     /// Announces committed changes. Never fails the caller: the change is already stored, and a lost live
     /// event only delays a dashboard until its next query.
     pub async fn publish(&self, db: &DatabaseConnection, signals: Vec<Signal>) {
-        self.note_change();
+        self.note_changes_in(&signals);
         if signals.is_empty() {
             return;
         }
@@ -125,7 +140,7 @@ impl LiveBus {
 
     /// Hydrates the signals and hands them to this instance's subscribers (if there are any).
     pub async fn deliver_locally(&self, db: &DatabaseConnection, signals: &[Signal]) {
-        self.note_change();
+        self.note_changes_in(signals);
         if self.sender.receiver_count() == 0 {
             return;
         }
@@ -278,6 +293,18 @@ mod tests {
         let payloads = notify_payloads(&signals);
         assert_eq!(payloads.len(), 1);
         assert_eq!(parse_payload(&payloads[0]), signals);
+    }
+
+    #[tokio::test]
+    async fn only_finding_and_membership_changes_drop_kept_answers() {
+        let bus = LiveBus::new(16, false);
+        let db = sea_orm::DatabaseConnection::default();
+        bus.deliver_locally(&db, &[Signal::Sla { id: 1 }, Signal::Delivery { id: 2 }]).await;
+        bus.deliver_locally(&db, &[Signal::Alert { notification: 3, user: 4 }]).await;
+        assert_eq!(bus.changes(), 0, "SLA events, alerts and deliveries change no kept answer");
+        bus.deliver_locally(&db, &[Signal::Delivery { id: 5 }, Signal::Finding { id: 6 }]).await;
+        bus.deliver_locally(&db, &[Signal::Membership { user: 7 }]).await;
+        assert_eq!(bus.changes(), 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::entity::{api_token, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::{password, token};
 use crate::service::Actor;
-use crate::service::finding_reads::Timed;
+use crate::service::read_cache::Timed;
 use crate::state::AppState;
 
 /// How a request identified itself.
@@ -124,7 +124,7 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
         return Ok(Identity::Refused("unsupported Authorization scheme: use Bearer or Token".to_owned()));
     };
     // Every request needs the user: kept between requests until a change is announced (users::update
-    // notes one) or `finding_reads::MAX_AGE` passes.
+    // notes one) or `read_cache::MAX_AGE` passes.
     let generation = state.live.changes();
     let actor = state
         .identities

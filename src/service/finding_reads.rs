@@ -1,19 +1,15 @@
 //! Finding counts and pages shared by identical queries until their answer can change: a committed change in
 //! this process (or announced by another instance), the next deadline of an open finding passing, or
-//! `MAX_AGE` for writes nobody announced (another process on the same SQLite file).
+//! `read_cache::MAX_AGE` for writes nobody announced (another process on the same SQLite file).
 //!
 //! A dashboard wall asking `findings(filter: {outsideSla: true}) { totalCount }` thirty times a second costs
 //! one index count per change instead of one per request; concurrent identical misses wait for one query.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
-
-use tokio::sync::OnceCell;
+use std::sync::Arc;
 
 use crate::entity::finding;
-use crate::error::ServiceResult;
 use crate::service::page::Page;
+use crate::service::read_cache::ReadCache;
 
 /// The kept answers of `findings::list` (GraphQL), `findings::slice` (REST) and `findings::sla_summary`.
 #[derive(Debug, Default)]
@@ -21,135 +17,4 @@ pub struct FindingReads {
     pub pages: ReadCache<Arc<Page<finding::Model>>>,
     pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
     pub summaries: ReadCache<Arc<Vec<crate::service::findings::SummaryRow>>>,
-}
-
-/// How long an answer is kept at most, for changes this process was not told about.
-pub const MAX_AGE: Duration = Duration::from_secs(2);
-
-/// Entries kept at most; when full, the cache starts afresh (answers are cheap to recompute, and a bounded
-/// map keeps memory bounded).
-const MAX_ENTRIES: usize = 256;
-
-/// An answer and the instant (epoch seconds) from which it may be wrong because a deadline passes; `None`
-/// when it does not depend on the time.
-#[derive(Debug)]
-pub struct Timed<T> {
-    pub value: T,
-    pub valid_until: Option<i64>,
-}
-
-struct Slot<T> {
-    generation: u64,
-    filled_at: Instant,
-    /// The clock's time of the query (a clock set back must not reuse a later answer).
-    asked_at: i64,
-    answer: Arc<OnceCell<Timed<T>>>,
-}
-
-impl<T> Slot<T> {
-    fn serves(&self, generation: u64, now: i64) -> bool {
-        self.generation == generation
-            && self.filled_at.elapsed() < MAX_AGE
-            && now >= self.asked_at
-            && self.answer.get().is_none_or(|timed| timed.valid_until.is_none_or(|until| now < until))
-    }
-}
-
-/// Cached answers of one type, by query key.
-pub struct ReadCache<T> {
-    slots: Mutex<HashMap<String, Slot<T>>>,
-}
-
-impl<T> Default for ReadCache<T> {
-    fn default() -> Self {
-        Self { slots: Mutex::new(HashMap::new()) }
-    }
-}
-
-impl<T> std::fmt::Debug for ReadCache<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadCache").finish_non_exhaustive()
-    }
-}
-
-impl<T: Clone> ReadCache<T> {
-    /// The answer for `key`, computed by `compute` unless an answer from the same `generation` (read before
-    /// the query) is still valid at `now`. Identical concurrent misses share one computation; a failed one
-    /// is not kept.
-    pub async fn get_or_compute<F, Fut>(&self, key: String, generation: u64, now: i64, compute: F) -> ServiceResult<T>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = ServiceResult<Timed<T>>>,
-    {
-        let answer = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            match slots.get(&key) {
-                Some(slot) if slot.serves(generation, now) => slot.answer.clone(),
-                _ => {
-                    if slots.len() >= MAX_ENTRIES {
-                        slots.clear();
-                    }
-                    let answer = Arc::new(OnceCell::new());
-                    let slot = Slot { generation, filled_at: Instant::now(), asked_at: now, answer: answer.clone() };
-                    slots.insert(key, slot);
-                    answer
-                }
-            }
-        };
-        Ok(answer.get_or_try_init(compute).await?.value.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    async fn ask(cache: &ReadCache<u64>, calls: &AtomicUsize, generation: u64, now: i64, until: Option<i64>) -> u64 {
-        cache
-            .get_or_compute("k".to_owned(), generation, now, || async {
-                let n = calls.fetch_add(1, Ordering::SeqCst) as u64 + 1;
-                Ok(Timed { value: n, valid_until: until })
-            })
-            .await
-            .unwrap_or(0)
-    }
-
-    #[tokio::test]
-    async fn an_answer_is_reused_until_a_change_or_its_deadline() {
-        let (cache, calls) = (ReadCache::default(), AtomicUsize::new(0));
-        assert_eq!(ask(&cache, &calls, 1, 100, Some(200)).await, 1);
-        assert_eq!(ask(&cache, &calls, 1, 199, Some(200)).await, 1, "same generation, before the deadline");
-        assert_eq!(ask(&cache, &calls, 1, 200, Some(300)).await, 2, "the deadline passed");
-        assert_eq!(ask(&cache, &calls, 2, 201, None).await, 3, "something changed");
-        assert_eq!(ask(&cache, &calls, 2, 10_000, None).await, 3, "a time-independent answer stays");
-        assert_eq!(ask(&cache, &calls, 2, 150, None).await, 4, "a clock set back asks again");
-    }
-
-    #[tokio::test]
-    async fn concurrent_misses_share_one_computation_and_failures_are_not_kept() {
-        let cache: ReadCache<u64> = ReadCache::default();
-        let calls = AtomicUsize::new(0);
-        let slow = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok(Timed { value: 7, valid_until: None })
-        };
-        let (a, b) = tokio::join!(
-            cache.get_or_compute("k".to_owned(), 1, 0, slow),
-            cache.get_or_compute("k".to_owned(), 1, 0, slow)
-        );
-        assert_eq!((a.ok(), b.ok(), calls.load(Ordering::SeqCst)), (Some(7), Some(7), 1));
-
-        let failing = cache
-            .get_or_compute("other".to_owned(), 1, 0, || async {
-                Err::<Timed<u64>, _>(crate::error::ServiceError::internal("database gone"))
-            })
-            .await;
-        assert!(failing.is_err());
-        let retried = cache
-            .get_or_compute("other".to_owned(), 1, 0, || async { Ok(Timed { value: 9, valid_until: None }) })
-            .await;
-        assert_eq!(retried.ok(), Some(9));
-    }
 }

@@ -15,9 +15,9 @@ use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::service::finding_filter::{self, FindingFilter};
-use crate::service::finding_reads::{ReadCache, Timed};
 use crate::service::finding_sla;
 use crate::service::page::{self, Page, PageRequest};
+use crate::service::read_cache::{ReadCache, Timed};
 use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
 

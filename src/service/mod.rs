@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod page;
 pub mod product_types;
 pub mod products;
+pub mod read_cache;
 pub mod reports;
 pub mod risk;
 pub mod settings;
