@@ -16,7 +16,7 @@ use crate::domain::retry::NextStep;
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
-use crate::notify::{Channels, Outgoing, SendError};
+use crate::notify::{Channels, Outgoing, SendError, Sender};
 use crate::service::outbox::{DEAD, DELIVERED, PENDING, RETRYING};
 use crate::state::AppState;
 
@@ -93,8 +93,8 @@ fn lanes(claimed: &[delivery::Model]) -> Vec<Vec<&delivery::Model>> {
     lanes
 }
 
-/// Sends a lane's deliveries one after another, storing each outcome as soon as it is known. Returns the
-/// live signals of what it sent.
+/// Sends a lane's deliveries one after another, storing each outcome as soon as it is known (the system
+/// settings and the lane's webhook are read once per lane). Returns the live signals of what it sent.
 async fn run_lane(
     state: &AppState,
     channels: &Channels,
@@ -103,8 +103,9 @@ async fn run_lane(
     now: i64,
 ) -> ServiceResult<Vec<Signal>> {
     let mut signals = Vec::with_capacity(lane.len());
+    let mut sender = channels.sender();
     for row in lane {
-        let outcome = send_one(channels, notifications.get(&row.notification_id), row, now).await;
+        let outcome = send_one(&mut sender, notifications.get(&row.notification_id), row, now).await;
         if outcome.is_ok()
             && let Ok(Target::User(user)) = row.target.parse::<Target>()
             && row.channel == Channel::Alert.as_str()
@@ -119,7 +120,7 @@ async fn run_lane(
 
 /// Sends one delivery of its notification.
 async fn send_one(
-    channels: &Channels,
+    sender: &mut Sender<'_>,
     notification: Option<&notification::Model>,
     row: &delivery::Model,
     now: i64,
@@ -127,7 +128,7 @@ async fn send_one(
     match (notification, row.channel.parse::<Channel>(), row.target.parse::<Target>()) {
         (Some(notification), Ok(channel), Ok(target)) => {
             let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
-            channels.send(channel, &outgoing).await
+            sender.send(channel, &outgoing).await
         }
         _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
     }

@@ -10,12 +10,14 @@ pub mod slack;
 pub mod teams;
 pub mod webhook;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::domain::recipients::{Channel, Target};
-use crate::entity::notification;
+use crate::entity::{notification, system_settings, webhook as webhook_entity};
 
 /// Why a send failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,22 +77,45 @@ impl Channels {
         &Channel::ALL
     }
 
-    /// Sends one message.
+    /// Sends one message (reading what it needs from the database first).
     pub async fn send(&self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
+        self.sender().send(channel, outgoing).await
+    }
+
+    /// A sender for a run of messages: it reads the system settings and each webhook once, and carries
+    /// a webhook's health from one send to the next.
+    #[must_use]
+    pub fn sender(&self) -> Sender<'_> {
+        Sender { channels: self, settings: None, webhooks: HashMap::new() }
+    }
+}
+
+/// Sends a run of messages (one lane of a delivery pass), keeping what it read for the next message.
+#[derive(Debug)]
+pub struct Sender<'a> {
+    channels: &'a Channels,
+    settings: Option<system_settings::Model>,
+    webhooks: HashMap<i32, webhook_entity::Model>,
+}
+
+impl Sender<'_> {
+    /// Sends one message.
+    pub async fn send(&mut self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
+        let channels = self.channels;
         match channel {
-            Channel::Alert => alert::send(&self.db, outgoing).await,
+            Channel::Alert => alert::send(&channels.db, outgoing).await,
             Channel::Mail => {
-                let Some(mailer) = &self.mailer else {
+                let Some(mailer) = &channels.mailer else {
                     return Err(SendError::Retry {
                         reason: "no SMTP server is configured: set DD_EMAIL_URL".to_owned(),
                         retry_after_seconds: None,
                     });
                 };
-                let row = self.system_row().await?;
+                let row = self.settings().await?;
                 let settings = mail::MailSettings {
-                    team_name: row.team_name,
-                    email_from: row.email_from,
-                    disclaimer: row.disclaimer,
+                    team_name: row.team_name.clone(),
+                    email_from: row.email_from.clone(),
+                    disclaimer: row.disclaimer.clone(),
                 };
                 mailer.send(outgoing, &settings).await
             }
@@ -101,40 +126,49 @@ impl Channels {
                         outgoing.target
                     )));
                 };
-                let hook = crate::entity::webhook::Entity::find_by_id(*id)
-                    .one(&self.db)
-                    .await
-                    .map_err(transient)?
-                    .ok_or_else(|| SendError::Permanent(format!("the webhook {id} no longer exists")))?;
-                let row = self.system_row().await?;
+                let row = self.settings().await?;
                 let context = webhook::WebhookContext {
-                    site_url: row.site_url,
-                    disclaimer: row.disclaimer,
+                    site_url: row.site_url.clone(),
+                    disclaimer: row.disclaimer.clone(),
                     timeout: std::time::Duration::from_secs(u64::try_from(row.webhook_timeout_seconds).unwrap_or(10)),
-                    rest_seconds: self.webhook_rest_seconds,
+                    rest_seconds: channels.webhook_rest_seconds,
                 };
-                webhook::send(&self.db, &self.http, hook, outgoing, &context).await
+                let hook = match self.webhooks.entry(*id) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(unknown) => unknown.insert(
+                        webhook_entity::Entity::find_by_id(*id)
+                            .one(&channels.db)
+                            .await
+                            .map_err(transient)?
+                            .ok_or_else(|| SendError::Permanent(format!("the webhook {id} no longer exists")))?,
+                    ),
+                };
+                webhook::send(&channels.db, &channels.http, hook, outgoing, &context).await
             }
             Channel::Slack => {
-                let row = self.system_row().await?;
-                let context = slack::SlackContext { api_url: self.slack_api_url.clone(), token: row.slack_token };
-                slack::send(&self.db, &self.http, &context, outgoing).await
+                let row = self.settings().await?;
+                let context =
+                    slack::SlackContext { api_url: channels.slack_api_url.clone(), token: row.slack_token.clone() };
+                slack::send(&channels.db, &channels.http, &context, outgoing).await
             }
             Channel::MsTeams => {
-                let row = self.system_row().await?;
-                teams::send(&self.http, row.msteams_url.as_deref(), outgoing).await
+                let url = self.settings().await?.msteams_url.clone();
+                teams::send(&channels.http, url.as_deref(), outgoing).await
             }
         }
     }
-}
 
-impl Channels {
-    async fn system_row(&self) -> Result<crate::entity::system_settings::Model, SendError> {
-        crate::entity::system_settings::Entity::find_by_id(1)
-            .one(&self.db)
-            .await
-            .map_err(transient)?
-            .ok_or_else(|| SendError::Retry { reason: "system settings missing".to_owned(), retry_after_seconds: None })
+    /// The system settings, read on first use.
+    async fn settings(&mut self) -> Result<&system_settings::Model, SendError> {
+        let row = match self.settings.take() {
+            Some(row) => row,
+            None => {
+                system_settings::Entity::find_by_id(1).one(&self.channels.db).await.map_err(transient)?.ok_or_else(
+                    || SendError::Retry { reason: "system settings missing".to_owned(), retry_after_seconds: None },
+                )?
+            }
+        };
+        Ok(self.settings.insert(row))
     }
 }
 

@@ -109,11 +109,11 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     })
 }
 
-/// Posts the message and records the endpoint's health.
+/// Posts the message and records the endpoint's health (in the database and in `hook`, for the next send).
 pub async fn send<C: ConnectionTrait>(
     conn: &C,
     client: &reqwest::Client,
-    hook: webhook::Model,
+    hook: &mut webhook::Model,
     outgoing: &Outgoing<'_>,
     context: &WebhookContext,
 ) -> Result<(), SendError> {
@@ -123,7 +123,7 @@ pub async fn send<C: ConnectionTrait>(
             hook.name
         )));
     }
-    if let Some(until) = resting_until(&hook, context.rest_seconds).filter(|until| *until > outgoing.now) {
+    if let Some(until) = resting_until(hook, context.rest_seconds).filter(|until| *until > outgoing.now) {
         return Err(SendError::Defer {
             until,
             reason: format!("the webhook {:?} rests after repeated failures (INACTIVE_TMP)", hook.name),
@@ -164,7 +164,7 @@ fn resting_until(hook: &webhook::Model, rest_seconds: i64) -> Option<i64> {
 
 async fn record_health<C: ConnectionTrait>(
     conn: &C,
-    hook: webhook::Model,
+    hook: &mut webhook::Model,
     attempt: Attempt,
     error: Option<&SendError>,
     now: i64,
@@ -175,7 +175,7 @@ async fn record_health<C: ConnectionTrait>(
     if error.is_none() && !was_failing && after.as_str() == hook.status {
         return; // a success of a healthy endpoint changes nothing: no write
     }
-    let mut model: webhook::ActiveModel = hook.into();
+    let mut model: webhook::ActiveModel = hook.clone().into();
     model.status = Set(after.as_str().to_owned());
     match error {
         None => model.first_error_at = Set(None),
@@ -188,8 +188,9 @@ async fn record_health<C: ConnectionTrait>(
         }
         Some(SendError::Defer { .. }) => return,
     }
-    if let Err(err) = model.update(conn).await {
-        tracing::warn!(error = %err, "could not record a webhook's health");
+    match model.update(conn).await {
+        Ok(stored) => *hook = stored,
+        Err(err) => tracing::warn!(error = %err, "could not record a webhook's health"),
     }
 }
 
