@@ -6,6 +6,8 @@
 //! database) for PostgreSQL. `BENCH_SQLITE_FILE=/path/bench.db` keeps the SQLite data set, and
 //! `BENCH_REUSE=1` uses the one already there (loading a million findings takes minutes). `BENCH_FINDINGS`,
 //! `BENCH_SECONDS` (per measurement, default 10) and `BENCH_SUBSCRIBERS` (default 10,000) change the sizes.
+//! `BENCH_ONLY=count,bare` runs only the measurements whose names contain one of the words (`fan-out` for
+//! the subscribers), e.g. to profile one of them (the server's pid is printed).
 //!
 //! The load generator (benches/loadgen) runs in this process on the same two cores as the server, for the
 //! server and for the bare handler alike, so the ratio of the two is the fair figure.
@@ -73,6 +75,7 @@ async fn main() -> BenchResult<()> {
         }
     }
     let server = server.ok_or("no server")?;
+    eprintln!("server pid {}", server.child.id());
     let (startup_median, startup_slowest) = support::median_and_p99(&mut startups);
     println!("start-up to ready: median {startup_median:.0} ms, slowest {startup_slowest:.0} ms (5 starts)");
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -96,6 +99,9 @@ async fn main() -> BenchResult<()> {
             ("GraphQL slaSummary", server.graphql_request(&admin_jwt, SUMMARY)),
             ("REST outside_sla=true&active=true&limit=1", server.rest_request(&api_token, REST)),
         ] {
+            if !selected(&format!("{name} c{concurrency}")) {
+                continue;
+            }
             let report = loadgen::run(make, concurrency, warm_up, duration).await;
             if name.contains("superuser") && concurrency == 32 {
                 count_c32 = report.per_second();
@@ -110,6 +116,9 @@ async fn main() -> BenchResult<()> {
     let bare = BareHandler::start()?;
     let mut bare_c32 = 0.0;
     for concurrency in [1, 32] {
+        if !selected(&format!("bare axum handler c{concurrency}")) {
+            continue;
+        }
         let report = loadgen::run(bare.request(), concurrency, warm_up, duration).await;
         if concurrency == 32 {
             bare_c32 = report.per_second();
@@ -120,8 +129,15 @@ async fn main() -> BenchResult<()> {
     println!("\n{TABLE_HEADER}\n{}\n", rows.join("\n"));
     println!("count query at concurrency 32: {:.0} % of the bare handler's rate\n", 100.0 * count_c32 / bare_c32);
 
-    fan_out(&database_url, subscribers).await?;
+    if selected("fan-out") {
+        fan_out(&database_url, subscribers).await?;
+    }
     Ok(())
+}
+
+/// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
+fn selected(name: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {

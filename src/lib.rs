@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod jobs;
 pub mod live;
+pub mod memo;
 pub mod metrics;
 pub mod notify;
 pub mod report;

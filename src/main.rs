@@ -10,6 +10,11 @@ use slawatch::service::{demo, tokens, users};
 use slawatch::startup::{self, Application, StartupError};
 use slawatch::{graphql, security};
 
+/// mimalloc instead of the system allocator: a page of 100 findings is mostly small allocations (a third
+/// of its cost with glibc's, whose arenas the request threads contend for).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -148,7 +148,7 @@ impl Application {
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let schema = graphql::schema_builder(&state.config.limits).data(state.clone()).finish();
-    let endpoint = GraphqlEndpoint { state: state.clone(), schema };
+    let endpoint = GraphqlEndpoint::new(state.clone(), schema);
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::http::graphiql).post(graphql::http::graphql_post))
         .route("/graphql/ws", get(graphql::ws::graphql_ws))

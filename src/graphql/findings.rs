@@ -112,7 +112,7 @@ impl FindingQuery {
     }
 
     async fn finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(findings::get(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::get(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
     /// Counts by severity and SLA state (every combination, zeros included), for one product or all
@@ -216,13 +216,13 @@ pub struct FindingMutation;
 impl FindingMutation {
     /// Creates a finding (product writers).
     async fn create_finding(&self, ctx: &Context<'_>, input: CreateFindingInput) -> Result<Finding> {
-        Ok(Finding(findings::create(ctx.state()?, ctx.actor()?, input.into_service()?).await?))
+        Ok(Finding::from(findings::create(ctx.state()?, ctx.actor()?, input.into_service()?).await?))
     }
 
     /// Creates many findings at once, all or nothing (at most 1000 per call).
     async fn create_findings(&self, ctx: &Context<'_>, inputs: Vec<CreateFindingInput>) -> Result<Vec<Finding>> {
         let inputs = inputs.into_iter().map(CreateFindingInput::into_service).collect::<Result<Vec<_>, _>>()?;
-        Ok(findings::create_many(ctx.state()?, ctx.actor()?, inputs).await?.into_iter().map(Finding).collect())
+        Ok(findings::create_many(ctx.state()?, ctx.actor()?, inputs).await?.into_iter().map(Finding::from).collect())
     }
 
     /// Updates a finding (product writers).
@@ -255,7 +255,7 @@ impl FindingMutation {
             external_reference,
             engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
         };
-        Ok(Finding(findings::update(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, changes).await?))
+        Ok(Finding::from(findings::update(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, changes).await?))
     }
 
     /// Marks a finding mitigated (default: now). Its SLA is then MET or MISSED.
@@ -265,23 +265,25 @@ impl FindingMutation {
         id: ID,
         mitigated_at: Option<DateTime<Utc>>,
     ) -> Result<Finding> {
-        Ok(Finding(findings::mitigate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, mitigated_at).await?))
+        Ok(Finding::from(
+            findings::mitigate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, mitigated_at).await?,
+        ))
     }
 
     /// Reopens a mitigated finding; restarts the SLA when its configuration says so.
     async fn reactivate_finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(findings::reactivate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::reactivate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
     /// Accepts a finding's risk (product owners): its SLA pauses until the acceptance is revoked or expires
     /// (then `risk_acceptance_expiration` fires).
     async fn accept_risk(&self, ctx: &Context<'_>, id: ID, expires_at: Option<DateTime<Utc>>) -> Result<Finding> {
-        Ok(Finding(risk::accept(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, expires_at).await?))
+        Ok(Finding::from(risk::accept(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, expires_at).await?))
     }
 
     /// Ends a risk acceptance (product owners): the SLA resumes, restarting when configured.
     async fn revoke_risk_acceptance(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
     /// Runs the SLA sweep now (superusers) instead of waiting for the scheduler.
@@ -293,14 +295,14 @@ impl FindingMutation {
 
     /// Deletes a finding (product owners).
     async fn delete_finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding(findings::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
     }
 
     /// Asks users to review a finding (product writers); they get `review_requested`.
     async fn request_review(&self, ctx: &Context<'_>, finding_id: ID, reviewer_ids: Vec<ID>) -> Result<Finding> {
         let reviewers = reviewer_ids.iter().map(|id| parse_id(id, "user")).collect::<Result<Vec<_>, _>>()?;
         let id = parse_id(&finding_id, "finding")?;
-        Ok(Finding(finding_notes::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
+        Ok(Finding::from(finding_notes::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
     }
 
     /// Adds a note to a finding (product writers); `@username` mentions notify those users.

@@ -1,7 +1,10 @@
 //! `/graphql` over HTTP: authenticate, parse (with limits), execute, and give every error a code.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::ExecutableDocument;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -12,6 +15,7 @@ use serde_json::json;
 use super::AppSchema;
 use super::loaders::{ProductLoader, UserLoader};
 use crate::error::REQUEST_ID;
+use crate::memo::Memo;
 use crate::security::token;
 use crate::service::auth;
 use crate::state::AppState;
@@ -21,7 +25,33 @@ use crate::state::AppState;
 pub struct GraphqlEndpoint {
     pub state: AppState,
     pub schema: AppSchema,
+    /// Parsed documents by query text: a dashboard's repeated query is parsed once (parsing was a tenth of
+    /// a small query's cost). Limits and validation still run on every request.
+    pub parsed: Arc<Memo<ExecutableDocument>>,
 }
+
+impl GraphqlEndpoint {
+    #[must_use]
+    pub fn new(state: AppState, schema: AppSchema) -> Self {
+        Self { state, schema, parsed: Arc::new(Memo::new(PARSED_QUERIES_KEPT, MAX_QUERY_LEN_KEPT)) }
+    }
+
+    /// `request` with its query parsed, from the kept documents when the same text came before. A query
+    /// that does not parse is left for `execute` to report.
+    fn parsed(&self, mut request: async_graphql::Request) -> async_graphql::Request {
+        if let Some(document) = self.parsed.get(&request.query) {
+            request.set_parsed_query(document);
+        } else if let Ok(document) = request.parsed_query() {
+            let document = document.clone();
+            self.parsed.insert(&request.query, document);
+        }
+        request
+    }
+}
+
+/// How many parsed queries are kept, and the longest kept.
+const PARSED_QUERIES_KEPT: usize = 1024;
+const MAX_QUERY_LEN_KEPT: usize = 16 * 1024;
 
 fn error_response(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
@@ -66,7 +96,8 @@ pub async fn graphql_post(
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &message, &request_id);
         }
     };
-    let request = request
+    let request = endpoint
+        .parsed(request)
         .data(identity)
         .data(DataLoader::new(ProductLoader(state.clone()), tokio::spawn))
         .data(DataLoader::new(UserLoader(state.clone()), tokio::spawn));

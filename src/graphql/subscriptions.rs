@@ -171,7 +171,7 @@ impl SubscriptionRoot {
         }
         watch(ctx, move |event| match event {
             LiveEvent::FindingChanged(finding) if product_id.is_none_or(|id| id == finding.product_id) => {
-                Some(Finding(finding.clone()))
+                Some(Finding::from(finding.clone()))
             }
             _ => None,
         })

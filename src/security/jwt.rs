@@ -1,8 +1,16 @@
 //! HS256 JWTs for sessions. Expiry is checked against slawatch's clock, not the system time.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+use crate::memo::Memo;
+
+/// How many verified tokens are kept, and the longest kept (ours are about 150 bytes).
+const VERIFIED_TOKENS_KEPT: usize = 4096;
+const MAX_TOKEN_LEN_KEPT: usize = 512;
 
 /// What a session token says.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -19,6 +27,9 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: TimeDelta,
+    /// Tokens whose signature checked out: token → (user id, expiry). A dashboard sends the same token
+    /// with every request; its expiry is still checked each time.
+    verified: Arc<Memo<(i32, i64)>>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -41,7 +52,12 @@ pub enum JwtError {
 impl JwtKeys {
     #[must_use]
     pub fn new(secret: &[u8], ttl: TimeDelta) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl,
+            verified: Arc::new(Memo::new(VERIFIED_TOKENS_KEPT, MAX_TOKEN_LEN_KEPT)),
+        }
     }
 
     /// Issues a token for `user_id`, valid from `now` for the configured lifetime.
@@ -55,14 +71,23 @@ impl JwtKeys {
 
     /// Verifies the signature and algorithm, then the expiry against `now`; returns the user id.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<i32, JwtError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_exp = false;
-        validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|_| JwtError::Invalid)?;
-        if data.claims.exp <= now.timestamp() {
+        let (user_id, expires) = match self.verified.get(token) {
+            Some(kept) => kept,
+            None => {
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.validate_exp = false;
+                validation.required_spec_claims.clear();
+                let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+                    .map_err(|_| JwtError::Invalid)?;
+                let user_id = data.claims.sub.parse().map_err(|_| JwtError::Invalid)?;
+                self.verified.insert(token, (user_id, data.claims.exp));
+                (user_id, data.claims.exp)
+            }
+        };
+        if expires <= now.timestamp() {
             return Err(JwtError::Expired);
         }
-        data.claims.sub.parse().map_err(|_| JwtError::Invalid)
+        Ok(user_id)
     }
 }
 
@@ -80,7 +105,8 @@ mod tests {
         let (token, expires) = keys.issue(7, now()).expect("signs");
         assert_eq!(expires, now() + TimeDelta::minutes(60));
         assert_eq!(keys.verify(&token, now()), Ok(7));
-        assert_eq!(keys.verify(&token, now() + TimeDelta::minutes(61)), Err(JwtError::Expired));
+        assert_eq!(keys.verify(&token, now()), Ok(7), "kept after the first check");
+        assert_eq!(keys.verify(&token, now() + TimeDelta::minutes(61)), Err(JwtError::Expired), "kept, still expires");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::service::read_cache::ReadCache;
 /// The kept answers of `findings::list` (GraphQL), `findings::slice` (REST) and `findings::sla_summary`.
 #[derive(Debug, Default)]
 pub struct FindingReads {
-    pub pages: ReadCache<Arc<Page<finding::Model>>>,
+    pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
     pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
     pub summaries: ReadCache<Arc<Vec<crate::service::findings::SummaryRow>>>,
 }

@@ -428,7 +428,7 @@ pub async fn list(
     actor: &Actor,
     filter: &FindingFilter,
     request: PageRequest,
-) -> ServiceResult<Page<finding::Model>> {
+) -> ServiceResult<Page<Arc<finding::Model>>> {
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
@@ -436,7 +436,8 @@ pub async fn list(
         if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
             select = select.filter(condition);
         }
-        page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await
+        let page = page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size);
+        Ok(page.await?.map(Arc::new))
     })
     .await
 }

@@ -1,5 +1,7 @@
 //! `Finding`, with its SLA figures derived at read time from the stored deadline and slawatch's clock.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -13,7 +15,14 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::ProductLoader;
 use crate::service::{engagements, finding_notes, finding_sla};
 
-pub struct Finding(pub finding::Model);
+/// A finding as GraphQL shows it; shared, so a kept page of findings is not copied per request.
+pub struct Finding(pub Arc<finding::Model>);
+
+impl From<finding::Model> for Finding {
+    fn from(model: finding::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 impl Finding {
     fn now(ctx: &Context<'_>) -> Result<DateTime<Utc>> {
@@ -205,10 +214,10 @@ impl SlaEvent {
     }
     async fn finding(&self, ctx: &Context<'_>) -> Result<Finding> {
         match &self.finding {
-            Some(found) => Ok(Finding(found.clone())),
-            None => {
-                Ok(Finding(crate::service::findings::get(ctx.state()?, ctx.actor()?, self.event.finding_id).await?))
-            }
+            Some(found) => Ok(Finding::from(found.clone())),
+            None => Ok(Finding::from(
+                crate::service::findings::get(ctx.state()?, ctx.actor()?, self.event.finding_id).await?,
+            )),
         }
     }
 }
