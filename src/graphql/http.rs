@@ -49,9 +49,10 @@ impl GraphqlEndpoint {
     }
 }
 
-/// How many parsed queries are kept, and the longest kept.
-const PARSED_QUERIES_KEPT: usize = 1024;
-const MAX_QUERY_LEN_KEPT: usize = 16 * 1024;
+/// How many parsed queries are kept, and the longest kept: a dashboard's queries fit, and anonymous
+/// requests with ever new queries cannot make the kept documents take more than a few MiB.
+const PARSED_QUERIES_KEPT: usize = 256;
+const MAX_QUERY_LEN_KEPT: usize = 4 * 1024;
 
 fn error_response(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
