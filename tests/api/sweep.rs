@@ -105,6 +105,35 @@ async fn after_days_of_downtime_every_crossed_moment_is_sent_once_in_order() {
     assert_eq!(deliveries.data()["deliveries"]["totalCount"], 1, "one breach notification to the one superuser");
 }
 
+/// More than two batches of 500 due: on PostgreSQL the sweep runs two at once after the first; every due
+/// finding is examined once and its event emitted once, and each one's next moment is stored.
+#[tokio::test]
+async fn a_sweep_over_several_batches_handles_each_due_finding_once() {
+    let app = spawn_app().await;
+    let product = app.product("Portal").await;
+    for (first, count) in [(0, 1000), (1000, 300)] {
+        let inputs: Vec<Value> = (first..first + count)
+            .map(|i| json!({ "productId": product, "title": format!("Finding {i}"), "severity": "CRITICAL" }))
+            .collect();
+        app.admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
+            .await
+            .data();
+    }
+    let run = || async {
+        let swept = app.admin("mutation { runSlaSweep { examined emitted } }", json!({})).await;
+        let report = &swept.data()["runSlaSweep"];
+        (report["examined"].as_u64().expect("examined"), report["emitted"].as_u64().expect("emitted"))
+    };
+    app.clock.advance(TimeDelta::hours(12));
+    assert_eq!(run().await, (1300, 1300), "the 50 % threshold of each, once");
+    assert_eq!(run().await, (0, 0));
+    app.clock.advance(TimeDelta::minutes(9 * 60 + 36));
+    assert_eq!(run().await, (1300, 1300), "the 10 % threshold: every finding's next moment was stored");
+    let deliveries =
+        app.admin("{ deliveries(filter: {event: SLA_BREACH_APPROACHING}) { totalCount } }", json!({})).await;
+    assert_eq!(deliveries.data()["deliveries"]["totalCount"], 2600, "one notification each time, to the superuser");
+}
+
 #[tokio::test]
 async fn mitigation_stops_the_rest_and_reactivation_with_restart_starts_a_new_cycle() {
     let app = spawn_app().await;
