@@ -24,11 +24,12 @@ impl<V: Clone> Memo<V> {
         self.entries.lock().ok()?.get(key).cloned()
     }
 
-    /// Keeps `value` for `key`.
-    pub fn insert(&self, key: &str, value: V) {
+    /// Keeps the value `make` builds for `key` (not built for a key too long to keep).
+    pub fn insert_with(&self, key: &str, make: impl FnOnce() -> V) {
         if key.len() > self.max_key_len {
             return;
         }
+        let value = make();
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= self.capacity && !entries.contains_key(key) {
                 entries.clear();
@@ -45,12 +46,12 @@ mod tests {
     #[test]
     fn keeps_values_up_to_its_capacity_and_skips_long_keys() {
         let memo = Memo::new(2, 8);
-        memo.insert("a", 1);
-        memo.insert("b", 2);
+        memo.insert_with("a", || 1);
+        memo.insert_with("b", || 2);
         assert_eq!((memo.get("a"), memo.get("b")), (Some(1), Some(2)));
-        memo.insert("c", 3);
+        memo.insert_with("c", || 3);
         assert_eq!((memo.get("a"), memo.get("b"), memo.get("c")), (None, None, Some(3)), "full: starts again");
-        memo.insert("much-too-long", 4);
+        memo.insert_with("much-too-long", || unreachable!("a key too long to keep builds nothing"));
         assert_eq!(memo.get("much-too-long"), None);
     }
 }

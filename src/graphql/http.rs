@@ -41,9 +41,9 @@ impl GraphqlEndpoint {
     fn parsed(&self, mut request: async_graphql::Request) -> async_graphql::Request {
         if let Some(document) = self.parsed.get(&request.query) {
             request.set_parsed_query(document);
-        } else if let Ok(document) = request.parsed_query() {
-            let document = document.clone();
-            self.parsed.insert(&request.query, document);
+        } else if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+            self.parsed.insert_with(&request.query, || document.clone());
+            request.set_parsed_query(document);
         }
         request
     }

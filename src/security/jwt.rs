@@ -80,7 +80,7 @@ impl JwtKeys {
                 let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
                     .map_err(|_| JwtError::Invalid)?;
                 let user_id = data.claims.sub.parse().map_err(|_| JwtError::Invalid)?;
-                self.verified.insert(token, (user_id, data.claims.exp));
+                self.verified.insert_with(token, || (user_id, data.claims.exp));
                 (user_id, data.claims.exp)
             }
         };

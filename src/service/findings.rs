@@ -432,14 +432,21 @@ pub async fn list(
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
-        let mut select = finding::Entity::find().filter(filter.condition(now));
-        if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
-            select = select.filter(condition);
-        }
-        let page = page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size);
-        Ok(page.await?.map(Arc::new))
+        let select = visible_matching(actor, filter, now);
+        let page =
+            page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
+        Ok(page.map(Arc::new))
     })
     .await
+}
+
+/// The findings the actor may view that match `filter` at `now`.
+fn visible_matching(actor: &Actor, filter: &FindingFilter, now: DateTime<Utc>) -> sea_orm::Select<finding::Entity> {
+    let select = finding::Entity::find().filter(filter.condition(now));
+    match access::visible_products(actor, finding::Column::ProductId) {
+        Some(condition) => select.filter(condition),
+        None => select,
+    }
 }
 
 /// `fetch`'s answer to `filter` at `now`, shared through `cache` under `key` (`finding_reads`) unless the
@@ -505,10 +512,7 @@ pub async fn slice(
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.slices, key, filter, now, || async {
-        let mut select = finding::Entity::find().filter(filter.condition(now));
-        if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
-            select = select.filter(condition);
-        }
+        let select = visible_matching(actor, filter, now);
         let count = select.clone().count(&state.db).await?;
         let rows = if offset >= count {
             Vec::new()
@@ -558,10 +562,7 @@ async fn count_by_severity_and_state(
 ) -> ServiceResult<Timed<Arc<Vec<SummaryRow>>>> {
     use sea_orm::sea_query::Expr;
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
-    let mut select = finding::Entity::find().filter(filter.condition(now));
-    if let Some(condition) = access::visible_products(actor, finding::Column::ProductId) {
-        select = select.filter(condition);
-    }
+    let select = visible_matching(actor, &filter, now);
     let at = now.timestamp();
     // `at` is an integer of ours, not input: safe to inline.
     let next = |column: &str| {
