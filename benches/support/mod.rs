@@ -52,6 +52,16 @@ impl Bench {
         Self::prepare_with(clock, products, Config { database_url, ..Config::default() }, dir).await
     }
 
+    /// The database of `BENCH_DATABASE_URL` as an earlier run left it (migrated, nothing created).
+    pub async fn reuse(clock: Clock) -> BenchResult<Self> {
+        let database_url = std::env::var("BENCH_DATABASE_URL").map_err(|_| "BENCH_REUSE needs BENCH_DATABASE_URL")?;
+        let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+        let config = Config { database_url, scheduler_enabled: false, ..Config::default() };
+        let state = startup::prepare_state(config, clock).await.map_err(|e| e.to_string())?;
+        let actor = Actor { user_id: 0, username: "bench".to_owned(), is_superuser: true };
+        Ok(Self { state, actor, backend, product_ids: Vec::new(), _dir: tempfile::tempdir()? })
+    }
+
     /// Like `prepare`, on `config`'s database (kept in `dir` when it is a file there).
     pub async fn prepare_with(
         clock: Clock,
