@@ -9,6 +9,7 @@ mod m20261123_000003_sla_events;
 mod m20261123_000004_jobs;
 mod m20261123_000005_reports;
 mod m20261123_000006_finding_indexes;
+mod m20261123_000007_leaner_sweep_writes;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_jobs::Migration),
             Box::new(m20261123_000005_reports::Migration),
             Box::new(m20261123_000006_finding_indexes::Migration),
+            Box::new(m20261123_000007_leaner_sweep_writes::Migration),
         ]
     }
 }

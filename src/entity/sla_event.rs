@@ -8,7 +8,6 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub finding_id: i32,
-    pub product_id: i32,
     /// The finding's SLA cycle the event belongs to.
     pub cycle: i32,
     /// `BREACH_APPROACHING`, `BREACH`, `ESCALATION` or `RESOLVED`.

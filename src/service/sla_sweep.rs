@@ -27,7 +27,7 @@ use crate::state::AppState;
 pub const BATCH: u64 = 500;
 
 /// How many batches run at once on PostgreSQL.
-const BATCHES_AT_ONCE_POSTGRES: usize = 2;
+const BATCHES_AT_ONCE_POSTGRES: usize = 3;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,8 +42,8 @@ pub struct SweepReport {
 pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
     let started = std::time::Instant::now();
     let mut report = SweepReport::default();
-    // PostgreSQL takes two batches at once (each skips the rows the other locked), so one batch's
-    // statements run while the other's wait on their round trips; SQLite has one writer. The first probe
+    // PostgreSQL takes three batches at once (each skips the rows the others locked), so one batch's
+    // statements run while the others' wait on their round trips; SQLite has one writer. The first probe
     // goes alone, so a sweep with nothing due stays one query.
     let at_once = if state.db.get_database_backend() == DbBackend::Postgres { BATCHES_AT_ONCE_POSTGRES } else { 1 };
     let mut batches_now = 1;
@@ -77,6 +77,11 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
         .order_by_asc(finding::Column::Id)
         .limit(BATCH);
     if txn.get_database_backend() == DbBackend::Postgres {
+        // Statistics gathered while little was due make a bitmap scan of every due finding plus a sort
+        // look cheaper than reading `idx_findings_next_sla_event` in order up to the limit: 13 instead of
+        // 2.5 ms a batch with 10,000 due, and a bitmap scan never marks dead index entries, so an idle
+        // sweep slows down until the next vacuum (0.4 → 5 ms). The index order is always right here.
+        txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await?;
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let due_findings = query.all(&txn).await?;
@@ -213,7 +218,6 @@ fn event_row(
 ) -> sla_event::ActiveModel {
     sla_event::ActiveModel {
         finding_id: Set(found.id),
-        product_id: Set(found.product_id),
         cycle: Set(found.sla_cycle),
         kind: Set(event.kind.as_str().to_owned()),
         threshold: Set(i32::from(event.threshold)),

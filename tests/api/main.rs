@@ -16,6 +16,7 @@ mod instances;
 mod js_client;
 mod mail;
 mod metrics;
+mod migrations;
 mod notifications;
 mod receiver;
 mod rest;

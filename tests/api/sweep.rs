@@ -105,7 +105,7 @@ async fn after_days_of_downtime_every_crossed_moment_is_sent_once_in_order() {
     assert_eq!(deliveries.data()["deliveries"]["totalCount"], 1, "one breach notification to the one superuser");
 }
 
-/// More than two batches of 500 due: on PostgreSQL the sweep runs two at once after the first; every due
+/// More than two batches of 500 due: on PostgreSQL the sweep runs three at once after the first; every due
 /// finding is examined once and its event emitted once, and each one's next moment is stored.
 #[tokio::test]
 async fn a_sweep_over_several_batches_handles_each_due_finding_once() {
