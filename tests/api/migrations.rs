@@ -1,5 +1,5 @@
 //! Migrations on a database with history: `leaner_sweep_writes` (7) keeps every SLA event across its
-//! `sla_events` rebuild, and rolls back to a working schema.
+//! `sla_events` rebuild, and rolls back to a working schema; a deleted finding's notifications stay.
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
@@ -40,11 +40,11 @@ async fn sla_events_survive_migration_7_down_and_up_again() {
     let before = rows(&app, events_sql).await;
     assert_eq!(before.len(), 3);
 
-    Migrator::down(&app.state.db, Some(1)).await.expect("migration 7 down");
+    Migrator::down(&app.state.db, Some(2)).await.expect("migrations 8 and 7 down");
     let with_product = rows(&app, "SELECT CAST(product_id AS BIGINT) FROM sla_events").await;
     assert_eq!(with_product, vec![vec![product_id]; 3], "down fills product_id from the findings");
 
-    Migrator::up(&app.state.db, None).await.expect("migration 7 up again");
+    Migrator::up(&app.state.db, None).await.expect("migrations 7 and 8 up again");
     assert_eq!(rows(&app, events_sql).await, before, "every event kept, ids and notifications included");
 
     // The schema works as before: the events read through the API, the sweep neither repeats them nor
@@ -54,4 +54,30 @@ async fn sla_events_survive_migration_7_down_and_up_again() {
     assert_eq!(sweep(&app).await, 0, "nothing emitted twice");
     app.clock.advance(chrono::TimeDelta::hours(48));
     assert_eq!(sweep(&app).await, 1, "the escalation");
+}
+
+#[tokio::test]
+async fn a_deleted_findings_notifications_stay_without_it_and_others_keep_theirs() {
+    let app = spawn_app().await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let doomed = app.finding(json!({ "productId": product, "title": "RCE", "severity": "CRITICAL" })).await;
+    let kept = app.finding(json!({ "productId": product, "title": "SQLi", "severity": "CRITICAL" })).await;
+    let (doomed, kept) = (doomed["id"].as_str().expect("id"), kept["id"].as_str().expect("id"));
+    app.clock.advance(chrono::TimeDelta::hours(25));
+    assert_eq!(sweep(&app).await, 6, "both thresholds and the breach of each");
+    let by_finding = "SELECT CAST(COALESCE(finding_id, -1) AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM notifications \
+                      GROUP BY finding_id ORDER BY 1";
+    let (doomed_id, kept_id): (i64, i64) = (doomed.parse().expect("numeric"), kept.parse().expect("numeric"));
+    let count_of =
+        |found: &[Vec<i64>], finding: i64| found.iter().find(|row| row[0] == finding).map_or(0, |row| row[1]);
+    let before = rows(&app, by_finding).await;
+    assert_eq!((count_of(&before, doomed_id), count_of(&before, kept_id)), (3, 3));
+
+    app.admin("mutation($id: ID!) { deleteFinding(id: $id) { id } }", json!({ "id": doomed })).await.data();
+    let after = rows(&app, by_finding).await;
+    assert_eq!(count_of(&after, doomed_id), 0, "no notification points at the deleted finding");
+    assert_eq!(count_of(&after, -1), count_of(&before, -1) + 3, "its three notifications stay, without it");
+    assert_eq!(count_of(&after, kept_id), 3, "the other finding keeps its notifications");
+    let deliveries = rows(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM deliveries").await;
+    assert!(deliveries[0][0] >= 6, "every notification keeps its deliveries: {deliveries:?}");
 }
