@@ -2,9 +2,10 @@
 //! history, as `deleteFinding`, `deleteEngagement` and `deleteProduct` do.
 //!
 //! `cargo bench --bench deletion` (SQLite in a temp dir); `BENCH_DATABASE_URL=postgres://…` for PostgreSQL
-//! (an empty database), `BENCH_FINDINGS=N` for another size, `BENCH_PRODUCT_DELETES=K` (default 3, 0 for none). Each delete's foreign-key actions must find the
-//! rows that refer to the deleted one; without an index on the referring column that is a scan of the whole
-//! referring table per deleted row, which is what this bench shows.
+//! (an empty database), `BENCH_FINDINGS=N` for another size, `BENCH_PRODUCT_DELETES=K` (default 3, 0 for
+//! none). Each delete's foreign-key actions must find the rows that refer to the deleted one; without an
+//! index on the referring column that is a scan of the whole referring table per deleted row, which is what
+//! this bench shows.
 
 mod support;
 
@@ -16,7 +17,7 @@ use slawatch::clock::Clock;
 use slawatch::entity::finding;
 use slawatch::service::engagements::{self, EngagementInput};
 use slawatch::service::findings::{self, NewFinding};
-use slawatch::service::{products, sla_sweep};
+use slawatch::service::products;
 use support::{Bench, BenchResult, median_and_p99, severity_of};
 
 const PRODUCTS: usize = 100;
@@ -34,14 +35,7 @@ async fn main() -> BenchResult<()> {
     eprintln!("{backend}: loaded {total} findings in {:.1} s", loading.as_secs_f64());
 
     let started = Instant::now();
-    let mut events = 0;
-    loop {
-        let report = sla_sweep::sweep(&bench.state).await.map_err(|e| e.detail())?;
-        events += report.emitted;
-        if report.examined == 0 {
-            break;
-        }
-    }
+    let events = support::sweep_until_idle(&bench.state).await?;
     eprintln!(
         "{backend}: swept the history, {events} SLA events (one notification each) in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -79,7 +73,7 @@ async fn main() -> BenchResult<()> {
     }
     report(backend, total, "deleteEngagement", &mut timings);
 
-    let product_deletes = std::env::var("BENCH_PRODUCT_DELETES").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
+    let product_deletes = support::env_number("BENCH_PRODUCT_DELETES", 3);
     if product_deletes == 0 {
         return Ok(());
     }

@@ -29,7 +29,7 @@ use support::{Bench, BenchResult};
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let webhooks_wanted: usize = std::env::var("BENCH_DELIVERIES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let webhooks_wanted: usize = support::env_number("BENCH_DELIVERIES", 10_000);
     let mails_wanted = webhooks_wanted / 5;
     let receiver = receiver::Receiver::start(vec![]).await;
     let sink = smtp_sink::SmtpSink::start().await;

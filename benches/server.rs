@@ -29,7 +29,6 @@ use serde_json::{Value, json};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::service::findings::NewFinding;
-use slawatch::service::sla_sweep;
 use support::{ADMIN, Bench, BenchResult, OWNER, severity_of};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
@@ -52,8 +51,8 @@ async fn main() -> BenchResult<()> {
         return serve_bare_handler().await;
     }
     let total = support::findings_wanted(1_000_000);
-    let seconds: u64 = env_number("BENCH_SECONDS", 10);
-    let subscribers: usize = env_number("BENCH_SUBSCRIBERS", 10_000);
+    let seconds: u64 = support::env_number("BENCH_SECONDS", 10);
+    let subscribers: usize = support::env_number("BENCH_SUBSCRIBERS", 10_000);
     let (database_url, _dir) = prepare_data_set(total).await?;
     let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     let binary = env!("CARGO_BIN_EXE_slawatch");
@@ -140,10 +139,6 @@ fn selected(name: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
 }
 
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
-}
-
 const KINDS: [&str; 8] = [
     "SQL injection",
     "Cross-site scripting",
@@ -204,14 +199,7 @@ async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::TempDi
         bench.state.clone()
     };
     let started = Instant::now();
-    let mut events = 0;
-    loop {
-        let report = sla_sweep::sweep(&state).await.map_err(|e| e.detail())?;
-        events += report.emitted;
-        if report.examined == 0 {
-            break;
-        }
-    }
+    let events = support::sweep_until_idle(&state).await?;
     let delivered = state
         .db
         .execute_unprepared(&format!(

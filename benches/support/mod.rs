@@ -12,7 +12,7 @@ use slawatch::error::ServiceError;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::products::ProductInput;
 use slawatch::service::users::NewUser;
-use slawatch::service::{Actor, findings, members, product_types, products, users};
+use slawatch::service::{Actor, findings, members, product_types, products, sla_sweep, users};
 use slawatch::startup;
 use slawatch::state::AppState;
 
@@ -35,7 +35,24 @@ pub const OWNER: (&str, &str) = ("bench-owner-0", "bench-owner-password");
 
 /// `BENCH_FINDINGS` or the default.
 pub fn findings_wanted(default: usize) -> usize {
-    std::env::var("BENCH_FINDINGS").ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+    env_number("BENCH_FINDINGS", default)
+}
+
+/// The number in the environment variable `name`, or `default` when it is unset or not a number.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
+
+/// Sweeps until nothing is due, as the scheduler would over time; returns the SLA events emitted.
+pub async fn sweep_until_idle(state: &AppState) -> BenchResult<usize> {
+    let mut events = 0;
+    loop {
+        let report = sla_sweep::sweep(state).await.map_err(fail)?;
+        events += report.emitted;
+        if report.examined == 0 {
+            return Ok(events);
+        }
+    }
 }
 
 fn fail(err: ServiceError) -> String {
