@@ -419,7 +419,8 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     let _ = go.send(());
     let wanted = format!("slawatch_live_subscriptions {subscribers}");
     loop {
-        let metrics = server.http.get(format!("{}/metrics", server.base)).send().await?.text().await?;
+        let metrics =
+            server.http.get(format!("{}/metrics", server.base)).bearer_auth(&admin_jwt).send().await?.text().await?;
         if metrics.lines().any(|line| line == wanted) {
             break;
         }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-/// Everything the server needs to know at start-up, validated.
-#[derive(Debug, Clone)]
+/// Everything the server needs to know at start-up, validated. Its `Debug` hides secrets.
+#[derive(Clone)]
 pub struct Config {
     /// `sqlite://…` (default: `slawatch.db` in the working directory) or `postgres://…`.
     pub database_url: String,
@@ -42,6 +42,75 @@ pub struct Config {
     pub alert_retention_days: i64,
     /// Live events kept per subscriber before a slow one is told it lagged.
     pub live_buffer_events: usize,
+    /// How long a websocket may take to send `connection_init` before it is closed with 4408.
+    pub ws_init_timeout: std::time::Duration,
+    /// A token a Prometheus scraper may send as `Authorization: Bearer …` for `/metrics`.
+    pub metrics_token: Option<String>,
+    /// Whether `/metrics` answers without a token.
+    pub metrics_public: bool,
+    /// Refuse webhooks (and other outgoing requests) to private, loopback and link-local addresses.
+    pub webhook_deny_private: bool,
+}
+
+/// What `Debug` shows of a secret: only whether it is set.
+fn redacted(secret: Option<&String>) -> &'static str {
+    if secret.is_some() { "[redacted]" } else { "None" }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured without `..`: a new setting does not compile until it is shown or hidden here.
+        let Self {
+            database_url,
+            bind,
+            admin_user,
+            admin_password,
+            jwt_secret,
+            jwt_ttl_minutes,
+            sweep_interval_seconds,
+            email_url,
+            slack_api_url,
+            limits,
+            scheduler_enabled,
+            retry,
+            delivery_poll_seconds,
+            delivery_lease_seconds,
+            log_filter,
+            housekeeping_interval_seconds,
+            webhook_recovery_seconds,
+            alert_retention_days,
+            live_buffer_events,
+            ws_init_timeout,
+            metrics_token,
+            metrics_public,
+            webhook_deny_private,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &crate::domain::outbound::redacted_url(database_url))
+            .field("bind", bind)
+            .field("admin_user", admin_user)
+            .field("admin_password", &redacted(admin_password.as_ref()))
+            .field("jwt_secret", &redacted(jwt_secret.as_ref()))
+            .field("jwt_ttl_minutes", jwt_ttl_minutes)
+            .field("sweep_interval_seconds", sweep_interval_seconds)
+            .field("email_url", &email_url.as_deref().map(crate::domain::outbound::redacted_url))
+            .field("slack_api_url", slack_api_url)
+            .field("limits", limits)
+            .field("scheduler_enabled", scheduler_enabled)
+            .field("retry", retry)
+            .field("delivery_poll_seconds", delivery_poll_seconds)
+            .field("delivery_lease_seconds", delivery_lease_seconds)
+            .field("log_filter", log_filter)
+            .field("housekeeping_interval_seconds", housekeeping_interval_seconds)
+            .field("webhook_recovery_seconds", webhook_recovery_seconds)
+            .field("alert_retention_days", alert_retention_days)
+            .field("live_buffer_events", live_buffer_events)
+            .field("ws_init_timeout", ws_init_timeout)
+            .field("metrics_token", &redacted(metrics_token.as_ref()))
+            .field("metrics_public", metrics_public)
+            .field("webhook_deny_private", webhook_deny_private)
+            .finish()
+    }
 }
 
 /// Request limits, in the spirit of GitHub's public GraphQL API.
@@ -49,6 +118,8 @@ pub struct Config {
 pub struct Limits {
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Fields a document may select once its fragments are expanded (aliases and `__typename` count).
+    pub max_query_fields: u64,
     pub max_body_bytes: usize,
     pub max_page_size: u64,
     pub max_batch_create: usize,
@@ -58,6 +129,8 @@ pub struct Limits {
     pub max_ws_message_bytes: usize,
     /// Subscriptions one websocket connection may hold at once.
     pub max_subscriptions_per_connection: usize,
+    /// Websocket connections one client address may have waiting for their `connection_init` at once.
+    pub max_pending_sockets_per_address: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +138,7 @@ impl Default for Limits {
         Self {
             max_query_depth: 18,
             max_query_complexity: 5_000,
+            max_query_fields: 2_000,
             max_body_bytes: 2 * 1024 * 1024,
             max_page_size: 100,
             max_batch_create: 1_000,
@@ -72,6 +146,7 @@ impl Default for Limits {
             login_failure_window_seconds: 300,
             max_ws_message_bytes: 64 * 1024,
             max_subscriptions_per_connection: 20,
+            max_pending_sockets_per_address: 16,
         }
     }
 }
@@ -98,6 +173,10 @@ impl Default for Config {
             webhook_recovery_seconds: 60,
             alert_retention_days: 90,
             live_buffer_events: 1024,
+            ws_init_timeout: std::time::Duration::from_secs(10),
+            metrics_token: None,
+            metrics_public: false,
+            webhook_deny_private: false,
         }
     }
 }
@@ -127,6 +206,7 @@ struct FileSettings {
     email_url: Option<String>,
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
+    max_query_fields: Option<u64>,
     max_body_bytes: Option<usize>,
     delivery_max_attempts: Option<i32>,
     slack_api_url: Option<String>,
@@ -135,6 +215,13 @@ struct FileSettings {
     webhook_recovery_seconds: Option<i64>,
     alert_retention_days: Option<i64>,
     max_subscriptions_per_connection: Option<usize>,
+    login_failures_allowed: Option<u32>,
+    login_failure_window_seconds: Option<i64>,
+    metrics_token: Option<String>,
+    metrics_public: Option<bool>,
+    webhook_deny_private: Option<bool>,
+    ws_init_timeout_seconds: Option<u64>,
+    max_pending_sockets_per_address: Option<usize>,
 }
 
 impl Config {
@@ -229,11 +316,51 @@ impl Config {
         {
             config.limits.max_subscriptions_per_connection = count.max(1);
         }
+        if let Some(count) = number(&env, "SLAWATCH_LOGIN_FAILURES_ALLOWED", file.login_failures_allowed)? {
+            if !(1..=1_000).contains(&count) {
+                return Err(invalid("SLAWATCH_LOGIN_FAILURES_ALLOWED", "must be between 1 and 1000".to_owned()));
+            }
+            config.limits.login_failures_allowed = count;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_LOGIN_FAILURE_WINDOW_SECONDS", file.login_failure_window_seconds)?
+        {
+            if !(1..=86_400).contains(&seconds) {
+                return Err(invalid("SLAWATCH_LOGIN_FAILURE_WINDOW_SECONDS", "must be between 1 and 86400".to_owned()));
+            }
+            config.limits.login_failure_window_seconds = seconds;
+        }
+        config.metrics_token = pick("SLAWATCH_METRICS_TOKEN", file.metrics_token);
+        if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
+            return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));
+        }
+        if let Some(public) = flag(&env, "SLAWATCH_METRICS_PUBLIC", file.metrics_public)? {
+            config.metrics_public = public;
+        }
+        if let Some(deny) = flag(&env, "SLAWATCH_WEBHOOK_DENY_PRIVATE", file.webhook_deny_private)? {
+            config.webhook_deny_private = deny;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_WS_INIT_TIMEOUT_SECONDS", file.ws_init_timeout_seconds)? {
+            if !(1..=300).contains(&seconds) {
+                return Err(invalid("SLAWATCH_WS_INIT_TIMEOUT_SECONDS", "must be between 1 and 300".to_owned()));
+            }
+            config.ws_init_timeout = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(count) =
+            number(&env, "SLAWATCH_MAX_PENDING_SOCKETS_PER_ADDRESS", file.max_pending_sockets_per_address)?
+        {
+            config.limits.max_pending_sockets_per_address = count.max(1);
+        }
         if let Some(depth) = number(&env, "SLAWATCH_MAX_QUERY_DEPTH", file.max_query_depth)? {
             config.limits.max_query_depth = depth;
         }
         if let Some(complexity) = number(&env, "SLAWATCH_MAX_QUERY_COMPLEXITY", file.max_query_complexity)? {
             config.limits.max_query_complexity = complexity;
+        }
+        if let Some(fields) = number(&env, "SLAWATCH_MAX_QUERY_FIELDS", file.max_query_fields)? {
+            if fields == 0 {
+                return Err(invalid("SLAWATCH_MAX_QUERY_FIELDS", "must be at least 1".to_owned()));
+            }
+            config.limits.max_query_fields = fields;
         }
         if let Some(bytes) = number(&env, "SLAWATCH_MAX_BODY_BYTES", file.max_body_bytes)? {
             config.limits.max_body_bytes = bytes;
@@ -259,6 +386,21 @@ fn number<T: std::str::FromStr>(
 ) -> Result<Option<T>, ConfigError> {
     match env(name) {
         Some(text) => text.trim().parse().map(Some).map_err(|_| invalid(name, format!("{text:?} is not a number"))),
+        None => Ok(file_value),
+    }
+}
+
+fn flag(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_value: Option<bool>,
+) -> Result<Option<bool>, ConfigError> {
+    match env(name) {
+        Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(invalid(name, format!("{text:?} is not true or false"))),
+        },
         None => Ok(file_value),
     }
 }
@@ -295,6 +437,25 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:9100");
         assert_eq!(config.sweep_interval_seconds, 30);
         assert_eq!(config.admin_user, "root");
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let config = Config::from_sources(
+            Some("admin_password = \"hunter2-admin-password\""),
+            env_of(&[
+                ("SLAWATCH_JWT_SECRET", "a-jwt-secret-of-at-least-32-characters!"),
+                ("DATABASE_URL", "postgres://slawatch:db-password-42@db.internal/slawatch"),
+                ("DD_EMAIL_URL", "smtps://mailer:smtp-password-7@mail.internal:465/?from=sla@golemtrust.am"),
+                ("SLAWATCH_METRICS_TOKEN", "a-metrics-token-of-at-least-32-characters"),
+            ]),
+        )
+        .expect("valid");
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "a-jwt-secret", "db-password-42", "smtp-password-7", "a-metrics-token"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("db.internal") && shown.contains("mail.internal"), "{shown}");
     }
 
     #[test]

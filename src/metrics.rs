@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode_registry;
@@ -21,6 +21,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use crate::domain::Severity;
 use crate::entity::{finding, product};
 use crate::error::{ServiceError, ServiceResult};
+use crate::security::token;
+use crate::service::auth::{self, Identity};
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -197,7 +199,14 @@ fn to_prometheus_text(openmetrics: &str) -> String {
 }
 
 /// `GET /metrics`.
-pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+///
+/// Every product's name and breach counts are in it, so it answers only a scraper that sends
+/// `Authorization: Bearer <SLAWATCH_METRICS_TOKEN>`, or a superuser's API token or session token (as
+/// `Bearer` — Prometheus' `authorization` setting — or `Token`); `SLAWATCH_METRICS_PUBLIC=true` opens it.
+pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = scrape_allowed(&state, headers.get(header::AUTHORIZATION)).await {
+        return refusal;
+    }
     let rendered = async {
         let gauges = finding_gauges(&state).await?;
         let mut text = String::new();
@@ -211,6 +220,44 @@ pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
         Err(err) => {
             tracing::warn!(error = %err.detail(), "could not render the metrics");
             (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response()
+        }
+    }
+}
+
+/// Whether the request may scrape; otherwise the 401 or 403 to answer.
+async fn scrape_allowed(state: &AppState, authorization: Option<&HeaderValue>) -> Result<(), Response> {
+    if state.config.metrics_public {
+        return Ok(());
+    }
+    let unauthorized = |message: &'static str| {
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer realm=\"slawatch metrics\"")], message)
+            .into_response()
+    };
+    let Some(value) = authorization.and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()) else {
+        return Err(unauthorized("send Authorization: Bearer <SLAWATCH_METRICS_TOKEN or a superuser's API token>"));
+    };
+    let (scheme, credential) = value.split_once(' ').map_or((value, ""), |(s, c)| (s, c.trim()));
+    if let Some(expected) = &state.config.metrics_token
+        && scheme.eq_ignore_ascii_case("bearer")
+        && token::same_secret(credential, expected)
+    {
+        return Ok(());
+    }
+    // A `Bearer` credential that is not a JWT is taken for an API token, as Prometheus sends any credential so.
+    let header = if scheme.eq_ignore_ascii_case("bearer") && credential.split('.').count() != 3 {
+        format!("Token {credential}")
+    } else {
+        value.to_owned()
+    };
+    match auth::authenticate(state, Some(&header)).await {
+        Ok(Identity::Authenticated(actor)) if actor.is_superuser => Ok(()),
+        Ok(Identity::Authenticated(_)) => {
+            Err((StatusCode::FORBIDDEN, "only a superuser's token may scrape the metrics").into_response())
+        }
+        Ok(_) => Err(unauthorized("the token is invalid, expired or revoked")),
+        Err(err) => {
+            tracing::warn!(error = %err.detail(), "could not check a metrics scraper's token");
+            Err((StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response())
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::graphql::{self, http::GraphqlEndpoint};
 use crate::jobs;
 use crate::notify::mail::Mailer;
 use crate::security::jwt::JwtKeys;
-use crate::service::auth::LoginThrottle;
+use crate::service::login_throttle::LoginThrottle;
 use crate::service::{settings, users};
 use crate::state::AppState;
 
@@ -50,7 +50,13 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         Some(url) => Some(Arc::new(Mailer::from_url(url).map_err(StartupError::Service)?)),
         None => None,
     };
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder()
+        // A receiver's redirect is a failure to see, not a way to reach another host (SSRF).
+        .redirect(reqwest::redirect::Policy::none());
+    if config.webhook_deny_private {
+        http = http.dns_resolver(crate::notify::public_resolver::PublicOnlyResolver);
+    }
+    let http = http
         .user_agent(crate::notify::webhook::USER_AGENT)
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(60))
@@ -94,8 +100,15 @@ impl Application {
         Self::from_state(state, listener).await
     }
 
-    /// Builds the server around an existing state.
-    pub async fn from_state(state: AppState, listener: TcpListener) -> Result<Self, StartupError> {
+    /// Builds the server around an existing state. The state's `bind` becomes the address actually bound
+    /// (port 0 in tests), so links and host checks name the real one.
+    pub async fn from_state(mut state: AppState, listener: TcpListener) -> Result<Self, StartupError> {
+        let bound = listener.local_addr()?;
+        if state.config.bind != bound {
+            let mut config = (*state.config).clone();
+            config.bind = bound;
+            state.config = Arc::new(config);
+        }
         if let Some((username, generated)) = users::ensure_first_admin(&state).await? {
             match generated {
                 Some(password) => eprintln!(
@@ -133,7 +146,9 @@ impl Application {
             None
         };
         let scheduler = self.state.config.scheduler_enabled.then(|| jobs::Scheduler::start(&self.state));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         if let Some(scheduler) = scheduler {
             scheduler.shutdown().await;
         }

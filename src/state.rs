@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::security::jwt::JwtKeys;
-use crate::service::auth::LoginThrottle;
+use crate::service::login_throttle::LoginThrottle;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -29,7 +29,7 @@ pub struct AppState {
     /// Finding counts and pages shared by identical queries until something changes.
     pub finding_reads: Arc<crate::service::finding_reads::FindingReads>,
     /// The signed-in user of each request, by user id, kept the same way (`None`: inactive or gone).
-    pub identities: Arc<crate::service::read_cache::ReadCache<Option<crate::service::Actor>>>,
+    pub identities: Arc<crate::service::read_cache::ReadCache<Option<crate::service::auth::SignedIn>>>,
 }
 
 impl AppState {

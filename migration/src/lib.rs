@@ -11,6 +11,7 @@ mod m20261123_000005_reports;
 mod m20261123_000006_finding_indexes;
 mod m20261123_000007_leaner_sweep_writes;
 mod m20261201_000008_notification_finding_index;
+mod m20261202_000009_user_token_generation;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_finding_indexes::Migration),
             Box::new(m20261123_000007_leaner_sweep_writes::Migration),
             Box::new(m20261201_000008_notification_finding_index::Migration),
+            Box::new(m20261202_000009_user_token_generation::Migration),
         ]
     }
 }

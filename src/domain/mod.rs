@@ -5,6 +5,7 @@ pub mod engagement_reminders;
 pub mod finding_status;
 pub mod mentions;
 pub mod notification_event;
+pub mod outbound;
 pub mod recipients;
 pub mod report_schedule;
 pub mod retry;

@@ -17,6 +17,8 @@ pub struct Model {
     pub slack_email: Option<String>,
     pub slack_user_id: Option<String>,
     pub created_at: i64,
+    /// Session tokens issued under an earlier generation are refused.
+    pub token_generation: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,8 +4,9 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::{ContextExt, connection_complexity, page_request, parse_id};
+use super::context::{ContextExt, RequestOrigin, connection_complexity, page_request, parse_id};
 use super::types::{ApiToken, TotalCount, User, connection};
+use crate::error::ServiceError;
 use crate::service::users::{NewUser, UserChanges};
 use crate::service::{auth, tokens, users};
 
@@ -76,6 +77,13 @@ pub struct UpdateUserInput {
     pub is_active: Option<bool>,
     /// Empty clears it (the email is used).
     pub slack_email: Option<String>,
+    /// Your current password: required to change your own password.
+    pub current_password: Option<String>,
+}
+
+/// The request's client address (the unspecified address over a websocket, whose throttling is per user).
+fn client_address(ctx: &Context<'_>) -> std::net::IpAddr {
+    ctx.data_opt::<RequestOrigin>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |origin| origin.address)
 }
 
 #[derive(Default)]
@@ -83,9 +91,14 @@ pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// Exchanges a username and password for a JWT. Repeated failures for a username are throttled.
+    /// Exchanges a username and password for a JWT (over `POST /graphql`, one per request). Failed attempts
+    /// back off per client address and per username.
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> Result<LoginPayload> {
-        let session = auth::login(ctx.state()?, &username, &password).await?;
+        let Some(origin) = ctx.data_opt::<RequestOrigin>() else {
+            return Err(ServiceError::bad_input("sign in with a POST to /graphql").into());
+        };
+        origin.take_login()?;
+        let session = auth::login(ctx.state()?, &username, &password, origin.address).await?;
         Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
     }
 
@@ -109,8 +122,18 @@ impl AuthMutation {
 
     /// Updates a user: superusers anyone; users themselves, except privileges.
     async fn update_user(&self, ctx: &Context<'_>, id: ID, input: UpdateUserInput) -> Result<User> {
-        let UpdateUserInput { email, display_name, password, is_superuser, is_active, slack_email } = input;
-        let changes = UserChanges { email, display_name, password, is_superuser, is_active, slack_email };
-        Ok(User(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes).await?))
+        let UpdateUserInput { email, display_name, password, is_superuser, is_active, slack_email, current_password } =
+            input;
+        let changes =
+            UserChanges { email, display_name, password, is_superuser, is_active, slack_email, current_password };
+        let client = client_address(ctx);
+        Ok(User(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes, client).await?))
+    }
+
+    /// Signs out everywhere: every session token (JWT) of the signed-in user stops working, and their live
+    /// connections are closed. API tokens are revoked one by one (`revokeApiToken`).
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        users::end_sessions(ctx.state()?, ctx.actor()?).await?;
+        Ok(true)
     }
 }

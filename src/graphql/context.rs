@@ -67,3 +67,26 @@ pub fn connection_complexity(child: usize, first: Option<i32>, last: Option<i32>
     let size = first.or(last).map_or(20, |n| usize::try_from(n).unwrap_or(0).max(1));
     size.saturating_mul(child).saturating_add(1)
 }
+
+/// Where an HTTP request came from, and whether it has used its one `login`: an attempt is throttled per
+/// client address, and a request of 1,000 aliased `login`s must not check 1,000 passwords.
+#[derive(Debug)]
+pub struct RequestOrigin {
+    pub address: std::net::IpAddr,
+    login_used: std::sync::atomic::AtomicBool,
+}
+
+impl RequestOrigin {
+    #[must_use]
+    pub fn new(address: std::net::IpAddr) -> Self {
+        Self { address, login_used: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// The request's one `login`, or `BAD_USER_INPUT` for a second one.
+    pub fn take_login(&self) -> ServiceResult<()> {
+        if self.login_used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(ServiceError::bad_input("one login per request: send each login as its own request"));
+        }
+        Ok(())
+    }
+}

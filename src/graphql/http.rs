@@ -1,19 +1,23 @@
 //! `/graphql` over HTTP: authenticate, parse (with limits), execute, and give every error a code.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::ExecutableDocument;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use super::AppSchema;
+use super::context::RequestOrigin;
 use super::loaders::{ProductLoader, UserLoader};
+use super::query_cost::{self, AlreadyMeasured, CostError, CostLimits};
+use super::ws_session::PendingSockets;
 use crate::error::REQUEST_ID;
 use crate::memo::Memo;
 use crate::security::token;
@@ -28,24 +32,38 @@ pub struct GraphqlEndpoint {
     /// Parsed documents by query text: a dashboard's repeated query is parsed once (parsing was a tenth of
     /// a small query's cost). Limits and validation still run on every request.
     pub parsed: Arc<Memo<ExecutableDocument>>,
+    cost_limits: CostLimits,
+    /// Websocket connections per client address still waiting for their `connection_init`.
+    pub pending_sockets: Arc<PendingSockets>,
 }
 
 impl GraphqlEndpoint {
     #[must_use]
     pub fn new(state: AppState, schema: AppSchema) -> Self {
-        Self { state, schema, parsed: Arc::new(Memo::new(PARSED_QUERIES_KEPT, MAX_QUERY_LEN_KEPT)) }
+        let cost_limits = super::cost_limits(&state.config.limits);
+        Self {
+            state,
+            schema,
+            parsed: Arc::new(Memo::new(PARSED_QUERIES_KEPT, MAX_QUERY_LEN_KEPT)),
+            cost_limits,
+            pending_sockets: Arc::default(),
+        }
     }
 
-    /// `request` with its query parsed, from the kept documents when the same text came before. A query
-    /// that does not parse is left for `execute` to report.
-    fn parsed(&self, mut request: async_graphql::Request) -> async_graphql::Request {
+    /// `request` with its query parsed and measured, from the kept documents when the same text came
+    /// before (only documents within the limits are kept). A query that does not parse is left for
+    /// `execute` to report; one over the limits is refused before async-graphql walks it.
+    fn parsed(&self, mut request: async_graphql::Request) -> Result<async_graphql::Request, CostError> {
         if let Some(document) = self.parsed.get(&request.query) {
             request.set_parsed_query(document);
         } else if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+            query_cost::measure(&document, self.cost_limits)?;
             self.parsed.insert_with(&request.query, || document.clone());
             request.set_parsed_query(document);
+        } else {
+            return Ok(request);
         }
-        request
+        Ok(request.data(AlreadyMeasured))
     }
 }
 
@@ -66,6 +84,7 @@ fn error_response(status: StatusCode, code: &str, message: &str, request_id: &st
 /// `POST /graphql`.
 pub async fn graphql_post(
     State(endpoint): State<GraphqlEndpoint>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -88,6 +107,10 @@ pub async fn graphql_post(
             return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message, &request_id);
         }
     };
+    let request = match endpoint.parsed(request) {
+        Ok(request) => request,
+        Err(err) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &err.to_string(), &request_id),
+    };
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let state = endpoint.state.clone();
     let identity = match REQUEST_ID.scope(request_id.clone(), auth::authenticate(&state, authorization)).await {
@@ -97,9 +120,9 @@ pub async fn graphql_post(
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &message, &request_id);
         }
     };
-    let request = endpoint
-        .parsed(request)
+    let request = request
         .data(identity)
+        .data(RequestOrigin::new(peer.ip()))
         .data(DataLoader::new(ProductLoader(state.clone()), tokio::spawn))
         .data(DataLoader::new(UserLoader(state.clone()), tokio::spawn));
     let mut response = REQUEST_ID.scope(request_id.clone(), endpoint.schema.execute(request)).await;
@@ -117,7 +140,22 @@ pub async fn graphql_post(
     http
 }
 
-/// `GET /graphql`: the GraphiQL IDE.
-pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+/// What the GraphiQL page may load: its own inline start-up script and the GraphiQL/React bundles from
+/// the one CDN async-graphql's page names (until they are served from the binary), and connections only
+/// to this origin (HTTP and websocket). No framing, no sniffing, no referrer.
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+    style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://graphql.org; \
+    font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; \
+    form-action 'none'";
+
+/// `GET /graphql`: the GraphiQL IDE, with the dashboard's security headers.
+pub async fn graphiql() -> Response {
+    let page = GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish();
+    let mut response = Html(page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }

@@ -8,12 +8,14 @@ pub mod http;
 pub mod loaders;
 pub mod notifications;
 pub mod products;
+pub mod query_cost;
 pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod subscriptions;
 pub mod types;
 pub mod ws;
+pub mod ws_session;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
@@ -55,8 +57,18 @@ pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot,
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
-        .limit_recursive_depth(64)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .extension(query_cost::CostLimit(cost_limits(limits)))
         .limit_directives(32)
+}
+
+/// How deep a document may nest through fields and fragments (async-graphql's recursion limit too).
+const MAX_RECURSIVE_DEPTH: usize = 64;
+
+/// The limits every document is measured against before async-graphql looks at it.
+#[must_use]
+pub fn cost_limits(limits: &Limits) -> query_cost::CostLimits {
+    query_cost::CostLimits { max_fields: limits.max_query_fields, max_depth: MAX_RECURSIVE_DEPTH }
 }
 
 /// The SDL, as checked in at `schema.graphql`.

@@ -1,5 +1,6 @@
 //! Subscriptions: live SLA events, alerts, finding changes and deliveries, each filtered by what the
-//! subscriber may view (taken when it subscribes, refreshed when its memberships change).
+//! subscriber may view (taken when it subscribes, refreshed when its memberships change), and only while
+//! the connection's session is valid (checked again when its user changes, and against its expiry).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::context::{ContextExt, parse_opt_id};
 use super::types::enums::{Severity, SlaEventKind};
 use super::types::{Alert, Delivery, Finding, SlaEvent};
+use super::ws_session::ConnectionSession;
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::LiveEvent;
 use crate::service::{Actor, access};
@@ -73,6 +75,7 @@ where
 {
     let state = ctx.state()?.clone();
     let actor = ctx.actor()?.clone();
+    let session = ctx.data_opt::<ConnectionSession>().cloned();
     let slot = match ctx.data_opt::<SubscriptionSlots>() {
         Some(slots) => Some(slots.take()?),
         None => None,
@@ -85,6 +88,20 @@ where
         loop {
             match receiver.recv().await {
                 Ok(event) => {
+                    // Nothing more for a session that has ended: the connection closes with 4403.
+                    if let Some(session) = &session {
+                        if session.expired(state.clock.now()) {
+                            session.end("the session token has expired".to_owned());
+                            break;
+                        }
+                        if let LiveEvent::UserChanged { user_id } = &*event
+                            && *user_id == actor.user_id
+                            && let Err(reason) = session.recheck(&state).await
+                        {
+                            session.end(reason);
+                            break;
+                        }
+                    }
                     if let LiveEvent::MembershipChanged { user_id } = &*event {
                         if *user_id == actor.user_id {
                             match Visibility::load(&state, &actor).await {

@@ -1,18 +1,25 @@
 //! `/graphql/ws`: subscriptions over `graphql-transport-ws` (and the legacy `graphql-ws`), authenticated by
 //! the `connection_init` payload: `{"authorization": "Bearer <jwt>"}` (or `Token <api token>`) or
-//! `{"token": "<jwt or api token>"}`. Refused credentials close the socket with 4403.
+//! `{"token": "<jwt or api token>"}`. Refused credentials close the socket with 4403, and so do credentials
+//! that stop being valid while it is open (`ws_session`); no `connection_init` in time closes it with 4408.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use async_graphql::Data;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::futures_util::{SinkExt, StreamExt, future};
+use async_graphql::futures_util::{SinkExt, StreamExt, sink};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::watch;
 
 use super::http::GraphqlEndpoint;
 use super::loaders::{ProductLoader, UserLoader};
 use super::subscriptions::SubscriptionSlots;
+use super::ws_session::{ConnectionSession, PendingSocket, SocketState, closing};
 use crate::service::auth::{self, Identity};
 use crate::state::AppState;
 
@@ -22,13 +29,19 @@ const REFUSED: &str = "Forbidden: ";
 /// The read and write buffer of one websocket connection.
 const WS_BUFFER_BYTES: usize = 4 * 1024;
 
-/// `GET /graphql/ws`.
+/// `GET /graphql/ws`. At most `max_pending_sockets_per_address` sockets per client address may wait for
+/// their `connection_init` at once (429 beyond).
 pub async fn graphql_ws(
     State(endpoint): State<GraphqlEndpoint>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limits = endpoint.state.config.limits;
+    let Some(pending) = endpoint.pending_sockets.admit(peer.ip(), limits.max_pending_sockets_per_address) else {
+        let message = "too many websocket connections from this address are waiting for connection_init";
+        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    };
     // GraphQL messages are small: 4 KiB buffers instead of tungstenite's 128 KiB each keep an idle
     // subscriber at a few dozen KiB (a longer message still arrives whole, up to the size limit).
     upgrade
@@ -37,16 +50,40 @@ pub async fn graphql_ws(
         .max_message_size(limits.max_ws_message_bytes)
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            // async-graphql closes a refused connection_init with 1002; graphql-transport-ws asks for 4403.
-            let sink = sink.with(|message: Message| future::ready(Ok::<_, axum::Error>(forbidden_code(message))));
-            let state = endpoint.state.clone();
-            GraphQLWebSocket::new_with_pair(sink, stream, endpoint.schema.clone(), protocol)
-                .on_connection_init(move |payload| connection_init(state, payload))
-                .serve()
-                .await;
+        .on_upgrade(move |socket| serve_socket(endpoint, protocol, socket, pending))
+}
+
+/// Runs the GraphQL protocol on `socket` until the client leaves or the connection must close.
+async fn serve_socket(endpoint: GraphqlEndpoint, protocol: GraphQLProtocol, socket: WebSocket, pending: PendingSocket) {
+    let (sink, stream) = socket.split();
+    let sink = Arc::new(tokio::sync::Mutex::new(sink));
+    // async-graphql closes a refused connection_init with 1002; graphql-transport-ws asks for 4403.
+    let outgoing = sink::unfold(Arc::clone(&sink), |sink, message: Message| async move {
+        sink.lock().await.send(forbidden_code(message)).await?;
+        Ok::<_, axum::Error>(sink)
+    });
+    let (socket_state, watched) = watch::channel(SocketState::AwaitingInit);
+    let socket_state = Arc::new(socket_state);
+    let state = endpoint.state.clone();
+    let init_timeout = state.config.ws_init_timeout;
+    let protocol_run = GraphQLWebSocket::new_with_pair(outgoing, stream, endpoint.schema.clone(), protocol)
+        .on_connection_init(move |payload| {
+            let accepted = connection_init(state, payload, socket_state);
+            async move {
+                let data = accepted.await?;
+                // Signed in: no longer one of the address's pending sockets.
+                drop(pending);
+                Ok(data)
+            }
         })
+        .serve();
+    tokio::select! {
+        () = protocol_run => {}
+        (code, reason) = closing(watched, init_timeout) => {
+            let frame = CloseFrame { code, reason: reason.into() };
+            let _ = sink.lock().await.send(Message::Close(Some(frame))).await;
+        }
+    }
 }
 
 fn forbidden_code(message: Message) -> Message {
@@ -69,18 +106,29 @@ fn credential(payload: &serde_json::Value) -> Option<String> {
     Some(if token.split('.').count() == 3 { format!("Bearer {token}") } else { format!("Token {token}") })
 }
 
-async fn connection_init(state: AppState, payload: serde_json::Value) -> async_graphql::Result<Data> {
+async fn connection_init(
+    state: AppState,
+    payload: serde_json::Value,
+    socket_state: Arc<watch::Sender<SocketState>>,
+) -> async_graphql::Result<Data> {
     let Some(credential) = credential(&payload) else {
         return Err(format!("{REFUSED}send {{\"authorization\": \"Bearer <jwt>\"}} in connection_init").into());
     };
-    let identity = match auth::authenticate(&state, Some(&credential)).await {
-        Ok(identity @ Identity::Authenticated(_)) => identity,
+    let actor = match auth::authenticate(&state, Some(&credential)).await {
+        Ok(Identity::Authenticated(actor)) => actor,
         Ok(Identity::Refused(reason)) => return Err(format!("{REFUSED}{reason}").into()),
         Ok(Identity::Anonymous) => return Err(format!("{REFUSED}empty credentials").into()),
         Err(err) => return Err(format!("could not check the credentials: {}", err.public_message()).into()),
     };
+    let now = state.clock.now();
+    let expires_at = credential
+        .strip_prefix("Bearer ")
+        .and_then(|token| state.jwt.verify(token.trim(), now).ok())
+        .map(|verified| verified.expires_at);
+    let session = ConnectionSession::open(credential, actor.clone(), expires_at, now, socket_state);
     let mut data = Data::default();
-    data.insert(identity);
+    data.insert(Identity::Authenticated(actor));
+    data.insert(session);
     data.insert(SubscriptionSlots::new(state.config.limits.max_subscriptions_per_connection));
     data.insert(DataLoader::new(ProductLoader(state.clone()), tokio::spawn));
     data.insert(DataLoader::new(UserLoader(state.clone()), tokio::spawn));

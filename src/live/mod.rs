@@ -35,14 +35,18 @@ pub enum Signal {
     Delivery { id: i32 },
     /// A user's product memberships changed.
     Membership { user: i32 },
+    /// A user's account changed (privileges, activation, password, sessions) or one of their API tokens
+    /// was revoked: live connections signed in as them check their credentials again.
+    User { user: i32 },
 }
 
 impl Signal {
-    /// Whether the change can alter what kept query answers say (`service::finding_reads`): a finding's
-    /// columns or who may view which product. SLA events, alerts and deliveries do not.
+    /// Whether the change can alter what kept query answers say (`service::finding_reads`, the kept
+    /// request identities): a finding's columns, who may view which product, or who a user is. SLA events,
+    /// alerts and deliveries do not.
     #[must_use]
     pub fn alters_queries(&self) -> bool {
-        matches!(self, Self::Finding { .. } | Self::Membership { .. })
+        matches!(self, Self::Finding { .. } | Self::Membership { .. } | Self::User { .. })
     }
 }
 
@@ -54,6 +58,7 @@ pub enum LiveEvent {
     Alert(alert::Model),
     Delivery(DeliveryView),
     MembershipChanged { user_id: i32 },
+    UserChanged { user_id: i32 },
 }
 
 impl LiveEvent {
@@ -63,7 +68,7 @@ impl LiveEvent {
         match self {
             Self::Sla { finding, .. } | Self::FindingChanged(finding) => Some(finding.product_id),
             Self::Delivery(view) => view.notification.product_id,
-            Self::Alert(_) | Self::MembershipChanged { .. } => None,
+            Self::Alert(_) | Self::MembershipChanged { .. } | Self::UserChanged { .. } => None,
         }
     }
 }
@@ -206,7 +211,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
             Signal::Delivery { id } => {
                 delivery_ids.insert(id);
             }
-            Signal::Membership { .. } => {}
+            Signal::Membership { .. } | Signal::User { .. } => {}
         }
     }
     let sla_events: HashMap<i32, sla_event::Model> = if sla_ids.is_empty() {
@@ -252,6 +257,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
             Signal::Alert { notification, user } => alerts.get(&(notification, user)).cloned().map(LiveEvent::Alert),
             Signal::Delivery { id } => deliveries.get(&id).cloned().map(LiveEvent::Delivery),
             Signal::Membership { user } => Some(LiveEvent::MembershipChanged { user_id: user }),
+            Signal::User { user } => Some(LiveEvent::UserChanged { user_id: user }),
         };
         // A row deleted since is simply not announced.
         events.extend(event);
@@ -289,6 +295,7 @@ mod tests {
             Signal::Alert { notification: 3, user: 4 },
             Signal::Delivery { id: 5 },
             Signal::Membership { user: 6 },
+            Signal::User { user: 7 },
         ];
         let payloads = notify_payloads(&signals);
         assert_eq!(payloads.len(), 1);
@@ -296,7 +303,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_finding_and_membership_changes_drop_kept_answers() {
+    async fn only_finding_membership_and_user_changes_drop_kept_answers() {
         let bus = LiveBus::new(16, false);
         let db = sea_orm::DatabaseConnection::default();
         bus.deliver_locally(&db, &[Signal::Sla { id: 1 }, Signal::Delivery { id: 2 }]).await;
@@ -304,7 +311,8 @@ mod tests {
         assert_eq!(bus.changes(), 0, "SLA events, alerts and deliveries change no kept answer");
         bus.deliver_locally(&db, &[Signal::Delivery { id: 5 }, Signal::Finding { id: 6 }]).await;
         bus.deliver_locally(&db, &[Signal::Membership { user: 7 }]).await;
-        assert_eq!(bus.changes(), 2);
+        bus.deliver_locally(&db, &[Signal::User { user: 7 }]).await;
+        assert_eq!(bus.changes(), 3);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod http;
 pub mod mail;
+pub mod public_resolver;
 pub mod slack;
 pub mod teams;
 pub mod webhook;
@@ -49,6 +50,8 @@ pub struct Channels {
     slack_api_url: String,
     /// How long an `INACTIVE_TMP` webhook rests after its last failure (0: not at all).
     webhook_rest_seconds: i64,
+    /// `SLAWATCH_WEBHOOK_DENY_PRIVATE`: webhooks at private addresses are refused.
+    deny_private: bool,
 }
 
 impl Channels {
@@ -67,6 +70,7 @@ impl Channels {
             mailer: state.mailer.clone(),
             http: state.http.clone(),
             webhook_rest_seconds: state.config.webhook_recovery_seconds,
+            deny_private: state.config.webhook_deny_private,
             slack_api_url: state.config.slack_api_url.trim_end_matches('/').to_owned(),
         }
     }
@@ -132,6 +136,7 @@ impl Sender<'_> {
                     disclaimer: row.disclaimer.clone(),
                     timeout: std::time::Duration::from_secs(u64::try_from(row.webhook_timeout_seconds).unwrap_or(10)),
                     rest_seconds: channels.webhook_rest_seconds,
+                    deny_private: channels.deny_private,
                 };
                 let hook = match self.webhooks.entry(*id) {
                     Entry::Occupied(known) => known.into_mut(),

@@ -25,6 +25,8 @@ pub struct WebhookContext {
     pub timeout: Duration,
     /// How long an `INACTIVE_TMP` endpoint rests after its last failure.
     pub rest_seconds: i64,
+    /// Refuse a URL whose host is a private address (names are checked by `PublicOnlyResolver`).
+    pub deny_private: bool,
 }
 
 fn payload(notification: &notification::Model) -> serde_json::Map<String, Value> {
@@ -128,6 +130,12 @@ pub async fn send<C: ConnectionTrait>(
             until,
             reason: format!("the webhook {:?} rests after repeated failures (INACTIVE_TMP)", hook.name),
         });
+    }
+    if context.deny_private && crate::service::webhooks::private_target(&hook.url) {
+        return Err(SendError::Permanent(format!(
+            "the webhook {:?} points at a private address, refused by SLAWATCH_WEBHOOK_DENY_PRIVATE",
+            hook.name
+        )));
     }
     let notification = outgoing.notification;
     let body = if hook.format == "GELF" {
@@ -239,6 +247,7 @@ mod tests {
             disclaimer: "Internal".to_owned(),
             timeout: Duration::from_secs(5),
             rest_seconds: 60,
+            deny_private: false,
         };
         let body = json_body(&sla_notification(), &context);
         for key in ["title", "description", "url_ui", "url_api", "user", "disclaimer"] {

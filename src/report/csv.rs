@@ -5,8 +5,17 @@ use std::fmt::Write as _;
 
 use super::{ReportView, verdict_text};
 
-/// One CSV field, quoted when it has to be.
+/// One CSV field, quoted when it has to be. A cell a spreadsheet would run as a formula (a finding title
+/// such as `=HYPERLINK(…)` comes from a scanner or any writer) is neutralised with a leading `'` (OWASP's
+/// advice); no figure of the report starts with one of those characters.
 fn field(value: &str) -> String {
+    let neutralised;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        neutralised = format!("'{value}");
+        neutralised.as_str()
+    } else {
+        value
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -98,5 +107,15 @@ mod tests {
         assert_eq!(field("a, b"), "\"a, b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(field("=HYPERLINK(\"http://evil\")"), "\"'=HYPERLINK(\"\"http://evil\"\")\"");
+        for start in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(field(start).trim_start_matches('"').starts_with('\''), "{start:?}");
+        }
+        assert_eq!(field("SQL injection"), "SQL injection");
+        assert_eq!(field("95.00"), "95.00");
     }
 }

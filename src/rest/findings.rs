@@ -104,7 +104,12 @@ pub async fn list(
             RestFinding::new(row, name, now)
         })
         .collect();
-    let (next, previous) = links(&headers, "/api/v2/findings/", &pairs, &query, count);
+    let (next, previous) = if query.offset > 0 || query.offset + query.limit < count {
+        let base = link_base(&state, &headers).await?;
+        links(&base, "/api/v2/findings/", &pairs, &query, count)
+    } else {
+        (None, None)
+    };
     let mut response = Json(Paginated { count, next, previous, results }).into_response();
     if !query.ignored.is_empty() {
         let warning = format!("299 - \"ignored query parameters: {}\"", query.ignored.join(", "));
@@ -179,16 +184,29 @@ async fn product_names(
     Ok(found.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
-/// DRF's `next` and `previous` links: the request's URL with `limit` and `offset` replaced.
+/// Where links point: the system's `siteUrl` when set; otherwise this server's own address, named as the
+/// request's `Host` only when that is the address the server is bound to (or `localhost` on its port). A
+/// `Host` or `X-Forwarded-Proto` header of any other value is never reflected into a link.
+async fn link_base(state: &AppState, headers: &HeaderMap) -> Result<String, RestError> {
+    let site = crate::service::outbox::site_url(&state.db).await?;
+    let site = site.trim().trim_end_matches('/');
+    if site.starts_with("https://") || site.starts_with("http://") {
+        return Ok(site.to_owned());
+    }
+    let bind = state.config.bind;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let own = [bind.to_string(), format!("localhost:{}", bind.port())];
+    Ok(format!("http://{}", if own.iter().any(|h| h == host) { host.to_owned() } else { bind.to_string() }))
+}
+
+/// DRF's `next` and `previous` links: the request's URL under `base` with `limit` and `offset` replaced.
 fn links(
-    headers: &HeaderMap,
+    base: &str,
     path: &str,
     pairs: &[(String, String)],
     query: &FindingsQuery,
     count: u64,
 ) -> (Option<String>, Option<String>) {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     let link = |offset: Option<u64>| -> String {
         let mut serializer = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in pairs.iter().filter(|(name, _)| name != "limit" && name != "offset") {
@@ -198,7 +216,7 @@ fn links(
         if let Some(offset) = offset {
             serializer.append_pair("offset", &offset.to_string());
         }
-        format!("{scheme}://{host}{path}?{}", serializer.finish())
+        format!("{base}{path}?{}", serializer.finish())
     };
     let next = (query.offset + query.limit < count).then(|| link(Some(query.offset + query.limit)));
     let previous = (query.offset > 0).then(|| {

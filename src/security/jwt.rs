@@ -19,6 +19,19 @@ pub struct Claims {
     pub sub: String,
     pub iat: i64,
     pub exp: i64,
+    /// The user's token generation when it was issued (absent in tokens from before generations: 0).
+    #[serde(rename = "gen", default)]
+    pub generation: i32,
+}
+
+/// What a verified token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: i32,
+    /// Refused once the user's token generation has moved past it.
+    pub generation: i32,
+    /// Epoch seconds.
+    pub expires_at: i64,
 }
 
 /// Signing and verification keys from one secret.
@@ -29,7 +42,7 @@ pub struct JwtKeys {
     ttl: TimeDelta,
     /// Tokens whose signature checked out: token → (user id, expiry). A dashboard sends the same token
     /// with every request; its expiry is still checked each time.
-    verified: Arc<Memo<(i32, i64)>>,
+    verified: Arc<Memo<VerifiedToken>>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -60,18 +73,23 @@ impl JwtKeys {
         }
     }
 
-    /// Issues a token for `user_id`, valid from `now` for the configured lifetime.
-    pub fn issue(&self, user_id: i32, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), JwtError> {
+    /// Issues a token for `user_id` under its token `generation`, valid from `now` for the configured lifetime.
+    pub fn issue(
+        &self,
+        user_id: i32,
+        generation: i32,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), JwtError> {
         let expires = now + self.ttl;
-        let claims = Claims { sub: user_id.to_string(), iat: now.timestamp(), exp: expires.timestamp() };
+        let claims = Claims { sub: user_id.to_string(), iat: now.timestamp(), exp: expires.timestamp(), generation };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| JwtError::Signing)?;
         Ok((token, expires))
     }
 
-    /// Verifies the signature and algorithm, then the expiry against `now`; returns the user id.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<i32, JwtError> {
-        let (user_id, expires) = match self.verified.get(token) {
+    /// Verifies the signature and algorithm, then the expiry against `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, JwtError> {
+        let verified = match self.verified.get(token) {
             Some(kept) => kept,
             None => {
                 let mut validation = Validation::new(Algorithm::HS256);
@@ -80,14 +98,16 @@ impl JwtKeys {
                 let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
                     .map_err(|_| JwtError::Invalid)?;
                 let user_id = data.claims.sub.parse().map_err(|_| JwtError::Invalid)?;
-                self.verified.insert_with(token, || (user_id, data.claims.exp));
-                (user_id, data.claims.exp)
+                let verified =
+                    VerifiedToken { user_id, generation: data.claims.generation, expires_at: data.claims.exp };
+                self.verified.insert_with(token, || verified);
+                verified
             }
         };
-        if expires <= now.timestamp() {
+        if verified.expires_at <= now.timestamp() {
             return Err(JwtError::Expired);
         }
-        Ok(user_id)
+        Ok(verified)
     }
 }
 
@@ -102,10 +122,11 @@ mod tests {
     #[test]
     fn a_token_verifies_until_it_expires() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
-        let (token, expires) = keys.issue(7, now()).expect("signs");
+        let (token, expires) = keys.issue(7, 3, now()).expect("signs");
         assert_eq!(expires, now() + TimeDelta::minutes(60));
-        assert_eq!(keys.verify(&token, now()), Ok(7));
-        assert_eq!(keys.verify(&token, now()), Ok(7), "kept after the first check");
+        let verified = VerifiedToken { user_id: 7, generation: 3, expires_at: expires.timestamp() };
+        assert_eq!(keys.verify(&token, now()), Ok(verified));
+        assert_eq!(keys.verify(&token, now()), Ok(verified), "kept after the first check");
         assert_eq!(keys.verify(&token, now() + TimeDelta::minutes(61)), Err(JwtError::Expired), "kept, still expires");
     }
 
@@ -113,7 +134,7 @@ mod tests {
     fn a_token_signed_with_another_secret_is_refused() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
         let attacker = JwtKeys::new(b"ffffffffffffffffffffffffffffffff", TimeDelta::minutes(60));
-        let (forged, _) = attacker.issue(1, now()).expect("signs");
+        let (forged, _) = attacker.issue(1, 0, now()).expect("signs");
         assert_eq!(keys.verify(&forged, now()), Err(JwtError::Invalid));
         assert_eq!(keys.verify("not.a.jwt", now()), Err(JwtError::Invalid));
     }

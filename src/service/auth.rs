@@ -1,9 +1,8 @@
 //! Logging in, throttling failed logins, and turning an `Authorization` header into an `Actor`.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::net::IpAddr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::entity::{api_token, user};
@@ -35,47 +34,6 @@ impl Identity {
     }
 }
 
-/// Failed logins per username within a sliding window; past the allowance, logins are refused for a while.
-#[derive(Debug)]
-pub struct LoginThrottle {
-    allowed: u32,
-    window: TimeDelta,
-    failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
-}
-
-impl LoginThrottle {
-    #[must_use]
-    pub fn new(allowed: u32, window_seconds: i64) -> Self {
-        Self { allowed, window: TimeDelta::seconds(window_seconds), failures: Mutex::new(HashMap::new()) }
-    }
-
-    fn check(&self, username: &str, now: DateTime<Utc>) -> ServiceResult<()> {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let recent = failures.entry(username.to_lowercase()).or_default();
-        recent.retain(|at| now - *at < self.window);
-        if recent.len() as u32 >= self.allowed {
-            let retry = recent.first().map_or(0, |first| (*first + self.window - now).num_seconds().max(1));
-            return Err(ServiceError::RateLimited(format!(
-                "too many failed logins for this user; try again in {retry} s"
-            )));
-        }
-        Ok(())
-    }
-
-    fn record_failure(&self, username: &str, now: DateTime<Utc>) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        // Bound memory under a username-spraying attack: forget everything rather than grow without limit.
-        if failures.len() > 100_000 {
-            failures.clear();
-        }
-        failures.entry(username.to_lowercase()).or_default().push(now);
-    }
-
-    fn record_success(&self, username: &str) {
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&username.to_lowercase());
-    }
-}
-
 /// A successful login.
 #[derive(Debug)]
 pub struct Session {
@@ -84,24 +42,29 @@ pub struct Session {
     pub user: user::Model,
 }
 
-/// Checks a username and password and issues a JWT. Unknown user and wrong password look the same.
-pub async fn login(state: &AppState, username: &str, password_text: &str) -> ServiceResult<Session> {
+/// Checks a username and password and issues a JWT. Unknown user and wrong password look the same. The
+/// attempt is counted against `client` and the username before the password is checked.
+pub async fn login(state: &AppState, username: &str, password_text: &str, client: IpAddr) -> ServiceResult<Session> {
     let now = state.clock.now();
-    state.login_throttle.check(username, now)?;
+    let attempt = state.login_throttle.reserve(username, client, now)?;
     let found = user::Entity::find().filter(user::Column::Username.eq(username)).one(&state.db).await?;
-    let verified = match &found {
-        Some(u) if u.is_active => u.password_hash.as_deref().is_some_and(|phc| password::verify(password_text, phc)),
-        _ => {
-            password::burn_verification_time(password_text);
-            false
-        }
-    };
+    let stored = found.as_ref().filter(|u| u.is_active).and_then(|u| u.password_hash.clone());
+    let given = password_text.to_owned();
+    let verified = state
+        .login_throttle
+        .check_password(move || match stored {
+            Some(phc) => password::verify(&given, &phc),
+            None => {
+                password::burn_verification_time(&given);
+                false
+            }
+        })
+        .await?;
     let Some(user) = found.filter(|_| verified) else {
-        state.login_throttle.record_failure(username, now);
         return Err(ServiceError::Unauthenticated("invalid username or password".to_owned()));
     };
-    state.login_throttle.record_success(username);
-    let (token, expires_at) = state.jwt.issue(user.id, now).map_err(ServiceError::internal)?;
+    state.login_throttle.succeeded(&attempt);
+    let (token, expires_at) = state.jwt.issue(user.id, user.token_generation, now).map_err(ServiceError::internal)?;
     Ok(Session { token, expires_at, user })
 }
 
@@ -110,38 +73,51 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
     let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(Identity::Anonymous) };
     let (scheme, credential) = value.split_once(' ').map_or((value, ""), |(s, c)| (s, c.trim()));
     let now = state.clock.now();
-    let user_id = if scheme.eq_ignore_ascii_case("bearer") {
+    // A session token names the token generation it was issued under; API tokens are revoked one by one.
+    let (user_id, session_generation) = if scheme.eq_ignore_ascii_case("bearer") {
         match state.jwt.verify(credential, now) {
-            Ok(id) => id,
+            Ok(verified) => (verified.user_id, Some(verified.generation)),
             Err(err) => return Ok(Identity::Refused(err.to_string())),
         }
     } else if scheme.eq_ignore_ascii_case("token") {
         match api_token_user(state, credential, now).await? {
-            Some(id) => id,
+            Some(id) => (id, None),
             None => return Ok(Identity::Refused("the API token is invalid or revoked".to_owned())),
         }
     } else {
         return Ok(Identity::Refused("unsupported Authorization scheme: use Bearer or Token".to_owned()));
     };
     // Every request needs the user: kept between requests until a change is announced (users::update
-    // notes one) or `read_cache::MAX_AGE` passes.
+    // announces one) or `read_cache::MAX_AGE` passes.
     let generation = state.live.changes();
-    let actor = state
+    let signed_in = state
         .identities
         .get_or_compute(user_id.to_string(), generation, now.timestamp(), || async {
             let found = user::Entity::find_by_id(user_id).one(&state.db).await?;
-            let actor = found.filter(|u| u.is_active).map(|u| Actor {
-                user_id: u.id,
-                username: u.username,
-                is_superuser: u.is_superuser,
+            let signed_in = found.filter(|u| u.is_active).map(|u| SignedIn {
+                actor: Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser },
+                token_generation: u.token_generation,
             });
-            Ok(Timed { value: actor, valid_until: None })
+            Ok(Timed { value: signed_in, valid_until: None })
         })
         .await?;
-    match actor {
-        Some(actor) => Ok(Identity::Authenticated(actor)),
+    match signed_in {
+        Some(signed_in) if session_generation.is_none_or(|g| g == signed_in.token_generation) => {
+            Ok(Identity::Authenticated(signed_in.actor))
+        }
+        Some(_) => {
+            Ok(Identity::Refused("the session has ended (signed out or password changed): sign in again".to_owned()))
+        }
         None => Ok(Identity::Refused("the user is inactive or no longer exists".to_owned())),
     }
+}
+
+/// A signed-in user as requests need it, kept between requests.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub actor: Actor,
+    /// Session tokens of another generation are refused.
+    pub token_generation: i32,
 }
 
 /// The user of a live API token, recording its use (at most once a minute, to keep reads cheap).
@@ -161,22 +137,4 @@ async fn api_token_user(state: &AppState, credential: &str, now: DateTime<Utc>) 
         touched.update(&state.db).await?;
     }
     Ok(Some(user_id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_throttle_refuses_after_the_allowance_until_the_window_passes() {
-        let throttle = LoginThrottle::new(3, 300);
-        let t0 = DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
-        for _ in 0..3 {
-            assert!(throttle.check("Cheery", t0).is_ok());
-            throttle.record_failure("Cheery", t0);
-        }
-        assert!(matches!(throttle.check("cheery", t0), Err(ServiceError::RateLimited(_))));
-        assert!(throttle.check("otto", t0).is_ok(), "other users are not affected");
-        assert!(throttle.check("cheery", t0 + TimeDelta::seconds(301)).is_ok());
-    }
 }

@@ -40,6 +40,16 @@ fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
     Ok(())
 }
 
+/// A lead must be an active user who may view the product. Any other id is `NOT_FOUND` alike, so the
+/// answer confirms no account outside the product.
+async fn check_lead(state: &AppState, lead: i32, product_id: i32) -> ServiceResult<()> {
+    let not_found = || ServiceError::NotFound(format!("user {lead} is not a member of this product"));
+    let user = users::get_unchecked(&state.db, lead).await.ok().filter(|u| u.is_active).ok_or_else(not_found)?;
+    let lead_actor = Actor { user_id: user.id, username: user.username, is_superuser: user.is_superuser };
+    access::product_role(&state.db, &lead_actor, product_id).await.map_err(|_| not_found())?;
+    Ok(())
+}
+
 pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> ServiceResult<engagement::Model> {
     let EngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
     let product_id = product_id.ok_or_else(|| ServiceError::bad_input("productId is required"))?;
@@ -50,7 +60,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> 
     let target_end = target_end.unwrap_or(target_start);
     checked_dates(target_start, target_end)?;
     if let Some(lead) = lead_id {
-        users::get_unchecked(&state.db, lead).await?;
+        check_lead(state, lead, product_id).await?;
     }
     let txn = crate::db::begin_write(&state.db).await?;
     let model = engagement::ActiveModel {
@@ -127,7 +137,7 @@ pub async fn update(
         model.status = Set(checked_status(&status)?);
     }
     if let Some(lead) = lead_id {
-        users::get_unchecked(&state.db, lead).await?;
+        check_lead(state, lead, *model.product_id.as_ref()).await?;
         model.lead_id = Set(Some(lead));
     }
     let txn = crate::db::begin_write(&state.db).await?;

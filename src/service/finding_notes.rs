@@ -72,17 +72,16 @@ pub async fn request_review(
     let txn = db::begin_write(&state.db).await?;
     let found = editable(&txn, actor, id, ProductRole::Writer).await?;
     for &reviewer in reviewer_ids {
+        // Unknown, inactive and unable to view the product look the same: the error confirms no account.
+        let no_such_reviewer = || ServiceError::NotFound(format!("user {reviewer} cannot review this finding"));
         let reviewer_actor = user::Entity::find_by_id(reviewer)
             .one(&txn)
             .await?
             .filter(|u| u.is_active)
             .map(|u| Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser })
-            .ok_or_else(|| ServiceError::bad_input(format!("there is no active user {reviewer}")))?;
+            .ok_or_else(no_such_reviewer)?;
         if access::product_role(&txn, &reviewer_actor, found.product_id).await.is_err() {
-            return Err(ServiceError::bad_input(format!(
-                "{} cannot view this finding's product",
-                reviewer_actor.username
-            )));
+            return Err(no_such_reviewer());
         }
         let known = finding_reviewer::Entity::find()
             .filter(finding_reviewer::Column::FindingId.eq(id))

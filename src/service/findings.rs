@@ -165,8 +165,8 @@ pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: i32
 async fn check_engagement<C: ConnectionTrait>(conn: &C, engagement_id: i32, product_id: i32) -> ServiceResult<()> {
     match engagement::Entity::find_by_id(engagement_id).one(conn).await? {
         Some(e) if e.product_id == product_id => Ok(()),
-        Some(_) => Err(ServiceError::bad_input("the engagement belongs to another product")),
-        None => Err(ServiceError::not_found("engagement")),
+        // Another product's engagement is not named as such: that product may be one the caller cannot view.
+        _ => Err(ServiceError::NotFound("there is no engagement with that id in this finding's product".to_owned())),
     }
 }
 

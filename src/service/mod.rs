@@ -17,6 +17,7 @@ pub mod finding_sla;
 pub mod findings;
 pub mod housekeeping;
 pub mod job_leases;
+pub mod login_throttle;
 pub mod members;
 pub mod notification_settings;
 pub mod outbox;

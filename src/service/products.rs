@@ -73,6 +73,11 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: ProductInpu
     let mut model: product::ActiveModel = found.into();
     if let Some(name) = name {
         let name = validated::name("name", &name)?;
+        if !actor.is_superuser && name != *model.name.as_ref() {
+            // Names are unique across all products: an owner's rename that failed on a taken name would
+            // tell them that a product they may not view exists.
+            return Err(ServiceError::Forbidden("only a superuser may rename a product".to_owned()));
+        }
         ensure_name_free(&txn, &name, Some(id)).await?;
         model.name = Set(name);
     }

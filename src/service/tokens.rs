@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use crate::domain::validated;
 use crate::entity::api_token;
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::security::token;
 use crate::service::Actor;
 use crate::state::AppState;
@@ -65,5 +66,8 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<a
     }
     let mut model: api_token::ActiveModel = found.into();
     model.revoked_at = Set(Some(state.clock.now().timestamp()));
-    Ok(model.update(&state.db).await?)
+    let revoked = model.update(&state.db).await?;
+    // Live connections signed in with it check their credentials again (and are closed).
+    state.announce(vec![Signal::User { user: revoked.user_id }]).await;
+    Ok(revoked)
 }

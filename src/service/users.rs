@@ -4,9 +4,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
+use std::net::IpAddr;
+
 use crate::domain::validated;
 use crate::entity::user;
 use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
 use crate::security::{password, token};
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, notification_settings};
@@ -32,6 +35,8 @@ pub struct UserChanges {
     pub is_superuser: Option<bool>,
     pub is_active: Option<bool>,
     pub slack_email: Option<String>,
+    /// Required to change one's own password.
+    pub current_password: Option<String>,
 }
 
 fn checked_password(text: &str) -> ServiceResult<String> {
@@ -63,6 +68,7 @@ pub async fn create_unchecked<C: ConnectionTrait>(conn: &C, new: NewUser, now: i
         slack_email: Set(slack_email),
         slack_user_id: Set(None),
         created_at: Set(now),
+        token_generation: Set(0),
         ..Default::default()
     };
     let user = model.insert(conn).await?;
@@ -80,8 +86,15 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceRes
 }
 
 /// Updates a user: superusers may change anything; users may change their own email, name, Slack email and
-/// password, but not their own privileges.
-pub async fn update(state: &AppState, actor: &Actor, id: i32, changes: UserChanges) -> ServiceResult<user::Model> {
+/// password (with their current password), but not their own privileges. A password change or a
+/// deactivation ends the user's sessions; every change makes their live connections check again.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    changes: UserChanges,
+    client: IpAddr,
+) -> ServiceResult<user::Model> {
     let own = actor.user_id == id;
     if !actor.is_superuser && !own {
         return Err(ServiceError::not_found("user"));
@@ -93,7 +106,20 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, changes: UserChang
         return Err(ServiceError::bad_input("you cannot remove your own superuser status or deactivate yourself"));
     }
     let found = user::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("user"))?;
-    let UserChanges { email, display_name, password: new_password, is_superuser, is_active, slack_email } = changes;
+    let UserChanges {
+        email,
+        display_name,
+        password: new_password,
+        is_superuser,
+        is_active,
+        slack_email,
+        current_password,
+    } = changes;
+    if own && new_password.is_some() {
+        check_current_password(state, &found, current_password.as_deref(), client).await?;
+    }
+    let ends_sessions = new_password.is_some() || is_active == Some(false);
+    let generation = found.token_generation;
     let mut model: user::ActiveModel = found.into();
     if let Some(email) = email {
         model.email = Set(validated::email(&email)?);
@@ -114,9 +140,45 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, changes: UserChang
         model.slack_email = Set(if address.trim().is_empty() { None } else { Some(validated::email(&address)?) });
         model.slack_user_id = Set(None);
     }
+    if ends_sessions {
+        model.token_generation = Set(generation.wrapping_add(1));
+    }
     let updated = model.update(&state.db).await?;
-    state.note_change();
+    state.announce(vec![Signal::User { user: updated.id }]).await;
     Ok(updated)
+}
+
+/// `currentPassword` must be given and right; the check is throttled like a login from `client`.
+async fn check_current_password(
+    state: &AppState,
+    user: &user::Model,
+    given: Option<&str>,
+    client: IpAddr,
+) -> ServiceResult<()> {
+    let Some(given) = given else {
+        return Err(ServiceError::bad_input("give currentPassword to change your own password"));
+    };
+    let attempt = state.login_throttle.reserve(&user.username, client, state.clock.now())?;
+    let stored = user.password_hash.clone();
+    let given = given.to_owned();
+    let right =
+        state.login_throttle.check_password(move || stored.is_some_and(|phc| password::verify(&given, &phc))).await?;
+    if !right {
+        return Err(ServiceError::bad_input("currentPassword is not your current password"));
+    }
+    state.login_throttle.succeeded(&attempt);
+    Ok(())
+}
+
+/// Ends every session token of the acting user (`logout`): all their JWTs stop working at once.
+pub async fn end_sessions(state: &AppState, actor: &Actor) -> ServiceResult<()> {
+    let found = get_unchecked(&state.db, actor.user_id).await?;
+    let generation = found.token_generation;
+    let mut model: user::ActiveModel = found.into();
+    model.token_generation = Set(generation.wrapping_add(1));
+    model.update(&state.db).await?;
+    state.announce(vec![Signal::User { user: actor.user_id }]).await;
+    Ok(())
 }
 
 /// The acting user.

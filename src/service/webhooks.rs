@@ -30,13 +30,19 @@ fn optional(text: String) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-fn apply(model: &mut webhook::ActiveModel, input: WebhookInput) -> ServiceResult<()> {
+fn apply(model: &mut webhook::ActiveModel, input: WebhookInput, deny_private: bool) -> ServiceResult<()> {
     let WebhookInput { name, url, format, source, header_name, header_value, hmac_secret } = input;
     if let Some(name) = name {
         model.name = Set(validated::name("name", &name)?);
     }
     if let Some(url) = url {
-        model.url = Set(http_url("url", &url)?);
+        let url = http_url("url", &url)?;
+        if deny_private && private_target(&url) {
+            return Err(ServiceError::bad_input(
+                "url points at a private, loopback or link-local address, which SLAWATCH_WEBHOOK_DENY_PRIVATE refuses",
+            ));
+        }
+        model.url = Set(url);
     }
     if let Some(format) = format {
         if !FORMATS.contains(&format.as_str()) {
@@ -103,7 +109,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: WebhookInput) -> Ser
         updated_at: Set(now),
         ..Default::default()
     };
-    apply(&mut model, input)?;
+    apply(&mut model, input, state.config.webhook_deny_private)?;
     if let sea_orm::ActiveValue::Set(name) = &model.name {
         ensure_name_free(state, name, None).await?;
     }
@@ -118,7 +124,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInpu
         ensure_name_free(state, name.trim(), Some(id)).await?;
     }
     let mut model: webhook::ActiveModel = found.into();
-    apply(&mut model, input)?;
+    apply(&mut model, input, state.config.webhook_deny_private)?;
     // An administrator's change is the cue to try a refused endpoint again.
     model.status = Set(Health::Active.as_str().to_owned());
     model.updated_at = Set(state.clock.now().timestamp());
@@ -142,32 +148,15 @@ pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<webhook:
     Ok(webhook::Entity::find().order_by_asc(webhook::Column::Name).all(&state.db).await?)
 }
 
-/// The URL as it may be shown: credentials and query values hidden, since they often carry keys.
+pub use crate::domain::outbound::redacted_url;
+
+/// Whether `url` names its host by a private address (or `localhost`), for `SLAWATCH_WEBHOOK_DENY_PRIVATE`.
 #[must_use]
-pub fn redacted_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else { return "(invalid URL)".to_owned() };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
-    }
-    let pairs: Vec<(String, String)> = parsed.query_pairs().map(|(k, _)| (k.into_owned(), "***".to_owned())).collect();
-    if pairs.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_hides_passwords_and_query_values() {
-        assert_eq!(
-            redacted_url("http://graylog.golems.internal:12201/gelf"),
-            "http://graylog.golems.internal:12201/gelf"
-        );
-        assert_eq!(redacted_url("https://u:secret@h.test/p?sig=abc&v=1"), "https://u:***@h.test/p?sig=***&v=***");
+pub fn private_target(url: &str) -> bool {
+    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(v4)) => crate::domain::outbound::is_private(v4.into()),
+        Some(url::Host::Ipv6(v6)) => crate::domain::outbound::is_private(v6.into()),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost"),
+        None => true,
     }
 }

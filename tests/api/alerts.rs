@@ -97,7 +97,7 @@ async fn mentions_and_review_requests_reach_only_the_named_users_who_may_view_th
 
     let review = "mutation($f: ID!, $r: [ID!]!) { requestReview(findingId: $f, reviewerIds: $r) { reviewerIds } }";
     let refused = app.gql(Some(&users[0].1), review, json!({ "f": finding["id"], "r": [users[2].0] })).await;
-    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert_eq!(refused.code(), "NOT_FOUND", "a non-member reviewer looks like no user at all");
     let asked = app.gql(Some(&users[0].1), review, json!({ "f": finding["id"], "r": [users[1].0] })).await;
     assert_eq!(asked.data()["requestReview"]["reviewerIds"], json!([users[1].0]));
     let titles = app.alert_titles(&users[1].1, 2).await;

@@ -85,6 +85,7 @@ async fn engagements_are_created_updated_listed_and_deleted() {
     let app = spawn_app().await;
     let product = app.product("Royal-Bank-Integration").await;
     let (carrot, _) = app.user("carrot").await;
+    app.add_member(&product, &carrot, "WRITER").await;
     let created = app
         .admin(
             "mutation($p: ID!, $l: ID!) { createEngagement(input: {productId: $p, name: \"Q4 pentest\", targetStart: \"2026-03-05\", targetEnd: \"2026-03-12\", leadId: $l}) { id name status targetStart targetEnd lead { username } product { name } } }",

@@ -21,6 +21,7 @@ mod notifications;
 mod receiver;
 mod rest;
 mod runbook;
+mod security;
 mod sla;
 mod smtp_sink;
 mod subscriptions;

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn scrape(app: &TestApp) -> String {
-    let response = app.client.get(app.url("/metrics")).send().await.expect("scrape");
+/// Scrapes as Prometheus does with `authorization: { credentials: <a superuser's API token> }`.
+pub async fn scrape(app: &TestApp) -> String {
+    let response = app.client.get(app.url("/metrics")).bearer_auth(&app.admin_api_token).send().await.expect("scrape");
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().expect("ascii").to_owned();
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");

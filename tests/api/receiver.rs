@@ -37,6 +37,8 @@ pub enum Reply {
     /// Answer 200 after this long (longer than the client's timeout: a timeout).
     Hang(Duration),
     Json(serde_json::Value),
+    /// 302 with this `Location`.
+    Redirect(String),
 }
 
 #[derive(Clone, Default)]
@@ -129,6 +131,7 @@ async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers:
             (StatusCode::from_u16(code).unwrap_or(StatusCode::OK), [("retry-after", after)]).into_response()
         }
         Some(Reply::Json(json)) => axum::Json(json).into_response(),
+        Some(Reply::Redirect(location)) => (StatusCode::FOUND, [("location", location)]).into_response(),
         Some(Reply::Hang(how_long)) => {
             tokio::time::sleep(how_long).await;
             StatusCode::OK.into_response()

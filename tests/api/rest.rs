@@ -143,6 +143,13 @@ async fn the_runbook_exporter_script_writes_the_graphql_counts() {
 async fn findings_page_filter_and_stay_within_the_tokens_products() {
     let app = spawn_app().await;
     let (bank, _portal) = runbook_findings(&app).await;
+    // Links are built from the site URL (never from the request's Host).
+    app.admin(
+        "mutation($u: String!) { updateSystemSettings(input: {siteUrl: $u}) { siteUrl } }",
+        json!({ "u": app.address }),
+    )
+    .await
+    .data();
 
     // DRF pagination: count, next and previous keep the filters.
     let first = get_json(&app, "/api/v2/findings/?limit=3&active=True", &app.admin_api_token).await;

@@ -16,6 +16,13 @@ async fn critical(app: &TestApp, product: &str, title: &str) -> String {
     created["id"].as_str().expect("id").to_owned()
 }
 
+/// An API token of the user signed in with `jwt`: a subscriber that stays connected while the test moves
+/// the clock by days (a JWT's session ends at its expiry, closing the socket).
+async fn api_token_of(app: &TestApp, jwt: &str) -> String {
+    let created = app.gql(Some(jwt), "mutation { createApiToken(name: \"dashboard\") { token } }", json!({})).await;
+    created.data()["createApiToken"]["token"].as_str().expect("token").to_owned()
+}
+
 async fn sweep(app: &TestApp) {
     app.admin("mutation { runSlaSweep { emitted } }", json!({})).await.data();
 }
@@ -40,14 +47,18 @@ async fn a_subscriber_hears_the_breach_of_a_finding_it_may_see_and_nothing_of_ot
     let seen = critical(&app, &visible, "RCE in payment gateway").await;
     critical(&app, &hidden, "SQL injection in relay").await;
 
-    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {reader}") }))
-        .await
-        .expect("a valid JWT is accepted");
+    let mut client = WsClient::connect(
+        &app,
+        TRANSPORT_WS,
+        json!({ "authorization": format!("Token {}", api_token_of(&app, &reader).await) }),
+    )
+    .await
+    .expect("a valid JWT is accepted");
     client.subscribe("breaches", SLA_EVENTS, json!({ "k": ["BREACH"] })).await;
     let mut admin = WsClient::connect(&app, LEGACY_WS, json!({ "token": app.admin_api_token })).await.expect("admin");
     admin.subscribe("all", SLA_EVENTS, json!({})).await;
     wait_for_subscribers(&app, 2).await;
-    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let metrics = crate::metrics::scrape(&app).await;
     assert!(metrics.lines().any(|l| l == "slawatch_live_subscriptions 2"), "the gauge counts both: {metrics}");
 
     app.clock.advance(TimeDelta::hours(24));
@@ -116,9 +127,13 @@ async fn subscribing_to_a_product_one_may_not_view_or_to_deliveries_without_bein
     let app = spawn_app().await;
     let hidden = app.product("Clacks-Relay").await;
     let (_, reader) = app.user("nobby").await;
-    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {reader}") }))
-        .await
-        .expect("accepted");
+    let mut client = WsClient::connect(
+        &app,
+        TRANSPORT_WS,
+        json!({ "authorization": format!("Token {}", api_token_of(&app, &reader).await) }),
+    )
+    .await
+    .expect("accepted");
     client.subscribe("1", SLA_EVENTS, json!({ "p": hidden })).await;
     let answer = client.answer_to("1").await;
     assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
@@ -135,9 +150,13 @@ async fn alerts_finding_changes_and_deliveries_arrive_live_and_new_memberships_w
     let app = spawn_app().await;
     let product = app.product("Royal-Bank-Integration").await;
     let (member_id, member) = app.user("carrot").await;
-    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "authorization": format!("Bearer {member}") }))
-        .await
-        .expect("accepted");
+    let mut client = WsClient::connect(
+        &app,
+        TRANSPORT_WS,
+        json!({ "authorization": format!("Token {}", api_token_of(&app, &member).await) }),
+    )
+    .await
+    .expect("accepted");
     client.subscribe("changes", "subscription { findingChanged { id title slaState } }", json!({})).await;
     client.subscribe("alerts", "subscription { alerts { event title } }", json!({})).await;
     let mut admin = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");

@@ -37,16 +37,7 @@ impl WsClient {
 
     /// Like `connect`, to the server at `http_base` (`http://host:port`).
     pub async fn connect_to(http_base: &str, protocol: &'static str, payload: Value) -> Result<Self, Refusal> {
-        let url = format!("{http_base}/graphql/ws").replacen("http", "ws", 1);
-        let mut request = url.into_client_request().expect("websocket request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket upgrade");
-        assert_eq!(
-            response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
-            Some(protocol),
-            "the server speaks the protocol asked for"
-        );
-        let mut client = Self { socket, protocol };
+        let mut client = Self::upgrade(http_base, protocol).await.expect("websocket upgrade");
         client.send(json!({ "type": "connection_init", "payload": payload })).await;
         loop {
             match client.receive(Duration::from_secs(10)).await {
@@ -58,6 +49,41 @@ impl WsClient {
                 Some(Ok(other)) => panic!("unexpected answer to connection_init: {other}"),
                 Some(Err(refusal)) => return Err(refusal),
                 None => panic!("no answer to connection_init"),
+            }
+        }
+    }
+
+    /// Only the websocket upgrade, without `connection_init` (the HTTP error of a refused upgrade as `Err`).
+    pub async fn upgrade(
+        http_base: &str,
+        protocol: &'static str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("{http_base}/graphql/ws").replacen("http", "ws", 1);
+        let mut request = url.into_client_request().expect("websocket request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+        let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+        assert_eq!(
+            response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+            Some(protocol),
+            "the server speaks the protocol asked for"
+        );
+        Ok(Self { socket, protocol })
+    }
+
+    /// The close code and reason the server ends the socket with within `wait`, skipping other messages;
+    /// `None` when it stays open.
+    pub async fn closed_within(&mut self, wait: Duration) -> Option<(u16, String)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            match self.receive(left).await {
+                Some(Ok(_)) => {}
+                Some(Err(Refusal::Closed(code, reason))) => return Some((code, reason)),
+                Some(Err(other)) => panic!("unexpected {other:?}"),
+                None => return None,
             }
         }
     }

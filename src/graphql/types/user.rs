@@ -1,13 +1,24 @@
 //! `User` and `ApiToken`: what may be shown of them (never a password hash or token digest).
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use super::instant;
 use crate::entity::{api_token, user};
+use crate::graphql::context::ContextExt;
 
 pub struct User(pub user::Model);
 
+impl User {
+    /// Whether the viewer may see this user's private fields: the user themself and superusers. Others
+    /// (a colleague reading an engagement's lead or a note's author) see the id, username and name only.
+    fn private_to(&self, ctx: &Context<'_>) -> bool {
+        ctx.actor().is_ok_and(|viewer| viewer.is_superuser || viewer.user_id == self.0.id)
+    }
+}
+
+/// A user. `email`, `isSuperuser`, `isActive`, `slackEmail` and `createdAt` are null unless you are that
+/// user or a superuser.
 #[Object]
 impl User {
     async fn id(&self) -> ID {
@@ -16,24 +27,24 @@ impl User {
     async fn username(&self) -> &str {
         &self.0.username
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private_to(ctx).then_some(self.0.email.as_str())
     }
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
-    async fn is_superuser(&self) -> bool {
-        self.0.is_superuser
+    async fn is_superuser(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private_to(ctx).then_some(self.0.is_superuser)
     }
-    async fn is_active(&self) -> bool {
-        self.0.is_active
+    async fn is_active(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private_to(ctx).then_some(self.0.is_active)
     }
     /// The address used to find the user in Slack (defaults to the email).
-    async fn slack_email(&self) -> &str {
-        self.0.slack_email.as_deref().unwrap_or(&self.0.email)
+    async fn slack_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.private_to(ctx).then(|| self.0.slack_email.as_deref().unwrap_or(&self.0.email))
     }
-    async fn created_at(&self) -> Option<DateTime<Utc>> {
-        instant(self.0.created_at)
+    async fn created_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.private_to(ctx).then(|| instant(self.0.created_at)).flatten()
     }
 }
 
