@@ -50,6 +50,10 @@ pub struct Config {
     pub metrics_public: bool,
     /// Refuse webhooks (and other outgoing requests) to private, loopback and link-local addresses.
     pub webhook_deny_private: bool,
+    /// Reports one user may ask for within an hour (scheduled runs do not count).
+    pub reports_per_hour: u64,
+    /// Kept reports older than this many days are deleted.
+    pub report_retention_days: i64,
 }
 
 /// What `Debug` shows of a secret: only whether it is set.
@@ -84,6 +88,8 @@ impl std::fmt::Debug for Config {
             metrics_token,
             metrics_public,
             webhook_deny_private,
+            reports_per_hour,
+            report_retention_days,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -109,6 +115,8 @@ impl std::fmt::Debug for Config {
             .field("metrics_token", &redacted(metrics_token.as_ref()))
             .field("metrics_public", metrics_public)
             .field("webhook_deny_private", webhook_deny_private)
+            .field("reports_per_hour", reports_per_hour)
+            .field("report_retention_days", report_retention_days)
             .finish()
     }
 }
@@ -177,6 +185,8 @@ impl Default for Config {
             metrics_token: None,
             metrics_public: false,
             webhook_deny_private: false,
+            reports_per_hour: 20,
+            report_retention_days: 400,
         }
     }
 }
@@ -220,6 +230,8 @@ struct FileSettings {
     metrics_token: Option<String>,
     metrics_public: Option<bool>,
     webhook_deny_private: Option<bool>,
+    reports_per_hour: Option<u64>,
+    report_retention_days: Option<i64>,
     ws_init_timeout_seconds: Option<u64>,
     max_pending_sockets_per_address: Option<usize>,
 }
@@ -335,6 +347,18 @@ impl Config {
         }
         if let Some(public) = flag(&env, "SLAWATCH_METRICS_PUBLIC", file.metrics_public)? {
             config.metrics_public = public;
+        }
+        if let Some(count) = number(&env, "SLAWATCH_REPORTS_PER_HOUR", file.reports_per_hour)? {
+            if !(1..=10_000).contains(&count) {
+                return Err(invalid("SLAWATCH_REPORTS_PER_HOUR", "must be between 1 and 10000".to_owned()));
+            }
+            config.reports_per_hour = count;
+        }
+        if let Some(days) = number(&env, "SLAWATCH_REPORT_RETENTION_DAYS", file.report_retention_days)? {
+            if days < 1 {
+                return Err(invalid("SLAWATCH_REPORT_RETENTION_DAYS", "must be at least 1".to_owned()));
+            }
+            config.report_retention_days = days;
         }
         if let Some(deny) = flag(&env, "SLAWATCH_WEBHOOK_DENY_PRIVATE", file.webhook_deny_private)? {
             config.webhook_deny_private = deny;

@@ -1,4 +1,4 @@
-//! The hourly chores (engagement reminders and auto-close, alert retention) and the webhook recovery,
+//! The hourly chores (engagement reminders and auto-close, alert and report retention) and the webhook recovery,
 //! each on one instance at a time.
 
 use super::JobContext;
@@ -18,6 +18,11 @@ pub async fn run_hourly(context: JobContext) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "old alerts deleted"),
             Err(err) => tracing::warn!(error = %err.detail(), "alert cleanup failed; retrying next time"),
+        }
+        match crate::service::reports::delete_expired(&state).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "kept reports past their retention deleted"),
+            Err(err) => tracing::warn!(error = %err.detail(), "report cleanup failed; retrying next time"),
         }
     })
     .await;

@@ -2,13 +2,16 @@
 //! report schedules (cron, relative period, extra recipients), announced with `report_created`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use serde_json::json;
 
 use crate::db;
 use crate::domain::compliance::RelativePeriod;
 use crate::domain::recipients::{Audience, Channel, Target};
-use crate::domain::{NotificationEvent, report_schedule, validated};
+use crate::domain::{NotificationEvent, ProductRole, report_schedule, validated};
 use crate::entity::{report, report_schedule as schedule, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::report::{Format, ReportView, rate_text};
@@ -31,6 +34,31 @@ pub struct ReportInfo {
     pub created_at: i64,
 }
 
+/// Refuses a report a user asks for once they asked for `reports_per_hour` within the past hour, so one
+/// request of aliased `generateReport`s cannot store thousands of files. Scheduled runs are paced by cron.
+async fn within_quota(state: &AppState, actor: &Actor, now: i64) -> ServiceResult<()> {
+    let quota = state.config.reports_per_hour;
+    let recent = report::Entity::find()
+        .filter(report::Column::RequestedBy.eq(actor.user_id))
+        .filter(report::Column::ScheduleId.is_null())
+        .filter(report::Column::CreatedAt.gt(now - 3600))
+        .count(&state.db)
+        .await?;
+    if recent >= quota {
+        return Err(ServiceError::RateLimited(format!(
+            "at most {quota} reports per hour (SLAWATCH_REPORTS_PER_HOUR): fetch a kept one with GET /reports/{{id}}"
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes kept reports older than `SLAWATCH_REPORT_RETENTION_DAYS`. Returns how many.
+pub async fn delete_expired(state: &AppState) -> ServiceResult<u64> {
+    let cutoff = state.clock.now().timestamp() - state.config.report_retention_days * 86_400;
+    let deleted = report::Entity::delete_many().filter(report::Column::CreatedAt.lt(cutoff)).exec(&state.db).await?;
+    Ok(deleted.rows_affected)
+}
+
 /// Computes, renders and keeps a report as `actor`, and notifies `actor` (and `extra_recipients` by mail)
 /// with `report_created` and a link to it.
 pub async fn generate(
@@ -41,8 +69,11 @@ pub async fn generate(
     schedule_id: Option<i32>,
     extra_recipients: &[String],
 ) -> ServiceResult<ReportInfo> {
-    let computed = compliance::compliance(state, actor, scope).await?;
     let now = state.clock.now();
+    if schedule_id.is_none() {
+        within_quota(state, actor, now.timestamp()).await?;
+    }
+    let computed = compliance::compliance(state, actor, scope).await?;
     let view = ReportView::new(&computed, now);
     let content = view.render(format).map_err(ServiceError::internal)?;
     let txn = db::begin_write(&state.db).await?;
@@ -165,11 +196,18 @@ pub struct NewSchedule {
     pub recipients: Vec<String>,
 }
 
-/// Creates a schedule owned by the actor (reports run with the actor's visibility).
+/// Creates a schedule owned by the actor (reports run with the actor's visibility). Mailing it to
+/// recipients outside slawatch is for the product's owners and superusers.
 pub async fn create_schedule(state: &AppState, actor: &Actor, new: NewSchedule) -> ServiceResult<schedule::Model> {
     let name = validated::name("name", &new.name)?;
-    if let Some(product_id) = new.product_id {
-        access::product_role(&state.db, actor, product_id).await?;
+    let role = match new.product_id {
+        Some(product_id) => Some(access::product_role(&state.db, actor, product_id).await?),
+        None => None,
+    };
+    if !new.recipients.is_empty() && !actor.is_superuser && role != Some(ProductRole::Owner) {
+        return Err(ServiceError::Forbidden(
+            "only the product's owners and superusers may send scheduled reports to outside recipients".to_owned(),
+        ));
     }
     let now = state.clock.now();
     let next = report_schedule::next_run(&new.cron, now).map_err(ServiceError::BadInput)?;

@@ -432,3 +432,64 @@ async fn graphiql_is_served_with_the_dashboards_security_headers() {
     let policy = headers["content-security-policy"].to_str().expect("ascii");
     assert!(policy.contains("frame-ancestors 'none'") && policy.contains("connect-src 'self'"), "{policy}");
 }
+
+#[tokio::test]
+async fn reports_have_a_quota_a_retention_and_outside_recipients_only_from_owners() {
+    let app = spawn_app_with(|config| config.reports_per_hour = 3).await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let (reader_id, reader) = app.user("otto").await;
+    app.add_member(&product, &reader_id, "READER").await;
+    let (owner_id, _) = app.user("carrot").await;
+    app.add_member(&product, &owner_id, "OWNER").await;
+
+    let input = format!("{{productId: \"{product}\", from: \"2026-01-01\", to: \"2026-02-28\", format: CSV}}");
+    let mut batch = String::new();
+    for n in 0..5 {
+        let _ = write!(batch, "r{n}: generateReport(input: {input}) {{ id }} ");
+    }
+    let (_, body) = {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&reader)
+            .json(&json!({ "query": format!("mutation {{ {batch} }}") }))
+            .send()
+            .await
+            .expect("sent");
+        (response.status(), response.json::<Value>().await.expect("JSON"))
+    };
+    let made = (0..5).filter(|n| body["data"][format!("r{n}")]["id"].is_string()).count();
+    let limited =
+        body["errors"].as_array().map_or(0, |e| e.iter().filter(|e| e["extensions"]["code"] == "RATE_LIMITED").count());
+    assert_eq!((made, limited), (3, 2), "{body}");
+    app.clock.advance(TimeDelta::hours(1));
+    let again = app
+        .gql(
+            Some(&app.login("otto", PASSWORD).await),
+            &format!("mutation {{ generateReport(input: {input}) {{ id }} }}"),
+            json!({}),
+        )
+        .await;
+    assert!(again.data()["generateReport"]["id"].is_string(), "the quota is per hour");
+
+    app.clock.advance(TimeDelta::days(401));
+    assert_eq!(slawatch::service::reports::delete_expired(&app.state).await.expect("cleanup"), 4);
+    assert_eq!(slawatch::service::reports::delete_expired(&app.state).await.expect("cleanup"), 0);
+
+    let schedule = "mutation($i: ReportScheduleInput!) { createReportSchedule(input: $i) { id } }";
+    let outside = json!({ "name": "Quarterly", "productId": product, "cron": "0 6 1 1,4,7,10 *",
+        "period": "PREVIOUS_QUARTER", "format": "PDF", "recipients": ["bent@royalbank.am"] });
+    let reader_now = app.login("otto", PASSWORD).await;
+    assert_eq!(app.gql(Some(&reader_now), schedule, json!({ "i": outside })).await.code(), "FORBIDDEN");
+    let mut own = outside.clone();
+    own["recipients"] = json!([]);
+    assert!(
+        app.gql(Some(&reader_now), schedule, json!({ "i": own })).await.data()["createReportSchedule"]["id"]
+            .is_string()
+    );
+    let owner_now = app.login("carrot", PASSWORD).await;
+    assert!(
+        app.gql(Some(&owner_now), schedule, json!({ "i": outside })).await.data()["createReportSchedule"]["id"]
+            .is_string()
+    );
+}
