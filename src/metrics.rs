@@ -243,13 +243,7 @@ async fn scrape_allowed(state: &AppState, authorization: Option<&HeaderValue>) -
     {
         return Ok(());
     }
-    // A `Bearer` credential that is not a JWT is taken for an API token, as Prometheus sends any credential so.
-    let header = if scheme.eq_ignore_ascii_case("bearer") && credential.split('.').count() != 3 {
-        format!("Token {credential}")
-    } else {
-        value.to_owned()
-    };
-    match auth::authenticate(state, Some(&header)).await {
+    match auth::authenticate(state, Some(value)).await {
         Ok(Identity::Authenticated(actor)) if actor.is_superuser => Ok(()),
         Ok(Identity::Authenticated(_)) => {
             Err((StatusCode::FORBIDDEN, "only a superuser's token may scrape the metrics").into_response())

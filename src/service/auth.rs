@@ -74,12 +74,16 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
     let (scheme, credential) = value.split_once(' ').map_or((value, ""), |(s, c)| (s, c.trim()));
     let now = state.clock.now();
     // A session token names the token generation it was issued under; API tokens are revoked one by one.
-    let (user_id, session_generation) = if scheme.eq_ignore_ascii_case("bearer") {
+    // An API token is recognised by its prefix whichever scheme carries it (clients such as Prometheus and
+    // graphql-ws examples send every credential as `Bearer`).
+    let is_api_token = scheme.eq_ignore_ascii_case("token")
+        || (scheme.eq_ignore_ascii_case("bearer") && credential.starts_with(token::TOKEN_PREFIX));
+    let (user_id, session_generation) = if scheme.eq_ignore_ascii_case("bearer") && !is_api_token {
         match state.jwt.verify(credential, now) {
             Ok(verified) => (verified.user_id, Some(verified.generation)),
             Err(err) => return Ok(Identity::Refused(err.to_string())),
         }
-    } else if scheme.eq_ignore_ascii_case("token") {
+    } else if is_api_token {
         match api_token_user(state, credential, now).await? {
             Some(id) => (id, None),
             None => return Ok(Identity::Refused("the API token is invalid or revoked".to_owned())),

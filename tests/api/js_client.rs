@@ -76,7 +76,11 @@ async fn the_graphql_ws_npm_client_hears_a_visible_breach_and_nothing_else() {
     app.finding(json!({ "productId": hidden, "title": "SQL injection in relay", "severity": "CRITICAL" })).await;
 
     let query = "subscription($k: [SlaEventKind!]) { slaEvents(kinds: $k) { kind finding { id product { name } } } }";
-    let mut client = NodeClient::start(&dir, &app, &reader, query, &json!({ "k": ["BREACH"] }));
+    // An API token (sent as `Bearer`, as the client does): a JWT's session would end at its expiry, and the
+    // test moves the clock by a day.
+    let created = app.gql(Some(&reader), "mutation { createApiToken(name: \"js\") { token } }", json!({})).await;
+    let api_token = created.data()["createApiToken"]["token"].as_str().expect("token").to_owned();
+    let mut client = NodeClient::start(&dir, &app, &api_token, query, &json!({ "k": ["BREACH"] }));
     assert_eq!(client.line(Duration::from_secs(20)).await, Some(json!({ "connected": true })));
     wait_for_subscribers(&app, 1).await;
 
