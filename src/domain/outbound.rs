@@ -38,6 +38,18 @@ fn looks_secret(segment: &str) -> bool {
     segment.len() > 16 || segment.chars().filter(char::is_ascii_digit).count() > 2
 }
 
+/// Whether `url` names its host by a private address, or as `localhost`: refused at once when private
+/// targets are denied (an unparsable URL counts as private). Other names are checked when resolved.
+#[must_use]
+pub fn names_private_host(url: &str) -> bool {
+    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(v4)) => is_private(v4.into()),
+        Some(url::Host::Ipv6(v6)) => is_private(v6.into()),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost"),
+        None => true,
+    }
+}
+
 /// Whether `address` is one a deployment that denies private targets must not call: loopback,
 /// unspecified, private (RFC 1918), carrier-grade NAT, link-local (cloud metadata lives there), unique
 /// local IPv6, multicast and broadcast, and IPv6 forms of IPv4 ones.
@@ -110,6 +122,18 @@ mod tests {
         }
         for text in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "172.32.0.1"] {
             assert!(!is_private(text.parse().expect("address")), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_url_names_a_private_host_by_address_or_as_localhost() {
+        for url in
+            ["http://127.0.0.1:9/", "http://[::1]/", "http://LOCALHOST/", "http://api.localhost/", "http://10.0.0.7/"]
+        {
+            assert!(names_private_host(url), "{url}");
+        }
+        for url in ["https://graylog.golems.internal/gelf", "https://93.184.216.34/"] {
+            assert!(!names_private_host(url), "{url}");
         }
     }
 }

@@ -4,9 +4,8 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::{ContextExt, RequestOrigin, connection_complexity, page_request, parse_id};
+use super::context::{ContextExt, connection_complexity, page_request, parse_id};
 use super::types::{ApiToken, TotalCount, User, connection};
-use crate::error::ServiceError;
 use crate::service::users::{NewUser, UserChanges};
 use crate::service::{auth, tokens, users};
 
@@ -81,22 +80,15 @@ pub struct UpdateUserInput {
     pub current_password: Option<String>,
 }
 
-/// The request's client address (the unspecified address over a websocket, whose throttling is per user).
-fn client_address(ctx: &Context<'_>) -> std::net::IpAddr {
-    ctx.data_opt::<RequestOrigin>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |origin| origin.address)
-}
-
 #[derive(Default)]
 pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// Exchanges a username and password for a JWT (over `POST /graphql`, one per request). Failed attempts
-    /// back off per client address and per username.
+    /// Exchanges a username and password for a JWT (one per request). Failed attempts back off per client
+    /// address and per username.
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> Result<LoginPayload> {
-        let Some(origin) = ctx.data_opt::<RequestOrigin>() else {
-            return Err(ServiceError::bad_input("sign in with a POST to /graphql").into());
-        };
+        let origin = ctx.origin()?;
         origin.take_login()?;
         let session = auth::login(ctx.state()?, &username, &password, origin.address).await?;
         Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
@@ -126,7 +118,7 @@ impl AuthMutation {
             input;
         let changes =
             UserChanges { email, display_name, password, is_superuser, is_active, slack_email, current_password };
-        let client = client_address(ctx);
+        let client = ctx.origin()?.address;
         Ok(User(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes, client).await?))
     }
 

@@ -13,6 +13,8 @@ pub trait ContextExt {
     fn state(&self) -> ServiceResult<&AppState>;
     /// The signed-in user, or UNAUTHENTICATED.
     fn actor(&self) -> ServiceResult<&Actor>;
+    /// Where the request (or the websocket connection) came from.
+    fn origin(&self) -> ServiceResult<&RequestOrigin>;
 }
 
 impl ContextExt for Context<'_> {
@@ -25,6 +27,10 @@ impl ContextExt for Context<'_> {
             Some(identity) => identity.actor(),
             None => Identity::Anonymous.actor(),
         }
+    }
+
+    fn origin(&self) -> ServiceResult<&RequestOrigin> {
+        self.data::<RequestOrigin>().map_err(|_| ServiceError::internal("request origin missing from the context"))
     }
 }
 
@@ -68,8 +74,9 @@ pub fn connection_complexity(child: usize, first: Option<i32>, last: Option<i32>
     size.saturating_mul(child).saturating_add(1)
 }
 
-/// Where an HTTP request came from, and whether it has used its one `login`: an attempt is throttled per
-/// client address, and a request of 1,000 aliased `login`s must not check 1,000 passwords.
+/// Where a request came from (per HTTP request, or per websocket connection), and whether it has used its
+/// one `login`: an attempt is throttled per client address, and a request of 1,000 aliased `login`s must
+/// not check 1,000 passwords.
 #[derive(Debug)]
 pub struct RequestOrigin {
     pub address: std::net::IpAddr,

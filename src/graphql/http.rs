@@ -152,10 +152,6 @@ const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline
 pub async fn graphiql() -> Response {
     let page = GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish();
     let mut response = Html(page).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(GRAPHIQL_CSP));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    crate::web::protect_page(response.headers_mut(), HeaderValue::from_static(GRAPHIQL_CSP));
     response
 }

@@ -249,6 +249,35 @@ mod tests {
         assert!(matches!(cost(query), Err(CostError::FragmentCycle(_))));
     }
 
+    struct Query;
+
+    #[async_graphql::Object]
+    impl Query {
+        async fn a(&self) -> i32 {
+            1
+        }
+        async fn b(&self) -> i32 {
+            2
+        }
+    }
+
+    #[tokio::test]
+    async fn the_extension_measures_what_was_not_measured_before_and_trusts_the_mark() {
+        let limits = CostLimits { max_fields: 1, max_depth: 64 };
+        let schema =
+            async_graphql::Schema::build(Query, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
+                .extension(CostLimit(limits))
+                .finish();
+        let refused = schema.execute("{ a b }").await;
+        assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
+        let code = refused.errors[0].extensions.as_ref().and_then(|e| e.get("code")).cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
+        assert!(schema.execute("{ a }").await.errors.is_empty(), "within the limit");
+        // The HTTP endpoint measured it already: not parsed and measured a second time.
+        let marked = schema.execute(async_graphql::Request::new("{ a b }").data(AlreadyMeasured)).await;
+        assert!(marked.errors.is_empty(), "{:?}", marked.errors);
+    }
+
     #[test]
     fn every_operation_of_the_document_counts() {
         let query = "query A { me { id } } query B { me { id username } }";

@@ -3,7 +3,7 @@
 //! `{"token": "<jwt or api token>"}`. Refused credentials close the socket with 4403, and so do credentials
 //! that stop being valid while it is open (`ws_session`); no `connection_init` in time closes it with 4408.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use async_graphql::Data;
@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
+use super::context::RequestOrigin;
 use super::http::GraphqlEndpoint;
 use super::loaders::{ProductLoader, UserLoader};
 use super::subscriptions::SubscriptionSlots;
@@ -50,11 +51,17 @@ pub async fn graphql_ws(
         .max_message_size(limits.max_ws_message_bytes)
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(endpoint, protocol, socket, pending))
+        .on_upgrade(move |socket| serve_socket(endpoint, protocol, socket, pending, peer.ip()))
 }
 
 /// Runs the GraphQL protocol on `socket` until the client leaves or the connection must close.
-async fn serve_socket(endpoint: GraphqlEndpoint, protocol: GraphQLProtocol, socket: WebSocket, pending: PendingSocket) {
+async fn serve_socket(
+    endpoint: GraphqlEndpoint,
+    protocol: GraphQLProtocol,
+    socket: WebSocket,
+    pending: PendingSocket,
+    client: IpAddr,
+) {
     let (sink, stream) = socket.split();
     let sink = Arc::new(tokio::sync::Mutex::new(sink));
     // async-graphql closes a refused connection_init with 1002; graphql-transport-ws asks for 4403.
@@ -68,7 +75,7 @@ async fn serve_socket(endpoint: GraphqlEndpoint, protocol: GraphQLProtocol, sock
     let init_timeout = state.config.ws_init_timeout;
     let protocol_run = GraphQLWebSocket::new_with_pair(outgoing, stream, endpoint.schema.clone(), protocol)
         .on_connection_init(move |payload| {
-            let accepted = connection_init(state, payload, socket_state);
+            let accepted = connection_init(state, payload, socket_state, client);
             async move {
                 let data = accepted.await?;
                 // Signed in: no longer one of the address's pending sockets.
@@ -110,25 +117,23 @@ async fn connection_init(
     state: AppState,
     payload: serde_json::Value,
     socket_state: Arc<watch::Sender<SocketState>>,
+    client: IpAddr,
 ) -> async_graphql::Result<Data> {
     let Some(credential) = credential(&payload) else {
         return Err(format!("{REFUSED}send {{\"authorization\": \"Bearer <jwt>\"}} in connection_init").into());
     };
-    let actor = match auth::authenticate(&state, Some(&credential)).await {
-        Ok(Identity::Authenticated(actor)) => actor,
-        Ok(Identity::Refused(reason)) => return Err(format!("{REFUSED}{reason}").into()),
-        Ok(Identity::Anonymous) => return Err(format!("{REFUSED}empty credentials").into()),
+    let (actor, expires_at) = match auth::authenticate_session(&state, Some(&credential)).await {
+        Ok((Identity::Authenticated(actor), expires_at)) => (actor, expires_at),
+        Ok((Identity::Refused(reason), _)) => return Err(format!("{REFUSED}{reason}").into()),
+        Ok((Identity::Anonymous, _)) => return Err(format!("{REFUSED}empty credentials").into()),
         Err(err) => return Err(format!("could not check the credentials: {}", err.public_message()).into()),
     };
     let now = state.clock.now();
-    let expires_at = credential
-        .strip_prefix("Bearer ")
-        .and_then(|token| state.jwt.verify(token.trim(), now).ok())
-        .map(|verified| verified.expires_at);
     let session = ConnectionSession::open(credential, actor.clone(), expires_at, now, socket_state);
     let mut data = Data::default();
     data.insert(Identity::Authenticated(actor));
     data.insert(session);
+    data.insert(RequestOrigin::new(client));
     data.insert(SubscriptionSlots::new(state.config.limits.max_subscriptions_per_connection));
     data.insert(DataLoader::new(ProductLoader(state.clone()), tokio::spawn));
     data.insert(DataLoader::new(UserLoader(state.clone()), tokio::spawn));

@@ -25,3 +25,15 @@ impl Resolve for PublicOnlyResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_name_that_resolves_only_to_loopback_is_refused() {
+        let name: Name = "localhost".parse().expect("a name");
+        let refused = PublicOnlyResolver.resolve(name).await.err().expect("refused");
+        assert!(refused.to_string().contains("private"), "{refused}");
+    }
+}

@@ -131,7 +131,7 @@ pub async fn send<C: ConnectionTrait>(
             reason: format!("the webhook {:?} rests after repeated failures (INACTIVE_TMP)", hook.name),
         });
     }
-    if context.deny_private && crate::service::webhooks::private_target(&hook.url) {
+    if context.deny_private && crate::domain::outbound::names_private_host(&hook.url) {
         return Err(SendError::Permanent(format!(
             "the webhook {:?} points at a private address, refused by SLAWATCH_WEBHOOK_DENY_PRIVATE",
             hook.name

@@ -104,9 +104,11 @@ pub async fn list(
             RestFinding::new(row, name, now)
         })
         .collect();
-    let (next, previous) = if query.offset > 0 || query.offset + query.limit < count {
-        let base = link_base(&state, &headers).await?;
-        links(&base, "/api/v2/findings/", &pairs, &query, count)
+    let (next, previous) = links("/api/v2/findings/", &pairs, &query, count);
+    // The site URL is read only for a page that links to another one.
+    let (next, previous) = if next.is_some() || previous.is_some() {
+        let base = link_base(&state).await?;
+        (next.map(|link| format!("{base}{link}")), previous.map(|link| format!("{base}{link}")))
     } else {
         (None, None)
     };
@@ -184,24 +186,17 @@ async fn product_names(
     Ok(found.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
-/// Where links point: the system's `siteUrl` when set; otherwise this server's own address, named as the
-/// request's `Host` only when that is the address the server is bound to (or `localhost` on its port). A
-/// `Host` or `X-Forwarded-Proto` header of any other value is never reflected into a link.
-async fn link_base(state: &AppState, headers: &HeaderMap) -> Result<String, RestError> {
+/// Where links point: the system's `siteUrl` (an http(s) URL, checked when it is set), else the address
+/// this server is bound to. Never the request's `Host` or `X-Forwarded-Proto`, which anyone can forge.
+async fn link_base(state: &AppState) -> Result<String, RestError> {
     let site = crate::service::outbox::site_url(&state.db).await?;
     let site = site.trim().trim_end_matches('/');
-    if site.starts_with("https://") || site.starts_with("http://") {
-        return Ok(site.to_owned());
-    }
-    let bind = state.config.bind;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let own = [bind.to_string(), format!("localhost:{}", bind.port())];
-    Ok(format!("http://{}", if own.iter().any(|h| h == host) { host.to_owned() } else { bind.to_string() }))
+    Ok(if site.is_empty() { format!("http://{}", state.config.bind) } else { site.to_owned() })
 }
 
-/// DRF's `next` and `previous` links: the request's URL under `base` with `limit` and `offset` replaced.
+/// DRF's `next` and `previous` links, without the site: the request's path and query with `limit` and
+/// `offset` replaced.
 fn links(
-    base: &str,
     path: &str,
     pairs: &[(String, String)],
     query: &FindingsQuery,
@@ -216,7 +211,7 @@ fn links(
         if let Some(offset) = offset {
             serializer.append_pair("offset", &offset.to_string());
         }
-        format!("{base}{path}?{}", serializer.finish())
+        format!("{path}?{}", serializer.finish())
     };
     let next = (query.offset + query.limit < count).then(|| link(Some(query.offset + query.limit)));
     let previous = (query.offset > 0).then(|| {

@@ -4,7 +4,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::domain::ProductRole;
-use crate::entity::{product, product_member};
+use crate::entity::{product, product_member, user};
 use crate::error::{ServiceError, ServiceResult};
 
 /// The authenticated user behind a request.
@@ -13,6 +13,13 @@ pub struct Actor {
     pub user_id: i32,
     pub username: String,
     pub is_superuser: bool,
+}
+
+impl From<user::Model> for Actor {
+    /// The user acting as themself (a schedule's owner, a lead or reviewer whose access is checked).
+    fn from(user: user::Model) -> Self {
+        Self { user_id: user.id, username: user.username, is_superuser: user.is_superuser }
+    }
 }
 
 impl Actor {

@@ -70,7 +70,14 @@ pub async fn login(state: &AppState, username: &str, password_text: &str, client
 
 /// Resolves an `Authorization` header value (`Bearer <jwt>` or `Token <api token>`).
 pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResult<Identity> {
-    let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(Identity::Anonymous) };
+    Ok(authenticate_session(state, header).await?.0)
+}
+
+/// `authenticate`, with the instant (epoch seconds) at which a session token's session ends (`None` for an
+/// API token, which lasts until revoked): what a websocket needs to close itself in time.
+pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> ServiceResult<(Identity, Option<i64>)> {
+    let refused = |reason: String| Ok((Identity::Refused(reason), None));
+    let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else { return Ok((Identity::Anonymous, None)) };
     let (scheme, credential) = value.split_once(' ').map_or((value, ""), |(s, c)| (s, c.trim()));
     let now = state.clock.now();
     // A session token names the token generation it was issued under; API tokens are revoked one by one.
@@ -78,18 +85,18 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
     // graphql-ws examples send every credential as `Bearer`).
     let is_api_token = scheme.eq_ignore_ascii_case("token")
         || (scheme.eq_ignore_ascii_case("bearer") && credential.starts_with(token::TOKEN_PREFIX));
-    let (user_id, session_generation) = if scheme.eq_ignore_ascii_case("bearer") && !is_api_token {
+    let (user_id, session) = if scheme.eq_ignore_ascii_case("bearer") && !is_api_token {
         match state.jwt.verify(credential, now) {
-            Ok(verified) => (verified.user_id, Some(verified.generation)),
-            Err(err) => return Ok(Identity::Refused(err.to_string())),
+            Ok(verified) => (verified.user_id, Some(verified)),
+            Err(err) => return refused(err.to_string()),
         }
     } else if is_api_token {
         match api_token_user(state, credential, now).await? {
             Some(id) => (id, None),
-            None => return Ok(Identity::Refused("the API token is invalid or revoked".to_owned())),
+            None => return refused("the API token is invalid or revoked".to_owned()),
         }
     } else {
-        return Ok(Identity::Refused("unsupported Authorization scheme: use Bearer or Token".to_owned()));
+        return refused("unsupported Authorization scheme: use Bearer or Token".to_owned());
     };
     // Every request needs the user: kept between requests until a change is announced (users::update
     // announces one) or `read_cache::MAX_AGE` passes.
@@ -98,21 +105,18 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> ServiceResu
         .identities
         .get_or_compute(user_id.to_string(), generation, now.timestamp(), || async {
             let found = user::Entity::find_by_id(user_id).one(&state.db).await?;
-            let signed_in = found.filter(|u| u.is_active).map(|u| SignedIn {
-                actor: Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser },
-                token_generation: u.token_generation,
-            });
+            let signed_in = found
+                .filter(|u| u.is_active)
+                .map(|u| SignedIn { token_generation: u.token_generation, actor: Actor::from(u) });
             Ok(Timed { value: signed_in, valid_until: None })
         })
         .await?;
     match signed_in {
-        Some(signed_in) if session_generation.is_none_or(|g| g == signed_in.token_generation) => {
-            Ok(Identity::Authenticated(signed_in.actor))
+        Some(signed_in) if session.is_none_or(|s| s.generation == signed_in.token_generation) => {
+            Ok((Identity::Authenticated(signed_in.actor), session.map(|s| s.expires_at)))
         }
-        Some(_) => {
-            Ok(Identity::Refused("the session has ended (signed out or password changed): sign in again".to_owned()))
-        }
-        None => Ok(Identity::Refused("the user is inactive or no longer exists".to_owned())),
+        Some(_) => refused("the session has ended (signed out or password changed): sign in again".to_owned()),
+        None => refused("the user is inactive or no longer exists".to_owned()),
     }
 }
 

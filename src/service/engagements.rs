@@ -4,10 +4,10 @@ use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::{NotificationEvent, ProductRole, validated};
-use crate::entity::engagement;
+use crate::entity::{engagement, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access, events, outbox, users};
+use crate::service::{Actor, access, events, outbox};
 use crate::state::AppState;
 
 /// The statuses an engagement can have.
@@ -44,10 +44,12 @@ fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
 /// answer confirms no account outside the product.
 async fn check_lead(state: &AppState, lead: i32, product_id: i32) -> ServiceResult<()> {
     let not_found = || ServiceError::NotFound(format!("user {lead} is not a member of this product"));
-    let user = users::get_unchecked(&state.db, lead).await.ok().filter(|u| u.is_active).ok_or_else(not_found)?;
-    let lead_actor = Actor { user_id: user.id, username: user.username, is_superuser: user.is_superuser };
-    access::product_role(&state.db, &lead_actor, product_id).await.map_err(|_| not_found())?;
-    Ok(())
+    let found = user::Entity::find_by_id(lead).one(&state.db).await?;
+    let lead_actor = found.filter(|u| u.is_active).map(Actor::from).ok_or_else(not_found)?;
+    match access::product_role(&state.db, &lead_actor, product_id).await {
+        Err(ServiceError::NotFound(_)) => Err(not_found()),
+        other => other.map(|_| ()),
+    }
 }
 
 pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> ServiceResult<engagement::Model> {

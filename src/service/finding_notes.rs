@@ -78,7 +78,7 @@ pub async fn request_review(
             .one(&txn)
             .await?
             .filter(|u| u.is_active)
-            .map(|u| Actor { user_id: u.id, username: u.username, is_superuser: u.is_superuser })
+            .map(Actor::from)
             .ok_or_else(no_such_reviewer)?;
         if access::product_role(&txn, &reviewer_actor, found.product_id).await.is_err() {
             return Err(no_such_reviewer());

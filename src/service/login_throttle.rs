@@ -48,6 +48,16 @@ impl Backoff {
     fn forget(&self, key: &str) {
         self.attempts.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
+
+    /// Takes back one attempt of `key` made at `at`.
+    fn take_back(&self, key: &str, at: DateTime<Utc>) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(times) = attempts.get_mut(key)
+            && let Some(index) = times.iter().position(|t| *t == at)
+        {
+            times.swap_remove(index);
+        }
+    }
 }
 
 /// A reserved attempt: counted as a failure unless `succeeded` is called.
@@ -55,6 +65,7 @@ impl Backoff {
 pub struct Attempt {
     username: String,
     address: String,
+    at: DateTime<Utc>,
 }
 
 /// Failed-login back-off per client address and per username.
@@ -105,13 +116,14 @@ impl LoginThrottle {
         }
         by_address.entry(address.clone()).or_default().push(now);
         by_username.entry(username.clone()).or_default().push(now);
-        Ok(Attempt { username, address })
+        Ok(Attempt { username, address, at: now })
     }
 
-    /// The attempt's password was right: its address and username start afresh.
+    /// The attempt's password was right: the username starts afresh, and the address loses this attempt
+    /// only (signing in to one's own account must not wipe out the guesses made at others from there).
     pub fn succeeded(&self, attempt: &Attempt) {
-        self.by_address.forget(&attempt.address);
         self.by_username.forget(&attempt.username);
+        self.by_address.take_back(&attempt.address, attempt.at);
     }
 
     /// Runs a password check on the blocking pool, at most one per core at a time.
@@ -214,5 +226,17 @@ mod tests {
         let attempt = throttle.reserve("cheery", address(1), t0()).expect("second allowed");
         throttle.succeeded(&attempt);
         assert!(throttle.reserve("cheery", address(1), t0()).is_ok());
+    }
+
+    #[test]
+    fn signing_in_to_ones_own_account_does_not_wipe_out_guesses_at_others() {
+        let throttle = LoginThrottle::new(3, 300);
+        for _ in 0..2 {
+            let _ = throttle.reserve("cheery", address(66), t0());
+        }
+        let own = throttle.reserve("nobby", address(66), t0()).expect("third allowed");
+        throttle.succeeded(&own);
+        assert!(throttle.reserve("otto", address(66), t0()).is_ok(), "the sign-in itself is taken back");
+        assert!(refused(&throttle.reserve("cheery", address(66), t0())), "the guesses still count");
     }
 }

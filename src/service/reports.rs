@@ -301,7 +301,7 @@ async fn run_one(state: &AppState, found: &schedule::Model, now: DateTime<Utc>) 
     let Some(owner) = owner.filter(|u| u.is_active) else {
         return Err(ServiceError::bad_input("the schedule's owner is inactive"));
     };
-    let actor = Actor { user_id: owner.id, username: owner.username, is_superuser: owner.is_superuser };
+    let actor = Actor::from(owner);
     let period = RelativePeriod::parse(&found.period)
         .and_then(|p| p.before(now))
         .ok_or_else(|| ServiceError::internal(format!("bad stored period {:?}", found.period)))?;

@@ -1,10 +1,11 @@
 //! Users: creation (also the first-start admin), listing, updates and the current user.
 
+use std::net::IpAddr;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
-
-use std::net::IpAddr;
 
 use crate::domain::validated;
 use crate::entity::user;
@@ -119,7 +120,6 @@ pub async fn update(
         check_current_password(state, &found, current_password.as_deref(), client).await?;
     }
     let ends_sessions = new_password.is_some() || is_active == Some(false);
-    let generation = found.token_generation;
     let mut model: user::ActiveModel = found.into();
     if let Some(email) = email {
         model.email = Set(validated::email(&email)?);
@@ -140,10 +140,12 @@ pub async fn update(
         model.slack_email = Set(if address.trim().is_empty() { None } else { Some(validated::email(&address)?) });
         model.slack_user_id = Set(None);
     }
+    let txn = crate::db::begin_write(&state.db).await?;
+    let updated = model.update(&txn).await?;
     if ends_sessions {
-        model.token_generation = Set(generation.wrapping_add(1));
+        end_sessions_of(&txn, id).await?;
     }
-    let updated = model.update(&state.db).await?;
+    txn.commit().await?;
     state.announce(vec![Signal::User { user: updated.id }]).await;
     Ok(updated)
 }
@@ -172,12 +174,19 @@ async fn check_current_password(
 
 /// Ends every session token of the acting user (`logout`): all their JWTs stop working at once.
 pub async fn end_sessions(state: &AppState, actor: &Actor) -> ServiceResult<()> {
-    let found = get_unchecked(&state.db, actor.user_id).await?;
-    let generation = found.token_generation;
-    let mut model: user::ActiveModel = found.into();
-    model.token_generation = Set(generation.wrapping_add(1));
-    model.update(&state.db).await?;
+    end_sessions_of(&state.db, actor.user_id).await?;
     state.announce(vec![Signal::User { user: actor.user_id }]).await;
+    Ok(())
+}
+
+/// Moves the user's token generation on, so every session token issued before is refused. An increment in
+/// SQL: two at once both count.
+async fn end_sessions_of<C: ConnectionTrait>(conn: &C, user_id: i32) -> ServiceResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::TokenGeneration, Expr::col(user::Column::TokenGeneration).add(1))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::domain::validated;
 use crate::domain::webhook_health::Health;
+use crate::domain::{outbound, validated};
 use crate::entity::webhook;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
@@ -37,7 +37,7 @@ fn apply(model: &mut webhook::ActiveModel, input: WebhookInput, deny_private: bo
     }
     if let Some(url) = url {
         let url = http_url("url", &url)?;
-        if deny_private && private_target(&url) {
+        if deny_private && outbound::names_private_host(&url) {
             return Err(ServiceError::bad_input(
                 "url points at a private, loopback or link-local address, which SLAWATCH_WEBHOOK_DENY_PRIVATE refuses",
             ));
@@ -149,14 +149,3 @@ pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<webhook:
 }
 
 pub use crate::domain::outbound::redacted_url;
-
-/// Whether `url` names its host by a private address (or `localhost`), for `SLAWATCH_WEBHOOK_DENY_PRIVATE`.
-#[must_use]
-pub fn private_target(url: &str) -> bool {
-    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
-        Some(url::Host::Ipv4(v4)) => crate::domain::outbound::is_private(v4.into()),
-        Some(url::Host::Ipv6(v6)) => crate::domain::outbound::is_private(v6.into()),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost"),
-        None => true,
-    }
-}

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, PASSWORD, TestApp, spawn_app, spawn_app_with};
@@ -245,6 +246,8 @@ async fn a_member_who_loses_the_membership_hears_nothing_more_of_the_product() {
     let membership = app.add_member(&product, &reader_id, "READER").await;
     let mut client = subscriber(&app, json!({ "authorization": format!("Bearer {reader}") })).await;
     wait_for_subscribers(&app, 1).await;
+    touch_a_finding(&app, &product).await;
+    assert_eq!(client.answer_to("changes").await["type"], "next", "heard while a member");
     app.admin("mutation($id: ID!) { removeProductMember(id: $id) { id } }", json!({ "id": membership })).await.data();
     touch_a_finding(&app, &product).await;
     let heard = client.drain(Duration::from_millis(800)).await;
@@ -420,6 +423,32 @@ async fn with_deny_private_a_webhook_cannot_point_inside_the_network() {
     }
     let open = spawn_app().await;
     assert!(open.admin(create, json!({ "u": "http://127.0.0.1:9/" })).await.data()["createWebhook"]["id"].is_string());
+
+    // A webhook saved before the setting was turned on (here: written straight to the database) is
+    // refused when sent, and its receiver hears nothing.
+    let receiver = Receiver::start(vec![]).await;
+    let now = app.clock.now().timestamp();
+    let hook = slawatch::entity::webhook::ActiveModel {
+        name: Set("saved earlier".to_owned()),
+        url: Set(format!("{}/gelf", receiver.url)),
+        format: Set("JSON".to_owned()),
+        source: Set("slawatch".to_owned()),
+        status: Set("ACTIVE".to_owned()),
+        note: Set(String::new()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("stored");
+    let tested = app
+        .admin("mutation($id: ID!) { testWebhook(id: $id) { delivered error } }", json!({ "id": hook.id.to_string() }))
+        .await;
+    assert_eq!(tested.data()["testWebhook"]["delivered"], false);
+    let error = tested.data()["testWebhook"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("SLAWATCH_WEBHOOK_DENY_PRIVATE"), "{error}");
+    assert!(receiver.received().is_empty());
 }
 
 #[tokio::test]
