@@ -1,5 +1,7 @@
 //! The dashboard in `web/` (plain HTML, CSS and JavaScript, compiled into the binary): served at `/` with
-//! its content types, `ETag` revalidation and a strict Content-Security-Policy.
+//! its content types, `ETag` revalidation and a strict Content-Security-Policy. Also GraphiQL's page
+//! (`GET /graphql`) with its scripts vendored in `assets/graphiql/`, so no page of ours loads anything from
+//! another origin.
 
 use std::sync::LazyLock;
 
@@ -34,6 +36,27 @@ static SCRIPT: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(include_str!("../web/app.js"), "text/javascript; charset=utf-8"));
 static STYLE: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(include_str!("../web/style.css"), "text/css; charset=utf-8"));
+static GRAPHIQL_PAGE: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.html"), "text/html; charset=utf-8"));
+static GRAPHIQL_START: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.js"), "text/javascript; charset=utf-8"));
+static GRAPHIQL_PAGE_STYLE: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.css"), "text/css; charset=utf-8"));
+static GRAPHIQL_SCRIPT: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../assets/graphiql/graphiql.min.js"), "text/javascript; charset=utf-8"));
+static GRAPHIQL_STYLE: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(include_str!("../assets/graphiql/graphiql.min.css"), "text/css; charset=utf-8"));
+static REACT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(include_str!("../assets/graphiql/react.production.min.js"), "text/javascript; charset=utf-8")
+});
+static REACT_DOM: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(include_str!("../assets/graphiql/react-dom.production.min.js"), "text/javascript; charset=utf-8")
+});
+
+/// What styles a page may use: the dashboard only its stylesheet; GraphiQL's components also set inline
+/// styles (scripts stay `'self'` for both).
+const OWN_STYLES: &str = "'self'";
+const GRAPHIQL_STYLES: &str = "'self' 'unsafe-inline'";
 
 /// The dashboard's routes.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -42,23 +65,42 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/app.js", get(|headers: HeaderMap| async move { serve(&SCRIPT, &headers) }))
         .route("/style.css", get(|headers: HeaderMap| async move { serve(&STYLE, &headers) }))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .route("/graphiql/start.js", get(|headers: HeaderMap| async move { serve(&GRAPHIQL_START, &headers) }))
+        .route("/graphiql/page.css", get(|headers: HeaderMap| async move { serve(&GRAPHIQL_PAGE_STYLE, &headers) }))
+        .route("/graphiql/graphiql.min.js", get(|headers: HeaderMap| async move { serve(&GRAPHIQL_SCRIPT, &headers) }))
+        .route("/graphiql/graphiql.min.css", get(|headers: HeaderMap| async move { serve(&GRAPHIQL_STYLE, &headers) }))
+        .route("/graphiql/react.production.min.js", get(|headers: HeaderMap| async move { serve(&REACT, &headers) }))
+        .route(
+            "/graphiql/react-dom.production.min.js",
+            get(|headers: HeaderMap| async move { serve(&REACT_DOM, &headers) }),
+        )
 }
 
-/// The policy: only this origin's script, style and connections (HTTP and the websocket), nothing inline,
-/// no framing.
-fn content_security_policy(headers: &HeaderMap) -> String {
+/// `GET /graphql`: the GraphiQL IDE, every script from this origin.
+#[must_use]
+pub fn graphiql_page(request: &HeaderMap) -> Response {
+    serve_with_styles(&GRAPHIQL_PAGE, request, GRAPHIQL_STYLES)
+}
+
+/// The policy: only this origin's script, style (`styles`) and connections (HTTP and the websocket), no
+/// inline script, no framing.
+fn content_security_policy(headers: &HeaderMap, styles: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')));
     let sockets = host.map(|h| format!(" ws://{h} wss://{h}")).unwrap_or_default();
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{sockets}; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'self'; style-src {styles}; img-src 'self' data:; font-src 'self' data:; \
+         connect-src 'self'{sockets}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
 fn serve(asset: &Asset, request: &HeaderMap) -> Response {
+    serve_with_styles(asset, request, OWN_STYLES)
+}
+
+fn serve_with_styles(asset: &Asset, request: &HeaderMap, styles: &str) -> Response {
     let fresh = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -71,7 +113,7 @@ fn serve(asset: &Asset, request: &HeaderMap) -> Response {
     if let Ok(etag) = HeaderValue::from_str(&asset.etag) {
         headers.insert(header::ETAG, etag);
     }
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(request)) {
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(request, styles)) {
         protect_page(headers, policy);
     }
     response
@@ -94,10 +136,10 @@ mod tests {
     fn the_policy_allows_this_hosts_websocket_and_ignores_a_forged_host() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        let policy = content_security_policy(&headers);
+        let policy = content_security_policy(&headers, OWN_STYLES);
         assert!(policy.contains("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;"), "{policy}");
         assert!(policy.contains("script-src 'self';") && !policy.contains("unsafe"));
         headers.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
-        assert!(content_security_policy(&headers).contains("connect-src 'self';"));
+        assert!(content_security_policy(&headers, OWN_STYLES).contains("connect-src 'self';"));
     }
 }

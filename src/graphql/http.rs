@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::ExecutableDocument;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppSchema;
@@ -140,18 +139,7 @@ pub async fn graphql_post(
     http
 }
 
-/// What the GraphiQL page may load: its own inline start-up script and the GraphiQL/React bundles from
-/// the one CDN async-graphql's page names (until they are served from the binary), and connections only
-/// to this origin (HTTP and websocket). No framing, no sniffing, no referrer.
-const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
-    style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://graphql.org; \
-    font-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; \
-    form-action 'none'";
-
-/// `GET /graphql`: the GraphiQL IDE, with the dashboard's security headers.
-pub async fn graphiql() -> Response {
-    let page = GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish();
-    let mut response = Html(page).into_response();
-    crate::web::protect_page(response.headers_mut(), HeaderValue::from_static(GRAPHIQL_CSP));
-    response
+/// `GET /graphql`: the GraphiQL IDE (`web::graphiql_page`: its scripts are served from this origin).
+pub async fn graphiql(headers: HeaderMap) -> Response {
+    crate::web::graphiql_page(&headers)
 }

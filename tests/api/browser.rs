@@ -1,4 +1,4 @@
-//! The dashboard in a real browser: Debian's chromium driven by playwright-core (tests/js/dashboard.mjs)
+//! The dashboard and GraphiQL in a real browser: Debian's chromium driven by playwright-core (tests/js/dashboard.mjs)
 //! against the real `slawatch serve --demo` with a one-second sweep. Runs when `SLAWATCH_BROWSER_TESTS=1`
 //! (as `.ci/run` sets it) and says so when skipped. The screenshot is kept at target/screenshots/.
 
@@ -22,13 +22,11 @@ fn browser_setup() -> Option<(PathBuf, PathBuf)> {
     Some((dir, chromium))
 }
 
-#[tokio::test]
-async fn the_dashboard_signs_in_counts_as_graphql_and_shows_a_breach_live() {
-    let Some((js, chromium)) = browser_setup() else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(&dir).await;
+/// `slawatch serve --demo` on a free port with a one-second sweep, ready; killed when dropped.
+async fn demo_server(dir: &tempfile::TempDir) -> (tokio::process::Child, String) {
+    let database_url = fresh_database(dir).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_slawatch"))
+    let server = Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &database_url)
         .env("SLAWATCH_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -42,43 +40,84 @@ async fn the_dashboard_signs_in_counts_as_graphql_and_shows_a_breach_live() {
         .expect("the server starts");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut ready = false;
     for _ in 0..300 {
         if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            ready = true;
-            break;
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(ready, "the server did not become ready");
+    panic!("the server did not become ready");
+}
+
+/// Runs `script` (in tests/js) with node against `base`; its stdout, asserting it succeeded.
+async fn run_script(
+    js: &std::path::Path,
+    chromium: &std::path::Path,
+    script: &str,
+    base: &str,
+    env: &[(&str, &str)],
+) -> String {
+    let mut command = Command::new("node");
+    command.arg(js.join(script)).env("SLAWATCH_URL", base).env("CHROMIUM", chromium);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("the browser test finishes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+fn assert_checks(stdout: &str, checks: &[&str]) {
+    for check in checks {
+        assert!(stdout.contains(&format!("\"check\":\"{check}\",\"ok\":true")), "{check} missing:\n{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_signs_in_counts_as_graphql_and_shows_a_breach_live() {
+    let Some((js, chromium)) = browser_setup() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, base) = demo_server(&dir).await;
 
     let screenshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&screenshots).expect("screenshot folder");
     let screenshot = screenshots.join("dashboard.png");
     let _ = std::fs::remove_file(&screenshot);
-    let run = Command::new("node")
-        .arg(js.join("dashboard.mjs"))
-        .env("SLAWATCH_URL", &base)
-        .env("SLAWATCH_SCREENSHOT", &screenshot)
-        .env("CHROMIUM", &chromium)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the browser test finishes")
-        .expect("node runs");
-    let _ = server.kill().await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for check in [
-        "counts equal GraphQL's slaSummary",
-        "the live feed shows the breach and the Critical count rose by one",
-        "no reload happened",
-        "a mitigated finding leaves the count and the table without a reload",
-        "mark all read",
-        "a reader's table holds only his product's findings",
-        "no script errors or CSP violations",
-    ] {
-        assert!(stdout.contains(&format!("\"check\":\"{check}\",\"ok\":true")), "{check} missing:\n{stdout}");
-    }
+    let shot = screenshot.display().to_string();
+    let stdout = run_script(&js, &chromium, "dashboard.mjs", &base, &[("SLAWATCH_SCREENSHOT", &shot)]).await;
+    assert_checks(
+        &stdout,
+        &[
+            "counts equal GraphQL's slaSummary",
+            "the live feed shows the breach and the Critical count rose by one",
+            "no reload happened",
+            "a mitigated finding leaves the count and the table without a reload",
+            "mark all read",
+            "a reader's table holds only his product's findings",
+            "no script errors or CSP violations",
+        ],
+    );
     assert!(std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 10_000), "a screenshot at {}", screenshot.display());
+}
+
+#[tokio::test]
+async fn graphiql_works_offline_with_a_bearer_token_in_its_headers_tab() {
+    let Some((js, chromium)) = browser_setup() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, base) = demo_server(&dir).await;
+    let stdout = run_script(&js, &chromium, "graphiql.mjs", &base, &[]).await;
+    assert_checks(
+        &stdout,
+        &[
+            "GraphiQL renders",
+            "login runs through GraphiQL",
+            "the Headers tab's Bearer token signs in",
+            "nothing requested from another origin",
+            "no script errors or CSP violations",
+        ],
+    );
 }

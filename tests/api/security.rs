@@ -452,14 +452,29 @@ async fn with_deny_private_a_webhook_cannot_point_inside_the_network() {
 }
 
 #[tokio::test]
-async fn graphiql_is_served_with_the_dashboards_security_headers() {
+async fn graphiql_loads_everything_from_this_origin_under_the_dashboards_headers() {
     let app = spawn_app().await;
     let page = app.client.get(app.url("/graphql")).send().await.expect("page");
-    let headers = page.headers();
+    let headers = page.headers().clone();
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    let policy = headers["content-security-policy"].to_str().expect("ascii");
-    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("connect-src 'self'"), "{policy}");
+    let policy = headers["content-security-policy"].to_str().expect("ascii").to_owned();
+    assert!(policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("http"), "no other origin is allowed: {policy}");
+    let html = page.text().await.expect("html");
+    assert!(!html.contains("http:") && !html.contains("https:") && !html.contains("//unpkg"), "{html}");
+    assert!(!html.contains("<script>"), "no inline script: {html}");
+    // Every script and stylesheet it names is served here, with its type.
+    let mut named = 0;
+    for piece in html.split(['"', '\'']).filter(|p| p.starts_with("/graphiql/")) {
+        let asset = app.client.get(app.url(piece)).send().await.expect("asset");
+        assert_eq!(asset.status(), 200, "{piece}");
+        let kind = asset.headers()["content-type"].to_str().expect("ascii").to_owned();
+        let expected = if piece.rsplit('.').next() == Some("js") { "text/javascript" } else { "text/css" };
+        assert!(kind.starts_with(expected), "{piece}: {kind}");
+        named += 1;
+    }
+    assert_eq!(named, 6, "four vendored files, the start script and the page style");
 }
 
 #[tokio::test]
