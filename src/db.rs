@@ -57,9 +57,85 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
     });
 }
 
-/// Applies every pending migration.
+/// Something only one process at a time may do on a database, whichever process (`serve`, a CLI command)
+/// and whichever instance starts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    Migrations,
+    DemoLoad,
+}
+
+impl Exclusive {
+    /// The PostgreSQL advisory lock key ("slawatch" in ASCII, plus the purpose).
+    fn key(self) -> i64 {
+        0x736c_6177_6174_6300 + self as i64
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Migrations => "migrate",
+            Self::DemoLoad => "demo",
+        }
+    }
+}
+
+/// Held while one process does an `Exclusive` thing; dropping it lets the next one in. PostgreSQL: a session
+/// advisory lock on a connection of its own, closed on drop (which ends the lock with the session);
+/// SQLite: an exclusive lock on the file `<database file>.<purpose>-lock` (none for an in-memory database).
+#[derive(Debug)]
+pub struct ExclusiveGuard {
+    _postgres: Option<sea_orm::sqlx::PgConnection>,
+    _file: Option<std::fs::File>,
+}
+
+/// Waits until this process alone may do `what`.
+pub async fn exclusively(db: &DatabaseConnection, what: Exclusive) -> Result<ExclusiveGuard, DbErr> {
+    let failed = |err: &dyn std::fmt::Display| DbErr::Custom(format!("could not take the {} lock: {err}", what.name()));
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let mut connection = db.get_postgres_connection_pool().acquire().await.map_err(|e| failed(&e))?.detach();
+            sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(what.key())
+                .execute(&mut connection)
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok(ExclusiveGuard { _postgres: Some(connection), _file: None })
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let file = match sqlite_file(db) {
+                Some(path) => Some(lock_file(format!("{path}.{}-lock", what.name())).await.map_err(|e| failed(&e))?),
+                None => None,
+            };
+            Ok(ExclusiveGuard { _postgres: None, _file: file })
+        }
+        _ => Ok(ExclusiveGuard { _postgres: None, _file: None }),
+    }
+}
+
+/// Applies every pending migration, one process at a time: `serve` and CLI commands started together on a
+/// new database would otherwise both create the same tables ("table users already exists", a duplicate
+/// `pg_type` key). The loser waits, then finds nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let _alone = exclusively(db, Exclusive::Migrations).await?;
     Migrator::up(db, None).await
+}
+
+/// The database file of a SQLite pool (`None` in memory).
+fn sqlite_file(db: &DatabaseConnection) -> Option<String> {
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let text = options.get_filename().to_str()?.to_owned();
+    (!text.is_empty() && text != ":memory:").then_some(text)
+}
+
+/// Opens (creating) `path` and waits for an exclusive lock on it, held until the file is dropped.
+async fn lock_file(path: String) -> std::io::Result<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`, so two

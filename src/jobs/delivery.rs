@@ -26,13 +26,21 @@ pub const BATCH: u64 = 50;
 /// How many receivers of a pass are sent to at once (a slow receiver holds up only its own lane).
 const LANES_AT_ONCE: usize = 8;
 
-/// Runs until `stopped` turns true.
+/// How long a pass may go on after shutdown was asked for: the requests in flight get this long to
+/// finish; what is still leased then is released for the next start (or another instance).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Runs until `stopped` turns true. A full pass is followed by another at once, unless a stop was asked
+/// for meanwhile.
 pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let channels = Channels::from_state(&state);
     let poll = Duration::from_secs(state.config.delivery_poll_seconds.max(1));
     loop {
-        match run_once(&state, &channels).await {
-            Ok(processed) if processed as u64 == BATCH => continue,
+        if *stopped.borrow() {
+            return;
+        }
+        match pass(&state, &channels, &stopped).await {
+            Ok(processed) if processed as u64 == BATCH && !*stopped.borrow() => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err.detail(), "delivery pass failed; retrying on the next pass"),
         }
@@ -49,21 +57,42 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
 
 /// One pass: claim due deliveries, send them, record the outcomes. Returns how many were processed.
 pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<usize> {
+    let (_keep, never) = watch::channel(false);
+    pass(state, channels, &never).await
+}
+
+/// A pass that stops early once `stopped` turns true: lanes start no new send, the sends in flight get
+/// `SHUTDOWN_GRACE`, and the rows not sent are released.
+async fn pass(state: &AppState, channels: &Channels, stopped: &watch::Receiver<bool>) -> ServiceResult<usize> {
     let now = state.clock.now().timestamp();
-    let claimed = claim(state, now).await?;
+    let (claimed, lease) = claim(state, now).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
     let notifications = crate::service::deliveries::notifications_of(&state.db, &claimed).await?;
-    let lanes: Vec<_> =
-        lanes(&claimed).into_iter().map(|lane| run_lane(state, channels, &notifications, lane, now)).collect();
+    let lanes: Vec<_> = lanes(&claimed)
+        .into_iter()
+        .map(|lane| run_lane(state, channels, &notifications, lane, now, stopped.clone()))
+        .collect();
     let mut signals = Vec::with_capacity(claimed.len());
     let mut failure = None;
-    for result in stream::iter(lanes).buffer_unordered(LANES_AT_ONCE).collect::<Vec<_>>().await {
+    let all_lanes = stream::iter(lanes).buffer_unordered(LANES_AT_ONCE).collect::<Vec<_>>();
+    let grace_over = async {
+        stop_requested(stopped.clone()).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let results = tokio::select! {
+        results = all_lanes => results,
+        () = grace_over => Vec::new(),
+    };
+    for result in results {
         match result {
             Ok(mut lane_signals) => signals.append(&mut lane_signals),
             Err(err) => failure = Some(err),
         }
+    }
+    if *stopped.borrow() {
+        release(state, &claimed, lease).await?;
     }
     state.announce(signals).await;
     match failure {
@@ -101,10 +130,14 @@ async fn run_lane(
     notifications: &HashMap<i32, notification::Model>,
     lane: Vec<&delivery::Model>,
     now: i64,
+    stopped: watch::Receiver<bool>,
 ) -> ServiceResult<Vec<Signal>> {
     let mut signals = Vec::with_capacity(lane.len());
     let mut sender = channels.sender();
     for row in lane {
+        if *stopped.borrow() {
+            break;
+        }
         let outcome = send_one(&mut sender, notifications.get(&row.notification_id), row, now).await;
         if outcome.is_ok()
             && let Ok(Target::User(user)) = row.target.parse::<Target>()
@@ -134,8 +167,31 @@ async fn send_one(
     }
 }
 
-/// Takes a lease on up to `BATCH` due deliveries of the channels this process can send.
-async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>> {
+/// Resolves once a stop is asked for (never, when nobody can ask any more).
+async fn stop_requested(mut stopped: watch::Receiver<bool>) {
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Gives back the leases of `claimed` rows this pass still holds (`lease`): those it did not get to send.
+/// Rows whose outcome was recorded have no lease; a lease another worker took since is not touched.
+async fn release(state: &AppState, claimed: &[delivery::Model], lease: i64) -> ServiceResult<()> {
+    let released = delivery::Entity::update_many()
+        .col_expr(delivery::Column::LeaseUntil, sea_orm::sea_query::Expr::value(Option::<i64>::None))
+        .filter(delivery::Column::Id.is_in(claimed.iter().map(|d| d.id)))
+        .filter(delivery::Column::LeaseUntil.eq(lease))
+        .exec(&state.db)
+        .await?;
+    if released.rows_affected > 0 {
+        tracing::info!(released = released.rows_affected, "shutting down: unsent deliveries released");
+    }
+    Ok(())
+}
+
+/// Takes a lease on up to `BATCH` due deliveries of the channels this process can send; returns them and
+/// the lease's end.
+async fn claim(state: &AppState, now: i64) -> ServiceResult<(Vec<delivery::Model>, i64)> {
     let supported: Vec<&str> = Channels::supported().iter().map(|c| c.as_str()).collect();
     let txn = db::begin_write(&state.db).await?;
     let mut due = delivery::Entity::find()
@@ -155,18 +211,16 @@ async fn claim(state: &AppState, now: i64) -> ServiceResult<Vec<delivery::Model>
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let rows = due.all(&txn).await?;
+    let lease = now + state.config.delivery_lease_seconds;
     if !rows.is_empty() {
         delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::LeaseUntil,
-                sea_orm::sea_query::Expr::value(now + state.config.delivery_lease_seconds),
-            )
+            .col_expr(delivery::Column::LeaseUntil, sea_orm::sea_query::Expr::value(lease))
             .filter(delivery::Column::Id.is_in(rows.iter().map(|d| d.id)))
             .exec(&txn)
             .await?;
     }
     txn.commit().await?;
-    Ok(rows)
+    Ok((rows, lease))
 }
 
 /// Stores the outcome of one attempt.

@@ -39,6 +39,9 @@ const DEMO_USERS: [(&str, &str, &str, bool); 6] = [
 /// Loads the scenario unless it is already there.
 pub async fn load(state: &AppState) -> ServiceResult<DemoSummary> {
     let listed = DEMO_USERS.iter().map(|(name, _, role, _)| ((*name).to_owned(), *role)).collect();
+    // Two loads started together (two `serve --demo`, or `demo` beside one): the second waits, then sees
+    // the scenario loaded.
+    let _alone = crate::db::exclusively(&state.db, crate::db::Exclusive::DemoLoad).await?;
     if products::get_by_name(state, &system_actor(), ROYAL_BANK_PRODUCT).await.is_ok() {
         return Ok(DemoSummary { already_loaded: true, users: listed, findings: 0 });
     }

@@ -229,7 +229,7 @@ pub async fn ensure_first_admin(state: &AppState) -> ServiceResult<Option<(Strin
         }
     };
     let username = state.config.admin_user.clone();
-    create_unchecked(
+    let created = create_unchecked(
         &state.db,
         NewUser {
             username: username.clone(),
@@ -241,8 +241,13 @@ pub async fn ensure_first_admin(state: &AppState) -> ServiceResult<Option<(Strin
         },
         state.clock.now().timestamp(),
     )
-    .await?;
-    Ok(Some((username, generated)))
+    .await;
+    match created {
+        Ok(_) => Ok(Some((username, generated))),
+        // Another process started at the same moment created it first (the username is unique).
+        Err(_) if user::Entity::find().count(&state.db).await? > 0 => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// Users by id, in id order (for loaders).

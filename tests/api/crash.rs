@@ -1,11 +1,12 @@
 //! A crash loses nothing: 1,000 pending webhook deliveries, the server process killed (SIGKILL) in the
 //! middle of delivering them and started again; every delivery arrives, and no delivery id arrives twice
-//! except the one that was in flight at the kill.
+//! except the one that was in flight at the kill. And SIGTERM with a backlog stops the worker promptly.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use slawatch::clock::Clock;
 use slawatch::config::Config;
@@ -23,11 +24,15 @@ use crate::receiver::Receiver;
 const DELIVERIES: usize = 1000;
 
 fn serve(database_url: &str) -> Child {
+    serve_with_lease(database_url, "2")
+}
+
+fn serve_with_lease(database_url: &str, lease_seconds: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", database_url)
         .env("SLAWATCH_ADMIN_PASSWORD", "crash-test-password")
-        .env("SLAWATCH_DELIVERY_LEASE_SECONDS", "2")
+        .env("SLAWATCH_DELIVERY_LEASE_SECONDS", lease_seconds)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -35,13 +40,10 @@ fn serve(database_url: &str) -> Child {
         .expect("the server starts")
 }
 
-#[tokio::test]
-async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(&dir).await;
-    let receiver = Receiver::start_slow(Duration::from_millis(3)).await;
-
-    // The pending deliveries, written as the API would, before any server runs.
+/// Writes `count` pending webhook deliveries to `receiver_url` into a fresh database, as the API would,
+/// before any server runs; returns the database's URL.
+async fn pending_deliveries(dir: &tempfile::TempDir, receiver_url: &str, count: usize) -> String {
+    let database_url = fresh_database(dir).await;
     let config = Config { database_url: database_url.clone(), ..Config::default() };
     let state = slawatch::startup::prepare_state(config, Clock::system()).await.expect("database ready");
     let root = Actor { user_id: 0, username: "crash-test".to_owned(), is_superuser: true };
@@ -49,7 +51,11 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
     let hook = webhooks::create(
         &state,
         &root,
-        WebhookInput { name: Some("receiver".to_owned()), url: Some(receiver.url.clone()), ..WebhookInput::default() },
+        WebhookInput {
+            name: Some("receiver".to_owned()),
+            url: Some(receiver_url.to_owned()),
+            ..WebhookInput::default()
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("{}", fail(e)));
@@ -69,7 +75,7 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
     notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     let txn = slawatch::db::begin_write(&state.db).await.expect("transaction");
     let now = state.clock.now().timestamp();
-    for i in 0..DELIVERIES {
+    for i in 0..count {
         let new = NewNotification {
             event: NotificationEvent::Other,
             audience: Audience::FanOut,
@@ -86,6 +92,15 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
     }
     txn.commit().await.expect("commit");
     state.db.close().await.expect("close");
+
+    database_url
+}
+
+#[tokio::test]
+async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receiver = Receiver::start_slow(Duration::from_millis(3)).await;
+    let database_url = pending_deliveries(&dir, &receiver.url, DELIVERIES).await;
 
     let mut first = serve(&database_url);
     let before_kill = receiver.wait_for_within(300, Duration::from_secs(60)).await.len();
@@ -114,4 +129,52 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
         repeated.len() <= 1 && repeated.iter().all(|(_, n)| **n == 2),
         "at most the one in flight twice: {repeated:?}"
     );
+}
+
+/// SIGTERM with a backlog of slow deliveries: the worker claims nothing more, the request in flight
+/// finishes or is given up after a short grace, the process exits, and every delivery it did not send is
+/// released (no lease left behind), so the next start sends it at once.
+#[tokio::test]
+async fn sigterm_stops_the_delivery_worker_with_a_backlog_and_releases_what_it_did_not_send() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receiver = Receiver::start_slow(Duration::from_millis(500)).await;
+    let database_url = pending_deliveries(&dir, &receiver.url, 200).await;
+    let mut server = serve_with_lease(&database_url, "600");
+    receiver.wait_for_within(2, Duration::from_secs(60)).await;
+    let pid = server.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(signalled.success());
+    // Before the fix the worker went on through the backlog (200 × 0.5 s); now it stops within the grace.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("status") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("still running 30 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "a clean exit: {status:?}");
+    let sent = receiver.received().len();
+    assert!(sent < 200, "stopped before the backlog was through: {sent} sent");
+
+    let db = sea_orm::Database::connect(database_url.as_str()).await.expect("database");
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()))
+                .await
+                .expect(sql)
+                .expect("a row");
+            row.try_get_by_index::<i64>(0).expect("a count")
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM deliveries WHERE lease_until IS NOT NULL").await, 0, "no lease left");
+    let delivered = count("SELECT COUNT(*) FROM deliveries WHERE status = 'DELIVERED'").await;
+    let pending = count("SELECT COUNT(*) FROM deliveries WHERE status = 'PENDING'").await;
+    assert_eq!(delivered + pending, 200, "nothing lost or dead");
+    assert!(delivered as usize <= sent, "recorded only what the receiver got");
 }

@@ -24,6 +24,7 @@ mod runbook;
 mod security;
 mod sla;
 mod smtp_sink;
+mod startup_race;
 mod subscriptions;
 mod sweep;
 mod test_sends;
