@@ -54,6 +54,8 @@ pub struct Config {
     pub reports_per_hour: u64,
     /// Kept reports older than this many days are deleted.
     pub report_retention_days: i64,
+    /// How long a request waits for a database connection before `SERVICE_UNAVAILABLE`.
+    pub db_acquire_timeout: std::time::Duration,
 }
 
 /// What `Debug` shows of a secret: only whether it is set.
@@ -90,6 +92,7 @@ impl std::fmt::Debug for Config {
             webhook_deny_private,
             reports_per_hour,
             report_retention_days,
+            db_acquire_timeout,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -117,6 +120,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_deny_private", webhook_deny_private)
             .field("reports_per_hour", reports_per_hour)
             .field("report_retention_days", report_retention_days)
+            .field("db_acquire_timeout", db_acquire_timeout)
             .finish()
     }
 }
@@ -187,6 +191,7 @@ impl Default for Config {
             webhook_deny_private: false,
             reports_per_hour: 20,
             report_retention_days: 400,
+            db_acquire_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -232,6 +237,7 @@ struct FileSettings {
     webhook_deny_private: Option<bool>,
     reports_per_hour: Option<u64>,
     report_retention_days: Option<i64>,
+    db_acquire_timeout_seconds: Option<u64>,
     ws_init_timeout_seconds: Option<u64>,
     max_pending_sockets_per_address: Option<usize>,
 }
@@ -359,6 +365,12 @@ impl Config {
                 return Err(invalid("SLAWATCH_REPORT_RETENTION_DAYS", "must be at least 1".to_owned()));
             }
             config.report_retention_days = days;
+        }
+        if let Some(seconds) = number(&env, "SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", file.db_acquire_timeout_seconds)? {
+            if !(1..=120).contains(&seconds) {
+                return Err(invalid("SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", "must be between 1 and 120".to_owned()));
+            }
+            config.db_acquire_timeout = std::time::Duration::from_secs(seconds);
         }
         if let Some(deny) = flag(&env, "SLAWATCH_WEBHOOK_DENY_PRIVATE", file.webhook_deny_private)? {
             config.webhook_deny_private = deny;

@@ -9,10 +9,11 @@ use sea_orm::{
 };
 
 /// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and a
-/// larger page cache.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// larger page cache. A request waits at most `acquire_timeout` for a connection: while PostgreSQL is down
+/// it fails with `SERVICE_UNAVAILABLE` after that, instead of hanging.
+pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
+    options.sqlx_logging(false).acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite") {
         options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)

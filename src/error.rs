@@ -20,6 +20,8 @@ pub enum ServiceError {
     BadInput(String),
     Conflict(String),
     RateLimited(String),
+    /// The database cannot be reached (down, restarting, or no connection free within the bounded wait).
+    Unavailable(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -50,6 +52,7 @@ impl ServiceError {
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -64,6 +67,7 @@ impl ServiceError {
             Self::BadInput(_) => 400,
             Self::Conflict(_) => 409,
             Self::RateLimited(_) => 429,
+            Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -77,7 +81,8 @@ impl ServiceError {
             | Self::NotFound(m)
             | Self::BadInput(m)
             | Self::Conflict(m)
-            | Self::RateLimited(m) => m.clone(),
+            | Self::RateLimited(m)
+            | Self::Unavailable(m) => m.clone(),
             Self::Internal(cause) => {
                 let request_id = REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned());
                 tracing::error!(request_id, error = %cause, "internal error");
@@ -107,8 +112,28 @@ impl From<DbErr> for ServiceError {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Self::Conflict("the record is referenced by or refers to another record".to_owned())
             }
+            _ if database_unreachable(&err) => {
+                tracing::warn!(error = %err, "the database is unreachable");
+                Self::Unavailable("the database is unavailable: try again shortly".to_owned())
+            }
             _ => Self::Internal(Box::new(err)),
         }
+    }
+}
+
+/// Whether `err` says the database could not be reached, rather than that a statement failed: no pooled
+/// connection within the wait, a refused or broken connection.
+fn database_unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            matches!(&**cause, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
+        }
+        _ => false,
     }
 }
 

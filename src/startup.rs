@@ -62,7 +62,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|err| StartupError::Service(format!("HTTP client: {err}")))?;
-    let db = db::connect(&config.database_url).await?;
+    let db = db::connect(&config.database_url, config.db_acquire_timeout).await?;
     db::migrate(&db).await?;
     db::spawn_wal_checkpoints(&db);
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
@@ -180,12 +180,19 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Ready when the database answers.
+/// How long `/readyz` waits for the database before it answers 503.
+const READINESS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ready when the database answers within `READINESS_WAIT` (a load balancer must not wait for the pool).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(err) => {
+    match tokio::time::timeout(READINESS_WAIT, state.db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("readiness check: the database did not answer within a second");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

@@ -116,7 +116,8 @@ pub async fn graphql_post(
         Ok(identity) => identity,
         Err(err) => {
             let message = REQUEST_ID.sync_scope(request_id.clone(), || err.public_message());
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR, err.code(), &message, &request_id);
+            let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error_response(status, err.code(), &message, &request_id);
         }
     };
     let request = request

@@ -40,15 +40,10 @@ impl RestError {
 
 impl From<ServiceError> for RestError {
     fn from(err: ServiceError) -> Self {
-        let status = match &err {
-            ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::NotFound(_) => return Self::not_found(),
-            ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        if matches!(err, ServiceError::NotFound(_)) {
+            return Self::not_found();
+        }
+        let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %err.detail(), "REST request failed");
             return Self(status, json!({ "detail": "internal error" }));

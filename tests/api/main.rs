@@ -8,6 +8,7 @@ mod chat;
 mod compliance;
 mod crash;
 mod crud;
+mod database_outage;
 mod health;
 mod helpers;
 mod housekeeping;
