@@ -40,8 +40,7 @@ impl Scheduler {
     #[must_use]
     pub fn start(state: &AppState) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let suffix = crate::security::token::random_hex(6).unwrap_or_else(|_| "instance".to_owned());
-        let instance: Arc<str> = format!("{}-{suffix}", std::process::id()).into();
+        let instance: Arc<str> = instance_name(state).into();
         let context = JobContext { state: state.clone(), instance: instance.clone(), stopped: stopped.clone() };
         let handles = vec![
             tokio::spawn(delivery::run(state.clone(), stopped)),
@@ -67,9 +66,26 @@ impl Scheduler {
     }
 }
 
+/// How long a job lease lasts without renewal, and how often it is renewed (and a free one looked for): a
+/// crashed holder's jobs move to another instance within `LEASE_TTL_SECONDS`, whatever the job's interval.
+const LEASE_TTL_SECONDS: i64 = 15;
+const LEASE_RENEWAL: Duration = Duration::from_secs(5);
+
+/// This instance's name as a lease holder: the host and the address it serves, so a process restarted in
+/// its place takes its leases back at once (a crashed one's cannot be released), while two instances on
+/// one host stay apart.
+fn instance_name(state: &AppState) -> String {
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}/{}", state.config.bind)
+}
+
 /// Runs `unit` now and then every `interval` until shutdown; on PostgreSQL only while this instance holds
-/// the lease on `job`. The lease lasts a few intervals (at least a minute), so a stopped instance's job moves
-/// to another one soon after.
+/// the lease on `job`, which it renews every `LEASE_RENEWAL` (also while `unit` runs).
 pub async fn every_exclusive<F, Fut>(context: JobContext, job: &'static str, interval: Duration, mut unit: F)
 where
     F: FnMut() -> Fut,
@@ -77,18 +93,37 @@ where
 {
     let JobContext { state, instance, mut stopped } = context;
     let shared = state.db.get_database_backend() == DbBackend::Postgres;
-    let ttl = i64::try_from(interval.as_secs().saturating_mul(3)).unwrap_or(i64::MAX).max(60);
+    let mut next_run = tokio::time::Instant::now();
     loop {
         if *stopped.borrow() {
             return;
         }
-        if !shared || holds_lease(&state, job, &instance, ttl).await {
-            unit().await;
+        let held = !shared || holds_lease(&state, job, &instance, LEASE_TTL_SECONDS).await;
+        if held && tokio::time::Instant::now() >= next_run {
+            next_run = tokio::time::Instant::now() + interval;
+            if shared {
+                tokio::select! {
+                    () = unit() => {}
+                    () = keep_lease(&state, job, &instance) => {}
+                }
+            } else {
+                unit().await;
+            }
         }
+        let until_next = next_run.saturating_duration_since(tokio::time::Instant::now());
+        let wait = if shared { until_next.min(LEASE_RENEWAL) } else { until_next };
         tokio::select! {
             _ = stopped.changed() => {}
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Renews the lease every `LEASE_RENEWAL` for as long as it is polled (while a unit runs).
+async fn keep_lease(state: &AppState, job: &str, instance: &str) {
+    loop {
+        tokio::time::sleep(LEASE_RENEWAL).await;
+        holds_lease(state, job, instance, LEASE_TTL_SECONDS).await;
     }
 }
 
