@@ -58,6 +58,14 @@ pub struct Config {
     pub db_acquire_timeout: std::time::Duration,
 }
 
+/// Live events kept per subscriber by default: what the SLA sweep can announce before a subscriber's task
+/// gets to run — its batches at once (PostgreSQL's three and the next), each announcing an SLA event and a
+/// finding change per due finding — twice over. 1,024 made subscribers miss events of a 10,000-due sweep.
+fn default_live_buffer() -> usize {
+    let batch = usize::try_from(crate::service::sla_sweep::BATCH).unwrap_or(500);
+    2 * (crate::service::sla_sweep::BATCHES_AT_ONCE_POSTGRES + 1) * batch * 2
+}
+
 /// What `Debug` shows of a secret: only whether it is set.
 fn redacted(secret: Option<&String>) -> &'static str {
     if secret.is_some() { "[redacted]" } else { "None" }
@@ -184,7 +192,7 @@ impl Default for Config {
             housekeeping_interval_seconds: 3600,
             webhook_recovery_seconds: 60,
             alert_retention_days: 90,
-            live_buffer_events: 1024,
+            live_buffer_events: default_live_buffer(),
             ws_init_timeout: std::time::Duration::from_secs(10),
             metrics_token: None,
             metrics_public: false,
@@ -238,6 +246,7 @@ struct FileSettings {
     reports_per_hour: Option<u64>,
     report_retention_days: Option<i64>,
     db_acquire_timeout_seconds: Option<u64>,
+    live_buffer_events: Option<usize>,
     ws_init_timeout_seconds: Option<u64>,
     max_pending_sockets_per_address: Option<usize>,
 }
@@ -365,6 +374,12 @@ impl Config {
                 return Err(invalid("SLAWATCH_REPORT_RETENTION_DAYS", "must be at least 1".to_owned()));
             }
             config.report_retention_days = days;
+        }
+        if let Some(events) = number(&env, "SLAWATCH_LIVE_BUFFER_EVENTS", file.live_buffer_events)? {
+            if !(16..=1_048_576).contains(&events) {
+                return Err(invalid("SLAWATCH_LIVE_BUFFER_EVENTS", "must be between 16 and 1048576".to_owned()));
+            }
+            config.live_buffer_events = events;
         }
         if let Some(seconds) = number(&env, "SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", file.db_acquire_timeout_seconds)? {
             if !(1..=120).contains(&seconds) {

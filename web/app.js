@@ -318,6 +318,12 @@ function connectLive() {
 }
 
 function onNext(id, payload) {
+  if (payload.errors?.[0]?.extensions?.code === "RESYNC_REQUIRED") {
+    // The server dropped live events this page did not get: reload what it shows.
+    scheduleRefresh();
+    refreshAlerts().catch(showProblem);
+    return;
+  }
   if (payload.errors?.length) {
     showProblem(new GraphqlError(payload.errors));
     return;

@@ -119,14 +119,26 @@ where
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    let err = ServiceError::RateLimited(format!(
-                        "this subscriber fell behind and {missed} live events were dropped: query to catch up"
-                    ));
-                    yield Err(err.into());
+                    // A signal to act on, not a failure: the subscription goes on, and the client reloads
+                    // what it shows (the dashboard reloads its counts, table and alerts).
+                    yield Err(resync_required(missed));
                 }
                 Err(RecvError::Closed) => break,
             }
         }
+    })
+}
+
+/// The item a subscriber that fell behind gets: `extensions.code` `RESYNC_REQUIRED` and `missed`, the
+/// number of live events it did not receive.
+fn resync_required(missed: u64) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(format!(
+        "this subscriber fell behind and missed {missed} live events: query again to catch up; the subscription goes on"
+    ))
+    .extend_with(|_, extensions| {
+        extensions.set("code", "RESYNC_REQUIRED");
+        extensions.set("missed", missed);
     })
 }
 

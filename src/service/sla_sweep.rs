@@ -27,7 +27,7 @@ use crate::state::AppState;
 pub const BATCH: u64 = 500;
 
 /// How many batches run at once on PostgreSQL.
-const BATCHES_AT_ONCE_POSTGRES: usize = 3;
+pub const BATCHES_AT_ONCE_POSTGRES: usize = 3;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

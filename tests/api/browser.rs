@@ -24,6 +24,11 @@ fn browser_setup() -> Option<(PathBuf, PathBuf)> {
 
 /// `slawatch serve --demo` on a free port with a one-second sweep, ready; killed when dropped.
 async fn demo_server(dir: &tempfile::TempDir) -> (tokio::process::Child, String) {
+    demo_server_with(dir, &[]).await
+}
+
+/// `demo_server` with extra environment variables.
+async fn demo_server_with(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
     let database_url = fresh_database(dir).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let server = Command::new(env!("CARGO_BIN_EXE_slawatch"))
@@ -33,6 +38,7 @@ async fn demo_server(dir: &tempfile::TempDir) -> (tokio::process::Child, String)
         .env("SLAWATCH_JWT_SECRET", JWT_SECRET)
         .env("SLAWATCH_SWEEP_INTERVAL", "1")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -117,6 +123,22 @@ async fn graphiql_works_offline_with_a_bearer_token_in_its_headers_tab() {
             "login runs through GraphiQL",
             "the Headers tab's Bearer token signs in",
             "nothing requested from another origin",
+            "no script errors or CSP violations",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_reloads_its_counts_when_its_subscription_falls_behind() {
+    let Some((js, chromium)) = browser_setup() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_server, base) = demo_server_with(&dir, &[("SLAWATCH_LIVE_BUFFER_EVENTS", "16")]).await;
+    let stdout = run_script(&js, &chromium, "resync.mjs", &base, &[]).await;
+    assert_checks(
+        &stdout,
+        &[
+            "the Critical count took in the burst",
+            "the live status shows no problem after falling behind",
             "no script errors or CSP violations",
         ],
     );

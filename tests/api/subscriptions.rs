@@ -213,3 +213,28 @@ async fn a_connection_may_hold_only_so_many_subscriptions() {
     wait_for_subscribers(&app, 2).await;
     assert_eq!(app.state.live.subscriber_count(), 2);
 }
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_told_to_resync_and_keeps_its_subscription() {
+    let app = spawn_app_with(|config| config.live_buffer_events = 16).await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
+    client.subscribe("changes", "subscription { findingChanged { id } }", json!({})).await;
+    wait_for_subscribers(&app, 1).await;
+    // One request announces 100 changes at once: more than the 16 a subscriber's buffer holds.
+    let inputs: Vec<Value> =
+        (0..100).map(|n| json!({ "productId": product, "title": format!("F{n}"), "severity": "LOW" })).collect();
+    app.admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
+        .await
+        .data();
+    let messages = client.drain(Duration::from_millis(1500)).await;
+    let resync = messages
+        .iter()
+        .find(|m| m["payload"]["errors"][0]["extensions"]["code"] == "RESYNC_REQUIRED")
+        .unwrap_or_else(|| panic!("a resync signal: {messages:?}"));
+    assert!(resync["payload"]["errors"][0]["extensions"]["missed"].as_u64().unwrap_or(0) > 0, "{resync}");
+    // The subscription goes on.
+    let later = app.finding(json!({ "productId": product, "title": "after", "severity": "LOW" })).await;
+    let next = client.answer_to("changes").await;
+    assert_eq!(next["payload"]["data"]["findingChanged"]["id"], later["id"], "{next}");
+}

@@ -1,0 +1,65 @@
+// The dashboard when its live subscription falls behind (tests/api/browser.rs runs the server with a
+// 16-event live buffer): 200 findings created in one request are more than the buffer, the server says
+// RESYNC_REQUIRED, and the page reloads its counts instead of showing a problem. Environment:
+// SLAWATCH_URL, CHROMIUM. Prints one JSON line per check; exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+
+const base = process.env.SLAWATCH_URL;
+const PASSWORD = "golem-trust-demo";
+
+function check(condition, what, detail = {}) {
+  console.log(JSON.stringify({ check: what, ok: Boolean(condition), ...detail }));
+  if (!condition) throw new Error(`failed: ${what} ${JSON.stringify(detail)}`);
+}
+
+async function gql(token, query, variables = {}) {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(String(error)));
+  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+  await page.goto(base);
+  await page.getByLabel("Username").fill("cheery");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForSelector("body[data-live='true']");
+
+  const token = (await gql(null, `mutation { login(username: "cheery", password: "${PASSWORD}") { token } }`)).login.token;
+  const product = (await gql(token, "{ products(first: 1) { nodes { id } } }")).products.nodes[0].id;
+  const before = (await gql(token, "{ findings(filter: {outsideSla: true, severities: [CRITICAL]}) { totalCount } }"))
+    .findings.totalCount;
+  const inputs = Array.from({ length: 200 }, (_, n) => ({
+    productId: product,
+    title: `Burst ${n}`,
+    severity: "CRITICAL",
+    slaStart: "2020-01-01T00:00:00Z",
+  }));
+  await gql(token, "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", { i: inputs });
+  const expected = before + 200;
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('.count[data-severity="CRITICAL"] .n')?.dataset.breached) === n,
+    expected,
+    { timeout: 15000 },
+  );
+  check(true, "the Critical count took in the burst", { expected });
+  const live = await page.locator("#live").textContent();
+  check(live === "live", "the live status shows no problem after falling behind", { live });
+  check(problems.length === 0, "no script errors or CSP violations", { problems });
+} finally {
+  await browser.close();
+}
