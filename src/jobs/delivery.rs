@@ -10,6 +10,7 @@ use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use tokio::sync::watch;
 
+use super::delivery_lease::PassLease;
 use crate::db;
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::retry::NextStep;
@@ -65,14 +66,15 @@ pub async fn run_once(state: &AppState, channels: &Channels) -> ServiceResult<us
 /// `SHUTDOWN_GRACE`, and the rows not sent are released.
 async fn pass(state: &AppState, channels: &Channels, stopped: &watch::Receiver<bool>) -> ServiceResult<usize> {
     let now = state.clock.now().timestamp();
-    let (claimed, lease) = claim(state, now).await?;
+    let (claimed, until) = claim(state, now).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
+    let lease = PassLease::new(claimed.iter().map(|d| d.id).collect(), until, state.config.delivery_lease_seconds);
     let notifications = crate::service::deliveries::notifications_of(&state.db, &claimed).await?;
     let lanes: Vec<_> = lanes(&claimed)
         .into_iter()
-        .map(|lane| run_lane(state, channels, &notifications, lane, now, stopped.clone()))
+        .map(|lane| run_lane(state, channels, &notifications, lane, now, stopped.clone(), &lease))
         .collect();
     let mut signals = Vec::with_capacity(claimed.len());
     let mut failure = None;
@@ -84,6 +86,7 @@ async fn pass(state: &AppState, channels: &Channels, stopped: &watch::Receiver<b
     let results = tokio::select! {
         results = all_lanes => results,
         () = grace_over => Vec::new(),
+        () = lease.keep(state) => Vec::new(),
     };
     for result in results {
         match result {
@@ -92,7 +95,7 @@ async fn pass(state: &AppState, channels: &Channels, stopped: &watch::Receiver<b
         }
     }
     if *stopped.borrow() {
-        release(state, &claimed, lease).await?;
+        lease.release(state).await?;
     }
     state.announce(signals).await;
     match failure {
@@ -131,6 +134,7 @@ async fn run_lane(
     lane: Vec<&delivery::Model>,
     now: i64,
     stopped: watch::Receiver<bool>,
+    lease: &PassLease,
 ) -> ServiceResult<Vec<Signal>> {
     let mut signals = Vec::with_capacity(lane.len());
     let mut sender = channels.sender();
@@ -145,7 +149,7 @@ async fn run_lane(
         {
             signals.push(Signal::Alert { notification: row.notification_id, user });
         }
-        record(state, row, outcome).await?;
+        lease.recording(|until| record(state, row, outcome, until)).await?;
         signals.push(Signal::Delivery { id: row.id });
     }
     Ok(signals)
@@ -172,21 +176,6 @@ async fn stop_requested(mut stopped: watch::Receiver<bool>) {
     if stopped.wait_for(|stop| *stop).await.is_err() {
         std::future::pending::<()>().await;
     }
-}
-
-/// Gives back the leases of `claimed` rows this pass still holds (`lease`): those it did not get to send.
-/// Rows whose outcome was recorded have no lease; a lease another worker took since is not touched.
-async fn release(state: &AppState, claimed: &[delivery::Model], lease: i64) -> ServiceResult<()> {
-    let released = delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeaseUntil, sea_orm::sea_query::Expr::value(Option::<i64>::None))
-        .filter(delivery::Column::Id.is_in(claimed.iter().map(|d| d.id)))
-        .filter(delivery::Column::LeaseUntil.eq(lease))
-        .exec(&state.db)
-        .await?;
-    if released.rows_affected > 0 {
-        tracing::info!(released = released.rows_affected, "shutting down: unsent deliveries released");
-    }
-    Ok(())
 }
 
 /// Takes a lease on up to `BATCH` due deliveries of the channels this process can send; returns them and
@@ -223,8 +212,13 @@ async fn claim(state: &AppState, now: i64) -> ServiceResult<(Vec<delivery::Model
     Ok((rows, lease))
 }
 
-/// Stores the outcome of one attempt.
-async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), SendError>) -> ServiceResult<()> {
+/// Stores the outcome of one attempt, if the row is still leased to this pass (`lease_until`).
+async fn record(
+    state: &AppState,
+    row: &delivery::Model,
+    outcome: Result<(), SendError>,
+    lease_until: i64,
+) -> ServiceResult<()> {
     let now = state.clock.now().timestamp();
     let attempts = row.attempts + 1;
     let mut model = delivery::ActiveModel {
@@ -269,7 +263,18 @@ async fn record(state: &AppState, row: &delivery::Model, outcome: Result<(), Sen
             model.last_error = Set(Some(reason));
         }
     }
-    delivery::Entity::update(model).exec(&state.db).await.map_err(ServiceError::from)?;
+    let stored = delivery::Entity::update_many()
+        .set(model)
+        .filter(delivery::Column::Id.eq(row.id))
+        .filter(delivery::Column::LeaseUntil.eq(lease_until))
+        .exec(&state.db)
+        .await
+        .map_err(ServiceError::from)?;
+    if stored.rows_affected == 0 {
+        // Another worker claimed it after this pass's lease lapsed (a pause longer than the lease): its
+        // outcome is that worker's to record.
+        tracing::warn!(delivery = row.id, "a delivery's lease was lost before its outcome was recorded");
+    }
     Ok(())
 }
 

@@ -178,3 +178,37 @@ async fn sigterm_stops_the_delivery_worker_with_a_backlog_and_releases_what_it_d
     assert_eq!(delivered + pending, 200, "nothing lost or dead");
     assert!(delivered as usize <= sent, "recorded only what the receiver got");
 }
+
+/// Issue 17, point 3: a lane to a slow receiver takes longer than the lease (20 deliveries × 0.4 s against
+/// a 2 s lease) while a second instance polls the same database. The pass renews its lease, so the second
+/// instance claims none of its rows and no delivery id arrives twice.
+#[tokio::test]
+async fn a_lane_that_outlasts_its_lease_keeps_it_and_a_second_worker_sends_nothing_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receiver = Receiver::start_slow(Duration::from_millis(400)).await;
+    let database_url = pending_deliveries(&dir, &receiver.url, 20).await;
+    let mut first = serve_with_lease(&database_url, "2");
+    receiver.wait_for_within(1, Duration::from_secs(30)).await;
+    let mut second = serve_with_lease(&database_url, "2");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut per_id: HashMap<String, usize> = HashMap::new();
+    while std::time::Instant::now() < deadline {
+        per_id.clear();
+        for request in receiver.received() {
+            *per_id.entry(request.header("x-slawatch-delivery").unwrap_or_default().to_owned()).or_default() += 1;
+        }
+        if per_id.len() == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A moment for a late duplicate to show.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for server in [&mut first, &mut second] {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let sent = receiver.received().len();
+    assert_eq!(per_id.len(), 20, "every delivery arrived");
+    assert_eq!(sent, 20, "none twice: {per_id:?}");
+}
