@@ -3,7 +3,6 @@
 //! the delivery worker runs everywhere, its deliveries claimed one instance at a time by their own leases.
 
 pub mod delivery;
-pub mod delivery_lease;
 pub mod housekeeping;
 pub mod reports;
 pub mod risk_expiry;

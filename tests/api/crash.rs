@@ -27,7 +27,7 @@ fn serve(database_url: &str) -> Child {
     serve_with_lease(database_url, "2")
 }
 
-fn serve_with_lease(database_url: &str, lease_seconds: &str) -> Child {
+pub fn serve_with_lease(database_url: &str, lease_seconds: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", database_url)
@@ -43,22 +43,26 @@ fn serve_with_lease(database_url: &str, lease_seconds: &str) -> Child {
 /// Writes `count` pending webhook deliveries to `receiver_url` into a fresh database, as the API would,
 /// before any server runs; returns the database's URL.
 async fn pending_deliveries(dir: &tempfile::TempDir, receiver_url: &str, count: usize) -> String {
+    pending_deliveries_to(dir, &[receiver_url], count).await
+}
+
+/// Writes `count` notifications, each with a pending delivery to every one of `receiver_urls` (a webhook
+/// each), into a fresh database before any server runs; returns the database's URL.
+pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&str], count: usize) -> String {
     let database_url = fresh_database(dir).await;
     let config = Config { database_url: database_url.clone(), ..Config::default() };
     let state = slawatch::startup::prepare_state(config, Clock::system()).await.expect("database ready");
     let root = Actor { user_id: 0, username: "crash-test".to_owned(), is_superuser: true };
     let fail = |e: slawatch::error::ServiceError| e.detail();
-    let hook = webhooks::create(
-        &state,
-        &root,
-        WebhookInput {
-            name: Some("receiver".to_owned()),
-            url: Some(receiver_url.to_owned()),
+    let mut hooks = Vec::new();
+    for (i, url) in receiver_urls.iter().enumerate() {
+        let input = WebhookInput {
+            name: Some(format!("receiver {i}")),
+            url: Some((*url).to_owned()),
             ..WebhookInput::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}", fail(e)));
+        };
+        hooks.push(webhooks::create(&state, &root, input).await.unwrap_or_else(|e| panic!("{}", fail(e))).id);
+    }
     settings::update(&state, &root, SettingsChanges { enable_webhooks: Some(true), ..SettingsChanges::default() })
         .await
         .unwrap_or_else(|e| panic!("{}", fail(e)));
@@ -70,7 +74,7 @@ async fn pending_deliveries(dir: &tempfile::TempDir, receiver_url: &str, count: 
         channels: vec![Channel::Webhook],
         emails: vec![],
         slack_channels: vec![],
-        webhook_ids: vec![hook.id],
+        webhook_ids: hooks,
     };
     notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     let txn = slawatch::db::begin_write(&state.db).await.expect("transaction");

@@ -9,6 +9,7 @@ mod compliance;
 mod crash;
 mod crud;
 mod database_outage;
+mod delivery_lanes;
 mod health;
 mod helpers;
 mod housekeeping;
