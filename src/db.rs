@@ -28,16 +28,44 @@ pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<DatabaseCon
                 // past this many pages (64 MiB), should that task fall behind.
                 .pragma("wal_autocheckpoint", "16384")
         });
+        options.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
+        });
     } else {
         options.max_connections(16).min_connections(1);
     }
     Database::connect(options).await
 }
 
+/// Whether an idle SQLite connection may be handed out again: only when it is outside any transaction.
+/// After an I/O error such as a full disk (`SQLITE_FULL`) SQLite may roll a transaction back by itself; the
+/// ROLLBACK queued when the transaction was dropped then fails, and sqlx still counts the connection as
+/// inside a transaction. Handed out, its next `BEGIN IMMEDIATE` became a `SAVEPOINT` opening a transaction
+/// that no commit ever ended: later "committed" writes were acknowledged, seen by that connection's readers,
+/// held the write lock ("database is locked" for everyone else) and were lost at the restart. Such a
+/// connection is closed instead, and the pool opens a fresh one. (The pool pings a connection as it comes
+/// back, which runs the queued rollback first, so the depth read here is its outcome.)
+fn outside_transaction(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
+    use sea_orm::sqlx::Connection;
+    let outside = !conn.is_in_transaction();
+    if !outside {
+        tracing::warn!("a database connection left inside a transaction after an error is closed, not reused");
+    }
+    outside
+}
+
+/// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before the checkpointer waits for a moment
+/// without readers on older snapshots to copy all of it back and truncate it.
+const WAL_TRUNCATE_PAGES: i64 = 4096;
+
 /// On SQLite, copies the write-ahead log back into the database file every second, off the writers' path:
 /// with SQLite's default a commit pays for that every thousand pages (25 ms in the middle of an SLA sweep,
-/// 240 ms with a larger log). A passive checkpoint never blocks readers or the writer. Ends when the pool
-/// is closed.
+/// 240 ms with a larger log). A passive checkpoint never blocks readers or the writer, but under a steady
+/// stream of writes with readers always on some snapshot it never completes, and SQLite then never starts
+/// the log over: it grew by 15 MiB a second under four busy writers until the disk was full, and filled
+/// again whatever space was freed. So once the log passes `WAL_TRUNCATE_PAGES` a `TRUNCATE` checkpoint
+/// waits (on the busy timeout; new writers wait meanwhile) until it can copy everything and empty the
+/// file. Ends when the pool is closed.
 pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return;
@@ -48,14 +76,27 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(err) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
-                if db.ping().await.is_err() {
-                    return;
-                }
-                tracing::debug!(error = %err, "WAL checkpoint skipped; trying again in a second");
+            match checkpoint(&db).await {
+                Ok(()) => {}
+                Err(_) if db.ping().await.is_err() => return,
+                Err(err) => tracing::debug!(error = %err, "WAL checkpoint skipped; trying again in a second"),
             }
         }
     });
+}
+
+/// One passive checkpoint, followed by a truncating one when the log has grown past `WAL_TRUNCATE_PAGES`.
+async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let passive = sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+    let log_pages = match db.query_one_raw(passive).await? {
+        Some(row) => row.try_get_by_index::<i64>(1)?,
+        None => 0,
+    };
+    if log_pages > WAL_TRUNCATE_PAGES {
+        tracing::debug!(log_pages, "the write-ahead log is long: truncating checkpoint");
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
 }
 
 /// Something only one process at a time may do on a database, whichever process (`serve`, a CLI command)

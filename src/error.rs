@@ -112,12 +112,31 @@ impl From<DbErr> for ServiceError {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Self::Conflict("the record is referenced by or refers to another record".to_owned())
             }
+            _ if disk_full(&err) => {
+                tracing::error!(error = %err, "the database's disk is full");
+                Self::Unavailable(
+                    "the database's disk is full: nothing was written; try again once space is freed".to_owned(),
+                )
+            }
             _ if database_unreachable(&err) => {
                 tracing::warn!(error = %err, "the database is unreachable");
                 Self::Unavailable("the database is unavailable: try again shortly".to_owned())
             }
             _ => Self::Internal(Box::new(err)),
         }
+    }
+}
+
+/// Whether `err` is the database's disk being full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`): the
+/// statement's transaction is not committed, and a retry later can succeed.
+fn disk_full(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            matches!(&**cause, Sqlx::Database(db) if matches!(db.code().as_deref(), Some("13" | "53100")))
+        }
+        _ => false,
     }
 }
 

@@ -26,9 +26,9 @@ const FINDINGS: usize = 40;
 /// 50 %, 10 % and the breach of each Critical started 30 h ago.
 const EVENTS_PER_FINDING: usize = 3;
 
-struct Instance {
-    child: Child,
-    base: String,
+pub struct Instance {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Instance {
@@ -38,7 +38,7 @@ impl Drop for Instance {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
@@ -47,7 +47,7 @@ async fn serve(database_url: &str) -> Instance {
 }
 
 /// An instance on `port` (a restart "in its place" uses the same one).
-async fn serve_on(database_url: &str, port: u16) -> Instance {
+pub async fn serve_on(database_url: &str, port: u16) -> Instance {
     let child = Command::new(env!("CARGO_BIN_EXE_slawatch"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", database_url)

@@ -10,6 +10,7 @@ mod crash;
 mod crud;
 mod database_outage;
 mod delivery_lanes;
+mod disk_full;
 mod health;
 mod helpers;
 mod housekeeping;
