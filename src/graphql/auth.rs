@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{ContextExt, connection_complexity, page_request, parse_id};
+use super::types::user::ShownTo;
 use super::types::{ApiToken, TotalCount, User, connection};
 use crate::service::users::{NewUser, UserChanges};
 use crate::service::{auth, tokens, users};
@@ -16,7 +17,7 @@ pub struct AuthQuery;
 impl AuthQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        Ok(User(users::me(ctx.state()?, ctx.actor()?).await?))
+        Ok(User::from(users::me(ctx.state()?, ctx.actor()?).await?))
     }
 
     /// All users (superusers).
@@ -30,7 +31,7 @@ impl AuthQuery {
         before: Option<String>,
     ) -> Result<Connection<String, User, TotalCount>> {
         let page = users::list(ctx.state()?, ctx.actor()?, page_request(ctx, first, after, last, before)?).await?;
-        Ok(connection(page, |u| u.id, User))
+        Ok(connection(page, |u| u.id, User::from))
     }
 
     /// The signed-in user's API tokens, newest first.
@@ -91,7 +92,11 @@ impl AuthMutation {
         let origin = ctx.origin()?;
         origin.take_login()?;
         let session = auth::login(ctx.state()?, &username, &password, origin.address).await?;
-        Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
+        Ok(LoginPayload {
+            token: session.token,
+            expires_at: session.expires_at,
+            user: User(session.user, ShownTo::Themself),
+        })
     }
 
     /// Creates an API token for the signed-in user.
@@ -109,7 +114,7 @@ impl AuthMutation {
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
         let CreateUserInput { username, email, display_name, password, is_superuser, slack_email } = input;
         let new = NewUser { username, email, display_name, password, is_superuser, slack_email };
-        Ok(User(users::create(ctx.state()?, ctx.actor()?, new).await?))
+        Ok(User::from(users::create(ctx.state()?, ctx.actor()?, new).await?))
     }
 
     /// Updates a user: superusers anyone; users themselves, except privileges.
@@ -119,7 +124,7 @@ impl AuthMutation {
         let changes =
             UserChanges { email, display_name, password, is_superuser, is_active, slack_email, current_password };
         let client = ctx.origin()?.address;
-        Ok(User(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes, client).await?))
+        Ok(User::from(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes, client).await?))
     }
 
     /// Signs out everywhere: every session token (JWT) of the signed-in user stops working, and their live

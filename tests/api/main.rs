@@ -21,6 +21,7 @@ mod mail;
 mod metrics;
 mod migrations;
 mod notifications;
+mod readme;
 mod receiver;
 mod rest;
 mod runbook;

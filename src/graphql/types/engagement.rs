@@ -39,6 +39,6 @@ impl Engagement {
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(lead) = self.0.lead_id else { return Ok(None) };
         let loader = ctx.data::<DataLoader<UserLoader>>()?;
-        Ok(loader.load_one(lead).await.map_err(ServiceError::internal)?.map(User))
+        Ok(loader.load_one(lead).await.map_err(ServiceError::internal)?.map(User::from))
     }
 }

@@ -79,6 +79,6 @@ impl ProductMember {
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         let loader = ctx.data::<DataLoader<UserLoader>>()?;
         let found = loader.load_one(self.0.user_id).await.map_err(ServiceError::internal)?;
-        Ok(User(found.ok_or_else(|| ServiceError::not_found("user"))?))
+        Ok(User::from(found.ok_or_else(|| ServiceError::not_found("user"))?))
     }
 }

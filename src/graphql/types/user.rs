@@ -7,13 +7,29 @@ use super::instant;
 use crate::entity::{api_token, user};
 use crate::graphql::context::ContextExt;
 
-pub struct User(pub user::Model);
+pub struct User(pub user::Model, pub ShownTo);
+
+/// Whom a `User` is shown to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownTo {
+    /// Whoever sent the request (their identity decides).
+    Requester,
+    /// The user themself, signing in: the request carries no identity yet, but the answer is theirs.
+    Themself,
+}
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self(model, ShownTo::Requester)
+    }
+}
 
 impl User {
     /// Whether the viewer may see this user's private fields: the user themself and superusers. Others
     /// (a colleague reading an engagement's lead or a note's author) see the id, username and name only.
     fn private_to(&self, ctx: &Context<'_>) -> bool {
-        ctx.actor().is_ok_and(|viewer| viewer.is_superuser || viewer.user_id == self.0.id)
+        self.1 == ShownTo::Themself
+            || ctx.actor().is_ok_and(|viewer| viewer.is_superuser || viewer.user_id == self.0.id)
     }
 }
 
