@@ -15,6 +15,8 @@ pub struct Config {
     pub admin_user: String,
     /// Its password; when unset a random one is generated and printed once.
     pub admin_password: Option<String>,
+    /// Where `admin_password` came from, for the start-up log.
+    pub admin_password_origin: &'static str,
     /// HS256 secret for JWTs; when unset one is generated and stored in the database.
     pub jwt_secret: Option<String>,
     pub jwt_ttl_minutes: i64,
@@ -79,6 +81,7 @@ impl std::fmt::Debug for Config {
             bind,
             admin_user,
             admin_password,
+            admin_password_origin,
             jwt_secret,
             jwt_ttl_minutes,
             sweep_interval_seconds,
@@ -107,6 +110,7 @@ impl std::fmt::Debug for Config {
             .field("bind", bind)
             .field("admin_user", admin_user)
             .field("admin_password", &redacted(admin_password.as_ref()))
+            .field("admin_password_origin", admin_password_origin)
             .field("jwt_secret", &redacted(jwt_secret.as_ref()))
             .field("jwt_ttl_minutes", jwt_ttl_minutes)
             .field("sweep_interval_seconds", sweep_interval_seconds)
@@ -178,6 +182,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_user: "admin".to_owned(),
             admin_password: None,
+            admin_password_origin: "SLAWATCH_ADMIN_PASSWORD",
             jwt_secret: None,
             jwt_ttl_minutes: 60,
             sweep_interval_seconds: 60,
@@ -211,11 +216,12 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("invalid {path}: {source}")]
     Toml { path: String, source: toml::de::Error },
-    #[error("invalid value for {name}: {message}")]
+    #[error("invalid value for {name} ({} in slawatch.toml): {message}", toml_key(name))]
     Invalid { name: &'static str, message: String },
 }
 
-/// The shape of `slawatch.toml`; every key optional, named as the environment variable without prefix.
+/// The shape of `slawatch.toml`; every key optional, named as its environment variable in lower case without
+/// the `SLAWATCH_` prefix (`toml_key`; a unit test holds every setting to it).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
@@ -226,7 +232,10 @@ struct FileSettings {
     jwt_secret: Option<String>,
     jwt_ttl_minutes: Option<i64>,
     sweep_interval: Option<u64>,
-    email_url: Option<String>,
+    /// `DD_EMAIL_URL`; `email_url`, its name before the rule, is still read.
+    #[serde(alias = "email_url")]
+    dd_email_url: Option<String>,
+    rust_log: Option<String>,
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
     max_query_fields: Option<u64>,
@@ -286,6 +295,9 @@ impl Config {
         if let Some(user) = pick("SLAWATCH_ADMIN_USER", file.admin_user) {
             config.admin_user = user;
         }
+        if env("SLAWATCH_ADMIN_PASSWORD").is_none() && file.admin_password.is_some() {
+            config.admin_password_origin = "admin_password in slawatch.toml";
+        }
         config.admin_password = pick("SLAWATCH_ADMIN_PASSWORD", file.admin_password);
         config.jwt_secret = pick("SLAWATCH_JWT_SECRET", file.jwt_secret);
         if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
@@ -303,8 +315,8 @@ impl Config {
             }
             config.sweep_interval_seconds = seconds;
         }
-        config.email_url = pick("DD_EMAIL_URL", file.email_url);
-        config.log_filter = env("RUST_LOG");
+        config.email_url = pick("DD_EMAIL_URL", file.dd_email_url);
+        config.log_filter = pick("RUST_LOG", file.rust_log);
         if let Some(seconds) = number(&env, "SLAWATCH_DELIVERY_LEASE_SECONDS", file.delivery_lease_seconds)? {
             if !(1..=3600).contains(&seconds) {
                 return Err(invalid("SLAWATCH_DELIVERY_LEASE_SECONDS", "must be between 1 and 3600".to_owned()));
@@ -426,6 +438,12 @@ impl Config {
     }
 }
 
+/// The `slawatch.toml` key of an environment variable: its name in lower case without `SLAWATCH_`.
+#[must_use]
+pub fn toml_key(env_name: &str) -> String {
+    env_name.strip_prefix("SLAWATCH_").unwrap_or(env_name).to_ascii_lowercase()
+}
+
 fn invalid(name: &'static str, message: String) -> ConfigError {
     ConfigError::Invalid { name, message }
 }
@@ -516,5 +534,57 @@ mod tests {
         assert!(Config::from_sources(None, env_of(&[("SLAWATCH_JWT_SECRET", "short")])).is_err());
         assert!(Config::from_sources(Some("unknown_key = 1"), env_of(&[])).is_err());
         assert!(Config::from_sources(None, env_of(&[("SLAWATCH_BIND", "nowhere")])).is_err());
+    }
+
+    /// Every environment variable this file reads, from its source.
+    fn environment_names() -> Vec<String> {
+        let source = include_str!("config.rs");
+        let mut names: Vec<String> = source
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|text| {
+                text.len() > 3
+                    && text.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && (text.starts_with("SLAWATCH_") || ["DATABASE_URL", "DD_EMAIL_URL", "RUST_LOG"].contains(text))
+                    && *text != "SLAWATCH_"
+            })
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn every_setting_has_a_toml_key_named_by_the_rule_and_a_readme_row() {
+        let names = environment_names();
+        assert!(names.len() >= 30, "{names:?}");
+        let readme = include_str!("../README.md");
+        for name in &names {
+            let key = toml_key(name);
+            // A table where a value belongs: a known key says "invalid type", an unknown one "unknown field".
+            let err = toml::from_str::<FileSettings>(&format!("{key} = {{}}")).expect_err("a table is no value");
+            assert!(!err.to_string().contains("unknown field"), "{name}: no `{key}` key in slawatch.toml: {err}");
+            assert!(readme.contains(&format!("| `{name}` |")), "{name} has no row in README's settings table");
+        }
+    }
+
+    #[test]
+    fn the_file_sets_what_the_environment_does() {
+        let file = "dd_email_url = \"smtp://mail.internal:25/?from=sla@golemtrust.am\"\nrust_log = \"debug\"\n\
+                    admin_password = \"from-the-file-password\"\n";
+        let config = Config::from_sources(Some(file), env_of(&[])).expect("valid");
+        assert_eq!(config.email_url.as_deref(), Some("smtp://mail.internal:25/?from=sla@golemtrust.am"));
+        assert_eq!(config.log_filter.as_deref(), Some("debug"));
+        assert_eq!(config.admin_password_origin, "admin_password in slawatch.toml");
+        let legacy = Config::from_sources(Some("email_url = \"smtp://old.internal:25/\""), env_of(&[])).expect("valid");
+        assert_eq!(legacy.email_url.as_deref(), Some("smtp://old.internal:25/"));
+        let from_env = Config::from_sources(Some(file), env_of(&[("SLAWATCH_ADMIN_PASSWORD", "from-the-environment")]))
+            .expect("ok");
+        assert_eq!(from_env.admin_password_origin, "SLAWATCH_ADMIN_PASSWORD");
+        assert_eq!(from_env.admin_password.as_deref(), Some("from-the-environment"));
+        let err = Config::from_sources(Some("sweep_interval = 0"), env_of(&[])).expect_err("invalid");
+        assert!(err.to_string().contains("sweep_interval in slawatch.toml"), "{err}");
     }
 }

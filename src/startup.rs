@@ -109,13 +109,18 @@ impl Application {
             config.bind = bound;
             state.config = Arc::new(config);
         }
+        crate::service::settings::follow_bound_address(&state.db, bound).await?;
         if let Some((username, generated)) = users::ensure_first_admin(&state).await? {
             match generated {
                 Some(password) => eprintln!(
                     "Created the first admin user {username:?} with password {password} \
-                     (shown once; set SLAWATCH_ADMIN_PASSWORD to choose it)."
+                     (shown once; set SLAWATCH_ADMIN_PASSWORD, or admin_password in slawatch.toml, to choose it)."
                 ),
-                None => tracing::info!(username, "created the first admin user from SLAWATCH_ADMIN_PASSWORD"),
+                None => tracing::info!(
+                    username,
+                    "created the first admin user with the password from {}",
+                    state.config.admin_password_origin
+                ),
             }
         }
         let router = router(state.clone());

@@ -19,6 +19,8 @@ pub struct Model {
     pub email_from: Option<String>,
     pub team_name: String,
     pub site_url: String,
+    /// Whether a superuser set `site_url`; until then each `serve` start sets it from its bound address.
+    pub site_url_chosen: bool,
     pub webhook_timeout_seconds: i32,
     pub enable_finding_sla: bool,
     pub notify_only_verified: bool,

@@ -68,9 +68,10 @@ impl ReportMutation {
         Ok(GeneratedReport::new(created))
     }
 
-    /// Schedules the report: generated at each time of `cron` (UTC, `minute hour day month weekday`, e.g.
-    /// `0 6 1 1,4,7,10 *` for quarterly) for the complete `period` before it, announced with `report_created`
-    /// to you and by mail to `recipients`.
+    /// Schedules the report: generated at each time of `cron` (UTC, exactly five fields: `minute hour
+    /// day-of-month month day-of-week`, e.g. `0 6 1 1,4,7,10 *` for quarterly; anything else is refused)
+    /// for the complete `period` before it, announced with `report_created` to you and by mail to
+    /// `recipients`. `nextRunTimes` shows when it will run.
     async fn create_report_schedule(&self, ctx: &Context<'_>, input: ReportScheduleInput) -> Result<ReportSchedule> {
         let new = NewSchedule {
             name: input.name,
@@ -227,6 +228,12 @@ impl ReportSchedule {
     }
     async fn next_run_at(&self) -> Option<DateTime<Utc>> {
         instant(self.0.next_run_at)
+    }
+    /// The next three times the schedule runs from now (UTC): check a new schedule with them.
+    async fn next_run_times(&self, ctx: &Context<'_>) -> Result<Vec<DateTime<Utc>>> {
+        let now = ctx.state()?.clock.now();
+        crate::domain::report_schedule::next_runs(&self.0.cron, now, 3)
+            .map_err(|err| crate::error::ServiceError::internal(std::io::Error::other(err)).into())
     }
     async fn last_run_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_run_at.and_then(instant)

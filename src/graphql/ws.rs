@@ -87,7 +87,7 @@ async fn serve_socket(
     tokio::select! {
         () = protocol_run => {}
         (code, reason) = closing(watched, init_timeout) => {
-            let frame = CloseFrame { code, reason: reason.into() };
+            let frame = CloseFrame { code, reason: fit_close_reason(&reason).into() };
             let _ = sink.lock().await.send(Message::Close(Some(frame))).await;
         }
     }
@@ -96,10 +96,24 @@ async fn serve_socket(
 fn forbidden_code(message: Message) -> Message {
     match message {
         Message::Close(Some(frame)) if frame.reason.as_str().starts_with(REFUSED) => {
-            Message::Close(Some(CloseFrame { code: 4403, reason: frame.reason }))
+            Message::Close(Some(CloseFrame { code: 4403, reason: fit_close_reason(frame.reason.as_str()).into() }))
         }
         other => other,
     }
+}
+
+/// A close frame's reason is at most 123 bytes (RFC 6455, 5.5); a longer one makes the frame invalid and the
+/// client sees 1006 instead of the code. Cut at a character boundary.
+fn fit_close_reason(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
 }
 
 /// The `Authorization`-style credential in a `connection_init` payload.
@@ -152,6 +166,14 @@ mod tests {
         assert_eq!(credential(&serde_json::json!({ "token": "sw_abc" })).as_deref(), Some("Token sw_abc"));
         assert_eq!(credential(&serde_json::json!({})), None);
         assert_eq!(credential(&serde_json::Value::Null), None);
+    }
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        let long = "é".repeat(100);
+        assert!(fit_close_reason(&long).len() <= 123);
+        assert!(long.starts_with(fit_close_reason(&long)));
+        assert_eq!(fit_close_reason("short"), "short");
     }
 
     #[test]

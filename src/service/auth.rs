@@ -88,11 +88,23 @@ pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> Ser
     let (user_id, session) = if scheme.eq_ignore_ascii_case("bearer") && !is_api_token {
         match state.jwt.verify(credential, now) {
             Ok(verified) => (verified.user_id, Some(verified)),
-            Err(err) => return refused(err.to_string()),
+            Err(err) if looks_like_jwt(credential) => return refused(err.to_string()),
+            Err(err) => {
+                return refused(format!(
+                    "{err}: Bearer carries a session token (from login); send an API token as \
+                     Authorization: Token <token>"
+                ));
+            }
         }
     } else if is_api_token {
         match api_token_user(state, credential, now).await? {
             Some(id) => (id, None),
+            None if looks_like_jwt(credential) => {
+                return refused(
+                    "this is a session token (from login), not an API token: send it as Authorization: Bearer <token>"
+                        .to_owned(),
+                );
+            }
             None => return refused("the API token is invalid or revoked".to_owned()),
         }
     } else {
@@ -118,6 +130,12 @@ pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> Ser
         Some(_) => refused("the session has ended (signed out or password changed): sign in again".to_owned()),
         None => refused("the user is inactive or no longer exists".to_owned()),
     }
+}
+
+/// Whether a credential has a JWT's shape (three base64url parts, the header a JSON object): the hint for
+/// a session token sent with the API token's scheme, and the reverse.
+fn looks_like_jwt(credential: &str) -> bool {
+    credential.starts_with("eyJ") && credential.split('.').count() == 3
 }
 
 /// A signed-in user as requests need it, kept between requests.

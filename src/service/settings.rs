@@ -160,6 +160,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
     }
     if let Some(url) = site_url {
         model.site_url = Set(http_url("siteUrl", &url)?.trim_end_matches('/').to_owned());
+        model.site_url_chosen = Set(true);
     }
     if let Some(seconds) = webhook_timeout_seconds {
         if !(1..=120).contains(&seconds) {
@@ -203,6 +204,24 @@ pub async fn jwt_secret(db: &sea_orm::DatabaseConnection, configured: Option<&st
         .await?
         .and_then(|settings| settings.jwt_secret)
         .ok_or_else(|| ServiceError::internal("the system settings row is missing"))
+}
+
+/// Until a superuser sets `siteUrl`, it is `http://<the address serve is bound to>` (an unspecified address,
+/// `0.0.0.0` or `::`, reads as `127.0.0.1`), so links in notifications name the server that sent them.
+pub async fn follow_bound_address(db: &sea_orm::DatabaseConnection, bound: std::net::SocketAddr) -> ServiceResult<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut shown = bound;
+    if shown.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    system_settings::Entity::update_many()
+        .col_expr(system_settings::Column::SiteUrl, Expr::value(format!("http://{shown}")))
+        .filter(system_settings::Column::Id.eq(1))
+        .filter(system_settings::Column::SiteUrlChosen.eq(false))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ async fn a_new_product_alerts_superusers_and_alerts_can_be_marked_read() {
         app.gql(Some(&token), "{ alerts(first: 1) { edges { node { id event url readAt } } } }", json!({})).await;
     let alert = first.data()["alerts"]["edges"][0]["node"].clone();
     assert_eq!(alert["event"], "product_type_added");
-    assert_eq!(alert["url"], "http://127.0.0.1:8080/");
+    assert_eq!(alert["url"], format!("{}/", app.address), "siteUrl follows the bound address");
     let marked = app
         .gql(Some(&token), "mutation($ids: [ID!]) { markAlertsRead(ids: $ids) }", json!({ "ids": [alert["id"]] }))
         .await;

@@ -211,6 +211,6 @@ async fn invalid_values_in_findings_users_and_settings_are_refused() {
         assert_eq!(app.admin(query, json!({})).await.code(), "BAD_USER_INPUT", "{query}");
     }
     let settings = app.admin("{ systemSettings { siteUrl mailRecipients } }", json!({})).await;
-    assert_eq!(settings.data()["systemSettings"], json!({ "siteUrl": "http://127.0.0.1:8080", "mailRecipients": [] }));
+    assert_eq!(settings.data()["systemSettings"], json!({ "siteUrl": app.address, "mailRecipients": [] }));
     assert_eq!(app.admin("{ findings { totalCount } }", json!({})).await.data()["findings"]["totalCount"], 0);
 }

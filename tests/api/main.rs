@@ -11,6 +11,7 @@ mod crud;
 mod database_outage;
 mod delivery_lanes;
 mod disk_full;
+mod first_hour;
 mod health;
 mod helpers;
 mod housekeeping;

@@ -40,11 +40,13 @@ async fn sla_events_survive_migration_7_down_and_up_again() {
     let before = rows(&app, events_sql).await;
     assert_eq!(before.len(), 3);
 
-    Migrator::down(&app.state.db, Some(3)).await.expect("migrations 9, 8 and 7 down");
+    // Every migration from 7 on, however many came after it.
+    let from_seventh = u32::try_from(Migrator::migrations().len() - 6).expect("a few");
+    Migrator::down(&app.state.db, Some(from_seventh)).await.expect("migrations down to before 7");
     let with_product = rows(&app, "SELECT CAST(product_id AS BIGINT) FROM sla_events").await;
     assert_eq!(with_product, vec![vec![product_id]; 3], "down fills product_id from the findings");
 
-    Migrator::up(&app.state.db, None).await.expect("migrations 7, 8 and 9 up again");
+    Migrator::up(&app.state.db, None).await.expect("migrations from 7 up again");
     assert_eq!(rows(&app, events_sql).await, before, "every event kept, ids and notifications included");
 
     // The schema works as before: the events read through the API, the sweep neither repeats them nor
