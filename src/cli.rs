@@ -81,6 +81,21 @@ pub enum UserCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// List every user: id, username, email, superuser, active.
+    List,
+    /// Deactivate a user: their sessions end, they cannot sign in and their API tokens stop working.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a user's password; their sessions end.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        /// The new password (default: a random one, printed once).
+        #[arg(long)]
+        password: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,5 +107,16 @@ pub enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+    /// List API tokens (never their secrets): id, user, name, prefix, created, last used, revoked.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke an API token by its id (see `token list`).
+    Revoke {
+        #[arg(long)]
+        id: i32,
     },
 }

@@ -345,6 +345,20 @@ const KIND_TEXT = {
   RESOLVED: () => "Resolved",
 };
 
+/** When an event happened, in the viewer's time zone, which is named: the time alone for today, with the
+ * date otherwise (a sweep after downtime sends events of earlier days, at the instants they were due). */
+function eventTime(iso) {
+  const at = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  const zone =
+    new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(at).find((p) => p.type === "timeZoneName")
+      ?.value ?? "";
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+  const day = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+  const today = at.toDateString() === new Date().toDateString();
+  return `${today ? "" : `${day} `}${time} ${zone}`.trim();
+}
+
 function addToFeed(event) {
   const item = element("li", { class: event.kind, "data-finding": event.finding.id, "data-kind": event.kind }, [
     element("span", { class: "kind", text: KIND_TEXT[event.kind]?.(event) ?? event.kind }),
@@ -355,7 +369,7 @@ function addToFeed(event) {
     " · ",
     element("span", { text: event.finding.product.name }),
     " ",
-    event.occurredAt ? element("time", { datetime: event.occurredAt, text: new Date(event.occurredAt).toLocaleTimeString() }) : "",
+    event.occurredAt ? element("time", { datetime: event.occurredAt, text: eventTime(event.occurredAt) }) : "",
   ]);
   const feed = $("#feed");
   feed.prepend(item);

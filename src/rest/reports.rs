@@ -1,4 +1,5 @@
-//! `GET /reports/sla-compliance?format=pdf|csv|json&productId=…&quarter=2026-Q1` (or `from`/`to`): the
+//! `GET /reports/sla-compliance?format=pdf|csv|json&productId=…&quarter=2026-Q1` (or `product_name=…` as
+//! the findings endpoint takes it; `from`/`to` for the period): the
 //! compliance report as a file, behind the same authorization as GraphQL; `GET /reports/{id}`: a kept one.
 
 use axum::extract::{Path, RawQuery, State};
@@ -21,7 +22,7 @@ pub async fn sla_compliance(
 ) -> Result<Response, RestError> {
     let actor = actor(&state, &headers).await?;
     let mut format = Format::Pdf;
-    let (mut product_id, mut from, mut to, mut quarter) = (None, None, None, None);
+    let (mut product_id, mut product_name, mut from, mut to, mut quarter) = (None, None, None, None, None);
     let bad = |name: &str, message: String| RestError(StatusCode::BAD_REQUEST, json!({ name: [message] }));
     let day = |name: &str, value: &str| {
         NaiveDate::parse_from_str(value, "%Y-%m-%d")
@@ -37,11 +38,24 @@ pub async fn sla_compliance(
             "productId" | "product_id" => {
                 product_id = Some(value.parse::<i32>().map_err(|_| RestError::not_found())?);
             }
+            "product_name" => product_name = Some(value.clone()),
             "from" => from = Some(day(name, value)?),
             "to" => to = Some(day(name, value)?),
             "quarter" => quarter = Some(value.clone()),
-            _ => return Err(bad(name, "unknown parameter: use format, productId, quarter, from, to".to_owned())),
+            _ => {
+                return Err(bad(
+                    name,
+                    "unknown parameter: use format, productId or product_name, quarter, from, to".to_owned(),
+                ));
+            }
         }
+    }
+    if let Some(name) = product_name {
+        if product_id.is_some() {
+            return Err(bad("product_name", "give productId or product_name, not both".to_owned()));
+        }
+        // A product the caller may not view is a 404, as one that does not exist.
+        product_id = Some(crate::service::products::get_by_name(&state, &actor, &name).await?.id);
     }
     let period = compliance::period_of(from, to, quarter.as_deref(), state.clock.now())?;
     let report = compliance::compliance(&state, &actor, &ReportScope { product_id, period }).await?;

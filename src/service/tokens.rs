@@ -54,6 +54,16 @@ pub async fn list_own(state: &AppState, actor: &Actor) -> ServiceResult<Vec<api_
         .await?)
 }
 
+/// Every API token, or one user's (superusers only), newest first: the CLI's `token list`.
+pub async fn list_all(state: &AppState, actor: &Actor, user_id: Option<i32>) -> ServiceResult<Vec<api_token::Model>> {
+    actor.require_superuser()?;
+    let mut select = api_token::Entity::find().order_by_desc(api_token::Column::Id);
+    if let Some(user_id) = user_id {
+        select = select.filter(api_token::Column::UserId.eq(user_id));
+    }
+    Ok(select.all(&state.db).await?)
+}
+
 /// Revokes a token of one's own (superusers: anyone's). Revoking twice is harmless.
 pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<api_token::Model> {
     let found = api_token::Entity::find_by_id(id)

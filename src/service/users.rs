@@ -215,6 +215,13 @@ pub async fn list(state: &AppState, actor: &Actor, request: PageRequest) -> Serv
     page::fetch(&state.db, user::Entity::find(), user::Column::Id, request, state.config.limits.max_page_size).await
 }
 
+/// Every user, by id (superusers only): the CLI's `user list`.
+pub async fn all(state: &AppState, actor: &Actor) -> ServiceResult<Vec<user::Model>> {
+    use sea_orm::QueryOrder;
+    actor.require_superuser()?;
+    Ok(user::Entity::find().order_by_asc(user::Column::Id).all(&state.db).await?)
+}
+
 /// On first start with no users: creates the admin, with the configured password or a random one that is
 /// returned so the caller can print it once.
 pub async fn ensure_first_admin(state: &AppState) -> ServiceResult<Option<(String, Option<String>)>> {

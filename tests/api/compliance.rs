@@ -245,6 +245,18 @@ async fn the_report_downloads_as_a_readable_pdf_csv_and_json() {
         );
     }
 
+    // By name, as the findings endpoint takes a product: the same file; a name nobody may see is a 404.
+    let by_name = download(&app, "format=json&product_name=Royal-Bank-Integration&quarter=2026-Q1", Some(&token)).await;
+    assert_eq!(by_name.status(), 200);
+    let by_id = download(&app, &format!("format=json&productId={bank}&quarter=2026-Q1"), Some(&token)).await;
+    assert_eq!(by_name.bytes().await.expect("body"), by_id.bytes().await.expect("body"));
+    let unknown = download(&app, "format=json&product_name=Nowhere&quarter=2026-Q1", Some(&token)).await;
+    assert_eq!(unknown.status(), 404);
+    let both =
+        download(&app, &format!("product_name=Royal-Bank-Integration&productId={bank}&quarter=2026-Q1"), Some(&token))
+            .await;
+    assert_eq!(both.status(), 400);
+
     // JSON and CSV carry the same figures as GraphQL.
     let json_file: Value = download(&app, &format!("format=json&productId={bank}&quarter=2026-Q1"), Some(&token))
         .await
@@ -327,10 +339,10 @@ async fn the_report_command_writes_the_same_files_offline() {
     }
 
     for (args, message) in [
-        (vec!["--product", "Nope", "--quarter", "2026-Q1"], "not found"),
+        (vec!["--product", "Nope", "--quarter", "2026-Q1"], "no product named \"Nope\""),
         (vec!["--quarter", "2026-Q7"], "not a quarter"),
         (vec!["--from", "2026-03-31", "--to", "2026-01-01"], "inverted"),
-        (vec!["--quarter", "2026-Q1", "--format", "docx"], "unknown format"),
+        (vec!["--quarter", "2026-Q1", "--format", "docx"], "is not a format"),
     ] {
         let failed = run(&args);
         let stderr = String::from_utf8_lossy(&failed.stderr);

@@ -5,6 +5,7 @@ mod authorization;
 mod bad_input;
 mod browser;
 mod chat;
+mod cli;
 mod compliance;
 mod crash;
 mod crud;

@@ -102,6 +102,20 @@ try {
     { timeout: 15000 },
   );
   check(true, "the live feed shows the breach and the Critical count rose by one", { title });
+  const todayTime = await page.locator(`#feed li[data-kind='BREACH']`, { hasText: title }).locator("time").textContent();
+  check(/^\d\d:\d\d:\d\d \S+$/.test(todayTime), "today's event shows its time and the time zone", { todayTime });
+
+  // An event of an earlier day (a finding whose SLA started three days ago) shows its date too.
+  const oldTitle = `Old breach ${Date.now()}`;
+  const oldFinding = await gql(token, "mutation($i: CreateFindingInput!) { createFinding(input: $i) { id } }", {
+    i: { productId: portal.id, title: oldTitle, severity: "CRITICAL", slaStart: new Date(Date.now() - 3 * 24 * 3600 * 1000).toISOString() },
+  });
+  const oldItem = page.locator(`#feed li[data-kind='BREACH']`, { hasText: oldTitle });
+  await oldItem.waitFor({ timeout: 30000 });
+  const oldTime = await oldItem.locator("time").textContent();
+  check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/.test(oldTime), "an earlier day's event shows its date and time zone", { oldTime });
+  // Out of the counts again, so the ones below compare with the start.
+  await gql(token, "mutation($id: ID!) { mitigateFinding(id: $id) { id } }", { id: oldFinding.createFinding.id });
   check(await page.evaluate(() => window.__sameDocument === true), "no reload happened");
   const row = page.locator("#findings tbody tr.BREACHED", { hasText: title });
   check((await row.count()) === 1, "the finding is in the table as breached");

@@ -60,6 +60,13 @@ try {
   await page.waitForSelector(".graphiql-container .graphiql-query-editor .CodeMirror", { timeout: 20000 });
   check(true, "GraphiQL renders");
 
+  await fill(page, ".graphiql-query-editor", "{ __typename }");
+  await run(page);
+  const typename = await result(page, '"__typename"');
+  check(typename.data.__typename === "QueryRoot" || typeof typename.data.__typename === "string", "{ __typename } answers", {
+    typename,
+  });
+
   await fill(page, ".graphiql-query-editor", 'mutation { login(username: "cheery", password: "golem-trust-demo") { token } }');
   await run(page);
   const signedIn = await result(page, '"token"');
@@ -74,6 +81,16 @@ try {
   check(me.data.me.username === "cheery" && me.data.me.isSuperuser === true, "the Headers tab's Bearer token signs in", {
     me,
   });
+
+  // An API token in the Headers tab, with its own scheme.
+  await fill(page, ".graphiql-query-editor", 'mutation { createApiToken(name: "graphiql") { token } }');
+  await run(page);
+  const created = await result(page, '"createApiToken"');
+  await fill(page, ".graphiql-editor-tool", JSON.stringify({ Authorization: `Token ${created.data.createApiToken.token}` }));
+  await fill(page, ".graphiql-query-editor", "{ me { username } }");
+  await run(page);
+  const viaToken = await result(page, '"username"');
+  check(viaToken.data.me.username === "cheery", "the Headers tab's Token (API token) signs in", { viaToken });
 
   check(elsewhere.length === 0, "nothing requested from another origin", { elsewhere });
   check(problems.length === 0, "no script errors or CSP violations", { problems });

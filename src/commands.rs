@@ -1,0 +1,187 @@
+//! The command line's administration commands (`user`, `token`, `report`): what each does to the database
+//! and prints. They act as a superuser: whoever can run them can read the database anyway. Messages name the
+//! command's flags, not the API's fields.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use chrono::DateTime;
+
+use crate::cli::{ReportArgs, TokenCommand, UserCommand};
+use crate::error::ServiceError;
+use crate::report::{Format, ReportView};
+use crate::service::{Actor, compliance, products, tokens, users};
+use crate::startup::StartupError;
+use crate::state::AppState;
+
+/// Who the commands act as.
+fn command_line() -> Actor {
+    Actor { user_id: 0, username: "slawatch-cli".to_owned(), is_superuser: true }
+}
+
+/// A CLI run is a local administrator, not a client address to throttle.
+const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn day(epoch_seconds: i64) -> String {
+    DateTime::from_timestamp(epoch_seconds, 0)
+        .map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+fn random_password() -> Result<String, StartupError> {
+    crate::security::token::random_hex(12).map_err(|e| StartupError::Service(e.to_string()))
+}
+
+async fn user_named(state: &AppState, username: &str) -> Result<crate::entity::user::Model, StartupError> {
+    users::find_by_username(&state.db, username).await.map_err(|_| {
+        StartupError::Service(format!("no user named {username:?} (--username; see `slawatch user list`)"))
+    })
+}
+
+/// `slawatch user …`.
+pub async fn user(state: &AppState, command: UserCommand) -> Result<(), StartupError> {
+    match command {
+        UserCommand::Create { username, email, superuser, password } => {
+            let (password, generated) = match password {
+                Some(given) => (given, false),
+                None => (random_password()?, true),
+            };
+            let new = users::NewUser {
+                username,
+                email,
+                password: Some(password.clone()),
+                is_superuser: superuser,
+                ..users::NewUser::default()
+            };
+            let user = users::create_unchecked(&state.db, new, state.clock.now().timestamp()).await?;
+            println!("created user {} (id {})", user.username, user.id);
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            println!("{:>5}  {:20} {:32} {:9} active", "id", "username", "email", "superuser");
+            for user in users::all(state, &command_line()).await? {
+                println!(
+                    "{:>5}  {:20} {:32} {:9} {}",
+                    user.id,
+                    user.username,
+                    user.email,
+                    if user.is_superuser { "yes" } else { "no" },
+                    if user.is_active { "yes" } else { "no" }
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let found = user_named(state, &username).await?;
+            let changes = users::UserChanges { is_active: Some(false), ..users::UserChanges::default() };
+            users::update(state, &command_line(), found.id, changes, LOCAL).await?;
+            println!("disabled {username}: signed out everywhere, API tokens refused");
+        }
+        UserCommand::SetPassword { username, password } => {
+            let found = user_named(state, &username).await?;
+            let (password, generated) = match password {
+                Some(given) => (given, false),
+                None => (random_password()?, true),
+            };
+            let changes = users::UserChanges { password: Some(password.clone()), ..users::UserChanges::default() };
+            users::update(state, &command_line(), found.id, changes, LOCAL)
+                .await
+                .map_err(|err| StartupError::Service(format!("--password: {}", message(&err))))?;
+            println!("set the password of {username}; their sessions have ended");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `slawatch token …`.
+pub async fn token(state: &AppState, command: TokenCommand) -> Result<(), StartupError> {
+    match command {
+        TokenCommand::Create { username, name } => {
+            let user = user_named(state, &username).await?;
+            let created = tokens::create_unchecked(&state.db, user.id, &name, state.clock.now().timestamp()).await?;
+            println!("{}", created.secret);
+        }
+        TokenCommand::List { username } => {
+            let user = match &username {
+                Some(name) => Some(user_named(state, name).await?),
+                None => None,
+            };
+            let names: std::collections::HashMap<i32, String> =
+                users::all(state, &command_line()).await?.into_iter().map(|u| (u.id, u.username)).collect();
+            println!(
+                "{:>5}  {:16} {:16} {:10} {:16} {:16} revoked",
+                "id", "user", "name", "prefix", "created", "last used"
+            );
+            for token in tokens::list_all(state, &command_line(), user.map(|u| u.id)).await? {
+                println!(
+                    "{:>5}  {:16} {:16} {:10} {:16} {:16} {}",
+                    token.id,
+                    names.get(&token.user_id).map_or("?", String::as_str),
+                    token.name,
+                    token.token_prefix,
+                    day(token.created_at),
+                    token.last_used_at.map_or_else(|| "never".to_owned(), day),
+                    token.revoked_at.map_or_else(|| "no".to_owned(), day)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let revoked = tokens::revoke(state, &command_line(), id).await.map_err(|_| {
+                StartupError::Service(format!("no API token with --id {id} (see `slawatch token list`)"))
+            })?;
+            println!("revoked API token {} ({:?})", revoked.id, revoked.name);
+        }
+    }
+    Ok(())
+}
+
+/// A service error as a CLI user reads it: the message alone, with the API's field names as the flags.
+fn message(err: &ServiceError) -> String {
+    let text = err.public_message();
+    [("`quarter`", "--quarter"), ("`from`", "--from"), ("`to`", "--to")]
+        .iter()
+        .fold(text, |text, (field, flag)| text.replace(field, flag))
+}
+
+/// `slawatch report`: the compliance report as a file, computed as a superuser over the database.
+pub async fn report(state: &AppState, args: ReportArgs) -> Result<(), StartupError> {
+    let format = Format::parse(&args.format).ok_or_else(|| {
+        StartupError::Service(format!("--format {:?} is not a format: use pdf, csv or json", args.format))
+    })?;
+    let actor = command_line();
+    let product_id = match &args.product {
+        Some(name) => Some(
+            products::get_by_name(state, &actor, name)
+                .await
+                .map_err(|_| {
+                    StartupError::Service(format!("no product named {name:?} (--product takes a product's exact name)"))
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let period = compliance::period_of(args.from, args.to, args.quarter.as_deref(), state.clock.now())
+        .map_err(|err| StartupError::Service(message(&err)))?;
+    eprintln!("computing the SLA compliance report…");
+    let computed = compliance::compliance(state, &actor, &compliance::ReportScope { product_id, period }).await?;
+    let view = ReportView::new(&computed, state.clock.now());
+    let bytes = view.render(format).map_err(|e| StartupError::Service(e.to_string()))?;
+    let output = args.output.unwrap_or_else(|| view.file_name(format).into());
+    if output.as_os_str() == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&bytes)?;
+    } else {
+        std::fs::write(&output, &bytes)?;
+        eprintln!(
+            "wrote {} ({} to {}, compliance {}, {})",
+            output.display(),
+            view.from,
+            view.to,
+            crate::report::rate_text(view.compliance_rate),
+            if view.passed { "targets met" } else { "targets missed" }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The administration commands, run as a user would (the built binary on the test server's database):
+//! `user list|disable|set-password`, `token list|revoke`, and messages that name the flags.
+
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app};
+
+async fn slawatch(app: &TestApp, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_slawatch"));
+    command.args(args).env("DATABASE_URL", &app.state.config.database_url).env("RUST_LOG", "warn");
+    tokio::task::spawn_blocking(move || command.output()).await.expect("joined").expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn users_and_tokens_are_listed_disabled_revoked_and_given_passwords() {
+    let app = spawn_app().await;
+    let created = slawatch(&app, &["user", "create", "--username", "bent", "--email", "bent@royalbank.am"]).await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let listed = slawatch(&app, &["user", "list"]).await;
+    let listing = text(&listed.stdout);
+    assert!(listing.contains("admin") && listing.contains("bent@royalbank.am"), "{listing}");
+
+    // set-password prints a generated one, which then signs in.
+    let set = slawatch(&app, &["user", "set-password", "--username", "bent"]).await;
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let output = text(&set.stdout);
+    let password = output.lines().find_map(|l| l.strip_prefix("password: ")).expect("a generated password");
+    let token = app.login("bent", password).await;
+    assert!(!token.is_empty());
+    let short = slawatch(&app, &["user", "set-password", "--username", "bent", "--password", "short"]).await;
+    assert!(!short.status.success());
+    assert!(text(&short.stderr).contains("--password"), "{}", text(&short.stderr));
+
+    // A token, listed without its secret, then revoked: the API refuses it.
+    let made = slawatch(&app, &["token", "create", "--username", "bent", "--name", "exporter"]).await;
+    let secret = text(&made.stdout).trim().to_owned();
+    let me = "{ me { username } }";
+    let works = app.gql_with_header(Some(&format!("Token {secret}")), me, json!({})).await;
+    assert_eq!(works.data()["me"]["username"], "bent");
+    let tokens = text(&slawatch(&app, &["token", "list", "--username", "bent"]).await.stdout);
+    assert!(tokens.contains("exporter") && !tokens.contains(&secret), "{tokens}");
+    let id = tokens.lines().nth(1).and_then(|l| l.split_whitespace().next()).expect("a token row").to_owned();
+    let revoked = slawatch(&app, &["token", "revoke", "--id", &id]).await;
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await; // the server's kept identities
+    let refused = app.gql_with_header(Some(&format!("Token {secret}")), me, json!({})).await;
+    assert_eq!(refused.code(), "UNAUTHENTICATED");
+    assert!(text(&slawatch(&app, &["token", "list"]).await.stdout).contains("exporter"));
+
+    // Disabled: no sign-in any more.
+    let disabled = slawatch(&app, &["user", "disable", "--username", "bent"]).await;
+    assert!(disabled.status.success(), "{}", text(&disabled.stderr));
+    let login = app
+        .gql(
+            None,
+            "mutation($p: String!) { login(username: \"bent\", password: $p) { token } }",
+            json!({ "p": password }),
+        )
+        .await;
+    assert_eq!(login.code(), "UNAUTHENTICATED");
+    assert!(
+        text(&slawatch(&app, &["user", "list"]).await.stdout).lines().any(|l| l.contains("bent") && l.ends_with("no"))
+    );
+}
+
+#[tokio::test]
+async fn messages_name_the_flags_and_echo_what_was_not_found() {
+    let app = spawn_app().await;
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["report", "--product", "Nowhere-Integration", "--quarter", "2026-Q1"],
+            &["\"Nowhere-Integration\"", "--product"],
+        ),
+        (&["report", "--format", "csv"], &["--from", "--to", "--quarter"]),
+        (&["report", "--from", "2026-03-31", "--to", "2026-01-01"], &["--to", "--from", "inverted"]),
+        (&["report", "--quarter", "first"], &["\"first\"", "2026-Q1"]),
+        (&["report", "--quarter", "2026-Q1", "--format", "docx"], &["--format", "\"docx\""]),
+        (&["token", "revoke", "--id", "999"], &["--id 999"]),
+    ];
+    for (args, expected) in cases {
+        let output = slawatch(&app, args).await;
+        let message = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?} failed");
+        for part in expected {
+            assert!(message.contains(part), "{args:?}: {part} not in {message}");
+        }
+        assert!(!message.contains("`from`") && !message.contains("`quarter`"), "API field names: {message}");
+    }
+    let unknown = slawatch(&app, &["user", "disable", "--username", "nobody-here"]).await;
+    assert!(text(&unknown.stderr).contains("\"nobody-here\""), "{}", text(&unknown.stderr));
+}
