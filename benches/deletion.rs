@@ -7,6 +7,8 @@
 //! index on the referring column that is a scan of the whole referring table per deleted row, which is what
 //! this bench shows.
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -5,6 +5,8 @@
 //! `cargo bench --bench delivery` (SQLite in a temp dir); `BENCH_DATABASE_URL=postgres://…` (an empty
 //! database) for PostgreSQL; `BENCH_DELIVERIES=N` (default 10,000 webhooks, and a fifth as many mails).
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 #[allow(dead_code)]
 #[path = "../tests/api/receiver.rs"]
 mod receiver;

@@ -4,6 +4,8 @@
 //! PostgreSQL (the database must be empty) and `BENCH_FINDINGS=N` for another size. Prints the median and
 //! the slowest of the repeated runs. The recomputation is a single `UPDATE findings SET …` statement.
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -12,6 +12,8 @@
 //! The load generator (benches/loadgen) runs in this process on the same two cores as the server, for the
 //! server and for the bare handler alike, so the ratio of the two is the fair figure.
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 mod loadgen;
 mod support;
 

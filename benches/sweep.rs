@@ -10,6 +10,8 @@
 //! `BENCH_DATABASE_URL` sweeps a database an earlier run of this bench loaded (its findings are put back
 //! after each run), for trying a change without loading a million findings again.
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -30,6 +30,7 @@ impl Clock {
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         match &self.0 {
+            #[allow(clippy::disallowed_methods, reason = "the one place that reads the system clock")]
             Inner::System => truncate(Utc::now()),
             Inner::Manual(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
         }

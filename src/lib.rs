@@ -21,3 +21,68 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod web;
+
+/// The layering ARCHITECTURE.md describes, checked so nobody has to remember it.
+#[cfg(test)]
+mod layering {
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                into.push(path);
+            }
+        }
+    }
+
+    fn sources(under: &[&str]) -> Vec<(PathBuf, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for part in under {
+            let path = root.join(part);
+            if path.is_dir() {
+                rust_files(&path, &mut files);
+            } else {
+                files.push(path);
+            }
+        }
+        files.into_iter().map(|p| (p.clone(), std::fs::read_to_string(&p).expect("readable"))).collect()
+    }
+
+    /// Handlers (GraphQL resolvers, REST, metrics, pages) call services; only services and jobs query the
+    /// database. An entity's `Model` may be wrapped for output, but never queried from here.
+    #[test]
+    fn handlers_do_not_query_the_database() {
+        for (path, text) in sources(&["graphql", "rest", "metrics.rs", "web.rs"]) {
+            for forbidden in ["sea_orm", "Entity::find", "Entity::update", "Entity::delete", "Entity::insert"] {
+                assert!(
+                    !text.contains(forbidden),
+                    "{} uses {forbidden}: move the query into src/service",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    /// The pure domain imports neither the database nor the API layer.
+    #[test]
+    fn the_domain_is_pure() {
+        for (path, text) in sources(&["domain"]) {
+            for forbidden in ["sea_orm", "async_graphql", "axum", "crate::entity", "crate::service"] {
+                assert!(!text.contains(forbidden), "{} uses {forbidden}: the domain is pure", path.display());
+            }
+        }
+    }
+
+    /// Small files, each for one thing: none over 500 lines (tests of a big module go in its `tests.rs`).
+    #[test]
+    fn no_source_file_is_over_500_lines() {
+        for (path, text) in sources(&[""]) {
+            let lines = text.lines().count();
+            assert!(lines <= 500, "{} has {lines} lines: split it by concern", path.display());
+        }
+    }
+}

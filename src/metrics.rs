@@ -2,7 +2,6 @@
 //! and finding gauges read from the database at each scrape, so every instance reports the same counts.
 //! Served in Prometheus' text format (0.0.4), which `promtool check metrics` lints cleanly.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use axum::extract::State;
@@ -15,11 +14,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::domain::Severity;
-use crate::entity::{finding, product};
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::token;
 use crate::service::auth::{self, Identity};
@@ -109,46 +105,19 @@ struct FindingGauges {
 /// Open and breached (open and at or past the deadline, as `outsideSla`) findings per product and severity,
 /// and this instance's live subscriptions.
 async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
-    let now = state.clock.now().timestamp();
-    // `now` is an integer of ours, not input: safe to inline.
-    let breached_sql = Expr::cust(format!("CAST(SUM(CASE WHEN sla_deadline <= {now} THEN 1 ELSE 0 END) AS BIGINT)"));
-    let rows: Vec<(i32, String, i64, Option<i64>)> = finding::Entity::find()
-        .select_only()
-        .column(finding::Column::ProductId)
-        .column(finding::Column::Severity)
-        .column_as(finding::Column::Id.count(), "open_count")
-        .column_as(breached_sql, "breached_count")
-        .filter(finding::Column::IsOpen.eq(true))
-        .group_by(finding::Column::ProductId)
-        .group_by(finding::Column::Severity)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let names: HashMap<i32, String> = product::Entity::find()
-        .select_only()
-        .column(product::Column::Id)
-        .column(product::Column::Name)
-        .into_tuple()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .collect();
+    let counts = crate::service::finding_counts::open_and_breached(state).await?;
     let open = Family::<FindingLabels, Gauge>::default();
     let breached = Family::<FindingLabels, Gauge>::default();
     let mut per_severity: Vec<(String, i64)> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low]
         .iter()
         .map(|s| (s.as_str().to_lowercase(), 0))
         .collect();
-    for (product_id, severity, open_count, breached_count) in rows {
-        let labels = FindingLabels {
-            product: names.get(&product_id).cloned().unwrap_or_else(|| product_id.to_string()),
-            severity: severity.to_lowercase(),
-        };
-        let breached_count = breached_count.unwrap_or(0);
-        open.get_or_create(&labels).set(open_count);
-        breached.get_or_create(&labels).set(breached_count);
+    for count in counts {
+        let labels = FindingLabels { product: count.product, severity: count.severity.to_lowercase() };
+        open.get_or_create(&labels).set(count.open);
+        breached.get_or_create(&labels).set(count.breached);
         if let Some(slot) = per_severity.iter_mut().find(|(severity, _)| *severity == labels.severity) {
-            slot.1 += breached_count;
+            slot.1 += count.breached;
         }
     }
     let mut registry = Registry::default();

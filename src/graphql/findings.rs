@@ -10,6 +10,7 @@ use super::types::finding::Note;
 use super::types::{Date, Finding, TotalCount, connection};
 use crate::error::ServiceError;
 use crate::service::finding_filter::FindingFilter as ServiceFilter;
+use crate::service::finding_reads;
 use crate::service::findings::{self, FindingChanges, NewFinding};
 use crate::service::{finding_notes, risk, sla_sweep};
 
@@ -107,7 +108,8 @@ impl FindingQuery {
     ) -> Result<Connection<String, Finding, TotalCount>> {
         let filter = filter.unwrap_or_default().into_service()?;
         let page =
-            findings::list(ctx.state()?, ctx.actor()?, &filter, page_request(ctx, first, after, last, before)?).await?;
+            finding_reads::list(ctx.state()?, ctx.actor()?, &filter, page_request(ctx, first, after, last, before)?)
+                .await?;
         Ok(connection(page, |f| f.id, Finding))
     }
 
@@ -119,7 +121,7 @@ impl FindingQuery {
     /// visible ones.
     async fn sla_summary(&self, ctx: &Context<'_>, product_id: Option<ID>) -> Result<Vec<SlaSummaryRow>> {
         let product_id = parse_opt_id(product_id.as_ref(), "product")?;
-        let rows = findings::sla_summary(ctx.state()?, ctx.actor()?, product_id).await?;
+        let rows = finding_reads::sla_summary(ctx.state()?, ctx.actor()?, product_id).await?;
         Ok(rows
             .into_iter()
             .map(|r| SlaSummaryRow { severity: r.severity.into(), state: r.state.into(), count: r.count })

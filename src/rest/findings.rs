@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::params::{self, FindingsQuery};
 use super::{RestError, actor};
-use crate::entity::{finding, product, sla_configuration};
+use crate::entity::{finding, sla_configuration};
 use crate::service::{finding_sla, findings, products, sla_configs};
 use crate::state::AppState;
 
@@ -94,7 +94,8 @@ pub async fn list(
     let actor = actor(&state, &headers).await?;
     let pairs = query_pairs(raw.as_deref());
     let query = params::findings_query(&pairs).map_err(|errors| RestError(StatusCode::BAD_REQUEST, json!(errors)))?;
-    let (count, rows) = findings::slice(&state, &actor, &query.filter, query.limit, query.offset).await?;
+    let (count, rows) =
+        crate::service::finding_reads::slice(&state, &actor, &query.filter, query.limit, query.offset).await?;
     let names = product_names(&state, &rows).await?;
     let now = state.clock.now();
     let results = rows
@@ -173,16 +174,9 @@ async fn product_names(
     state: &AppState,
     rows: &[finding::Model],
 ) -> Result<std::collections::HashMap<i32, String>, RestError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let ids: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.product_id).collect();
-    if ids.is_empty() {
-        return Ok(std::collections::HashMap::new());
-    }
-    let found = product::Entity::find()
-        .filter(product::Column::Id.is_in(ids))
-        .all(&state.db)
-        .await
-        .map_err(crate::error::ServiceError::from)?;
+    let ids: Vec<i32> =
+        rows.iter().map(|r| r.product_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let found = crate::service::products::by_ids(&state.db, &ids).await?;
     Ok(found.into_iter().map(|p| (p.id, p.name)).collect())
 }
 

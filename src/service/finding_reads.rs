@@ -5,16 +5,216 @@
 //! A dashboard wall asking `findings(filter: {outsideSla: true}) { totalCount }` thirty times a second costs
 //! one index count per change instead of one per request; concurrent identical misses wait for one query.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::entity::finding;
-use crate::service::page::Page;
-use crate::service::read_cache::ReadCache;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-/// The kept answers of `findings::list` (GraphQL), `findings::slice` (REST) and `findings::sla_summary`.
+use crate::domain::{Severity, SlaState};
+use crate::entity::finding;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::finding_filter::{self, FindingFilter};
+use crate::service::page::{self, Page, PageRequest};
+use crate::service::read_cache::{ReadCache, Timed};
+use crate::service::{Actor, access};
+use crate::state::AppState;
+
+/// The kept answers of `list` (GraphQL), `slice` (REST) and `sla_summary`.
 #[derive(Debug, Default)]
 pub struct FindingReads {
     pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
     pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
-    pub summaries: ReadCache<Arc<Vec<crate::service::findings::SummaryRow>>>,
+    pub summaries: ReadCache<Arc<Vec<SummaryRow>>>,
+}
+
+/// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
+/// changed and no deadline passed (`finding_reads`).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    request: PageRequest,
+) -> ServiceResult<Page<Arc<finding::Model>>> {
+    let now = state.clock.now();
+    let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
+    kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
+        let select = visible_matching(actor, filter, now);
+        let page =
+            page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
+        Ok(page.map(Arc::new))
+    })
+    .await
+}
+
+/// The findings the actor may view that match `filter` at `now`.
+fn visible_matching(actor: &Actor, filter: &FindingFilter, now: DateTime<Utc>) -> sea_orm::Select<finding::Entity> {
+    let select = finding::Entity::find().filter(filter.condition(now));
+    match access::visible_products(actor, finding::Column::ProductId) {
+        Some(condition) => select.filter(condition),
+        None => select,
+    }
+}
+
+/// `fetch`'s answer to `filter` at `now`, shared through `cache` under `key` (`finding_reads`) unless the
+/// filter is on SLA states (approaching thresholds are not indexed, so their next crossing is not cheap to
+/// find; `outsideSla`'s is).
+async fn kept_answer<T, F, Fut>(
+    state: &AppState,
+    cache: &ReadCache<Arc<T>>,
+    key: String,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    fetch: F,
+) -> ServiceResult<T>
+where
+    T: Clone,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ServiceResult<T>>,
+{
+    let generation = state.live.changes();
+    if filter.sla_states.is_some() {
+        return fetch().await;
+    }
+    let kept = cache
+        .get_or_compute(key, generation, now.timestamp(), || async {
+            let value = fetch().await?;
+            Ok(Timed { value: Arc::new(value), valid_until: next_crossing(&state.db, filter, now).await? })
+        })
+        .await?;
+    Ok(Arc::unwrap_or_clone(kept))
+}
+
+/// The first instant after `now` at which `filter`'s answer may change by time alone: the next deadline of
+/// an open finding, when the filter looks at deadlines relative to now.
+async fn next_crossing<C: ConnectionTrait>(
+    conn: &C,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<i64>> {
+    if filter.outside_sla.is_none() {
+        return Ok(None);
+    }
+    let next: Option<Option<i64>> = finding::Entity::find()
+        .select_only()
+        .column_as(finding::Column::SlaDeadline.min(), "next")
+        .filter(finding::Column::IsOpen.eq(true))
+        .filter(finding::Column::SlaDeadline.gt(now.timestamp()))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(next.flatten())
+}
+
+/// A DRF-style slice of the findings the actor may view that match `filter`: the total and the rows
+/// `offset..offset + limit` in id order (the REST `/api/v2/findings/`).
+pub async fn slice(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<(u64, Vec<finding::Model>)> {
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let now = state.clock.now();
+    let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
+    kept_answer(state, &state.finding_reads.slices, key, filter, now, || async {
+        let select = visible_matching(actor, filter, now);
+        let count = select.clone().count(&state.db).await?;
+        let rows = if offset >= count {
+            Vec::new()
+        } else {
+            select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
+        };
+        Ok((count, rows))
+    })
+    .await
+}
+
+/// One row of the SLA summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub severity: Severity,
+    pub state: SlaState,
+    pub count: u64,
+}
+
+/// Counts of visible findings by severity and SLA state: every combination, zeros included, so a
+/// dashboard can draw a fixed grid.
+pub async fn sla_summary(state: &AppState, actor: &Actor, product_id: Option<i32>) -> ServiceResult<Vec<SummaryRow>> {
+    if let Some(id) = product_id {
+        access::product_role(&state.db, actor, id).await?;
+    }
+    let generation = state.live.changes();
+    let now = state.clock.now();
+    let key = format!("{}:{}|{product_id:?}", actor.user_id, actor.is_superuser);
+    let rows = state
+        .finding_reads
+        .summaries
+        .get_or_compute(key, generation, now.timestamp(), || count_by_severity_and_state(state, actor, product_id, now))
+        .await?;
+    Ok(rows.as_ref().clone())
+}
+
+/// Severity, state, count, and the next deadline and approaching threshold of the group's open findings.
+type SummaryGroup = (String, String, i64, Option<i64>, Option<i64>);
+
+/// The summary's one scan: counts per severity and state, and when the first open finding will cross its
+/// approaching threshold or deadline (the answer's validity).
+async fn count_by_severity_and_state(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<i32>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Timed<Arc<Vec<SummaryRow>>>> {
+    use sea_orm::sea_query::Expr;
+    let filter = FindingFilter { product_id, ..FindingFilter::default() };
+    let select = visible_matching(actor, &filter, now);
+    let at = now.timestamp();
+    // `at` is an integer of ours, not input: safe to inline.
+    let next = |column: &str| {
+        Expr::cust(format!("CAST(MIN(CASE WHEN is_open AND {column} > {at} THEN {column} END) AS BIGINT)"))
+    };
+    let counted: Vec<SummaryGroup> = select
+        .select_only()
+        .column(finding::Column::Severity)
+        .column_as(Expr::cust(finding_filter::state_case_sql(now)), "sla_state")
+        .column_as(finding::Column::Id.count(), "n")
+        .column_as(next("sla_deadline"), "next_deadline")
+        .column_as(next("sla_approaching_at"), "next_approaching")
+        .group_by(finding::Column::Severity)
+        .group_by(Expr::cust("sla_state"))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
+    let mut valid_until: Option<i64> = None;
+    for (severity, state_name, n, next_deadline, next_approaching) in counted {
+        let severity: Severity = severity.parse().map_err(ServiceError::internal)?;
+        let state = parse_state(&state_name).ok_or_else(|| ServiceError::internal("unknown SLA state from SQL"))?;
+        *counts.entry((severity, state)).or_default() += u64::try_from(n).unwrap_or(0);
+        valid_until = [valid_until, next_deadline, next_approaching].into_iter().flatten().min();
+    }
+    let rows = Severity::ALL
+        .iter()
+        .flat_map(|&severity| SlaState::ALL.iter().map(move |&state| (severity, state)))
+        .map(|(severity, state)| SummaryRow {
+            severity,
+            state,
+            count: counts.get(&(severity, state)).copied().unwrap_or(0),
+        })
+        .collect();
+    Ok(Timed { value: Arc::new(rows), valid_until })
+}
+
+fn parse_state(name: &str) -> Option<SlaState> {
+    Some(match name {
+        "NONE" => SlaState::None,
+        "ON_TRACK" => SlaState::OnTrack,
+        "APPROACHING" => SlaState::Approaching,
+        "BREACHED" => SlaState::Breached,
+        "MET" => SlaState::Met,
+        "MISSED" => SlaState::Missed,
+        _ => return None,
+    })
 }

@@ -1,5 +1,7 @@
 //! Integration tests: the real server over HTTP, a fresh database per test.
 
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
 mod alerts;
 mod authorization;
 mod bad_input;
