@@ -1,6 +1,7 @@
 //! Pure rules and types of the SLA domain: no database, no GraphQL, no I/O.
 
 pub mod compliance;
+pub mod delivery;
 pub mod engagement_reminders;
 pub mod finding_status;
 pub mod mentions;

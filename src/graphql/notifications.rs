@@ -74,7 +74,7 @@ impl NotificationQuery {
     ) -> Result<Connection<String, Delivery, TotalCount>> {
         let DeliveryFilterInput { status, channel, event } = filter.unwrap_or_default();
         let filter = DeliveryFilter {
-            status: status.map(|s| s.as_str().to_owned()),
+            status: status.map(|s| crate::domain::delivery::DeliveryStatus::from(s).as_str().to_owned()),
             channel: channel.map(|c| crate::domain::recipients::Channel::from(c).as_str().to_owned()),
             event: event.map(|e| crate::domain::NotificationEvent::from(e).as_str().to_owned()),
         };

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use crate::domain::delivery::DeliveryStatus;
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
-use crate::service::outbox::{DEAD, DELIVERED, PENDING};
 use crate::service::page::{self, Page, PageRequest};
 use crate::state::AppState;
 
@@ -94,13 +94,14 @@ pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<De
     actor.require_superuser()?;
     let found =
         delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("delivery"))?;
-    if found.status == DELIVERED {
+    let status: DeliveryStatus = found.status.parse().map_err(ServiceError::internal)?;
+    if status == DeliveryStatus::Delivered {
         return Err(ServiceError::Conflict("the delivery was already delivered".to_owned()));
     }
     let now = state.clock.now().timestamp();
-    let was_dead = found.status == DEAD;
+    let was_dead = status == DeliveryStatus::Dead;
     let mut model: delivery::ActiveModel = found.into();
-    model.status = Set(PENDING.to_owned());
+    model.status = Set(DeliveryStatus::Pending.as_str().to_owned());
     model.next_attempt_at = Set(now);
     model.lease_until = Set(None);
     if was_dead {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::recipients::{
     self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches, Target,
 };
@@ -13,12 +14,6 @@ use crate::entity::{delivery, notification, notification_setting, product, produ
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::token;
 use crate::service::notification_settings::Owner;
-
-/// Delivery states.
-pub const PENDING: &str = "PENDING";
-pub const RETRYING: &str = "RETRYING";
-pub const DELIVERED: &str = "DELIVERED";
-pub const DEAD: &str = "DEAD";
 
 /// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bound-parameter limits).
 const INSERT_CHUNK: usize = 500;
@@ -130,7 +125,7 @@ pub async fn publish_many<C: ConnectionTrait>(
                 channel: Set(channel.as_str().to_owned()),
                 target: Set(target.to_string()),
                 delivery_key: Set(key),
-                status: Set(PENDING.to_owned()),
+                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
                 created_at: Set(now),

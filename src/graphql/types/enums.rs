@@ -319,6 +319,7 @@ impl From<crate::domain::webhook_health::Health> for WebhookStatus {
 
 /// Where a delivery stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::delivery::DeliveryStatus")]
 pub enum DeliveryStatus {
     /// Waiting for its first attempt.
     Pending,
@@ -327,28 +328,6 @@ pub enum DeliveryStatus {
     Delivered,
     /// Gave up (too many attempts, or refused for good); `retryDelivery` sends it again.
     Dead,
-}
-
-impl DeliveryStatus {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Retrying => "RETRYING",
-            Self::Delivered => "DELIVERED",
-            Self::Dead => "DEAD",
-        }
-    }
-
-    #[must_use]
-    pub fn from_stored(text: &str) -> Self {
-        match text {
-            "RETRYING" => Self::Retrying,
-            "DELIVERED" => Self::Delivered,
-            "DEAD" => Self::Dead,
-            _ => Self::Pending,
-        }
-    }
 }
 
 /// What happened in a finding's SLA.

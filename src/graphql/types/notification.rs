@@ -140,8 +140,10 @@ impl Delivery {
     async fn delivery_key(&self) -> &str {
         &self.0.delivery.delivery_key
     }
-    async fn status(&self) -> super::enums::DeliveryStatus {
-        super::enums::DeliveryStatus::from_stored(&self.0.delivery.status)
+    async fn status(&self) -> async_graphql::Result<super::enums::DeliveryStatus> {
+        let stored: crate::domain::delivery::DeliveryStatus =
+            self.0.delivery.status.parse().map_err(crate::error::ServiceError::internal)?;
+        Ok(stored.into())
     }
     async fn attempts(&self) -> i32 {
         self.0.delivery.attempts

@@ -10,10 +10,10 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Q
 
 use super::lane::LaneKey;
 use crate::db;
+use crate::domain::delivery::DeliveryStatus;
 use crate::entity::delivery;
 use crate::error::ServiceResult;
 use crate::notify::Channels;
-use crate::service::outbox::{PENDING, RETRYING};
 use crate::state::AppState;
 
 /// How many deliveries one claim takes.
@@ -26,7 +26,7 @@ pub async fn claim(state: &AppState, busy: &HashSet<LaneKey>) -> ServiceResult<(
     let supported: Vec<&str> = Channels::supported().iter().map(|c| c.as_str()).collect();
     let txn = db::begin_write(&state.db).await?;
     let mut due = delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in([PENDING, RETRYING]))
+        .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE.map(DeliveryStatus::as_str)))
         .filter(delivery::Column::NextAttemptAt.lte(now))
         .filter(delivery::Column::Channel.is_in(supported))
         .filter(Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lt(now)))

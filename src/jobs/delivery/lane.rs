@@ -11,13 +11,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::watch;
 
 use super::lease::ClaimLease;
+use crate::domain::delivery::{Attempt, after_attempt};
 use crate::domain::recipients::{Channel, Target};
-use crate::domain::retry::NextStep;
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::notify::{Channels, Outgoing, SendError, Sender};
-use crate::service::outbox::{DEAD, DELIVERED, RETRYING};
 use crate::state::AppState;
 
 /// How often a lane hands the live signals of what it sent to subscribers while it goes on (a slow
@@ -129,48 +128,33 @@ async fn record(
     lease_until: i64,
 ) -> ServiceResult<()> {
     let now = state.clock.now().timestamp();
-    let attempts = row.attempts + 1;
+    let (label, attempt) = match outcome {
+        Ok(()) => ("delivered", Attempt::Sent),
+        Err(SendError::Defer { until, reason }) => ("deferred", Attempt::Deferred { until, reason }),
+        Err(SendError::Retry { reason, retry_after_seconds }) => {
+            ("retry", Attempt::Failed { reason, retry_after_seconds })
+        }
+        Err(SendError::Permanent(reason)) => ("dead", Attempt::Refused(reason)),
+    };
+    let latency = matches!(attempt, Attempt::Sent).then(|| now - row.created_at);
+    state.metrics.delivery(&row.channel, label, latency);
+    let after = after_attempt(row.attempts, attempt, now, &state.config.retry, jitter());
     let mut model = delivery::ActiveModel {
         id: Set(row.id),
-        attempts: Set(attempts),
+        attempts: Set(after.attempts),
         lease_until: Set(None),
         updated_at: Set(now),
+        last_error: Set(after.last_error),
         ..Default::default()
     };
-    let outcome_label = match &outcome {
-        Ok(()) => "delivered",
-        Err(SendError::Defer { .. }) => "deferred",
-        Err(SendError::Retry { .. }) => "retry",
-        Err(SendError::Permanent(_)) => "dead",
-    };
-    let latency = outcome.is_ok().then(|| now - row.created_at);
-    state.metrics.delivery(&row.channel, outcome_label, latency);
-    match outcome {
-        Ok(()) => {
-            model.status = Set(DELIVERED.to_owned());
-            model.delivered_at = Set(Some(now));
-            model.last_error = Set(None);
-        }
-        Err(SendError::Permanent(reason)) => {
-            model.status = Set(DEAD.to_owned());
-            model.last_error = Set(Some(reason));
-        }
-        Err(SendError::Defer { until, reason }) => {
-            // Not an attempt: the status and the count stay.
-            model.attempts = Set(row.attempts);
-            model.next_attempt_at = Set(until);
-            model.last_error = Set(Some(reason));
-        }
-        Err(SendError::Retry { reason, retry_after_seconds }) => {
-            match state.config.retry.next_step(attempts, retry_after_seconds, jitter()) {
-                NextStep::RetryIn(seconds) => {
-                    model.status = Set(RETRYING.to_owned());
-                    model.next_attempt_at = Set(now + seconds);
-                }
-                NextStep::GiveUp => model.status = Set(DEAD.to_owned()),
-            }
-            model.last_error = Set(Some(reason));
-        }
+    if let Some(status) = after.status {
+        model.status = Set(status.as_str().to_owned());
+    }
+    if let Some(at) = after.next_attempt_at {
+        model.next_attempt_at = Set(at);
+    }
+    if let Some(at) = after.delivered_at {
+        model.delivered_at = Set(Some(at));
     }
     let stored = delivery::Entity::update_many()
         .set(model)
