@@ -6,36 +6,13 @@ use crate::domain;
 
 /// How bad a finding is. INFO never has an SLA.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::Severity")]
 pub enum Severity {
     Critical,
     High,
     Medium,
     Low,
     Info,
-}
-
-impl From<domain::Severity> for Severity {
-    fn from(value: domain::Severity) -> Self {
-        match value {
-            domain::Severity::Critical => Self::Critical,
-            domain::Severity::High => Self::High,
-            domain::Severity::Medium => Self::Medium,
-            domain::Severity::Low => Self::Low,
-            domain::Severity::Info => Self::Info,
-        }
-    }
-}
-
-impl From<Severity> for domain::Severity {
-    fn from(value: Severity) -> Self {
-        match value {
-            Severity::Critical => Self::Critical,
-            Severity::High => Self::High,
-            Severity::Medium => Self::Medium,
-            Severity::Low => Self::Low,
-            Severity::Info => Self::Info,
-        }
-    }
 }
 
 impl Severity {
@@ -48,6 +25,7 @@ impl Severity {
 
 /// Where a finding stands against its SLA.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::SlaState")]
 pub enum SlaState {
     /// No SLA: no enforced period for the severity, or closed without mitigation.
     None,
@@ -63,34 +41,9 @@ pub enum SlaState {
     Missed,
 }
 
-impl From<domain::SlaState> for SlaState {
-    fn from(value: domain::SlaState) -> Self {
-        match value {
-            domain::SlaState::None => Self::None,
-            domain::SlaState::OnTrack => Self::OnTrack,
-            domain::SlaState::Approaching => Self::Approaching,
-            domain::SlaState::Breached => Self::Breached,
-            domain::SlaState::Met => Self::Met,
-            domain::SlaState::Missed => Self::Missed,
-        }
-    }
-}
-
-impl From<SlaState> for domain::SlaState {
-    fn from(value: SlaState) -> Self {
-        match value {
-            SlaState::None => Self::None,
-            SlaState::OnTrack => Self::OnTrack,
-            SlaState::Approaching => Self::Approaching,
-            SlaState::Breached => Self::Breached,
-            SlaState::Met => Self::Met,
-            SlaState::Missed => Self::Missed,
-        }
-    }
-}
-
 /// A member's role in a product.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::ProductRole")]
 pub enum ProductRole {
     /// View the product and its findings.
     Reader,
@@ -98,26 +51,6 @@ pub enum ProductRole {
     Writer,
     /// Also manage the product's settings, members and notifications.
     Owner,
-}
-
-impl From<domain::ProductRole> for ProductRole {
-    fn from(value: domain::ProductRole) -> Self {
-        match value {
-            domain::ProductRole::Reader => Self::Reader,
-            domain::ProductRole::Writer => Self::Writer,
-            domain::ProductRole::Owner => Self::Owner,
-        }
-    }
-}
-
-impl From<ProductRole> for domain::ProductRole {
-    fn from(value: ProductRole) -> Self {
-        match value {
-            ProductRole::Reader => Self::Reader,
-            ProductRole::Writer => Self::Writer,
-            ProductRole::Owner => Self::Owner,
-        }
-    }
 }
 
 /// Where an engagement stands.
@@ -198,6 +131,7 @@ notification_events!(
 
 /// The notification scopes, as DefectDojo.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::service::notification_settings::Scope")]
 pub enum NotificationScope {
     /// Superuser-managed: system channels and extra targets.
     System,
@@ -209,64 +143,18 @@ pub enum NotificationScope {
     Template,
 }
 
-impl From<NotificationScope> for crate::service::notification_settings::Scope {
-    fn from(value: NotificationScope) -> Self {
-        match value {
-            NotificationScope::System => Self::System,
-            NotificationScope::Personal => Self::Personal,
-            NotificationScope::Product => Self::Product,
-            NotificationScope::Template => Self::Template,
-        }
-    }
-}
-
-impl From<crate::service::notification_settings::Scope> for NotificationScope {
-    fn from(value: crate::service::notification_settings::Scope) -> Self {
-        use crate::service::notification_settings::Scope;
-        match value {
-            Scope::System => Self::System,
-            Scope::Personal => Self::Personal,
-            Scope::Product => Self::Product,
-            Scope::Template => Self::Template,
-        }
-    }
-}
-
 /// A way of notifying.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::recipients::Channel")]
 pub enum NotificationChannel {
     /// In-app alert (always enabled).
     Alert,
     Mail,
     Slack,
     /// Microsoft Teams: system scope only.
-    Msteams,
+    #[graphql(name = "MSTEAMS")]
+    MsTeams,
     Webhook,
-}
-
-impl From<NotificationChannel> for crate::domain::recipients::Channel {
-    fn from(value: NotificationChannel) -> Self {
-        match value {
-            NotificationChannel::Alert => Self::Alert,
-            NotificationChannel::Mail => Self::Mail,
-            NotificationChannel::Slack => Self::Slack,
-            NotificationChannel::Msteams => Self::MsTeams,
-            NotificationChannel::Webhook => Self::Webhook,
-        }
-    }
-}
-
-impl From<crate::domain::recipients::Channel> for NotificationChannel {
-    fn from(value: crate::domain::recipients::Channel) -> Self {
-        use crate::domain::recipients::Channel;
-        match value {
-            Channel::Alert => Self::Alert,
-            Channel::Mail => Self::Mail,
-            Channel::Slack => Self::Slack,
-            Channel::MsTeams => Self::Msteams,
-            Channel::Webhook => Self::Webhook,
-        }
-    }
 }
 
 /// The body a webhook receives.
@@ -295,6 +183,7 @@ impl WebhookFormat {
 
 /// Endpoint health, as DefectDojo.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::webhook_health::Health")]
 pub enum WebhookStatus {
     Active,
     /// Failed recently, still receiving.
@@ -303,18 +192,6 @@ pub enum WebhookStatus {
     InactiveTmp,
     /// Refused for good (a 4xx answer); needs an update to resume.
     InactivePermanent,
-}
-
-impl From<crate::domain::webhook_health::Health> for WebhookStatus {
-    fn from(value: crate::domain::webhook_health::Health) -> Self {
-        use crate::domain::webhook_health::Health;
-        match value {
-            Health::Active => Self::Active,
-            Health::ActiveTmp => Self::ActiveTmp,
-            Health::InactiveTmp => Self::InactiveTmp,
-            Health::InactivePermanent => Self::InactivePermanent,
-        }
-    }
 }
 
 /// Where a delivery stands.
@@ -332,6 +209,7 @@ pub enum DeliveryStatus {
 
 /// What happened in a finding's SLA.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::SlaEventKind")]
 pub enum SlaEventKind {
     /// A threshold of the period remaining was crossed (`sla_breach_approaching`).
     BreachApproaching,
@@ -341,26 +219,4 @@ pub enum SlaEventKind {
     Escalation,
     /// Mitigated after a threshold was crossed (`sla_resolved`).
     Resolved,
-}
-
-impl From<domain::SlaEventKind> for SlaEventKind {
-    fn from(value: domain::SlaEventKind) -> Self {
-        match value {
-            domain::SlaEventKind::BreachApproaching => Self::BreachApproaching,
-            domain::SlaEventKind::Breach => Self::Breach,
-            domain::SlaEventKind::Escalation => Self::Escalation,
-            domain::SlaEventKind::Resolved => Self::Resolved,
-        }
-    }
-}
-
-impl From<SlaEventKind> for domain::SlaEventKind {
-    fn from(value: SlaEventKind) -> Self {
-        match value {
-            SlaEventKind::BreachApproaching => Self::BreachApproaching,
-            SlaEventKind::Breach => Self::Breach,
-            SlaEventKind::Escalation => Self::Escalation,
-            SlaEventKind::Resolved => Self::Resolved,
-        }
-    }
 }
