@@ -66,6 +66,23 @@ impl Scheduler {
     }
 }
 
+/// Runs every job's unit once, as the scheduler would when all are due, on this instance without leases:
+/// the SLA sweep, risk expiry, scheduled reports, the hourly chores, webhook recovery, then the delivery
+/// worker until nothing is due. For tests and administrators who run jobs on demand instead of waiting.
+pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
+    use crate::service::{housekeeping, reports, risk, sla_sweep};
+    sla_sweep::sweep(state).await?;
+    risk::expire_due(state).await?;
+    reports::run_due(state).await?;
+    housekeeping::engagement_reminders(state).await?;
+    housekeeping::clean_alerts(state).await?;
+    reports::delete_expired(state).await?;
+    housekeeping::recover_webhooks(state).await?;
+    let channels = crate::notify::Channels::from_state(state);
+    while delivery::run_once(state, &channels).await? > 0 {}
+    Ok(())
+}
+
 /// How long a job lease lasts without renewal, and how often it is renewed (and a free one looked for): a
 /// crashed holder's jobs move to another instance within `LEASE_TTL_SECONDS`, whatever the job's interval.
 const LEASE_TTL_SECONDS: i64 = 15;

@@ -416,11 +416,7 @@ async fn a_generated_report_is_kept_announced_and_only_for_those_who_may_see_it(
 async fn a_quarterly_schedule_sends_the_report_once_to_its_owner_and_recipients() {
     let sink = crate::smtp_sink::SmtpSink::start().await;
     let url = sink.url();
-    let app = crate::helpers::spawn_app_with(|config| {
-        config.email_url = Some(url);
-        config.sweep_interval_seconds = 1;
-    })
-    .await;
+    let app = crate::helpers::spawn_app_without_scheduler(|config| config.email_url = Some(url)).await;
     app.admin(
         "mutation { updateSystemSettings(input: {enableMail: true, siteUrl: \"https://slawatch.golemtrust.am\"}) { enableMail } }",
         json!({}),
@@ -449,12 +445,9 @@ async fn a_quarterly_schedule_sends_the_report_once_to_its_owner_and_recipients(
 
     // 06:00:30 on 1 April: the scheduler generates Q1's report once, mails Mr. Bent the link.
     app.clock.set(at("2026-04-01T06:00:30Z"));
-    let listed = app
-        .eventually_admin("{ reports { id scheduleId fileName downloadPath } }", |d| {
-            d["reports"].as_array().is_some_and(|r| !r.is_empty())
-        })
-        .await;
-    let report = &listed["reports"][0];
+    app.run_due_jobs().await;
+    let listed = app.admin("{ reports { id scheduleId fileName downloadPath } }", json!({})).await;
+    let report = &listed.data()["reports"][0];
     assert_eq!(report["scheduleId"], schedule["id"]);
     assert_eq!(report["fileName"], "sla-compliance-royal-bank-integration-2026-01-01-2026-03-31.csv");
     let mails = sink.wait_for(1).await;
@@ -475,8 +468,9 @@ async fn a_quarterly_schedule_sends_the_report_once_to_its_owner_and_recipients(
         .expect("CSV");
     assert!(csv.contains("Royal-Bank-Integration,2026-01-01,2026-03-31,Total,24,21,2,1,91.30,,PASS"), "{csv}");
 
-    // More sweeps add nothing; the schedule now waits for July.
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // More runs add nothing; the schedule now waits for July.
+    app.run_due_jobs().await;
+    app.run_due_jobs().await;
     let after = app.admin("{ reports { id } reportSchedules { nextRunAt lastRunAt } }", json!({})).await;
     assert_eq!(after.data()["reports"].as_array().map(Vec::len), Some(1));
     assert_eq!(after.data()["reportSchedules"][0]["nextRunAt"], "2026-07-01T06:00:00+00:00");

@@ -234,7 +234,22 @@ impl TestApp {
     }
 }
 
+/// `spawn_app` without the background scheduler: the test runs the jobs itself with `run_due_jobs`, so it
+/// waits for nothing and a "nothing more happens" check is exact.
+pub async fn spawn_app_without_scheduler(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with(|config| {
+        config.scheduler_enabled = false;
+        adjust(config);
+    })
+    .await
+}
+
 impl TestApp {
+    /// Runs every job once, as the scheduler would with all of them due (with `spawn_app_without_scheduler`).
+    pub async fn run_due_jobs(&self) {
+        slawatch::jobs::run_due_once(&self.state).await.unwrap_or_else(|e| panic!("jobs: {}", e.detail()));
+    }
+
     /// Re-runs `query` with `token` until `done` holds for its data, for up to five seconds (the delivery
     /// worker runs beside the test). Returns the last data.
     pub async fn eventually(&self, token: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {

@@ -1,13 +1,11 @@
 //! The hourly chores with a short interval: engagement reminders (once each, to the lead), auto-close,
 //! alert retention; job leases between instances.
 
-use std::time::Duration;
-
 use chrono::TimeDelta;
 use serde_json::json;
 use slawatch::service::job_leases;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, spawn_app, spawn_app_without_scheduler};
 
 async fn engagement(app: &TestApp, product: &str, lead: &str, name: &str, dates: (&str, &str), status: &str) -> String {
     let created = app
@@ -29,7 +27,7 @@ fn reminders(titles: Vec<String>) -> Vec<String> {
 
 #[tokio::test]
 async fn engagement_reminders_reach_the_lead_once_and_overdue_engagements_auto_close() {
-    let app = spawn_app_with(|config| config.housekeeping_interval_seconds = 1).await;
+    let app = spawn_app_without_scheduler(|_| {}).await;
     let product = app.product("Royal-Bank-Integration").await;
     let (lead_id, lead) = app.user("carrot").await;
     app.add_member(&product, &lead_id, "WRITER").await;
@@ -47,9 +45,11 @@ async fn engagement_reminders_reach_the_lead_once_and_overdue_engagements_auto_c
     engagement(&app, &product, &lead_id, "Done", ("2026-01-01", "2026-01-10"), "COMPLETED").await;
 
     // The lead, a member, also heard of each engagement being added: five alerts, then three reminders.
+    app.run_due_jobs().await;
     app.alert_titles(&lead, 8).await;
     // A few more runs of the job change nothing.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.run_due_jobs().await;
+    app.run_due_jobs().await;
     let mut titles = reminders(app.alert_titles(&lead, 8).await);
     titles.sort();
     assert_eq!(
@@ -61,6 +61,7 @@ async fn engagement_reminders_reach_the_lead_once_and_overdue_engagements_auto_c
 
     // Three days on, "Later" is upcoming, once; the admin (not the lead) gets none of these.
     app.clock.advance(TimeDelta::days(1));
+    app.run_due_jobs().await;
     let lead = app.login("carrot", PASSWORD).await;
     let titles = reminders(app.alert_titles(&lead, 9).await);
     assert_eq!(titles.len(), 4, "{titles:?}");
@@ -77,20 +78,18 @@ async fn engagement_reminders_reach_the_lead_once_and_overdue_engagements_auto_c
 
 #[tokio::test]
 async fn alerts_older_than_the_retention_are_deleted() {
-    let app = spawn_app_with(|config| {
-        config.housekeeping_interval_seconds = 1;
-        config.alert_retention_days = 30;
-    })
-    .await;
+    let app = spawn_app_without_scheduler(|config| config.alert_retention_days = 30).await;
     app.product("Portal").await;
+    let count = "{ alerts(first: 10) { totalCount } }";
     // product_type_added and product_added.
-    app.eventually_admin("{ alerts(first: 10) { totalCount } }", |d| d["alerts"]["totalCount"] == 2).await;
+    app.run_due_jobs().await;
+    assert_eq!(app.admin(count, json!({})).await.data()["alerts"]["totalCount"], 2);
     app.clock.advance(TimeDelta::days(29));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let read = app.admin("{ alerts(first: 10) { totalCount } }", json!({})).await;
-    assert_eq!(read.data()["alerts"]["totalCount"], 2, "kept within the retention");
+    app.run_due_jobs().await;
+    assert_eq!(app.admin(count, json!({})).await.data()["alerts"]["totalCount"], 2, "kept within the retention");
     app.clock.advance(TimeDelta::days(2));
-    app.eventually_admin("{ alerts(first: 10) { totalCount } }", |d| d["alerts"]["totalCount"] == 0).await;
+    app.run_due_jobs().await;
+    assert_eq!(app.admin(count, json!({})).await.data()["alerts"]["totalCount"], 0, "deleted after it");
 }
 
 #[tokio::test]
