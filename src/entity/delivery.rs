@@ -2,20 +2,25 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::delivery::DeliveryStatus;
+use crate::domain::recipients::Channel;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "deliveries")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub notification_id: i32,
-    pub channel: String,
+    #[sea_orm(column_type = "Text")]
+    pub channel: Channel,
     /// The stored form of `domain::recipients::Target`.
     pub target: String,
     /// Sent as `X-Slawatch-Delivery`, so receivers can deduplicate.
     #[sea_orm(unique)]
     pub delivery_key: String,
-    /// `PENDING`, `RETRYING`, `DELIVERED` or `DEAD`.
-    pub status: String,
+    /// Stored as `PENDING`, `RETRYING`, `DELIVERED` or `DEAD`.
+    #[sea_orm(column_type = "Text")]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub lease_until: Option<i64>,

@@ -17,6 +17,7 @@ pub mod report;
 pub mod report_schedule;
 pub mod sla_configuration;
 pub mod sla_event;
+mod stored;
 pub mod system_settings;
 pub mod user;
 pub mod webhook;

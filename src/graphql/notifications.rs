@@ -74,8 +74,8 @@ impl NotificationQuery {
     ) -> Result<Connection<String, Delivery, TotalCount>> {
         let DeliveryFilterInput { status, channel, event } = filter.unwrap_or_default();
         let filter = DeliveryFilter {
-            status: status.map(|s| crate::domain::delivery::DeliveryStatus::from(s).as_str().to_owned()),
-            channel: channel.map(|c| crate::domain::recipients::Channel::from(c).as_str().to_owned()),
+            status: status.map(Into::into),
+            channel: channel.map(Into::into),
             event: event.map(|e| crate::domain::NotificationEvent::from(e).as_str().to_owned()),
         };
         let page = deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(ctx, first, after, last, before)?)

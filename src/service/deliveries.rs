@@ -15,8 +15,8 @@ use crate::state::AppState;
 /// Narrows the log; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
-    pub status: Option<String>,
-    pub channel: Option<String>,
+    pub status: Option<DeliveryStatus>,
+    pub channel: Option<crate::domain::recipients::Channel>,
     /// DefectDojo's event name.
     pub event: Option<String>,
 }
@@ -94,14 +94,14 @@ pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<De
     actor.require_superuser()?;
     let found =
         delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("delivery"))?;
-    let status: DeliveryStatus = found.status.parse().map_err(ServiceError::internal)?;
+    let status = found.status;
     if status == DeliveryStatus::Delivered {
         return Err(ServiceError::Conflict("the delivery was already delivered".to_owned()));
     }
     let now = state.clock.now().timestamp();
     let was_dead = status == DeliveryStatus::Dead;
     let mut model: delivery::ActiveModel = found.into();
-    model.status = Set(DeliveryStatus::Pending.as_str().to_owned());
+    model.status = Set(DeliveryStatus::Pending);
     model.next_attempt_at = Set(now);
     model.lease_until = Set(None);
     if was_dead {

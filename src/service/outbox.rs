@@ -122,10 +122,10 @@ pub async fn publish_many<C: ConnectionTrait>(
             .zip(keys)
             .map(|((id, channel, target), key)| delivery::ActiveModel {
                 notification_id: Set(id),
-                channel: Set(channel.as_str().to_owned()),
+                channel: Set(channel),
                 target: Set(target.to_string()),
                 delivery_key: Set(key),
-                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+                status: Set(DeliveryStatus::Pending),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
                 created_at: Set(now),

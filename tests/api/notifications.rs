@@ -221,3 +221,18 @@ async fn bad_webhooks_are_refused() {
         Some(1)
     );
 }
+
+/// A stored value slawatch does not know is an error when read, never some default (issue 19): a delivery
+/// whose status was changed behind slawatch's back is not shown as PENDING.
+#[tokio::test]
+async fn an_unknown_stored_delivery_status_is_an_error_not_a_default() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_app().await;
+    app.product("Royal-Bank-Integration").await;
+    let query = "{ deliveries { totalCount edges { node { status } } } }";
+    assert!(app.admin(query, serde_json::json!({})).await.data()["deliveries"]["totalCount"].as_i64() > Some(0));
+    let db = &app.state.db;
+    db.execute_unprepared("UPDATE deliveries SET status = 'BOGUS'").await.expect("update");
+    let read = app.admin(query, serde_json::json!({})).await;
+    assert_eq!(read.code(), "INTERNAL", "{:?}", read.0);
+}

@@ -127,10 +127,8 @@ impl Delivery {
     async fn id(&self) -> ID {
         ID(self.0.delivery.id.to_string())
     }
-    async fn channel(&self) -> async_graphql::Result<NotificationChannel> {
-        let channel: crate::domain::recipients::Channel =
-            self.0.delivery.channel.parse().map_err(crate::error::ServiceError::internal)?;
-        Ok(channel.into())
+    async fn channel(&self) -> NotificationChannel {
+        self.0.delivery.channel.into()
     }
     /// `user:<id>`, `email:<address>`, `slack_channel:<name>`, `slack_user:<id>`, `msteams` or `webhook:<id>`.
     async fn target(&self) -> &str {
@@ -140,10 +138,8 @@ impl Delivery {
     async fn delivery_key(&self) -> &str {
         &self.0.delivery.delivery_key
     }
-    async fn status(&self) -> async_graphql::Result<super::enums::DeliveryStatus> {
-        let stored: crate::domain::delivery::DeliveryStatus =
-            self.0.delivery.status.parse().map_err(crate::error::ServiceError::internal)?;
-        Ok(stored.into())
+    async fn status(&self) -> super::enums::DeliveryStatus {
+        self.0.delivery.status.into()
     }
     async fn attempts(&self) -> i32 {
         self.0.delivery.attempts

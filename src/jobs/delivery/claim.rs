@@ -23,12 +23,11 @@ pub const BATCH: u64 = 50;
 /// they are due) and the lease's end.
 pub async fn claim(state: &AppState, busy: &HashSet<LaneKey>) -> ServiceResult<(Vec<delivery::Model>, i64)> {
     let now = state.clock.now().timestamp();
-    let supported: Vec<&str> = Channels::supported().iter().map(|c| c.as_str()).collect();
     let txn = db::begin_write(&state.db).await?;
     let mut due = delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE.map(DeliveryStatus::as_str)))
+        .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
         .filter(delivery::Column::NextAttemptAt.lte(now))
-        .filter(delivery::Column::Channel.is_in(supported))
+        .filter(delivery::Column::Channel.is_in(Channels::supported().iter().copied()))
         .filter(Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lt(now)))
         .filter(outside(busy))
         .order_by_asc(delivery::Column::NextAttemptAt)
@@ -57,10 +56,10 @@ fn outside(busy: &HashSet<LaneKey>) -> Condition {
     for key in busy {
         condition = condition.add(match key {
             LaneKey::Receiver { channel, target } => Condition::all()
-                .add(delivery::Column::Channel.eq(channel.as_str()))
+                .add(delivery::Column::Channel.eq(*channel))
                 .add(delivery::Column::Target.eq(target.as_str()))
                 .not(),
-            LaneKey::Channel(channel) => Condition::all().add(delivery::Column::Channel.ne(channel.as_str())),
+            LaneKey::Channel(channel) => Condition::all().add(delivery::Column::Channel.ne(*channel)),
         });
     }
     condition

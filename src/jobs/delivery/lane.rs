@@ -28,17 +28,17 @@ const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
 /// receivers (a user's alerts, Slack's rate limit and cached user lookups, the one Teams workflow).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LaneKey {
-    Receiver { channel: String, target: String },
-    Channel(String),
+    Receiver { channel: Channel, target: String },
+    Channel(Channel),
 }
 
 impl LaneKey {
     #[must_use]
     pub fn of(row: &delivery::Model) -> Self {
-        if row.channel == Channel::Webhook.as_str() || row.channel == Channel::Mail.as_str() {
-            Self::Receiver { channel: row.channel.clone(), target: row.target.clone() }
+        if matches!(row.channel, Channel::Webhook | Channel::Mail) {
+            Self::Receiver { channel: row.channel, target: row.target.clone() }
         } else {
-            Self::Channel(row.channel.clone())
+            Self::Channel(row.channel)
         }
     }
 }
@@ -68,7 +68,7 @@ impl Lane {
             let outcome = send_one(&mut sender, self.notifications.get(&row.notification_id), row, now).await;
             if outcome.is_ok()
                 && let Ok(Target::User(user)) = row.target.parse::<Target>()
-                && row.channel == Channel::Alert.as_str()
+                && row.channel == Channel::Alert
             {
                 signals.push(Signal::Alert { notification: row.notification_id, user });
             }
@@ -111,10 +111,10 @@ async fn send_one(
     row: &delivery::Model,
     now: i64,
 ) -> Result<(), SendError> {
-    match (notification, row.channel.parse::<Channel>(), row.target.parse::<Target>()) {
-        (Some(notification), Ok(channel), Ok(target)) => {
+    match (notification, row.target.parse::<Target>()) {
+        (Some(notification), Ok(target)) => {
             let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
-            sender.send(channel, &outgoing).await
+            sender.send(row.channel, &outgoing).await
         }
         _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
     }
@@ -137,7 +137,7 @@ async fn record(
         Err(SendError::Permanent(reason)) => ("dead", Attempt::Refused(reason)),
     };
     let latency = matches!(attempt, Attempt::Sent).then(|| now - row.created_at);
-    state.metrics.delivery(&row.channel, label, latency);
+    state.metrics.delivery(row.channel.as_str(), label, latency);
     let after = after_attempt(row.attempts, attempt, now, &state.config.retry, jitter());
     let mut model = delivery::ActiveModel {
         id: Set(row.id),
@@ -148,7 +148,7 @@ async fn record(
         ..Default::default()
     };
     if let Some(status) = after.status {
-        model.status = Set(status.as_str().to_owned());
+        model.status = Set(status);
     }
     if let Some(at) = after.next_attempt_at {
         model.next_attempt_at = Set(at);
