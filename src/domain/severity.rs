@@ -38,6 +38,13 @@ impl fmt::Display for Severity {
     }
 }
 
+/// Written as its stored spelling in notification payloads and exports.
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// The text was not one of Critical, High, Medium, Low, Info (in any case).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown severity {0:?}: expected one of Critical, High, Medium, Low, Info")]

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Severity;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "findings")]
 pub struct Model {
@@ -11,8 +13,9 @@ pub struct Model {
     pub engagement_id: Option<i32>,
     pub title: String,
     pub description: String,
-    /// DefectDojo spelling: `Critical`, `High`, `Medium`, `Low`, `Info`.
-    pub severity: String,
+    /// Stored in DefectDojo's spelling: `Critical`, `High`, `Medium`, `Low`, `Info`.
+    #[sea_orm(column_type = "Text")]
+    pub severity: Severity,
     pub date: Date,
     /// Epoch seconds the SLA clock starts (midnight UTC of `date` when it started on a date).
     pub sla_start: i64,

@@ -54,4 +54,4 @@ macro_rules! stored_as_text {
     )+};
 }
 
-stored_as_text!(crate::domain::delivery::DeliveryStatus, crate::domain::recipients::Channel);
+stored_as_text!(crate::domain::delivery::DeliveryStatus, crate::domain::recipients::Channel, crate::domain::Severity,);

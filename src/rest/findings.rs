@@ -59,7 +59,7 @@ impl RestFinding {
             id: model.id,
             title: model.title,
             description: model.description,
-            severity: model.severity,
+            severity: model.severity.as_str().to_owned(),
             date: model.date,
             active: model.active,
             verified: model.verified,

@@ -4,7 +4,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::Severity;
 use crate::domain::compliance::{self, Compliance, Period, ReportFinding};
 use crate::entity::{finding, product};
 use crate::error::{ServiceError, ServiceResult};
@@ -95,7 +94,7 @@ pub async fn compliance(state: &AppState, actor: &Actor, scope: &ReportScope) ->
 }
 
 fn report_finding(row: &finding::Model) -> ServiceResult<ReportFinding> {
-    let severity: Severity = row.severity.parse().map_err(ServiceError::internal)?;
+    let severity = row.severity;
     Ok(ReportFinding {
         id: row.id,
         title: row.title.clone(),

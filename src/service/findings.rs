@@ -142,7 +142,7 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         engagement_id: Set(engagement_id),
         title: Set(title),
         description: Set(description.unwrap_or_default()),
-        severity: Set(severity.as_str().to_owned()),
+        severity: Set(severity),
         date: Set(date),
         external_reference: Set(external_reference.filter(|r| !r.trim().is_empty())),
         sla_cycle: Set(1),
@@ -269,8 +269,7 @@ pub(crate) fn restate(
 
 pub(crate) fn parse_stored(found: &finding::Model) -> ServiceResult<(SlaStart, Severity, FindingStatus)> {
     let start = finding_sla::start(found).ok_or_else(|| ServiceError::internal("stored SLA start out of range"))?;
-    let severity = found.severity.parse().map_err(ServiceError::internal)?;
-    Ok((start, severity, finding_sla::status(found)))
+    Ok((start, found.severity, finding_sla::status(found)))
 }
 
 /// Updates content and triage flags; a changed severity, date or `slaStart` recomputes the deadline.
@@ -311,7 +310,7 @@ pub async fn update(
     }
     if let Some(text) = severity {
         severity_value = text.parse()?;
-        model.severity = Set(severity_value.as_str().to_owned());
+        model.severity = Set(severity_value);
     }
     if date.is_some() || sla_start.is_some() {
         // An slaStart instant keeps the report date unless a new one is given; a date alone switches the

@@ -41,9 +41,8 @@ impl Finding {
     async fn description(&self) -> &str {
         &self.0.description
     }
-    async fn severity(&self) -> Result<Severity> {
-        let parsed: crate::domain::Severity = self.0.severity.parse().map_err(ServiceError::internal)?;
-        Ok(parsed.into())
+    async fn severity(&self) -> Severity {
+        self.0.severity.into()
     }
     /// The day the scan first reported it.
     async fn date(&self) -> Date {
