@@ -32,9 +32,23 @@ impl SlaEventKind {
 
     #[must_use]
     pub fn from_stored(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+/// A stored kind slawatch does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown SLA event kind {0:?}")]
+pub struct UnknownKind(pub String);
+
+impl std::str::FromStr for SlaEventKind {
+    type Err = UnknownKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         [Self::BreachApproaching, Self::Breach, Self::Escalation, Self::Resolved]
             .into_iter()
             .find(|k| k.as_str() == text)
+            .ok_or_else(|| UnknownKind(text.to_owned()))
     }
 }
 

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::ProductRole;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "product_members")]
 pub struct Model {
@@ -10,7 +12,8 @@ pub struct Model {
     pub product_id: i32,
     pub user_id: i32,
     /// `READER`, `WRITER` or `OWNER`.
-    pub role: String,
+    #[sea_orm(column_type = "Text")]
+    pub role: ProductRole,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

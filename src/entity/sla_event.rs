@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::SlaEventKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sla_events")]
 pub struct Model {
@@ -11,7 +13,8 @@ pub struct Model {
     /// The finding's SLA cycle the event belongs to.
     pub cycle: i32,
     /// `BREACH_APPROACHING`, `BREACH`, `ESCALATION` or `RESOLVED`.
-    pub kind: String,
+    #[sea_orm(column_type = "Text")]
+    pub kind: SlaEventKind,
     /// The percentage for `BREACH_APPROACHING`, else 0.
     pub threshold: i32,
     /// When it happened (the scheduled instant, also when caught up after downtime).

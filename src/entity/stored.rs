@@ -54,4 +54,10 @@ macro_rules! stored_as_text {
     )+};
 }
 
-stored_as_text!(crate::domain::delivery::DeliveryStatus, crate::domain::recipients::Channel, crate::domain::Severity,);
+stored_as_text!(
+    crate::domain::delivery::DeliveryStatus,
+    crate::domain::recipients::Channel,
+    crate::domain::Severity,
+    crate::domain::ProductRole,
+    crate::domain::SlaEventKind,
+);

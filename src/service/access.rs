@@ -44,7 +44,7 @@ pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_i
         .one(conn)
         .await?
         .ok_or_else(|| ServiceError::not_found("product"))?;
-    membership.role.parse().map_err(ServiceError::internal)
+    Ok(membership.role)
 }
 
 /// Requires at least `required` in the product: `NOT_FOUND` for a non-member, `FORBIDDEN` for a member whose

@@ -18,9 +18,8 @@ pub struct Membership {
     pub role: ProductRole,
 }
 
-fn membership(model: product_member::Model) -> ServiceResult<Membership> {
-    let role = model.role.parse().map_err(ServiceError::internal)?;
-    Ok(Membership { id: model.id, product_id: model.product_id, user_id: model.user_id, role })
+fn membership(model: product_member::Model) -> Membership {
+    Membership { id: model.id, product_id: model.product_id, user_id: model.user_id, role: model.role }
 }
 
 /// Adds a user to a product (owners).
@@ -44,10 +43,10 @@ pub async fn add(
     let model = product_member::ActiveModel {
         product_id: Set(product_id),
         user_id: Set(user_id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         ..Default::default()
     };
-    let added = membership(model.insert(&state.db).await?)?;
+    let added = membership(model.insert(&state.db).await?);
     state.announce(vec![Signal::Membership { user: user_id }]).await;
     Ok(added)
 }
@@ -65,10 +64,10 @@ async fn owned(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<produc
 pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole) -> ServiceResult<Membership> {
     let found = owned(state, actor, id).await?;
     let mut model: product_member::ActiveModel = found.into();
-    model.role = Set(role.as_str().to_owned());
+    model.role = Set(role);
     let updated = model.update(&state.db).await?;
     state.note_change();
-    membership(updated)
+    Ok(membership(updated))
 }
 
 /// Removes a member (owners).
@@ -76,18 +75,18 @@ pub async fn remove(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<M
     let found = owned(state, actor, id).await?;
     product_member::Entity::delete_by_id(id).exec(&state.db).await?;
     state.announce(vec![Signal::Membership { user: found.user_id }]).await;
-    membership(found)
+    Ok(membership(found))
 }
 
 /// The members of a product the actor may view.
 pub async fn list(state: &AppState, actor: &Actor, product_id: i32) -> ServiceResult<Vec<Membership>> {
     access::product_role(&state.db, actor, product_id).await?;
-    product_member::Entity::find()
+    Ok(product_member::Entity::find()
         .filter(product_member::Column::ProductId.eq(product_id))
         .order_by_asc(product_member::Column::Id)
         .all(&state.db)
         .await?
         .into_iter()
         .map(membership)
-        .collect()
+        .collect())
 }

@@ -173,9 +173,7 @@ impl Directory {
                 .all(conn)
                 .await?;
             for row in rows {
-                if let Ok(role) = row.role.parse() {
-                    members.entry(row.product_id).or_default().insert(row.user_id, role);
-                }
+                members.entry(row.product_id).or_default().insert(row.user_id, row.role);
             }
         }
         if product_ids.iter().any(|id| !products.contains_key(id)) {

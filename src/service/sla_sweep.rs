@@ -92,10 +92,8 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let ids: Vec<i32> = due_findings.iter().map(|f| f.id).collect();
     let mut emitted: HashMap<(i32, i32), Vec<(SlaEventKind, u8)>> = HashMap::new();
     for row in sla_event::Entity::find().filter(sla_event::Column::FindingId.is_in(ids)).all(&txn).await? {
-        if let Some(kind) = SlaEventKind::from_stored(&row.kind) {
-            let threshold = u8::try_from(row.threshold).unwrap_or(0);
-            emitted.entry((row.finding_id, row.cycle)).or_default().push((kind, threshold));
-        }
+        let threshold = u8::try_from(row.threshold).unwrap_or(0);
+        emitted.entry((row.finding_id, row.cycle)).or_default().push((row.kind, threshold));
     }
     let settings = system_settings::Entity::find_by_id(1).one(&txn).await?;
     let only_verified = settings.as_ref().is_some_and(|s| s.notify_only_verified);
@@ -219,7 +217,7 @@ fn event_row(
     sla_event::ActiveModel {
         finding_id: Set(found.id),
         cycle: Set(found.sla_cycle),
-        kind: Set(event.kind.as_str().to_owned()),
+        kind: Set(event.kind),
         threshold: Set(i32::from(event.threshold)),
         occurred_at: Set(event.at.timestamp()),
         created_at: Set(now.timestamp()),

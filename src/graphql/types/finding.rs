@@ -194,14 +194,12 @@ impl From<crate::entity::sla_event::Model> for SlaEvent {
 
 #[Object]
 impl SlaEvent {
-    async fn kind(&self) -> Result<SlaEventKind> {
-        let kind = crate::domain::SlaEventKind::from_stored(&self.event.kind)
-            .ok_or_else(|| ServiceError::internal(format!("unknown SLA event kind {:?}", self.event.kind)))?;
-        Ok(kind.into())
+    async fn kind(&self) -> SlaEventKind {
+        self.event.kind.into()
     }
     /// The percentage of the period left, for `BREACH_APPROACHING`.
     async fn threshold(&self) -> Option<i32> {
-        (self.event.kind == crate::domain::SlaEventKind::BreachApproaching.as_str()).then_some(self.event.threshold)
+        (self.event.kind == crate::domain::SlaEventKind::BreachApproaching).then_some(self.event.threshold)
     }
     /// The finding's SLA cycle (a reactivation that restarts the SLA starts a new one).
     async fn cycle(&self) -> i32 {
