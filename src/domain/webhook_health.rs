@@ -21,15 +21,21 @@ impl Health {
             Self::InactivePermanent => "INACTIVE_PERMANENT",
         }
     }
+}
 
-    #[must_use]
-    pub fn from_stored(text: &str) -> Self {
-        match text {
-            "ACTIVE_TMP" => Self::ActiveTmp,
-            "INACTIVE_TMP" => Self::InactiveTmp,
-            "INACTIVE_PERMANENT" => Self::InactivePermanent,
-            _ => Self::Active,
-        }
+/// A stored health slawatch does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown webhook health {0:?}")]
+pub struct UnknownHealth(pub String);
+
+impl std::str::FromStr for Health {
+    type Err = UnknownHealth;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Active, Self::ActiveTmp, Self::InactiveTmp, Self::InactivePermanent]
+            .into_iter()
+            .find(|health| health.as_str() == text)
+            .ok_or_else(|| UnknownHealth(text.to_owned()))
     }
 }
 
@@ -73,7 +79,7 @@ mod tests {
             assert_eq!(health, expected);
         }
         for health in [Health::Active, Health::ActiveTmp, Health::InactiveTmp, Health::InactivePermanent] {
-            assert_eq!(Health::from_stored(health.as_str()), health);
+            assert_eq!(health.as_str().parse::<Health>(), Ok(health));
         }
     }
 }

@@ -60,4 +60,5 @@ stored_as_text!(
     crate::domain::Severity,
     crate::domain::ProductRole,
     crate::domain::SlaEventKind,
+    crate::domain::webhook_health::Health,
 );

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::webhook_health::Health;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhooks")]
 pub struct Model {
@@ -19,8 +21,9 @@ pub struct Model {
     pub header_value: Option<String>,
     /// Secret: never returned by the API.
     pub hmac_secret: Option<String>,
-    /// `ACTIVE`, `ACTIVE_TMP`, `INACTIVE_TMP` or `INACTIVE_PERMANENT`.
-    pub status: String,
+    /// Stored as `ACTIVE`, `ACTIVE_TMP`, `INACTIVE_TMP` or `INACTIVE_PERMANENT`.
+    #[sea_orm(column_type = "Text")]
+    pub status: Health,
     pub first_error_at: Option<i64>,
     pub last_error_at: Option<i64>,
     pub note: String,

@@ -119,7 +119,7 @@ pub async fn send<C: ConnectionTrait>(
     outgoing: &Outgoing<'_>,
     context: &WebhookContext,
 ) -> Result<(), SendError> {
-    if Health::from_stored(&hook.status) == Health::InactivePermanent {
+    if hook.status == Health::InactivePermanent {
         return Err(SendError::Permanent(format!(
             "the webhook {:?} is INACTIVE_PERMANENT after a refusal; update it to resume, then retry",
             hook.name
@@ -166,7 +166,7 @@ pub async fn send<C: ConnectionTrait>(
 
 /// When an `INACTIVE_TMP` endpoint may be tried again.
 fn resting_until(hook: &webhook::Model, rest_seconds: i64) -> Option<i64> {
-    let resting = Health::from_stored(&hook.status) == Health::InactiveTmp && rest_seconds > 0;
+    let resting = hook.status == Health::InactiveTmp && rest_seconds > 0;
     resting.then(|| hook.last_error_at.map(|at| at + rest_seconds)).flatten()
 }
 
@@ -177,14 +177,14 @@ async fn record_health<C: ConnectionTrait>(
     error: Option<&SendError>,
     now: i64,
 ) {
-    let before = Health::from_stored(&hook.status);
+    let before = hook.status;
     let after = webhook_health::after(before, attempt);
     let was_failing = hook.first_error_at.is_some();
-    if error.is_none() && !was_failing && after.as_str() == hook.status {
+    if error.is_none() && !was_failing && after == hook.status {
         return; // a success of a healthy endpoint changes nothing: no write
     }
     let mut model: webhook::ActiveModel = hook.clone().into();
-    model.status = Set(after.as_str().to_owned());
+    model.status = Set(after);
     match error {
         None => model.first_error_at = Set(None),
         Some(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => {

@@ -73,8 +73,8 @@ pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
 pub async fn recover_webhooks(state: &AppState) -> ServiceResult<u64> {
     let rested_since = state.clock.now().timestamp() - state.config.webhook_recovery_seconds;
     let recovered = webhook::Entity::update_many()
-        .col_expr(webhook::Column::Status, Expr::value(Health::ActiveTmp.as_str()))
-        .filter(webhook::Column::Status.eq(Health::InactiveTmp.as_str()))
+        .col_expr(webhook::Column::Status, Expr::value(Health::ActiveTmp))
+        .filter(webhook::Column::Status.eq(Health::InactiveTmp))
         .filter(webhook::Column::LastErrorAt.lte(rested_since))
         .exec(&state.db)
         .await?;

@@ -103,7 +103,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: WebhookInput) -> Ser
     let mut model = webhook::ActiveModel {
         format: Set("JSON".to_owned()),
         source: Set("slawatch".to_owned()),
-        status: Set(Health::Active.as_str().to_owned()),
+        status: Set(Health::Active),
         note: Set(String::new()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -126,7 +126,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInpu
     let mut model: webhook::ActiveModel = found.into();
     apply(&mut model, input, state.config.webhook_deny_private)?;
     // An administrator's change is the cue to try a refused endpoint again.
-    model.status = Set(Health::Active.as_str().to_owned());
+    model.status = Set(Health::Active);
     model.updated_at = Set(state.clock.now().timestamp());
     check_header_pair(&model)?;
     Ok(model.update(&state.db).await?)

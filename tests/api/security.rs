@@ -433,7 +433,7 @@ async fn with_deny_private_a_webhook_cannot_point_inside_the_network() {
         url: Set(format!("{}/gelf", receiver.url)),
         format: Set("JSON".to_owned()),
         source: Set("slawatch".to_owned()),
-        status: Set("ACTIVE".to_owned()),
+        status: Set(slawatch::domain::webhook_health::Health::Active),
         note: Set(String::new()),
         created_at: Set(now),
         updated_at: Set(now),

@@ -77,7 +77,7 @@ impl Webhook {
         self.0.hmac_secret.is_some()
     }
     async fn status(&self) -> WebhookStatus {
-        crate::domain::webhook_health::Health::from_stored(&self.0.status).into()
+        self.0.status.into()
     }
     async fn first_error_at(&self) -> Option<DateTime<Utc>> {
         self.0.first_error_at.and_then(instant)
