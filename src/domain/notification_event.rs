@@ -52,6 +52,13 @@ impl NotificationEvent {
 }
 
 /// The name is not one of the known events.
+/// Written as DefectDojo's name in payloads.
+impl serde::Serialize for NotificationEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown notification event {0:?}")]
 pub struct UnknownEvent(pub String);

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::NotificationEvent;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
 pub struct Model {
@@ -9,7 +11,8 @@ pub struct Model {
     pub id: i32,
     pub user_id: i32,
     pub notification_id: Option<i32>,
-    pub event: String,
+    #[sea_orm(column_type = "Text")]
+    pub event: NotificationEvent,
     pub title: String,
     pub description: String,
     pub url: Option<String>,

@@ -2,12 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::NotificationEvent;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notifications")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub event: String,
+    #[sea_orm(column_type = "Text")]
+    pub event: NotificationEvent,
     pub product_id: Option<i32>,
     pub finding_id: Option<i32>,
     pub title: String,

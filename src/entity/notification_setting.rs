@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::NotificationEvent;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notification_settings")]
 pub struct Model {
@@ -14,7 +16,8 @@ pub struct Model {
     /// Unique per event: `system`, `template`, `personal:<user>`, `product:<product>:<user>`, `product:<product>:extra`.
     pub owner_key: String,
     /// DefectDojo's event name, e.g. `sla_breach`.
-    pub event: String,
+    #[sea_orm(column_type = "Text")]
+    pub event: NotificationEvent,
     /// JSON array of channel names (`ALERT`, `MAIL`, …).
     pub channels: String,
     /// JSON array of extra email addresses.

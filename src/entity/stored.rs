@@ -61,4 +61,5 @@ stored_as_text!(
     crate::domain::ProductRole,
     crate::domain::SlaEventKind,
     crate::domain::webhook_health::Health,
+    crate::domain::NotificationEvent,
 );

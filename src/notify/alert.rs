@@ -28,7 +28,7 @@ pub async fn send<C: ConnectionTrait>(conn: &C, outgoing: &Outgoing<'_>) -> Resu
     alert::ActiveModel {
         user_id: Set(*user_id),
         notification_id: Set(Some(notification.id)),
-        event: Set(notification.event.clone()),
+        event: Set(notification.event),
         title: Set(notification.title.clone()),
         description: Set(notification.description.clone()),
         url: Set(notification.url.clone()),

@@ -209,7 +209,7 @@ mod tests {
     fn sla_notification() -> notification::Model {
         notification::Model {
             id: 1,
-            event: "sla_breach".to_owned(),
+            event: crate::domain::NotificationEvent::SlaBreach,
             product_id: Some(3),
             finding_id: Some(7),
             title: "SLA breached: RCE in payment gateway".to_owned(),

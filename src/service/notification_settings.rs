@@ -199,8 +199,7 @@ pub async fn load<C: ConnectionTrait>(
         .await?;
     let mut settings = BTreeMap::new();
     for row in rows {
-        let event = row.event.parse().map_err(ServiceError::internal)?;
-        settings.insert(event, event_setting(&row)?);
+        settings.insert(row.event, event_setting(&row)?);
     }
     Ok(settings)
 }
@@ -285,7 +284,7 @@ async fn store<C: ConnectionTrait>(
             user_id: Set(owner.user_id()),
             product_id: Set(owner.product_id()),
             owner_key: Set(owner.key()),
-            event: Set(event.as_str().to_owned()),
+            event: Set(event),
             ..Default::default()
         },
     };

@@ -88,7 +88,7 @@ pub async fn publish_many<C: ConnectionTrait>(
     let mut fan_out_targets: HashMap<(Option<i32>, NotificationEvent), Targets> = HashMap::new();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
-            event: Set(new.event.as_str().to_owned()),
+            event: Set(new.event),
             product_id: Set(new.product_id),
             finding_id: Set(new.finding_id),
             title: Set(new.title.clone()),
@@ -225,9 +225,8 @@ impl Directory {
                 .all(conn)
                 .await?;
             for row in rows {
-                let event = row.event.parse().map_err(ServiceError::internal)?;
                 let setting = crate::service::notification_settings::event_setting(&row)?;
-                settings.entry(row.owner_key).or_default().insert(event, setting);
+                settings.entry(row.owner_key).or_default().insert(row.event, setting);
             }
         }
         Ok(Self { system, products, members, users, settings })

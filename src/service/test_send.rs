@@ -52,7 +52,7 @@ pub async fn send(
     };
     let now = state.clock.now().timestamp();
     let stored = notification::ActiveModel {
-        event: Set(crate::domain::NotificationEvent::Other.as_str().to_owned()),
+        event: Set(crate::domain::NotificationEvent::Other),
         title: Set("Test notification from slawatch".to_owned()),
         description: Set(format!("Sent by {} to check the {} channel.", actor.username, channel.as_str())),
         url: Set(Some(outbox::site_url(&state.db).await?)),

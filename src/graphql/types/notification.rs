@@ -100,7 +100,7 @@ impl Alert {
     }
     /// DefectDojo's event name, e.g. `sla_breach`.
     async fn event(&self) -> &str {
-        &self.0.event
+        self.0.event.as_str()
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -161,7 +161,7 @@ impl Delivery {
     }
     /// DefectDojo's name of the event, e.g. `sla_breach`.
     async fn event(&self) -> &str {
-        &self.0.notification.event
+        self.0.notification.event.as_str()
     }
     async fn title(&self) -> &str {
         &self.0.notification.title
