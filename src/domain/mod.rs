@@ -16,6 +16,7 @@ pub mod sla;
 pub mod sla_events;
 pub mod sla_policy;
 pub mod validated;
+pub mod webhook_format;
 pub mod webhook_health;
 
 pub use finding_status::FindingStatus;

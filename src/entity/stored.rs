@@ -62,4 +62,5 @@ stored_as_text!(
     crate::domain::SlaEventKind,
     crate::domain::webhook_health::Health,
     crate::domain::NotificationEvent,
+    crate::domain::webhook_format::WebhookFormat,
 );

@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::webhook_format::WebhookFormat;
 use crate::domain::webhook_health::Health;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,8 +13,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     pub url: String,
-    /// `JSON` or `GELF`.
-    pub format: String,
+    /// Stored as `JSON` or `GELF`.
+    #[sea_orm(column_type = "Text")]
+    pub format: WebhookFormat,
     /// The GELF `host` field.
     pub source: String,
     pub header_name: Option<String>,

@@ -142,15 +142,7 @@ pub struct WebhookInputObject {
 impl From<WebhookInputObject> for WebhookInput {
     fn from(input: WebhookInputObject) -> Self {
         let WebhookInputObject { name, url, format, source, header_name, header_value, hmac_secret } = input;
-        Self {
-            name,
-            url,
-            format: format.map(|f| f.as_str().to_owned()),
-            source,
-            header_name,
-            header_value,
-            hmac_secret,
-        }
+        Self { name, url, format: format.map(Into::into), source, header_name, header_value, hmac_secret }
     }
 }
 

@@ -138,7 +138,7 @@ pub async fn send<C: ConnectionTrait>(
         )));
     }
     let notification = outgoing.notification;
-    let body = if hook.format == "GELF" {
+    let body = if hook.format == crate::domain::webhook_format::WebhookFormat::Gelf {
         gelf_body(notification, &hook.source, outgoing.delivery_key)
     } else {
         json_body(notification, context)

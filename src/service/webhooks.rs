@@ -3,6 +3,7 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use crate::domain::webhook_format::WebhookFormat;
 use crate::domain::webhook_health::Health;
 use crate::domain::{outbound, validated};
 use crate::entity::webhook;
@@ -11,15 +12,12 @@ use crate::service::Actor;
 use crate::service::settings::http_url;
 use crate::state::AppState;
 
-/// The body formats a webhook can receive.
-pub const FORMATS: [&str; 2] = ["JSON", "GELF"];
-
 /// Fields of a webhook; on update `None` keeps a value, and an empty string clears an optional one.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookInput {
     pub name: Option<String>,
     pub url: Option<String>,
-    pub format: Option<String>,
+    pub format: Option<WebhookFormat>,
     pub source: Option<String>,
     pub header_name: Option<String>,
     pub header_value: Option<String>,
@@ -45,9 +43,6 @@ fn apply(model: &mut webhook::ActiveModel, input: WebhookInput, deny_private: bo
         model.url = Set(url);
     }
     if let Some(format) = format {
-        if !FORMATS.contains(&format.as_str()) {
-            return Err(ServiceError::bad_input(format!("unknown webhook format {format:?}: use JSON or GELF")));
-        }
         model.format = Set(format);
     }
     if let Some(source) = source {
@@ -101,7 +96,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: WebhookInput) -> Ser
     }
     let now = state.clock.now().timestamp();
     let mut model = webhook::ActiveModel {
-        format: Set("JSON".to_owned()),
+        format: Set(WebhookFormat::Json),
         source: Set("slawatch".to_owned()),
         status: Set(Health::Active),
         note: Set(String::new()),

@@ -431,7 +431,7 @@ async fn with_deny_private_a_webhook_cannot_point_inside_the_network() {
     let hook = slawatch::entity::webhook::ActiveModel {
         name: Set("saved earlier".to_owned()),
         url: Set(format!("{}/gelf", receiver.url)),
-        format: Set("JSON".to_owned()),
+        format: Set(slawatch::domain::webhook_format::WebhookFormat::Json),
         source: Set("slawatch".to_owned()),
         status: Set(slawatch::domain::webhook_health::Health::Active),
         note: Set(String::new()),

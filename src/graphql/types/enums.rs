@@ -159,26 +159,12 @@ pub enum NotificationChannel {
 
 /// The body a webhook receives.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::webhook_format::WebhookFormat")]
 pub enum WebhookFormat {
     /// DefectDojo's JSON keys plus SLA data.
     Json,
     /// GELF 1.1, for Graylog.
     Gelf,
-}
-
-impl WebhookFormat {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "JSON",
-            Self::Gelf => "GELF",
-        }
-    }
-
-    #[must_use]
-    pub fn from_stored(text: &str) -> Self {
-        if text == "GELF" { Self::Gelf } else { Self::Json }
-    }
 }
 
 /// Endpoint health, as DefectDojo.

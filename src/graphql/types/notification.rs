@@ -61,7 +61,7 @@ impl Webhook {
         webhooks::redacted_url(&self.0.url)
     }
     async fn format(&self) -> WebhookFormat {
-        WebhookFormat::from_stored(&self.0.format)
+        self.0.format.into()
     }
     /// The GELF `host` field.
     async fn source(&self) -> &str {
