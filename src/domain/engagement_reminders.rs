@@ -3,6 +3,8 @@
 
 use chrono::{Days, NaiveDate};
 
+use super::engagement_status::EngagementStatus;
+
 /// Days before `target_start` that `upcoming_engagement` goes out.
 pub const UPCOMING_DAYS: u64 = 3;
 
@@ -17,17 +19,16 @@ pub enum Reminder {
     AutoClose,
 }
 
-/// What an engagement needs on `today`. `status` is the stored status.
+/// What an engagement needs on `today`.
 #[must_use]
 pub fn due(
-    status: &str,
+    status: EngagementStatus,
     target_start: NaiveDate,
     target_end: NaiveDate,
     today: NaiveDate,
     auto_close_days: Option<u32>,
 ) -> Option<Reminder> {
-    let open = matches!(status, "NOT_STARTED" | "IN_PROGRESS");
-    if !open {
+    if !status.is_open() {
         return None;
     }
     if let Some(days) = auto_close_days
@@ -39,7 +40,8 @@ pub fn due(
         return Some(Reminder::Stale);
     }
     let soon = today.checked_add_days(Days::new(UPCOMING_DAYS)).unwrap_or(today);
-    (status == "NOT_STARTED" && today <= target_start && target_start <= soon).then_some(Reminder::Upcoming)
+    (status == EngagementStatus::NotStarted && today <= target_start && target_start <= soon)
+        .then_some(Reminder::Upcoming)
 }
 
 #[cfg(test)]
@@ -53,28 +55,39 @@ mod tests {
     #[test]
     fn upcoming_from_three_days_before_the_start_until_it() {
         let (start, end) = (day("2026-03-10"), day("2026-03-20"));
-        assert_eq!(due("NOT_STARTED", start, end, day("2026-03-06"), None), None);
-        assert_eq!(due("NOT_STARTED", start, end, day("2026-03-07"), None), Some(Reminder::Upcoming));
-        assert_eq!(due("NOT_STARTED", start, end, day("2026-03-10"), None), Some(Reminder::Upcoming));
-        assert_eq!(due("NOT_STARTED", start, end, day("2026-03-11"), None), None);
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-03-08"), None), None, "already started");
+        assert_eq!(due(EngagementStatus::NotStarted, start, end, day("2026-03-06"), None), None);
+        assert_eq!(due(EngagementStatus::NotStarted, start, end, day("2026-03-07"), None), Some(Reminder::Upcoming));
+        assert_eq!(due(EngagementStatus::NotStarted, start, end, day("2026-03-10"), None), Some(Reminder::Upcoming));
+        assert_eq!(due(EngagementStatus::NotStarted, start, end, day("2026-03-11"), None), None);
+        assert_eq!(due(EngagementStatus::InProgress, start, end, day("2026-03-08"), None), None, "already started");
     }
 
     #[test]
     fn stale_once_past_the_target_end_while_open() {
         let (start, end) = (day("2026-03-10"), day("2026-03-20"));
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-03-20"), None), None, "the end day itself is fine");
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-03-21"), None), Some(Reminder::Stale));
-        assert_eq!(due("NOT_STARTED", start, end, day("2026-03-21"), None), Some(Reminder::Stale));
-        assert_eq!(due("COMPLETED", start, end, day("2026-03-21"), None), None);
-        assert_eq!(due("CANCELLED", start, end, day("2026-04-21"), Some(3)), None);
+        assert_eq!(
+            due(EngagementStatus::InProgress, start, end, day("2026-03-20"), None),
+            None,
+            "the end day itself is fine"
+        );
+        assert_eq!(due(EngagementStatus::InProgress, start, end, day("2026-03-21"), None), Some(Reminder::Stale));
+        assert_eq!(due(EngagementStatus::NotStarted, start, end, day("2026-03-21"), None), Some(Reminder::Stale));
+        assert_eq!(due(EngagementStatus::Completed, start, end, day("2026-03-21"), None), None);
+        assert_eq!(due(EngagementStatus::Cancelled, start, end, day("2026-04-21"), Some(3)), None);
     }
 
     #[test]
     fn auto_close_after_the_configured_days_only() {
         let (start, end) = (day("2026-03-10"), day("2026-03-20"));
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-03-22"), Some(3)), Some(Reminder::Stale));
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-03-23"), Some(3)), Some(Reminder::AutoClose));
-        assert_eq!(due("IN_PROGRESS", start, end, day("2026-09-23"), None), Some(Reminder::Stale), "off");
+        assert_eq!(due(EngagementStatus::InProgress, start, end, day("2026-03-22"), Some(3)), Some(Reminder::Stale));
+        assert_eq!(
+            due(EngagementStatus::InProgress, start, end, day("2026-03-23"), Some(3)),
+            Some(Reminder::AutoClose)
+        );
+        assert_eq!(
+            due(EngagementStatus::InProgress, start, end, day("2026-09-23"), None),
+            Some(Reminder::Stale),
+            "off"
+        );
     }
 }

@@ -3,6 +3,7 @@
 pub mod compliance;
 pub mod delivery;
 pub mod engagement_reminders;
+pub mod engagement_status;
 pub mod finding_status;
 pub mod mentions;
 pub mod notification_event;

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::engagement_status::EngagementStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "engagements")]
 pub struct Model {
@@ -12,8 +14,9 @@ pub struct Model {
     pub description: String,
     pub target_start: Date,
     pub target_end: Date,
-    /// `NOT_STARTED`, `IN_PROGRESS`, `COMPLETED` or `CANCELLED`.
-    pub status: String,
+    /// Stored as `NOT_STARTED`, `IN_PROGRESS`, `COMPLETED` or `CANCELLED`.
+    #[sea_orm(column_type = "Text")]
+    pub status: EngagementStatus,
     pub lead_id: Option<i32>,
     pub created_at: i64,
 }

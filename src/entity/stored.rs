@@ -63,4 +63,5 @@ stored_as_text!(
     crate::domain::webhook_health::Health,
     crate::domain::NotificationEvent,
     crate::domain::webhook_format::WebhookFormat,
+    crate::domain::engagement_status::EngagementStatus,
 );

@@ -73,7 +73,7 @@ impl EngagementMutation {
             description,
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
-            status: status.map(|s| s.as_str().to_owned()),
+            status: status.map(Into::into),
             lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
         };
         Ok(Engagement(engagements::create(ctx.state()?, ctx.actor()?, input).await?))
@@ -88,7 +88,7 @@ impl EngagementMutation {
             description,
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
-            status: status.map(|s| s.as_str().to_owned()),
+            status: status.map(Into::into),
             lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
         };
         Ok(Engagement(engagements::update(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?, input).await?))

@@ -1,5 +1,6 @@
 //! Engagements: planned testing periods of a product, edited by its writers.
 
+use crate::domain::engagement_status::EngagementStatus;
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
@@ -10,9 +11,6 @@ use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, events, outbox};
 use crate::state::AppState;
 
-/// The statuses an engagement can have.
-pub const STATUSES: [&str; 4] = ["NOT_STARTED", "IN_PROGRESS", "COMPLETED", "CANCELLED"];
-
 /// Fields of an engagement; on update `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct EngagementInput {
@@ -21,16 +19,8 @@ pub struct EngagementInput {
     pub description: Option<String>,
     pub target_start: Option<NaiveDate>,
     pub target_end: Option<NaiveDate>,
-    pub status: Option<String>,
+    pub status: Option<EngagementStatus>,
     pub lead_id: Option<i32>,
-}
-
-fn checked_status(status: &str) -> ServiceResult<String> {
-    if STATUSES.contains(&status) {
-        Ok(status.to_owned())
-    } else {
-        Err(ServiceError::bad_input(format!("unknown engagement status {status:?}")))
-    }
 }
 
 fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
@@ -71,7 +61,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> 
         description: Set(description.unwrap_or_default()),
         target_start: Set(target_start),
         target_end: Set(target_end),
-        status: Set(checked_status(status.as_deref().unwrap_or("NOT_STARTED"))?),
+        status: Set(status.unwrap_or_default()),
         lead_id: Set(lead_id),
         created_at: Set(state.clock.now().timestamp()),
         ..Default::default()
@@ -121,7 +111,7 @@ pub async fn update(
         return Err(ServiceError::bad_input("an engagement cannot move to another product"));
     }
     checked_dates(target_start.unwrap_or(found.target_start), target_end.unwrap_or(found.target_end))?;
-    let was_completed = found.status == "COMPLETED";
+    let was_completed = found.status == EngagementStatus::Completed;
     let mut model: engagement::ActiveModel = found.into();
     if let Some(name) = name {
         model.name = Set(validated::name("name", &name)?);
@@ -136,7 +126,7 @@ pub async fn update(
         model.target_end = Set(end);
     }
     if let Some(status) = status {
-        model.status = Set(checked_status(&status)?);
+        model.status = Set(status);
     }
     if let Some(lead) = lead_id {
         check_lead(state, lead, *model.product_id.as_ref()).await?;
@@ -144,7 +134,7 @@ pub async fn update(
     }
     let txn = crate::db::begin_write(&state.db).await?;
     let updated = model.update(&txn).await?;
-    if updated.status == "COMPLETED" && !was_completed {
+    if updated.status == EngagementStatus::Completed && !was_completed {
         announce(state, &txn, NotificationEvent::CloseEngagement, &updated).await?;
     }
     txn.commit().await?;

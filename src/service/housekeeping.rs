@@ -1,6 +1,7 @@
 //! The hourly chores: engagement reminders (and auto-close), alert retention, and webhook endpoints'
 //! return from their rest after failures.
 
+use crate::domain::engagement_status::EngagementStatus;
 use chrono::TimeDelta;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -26,7 +27,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
     let horizon = today + TimeDelta::days(UPCOMING_DAYS as i64);
     // Every reminder needs an open engagement that starts by the horizon (a stale one started long ago).
     let candidates = engagement::Entity::find()
-        .filter(engagement::Column::Status.is_in(["NOT_STARTED", "IN_PROGRESS"]))
+        .filter(engagement::Column::Status.is_in(EngagementStatus::OPEN))
         .filter(engagement::Column::TargetStart.lte(horizon))
         .order_by_asc(engagement::Column::Id)
         .all(&state.db)
@@ -34,7 +35,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
     let mut sent = 0;
     for found in candidates {
         let Some(reminder) =
-            engagement_reminders::due(&found.status, found.target_start, found.target_end, today, auto_close_days)
+            engagement_reminders::due(found.status, found.target_start, found.target_end, today, auto_close_days)
         else {
             continue;
         };
@@ -44,7 +45,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
         let mut subject = found;
         if reminder == Reminder::AutoClose {
             let mut model: engagement::ActiveModel = subject.into();
-            model.status = Set("COMPLETED".to_owned());
+            model.status = Set(EngagementStatus::Completed);
             subject = model.update(&txn).await?;
         }
         let notification = events::engagement_reminder(reminder, &subject, &product.name, &site);

@@ -29,7 +29,7 @@ impl Engagement {
         Date(self.0.target_end)
     }
     async fn status(&self) -> EngagementStatus {
-        EngagementStatus::from_stored(&self.0.status)
+        self.0.status.into()
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
         let loader = ctx.data::<DataLoader<ProductLoader>>()?;

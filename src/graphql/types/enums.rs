@@ -55,33 +55,12 @@ pub enum ProductRole {
 
 /// Where an engagement stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::engagement_status::EngagementStatus")]
 pub enum EngagementStatus {
     NotStarted,
     InProgress,
     Completed,
     Cancelled,
-}
-
-impl EngagementStatus {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "NOT_STARTED",
-            Self::InProgress => "IN_PROGRESS",
-            Self::Completed => "COMPLETED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-
-    #[must_use]
-    pub fn from_stored(text: &str) -> Self {
-        match text {
-            "IN_PROGRESS" => Self::InProgress,
-            "COMPLETED" => Self::Completed,
-            "CANCELLED" => Self::Cancelled,
-            _ => Self::NotStarted,
-        }
-    }
 }
 
 macro_rules! notification_events {
