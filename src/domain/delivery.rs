@@ -3,51 +3,22 @@
 
 use super::retry::{NextStep, RetryPolicy};
 
-/// Where a delivery stands (stored as `PENDING`, `RETRYING`, `DELIVERED`, `DEAD`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryStatus {
-    /// Waiting for its first attempt (or sent again by `retryDelivery`).
-    Pending,
-    /// Failed at least once; another attempt is scheduled.
-    Retrying,
-    Delivered,
-    /// Given up: too many attempts, or refused for good.
-    Dead,
+stored_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryStatus, error UnknownStatus("delivery status") {
+        /// Waiting for its first attempt (or sent again by `retryDelivery`).
+        Pending = "PENDING",
+        /// Failed at least once; another attempt is scheduled.
+        Retrying = "RETRYING",
+        Delivered = "DELIVERED",
+        /// Given up: too many attempts, or refused for good.
+        Dead = "DEAD",
+    }
 }
 
 impl DeliveryStatus {
     /// The statuses the worker claims from.
     pub const DUE: [Self; 2] = [Self::Pending, Self::Retrying];
-
-    /// The stored form.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Retrying => "RETRYING",
-            Self::Delivered => "DELIVERED",
-            Self::Dead => "DEAD",
-        }
-    }
-}
-
-/// A stored status slawatch does not know: an error, never read as some default.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown delivery status {0:?}")]
-pub struct UnknownStatus(pub String);
-
-impl std::str::FromStr for DeliveryStatus {
-    type Err = UnknownStatus;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "PENDING" => Ok(Self::Pending),
-            "RETRYING" => Ok(Self::Retrying),
-            "DELIVERED" => Ok(Self::Delivered),
-            "DEAD" => Ok(Self::Dead),
-            other => Err(UnknownStatus(other.to_owned())),
-        }
-    }
 }
 
 /// What one attempt came to.

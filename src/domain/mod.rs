@@ -1,5 +1,8 @@
 //! Pure rules and types of the SLA domain: no database, no GraphQL, no I/O.
 
+#[macro_use]
+mod stored_enum;
+
 pub mod compliance;
 pub mod delivery;
 pub mod engagement_reminders;

@@ -1,51 +1,23 @@
 //! Product membership roles and what each one may do.
 
-use std::str::FromStr;
-
-/// A user's role in one product. Ordered: a higher role can do everything a lower one can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ProductRole {
-    /// View the product and its findings.
-    Reader,
-    /// Also edit findings, engagements and notes.
-    Writer,
-    /// Also manage product settings, members and product notifications.
-    Owner,
+stored_enum! {
+    /// A user's role in one product. Ordered: a higher role can do everything a lower one can.
+    #[derive(PartialOrd, Ord)]
+    pub enum ProductRole, error UnknownRole("product role") {
+        /// View the product and its findings.
+        Reader = "READER",
+        /// Also edit findings, engagements and notes.
+        Writer = "WRITER",
+        /// Also manage product settings, members and product notifications.
+        Owner = "OWNER",
+    }
 }
 
 impl ProductRole {
-    /// The stored form.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reader => "READER",
-            Self::Writer => "WRITER",
-            Self::Owner => "OWNER",
-        }
-    }
-
     /// Whether this role grants at least `required`.
     #[must_use]
     pub fn allows(self, required: ProductRole) -> bool {
         self >= required
-    }
-}
-
-/// A stored role that is not one of READER, WRITER, OWNER.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown product role {0:?}")]
-pub struct UnknownRole(pub String);
-
-impl FromStr for ProductRole {
-    type Err = UnknownRole;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "READER" => Ok(Self::Reader),
-            "WRITER" => Ok(Self::Writer),
-            "OWNER" => Ok(Self::Owner),
-            other => Err(UnknownRole(other.to_owned())),
-        }
     }
 }
 

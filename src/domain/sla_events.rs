@@ -5,50 +5,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::sla::{self, SlaSchedule};
 
-/// What happened in a finding's SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SlaEventKind {
-    /// A threshold of the period remaining was crossed.
-    BreachApproaching,
-    /// The deadline passed.
-    Breach,
-    /// In breach for longer than the escalation delay.
-    Escalation,
-    /// Mitigated after a threshold was crossed.
-    Resolved,
-}
-
-impl SlaEventKind {
-    /// The stored form.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BreachApproaching => "BREACH_APPROACHING",
-            Self::Breach => "BREACH",
-            Self::Escalation => "ESCALATION",
-            Self::Resolved => "RESOLVED",
-        }
-    }
-
-    #[must_use]
-    pub fn from_stored(text: &str) -> Option<Self> {
-        text.parse().ok()
-    }
-}
-
-/// A stored kind slawatch does not know.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown SLA event kind {0:?}")]
-pub struct UnknownKind(pub String);
-
-impl std::str::FromStr for SlaEventKind {
-    type Err = UnknownKind;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::BreachApproaching, Self::Breach, Self::Escalation, Self::Resolved]
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| UnknownKind(text.to_owned()))
+stored_enum! {
+    /// What happened in a finding's SLA.
+    #[derive(PartialOrd, Ord)]
+    pub enum SlaEventKind, error UnknownKind("SLA event kind") {
+        /// A threshold of the period remaining was crossed.
+        BreachApproaching = "BREACH_APPROACHING",
+        /// The deadline passed.
+        Breach = "BREACH",
+        /// In breach for longer than the escalation delay.
+        Escalation = "ESCALATION",
+        /// Mitigated after a threshold was crossed.
+        Resolved = "RESOLVED",
     }
 }
 
@@ -153,7 +121,7 @@ mod tests {
         for kind in
             [SlaEventKind::BreachApproaching, SlaEventKind::Breach, SlaEventKind::Escalation, SlaEventKind::Resolved]
         {
-            assert_eq!(SlaEventKind::from_stored(kind.as_str()), Some(kind));
+            assert_eq!(kind.as_str().parse::<SlaEventKind>(), Ok(kind));
         }
     }
 }

@@ -2,40 +2,13 @@
 //! repeated one `INACTIVE_TMP`; a client error (4xx other than 429) marks it `INACTIVE_PERMANENT`; a success
 //! makes it `ACTIVE` again. Unlike DefectDojo, the failed message itself is retried.
 
-/// An endpoint's health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
-    Active,
-    ActiveTmp,
-    InactiveTmp,
-    InactivePermanent,
-}
-
-impl Health {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::ActiveTmp => "ACTIVE_TMP",
-            Self::InactiveTmp => "INACTIVE_TMP",
-            Self::InactivePermanent => "INACTIVE_PERMANENT",
-        }
-    }
-}
-
-/// A stored health slawatch does not know.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown webhook health {0:?}")]
-pub struct UnknownHealth(pub String);
-
-impl std::str::FromStr for Health {
-    type Err = UnknownHealth;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Self::Active, Self::ActiveTmp, Self::InactiveTmp, Self::InactivePermanent]
-            .into_iter()
-            .find(|health| health.as_str() == text)
-            .ok_or_else(|| UnknownHealth(text.to_owned()))
+stored_enum! {
+    /// An endpoint's health.
+    pub enum Health, error UnknownHealth("webhook health") {
+        Active = "ACTIVE",
+        ActiveTmp = "ACTIVE_TMP",
+        InactiveTmp = "INACTIVE_TMP",
+        InactivePermanent = "INACTIVE_PERMANENT",
     }
 }
 
