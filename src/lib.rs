@@ -85,4 +85,25 @@ mod layering {
             assert!(lines <= 500, "{} has {lines} lines: split it by concern", path.display());
         }
     }
+
+    /// Every type of the API says what it is (async-graphql's generated `…Connection` types aside).
+    #[test]
+    fn every_schema_type_has_a_description() {
+        let sdl = crate::graphql::sdl();
+        let lines: Vec<&str> = sdl.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            let Some(name) = ["type ", "input ", "enum ", "scalar ", "interface ", "union "]
+                .iter()
+                .find_map(|kind| line.strip_prefix(kind))
+                .and_then(|rest| rest.split([' ', '{', '@']).next())
+            else {
+                continue;
+            };
+            if name.ends_with("Connection") {
+                continue;
+            }
+            let previous = index.checked_sub(1).map_or("", |i| lines[i].trim());
+            assert!(previous.ends_with('"'), "the schema type {name} has no description: put a /// doc on it");
+        }
+    }
 }

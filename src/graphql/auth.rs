@@ -57,6 +57,7 @@ pub struct CreatedApiToken {
     pub api_token: ApiToken,
 }
 
+/// A new user (superusers).
 #[derive(InputObject)]
 pub struct CreateUserInput {
     pub username: String,
@@ -68,6 +69,7 @@ pub struct CreateUserInput {
     pub slack_email: Option<String>,
 }
 
+/// Changes to a user; omitted fields keep their values.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
     pub email: Option<String>,

@@ -36,6 +36,7 @@ impl EngagementQuery {
     }
 }
 
+/// A new engagement of a product (product writers).
 #[derive(InputObject)]
 pub struct CreateEngagementInput {
     pub product_id: ID,
@@ -49,6 +50,7 @@ pub struct CreateEngagementInput {
     pub lead_id: Option<ID>,
 }
 
+/// Changes to an engagement; omitted fields keep their values.
 #[derive(InputObject)]
 pub struct UpdateEngagementInput {
     pub name: Option<String>,

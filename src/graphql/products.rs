@@ -48,18 +48,21 @@ impl ProductQuery {
     }
 }
 
+/// A new product type.
 #[derive(InputObject)]
 pub struct ProductTypeInput {
     pub name: String,
     pub description: Option<String>,
 }
 
+/// Changes to a product type.
 #[derive(InputObject)]
 pub struct UpdateProductTypeInput {
     pub name: Option<String>,
     pub description: Option<String>,
 }
 
+/// A new product (superusers): its name, product type and SLA configuration.
 #[derive(InputObject)]
 pub struct CreateProductInput {
     pub name: String,
@@ -71,6 +74,7 @@ pub struct CreateProductInput {
     pub disable_sla_breach_notifications: bool,
 }
 
+/// Changes to a product; omitted fields keep their values.
 #[derive(InputObject)]
 pub struct UpdateProductInput {
     pub name: Option<String>,

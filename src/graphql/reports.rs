@@ -129,6 +129,7 @@ impl From<ReportPeriod> for RelativePeriod {
     }
 }
 
+/// The compliance report to make now: a product (or every product you may view), a period and a file format.
 #[derive(InputObject)]
 pub struct GenerateReportInput {
     /// Omitted: every product you may view.
@@ -141,6 +142,7 @@ pub struct GenerateReportInput {
     pub format: ReportFormat,
 }
 
+/// A report schedule to create: cron (five fields, UTC), the period before each run, format, recipients.
 #[derive(InputObject)]
 pub struct ReportScheduleInput {
     pub name: String,
@@ -163,6 +165,7 @@ impl GeneratedReport {
     }
 }
 
+/// A compliance report file kept as generated, downloadable at `downloadPath`.
 #[Object]
 impl GeneratedReport {
     async fn id(&self) -> ID {
@@ -199,6 +202,7 @@ impl GeneratedReport {
 /// A report generated on a schedule.
 pub struct ReportSchedule(report_schedule::Model);
 
+/// A compliance report made on a cron schedule and sent to its owner and recipients.
 #[Object]
 impl ReportSchedule {
     async fn id(&self) -> ID {
@@ -242,6 +246,7 @@ impl ReportSchedule {
 
 pub struct SlaCompliance(pub ComplianceReport);
 
+/// The SLA compliance report of a period: per severity, findings closed within SLA, breached, rates against the targets.
 #[Object]
 impl SlaCompliance {
     /// Null for a report over every product you may view.

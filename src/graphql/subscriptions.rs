@@ -146,6 +146,7 @@ fn resync_required(missed: u64) -> async_graphql::Error {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+/// Live events over `/graphql/ws`, only of products the subscriber may view.
 #[Subscription]
 impl SubscriptionRoot {
     /// SLA events (thresholds, breaches, escalations, resolutions) of findings the caller may view, as the

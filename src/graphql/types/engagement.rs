@@ -11,6 +11,7 @@ use crate::graphql::loaders::{ProductLoader, UserLoader};
 
 pub struct Engagement(pub engagement::Model);
 
+/// A period of testing of a product (a pentest, an audit), with its dates, status and lead.
 #[Object]
 impl Engagement {
     async fn id(&self) -> ID {

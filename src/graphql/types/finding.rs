@@ -30,6 +30,7 @@ impl Finding {
     }
 }
 
+/// A security finding of a product, with its SLA: deadline, state and days remaining.
 #[Object]
 impl Finding {
     async fn id(&self) -> ID {
@@ -192,6 +193,7 @@ impl From<crate::entity::sla_event::Model> for SlaEvent {
     }
 }
 
+/// An SLA event of a finding: a threshold crossed, the breach, the escalation or the resolution.
 #[Object]
 impl SlaEvent {
     async fn kind(&self) -> SlaEventKind {

@@ -12,6 +12,7 @@ use crate::service::webhooks;
 /// One event's setting in one scope.
 pub struct NotificationSetting(pub SettingView);
 
+/// Where one event goes for one scope (system, personal, product, template): channels and extra targets.
 #[Object]
 impl NotificationSetting {
     async fn scope(&self) -> NotificationScope {
@@ -48,6 +49,7 @@ impl NotificationSetting {
 /// A webhook endpoint. Its auth header value and HMAC secret are write-only.
 pub struct Webhook(pub webhook::Model);
 
+/// A webhook endpoint: its URL, body format and health (secrets are never returned).
 #[Object]
 impl Webhook {
     async fn id(&self) -> ID {
@@ -93,6 +95,7 @@ impl Webhook {
 /// An in-app alert.
 pub struct Alert(pub crate::entity::alert::Model);
 
+/// An in-app alert of the signed-in user: a notification addressed to them, read or unread.
 #[Object]
 impl Alert {
     async fn id(&self) -> ID {
@@ -122,6 +125,7 @@ impl Alert {
 /// One (notification, channel, target) and how its delivery went.
 pub struct Delivery(pub crate::service::deliveries::DeliveryView);
 
+/// One (channel, target) delivery of a notification, with its attempts and status (superusers).
 #[Object]
 impl Delivery {
     async fn id(&self) -> ID {

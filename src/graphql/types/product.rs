@@ -15,6 +15,7 @@ use crate::service::{members, product_types, sla_configs};
 
 pub struct ProductType(pub product_type::Model);
 
+/// A group of products (DefectDojo's product type).
 #[Object]
 impl ProductType {
     async fn id(&self) -> ID {
@@ -31,6 +32,7 @@ impl ProductType {
 /// A product: the unit of ownership, SLA configuration and notification settings.
 pub struct Product(pub product::Model);
 
+/// A product, with its SLA configuration, members and findings.
 #[Object]
 impl Product {
     async fn id(&self) -> ID {
@@ -65,6 +67,7 @@ impl Product {
 /// A user's role in a product.
 pub struct ProductMember(pub Membership);
 
+/// A user's role in a product.
 #[Object]
 impl ProductMember {
     async fn id(&self) -> ID {

@@ -7,6 +7,7 @@ use crate::service::settings::SettingsView;
 
 pub struct SystemSettings(pub SettingsView);
 
+/// The system settings (superusers): channels, addresses, site URL and notification defaults; secrets are shown only as set or not.
 #[Object]
 impl SystemSettings {
     async fn enable_mail(&self) -> bool {

@@ -6,6 +6,7 @@ use crate::entity::sla_configuration;
 
 pub struct SlaConfiguration(pub sla_configuration::Model);
 
+/// An SLA profile: days per severity, which severities are enforced, notification thresholds.
 #[Object]
 impl SlaConfiguration {
     async fn id(&self) -> ID {

@@ -67,6 +67,7 @@ impl User {
 /// An API token. Its secret is shown once, at creation.
 pub struct ApiToken(pub api_token::Model);
 
+/// An API token of a user, for scripts (`Authorization: Token …`); its secret is shown once, at creation.
 #[Object]
 impl ApiToken {
     async fn id(&self) -> ID {
