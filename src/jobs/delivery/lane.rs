@@ -3,7 +3,7 @@
 //! recorded as soon as it is known. Lanes run independently of each other, so a receiver that hangs
 //! holds up only its own deliveries.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ pub fn lanes_of(
     notifications: &Arc<HashMap<i32, notification::Model>>,
     lease: &Arc<ClaimLease>,
 ) -> Vec<Lane> {
-    let mut by_key: std::collections::BTreeMap<LaneKey, Vec<delivery::Model>> = std::collections::BTreeMap::new();
+    let mut by_key: BTreeMap<LaneKey, Vec<delivery::Model>> = BTreeMap::new();
     for row in rows {
         by_key.entry(LaneKey::of(&row)).or_default().push(row);
     }
@@ -116,11 +116,11 @@ async fn send_one(
             let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
             sender.send(row.channel, &outgoing).await
         }
-        _ => Err(SendError::Permanent("the delivery's notification, channel or target is unreadable".to_owned())),
+        _ => Err(SendError::Permanent("the delivery's notification or target is unreadable".to_owned())),
     }
 }
 
-/// Stores the outcome of one attempt, if the row is still leased to this pass (`lease_until`).
+/// Stores the outcome of one attempt, if the row is still leased to this worker's claim (`lease_until`).
 async fn record(
     state: &AppState,
     row: &delivery::Model,

@@ -66,6 +66,8 @@ struct Worker {
     busy: HashSet<LaneKey>,
     /// The leases of claims with a lane still running or waiting.
     leases: Vec<Arc<ClaimLease>>,
+    /// The lanes the last claim left out: when one of them ends, its remaining rows may be claimed.
+    left_out: HashSet<LaneKey>,
 }
 
 impl Worker {
@@ -78,6 +80,7 @@ impl Worker {
             waiting: VecDeque::new(),
             busy: HashSet::new(),
             leases: Vec::new(),
+            left_out: HashSet::new(),
         }
     }
 
@@ -85,32 +88,40 @@ impl Worker {
         let poll = Duration::from_secs(self.state.config.delivery_poll_seconds.max(1));
         let renewal_every = ClaimLease::renewal_every(self.state.config.delivery_lease_seconds);
         let mut next_renewal = Instant::now() + renewal_every;
+        // Whether a claim could find something: not after every lane's end (each claim is a write
+        // transaction, on SQLite the write lock), only when new work was announced, the poll came round,
+        // the last claim was full, or a lane it left out has ended.
+        let mut claim_wanted = true;
         while !*self.stopped.borrow() {
             if Instant::now() >= next_renewal {
                 self.renew().await;
                 next_renewal = Instant::now() + renewal_every;
             }
             self.start_waiting();
-            let mut more_due = false;
-            if self.can_claim() {
+            if claim_wanted && self.can_claim() {
                 match self.claim_more().await {
-                    Ok(claimed) => more_due = claimed as u64 == BATCH,
-                    Err(err) => tracing::warn!(error = %err.detail(), "could not claim deliveries; trying again"),
+                    Ok(claimed) => claim_wanted = claimed as u64 == BATCH,
+                    Err(err) => {
+                        claim_wanted = false;
+                        tracing::warn!(error = %err.detail(), "could not claim deliveries; trying again");
+                    }
                 }
                 self.start_waiting();
-            }
-            if more_due && self.can_claim() {
-                continue;
+                if claim_wanted && self.can_claim() {
+                    continue;
+                }
             }
             let finished = tokio::select! {
                 Some(done) = self.running.join_next(), if !self.running.is_empty() => Some(done),
                 () = stop_requested(self.stopped.clone()) => None,
-                () = self.state.delivery_wakeup.notified() => None,
-                () = tokio::time::sleep(poll) => None,
+                () = self.state.delivery_wakeup.notified() => { claim_wanted = true; None }
+                () = tokio::time::sleep(poll) => { claim_wanted = true; None }
                 () = tokio::time::sleep_until(next_renewal) => None,
             };
             if let Some(done) = finished {
-                let _ = self.finished(done);
+                if let (Some(key), _) = self.finished(done) {
+                    claim_wanted |= self.left_out.contains(&key);
+                }
                 self.settle_leases().await;
             }
         }
@@ -129,8 +140,10 @@ impl Worker {
             }
             tokio::select! {
                 Some(done) = self.running.join_next() => {
-                    if let Err(err) = self.finished(done) {
-                        first_error = first_error.and(Err(err));
+                    if let (_, Err(err)) = self.finished(done)
+                        && first_error.is_ok()
+                    {
+                        first_error = Err(err);
                     }
                     self.settle_leases().await;
                 }
@@ -149,6 +162,7 @@ impl Worker {
 
     /// Claims due deliveries outside the busy lanes and queues their lanes; returns how many were claimed.
     async fn claim_more(&mut self) -> ServiceResult<usize> {
+        self.left_out.clone_from(&self.busy);
         let (rows, until) = claim::claim(&self.state, &self.busy).await?;
         if rows.is_empty() {
             return Ok(0);
@@ -186,18 +200,19 @@ impl Worker {
         }
     }
 
-    /// Notes a lane's end: its receiver may be claimed again.
-    fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) -> ServiceResult<()> {
+    /// Notes a lane's end: its receiver may be claimed again. Returns the lane's key (none for a task
+    /// aborted at shutdown) and its result.
+    fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) -> (Option<LaneKey>, ServiceResult<()>) {
         let (key, result) = match done {
             Ok(finished) => finished,
             Err(err) => {
                 // Only an abort at shutdown ends a lane task without its key; nothing to free then.
                 tracing::warn!(error = %err, "a delivery lane ended abnormally");
-                return Ok(());
+                return (None, Ok(()));
             }
         };
         self.busy.remove(&key);
-        match result {
+        let result = match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => {
                 tracing::warn!(lane = ?key, error = %err.detail(), "a delivery lane stopped; its rest is released");
@@ -207,7 +222,8 @@ impl Worker {
                 tracing::error!(lane = ?key, "a delivery lane panicked; its rest is released");
                 Ok(())
             }
-        }
+        };
+        (Some(key), result)
     }
 
     async fn renew(&self) {
