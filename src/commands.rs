@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Who the commands act as.
 fn command_line() -> Actor {
-    Actor { user_id: 0, username: "slawatch-cli".to_owned(), is_superuser: true }
+    Actor::system("slawatch-cli")
 }
 
 /// A CLI run is a local administrator, not a client address to throttle.
@@ -108,13 +108,15 @@ pub async fn token(state: &AppState, command: TokenCommand) -> Result<(), Startu
                 Some(name) => Some(user_named(state, name).await?),
                 None => None,
             };
+            let tokens = tokens::list_all(state, &command_line(), user.map(|u| u.id)).await?;
+            let owners: Vec<i32> = tokens.iter().map(|t| t.user_id).collect();
             let names: std::collections::HashMap<i32, String> =
-                users::all(state, &command_line()).await?.into_iter().map(|u| (u.id, u.username)).collect();
+                users::by_ids(&state.db, &owners).await?.into_iter().map(|u| (u.id, u.username)).collect();
             println!(
                 "{:>5}  {:16} {:16} {:10} {:16} {:16} revoked",
                 "id", "user", "name", "prefix", "created", "last used"
             );
-            for token in tokens::list_all(state, &command_line(), user.map(|u| u.id)).await? {
+            for token in tokens {
                 println!(
                     "{:>5}  {:16} {:16} {:10} {:16} {:16} {}",
                     token.id,

@@ -233,11 +233,11 @@ impl ReportSchedule {
     async fn next_run_at(&self) -> Option<DateTime<Utc>> {
         instant(self.0.next_run_at)
     }
-    /// The next three times the schedule runs from now (UTC): check a new schedule with them.
+    /// The next three times the schedule runs from now (UTC): check a new schedule with them. Empty for a
+    /// schedule disabled because its stored expression is no longer accepted.
     async fn next_run_times(&self, ctx: &Context<'_>) -> Result<Vec<DateTime<Utc>>> {
         let now = ctx.state()?.clock.now();
-        crate::domain::report_schedule::next_runs(&self.0.cron, now, 3)
-            .map_err(|err| crate::error::ServiceError::internal(std::io::Error::other(err)).into())
+        Ok(crate::domain::report_schedule::next_runs(&self.0.cron, now, 3).unwrap_or_default())
     }
     async fn last_run_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_run_at.and_then(instant)

@@ -23,6 +23,12 @@ impl From<user::Model> for Actor {
 }
 
 impl Actor {
+    /// slawatch itself acting as a superuser (the demo load, the command line), named for the logs.
+    #[must_use]
+    pub fn system(name: &str) -> Self {
+        Self { user_id: 0, username: name.to_owned(), is_superuser: true }
+    }
+
     /// Refuses anyone but a superuser.
     pub fn require_superuser(&self) -> ServiceResult<()> {
         if self.is_superuser { Ok(()) } else { Err(ServiceError::Forbidden("only a superuser may do this".to_owned())) }

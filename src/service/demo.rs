@@ -128,7 +128,7 @@ pub async fn load(state: &AppState) -> ServiceResult<DemoSummary> {
 
 /// A superuser identity for look-ups before any demo user exists.
 fn system_actor() -> Actor {
-    Actor { user_id: 0, username: "system".to_owned(), is_superuser: true }
+    Actor::system("system")
 }
 
 fn scenario_findings(now: DateTime<Utc>, portal: i32, clacks: i32, royal: i32) -> Vec<NewFinding> {

@@ -283,9 +283,22 @@ pub async fn run_due(state: &AppState) -> ServiceResult<usize> {
     Ok(generated)
 }
 
-/// Moves the schedule to its next run if nobody else did (another instance, a concurrent run).
+/// Moves the schedule to its next run if nobody else did (another instance, a concurrent run). A stored
+/// cron expression that is no longer accepted (six fields, from before they were refused) disables its
+/// schedule, with a warning, instead of stopping every later schedule's run.
 async fn claim(state: &AppState, found: &schedule::Model, now: DateTime<Utc>) -> ServiceResult<bool> {
-    let next = report_schedule::next_run(&found.cron, now).map_err(ServiceError::internal)?;
+    let next = match report_schedule::next_run(&found.cron, now) {
+        Ok(next) => next,
+        Err(reason) => {
+            tracing::warn!(schedule = found.id, %reason, "report schedule disabled: its cron expression is unusable");
+            schedule::Entity::update_many()
+                .col_expr(schedule::Column::Enabled, sea_orm::sea_query::Expr::value(false))
+                .filter(schedule::Column::Id.eq(found.id))
+                .exec(&state.db)
+                .await?;
+            return Ok(false);
+        }
+    };
     let claimed = schedule::Entity::update_many()
         .col_expr(schedule::Column::NextRunAt, sea_orm::sea_query::Expr::value(next.timestamp()))
         .col_expr(schedule::Column::LastRunAt, sea_orm::sea_query::Expr::value(Some(now.timestamp())))

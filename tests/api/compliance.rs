@@ -252,6 +252,15 @@ async fn the_report_downloads_as_a_readable_pdf_csv_and_json() {
     assert_eq!(by_name.bytes().await.expect("body"), by_id.bytes().await.expect("body"));
     let unknown = download(&app, "format=json&product_name=Nowhere&quarter=2026-Q1", Some(&token)).await;
     assert_eq!(unknown.status(), 404);
+    // A product the caller may not view is as unknown as one that does not exist.
+    let (_, outsider) = app.user("nobby").await;
+    let hidden = download(
+        &app,
+        "format=json&product_name=Royal-Bank-Integration&quarter=2026-Q1",
+        Some(&format!("Bearer {outsider}")),
+    )
+    .await;
+    assert_eq!(hidden.status(), 404);
     let both =
         download(&app, &format!("product_name=Royal-Bank-Integration&productId={bank}&quarter=2026-Q1"), Some(&token))
             .await;

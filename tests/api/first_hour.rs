@@ -80,3 +80,41 @@ async fn a_schedule_takes_five_cron_fields_and_shows_its_next_three_runs() {
     let schedules = app.admin("{ reportSchedules { cron } }", json!({})).await;
     assert_eq!(schedules.data()["reportSchedules"].as_array().map(Vec::len), Some(1), "refused ones are not stored");
 }
+
+/// A six-field schedule stored before they were refused does not stop the others: it is disabled, and the
+/// valid schedule due at the same time still runs.
+#[tokio::test]
+async fn a_stored_schedule_whose_cron_is_no_longer_accepted_is_disabled_and_the_others_run() {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn_app_without_scheduler(|_| {}).await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let create = "mutation($i: ReportScheduleInput!) { createReportSchedule(input: $i) { id } }";
+    for name in ["old six fields", "monthly"] {
+        let input = json!({ "i": { "name": name, "productId": product, "cron": "0 6 1 * *",
+                                   "period": "PREVIOUS_MONTH", "format": "CSV" } });
+        app.admin(create, input).await.data();
+    }
+    let db = &app.state.db;
+    db.execute_unprepared("UPDATE report_schedules SET cron = '0 6 1 1,4,7,10 * *' WHERE name = 'old six fields'")
+        .await
+        .expect("an old stored expression");
+    // Both are due on 1 April; the bad one comes first.
+    app.clock.set(crate::helpers::at("2026-04-01T06:00:30Z"));
+    app.run_due_jobs().await;
+    let reports = app.admin("{ reports { scheduleId } reportSchedules { name nextRunTimes } }", json!({})).await;
+    assert_eq!(reports.data()["reports"].as_array().map(Vec::len), Some(1), "the valid schedule ran");
+    let schedules = reports.data()["reportSchedules"].as_array().expect("schedules").clone();
+    let old = schedules.iter().find(|s| s["name"] == "old six fields").expect("kept");
+    assert_eq!(old["nextRunTimes"], json!([]));
+    let enabled = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(enabled AS INTEGER) FROM report_schedules WHERE name = 'old six fields'".to_owned(),
+        ))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i32>(0)
+        .expect("flag");
+    assert_eq!(enabled, 0, "disabled");
+}
