@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Statement};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
-use slawatch::domain::NotificationEvent;
+use slawatch::domain::notification_payload::FindingFacts;
 use slawatch::domain::recipients::{Audience, Channel, Target};
+use slawatch::domain::{NotificationEvent, NotificationPayload, Severity};
 use slawatch::jobs::delivery;
 use slawatch::notify::Channels;
 use slawatch::service::outbox::{self, Directory, NewNotification};
@@ -92,7 +93,14 @@ async fn publish(bench: &Bench, count: usize, target: impl Fn(usize) -> (Channel
                 title: format!("Finding {i} is past its SLA deadline"),
                 description: format!("Critical finding {i} of bench-product-0 breached its 1-day SLA."),
                 url: Some(format!("http://localhost:8080/findings/{i}")),
-                payload: serde_json::json!({ "finding": { "id": i, "severity": "Critical" } }),
+                payload: NotificationPayload {
+                    finding: Some(FindingFacts {
+                        id: i32::try_from(i).unwrap_or(i32::MAX),
+                        title: format!("finding {i}"),
+                        severity: Severity::Critical,
+                    }),
+                    ..NotificationPayload::default()
+                },
                 dedupe_key: None,
                 extra_targets: vec![target(i)],
             })

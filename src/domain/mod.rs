@@ -10,6 +10,7 @@ pub mod engagement_status;
 pub mod finding_status;
 pub mod mentions;
 pub mod notification_event;
+pub mod notification_payload;
 pub mod outbound;
 pub mod recipients;
 pub mod report_schedule;
@@ -25,6 +26,7 @@ pub mod webhook_health;
 
 pub use finding_status::FindingStatus;
 pub use notification_event::NotificationEvent;
+pub use notification_payload::NotificationPayload;
 pub use role::ProductRole;
 pub use severity::Severity;
 pub use sla::{SlaSchedule, SlaStart, SlaState};

@@ -45,6 +45,14 @@ impl serde::Serialize for Severity {
     }
 }
 
+/// Read from its stored spelling (any case), as `FromStr`.
+impl<'de> serde::Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The text was not one of Critical, High, Medium, Low, Info (in any case).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown severity {0:?}: expected one of Critical, High, Medium, Low, Info")]

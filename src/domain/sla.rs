@@ -90,21 +90,23 @@ pub fn days_remaining(expiration_date: NaiveDate, today: NaiveDate, mitigated_on
     (expiration_date - mitigated_on.unwrap_or(today)).num_days()
 }
 
-/// Where a finding stands against its SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SlaState {
-    /// No SLA: no enforced period, or closed without mitigation (false positive, risk accepted, …).
-    None,
-    /// Open, no threshold crossed yet.
-    OnTrack,
-    /// Open, a threshold crossed, deadline not yet passed.
-    Approaching,
-    /// Open and past its deadline.
-    Breached,
-    /// Mitigated by the deadline.
-    Met,
-    /// Mitigated after the deadline.
-    Missed,
+stored_enum! {
+    /// Where a finding stands against its SLA. `state` is its one definition; the SQL forms
+    /// (`service::finding_filter`) are held to it by `sla::state_filters_and_the_summary_agree_with_each_findings_state`.
+    pub enum SlaState, error UnknownSlaState("SLA state") {
+        /// No SLA: no enforced period, or closed without mitigation (false positive, risk accepted, …).
+        None = "NONE",
+        /// Open, no threshold crossed yet.
+        OnTrack = "ON_TRACK",
+        /// Open, a threshold crossed, deadline not yet passed.
+        Approaching = "APPROACHING",
+        /// Open and past its deadline.
+        Breached = "BREACHED",
+        /// Mitigated by the deadline.
+        Met = "MET",
+        /// Mitigated after the deadline.
+        Missed = "MISSED",
+    }
 }
 
 impl SlaState {

@@ -1,6 +1,6 @@
 //! `stored_enum!`: an enum kept in the database as text — its variants with their stored spellings, `as_str`,
 //! a `FromStr` that refuses any other text (an unknown stored value is an error, never a default), and
-//! `Serialize` as the stored spelling. One definition instead of the same four items per type.
+//! `Serialize`/`Deserialize` as the stored spelling. One definition instead of the same four items per type.
 
 /// Declares `pub enum $name` (deriving `Debug, Clone, Copy, PartialEq, Eq, Hash`, plus what the caller
 /// adds), its `as_str`, `FromStr` with the error type `$error` ("unknown $what …"), and `Serialize`.
@@ -53,6 +53,13 @@ macro_rules! stored_enum {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
             }
         }
     };

@@ -115,7 +115,7 @@ impl lettre::message::header::Header for DeliveryId {
 #[must_use]
 pub fn render(outgoing: &Outgoing<'_>, settings: &MailSettings) -> (String, String) {
     let notification = outgoing.notification;
-    let details = super::details(notification);
+    let details = outgoing.payload.details();
     let mut text = format!("{}\n\n{}\n", notification.title, notification.description);
     let mut html = format!("<h2>{}</h2>\n<p>{}</p>\n", escape(&notification.title), escape(&notification.description));
     if !details.is_empty() {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, EntityTrait};
 
+use crate::domain::NotificationPayload;
 use crate::domain::recipients::{Channel, Target};
 use crate::entity::{notification, system_settings, webhook as webhook_entity};
 
@@ -35,6 +36,8 @@ pub enum SendError {
 #[derive(Debug)]
 pub struct Outgoing<'a> {
     pub notification: &'a notification::Model,
+    /// The notification's payload, read from `notification.payload`.
+    pub payload: &'a NotificationPayload,
     pub target: &'a Target,
     /// Sent to receivers that can deduplicate (`X-Slawatch-Delivery`).
     pub delivery_key: &'a str,
@@ -179,30 +182,4 @@ impl Sender<'_> {
 
 fn transient(err: sea_orm::DbErr) -> SendError {
     SendError::Retry { reason: format!("database: {err}"), retry_after_seconds: None }
-}
-
-/// Labelled details of a notification for human-readable channels, from its payload: the finding,
-/// product, severity and SLA figures when present.
-#[must_use]
-pub fn details(notification: &crate::entity::notification::Model) -> Vec<(String, String)> {
-    let payload: serde_json::Value = serde_json::from_str(&notification.payload).unwrap_or_default();
-    let text = |value: &serde_json::Value| match value {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Null => None,
-        other => Some(other.to_string()),
-    };
-    let mut out = Vec::new();
-    for (label, pointer) in [
-        ("Product", "/product/name"),
-        ("Finding", "/finding/title"),
-        ("Severity", "/finding/severity"),
-        ("Deadline", "/sla/deadline"),
-        ("Remaining", "/sla/remaining"),
-        ("Engagement", "/engagement/name"),
-    ] {
-        if let Some(value) = payload.pointer(pointer).and_then(text) {
-            out.push((label.to_owned(), value));
-        }
-    }
-    out
 }

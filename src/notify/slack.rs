@@ -23,7 +23,7 @@ pub struct SlackContext {
 pub fn text(outgoing: &Outgoing<'_>) -> String {
     let notification = outgoing.notification;
     let mut text = format!("*{}*\n{}", notification.title, notification.description);
-    for (label, value) in super::details(notification) {
+    for (label, value) in outgoing.payload.details() {
         let _ = write!(text, "\n• {label}: {value}");
     }
     if let Some(url) = &notification.url {

@@ -9,7 +9,9 @@ use super::{Outgoing, SendError};
 #[must_use]
 pub fn card(outgoing: &Outgoing<'_>) -> Value {
     let notification = outgoing.notification;
-    let facts: Vec<Value> = super::details(notification)
+    let facts: Vec<Value> = outgoing
+        .payload
+        .details()
         .into_iter()
         .map(|(title, value)| json!({ "title": title, "value": value }))
         .collect();

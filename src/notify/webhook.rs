@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::{Outgoing, SendError};
 use crate::domain::webhook_health::{self, Attempt, Health};
+use crate::domain::{NotificationPayload, Severity};
 use crate::entity::{notification, webhook};
 
 /// `User-Agent` of every outgoing request (set once, on the shared client).
@@ -29,18 +30,14 @@ pub struct WebhookContext {
     pub deny_private: bool,
 }
 
-fn payload(notification: &notification::Model) -> serde_json::Map<String, Value> {
-    match serde_json::from_str(&notification.payload) {
-        Ok(Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
 /// DefectDojo's keys (`title`, `description`, `url_ui`, `url_api`, `user`, `disclaimer`) plus `event` and
 /// the event's data (for SLA events: finding, product, severity, deadline, remaining, threshold).
 #[must_use]
-pub fn json_body(notification: &notification::Model, context: &WebhookContext) -> Value {
-    let mut body = payload(notification);
+pub fn json_body(notification: &notification::Model, payload: &NotificationPayload, context: &WebhookContext) -> Value {
+    let mut body = match serde_json::to_value(payload) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
     let url_api =
         notification.finding_id.map(|id| format!("{}/api/v2/findings/{id}/", context.site_url.trim_end_matches('/')));
     body.insert("event".to_owned(), json!(notification.event));
@@ -48,48 +45,52 @@ pub fn json_body(notification: &notification::Model, context: &WebhookContext) -
     body.insert("description".to_owned(), json!(notification.description));
     body.insert("url_ui".to_owned(), json!(notification.url));
     body.insert("url_api".to_owned(), json!(url_api));
-    let user = body.get("by").cloned().unwrap_or(Value::Null);
-    body.insert("user".to_owned(), user);
+    body.insert("user".to_owned(), json!(payload.by));
     body.insert("disclaimer".to_owned(), json!(context.disclaimer));
     Value::Object(body)
 }
 
 /// Syslog level from a severity: Critical 2 (critical) … Info 6 (informational); 6 without a finding.
-fn gelf_level(severity: Option<&str>) -> u8 {
-    match severity.map(str::to_ascii_lowercase).as_deref() {
-        Some("critical") => 2,
-        Some("high") => 3,
-        Some("medium") => 4,
-        Some("low") => 5,
-        _ => 6,
+fn gelf_level(severity: Option<Severity>) -> u8 {
+    match severity {
+        Some(Severity::Critical) => 2,
+        Some(Severity::High) => 3,
+        Some(Severity::Medium) => 4,
+        Some(Severity::Low) => 5,
+        Some(Severity::Info) | None => 6,
     }
 }
 
 /// GELF 1.1: `host` is the webhook's source (the runbook's Graylog stream matches `source = defectdojo`),
 /// `short_message` the title (SLA events say "SLA" in it), extra fields with a leading underscore.
 #[must_use]
-pub fn gelf_body(notification: &notification::Model, source: &str, delivery_key: &str) -> Value {
-    let data = payload(notification);
-    let pointer = |path: &str| Value::Object(data.clone()).pointer(path).cloned().unwrap_or(Value::Null);
-    let severity = pointer("/finding/severity");
+pub fn gelf_body(
+    notification: &notification::Model,
+    payload: &NotificationPayload,
+    source: &str,
+    delivery_key: &str,
+) -> Value {
+    let finding = payload.finding.as_ref();
+    let sla = payload.sla.as_ref();
+    let severity = finding.map(|f| f.severity);
     let mut body = json!({
         "version": "1.1",
         "host": source,
         "short_message": notification.title,
         "full_message": notification.description,
         "timestamp": notification.created_at,
-        "level": gelf_level(severity.as_str()),
+        "level": gelf_level(severity),
         "_event": notification.event,
         "_delivery_id": delivery_key,
     });
     for (field, value) in [
-        ("_finding_id", pointer("/finding/id")),
-        ("_finding_title", pointer("/finding/title")),
-        ("_product", pointer("/product/name")),
-        ("_severity", severity),
-        ("_sla_deadline", pointer("/sla/deadline")),
-        ("_sla_remaining_seconds", pointer("/sla/remaining_seconds")),
-        ("_sla_threshold", pointer("/sla/threshold")),
+        ("_finding_id", json!(finding.map(|f| f.id))),
+        ("_finding_title", json!(finding.map(|f| &f.title))),
+        ("_product", json!(payload.product.as_ref().map(|p| &p.name))),
+        ("_severity", json!(severity)),
+        ("_sla_deadline", json!(sla.and_then(|s| s.deadline.as_ref()))),
+        ("_sla_remaining_seconds", json!(sla.and_then(|s| s.remaining_seconds))),
+        ("_sla_threshold", json!(sla.and_then(|s| s.threshold))),
         ("_url", json!(notification.url)),
     ] {
         if !value.is_null() {
@@ -139,9 +140,9 @@ pub async fn send<C: ConnectionTrait>(
     }
     let notification = outgoing.notification;
     let body = if hook.format == crate::domain::webhook_format::WebhookFormat::Gelf {
-        gelf_body(notification, &hook.source, outgoing.delivery_key)
+        gelf_body(notification, outgoing.payload, &hook.source, outgoing.delivery_key)
     } else {
-        json_body(notification, context)
+        json_body(notification, outgoing.payload, context)
     };
     let bytes = serde_json::to_vec(&body).map_err(|err| SendError::Permanent(err.to_string()))?;
     let mut request = client
@@ -215,20 +216,36 @@ mod tests {
             title: "SLA breached: RCE in payment gateway".to_owned(),
             description: "Critical finding past its deadline".to_owned(),
             url: Some("https://slawatch.golemtrust.am/?finding=7".to_owned()),
-            payload: json!({
-                "finding": { "id": 7, "title": "RCE in payment gateway", "severity": "Critical" },
-                "product": { "id": 3, "name": "Royal-Bank-Integration" },
-                "sla": { "deadline": "2026-03-03T09:30:00Z", "remaining_seconds": 0, "threshold": null }
-            })
-            .to_string(),
+            payload: sla_payload().to_stored(),
             dedupe_key: None,
             created_at: 1_772_530_200,
         }
     }
 
+    fn sla_payload() -> NotificationPayload {
+        use crate::domain::notification_payload::{FindingFacts, Named, SlaFacts};
+        NotificationPayload {
+            finding: Some(FindingFacts {
+                id: 7,
+                title: "RCE in payment gateway".to_owned(),
+                severity: Severity::Critical,
+            }),
+            product: Some(Named { id: 3, name: "Royal-Bank-Integration".to_owned() }),
+            sla: Some(SlaFacts {
+                kind: crate::domain::SlaEventKind::Breach,
+                cycle: 1,
+                deadline: Some("2026-03-03T09:30:00Z".to_owned()),
+                remaining_seconds: Some(0),
+                remaining: None,
+                threshold: None,
+            }),
+            ..NotificationPayload::default()
+        }
+    }
+
     #[test]
     fn gelf_carries_the_runbook_stream_fields() {
-        let body = gelf_body(&sla_notification(), "defectdojo", "abc");
+        let body = gelf_body(&sla_notification(), &sla_payload(), "defectdojo", "abc");
         assert_eq!(body["version"], "1.1");
         assert_eq!(body["host"], "defectdojo");
         assert!(body["short_message"].as_str().is_some_and(|m| m.contains("SLA")));
@@ -249,7 +266,7 @@ mod tests {
             rest_seconds: 60,
             deny_private: false,
         };
-        let body = json_body(&sla_notification(), &context);
+        let body = json_body(&sla_notification(), &sla_payload(), &context);
         for key in ["title", "description", "url_ui", "url_api", "user", "disclaimer"] {
             assert!(body.get(key).is_some(), "{key}");
         }

@@ -1,16 +1,35 @@
 //! The notifications the API raises, with their texts, in one place. Each is published through the outbox
 //! in the transaction of the change it reports.
 
-use serde_json::json;
-
 use crate::domain::NotificationEvent;
 use crate::domain::engagement_reminders::Reminder;
+use crate::domain::notification_payload::{EngagementFacts, FindingFacts, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
 use crate::entity::{engagement, finding, product, product_type};
 use crate::service::outbox::NewNotification;
 
 fn link(site: &str, path: &str) -> String {
     format!("{}{path}", site.trim_end_matches('/'))
+}
+
+/// What a notification says of a finding.
+#[must_use]
+pub fn finding_facts(finding: &finding::Model) -> FindingFacts {
+    FindingFacts { id: finding.id, title: finding.title.clone(), severity: finding.severity }
+}
+
+fn engagement_payload(engagement: &engagement::Model, product_name: &str) -> NotificationPayload {
+    NotificationPayload {
+        engagement: Some(EngagementFacts {
+            id: engagement.id,
+            name: engagement.name.clone(),
+            status: engagement.status,
+            target_start: engagement.target_start,
+            target_end: engagement.target_end,
+        }),
+        product: Some(Named { id: engagement.product_id, name: product_name.to_owned() }),
+        ..NotificationPayload::default()
+    }
 }
 
 #[must_use]
@@ -23,7 +42,10 @@ pub fn product_type_added(product_type: &product_type::Model, site: &str) -> New
         title: format!("Product type {} added", product_type.name),
         description: format!("The product type \"{}\" was added.", product_type.name),
         url: Some(link(site, "/")),
-        payload: json!({ "product_type": { "id": product_type.id, "name": product_type.name } }),
+        payload: NotificationPayload {
+            product_type: Some(Named { id: product_type.id, name: product_type.name.clone() }),
+            ..NotificationPayload::default()
+        },
         dedupe_key: None,
         extra_targets: Vec::new(),
     }
@@ -39,7 +61,10 @@ pub fn product_added(product: &product::Model, site: &str) -> NewNotification {
         title: format!("Product {} added", product.name),
         description: format!("The product \"{}\" was added.", product.name),
         url: Some(link(site, &format!("/?product={}", product.id))),
-        payload: json!({ "product": { "id": product.id, "name": product.name } }),
+        payload: NotificationPayload {
+            product: Some(Named { id: product.id, name: product.name.clone() }),
+            ..NotificationPayload::default()
+        },
         dedupe_key: None,
         extra_targets: Vec::new(),
     }
@@ -64,11 +89,7 @@ pub fn engagement(
             engagement.name, engagement.target_start, engagement.target_end
         ),
         url: Some(link(site, &format!("/?product={}", engagement.product_id))),
-        payload: json!({
-            "engagement": { "id": engagement.id, "name": engagement.name, "status": engagement.status,
-                            "target_start": engagement.target_start.to_string(), "target_end": engagement.target_end.to_string() },
-            "product": { "id": engagement.product_id, "name": product_name },
-        }),
+        payload: engagement_payload(engagement, product_name),
         dedupe_key: None,
         extra_targets: Vec::new(),
     }
@@ -97,7 +118,11 @@ pub fn directed_on_finding(
         title,
         description: text.to_owned(),
         url: Some(link(site, &format!("/?finding={}", finding.id))),
-        payload: json!({ "finding": { "id": finding.id, "title": finding.title, "severity": finding.severity }, "by": actor }),
+        payload: NotificationPayload {
+            finding: Some(finding_facts(finding)),
+            by: Some(actor.to_owned()),
+            ..NotificationPayload::default()
+        },
         dedupe_key: None,
         extra_targets: Vec::new(),
     }
@@ -146,11 +171,7 @@ pub fn engagement_reminder(
         title,
         description,
         url: Some(link(site, &format!("/?product={}", engagement.product_id))),
-        payload: json!({
-            "engagement": { "id": engagement.id, "name": engagement.name, "status": engagement.status,
-                            "target_start": engagement.target_start.to_string(), "target_end": engagement.target_end.to_string() },
-            "product": { "id": engagement.product_id, "name": product_name },
-        }),
+        payload: engagement_payload(engagement, product_name),
         dedupe_key: Some(format!("{}:{}:{date}", event.as_str(), engagement.id)),
         extra_targets: Vec::new(),
     }

@@ -27,7 +27,8 @@ pub struct OpenCount {
 pub async fn open_and_breached(state: &AppState) -> ServiceResult<Vec<OpenCount>> {
     let now = state.clock.now().timestamp();
     // `now` is an integer of ours, not input: safe to inline.
-    let breached_sql = Expr::cust(format!("CAST(SUM(CASE WHEN sla_deadline <= {now} THEN 1 ELSE 0 END) AS BIGINT)"));
+    let past_deadline = crate::service::finding_filter::past_deadline_sql(now);
+    let breached_sql = Expr::cust(format!("CAST(SUM(CASE WHEN {past_deadline} THEN 1 ELSE 0 END) AS BIGINT)"));
     let rows: Vec<(i32, String, i64, Option<i64>)> = finding::Entity::find()
         .select_only()
         .column(finding::Column::ProductId)

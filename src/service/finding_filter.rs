@@ -112,18 +112,33 @@ fn state_condition(state: SlaState, now: i64) -> Condition {
     }
 }
 
-/// The SQL `CASE` that names each finding's SLA state (as `SlaState` names), for grouping.
+/// The SQL `CASE` that names each finding's SLA state (`SlaState::as_str`), for grouping: `state_condition`'s
+/// cases in `domain::sla::state`'s order.
 #[must_use]
 pub fn state_case_sql(now: DateTime<Utc>) -> String {
     let now = now.timestamp();
+    let name = |state: SlaState| state.as_str();
     format!(
-        "CASE WHEN sla_deadline IS NULL THEN 'NONE' \
-         WHEN is_mitigated THEN (CASE WHEN mitigated_at > sla_deadline THEN 'MISSED' ELSE 'MET' END) \
-         WHEN NOT is_open THEN 'NONE' \
-         WHEN sla_deadline <= {now} THEN 'BREACHED' \
-         WHEN sla_approaching_at IS NOT NULL AND sla_approaching_at <= {now} THEN 'APPROACHING' \
-         ELSE 'ON_TRACK' END"
+        "CASE WHEN sla_deadline IS NULL THEN '{none}' \
+         WHEN is_mitigated THEN (CASE WHEN mitigated_at > sla_deadline THEN '{missed}' ELSE '{met}' END) \
+         WHEN NOT is_open THEN '{none}' \
+         WHEN {breached} THEN '{breached_name}' \
+         WHEN sla_approaching_at IS NOT NULL AND sla_approaching_at <= {now} THEN '{approaching}' \
+         ELSE '{on_track}' END",
+        none = name(SlaState::None),
+        missed = name(SlaState::Missed),
+        met = name(SlaState::Met),
+        breached = past_deadline_sql(now),
+        breached_name = name(SlaState::Breached),
+        approaching = name(SlaState::Approaching),
+        on_track = name(SlaState::OnTrack),
     )
+}
+
+/// An open finding at or past its deadline (`outsideSla`, the `Breached` state) as SQL over an open row.
+#[must_use]
+pub fn past_deadline_sql(now: i64) -> String {
+    format!("sla_deadline <= {now}")
 }
 
 fn escape_like(text: &str) -> String {

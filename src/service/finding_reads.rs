@@ -191,7 +191,7 @@ async fn count_by_severity_and_state(
     let mut valid_until: Option<i64> = None;
     for (severity, state_name, n, next_deadline, next_approaching) in counted {
         let severity: Severity = severity.parse().map_err(ServiceError::internal)?;
-        let state = parse_state(&state_name).ok_or_else(|| ServiceError::internal("unknown SLA state from SQL"))?;
+        let state: SlaState = state_name.parse().map_err(ServiceError::internal)?;
         *counts.entry((severity, state)).or_default() += u64::try_from(n).unwrap_or(0);
         valid_until = [valid_until, next_deadline, next_approaching].into_iter().flatten().min();
     }
@@ -205,16 +205,4 @@ async fn count_by_severity_and_state(
         })
         .collect();
     Ok(Timed { value: Arc::new(rows), valid_until })
-}
-
-fn parse_state(name: &str) -> Option<SlaState> {
-    Some(match name {
-        "NONE" => SlaState::None,
-        "ON_TRACK" => SlaState::OnTrack,
-        "APPROACHING" => SlaState::Approaching,
-        "BREACHED" => SlaState::Breached,
-        "MET" => SlaState::Met,
-        "MISSED" => SlaState::Missed,
-        _ => return None,
-    })
 }

@@ -9,7 +9,7 @@ use crate::domain::delivery::DeliveryStatus;
 use crate::domain::recipients::{
     self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches, Target,
 };
-use crate::domain::{NotificationEvent, ProductRole};
+use crate::domain::{NotificationEvent, NotificationPayload, ProductRole};
 use crate::entity::{delivery, notification, notification_setting, product, product_member, system_settings, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::token;
@@ -30,7 +30,7 @@ pub struct NewNotification {
     /// A link for the reader (site URL + path).
     pub url: Option<String>,
     /// The event's data for structured receivers (webhooks, GELF).
-    pub payload: serde_json::Value,
+    pub payload: NotificationPayload,
     /// When set, a second notification with the same key is not written (exactly once by construction).
     pub dedupe_key: Option<String>,
     /// Targets besides the resolved ones (a report schedule's extra recipients), if the system enables
@@ -94,7 +94,7 @@ pub async fn publish_many<C: ConnectionTrait>(
             title: Set(new.title.clone()),
             description: Set(new.description.clone()),
             url: Set(new.url.clone()),
-            payload: Set(new.payload.to_string()),
+            payload: Set(new.payload.to_stored()),
             dedupe_key: Set(new.dedupe_key.clone()),
             created_at: Set(now),
             ..Default::default()

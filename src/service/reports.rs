@@ -1,12 +1,12 @@
 //! Generated compliance reports (kept, so the file an auditor received can be fetched again unchanged) and
 //! report schedules (cron, relative period, extra recipients), announced with `report_created`.
 
+use crate::domain::notification_payload::{NotificationPayload, ReportFacts};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
 };
-use serde_json::json;
 
 use crate::db;
 use crate::domain::compliance::RelativePeriod;
@@ -112,18 +112,19 @@ pub async fn generate(
                 rate_text(view.compliance_rate)
             ),
             url: Some(url.clone()),
-            payload: json!({
-                "report": {
-                    "id": created.id,
-                    "product": view.product,
-                    "from": view.from,
-                    "to": view.to,
-                    "format": format.extension(),
-                    "compliance_rate": view.compliance_rate,
-                    "passed": view.passed,
-                    "url": url,
-                },
-            }),
+            payload: NotificationPayload {
+                report: Some(ReportFacts {
+                    id: created.id,
+                    product: view.product.clone(),
+                    from: view.from,
+                    to: view.to,
+                    format: format.extension().to_owned(),
+                    compliance_rate: view.compliance_rate,
+                    passed: view.passed,
+                    url: url.clone(),
+                }),
+                ..NotificationPayload::default()
+            },
             dedupe_key: Some(format!("report_created:{}", created.id)),
             extra_targets: extra_recipients.iter().map(|email| (Channel::Mail, Target::Email(email.clone()))).collect(),
         },

@@ -2,9 +2,9 @@
 //! new SLA cycle when the configuration restarts the SLA on reactivation. Expiry fires
 //! `risk_acceptance_expiration`.
 
+use crate::domain::notification_payload::{Named, NotificationPayload};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use serde_json::json;
 
 use crate::db;
 use crate::domain::recipients::Audience;
@@ -109,10 +109,11 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
                 updated.severity, updated.title, product.name
             ),
             url: Some(format!("{}/?finding={}", site.trim_end_matches('/'), updated.id)),
-            payload: json!({
-                "finding": { "id": updated.id, "title": updated.title, "severity": updated.severity },
-                "product": { "id": product.id, "name": product.name },
-            }),
+            payload: NotificationPayload {
+                finding: Some(crate::service::events::finding_facts(&updated)),
+                product: Some(Named { id: product.id, name: product.name.clone() }),
+                ..NotificationPayload::default()
+            },
             dedupe_key: Some(format!("risk_acceptance_expiration:{}:{}", updated.id, now.timestamp())),
             extra_targets: Vec::new(),
         };

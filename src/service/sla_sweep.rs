@@ -3,6 +3,7 @@
 //! `next_sla_event_at` to the next one. Plus `sla_resolved` when a finding that had crossed a threshold is
 //! mitigated.
 
+use crate::domain::notification_payload::{Named, NotificationPayload, SlaFacts};
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -10,7 +11,6 @@ use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde_json::json;
 
 use crate::db;
 use crate::domain::recipients::Audience;
@@ -291,18 +291,19 @@ fn notification_for(
         ),
         title,
         url: Some(format!("{}/?finding={}", site.trim_end_matches('/'), found.id)),
-        payload: json!({
-            "finding": { "id": found.id, "title": found.title, "severity": found.severity },
-            "product": { "id": product.id, "name": product.name },
-            "sla": {
-                "kind": event.kind.as_str(),
-                "cycle": found.sla_cycle,
-                "deadline": deadline,
-                "remaining_seconds": remaining,
-                "remaining": remaining.map(sla::human_duration),
-                "threshold": (event.kind == SlaEventKind::BreachApproaching).then_some(event.threshold),
-            },
-        }),
+        payload: NotificationPayload {
+            finding: Some(crate::service::events::finding_facts(found)),
+            product: Some(Named { id: product.id, name: product.name.clone() }),
+            sla: Some(SlaFacts {
+                kind: event.kind,
+                cycle: found.sla_cycle,
+                deadline,
+                remaining_seconds: remaining,
+                remaining: remaining.map(sla::human_duration),
+                threshold: (event.kind == SlaEventKind::BreachApproaching).then_some(event.threshold),
+            }),
+            ..NotificationPayload::default()
+        },
         dedupe_key: Some(dedupe_key(found, event)),
         extra_targets: Vec::new(),
     }

@@ -1,5 +1,6 @@
 //! "Send test" for every channel: a real message, sent now (not queued), with the outcome returned.
 
+use crate::domain::NotificationPayload;
 use sea_orm::{ActiveModelTrait, Set};
 
 use crate::domain::recipients::{Channel, Target};
@@ -51,19 +52,21 @@ pub async fn send(
         }
     };
     let now = state.clock.now().timestamp();
+    let payload =
+        NotificationPayload { test: true, by: Some(actor.username.clone()), ..NotificationPayload::default() };
     let stored = notification::ActiveModel {
         event: Set(crate::domain::NotificationEvent::Other),
         title: Set("Test notification from slawatch".to_owned()),
         description: Set(format!("Sent by {} to check the {} channel.", actor.username, channel.as_str())),
         url: Set(Some(outbox::site_url(&state.db).await?)),
-        payload: Set(serde_json::json!({ "test": true, "by": actor.username }).to_string()),
+        payload: Set(payload.to_stored()),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(&state.db)
     .await?;
     let key = token::random_hex(16).map_err(ServiceError::internal)?;
-    let outgoing = Outgoing { notification: &stored, target: &target, delivery_key: &key, now };
+    let outgoing = Outgoing { notification: &stored, payload: &payload, target: &target, delivery_key: &key, now };
     let result = Channels::from_state(state).ignoring_rest().send(channel, &outgoing).await;
     Ok(match result {
         Ok(()) => TestOutcome { delivered: true, error: None },

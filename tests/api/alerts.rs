@@ -2,7 +2,7 @@
 //! worker delivers in-app alerts, and the delivery log shows it.
 
 use chrono::TimeDelta;
-use serde_json::{Value, json};
+use serde_json::json;
 use slawatch::service::outbox::{self, NewNotification};
 
 use crate::helpers::spawn_app;
@@ -224,7 +224,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
                 title: format!("alert {}", batch * 201 + i),
                 description: String::new(),
                 url: None,
-                payload: Value::Null,
+                payload: slawatch::domain::NotificationPayload::default(),
                 dedupe_key: None,
                 extra_targets: Vec::new(),
             };

@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use sea_orm::ConnectionTrait;
-use serde_json::Value;
 use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::domain::NotificationEvent;
@@ -88,7 +87,7 @@ pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&st
             title: format!("message {i}"),
             description: String::new(),
             url: None,
-            payload: Value::Null,
+            payload: slawatch::domain::NotificationPayload::default(),
             dedupe_key: None,
             extra_targets: Vec::new(),
         };

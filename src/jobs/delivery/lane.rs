@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::watch;
 
 use super::lease::ClaimLease;
+use crate::domain::NotificationPayload;
 use crate::domain::delivery::{Attempt, after_attempt};
 use crate::domain::recipients::{Channel, Target};
 use crate::entity::{delivery, notification};
@@ -111,13 +112,17 @@ async fn send_one(
     row: &delivery::Model,
     now: i64,
 ) -> Result<(), SendError> {
-    match (notification, row.target.parse::<Target>()) {
-        (Some(notification), Ok(target)) => {
-            let outgoing = Outgoing { notification, target: &target, delivery_key: &row.delivery_key, now };
-            sender.send(row.channel, &outgoing).await
-        }
-        _ => Err(SendError::Permanent("the delivery's notification or target is unreadable".to_owned())),
-    }
+    let Some(notification) = notification else {
+        return Err(SendError::Permanent("the delivery's notification is gone".to_owned()));
+    };
+    let target = row
+        .target
+        .parse::<Target>()
+        .map_err(|err| SendError::Permanent(format!("the delivery's target is unreadable: {err}")))?;
+    let payload = NotificationPayload::from_stored(&notification.payload)
+        .map_err(|err| SendError::Permanent(format!("the notification's payload is unreadable: {err}")))?;
+    let outgoing = Outgoing { notification, payload: &payload, target: &target, delivery_key: &row.delivery_key, now };
+    sender.send(row.channel, &outgoing).await
 }
 
 /// Stores the outcome of one attempt, if the row is still leased to this worker's claim (`lease_until`).
