@@ -96,12 +96,9 @@ fn with_history(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding
     let (severity, days) = severity_of(index);
     let spread = (index as i64).wrapping_mul(7_919_993).rem_euclid(2 * days.max(1) * DAY);
     NewFinding {
-        product_id,
-        title: format!("finding {index}"),
-        severity: severity.to_owned(),
         sla_start: Some(now - TimeDelta::seconds(spread)),
         is_mitigated: Some(!index.is_multiple_of(3)),
-        ..NewFinding::default()
+        ..NewFinding::new(product_id, format!("finding {index}"), severity)
     }
 }
 

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use slawatch::clock::Clock;
+use slawatch::domain::Severity;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::sla_configs::{self, SlaConfigInput};
 use support::{Bench, BenchResult, median_and_p99};
 
-const SEVERITIES: [&str; 5] = ["Critical", "High", "Medium", "Low", "Info"];
+const SEVERITIES: [Severity; 5] = Severity::ALL;
 const PRODUCTS: usize = 50;
 const RUNS: usize = 7;
 
@@ -28,12 +29,9 @@ async fn main() -> BenchResult<()> {
     let now = bench.state.clock.now();
     let loading = bench
         .load(total, |i, product_id| NewFinding {
-            product_id,
-            title: format!("finding {i}"),
-            severity: SEVERITIES[i % SEVERITIES.len()].to_owned(),
             sla_start: Some(now - TimeDelta::minutes((i % 200_000) as i64)),
             is_mitigated: Some(i % 7 == 0),
-            ..NewFinding::default()
+            ..NewFinding::new(product_id, format!("finding {i}"), SEVERITIES[i % SEVERITIES.len()])
         })
         .await?;
     eprintln!("{backend}: loaded {total} findings in {:.1} s", loading.as_secs_f64());

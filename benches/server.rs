@@ -160,12 +160,9 @@ fn realistic(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
     let spread = |modulus: i64| (index as i64).wrapping_mul(7_919_993).rem_euclid(modulus);
     let kind = KINDS[index % KINDS.len()];
     let mut finding = NewFinding {
-        product_id,
-        title: format!("{kind} in component-{}", index % 997),
         description: Some(format!("{kind} reported by the nightly scan of service {} (finding {index}).", index % 61)),
-        severity: severity.to_owned(),
         external_reference: Some(format!("SCAN-{index:07}")),
-        ..NewFinding::default()
+        ..NewFinding::new(product_id, format!("{kind} in component-{}", index % 997), severity)
     };
     if index % 100 >= 85 {
         finding.sla_start = Some(now - TimeDelta::seconds(spread(120 * DAY)));

@@ -47,22 +47,16 @@ async fn main() -> BenchResult<()> {
                 if i >= total - due {
                     let (severity, days) = severity_of(i % 18); // never Info
                     return NewFinding {
-                        product_id,
-                        title: format!("due finding {i}"),
-                        severity: severity.to_owned(),
                         sla_start: Some(now - TimeDelta::seconds(days * 86_400 * 6 / 10)),
-                        ..NewFinding::default()
+                        ..NewFinding::new(product_id, format!("due finding {i}"), severity)
                     };
                 }
                 let (severity, days) = severity_of(i);
                 let fraction = (i * 7919 % 1000) as i64; // spread over [0, 45 %) of the period
                 NewFinding {
-                    product_id,
-                    title: format!("finding {i}"),
-                    severity: severity.to_owned(),
                     sla_start: Some(now - TimeDelta::seconds(days * 86_400 * 45 * fraction / 100_000)),
                     is_mitigated: Some(i % 7 == 3),
-                    ..NewFinding::default()
+                    ..NewFinding::new(product_id, format!("finding {i}"), severity)
                 }
             })
             .await?;

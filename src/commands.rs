@@ -149,7 +149,7 @@ fn message(err: &ServiceError) -> String {
 
 /// `slawatch report`: the compliance report as a file, computed as a superuser over the database.
 pub async fn report(state: &AppState, args: ReportArgs) -> Result<(), StartupError> {
-    let format = Format::parse(&args.format).ok_or_else(|| {
+    let format = Format::parse_any_case(&args.format).ok_or_else(|| {
         StartupError::Service(format!("--format {:?} is not a format: use pdf, csv or json", args.format))
     })?;
     let actor = command_line();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use slawatch::clock::Clock;
 use slawatch::config::Config;
-use slawatch::domain::ProductRole;
+use slawatch::domain::{ProductRole, Severity};
 use slawatch::error::ServiceError;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::products::ProductInput;
@@ -149,12 +149,12 @@ pub fn median_and_p99(samples: &mut [Duration]) -> (f64, f64) {
 
 /// The benches' severity mix (per 20 findings: 1 Critical, 4 High, 8 Medium, 5 Low, 2 Info) and the default
 /// configuration's period in days (0: no SLA).
-pub fn severity_of(index: usize) -> (&'static str, i64) {
+pub fn severity_of(index: usize) -> (Severity, i64) {
     match index % 20 {
-        0 => ("Critical", 1),
-        1..=4 => ("High", 7),
-        5..=12 => ("Medium", 30),
-        13..=17 => ("Low", 90),
-        _ => ("Info", 0),
+        0 => (Severity::Critical, 1),
+        1..=4 => (Severity::High, 7),
+        5..=12 => (Severity::Medium, 30),
+        13..=17 => (Severity::Low, 90),
+        _ => (Severity::Info, 0),
     }
 }

@@ -79,30 +79,17 @@ impl Period {
     }
 }
 
-/// A period relative to the moment a scheduled report runs: the last complete quarter, month or week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelativePeriod {
-    PreviousQuarter,
-    PreviousMonth,
-    /// Monday to Sunday.
-    PreviousWeek,
+stored_enum! {
+    /// A period relative to the moment a scheduled report runs: the last complete quarter, month or week.
+    pub enum RelativePeriod, error UnknownPeriod("report period") {
+        PreviousQuarter = "PREVIOUS_QUARTER",
+        PreviousMonth = "PREVIOUS_MONTH",
+        /// Monday to Sunday.
+        PreviousWeek = "PREVIOUS_WEEK",
+    }
 }
 
 impl RelativePeriod {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PreviousQuarter => "PREVIOUS_QUARTER",
-            Self::PreviousMonth => "PREVIOUS_MONTH",
-            Self::PreviousWeek => "PREVIOUS_WEEK",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::PreviousQuarter, Self::PreviousMonth, Self::PreviousWeek].into_iter().find(|p| p.as_str() == text)
-    }
-
     /// The complete period before `now`.
     #[must_use]
     pub fn before(self, now: DateTime<Utc>) -> Option<Period> {
@@ -323,8 +310,8 @@ mod tests {
         assert_eq!(january.start, at("2025-12-01T00:00:00Z"));
         let week = RelativePeriod::PreviousWeek.before(now).expect("week");
         assert_eq!((week.start, week.end), (at("2026-03-23T00:00:00Z"), at("2026-03-30T00:00:00Z")));
-        assert_eq!(RelativePeriod::parse("PREVIOUS_MONTH"), Some(RelativePeriod::PreviousMonth));
-        assert_eq!(RelativePeriod::parse("LAST_YEAR"), None);
+        assert_eq!("PREVIOUS_MONTH".parse(), Ok(RelativePeriod::PreviousMonth));
+        assert!("LAST_YEAR".parse::<RelativePeriod>().is_err());
     }
 
     #[test]

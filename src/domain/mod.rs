@@ -13,6 +13,7 @@ pub mod notification_event;
 pub mod notification_payload;
 pub mod outbound;
 pub mod recipients;
+pub mod report_format;
 pub mod report_schedule;
 pub mod retry;
 pub mod role;

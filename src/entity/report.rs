@@ -14,8 +14,8 @@ pub struct Model {
     pub product_id: Option<i32>,
     pub period_start: i64,
     pub period_end: i64,
-    /// `pdf`, `csv` or `json`.
-    pub format: String,
+    #[sea_orm(column_type = "Text")]
+    pub format: crate::domain::report_format::ReportFormat,
     pub file_name: String,
     pub content: Vec<u8>,
     pub created_at: i64,

@@ -13,9 +13,10 @@ pub struct Model {
     pub product_id: Option<i32>,
     /// A cron expression (UTC), e.g. `0 6 1 1,4,7,10 *`.
     pub cron: String,
-    /// `PREVIOUS_QUARTER`, `PREVIOUS_MONTH` or `PREVIOUS_WEEK`.
-    pub period: String,
-    pub format: String,
+    #[sea_orm(column_type = "Text")]
+    pub period: crate::domain::compliance::RelativePeriod,
+    #[sea_orm(column_type = "Text")]
+    pub format: crate::domain::report_format::ReportFormat,
     /// JSON array of extra email recipients.
     pub recipients: String,
     pub enabled: bool,

@@ -64,4 +64,6 @@ stored_as_text!(
     crate::domain::NotificationEvent,
     crate::domain::webhook_format::WebhookFormat,
     crate::domain::engagement_status::EngagementStatus,
+    crate::domain::report_format::ReportFormat,
+    crate::domain::compliance::RelativePeriod,
 );

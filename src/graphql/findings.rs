@@ -178,7 +178,7 @@ impl CreateFindingInput {
             engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
             title,
             description,
-            severity: severity.as_str().to_owned(),
+            severity: severity.into(),
             date: date.map(|d| d.0),
             sla_start,
             active,
@@ -246,7 +246,7 @@ impl FindingMutation {
         let changes = FindingChanges {
             title,
             description,
-            severity: severity.map(|s| s.as_str().to_owned()),
+            severity: severity.map(Into::into),
             date: date.map(|d| d.0),
             sla_start,
             active,

@@ -76,7 +76,7 @@ impl NotificationQuery {
         let filter = DeliveryFilter {
             status: status.map(Into::into),
             channel: channel.map(Into::into),
-            event: event.map(|e| crate::domain::NotificationEvent::from(e).as_str().to_owned()),
+            event: event.map(Into::into),
         };
         let page = deliveries::list(ctx.state()?, ctx.actor()?, filter, page_request(ctx, first, after, last, before)?)
             .await?;

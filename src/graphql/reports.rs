@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use super::context::{ContextExt, parse_id};
 use super::types::enums::Severity;
 use super::types::{Date, Product, instant};
-use crate::domain::compliance::{self, RelativePeriod};
+use crate::domain::compliance;
 use crate::entity::report_schedule;
-use crate::report::Format;
 use crate::service::compliance::{self as reports, ComplianceReport, ReportScope};
 use crate::service::reports::{self as files, NewSchedule, ReportInfo};
 
@@ -93,6 +92,7 @@ impl ReportMutation {
 
 /// A file format of the report.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq, Default)]
+#[graphql(remote = "crate::domain::report_format::ReportFormat")]
 pub enum ReportFormat {
     #[default]
     Pdf,
@@ -100,33 +100,14 @@ pub enum ReportFormat {
     Json,
 }
 
-impl From<ReportFormat> for Format {
-    fn from(value: ReportFormat) -> Self {
-        match value {
-            ReportFormat::Pdf => Self::Pdf,
-            ReportFormat::Csv => Self::Csv,
-            ReportFormat::Json => Self::Json,
-        }
-    }
-}
-
 /// The period a scheduled report covers: the last complete one before it runs.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::compliance::RelativePeriod")]
 pub enum ReportPeriod {
     PreviousQuarter,
     PreviousMonth,
     /// Monday to Sunday.
     PreviousWeek,
-}
-
-impl From<ReportPeriod> for RelativePeriod {
-    fn from(value: ReportPeriod) -> Self {
-        match value {
-            ReportPeriod::PreviousQuarter => Self::PreviousQuarter,
-            ReportPeriod::PreviousMonth => Self::PreviousMonth,
-            ReportPeriod::PreviousWeek => Self::PreviousWeek,
-        }
-    }
 }
 
 /// The compliance report to make now: a product (or every product you may view), a period and a file format.
@@ -182,7 +163,7 @@ impl GeneratedReport {
     }
     /// `pdf`, `csv` or `json`.
     async fn format(&self) -> &str {
-        &self.0.format
+        self.0.format.as_str()
     }
     async fn file_name(&self) -> &str {
         &self.0.file_name
@@ -218,14 +199,10 @@ impl ReportSchedule {
         &self.0.cron
     }
     async fn period(&self) -> Option<ReportPeriod> {
-        match RelativePeriod::parse(&self.0.period)? {
-            RelativePeriod::PreviousQuarter => Some(ReportPeriod::PreviousQuarter),
-            RelativePeriod::PreviousMonth => Some(ReportPeriod::PreviousMonth),
-            RelativePeriod::PreviousWeek => Some(ReportPeriod::PreviousWeek),
-        }
+        Some(self.0.period.into())
     }
     async fn format(&self) -> &str {
-        &self.0.format
+        self.0.format.as_str()
     }
     async fn recipients(&self) -> Vec<String> {
         serde_json::from_str(&self.0.recipients).unwrap_or_default()

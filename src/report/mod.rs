@@ -8,44 +8,7 @@ use serde::Serialize;
 
 use crate::service::compliance::ComplianceReport;
 
-/// A file format of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Csv,
-    Pdf,
-}
-
-impl Format {
-    /// `json`, `csv` or `pdf` (any case).
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "json" => Some(Self::Json),
-            "csv" => Some(Self::Csv),
-            "pdf" => Some(Self::Pdf),
-            _ => None,
-        }
-    }
-
-    #[must_use]
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Csv => "csv",
-            Self::Pdf => "pdf",
-        }
-    }
-
-    #[must_use]
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Json => "application/json",
-            Self::Csv => "text/csv; charset=utf-8",
-            Self::Pdf => "application/pdf",
-        }
-    }
-}
+pub use crate::domain::report_format::ReportFormat as Format;
 
 /// A rendering failed (only the PDF writer can fail).
 #[derive(Debug, thiserror::Error)]

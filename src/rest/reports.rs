@@ -33,7 +33,8 @@ pub async fn sla_compliance(
     for (name, value) in &pairs {
         match name.as_str() {
             "format" => {
-                format = Format::parse(value).ok_or_else(|| bad(name, format!("{value:?}: use pdf, csv or json")))?;
+                format = Format::parse_any_case(value)
+                    .ok_or_else(|| bad(name, format!("{value:?}: use pdf, csv or json")))?;
             }
             "productId" | "product_id" => {
                 product_id = Some(value.parse::<i32>().map_err(|_| RestError::not_found())?);
@@ -73,7 +74,7 @@ pub async fn kept(
     let actor = actor(&state, &headers).await?;
     let id: i32 = id.parse().map_err(|_| RestError::not_found())?;
     let found = reports::file(&state, &actor, id).await?;
-    let format = Format::parse(&found.format).ok_or_else(|| ServiceError::internal("bad stored report format"))?;
+    let format = found.format;
     Ok(file_response(found.content, format, &found.file_name))
 }
 

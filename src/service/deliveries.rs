@@ -17,8 +17,7 @@ use crate::state::AppState;
 pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     pub channel: Option<crate::domain::recipients::Channel>,
-    /// DefectDojo's event name.
-    pub event: Option<String>,
+    pub event: Option<crate::domain::NotificationEvent>,
 }
 
 pub async fn list(
@@ -41,7 +40,7 @@ pub async fn list(
             .from(notification::Entity)
             .and_where(sea_orm::sea_query::ExprTrait::eq(
                 sea_orm::sea_query::Expr::col(notification::Column::Event),
-                event,
+                event.as_str(),
             ))
             .to_owned();
         select = select.filter(delivery::Column::NotificationId.in_subquery(of_event));

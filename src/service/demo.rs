@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::ProductRole;
+use crate::domain::{ProductRole, Severity};
 use crate::error::ServiceResult;
 use crate::service::findings::NewFinding;
 use crate::service::products::ProductInput;
@@ -133,13 +133,10 @@ fn system_actor() -> Actor {
 
 fn scenario_findings(now: DateTime<Utc>, portal: i32, clacks: i32, royal: i32) -> Vec<NewFinding> {
     let ago = |hours: i64| now - TimeDelta::hours(hours);
-    let finding = |product_id: i32, title: &str, severity: &str, start_hours_ago: i64| NewFinding {
-        product_id,
-        title: title.to_owned(),
-        severity: severity.to_owned(),
+    let finding = |product_id: i32, title: &str, severity: Severity, start_hours_ago: i64| NewFinding {
         sla_start: Some(ago(start_hours_ago)),
         verified: Some(true),
-        ..NewFinding::default()
+        ..NewFinding::new(product_id, title, severity)
     };
     let mitigated = |base: NewFinding, after_hours: i64| NewFinding {
         mitigated_at: base.sla_start.map(|s| s + TimeDelta::hours(after_hours)),
@@ -147,38 +144,41 @@ fn scenario_findings(now: DateTime<Utc>, portal: i32, clacks: i32, royal: i32) -
     };
     vec![
         // On track.
-        finding(portal, "Outdated TLS cipher suites on login page", "Critical", 1),
-        finding(clacks, "Verbose error pages reveal stack traces", "Medium", 24),
-        finding(portal, "Missing Content-Security-Policy header", "Low", 48),
+        finding(portal, "Outdated TLS cipher suites on login page", Severity::Critical, 1),
+        finding(clacks, "Verbose error pages reveal stack traces", Severity::Medium, 24),
+        finding(portal, "Missing Content-Security-Policy header", Severity::Low, 48),
         // Approaching: past 50 % of the period.
-        finding(portal, "SQL injection in search endpoint", "Critical", 14),
-        finding(royal, "Weak session token entropy", "High", 72),
-        finding(clacks, "Clacks relay accepts unsigned frames", "High", 100),
+        finding(portal, "SQL injection in search endpoint", Severity::Critical, 14),
+        finding(royal, "Weak session token entropy", Severity::High, 72),
+        finding(clacks, "Clacks relay accepts unsigned frames", Severity::High, 100),
         // Breached.
         NewFinding {
             external_reference: Some("SEC-101".to_owned()),
-            ..finding(royal, "Remote code execution in payment gateway", "Critical", 30)
+            ..finding(royal, "Remote code execution in payment gateway", Severity::Critical, 30)
         },
         NewFinding {
             external_reference: Some("SEC-88".to_owned()),
-            ..finding(royal, "Broken access control on statements API", "High", 24 * 6)
+            ..finding(royal, "Broken access control on statements API", Severity::High, 24 * 6)
         },
         NewFinding {
             date: Some((now - TimeDelta::days(10)).date_naive()),
             sla_start: None,
-            ..finding(portal, "Stored XSS in profile page", "High", 0)
+            ..finding(portal, "Stored XSS in profile page", Severity::High, 0)
         },
-        finding(clacks, "Default credentials on relay admin console", "Medium", 24 * 40),
+        finding(clacks, "Default credentials on relay admin console", Severity::Medium, 24 * 40),
         // Met and missed.
-        mitigated(finding(royal, "Open redirect after logout", "High", 24 * 10), 24 * 3),
-        mitigated(finding(portal, "Directory listing enabled", "Critical", 24 * 5), 48),
-        mitigated(finding(royal, "Clickjacking on transfer confirmation", "Medium", 24 * 40), 24 * 35),
+        mitigated(finding(royal, "Open redirect after logout", Severity::High, 24 * 10), 24 * 3),
+        mitigated(finding(portal, "Directory listing enabled", Severity::Critical, 24 * 5), 48),
+        mitigated(finding(royal, "Clickjacking on transfer confirmation", Severity::Medium, 24 * 40), 24 * 35),
         // No SLA: informational, a false positive, and an accepted risk.
-        finding(portal, "Server banner discloses version", "Info", 5),
+        finding(portal, "Server banner discloses version", Severity::Info, 5),
         NewFinding {
             false_positive: Some(true),
-            ..finding(clacks, "Self-signed certificate on test host", "High", 20)
+            ..finding(clacks, "Self-signed certificate on test host", Severity::High, 20)
         },
-        NewFinding { risk_accepted: Some(true), ..finding(portal, "Legacy export uses SHA-1", "Low", 24 * 100) },
+        NewFinding {
+            risk_accepted: Some(true),
+            ..finding(portal, "Legacy export uses SHA-1", Severity::Low, 24 * 100)
+        },
     ]
 }

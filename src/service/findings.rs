@@ -19,13 +19,14 @@ use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
 
 /// A finding to create. Omitted flags default as DefectDojo's: active (unless mitigated), unverified.
-#[derive(Debug, Clone, Default)]
+/// Start from `NewFinding::new` (a finding has no default product, title or severity).
+#[derive(Debug, Clone)]
 pub struct NewFinding {
     pub product_id: i32,
     pub engagement_id: Option<i32>,
     pub title: String,
     pub description: Option<String>,
-    pub severity: String,
+    pub severity: Severity,
     pub date: Option<NaiveDate>,
     pub sla_start: Option<DateTime<Utc>>,
     pub active: Option<bool>,
@@ -39,13 +40,38 @@ pub struct NewFinding {
     pub external_reference: Option<String>,
 }
 
+impl NewFinding {
+    /// A finding of `product_id` with its title and severity; everything else as DefectDojo defaults it.
+    #[must_use]
+    pub fn new(product_id: i32, title: impl Into<String>, severity: Severity) -> Self {
+        Self {
+            product_id,
+            engagement_id: None,
+            title: title.into(),
+            description: None,
+            severity,
+            date: None,
+            sla_start: None,
+            active: None,
+            verified: None,
+            is_mitigated: None,
+            mitigated_at: None,
+            false_positive: None,
+            duplicate: None,
+            out_of_scope: None,
+            risk_accepted: None,
+            external_reference: None,
+        }
+    }
+}
+
 /// Changes to a finding's content and triage flags; `None` keeps a value. Lifecycle changes (mitigation,
 /// reactivation, risk acceptance) have their own use cases.
 #[derive(Debug, Clone, Default)]
 pub struct FindingChanges {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub date: Option<NaiveDate>,
     pub sla_start: Option<DateTime<Utc>>,
     pub active: Option<bool>,
@@ -116,7 +142,6 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         external_reference,
     } = input;
     let title = validated::name("title", &title)?;
-    let severity: Severity = severity.parse()?;
     let (start, date) = start_and_date(date, sla_start, now)?;
     let mitigated_at = mitigated_at.map(|at| checked_instant("mitigatedAt", at)).transpose()?;
     let is_mitigated = match (is_mitigated, mitigated_at) {
@@ -308,8 +333,8 @@ pub async fn update(
     if let Some(description) = description {
         model.description = Set(description);
     }
-    if let Some(text) = severity {
-        severity_value = text.parse()?;
+    if let Some(severity) = severity {
+        severity_value = severity;
         model.severity = Set(severity_value);
     }
     if date.is_some() || sla_start.is_some() {

@@ -29,7 +29,7 @@ pub struct ReportInfo {
     pub product_id: Option<i32>,
     pub period_start: i64,
     pub period_end: i64,
-    pub format: String,
+    pub format: Format,
     pub file_name: String,
     pub created_at: i64,
 }
@@ -83,7 +83,7 @@ pub async fn generate(
         product_id: Set(scope.product_id),
         period_start: Set(scope.period.start.timestamp()),
         period_end: Set(scope.period.end.timestamp()),
-        format: Set(format.extension().to_owned()),
+        format: Set(format),
         file_name: Set(view.file_name(format)),
         content: Set(content),
         created_at: Set(now.timestamp()),
@@ -143,7 +143,7 @@ fn info(model: &report::Model) -> ReportInfo {
         product_id: model.product_id,
         period_start: model.period_start,
         period_end: model.period_end,
-        format: model.format.clone(),
+        format: model.format,
         file_name: model.file_name.clone(),
         created_at: model.created_at,
     }
@@ -222,8 +222,8 @@ pub async fn create_schedule(state: &AppState, actor: &Actor, new: NewSchedule) 
         owner_id: Set(actor.user_id),
         product_id: Set(new.product_id),
         cron: Set(new.cron.trim().to_owned()),
-        period: Set(new.period.as_str().to_owned()),
-        format: Set(new.format.extension().to_owned()),
+        period: Set(new.period),
+        format: Set(new.format),
         recipients: Set(serde_json::to_string(&recipients).map_err(ServiceError::internal)?),
         enabled: Set(true),
         next_run_at: Set(next.timestamp()),
@@ -316,10 +316,11 @@ async fn run_one(state: &AppState, found: &schedule::Model, now: DateTime<Utc>) 
         return Err(ServiceError::bad_input("the schedule's owner is inactive"));
     };
     let actor = Actor::from(owner);
-    let period = RelativePeriod::parse(&found.period)
-        .and_then(|p| p.before(now))
-        .ok_or_else(|| ServiceError::internal(format!("bad stored period {:?}", found.period)))?;
-    let format = Format::parse(&found.format).ok_or_else(|| ServiceError::internal("bad stored format"))?;
+    let period = found
+        .period
+        .before(now)
+        .ok_or_else(|| ServiceError::internal(format!("no {} before {now}", found.period.as_str())))?;
+    let format = found.format;
     let recipients: Vec<String> = serde_json::from_str(&found.recipients).map_err(ServiceError::internal)?;
     let scope = ReportScope { product_id: found.product_id, period };
     generate(state, &actor, &scope, format, Some(found.id), &recipients).await?;
