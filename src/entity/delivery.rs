@@ -14,7 +14,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub channel: Channel,
     /// The stored form of `domain::recipients::Target`.
-    pub target: String,
+    #[sea_orm(column_type = "Text")]
+    pub target: crate::domain::recipients::Target,
     /// Sent as `X-Slawatch-Delivery`, so receivers can deduplicate.
     #[sea_orm(unique)]
     pub delivery_key: String,

@@ -3,12 +3,19 @@
 //! stays what it was; a stored value the type does not know fails the read with a type error instead of
 //! turning into some default.
 
-/// Makes `$kind` (with `as_str(self) -> &'static str` and `FromStr`) a sea-orm column type stored as text.
+/// Makes each `$kind` a sea-orm column type stored as text: written with its `as_str(self) -> &'static str`
+/// (or, after `display:`, its `Display`), read back with its `FromStr`.
 macro_rules! stored_as_text {
+    (display: $($kind:ty),+ $(,)?) => {$(
+        stored_as_text!(@column $kind, |value: $kind| value.to_string());
+    )+};
     ($($kind:ty),+ $(,)?) => {$(
+        stored_as_text!(@column $kind, |value: $kind| value.as_str().to_owned());
+    )+};
+    (@column $kind:ty, $text:expr) => {
         impl From<$kind> for sea_orm::Value {
             fn from(value: $kind) -> Self {
-                sea_orm::Value::String(Some(value.as_str().to_owned()))
+                sea_orm::Value::String(Some(($text)(value)))
             }
         }
 
@@ -51,7 +58,7 @@ macro_rules! stored_as_text {
                 sea_orm::Value::String(None)
             }
         }
-    )+};
+    };
 }
 
 stored_as_text!(
@@ -67,3 +74,5 @@ stored_as_text!(
     crate::domain::report_format::ReportFormat,
     crate::domain::compliance::RelativePeriod,
 );
+
+stored_as_text!(display: crate::domain::recipients::Target);

@@ -123,7 +123,7 @@ pub async fn publish_many<C: ConnectionTrait>(
             .map(|((id, channel, target), key)| delivery::ActiveModel {
                 notification_id: Set(id),
                 channel: Set(channel),
-                target: Set(target.to_string()),
+                target: Set(target.clone()),
                 delivery_key: Set(key),
                 status: Set(DeliveryStatus::Pending),
                 attempts: Set(0),

@@ -135,8 +135,8 @@ impl Delivery {
         self.0.delivery.channel.into()
     }
     /// `user:<id>`, `email:<address>`, `slack_channel:<name>`, `slack_user:<id>`, `msteams` or `webhook:<id>`.
-    async fn target(&self) -> &str {
-        &self.0.delivery.target
+    async fn target(&self) -> String {
+        self.0.delivery.target.to_string()
     }
     /// Sent as `X-Slawatch-Delivery`; the same on every attempt.
     async fn delivery_key(&self) -> &str {

@@ -57,7 +57,7 @@ fn outside(busy: &HashSet<LaneKey>) -> Condition {
         condition = condition.add(match key {
             LaneKey::Receiver { channel, target } => Condition::all()
                 .add(delivery::Column::Channel.eq(*channel))
-                .add(delivery::Column::Target.eq(target.as_str()))
+                .add(delivery::Column::Target.eq(target.clone()))
                 .not(),
             LaneKey::Channel(channel) => Condition::all().add(delivery::Column::Channel.ne(*channel)),
         });

@@ -29,7 +29,7 @@ const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
 /// receivers (a user's alerts, Slack's rate limit and cached user lookups, the one Teams workflow).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LaneKey {
-    Receiver { channel: Channel, target: String },
+    Receiver { channel: Channel, target: Target },
     Channel(Channel),
 }
 
@@ -68,7 +68,7 @@ impl Lane {
             let now = state.clock.now().timestamp();
             let outcome = send_one(&mut sender, self.notifications.get(&row.notification_id), row, now).await;
             if outcome.is_ok()
-                && let Ok(Target::User(user)) = row.target.parse::<Target>()
+                && let Target::User(user) = row.target
                 && row.channel == Channel::Alert
             {
                 signals.push(Signal::Alert { notification: row.notification_id, user });
@@ -115,13 +115,10 @@ async fn send_one(
     let Some(notification) = notification else {
         return Err(SendError::Permanent("the delivery's notification is gone".to_owned()));
     };
-    let target = row
-        .target
-        .parse::<Target>()
-        .map_err(|err| SendError::Permanent(format!("the delivery's target is unreadable: {err}")))?;
     let payload = NotificationPayload::from_stored(&notification.payload)
         .map_err(|err| SendError::Permanent(format!("the notification's payload is unreadable: {err}")))?;
-    let outgoing = Outgoing { notification, payload: &payload, target: &target, delivery_key: &row.delivery_key, now };
+    let outgoing =
+        Outgoing { notification, payload: &payload, target: &row.target, delivery_key: &row.delivery_key, now };
     sender.send(row.channel, &outgoing).await
 }
 
