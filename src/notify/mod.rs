@@ -19,6 +19,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::domain::NotificationPayload;
 use crate::domain::recipients::{Channel, Target};
+use crate::domain::webhook_health::HealthRecord;
 use crate::entity::{notification, system_settings, webhook as webhook_entity};
 
 /// Why a send failed.
@@ -30,6 +31,29 @@ pub enum SendError {
     Permanent(String),
     /// Not tried now (the endpoint rests after failures): wait until `until`, without counting an attempt.
     Defer { until: i64, reason: String },
+}
+
+/// What a send learned that belongs in the database; the channels only report it, the caller stores it
+/// (`service::deliveries::store_learned`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Learned {
+    /// A webhook's health after the attempt.
+    WebhookHealth { webhook_id: i32, record: HealthRecord },
+    /// A user's Slack id, looked up by email.
+    SlackUserId { user_id: i32, slack_user_id: String },
+}
+
+/// How a send went, and what it learned.
+#[derive(Debug)]
+pub struct Sent {
+    pub result: Result<(), SendError>,
+    pub learned: Option<Learned>,
+}
+
+impl From<Result<(), SendError>> for Sent {
+    fn from(result: Result<(), SendError>) -> Self {
+        Self { result, learned: None }
+    }
 }
 
 /// One message to send.
@@ -85,7 +109,7 @@ impl Channels {
     }
 
     /// Sends one message (reading what it needs from the database first).
-    pub async fn send(&self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
+    pub async fn send(&self, channel: Channel, outgoing: &Outgoing<'_>) -> Sent {
         self.sender().send(channel, outgoing).await
     }
 
@@ -107,10 +131,18 @@ pub struct Sender<'a> {
 
 impl Sender<'_> {
     /// Sends one message.
-    pub async fn send(&mut self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
+    pub async fn send(&mut self, channel: Channel, outgoing: &Outgoing<'_>) -> Sent {
+        match self.try_send(channel, outgoing).await {
+            Ok(sent) => sent,
+            Err(err) => Sent::from(Err(err)),
+        }
+    }
+
+    /// Sends one message; `Err` when it could not be tried (settings or the webhook unreadable).
+    async fn try_send(&mut self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<Sent, SendError> {
         let channels = self.channels;
-        match channel {
-            Channel::Alert => alert::send(&channels.db, outgoing).await,
+        Ok(match channel {
+            Channel::Alert => Sent::from(alert::send(&channels.db, outgoing).await),
             Channel::Mail => {
                 let Some(mailer) = &channels.mailer else {
                     return Err(SendError::Retry {
@@ -124,7 +156,7 @@ impl Sender<'_> {
                     email_from: row.email_from.clone(),
                     disclaimer: row.disclaimer.clone(),
                 };
-                mailer.send(outgoing, &settings).await
+                Sent::from(mailer.send(outgoing, &settings).await)
             }
             Channel::Webhook => {
                 let Target::Webhook(id) = outgoing.target else {
@@ -151,7 +183,7 @@ impl Sender<'_> {
                             .ok_or_else(|| SendError::Permanent(format!("the webhook {id} no longer exists")))?,
                     ),
                 };
-                webhook::send(&channels.db, &channels.http, hook, outgoing, &context).await
+                webhook::send(&channels.http, hook, outgoing, &context).await
             }
             Channel::Slack => {
                 let row = self.settings().await?;
@@ -161,9 +193,9 @@ impl Sender<'_> {
             }
             Channel::MsTeams => {
                 let url = self.settings().await?.msteams_url.clone();
-                teams::send(&channels.http, url.as_deref(), outgoing).await
+                Sent::from(teams::send(&channels.http, url.as_deref(), outgoing).await)
             }
-        }
+        })
     }
 
     /// The system settings, read on first use.
@@ -180,6 +212,6 @@ impl Sender<'_> {
     }
 }
 
-fn transient(err: sea_orm::DbErr) -> SendError {
+pub(crate) fn transient(err: sea_orm::DbErr) -> SendError {
     SendError::Retry { reason: format!("database: {err}"), retry_after_seconds: None }
 }

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use chrono::DateTime;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 
-use super::{Outgoing, SendError};
+use super::{Learned, Outgoing, SendError, Sent};
 use crate::domain::recipients::Target;
 use crate::entity::user;
 
@@ -52,7 +52,8 @@ async fn call(token: &str, request: reqwest::RequestBuilder, now: i64) -> Result
     })
 }
 
-/// The Slack id of a user, looked up by their Slack email the first time and cached.
+/// The Slack id of a user: the stored one, else looked up by their Slack email (and returned as learned, for
+/// the worker to store).
 async fn slack_user_id<C: ConnectionTrait>(
     conn: &C,
     client: &reqwest::Client,
@@ -60,16 +61,14 @@ async fn slack_user_id<C: ConnectionTrait>(
     token: &str,
     user_id: i32,
     now: i64,
-) -> Result<String, SendError> {
-    let transient =
-        |err: sea_orm::DbErr| SendError::Retry { reason: format!("database: {err}"), retry_after_seconds: None };
+) -> Result<(String, Option<Learned>), SendError> {
     let found = user::Entity::find_by_id(user_id)
         .one(conn)
         .await
-        .map_err(transient)?
+        .map_err(super::transient)?
         .ok_or_else(|| SendError::Permanent(format!("the user {user_id} no longer exists")))?;
     if let Some(cached) = &found.slack_user_id {
-        return Ok(cached.clone());
+        return Ok((cached.clone(), None));
     }
     let email = found.slack_email.clone().unwrap_or_else(|| found.email.clone());
     let mut lookup = url::Url::parse(&format!("{}/users.lookupByEmail", context.api_url))
@@ -81,10 +80,7 @@ async fn slack_user_id<C: ConnectionTrait>(
         .as_str()
         .ok_or_else(|| SendError::Permanent("Slack's users.lookupByEmail answer has no user id".to_owned()))?
         .to_owned();
-    let mut model: user::ActiveModel = found.into();
-    model.slack_user_id = Set(Some(slack_id.clone()));
-    model.update(conn).await.map_err(transient)?;
-    Ok(slack_id)
+    Ok((slack_id.clone(), Some(Learned::SlackUserId { user_id, slack_user_id: slack_id })))
 }
 
 /// Posts the message to a channel or a user.
@@ -93,20 +89,28 @@ pub async fn send<C: ConnectionTrait>(
     client: &reqwest::Client,
     context: &SlackContext,
     outgoing: &Outgoing<'_>,
-) -> Result<(), SendError> {
+) -> Sent {
     let Some(token) = context.token.as_deref() else {
-        return Err(SendError::Retry {
+        return Sent::from(Err(SendError::Retry {
             reason: "no Slack bot token is configured in the system settings".to_owned(),
             retry_after_seconds: None,
-        });
+        }));
     };
-    let channel = match outgoing.target {
-        Target::SlackChannel(name) => name.clone(),
-        Target::SlackUser(user_id) => slack_user_id(conn, client, context, token, *user_id, outgoing.now).await?,
-        other => return Err(SendError::Permanent(format!("a Slack message goes to a channel or a user, not {other}"))),
+    let (channel, learned) = match outgoing.target {
+        Target::SlackChannel(name) => (name.clone(), None),
+        Target::SlackUser(user_id) => match slack_user_id(conn, client, context, token, *user_id, outgoing.now).await {
+            Ok(found) => found,
+            Err(err) => return Sent::from(Err(err)),
+        },
+        other => {
+            return Sent::from(Err(SendError::Permanent(format!(
+                "a Slack message goes to a channel or a user, not {other}"
+            ))));
+        }
     };
     let request = client
         .post(format!("{}/chat.postMessage", context.api_url))
         .json(&json!({ "channel": channel, "text": text(outgoing), "unfurl_links": false }));
-    call(token, request, outgoing.now).await.map(|_| ())
+    // The looked-up id is right even when the post fails: keep it either way.
+    Sent { result: call(token, request, outgoing.now).await.map(|_| ()), learned }
 }

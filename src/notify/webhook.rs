@@ -1,17 +1,16 @@
 //! Webhooks: DefectDojo-compatible JSON (its base keys plus the event's data) or GELF 1.1 for Graylog,
 //! with the event and delivery id in headers, an optional static auth header and HMAC-SHA256 signature, and
-//! the endpoint's health recorded after each attempt.
+//! the endpoint's health after each attempt returned for the worker to store.
 
 use std::time::Duration;
 
 use chrono::DateTime;
 use hmac::{Hmac, Mac};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::{Outgoing, SendError};
-use crate::domain::webhook_health::{self, Attempt, Health};
+use super::{Learned, Outgoing, SendError, Sent};
+use crate::domain::webhook_health::{self, Attempt, Health, HealthRecord};
 use crate::domain::{NotificationPayload, Severity};
 use crate::entity::{notification, webhook};
 
@@ -112,31 +111,40 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     })
 }
 
-/// Posts the message and records the endpoint's health (in the database and in `hook`, for the next send).
-pub async fn send<C: ConnectionTrait>(
-    conn: &C,
-    client: &reqwest::Client,
-    hook: &mut webhook::Model,
-    outgoing: &Outgoing<'_>,
-    context: &WebhookContext,
-) -> Result<(), SendError> {
+/// Why the endpoint is not tried now, if it is not: refused after a client error, resting after failures,
+/// or at a private address the system refuses.
+fn not_tried(hook: &webhook::Model, context: &WebhookContext, now: i64) -> Option<SendError> {
     if hook.status == Health::InactivePermanent {
-        return Err(SendError::Permanent(format!(
+        return Some(SendError::Permanent(format!(
             "the webhook {:?} is INACTIVE_PERMANENT after a refusal; update it to resume, then retry",
             hook.name
         )));
     }
-    if let Some(until) = resting_until(hook, context.rest_seconds).filter(|until| *until > outgoing.now) {
-        return Err(SendError::Defer {
+    if let Some(until) = resting_until(hook, context.rest_seconds).filter(|until| *until > now) {
+        return Some(SendError::Defer {
             until,
             reason: format!("the webhook {:?} rests after repeated failures (INACTIVE_TMP)", hook.name),
         });
     }
     if context.deny_private && crate::domain::outbound::names_private_host(&hook.url) {
-        return Err(SendError::Permanent(format!(
+        return Some(SendError::Permanent(format!(
             "the webhook {:?} points at a private address, refused by SLAWATCH_WEBHOOK_DENY_PRIVATE",
             hook.name
         )));
+    }
+    None
+}
+
+/// Posts the message; returns the endpoint's new health for the caller to store (and applies it to `hook`,
+/// for the next send).
+pub async fn send(
+    client: &reqwest::Client,
+    hook: &mut webhook::Model,
+    outgoing: &Outgoing<'_>,
+    context: &WebhookContext,
+) -> Sent {
+    if let Some(refusal) = not_tried(hook, context, outgoing.now) {
+        return Sent::from(Err(refusal));
     }
     let notification = outgoing.notification;
     let body = if hook.format == crate::domain::webhook_format::WebhookFormat::Gelf {
@@ -144,7 +152,10 @@ pub async fn send<C: ConnectionTrait>(
     } else {
         json_body(notification, outgoing.payload, context)
     };
-    let bytes = serde_json::to_vec(&body).map_err(|err| SendError::Permanent(err.to_string()))?;
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
+        Err(err) => return Sent::from(Err(SendError::Permanent(err.to_string()))),
+    };
     let mut request = client
         .post(&hook.url)
         .timeout(context.timeout)
@@ -161,8 +172,8 @@ pub async fn send<C: ConnectionTrait>(
     let now = DateTime::from_timestamp(outgoing.now, 0).unwrap_or_default();
     let (attempt, sent) = super::http::outcome(request.body(bytes).send().await, now);
     let result = sent.map(|_| ());
-    record_health(conn, hook, attempt, result.as_ref().err(), outgoing.now).await;
-    result
+    let learned = learn_health(hook, attempt, result.as_ref().err(), outgoing.now);
+    Sent { result, learned }
 }
 
 /// When an `INACTIVE_TMP` endpoint may be tried again.
@@ -171,36 +182,26 @@ fn resting_until(hook: &webhook::Model, rest_seconds: i64) -> Option<i64> {
     resting.then(|| hook.last_error_at.map(|at| at + rest_seconds)).flatten()
 }
 
-async fn record_health<C: ConnectionTrait>(
-    conn: &C,
-    hook: &mut webhook::Model,
-    attempt: Attempt,
-    error: Option<&SendError>,
-    now: i64,
-) {
-    let before = hook.status;
-    let after = webhook_health::after(before, attempt);
-    let was_failing = hook.first_error_at.is_some();
-    if error.is_none() && !was_failing && after == hook.status {
-        return; // a success of a healthy endpoint changes nothing: no write
-    }
-    let mut model: webhook::ActiveModel = hook.clone().into();
-    model.status = Set(after);
-    match error {
-        None => model.first_error_at = Set(None),
-        Some(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => {
-            if !was_failing {
-                model.first_error_at = Set(Some(now));
-            }
-            model.last_error_at = Set(Some(now));
-            model.note = Set(reason.clone());
-        }
-        Some(SendError::Defer { .. }) => return,
-    }
-    match model.update(conn).await {
-        Ok(stored) => *hook = stored,
-        Err(err) => tracing::warn!(error = %err, "could not record a webhook's health"),
-    }
+/// The endpoint's health record after this attempt, if it changed; applied to `hook` so the next send of
+/// the run sees it.
+fn learn_health(hook: &mut webhook::Model, attempt: Attempt, error: Option<&SendError>, now: i64) -> Option<Learned> {
+    let failure = match error {
+        None => None,
+        Some(SendError::Retry { reason, .. } | SendError::Permanent(reason)) => Some(reason.as_str()),
+        Some(SendError::Defer { .. }) => return None,
+    };
+    let current = HealthRecord {
+        status: hook.status,
+        first_error_at: hook.first_error_at,
+        last_error_at: hook.last_error_at,
+        note: hook.note.clone(),
+    };
+    let record = webhook_health::record_after(&current, attempt, failure, now)?;
+    hook.status = record.status;
+    hook.first_error_at = record.first_error_at;
+    hook.last_error_at = record.last_error_at;
+    hook.note.clone_from(&record.note);
+    Some(Learned::WebhookHealth { webhook_id: hook.id, record })
 }
 
 #[cfg(test)]

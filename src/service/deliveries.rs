@@ -1,13 +1,14 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
-//! retrying a delivery that died.
+//! retrying a delivery that died; and storing what a send learned (a webhook's health, a Slack user id).
 
 use std::collections::HashMap;
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::delivery::DeliveryStatus;
-use crate::entity::{delivery, notification};
+use crate::entity::{delivery, notification, user, webhook};
 use crate::error::{ServiceError, ServiceResult};
+use crate::notify::Learned;
 use crate::service::Actor;
 use crate::service::page::{self, Page, PageRequest};
 use crate::state::AppState;
@@ -110,4 +111,32 @@ pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<De
     let updated = model.update(&state.db).await?;
     state.wake_delivery();
     with_notifications(state, vec![updated]).await?.pop().ok_or_else(|| ServiceError::not_found("notification"))
+}
+
+/// Stores what a send learned. A failure is logged, not returned: the delivery's own outcome is what must
+/// be recorded, and a lost health note or Slack id is learned again at the next send.
+pub async fn store_learned<C: sea_orm::ConnectionTrait>(conn: &C, learned: Option<Learned>) {
+    let written = match learned {
+        None => return,
+        Some(Learned::WebhookHealth { webhook_id, record }) => {
+            webhook::Entity::update_many()
+                .col_expr(webhook::Column::Status, record.status.into())
+                .col_expr(webhook::Column::FirstErrorAt, record.first_error_at.into())
+                .col_expr(webhook::Column::LastErrorAt, record.last_error_at.into())
+                .col_expr(webhook::Column::Note, record.note.into())
+                .filter(webhook::Column::Id.eq(webhook_id))
+                .exec(conn)
+                .await
+        }
+        Some(Learned::SlackUserId { user_id, slack_user_id }) => {
+            user::Entity::update_many()
+                .col_expr(user::Column::SlackUserId, Some(slack_user_id).into())
+                .filter(user::Column::Id.eq(user_id))
+                .exec(conn)
+                .await
+        }
+    };
+    if let Err(err) = written {
+        tracing::warn!(error = %err, "could not store what a send learned");
+    }
 }

@@ -67,8 +67,9 @@ pub async fn send(
     .await?;
     let key = token::random_hex(16).map_err(ServiceError::internal)?;
     let outgoing = Outgoing { notification: &stored, payload: &payload, target: &target, delivery_key: &key, now };
-    let result = Channels::from_state(state).ignoring_rest().send(channel, &outgoing).await;
-    Ok(match result {
+    let sent = Channels::from_state(state).ignoring_rest().send(channel, &outgoing).await;
+    crate::service::deliveries::store_learned(&state.db, sent.learned).await;
+    Ok(match sent.result {
         Ok(()) => TestOutcome { delivered: true, error: None },
         Err(SendError::Retry { reason, .. } | SendError::Permanent(reason) | SendError::Defer { reason, .. }) => {
             TestOutcome { delivered: false, error: Some(reason) }

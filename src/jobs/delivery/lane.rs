@@ -17,7 +17,8 @@ use crate::domain::recipients::{Channel, Target};
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
-use crate::notify::{Channels, Outgoing, SendError, Sender};
+use crate::notify::{Channels, Outgoing, SendError, Sender, Sent};
+use crate::service::deliveries;
 use crate::state::AppState;
 
 /// How often a lane hands the live signals of what it sent to subscribers while it goes on (a slow
@@ -66,7 +67,9 @@ impl Lane {
                 break;
             }
             let now = state.clock.now().timestamp();
-            let outcome = send_one(&mut sender, self.notifications.get(&row.notification_id), row, now).await;
+            let sent = send_one(&mut sender, self.notifications.get(&row.notification_id), row, now).await;
+            deliveries::store_learned(&state.db, sent.learned).await;
+            let outcome = sent.result;
             if outcome.is_ok()
                 && let Target::User(user) = row.target
                 && row.channel == Channel::Alert
@@ -111,12 +114,16 @@ async fn send_one(
     notification: Option<&notification::Model>,
     row: &delivery::Model,
     now: i64,
-) -> Result<(), SendError> {
+) -> Sent {
     let Some(notification) = notification else {
-        return Err(SendError::Permanent("the delivery's notification is gone".to_owned()));
+        return Sent::from(Err(SendError::Permanent("the delivery's notification is gone".to_owned())));
     };
-    let payload = NotificationPayload::from_stored(&notification.payload)
-        .map_err(|err| SendError::Permanent(format!("the notification's payload is unreadable: {err}")))?;
+    let payload = match NotificationPayload::from_stored(&notification.payload) {
+        Ok(payload) => payload,
+        Err(err) => {
+            return Sent::from(Err(SendError::Permanent(format!("the notification's payload is unreadable: {err}"))));
+        }
+    };
     let outgoing =
         Outgoing { notification, payload: &payload, target: &row.target, delivery_key: &row.delivery_key, now };
     sender.send(row.channel, &outgoing).await
