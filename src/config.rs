@@ -60,12 +60,18 @@ pub struct Config {
     pub db_acquire_timeout: std::time::Duration,
 }
 
+/// How many due findings one SLA sweep transaction handles.
+pub const SWEEP_BATCH: u64 = 500;
+
+/// How many SLA sweep batches run at once on PostgreSQL.
+pub const SWEEP_BATCHES_AT_ONCE_POSTGRES: usize = 3;
+
 /// Live events kept per subscriber by default: what the SLA sweep can announce before a subscriber's task
 /// gets to run — its batches at once (PostgreSQL's three and the next), each announcing an SLA event and a
 /// finding change per due finding — twice over. 1,024 made subscribers miss events of a 10,000-due sweep.
 fn default_live_buffer() -> usize {
-    let batch = usize::try_from(crate::service::sla_sweep::BATCH).unwrap_or(500);
-    2 * (crate::service::sla_sweep::BATCHES_AT_ONCE_POSTGRES + 1) * batch * 2
+    let batch = usize::try_from(SWEEP_BATCH).unwrap_or(500);
+    2 * (SWEEP_BATCHES_AT_ONCE_POSTGRES + 1) * batch * 2
 }
 
 /// What `Debug` shows of a secret: only whether it is set.

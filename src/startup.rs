@@ -20,7 +20,7 @@ use crate::graphql::{self, http::GraphqlEndpoint};
 use crate::jobs;
 use crate::notify::mail::Mailer;
 use crate::security::jwt::JwtKeys;
-use crate::service::login_throttle::LoginThrottle;
+use crate::security::login_throttle::LoginThrottle;
 use crate::service::{settings, users};
 use crate::state::AppState;
 
@@ -143,7 +143,12 @@ impl Application {
         let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
         let relay = if self.state.db.get_database_backend() == DbBackend::Postgres {
             let (ready, listening) = tokio::sync::oneshot::channel();
-            let handle = tokio::spawn(crate::live::relay::run(self.state.clone(), relay_stopped, ready));
+            let handle = tokio::spawn(crate::live::relay::run(
+                self.state.db.clone(),
+                self.state.live.clone(),
+                relay_stopped,
+                ready,
+            ));
             // Subscribers connecting right after start-up must not miss events: serve once LISTEN is in place.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), listening).await;
             Some(handle)
@@ -176,7 +181,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::metrics_endpoint))
+        .route("/metrics", get(crate::metrics::endpoint::metrics_endpoint))
         .with_state(state.clone())
         .merge(graphql_routes)
         .merge(crate::rest::router(state.clone()))

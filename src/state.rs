@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::security::jwt::JwtKeys;
-use crate::service::login_throttle::LoginThrottle;
+use crate::security::login_throttle::LoginThrottle;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -27,9 +27,9 @@ pub struct AppState {
     /// This process's Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Finding counts and pages shared by identical queries until something changes.
-    pub finding_reads: Arc<crate::service::finding_reads::FindingReads>,
-    /// The signed-in user of each request, by user id, kept the same way (`None`: inactive or gone).
-    pub identities: Arc<crate::service::read_cache::ReadCache<Option<crate::service::auth::SignedIn>>>,
+    pub finding_reads: Arc<crate::kept::FindingReads>,
+    /// The user of each request, by user id, kept the same way (`None`: gone).
+    pub identities: Arc<crate::kept::Identities>,
 }
 
 impl AppState {

@@ -12,6 +12,7 @@ pub mod mentions;
 pub mod notification_event;
 pub mod notification_payload;
 pub mod outbound;
+pub mod page;
 pub mod recipients;
 pub mod report_format;
 pub mod report_schedule;

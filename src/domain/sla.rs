@@ -114,6 +114,14 @@ impl SlaState {
         [Self::None, Self::OnTrack, Self::Approaching, Self::Breached, Self::Met, Self::Missed];
 }
 
+/// One row of the SLA summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub severity: super::Severity,
+    pub state: SlaState,
+    pub count: u64,
+}
+
 /// The SLA state of a finding at `now`.
 #[must_use]
 pub fn state(schedule: Option<&SlaSchedule>, status: &FindingStatus, now: DateTime<Utc>) -> SlaState {

@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod api_token;
 pub mod delivery;
+pub mod delivery_view;
 pub mod engagement;
 pub mod finding;
 pub mod finding_note;

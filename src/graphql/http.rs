@@ -18,7 +18,7 @@ use super::loaders::{ProductLoader, UserLoader};
 use super::query_cost::{self, AlreadyMeasured, CostError, CostLimits};
 use super::ws_session::PendingSockets;
 use crate::error::REQUEST_ID;
-use crate::memo::Memo;
+use crate::kept::memo::Memo;
 use crate::security::token;
 use crate::service::auth;
 use crate::state::AppState;

@@ -12,8 +12,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, Entit
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::entity::delivery_view::{self, DeliveryView};
 use crate::entity::{alert, delivery, finding, sla_event};
-use crate::service::deliveries::DeliveryView;
 
 /// The PostgreSQL channel the signals travel on.
 pub const CHANNEL: &str = "slawatch_live";
@@ -273,7 +273,7 @@ async fn load_deliveries<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let rows = delivery::Entity::find().filter(delivery::Column::Id.is_in(ids)).all(conn).await?;
-    let notifications = crate::service::deliveries::notifications_of(conn, &rows).await?;
+    let notifications = delivery_view::notifications_of(conn, &rows).await?;
     Ok(rows
         .into_iter()
         .filter_map(|delivery| {

@@ -4,13 +4,20 @@
 use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::{oneshot, watch};
 
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
+
+use super::LiveBus;
 
 /// Listens until `stopped` turns true; reports on `ready` once the first `LISTEN` is in place (or failed).
-pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>, ready: oneshot::Sender<()>) {
+pub async fn run(
+    db: DatabaseConnection,
+    live: LiveBus,
+    mut stopped: watch::Receiver<bool>,
+    ready: oneshot::Sender<()>,
+) {
     let mut ready = Some(ready);
     loop {
-        match listen(&state).await {
+        match listen(&db).await {
             Ok(mut listener) => {
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
@@ -21,7 +28,7 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>, ready: one
                         received = listener.recv() => match received {
                             Ok(notification) => {
                                 let signals = super::parse_payload(notification.payload());
-                                state.live.deliver_locally(&state.db, &signals).await;
+                                live.deliver_locally(&db, &signals).await;
                             }
                             // The listener reconnects on the next call; signals sent meanwhile are lost, and
                             // dashboards catch up on their next query.
@@ -47,8 +54,8 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>, ready: one
     }
 }
 
-async fn listen(state: &AppState) -> Result<PgListener, sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect_with(state.db.get_postgres_connection_pool()).await?;
+async fn listen(db: &DatabaseConnection) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     listener.listen(super::CHANNEL).await?;
     Ok(listener)
 }

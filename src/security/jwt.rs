@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::memo::Memo;
+use crate::kept::memo::Memo;
 
 /// How many verified tokens are kept, and the longest kept (ours are about 150 bytes).
 const VERIFIED_TOKENS_KEPT: usize = 4096;

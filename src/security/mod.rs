@@ -1,5 +1,6 @@
-//! Credentials: password hashing, API tokens and JWTs. No database access here.
+//! Credentials: password hashing, API tokens and JWTs, and the login throttle. No database access here.
 
 pub mod jwt;
+pub mod login_throttle;
 pub mod password;
 pub mod token;

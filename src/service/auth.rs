@@ -7,9 +7,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::entity::{api_token, user};
 use crate::error::{ServiceError, ServiceResult};
+use crate::kept::read_cache::Timed;
 use crate::security::{password, token};
 use crate::service::Actor;
-use crate::service::read_cache::Timed;
 use crate::state::AppState;
 
 /// How a request identified itself.
@@ -117,15 +117,13 @@ pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> Ser
         .identities
         .get_or_compute(user_id.to_string(), generation, now.timestamp(), || async {
             let found = user::Entity::find_by_id(user_id).one(&state.db).await?;
-            let signed_in = found
-                .filter(|u| u.is_active)
-                .map(|u| SignedIn { token_generation: u.token_generation, actor: Actor::from(u) });
-            Ok(Timed { value: signed_in, valid_until: None })
+            Ok(Timed { value: found, valid_until: None })
         })
-        .await?;
+        .await?
+        .filter(|u| u.is_active);
     match signed_in {
-        Some(signed_in) if session.is_none_or(|s| s.generation == signed_in.token_generation) => {
-            Ok((Identity::Authenticated(signed_in.actor), session.map(|s| s.expires_at)))
+        Some(user) if session.is_none_or(|s| s.generation == user.token_generation) => {
+            Ok((Identity::Authenticated(Actor::from(user)), session.map(|s| s.expires_at)))
         }
         Some(_) => refused("the session has ended (signed out or password changed): sign in again".to_owned()),
         None => refused("the user is inactive or no longer exists".to_owned()),
@@ -136,14 +134,6 @@ pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> Ser
 /// a session token sent with the API token's scheme, and the reverse.
 fn looks_like_jwt(credential: &str) -> bool {
     credential.starts_with("eyJ") && credential.split('.').count() == 3
-}
-
-/// A signed-in user as requests need it, kept between requests.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub actor: Actor,
-    /// Session tokens of another generation are refused.
-    pub token_generation: i32,
 }
 
 /// The user of a live API token, recording its use (at most once a minute, to keep reads cheap).

@@ -1,8 +1,6 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
 //! retrying a delivery that died; and storing what a send learned (a webhook's health, a Slack user id).
 
-use std::collections::HashMap;
-
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::delivery::DeliveryStatus;
@@ -56,22 +54,7 @@ pub async fn list(
     })
 }
 
-/// A delivery with the notification it belongs to.
-#[derive(Debug, Clone)]
-pub struct DeliveryView {
-    pub delivery: delivery::Model,
-    pub notification: notification::Model,
-}
-
-/// The notifications of `deliveries` by id, in one query.
-pub async fn notifications_of<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    deliveries: &[delivery::Model],
-) -> Result<HashMap<i32, notification::Model>, sea_orm::DbErr> {
-    let ids: Vec<i32> = deliveries.iter().map(|d| d.notification_id).collect();
-    let rows = notification::Entity::find().filter(notification::Column::Id.is_in(ids)).all(conn).await?;
-    Ok(rows.into_iter().map(|n| (n.id, n)).collect())
-}
+pub use crate::entity::delivery_view::{DeliveryView, notifications_of};
 
 /// Attaches their notifications to deliveries, in one query.
 async fn with_notifications(state: &AppState, deliveries: Vec<delivery::Model>) -> ServiceResult<Vec<DeliveryView>> {

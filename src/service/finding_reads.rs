@@ -14,19 +14,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use crate::domain::{Severity, SlaState};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
+use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::read_cache::{ReadCache, Timed};
 use crate::service::{Actor, access};
 use crate::state::AppState;
-
-/// The kept answers of `list` (GraphQL), `slice` (REST) and `sla_summary`.
-#[derive(Debug, Default)]
-pub struct FindingReads {
-    pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
-    pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
-    pub summaries: ReadCache<Arc<Vec<SummaryRow>>>,
-}
 
 /// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
 /// changed and no deadline passed (`finding_reads`).
@@ -68,7 +60,7 @@ async fn kept_answer<T, F, Fut>(
     fetch: F,
 ) -> ServiceResult<T>
 where
-    T: Clone,
+    T: Clone + Send + Sync + 'static,
     F: FnOnce() -> Fut,
     Fut: Future<Output = ServiceResult<T>>,
 {
@@ -131,13 +123,7 @@ pub async fn slice(
     .await
 }
 
-/// One row of the SLA summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SummaryRow {
-    pub severity: Severity,
-    pub state: SlaState,
-    pub count: u64,
-}
+pub use crate::domain::sla::SummaryRow;
 
 /// Counts of visible findings by severity and SLA state: every combination, zeros included, so a
 /// dashboard can draw a fixed grid.

@@ -23,11 +23,9 @@ use crate::service::outbox::{self, NewNotification};
 use crate::service::{finding_sla, sla_configs};
 use crate::state::AppState;
 
-/// How many due findings one transaction handles.
-pub const BATCH: u64 = 500;
-
-/// How many batches run at once on PostgreSQL.
-pub const BATCHES_AT_ONCE_POSTGRES: usize = 3;
+/// How many due findings one transaction handles, and how many batches run at once on PostgreSQL (declared
+/// with the settings, whose default live-event buffer is sized by them).
+pub use crate::config::{SWEEP_BATCH as BATCH, SWEEP_BATCHES_AT_ONCE_POSTGRES as BATCHES_AT_ONCE_POSTGRES};
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

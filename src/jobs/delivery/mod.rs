@@ -173,7 +173,7 @@ impl Worker {
             until,
             self.state.config.delivery_lease_seconds,
         ));
-        let notifications = match crate::service::deliveries::notifications_of(&self.state.db, &rows).await {
+        let notifications = match crate::entity::delivery_view::notifications_of(&self.state.db, &rows).await {
             Ok(found) => Arc::new(found),
             Err(err) => {
                 // Handed back at once rather than left to expire.

@@ -3,8 +3,7 @@
 //! for changes nobody announced (another process on the same SQLite file). Identical concurrent misses
 //! wait for one computation. Used for finding reads (`finding_reads`) and request identities.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
@@ -14,9 +13,9 @@ use crate::error::ServiceResult;
 /// How long an answer is kept at most, for changes this process was not told about.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
 
-/// Entries kept at most; when full, the cache starts afresh (answers are cheap to recompute, and a bounded
-/// map keeps memory bounded).
-const MAX_ENTRIES: usize = 256;
+/// Entries kept at most, the least useful evicted first (moka's `TinyLFU`: a stream of distinct queries does
+/// not push out the ones a dashboard repeats).
+const MAX_ENTRIES: u64 = 256;
 
 /// An answer and the instant (epoch seconds) from which it may be wrong because a deadline passes; `None`
 /// when it does not depend on the time.
@@ -31,7 +30,7 @@ struct Slot<T> {
     filled_at: Instant,
     /// The clock's time of the query (a clock set back must not reuse a later answer).
     asked_at: i64,
-    answer: Arc<OnceCell<Timed<T>>>,
+    answer: OnceCell<Timed<T>>,
 }
 
 impl<T> Slot<T> {
@@ -45,12 +44,12 @@ impl<T> Slot<T> {
 
 /// Cached answers of one type, by query key.
 pub struct ReadCache<T> {
-    slots: Mutex<HashMap<String, Slot<T>>>,
+    slots: moka::sync::Cache<String, Arc<Slot<T>>>,
 }
 
-impl<T> Default for ReadCache<T> {
+impl<T: Send + Sync + 'static> Default for ReadCache<T> {
     fn default() -> Self {
-        Self { slots: Mutex::new(HashMap::new()) }
+        Self { slots: moka::sync::Cache::builder().max_capacity(MAX_ENTRIES).time_to_live(MAX_AGE).build() }
     }
 }
 
@@ -60,7 +59,7 @@ impl<T> std::fmt::Debug for ReadCache<T> {
     }
 }
 
-impl<T: Clone> ReadCache<T> {
+impl<T: Clone + Send + Sync + 'static> ReadCache<T> {
     /// The answer for `key`, computed by `compute` unless an answer from the same `generation` (read before
     /// the query) is still valid at `now`. Identical concurrent misses share one computation; a failed one
     /// is not kept.
@@ -69,22 +68,16 @@ impl<T: Clone> ReadCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = ServiceResult<Timed<T>>>,
     {
-        let answer = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            match slots.get(&key) {
-                Some(slot) if slot.serves(generation, now) => slot.answer.clone(),
-                _ => {
-                    if slots.len() >= MAX_ENTRIES {
-                        slots.clear();
-                    }
-                    let answer = Arc::new(OnceCell::new());
-                    let slot = Slot { generation, filled_at: Instant::now(), asked_at: now, answer: answer.clone() };
-                    slots.insert(key, slot);
-                    answer
-                }
-            }
-        };
-        Ok(answer.get_or_try_init(compute).await?.value.clone())
+        // Atomic per key: of identical concurrent misses, one puts the slot in and the others find it.
+        let slot = self
+            .slots
+            .entry(key)
+            .or_insert_with_if(
+                || Arc::new(Slot { generation, filled_at: Instant::now(), asked_at: now, answer: OnceCell::new() }),
+                |kept| !kept.serves(generation, now),
+            )
+            .into_value();
+        Ok(slot.answer.get_or_try_init(compute).await?.value.clone())
     }
 }
 
@@ -112,6 +105,20 @@ mod tests {
         assert_eq!(ask(&cache, &calls, 2, 201, None).await, 3, "something changed");
         assert_eq!(ask(&cache, &calls, 2, 10_000, None).await, 3, "a time-independent answer stays");
         assert_eq!(ask(&cache, &calls, 2, 150, None).await, 4, "a clock set back asks again");
+    }
+
+    #[tokio::test]
+    async fn a_repeated_query_keeps_its_answer_through_a_stream_of_distinct_ones() {
+        let (cache, calls) = (ReadCache::default(), AtomicUsize::new(0));
+        for round in 0..1_000_u64 {
+            assert_eq!(ask(&cache, &calls, 1, 100, None).await, 1, "the dashboard's query (round {round})");
+            let other = cache.get_or_compute(format!("odd-{round}"), 1, 100, || async {
+                Ok(Timed { value: round, valid_until: None })
+            });
+            assert_eq!(other.await.ok(), Some(round));
+        }
+        cache.slots.run_pending_tasks();
+        assert!(cache.slots.entry_count() <= MAX_ENTRIES, "bounded: {}", cache.slots.entry_count());
     }
 
     #[tokio::test]

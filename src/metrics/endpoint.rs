@@ -1,4 +1,4 @@
-//! Prometheus metrics at `GET /metrics`: counters and histograms kept by this process (deliveries, sweeps)
+//! `GET /metrics`: counters and histograms kept by this process (deliveries, sweeps)
 //! and finding gauges read from the database at each scrape, so every instance reports the same counts.
 //! Served in Prometheus' text format (0.0.4), which `promtool check metrics` lints cleanly.
 
@@ -9,10 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode_registry;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::domain::Severity;
@@ -22,77 +20,9 @@ use crate::service::auth::{self, Identity};
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DeliveryLabels {
-    channel: String,
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ChannelLabel {
-    channel: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FindingLabels {
     product: String,
     severity: String,
-}
-
-/// The process's own metrics.
-#[derive(Debug)]
-pub struct Metrics {
-    registry: Registry,
-    deliveries: Family<DeliveryLabels, Counter>,
-    delivery_latency: Family<ChannelLabel, Histogram>,
-    sweep_duration: Histogram,
-    sweep_examined: Counter,
-    sla_events: Counter,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        let mut registry = Registry::default();
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register("slawatch_deliveries", "Delivery attempts by channel and outcome", deliveries.clone());
-        let delivery_latency = Family::<ChannelLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.05, 4.0, 10))
-        });
-        registry.register(
-            "slawatch_delivery_latency_seconds",
-            "Time from a notification's creation to its delivery, by channel",
-            delivery_latency.clone(),
-        );
-        let sweep_duration = Histogram::new(exponential_buckets(0.001, 4.0, 10));
-        registry.register("slawatch_sla_sweep_duration_seconds", "Duration of SLA sweeps", sweep_duration.clone());
-        let sweep_examined = Counter::default();
-        registry.register(
-            "slawatch_sla_sweep_findings_examined",
-            "Findings whose next SLA event had come, examined by sweeps",
-            sweep_examined.clone(),
-        );
-        let sla_events = Counter::default();
-        registry.register("slawatch_sla_events", "SLA events emitted by sweeps", sla_events.clone());
-        Self { registry, deliveries, delivery_latency, sweep_duration, sweep_examined, sla_events }
-    }
-}
-
-impl Metrics {
-    /// One delivery attempt: `outcome` is `delivered`, `retry`, `deferred` or `dead`.
-    pub fn delivery(&self, channel: &str, outcome: &str, latency_seconds: Option<i64>) {
-        let labels = DeliveryLabels { channel: channel.to_owned(), outcome: outcome.to_owned() };
-        self.deliveries.get_or_create(&labels).inc();
-        if let Some(seconds) = latency_seconds {
-            let label = ChannelLabel { channel: channel.to_owned() };
-            self.delivery_latency.get_or_create(&label).observe(seconds.max(0) as f64);
-        }
-    }
-
-    /// One sweep.
-    pub fn sweep(&self, elapsed: std::time::Duration, examined: usize, emitted: usize) {
-        self.sweep_duration.observe(elapsed.as_secs_f64());
-        self.sweep_examined.inc_by(examined as u64);
-        self.sla_events.inc_by(emitted as u64);
-    }
 }
 
 /// The finding metrics at this instant.
@@ -180,7 +110,7 @@ pub async fn metrics_endpoint(State(state): State<AppState>, headers: HeaderMap)
         let gauges = finding_gauges(&state).await?;
         let mut text = String::new();
         encode_registry(&mut text, &gauges.registry)
-            .and_then(|()| encode_registry(&mut text, &state.metrics.registry))
+            .and_then(|()| encode_registry(&mut text, state.metrics.registry()))
             .map_err(ServiceError::internal)?;
         Ok::<_, ServiceError>(to_prometheus_text(&text) + &runbook_breach_series(&gauges.breaches))
     };

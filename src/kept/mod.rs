@@ -1,0 +1,25 @@
+//! Kept answers: what identical requests share until it can change (`read_cache`), what repeated strings
+//! computed (`memo`: parsed documents, verified tokens), and the caches
+//! `AppState` holds. Below both `state` and `service`: it knows entities and domain types, not the use cases
+//! that fill it (`service::finding_reads`, `service::auth`).
+
+pub mod memo;
+pub mod read_cache;
+
+use std::sync::Arc;
+
+use crate::domain::page::Page;
+use crate::domain::sla::SummaryRow;
+use crate::entity::{finding, user};
+use read_cache::ReadCache;
+
+/// The kept answers of the finding reads: pages (GraphQL), slices (REST) and SLA summaries.
+#[derive(Debug, Default)]
+pub struct FindingReads {
+    pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
+    pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
+    pub summaries: ReadCache<Arc<Vec<SummaryRow>>>,
+}
+
+/// The user behind each request, by user id (`None`: gone), kept the same way.
+pub type Identities = ReadCache<Option<user::Model>>;

@@ -1,0 +1,85 @@
+//! Prometheus metrics: the counters and histograms this process keeps (deliveries, sweeps), held by
+//! `AppState`; `endpoint.rs` serves them at `GET /metrics` with the finding gauges read at each scrape.
+
+pub mod endpoint;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    channel: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
+/// The process's own metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    deliveries: Family<DeliveryLabels, Counter>,
+    delivery_latency: Family<ChannelLabel, Histogram>,
+    sweep_duration: Histogram,
+    sweep_examined: Counter,
+    sla_events: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register("slawatch_deliveries", "Delivery attempts by channel and outcome", deliveries.clone());
+        let delivery_latency = Family::<ChannelLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 4.0, 10))
+        });
+        registry.register(
+            "slawatch_delivery_latency_seconds",
+            "Time from a notification's creation to its delivery, by channel",
+            delivery_latency.clone(),
+        );
+        let sweep_duration = Histogram::new(exponential_buckets(0.001, 4.0, 10));
+        registry.register("slawatch_sla_sweep_duration_seconds", "Duration of SLA sweeps", sweep_duration.clone());
+        let sweep_examined = Counter::default();
+        registry.register(
+            "slawatch_sla_sweep_findings_examined",
+            "Findings whose next SLA event had come, examined by sweeps",
+            sweep_examined.clone(),
+        );
+        let sla_events = Counter::default();
+        registry.register("slawatch_sla_events", "SLA events emitted by sweeps", sla_events.clone());
+        Self { registry, deliveries, delivery_latency, sweep_duration, sweep_examined, sla_events }
+    }
+}
+
+impl Metrics {
+    /// One delivery attempt: `outcome` is `delivered`, `retry`, `deferred` or `dead`.
+    pub fn delivery(&self, channel: &str, outcome: &str, latency_seconds: Option<i64>) {
+        let labels = DeliveryLabels { channel: channel.to_owned(), outcome: outcome.to_owned() };
+        self.deliveries.get_or_create(&labels).inc();
+        if let Some(seconds) = latency_seconds {
+            let label = ChannelLabel { channel: channel.to_owned() };
+            self.delivery_latency.get_or_create(&label).observe(seconds.max(0) as f64);
+        }
+    }
+
+    /// One sweep.
+    pub fn sweep(&self, elapsed: std::time::Duration, examined: usize, emitted: usize) {
+        self.sweep_duration.observe(elapsed.as_secs_f64());
+        self.sweep_examined.inc_by(examined as u64);
+        self.sla_events.inc_by(emitted as u64);
+    }
+}
+
+impl Metrics {
+    /// The registry the counters are in, for the endpoint to encode.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
