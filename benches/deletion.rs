@@ -33,8 +33,7 @@ async fn main() -> BenchResult<()> {
     let bench = Bench::prepare(Clock::system(), PRODUCTS).await?;
     let backend = bench.backend;
     let now = bench.state.clock.now();
-    let loading = bench.load(total, |i, product_id| with_history(i, product_id, now)).await?;
-    eprintln!("{backend}: loaded {total} findings in {:.1} s", loading.as_secs_f64());
+    bench.load(total, |i, product_id| with_history(i, product_id, now)).await?;
 
     let started = Instant::now();
     let events = support::sweep_until_idle(&bench.state).await?;

@@ -27,14 +27,13 @@ async fn main() -> BenchResult<()> {
     let bench = Bench::prepare(Clock::system(), PRODUCTS).await?;
     let backend = bench.backend;
     let now = bench.state.clock.now();
-    let loading = bench
+    bench
         .load(total, |i, product_id| NewFinding {
             sla_start: Some(now - TimeDelta::minutes((i % 200_000) as i64)),
             is_mitigated: Some(i % 7 == 0),
             ..NewFinding::new(product_id, format!("finding {i}"), SEVERITIES[i % SEVERITIES.len()])
         })
         .await?;
-    eprintln!("{backend}: loaded {total} findings in {:.1} s", loading.as_secs_f64());
 
     let default_id = sla_configs::default_config(&bench.state.db).await.map_err(|e| e.detail())?.id;
     let mut timings: Vec<Duration> = Vec::with_capacity(RUNS);

@@ -42,7 +42,7 @@ async fn main() -> BenchResult<()> {
 
     // The due findings come last, so their ids are one range.
     if !reuse {
-        let loading = bench
+        bench
             .load(total, |i, product_id| {
                 if i >= total - due {
                     let (severity, days) = severity_of(i % 18); // never Info
@@ -60,7 +60,6 @@ async fn main() -> BenchResult<()> {
                 }
             })
             .await?;
-        eprintln!("{backend}: loaded {total} findings in {:.1} s", loading.as_secs_f64());
     }
 
     let first_due: i64 =

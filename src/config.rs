@@ -311,51 +311,32 @@ impl Config {
         if config.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("SLAWATCH_JWT_SECRET", "must be at least 32 characters".to_owned()));
         }
-        if let Some(minutes) = number(&env, "SLAWATCH_JWT_TTL_MINUTES", file.jwt_ttl_minutes)? {
-            if !(1..=24 * 60).contains(&minutes) {
-                return Err(invalid("SLAWATCH_JWT_TTL_MINUTES", "must be between 1 and 1440".to_owned()));
-            }
+        if let Some(minutes) = within(&env, "SLAWATCH_JWT_TTL_MINUTES", file.jwt_ttl_minutes, 1..=24 * 60)? {
             config.jwt_ttl_minutes = minutes;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_SWEEP_INTERVAL", file.sweep_interval)? {
-            if seconds == 0 {
-                return Err(invalid("SLAWATCH_SWEEP_INTERVAL", "must be at least 1 second".to_owned()));
-            }
+        if let Some(seconds) = at_least(&env, "SLAWATCH_SWEEP_INTERVAL", file.sweep_interval, 1)? {
             config.sweep_interval_seconds = seconds;
         }
         config.email_url = pick("DD_EMAIL_URL", file.dd_email_url);
         config.log_filter = pick("RUST_LOG", file.rust_log);
-        if let Some(seconds) = number(&env, "SLAWATCH_DELIVERY_LEASE_SECONDS", file.delivery_lease_seconds)? {
-            if !(1..=3600).contains(&seconds) {
-                return Err(invalid("SLAWATCH_DELIVERY_LEASE_SECONDS", "must be between 1 and 3600".to_owned()));
-            }
+        if let Some(seconds) = within(&env, "SLAWATCH_DELIVERY_LEASE_SECONDS", file.delivery_lease_seconds, 1..=3600)? {
             config.delivery_lease_seconds = seconds;
         }
         if let Some(url) = pick("SLAWATCH_SLACK_API_URL", file.slack_api_url) {
             config.slack_api_url = url;
         }
-        if let Some(attempts) = number(&env, "SLAWATCH_DELIVERY_MAX_ATTEMPTS", file.delivery_max_attempts)? {
-            if !(1..=100).contains(&attempts) {
-                return Err(invalid("SLAWATCH_DELIVERY_MAX_ATTEMPTS", "must be between 1 and 100".to_owned()));
-            }
+        if let Some(attempts) = within(&env, "SLAWATCH_DELIVERY_MAX_ATTEMPTS", file.delivery_max_attempts, 1..=100)? {
             config.retry.max_attempts = attempts;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_HOUSEKEEPING_INTERVAL", file.housekeeping_interval)? {
-            if seconds == 0 {
-                return Err(invalid("SLAWATCH_HOUSEKEEPING_INTERVAL", "must be at least 1 second".to_owned()));
-            }
+        if let Some(seconds) = at_least(&env, "SLAWATCH_HOUSEKEEPING_INTERVAL", file.housekeeping_interval, 1)? {
             config.housekeeping_interval_seconds = seconds;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_WEBHOOK_RECOVERY_SECONDS", file.webhook_recovery_seconds)? {
-            if !(1..=86_400).contains(&seconds) {
-                return Err(invalid("SLAWATCH_WEBHOOK_RECOVERY_SECONDS", "must be between 1 and 86400".to_owned()));
-            }
+        if let Some(seconds) =
+            within(&env, "SLAWATCH_WEBHOOK_RECOVERY_SECONDS", file.webhook_recovery_seconds, 1..=86_400)?
+        {
             config.webhook_recovery_seconds = seconds;
         }
-        if let Some(days) = number(&env, "SLAWATCH_ALERT_RETENTION_DAYS", file.alert_retention_days)? {
-            if days < 1 {
-                return Err(invalid("SLAWATCH_ALERT_RETENTION_DAYS", "must be at least 1".to_owned()));
-            }
+        if let Some(days) = at_least(&env, "SLAWATCH_ALERT_RETENTION_DAYS", file.alert_retention_days, 1)? {
             config.alert_retention_days = days;
         }
         if let Some(count) =
@@ -363,17 +344,12 @@ impl Config {
         {
             config.limits.max_subscriptions_per_connection = count.max(1);
         }
-        if let Some(count) = number(&env, "SLAWATCH_LOGIN_FAILURES_ALLOWED", file.login_failures_allowed)? {
-            if !(1..=1_000).contains(&count) {
-                return Err(invalid("SLAWATCH_LOGIN_FAILURES_ALLOWED", "must be between 1 and 1000".to_owned()));
-            }
+        if let Some(count) = within(&env, "SLAWATCH_LOGIN_FAILURES_ALLOWED", file.login_failures_allowed, 1..=1_000)? {
             config.limits.login_failures_allowed = count;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_LOGIN_FAILURE_WINDOW_SECONDS", file.login_failure_window_seconds)?
+        if let Some(seconds) =
+            within(&env, "SLAWATCH_LOGIN_FAILURE_WINDOW_SECONDS", file.login_failure_window_seconds, 1..=86_400)?
         {
-            if !(1..=86_400).contains(&seconds) {
-                return Err(invalid("SLAWATCH_LOGIN_FAILURE_WINDOW_SECONDS", "must be between 1 and 86400".to_owned()));
-            }
             config.limits.login_failure_window_seconds = seconds;
         }
         config.metrics_token = pick("SLAWATCH_METRICS_TOKEN", file.metrics_token);
@@ -383,37 +359,25 @@ impl Config {
         if let Some(public) = flag(&env, "SLAWATCH_METRICS_PUBLIC", file.metrics_public)? {
             config.metrics_public = public;
         }
-        if let Some(count) = number(&env, "SLAWATCH_REPORTS_PER_HOUR", file.reports_per_hour)? {
-            if !(1..=10_000).contains(&count) {
-                return Err(invalid("SLAWATCH_REPORTS_PER_HOUR", "must be between 1 and 10000".to_owned()));
-            }
+        if let Some(count) = within(&env, "SLAWATCH_REPORTS_PER_HOUR", file.reports_per_hour, 1..=10_000)? {
             config.reports_per_hour = count;
         }
-        if let Some(days) = number(&env, "SLAWATCH_REPORT_RETENTION_DAYS", file.report_retention_days)? {
-            if days < 1 {
-                return Err(invalid("SLAWATCH_REPORT_RETENTION_DAYS", "must be at least 1".to_owned()));
-            }
+        if let Some(days) = at_least(&env, "SLAWATCH_REPORT_RETENTION_DAYS", file.report_retention_days, 1)? {
             config.report_retention_days = days;
         }
-        if let Some(events) = number(&env, "SLAWATCH_LIVE_BUFFER_EVENTS", file.live_buffer_events)? {
-            if !(16..=1_048_576).contains(&events) {
-                return Err(invalid("SLAWATCH_LIVE_BUFFER_EVENTS", "must be between 16 and 1048576".to_owned()));
-            }
+        if let Some(events) = within(&env, "SLAWATCH_LIVE_BUFFER_EVENTS", file.live_buffer_events, 16..=1_048_576)? {
             config.live_buffer_events = events;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", file.db_acquire_timeout_seconds)? {
-            if !(1..=120).contains(&seconds) {
-                return Err(invalid("SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", "must be between 1 and 120".to_owned()));
-            }
+        if let Some(seconds) =
+            within(&env, "SLAWATCH_DB_ACQUIRE_TIMEOUT_SECONDS", file.db_acquire_timeout_seconds, 1..=120)?
+        {
             config.db_acquire_timeout = std::time::Duration::from_secs(seconds);
         }
         if let Some(deny) = flag(&env, "SLAWATCH_WEBHOOK_DENY_PRIVATE", file.webhook_deny_private)? {
             config.webhook_deny_private = deny;
         }
-        if let Some(seconds) = number(&env, "SLAWATCH_WS_INIT_TIMEOUT_SECONDS", file.ws_init_timeout_seconds)? {
-            if !(1..=300).contains(&seconds) {
-                return Err(invalid("SLAWATCH_WS_INIT_TIMEOUT_SECONDS", "must be between 1 and 300".to_owned()));
-            }
+        if let Some(seconds) = within(&env, "SLAWATCH_WS_INIT_TIMEOUT_SECONDS", file.ws_init_timeout_seconds, 1..=300)?
+        {
             config.ws_init_timeout = std::time::Duration::from_secs(seconds);
         }
         if let Some(count) =
@@ -427,10 +391,7 @@ impl Config {
         if let Some(complexity) = number(&env, "SLAWATCH_MAX_QUERY_COMPLEXITY", file.max_query_complexity)? {
             config.limits.max_query_complexity = complexity;
         }
-        if let Some(fields) = number(&env, "SLAWATCH_MAX_QUERY_FIELDS", file.max_query_fields)? {
-            if fields == 0 {
-                return Err(invalid("SLAWATCH_MAX_QUERY_FIELDS", "must be at least 1".to_owned()));
-            }
+        if let Some(fields) = at_least(&env, "SLAWATCH_MAX_QUERY_FIELDS", file.max_query_fields, 1)? {
             config.limits.max_query_fields = fields;
         }
         if let Some(bytes) = number(&env, "SLAWATCH_MAX_BODY_BYTES", file.max_body_bytes)? {
@@ -464,6 +425,34 @@ fn number<T: std::str::FromStr>(
     match env(name) {
         Some(text) => text.trim().parse().map(Some).map_err(|_| invalid(name, format!("{text:?} is not a number"))),
         None => Ok(file_value),
+    }
+}
+
+/// `number`, refused outside `range` (a message naming the variable and the range).
+fn within<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_value: Option<T>,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<Option<T>, ConfigError> {
+    match number(env, name, file_value)? {
+        Some(value) if !range.contains(&value) => {
+            Err(invalid(name, format!("must be between {} and {}", range.start(), range.end())))
+        }
+        value => Ok(value),
+    }
+}
+
+/// `number`, refused below `least`.
+fn at_least<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_value: Option<T>,
+    least: T,
+) -> Result<Option<T>, ConfigError> {
+    match number(env, name, file_value)? {
+        Some(value) if value < least => Err(invalid(name, format!("must be at least {least}"))),
+        value => Ok(value),
     }
 }
 

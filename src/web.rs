@@ -1,6 +1,6 @@
 //! The dashboard in `web/` (plain HTML, CSS and JavaScript, compiled into the binary): served at `/` with
 //! its content types, `ETag` revalidation and a strict Content-Security-Policy. Also GraphiQL's page
-//! (`GET /graphql`) with its scripts vendored in `assets/graphiql/`, so no page of ours loads anything from
+//! (`GET /graphql`) with its scripts vendored in `assets/vendor/graphiql/`, so no page of ours loads anything from
 //! another origin.
 
 use std::sync::LazyLock;
@@ -30,28 +30,29 @@ impl Asset {
     }
 }
 
-static INDEX: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/index.html"), "text/html; charset=utf-8"));
-static SCRIPT: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/app.js"), "text/javascript; charset=utf-8"));
-static STYLE: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/style.css"), "text/css; charset=utf-8"));
-static GRAPHIQL_PAGE: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.html"), "text/html; charset=utf-8"));
-static GRAPHIQL_START: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.js"), "text/javascript; charset=utf-8"));
-static GRAPHIQL_PAGE_STYLE: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../web/graphiql.css"), "text/css; charset=utf-8"));
-static GRAPHIQL_SCRIPT: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../assets/graphiql/graphiql.min.js"), "text/javascript; charset=utf-8"));
-static GRAPHIQL_STYLE: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(include_str!("../assets/graphiql/graphiql.min.css"), "text/css; charset=utf-8"));
-static REACT: LazyLock<Asset> = LazyLock::new(|| {
-    Asset::new(include_str!("../assets/graphiql/react.production.min.js"), "text/javascript; charset=utf-8")
-});
-static REACT_DOM: LazyLock<Asset> = LazyLock::new(|| {
-    Asset::new(include_str!("../assets/graphiql/react-dom.production.min.js"), "text/javascript; charset=utf-8")
-});
+const HTML: &str = "text/html; charset=utf-8";
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// A file compiled into the binary, served with its type and `ETag`.
+macro_rules! asset {
+    ($($name:ident = $path:literal as $content_type:ident;)+) => {$(
+        static $name: LazyLock<Asset> = LazyLock::new(|| Asset::new(include_str!($path), $content_type));
+    )+};
+}
+
+asset! {
+    INDEX = "../web/index.html" as HTML;
+    SCRIPT = "../web/app.js" as JAVASCRIPT;
+    STYLE = "../web/style.css" as CSS;
+    GRAPHIQL_PAGE = "../web/graphiql.html" as HTML;
+    GRAPHIQL_START = "../web/graphiql.js" as JAVASCRIPT;
+    GRAPHIQL_PAGE_STYLE = "../web/graphiql.css" as CSS;
+    GRAPHIQL_SCRIPT = "../assets/vendor/graphiql/graphiql.min.js" as JAVASCRIPT;
+    GRAPHIQL_STYLE = "../assets/vendor/graphiql/graphiql.min.css" as CSS;
+    REACT = "../assets/vendor/graphiql/react.production.min.js" as JAVASCRIPT;
+    REACT_DOM = "../assets/vendor/graphiql/react-dom.production.min.js" as JAVASCRIPT;
+}
 
 /// What styles a page may use: the dashboard only its stylesheet; GraphiQL's components also set inline
 /// styles (scripts stay `'self'` for both).

@@ -114,7 +114,7 @@ impl Bench {
         Ok(Self { state, actor, backend, product_ids, _dir: dir })
     }
 
-    /// Creates `total` findings, `make(index, product_id)` each, in batches of 1,000. Returns the time taken.
+    /// Creates `total` findings, `make(index, product_id)` each, in batches of 1,000. Says how long it took (on stderr) and returns it.
     pub async fn load(&self, total: usize, make: impl Fn(usize, i32) -> NewFinding) -> BenchResult<Duration> {
         let started = Instant::now();
         let mut created = 0;
@@ -124,7 +124,9 @@ impl Bench {
                 .collect();
             created += findings::create_many(&self.state, &self.actor, batch).await.map_err(fail)?.len();
         }
-        Ok(started.elapsed())
+        let took = started.elapsed();
+        eprintln!("{}: loaded {total} findings in {:.1} s", self.backend, took.as_secs_f64());
+        Ok(took)
     }
 }
 

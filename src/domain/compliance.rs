@@ -132,11 +132,12 @@ pub fn default_targets() -> Vec<Target> {
     ]
 }
 
-/// One severity's figures.
-#[derive(Debug, Clone, PartialEq)]
+/// One severity's figures (serialized as the report files write them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SeverityFigures {
     pub severity: Severity,
     pub opened: u32,
+    #[serde(rename = "closed_within_sla")]
     pub on_time: u32,
     pub breached: u32,
     /// Breached and still open at the cutoff (part of `breached`).

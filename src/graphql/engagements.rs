@@ -68,31 +68,27 @@ pub struct EngagementMutation;
 impl EngagementMutation {
     /// Creates an engagement (product writers).
     async fn create_engagement(&self, ctx: &Context<'_>, input: CreateEngagementInput) -> Result<Engagement> {
-        let CreateEngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
-        let input = EngagementInput {
+        let input = pass_on!(input => CreateEngagementInput to EngagementInput {
+            description;
             product_id: Some(parse_id(&product_id, "product")?),
             name: Some(name),
-            description,
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
             status: status.map(Into::into),
             lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
-        };
+        });
         Ok(Engagement(engagements::create(ctx.state()?, ctx.actor()?, input).await?))
     }
 
     /// Updates an engagement (product writers).
     async fn update_engagement(&self, ctx: &Context<'_>, id: ID, input: UpdateEngagementInput) -> Result<Engagement> {
-        let UpdateEngagementInput { name, description, target_start, target_end, status, lead_id } = input;
-        let input = EngagementInput {
-            product_id: None,
-            name,
-            description,
+        let input = pass_on!(input => UpdateEngagementInput to EngagementInput {
+            name, description;
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
             status: status.map(Into::into),
             lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
-        };
+        } also { product_id: None });
         Ok(Engagement(engagements::update(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?, input).await?))
     }
 

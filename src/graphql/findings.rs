@@ -155,42 +155,14 @@ pub struct CreateFindingInput {
 
 impl CreateFindingInput {
     fn into_service(self) -> Result<NewFinding, ServiceError> {
-        let CreateFindingInput {
-            product_id,
-            engagement_id,
-            title,
-            description,
-            severity,
-            date,
-            sla_start,
-            active,
-            verified,
-            is_mitigated,
-            mitigated_at,
-            false_positive,
-            duplicate,
-            out_of_scope,
-            risk_accepted,
-            external_reference,
-        } = self;
-        Ok(NewFinding {
+        Ok(pass_on!(self => CreateFindingInput to NewFinding {
+            title, description, sla_start, active, verified, is_mitigated, mitigated_at, false_positive, duplicate,
+            out_of_scope, risk_accepted, external_reference;
             product_id: parse_id(&product_id, "product")?,
             engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
-            title,
-            description,
             severity: severity.into(),
             date: date.map(|d| d.0),
-            sla_start,
-            active,
-            verified,
-            is_mitigated,
-            mitigated_at,
-            false_positive,
-            duplicate,
-            out_of_scope,
-            risk_accepted,
-            external_reference,
-        })
+        }))
     }
 }
 
@@ -229,34 +201,13 @@ impl FindingMutation {
 
     /// Updates a finding (product writers).
     async fn update_finding(&self, ctx: &Context<'_>, id: ID, input: UpdateFindingInput) -> Result<Finding> {
-        let UpdateFindingInput {
-            title,
-            description,
-            severity,
-            date,
-            sla_start,
-            active,
-            verified,
-            false_positive,
-            duplicate,
-            out_of_scope,
-            external_reference,
-            engagement_id,
-        } = input;
-        let changes = FindingChanges {
-            title,
-            description,
+        let changes = pass_on!(input => UpdateFindingInput to FindingChanges {
+            title, description, sla_start, active, verified, false_positive, duplicate, out_of_scope,
+            external_reference;
             severity: severity.map(Into::into),
             date: date.map(|d| d.0),
-            sla_start,
-            active,
-            verified,
-            false_positive,
-            duplicate,
-            out_of_scope,
-            external_reference,
             engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
-        };
+        });
         Ok(Finding::from(findings::update(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, changes).await?))
     }
 

@@ -8,28 +8,29 @@ use crate::entity::{product, user};
 use crate::service::{products, users};
 use crate::state::AppState;
 
-/// Products by id.
-pub struct ProductLoader(pub AppState);
+/// A loader of `$model`s by id through the service function `$by_ids(db, ids)`.
+macro_rules! by_id_loader {
+    ($(#[$doc:meta])* $name:ident: $model:ty = $by_ids:path) => {
+        $(#[$doc])*
+        pub struct $name(pub AppState);
 
-impl Loader<i32> for ProductLoader {
-    type Value = product::Model;
-    type Error = String;
+        impl Loader<i32> for $name {
+            type Value = $model;
+            type Error = String;
 
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let rows = products::by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
-        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
-    }
+            async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+                let rows = $by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
+                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+            }
+        }
+    };
 }
 
-/// Users by id.
-pub struct UserLoader(pub AppState);
-
-impl Loader<i32> for UserLoader {
-    type Value = user::Model;
-    type Error = String;
-
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let rows = users::by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
-        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
-    }
-}
+by_id_loader!(
+    /// Products by id.
+    ProductLoader: product::Model = products::by_ids
+);
+by_id_loader!(
+    /// Users by id.
+    UserLoader: user::Model = users::by_ids
+);

@@ -1,5 +1,8 @@
 //! The GraphQL API: schema roots per area, thin resolvers that call `service`, and the HTTP endpoint.
 
+#[macro_use]
+mod pass_on;
+
 pub mod auth;
 pub mod context;
 pub mod engagements;

@@ -157,26 +157,15 @@ impl NotificationMutation {
         ctx: &Context<'_>,
         input: NotificationSettingInput,
     ) -> Result<NotificationSetting> {
-        let NotificationSettingInput {
-            scope,
-            user_id,
-            product_id,
-            event,
-            channels,
-            emails,
-            slack_channels,
-            webhook_ids,
-        } = input;
-        let input = SettingInput {
+        let input = pass_on!(input => NotificationSettingInput to SettingInput {
+            emails, slack_channels;
             scope: scope.into(),
             user_id: parse_opt_id(user_id.as_ref(), "user")?,
             product_id: parse_opt_id(product_id.as_ref(), "product")?,
             event: event.into(),
             channels: channels.into_iter().map(Into::into).collect(),
-            emails,
-            slack_channels,
             webhook_ids: webhook_ids.iter().map(|id| parse_id(id, "webhook")).collect::<Result<_, _>>()?,
-        };
+        });
         Ok(NotificationSetting(notification_settings::set(ctx.state()?, ctx.actor()?, input).await?))
     }
 

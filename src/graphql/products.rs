@@ -114,39 +114,23 @@ impl ProductMutation {
 
     /// Creates a product (superusers).
     async fn create_product(&self, ctx: &Context<'_>, input: CreateProductInput) -> Result<Product> {
-        let CreateProductInput {
-            name,
-            product_type_id,
-            description,
-            sla_configuration_id,
-            disable_sla_breach_notifications,
-        } = input;
-        let input = ProductInput {
+        let input = pass_on!(input => CreateProductInput to ProductInput {
+            description;
             name: Some(name),
-            description,
             product_type_id: Some(parse_id(&product_type_id, "product type")?),
             sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref(), "SLA configuration")?,
             disable_sla_breach_notifications: Some(disable_sla_breach_notifications),
-        };
+        });
         Ok(Product(products::create(ctx.state()?, ctx.actor()?, input).await?))
     }
 
     /// Updates a product (owners); a new SLA configuration recomputes its findings' deadlines.
     async fn update_product(&self, ctx: &Context<'_>, id: ID, input: UpdateProductInput) -> Result<Product> {
-        let UpdateProductInput {
-            name,
-            product_type_id,
-            description,
-            sla_configuration_id,
-            disable_sla_breach_notifications,
-        } = input;
-        let input = ProductInput {
-            name,
-            description,
+        let input = pass_on!(input => UpdateProductInput to ProductInput {
+            name, description, disable_sla_breach_notifications;
             product_type_id: parse_opt_id(product_type_id.as_ref(), "product type")?,
             sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref(), "SLA configuration")?,
-            disable_sla_breach_notifications,
-        };
+        });
         Ok(Product(products::update(ctx.state()?, ctx.actor()?, parse_id(&id, "product")?, input).await?))
     }
 

@@ -51,44 +51,12 @@ pub struct SettingsMutation;
 impl SettingsMutation {
     /// Updates the system settings (superusers).
     async fn update_system_settings(&self, ctx: &Context<'_>, input: SystemSettingsInput) -> Result<SystemSettings> {
-        let SystemSettingsInput {
-            enable_mail,
-            enable_slack,
-            enable_msteams,
-            enable_webhooks,
-            slack_token,
-            slack_channel,
-            msteams_url,
-            mail_recipients,
-            email_from,
-            team_name,
-            site_url,
-            webhook_timeout_seconds,
-            enable_finding_sla,
-            notify_only_verified,
-            disclaimer,
-            system_level_trump,
-            engagement_auto_close_days,
-        } = input;
-        let changes = SettingsChanges {
-            enable_mail,
-            enable_slack,
-            enable_msteams,
-            enable_webhooks,
-            slack_token,
-            slack_channel,
-            msteams_url,
-            mail_recipients,
-            email_from,
-            team_name,
-            site_url,
-            webhook_timeout_seconds,
-            enable_finding_sla,
-            notify_only_verified,
-            disclaimer,
+        let changes = pass_on!(input => SystemSettingsInput to SettingsChanges {
+            enable_mail, enable_slack, enable_msteams, enable_webhooks, slack_token, slack_channel, msteams_url,
+            mail_recipients, email_from, team_name, site_url, webhook_timeout_seconds, enable_finding_sla,
+            notify_only_verified, disclaimer, engagement_auto_close_days;
             system_level_trump: system_level_trump.map(|e| e.into_iter().map(Into::into).collect()),
-            engagement_auto_close_days,
-        };
+        });
         Ok(SystemSettings(settings::update(ctx.state()?, ctx.actor()?, changes).await?))
     }
 }

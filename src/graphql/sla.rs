@@ -46,36 +46,16 @@ pub struct SlaConfigurationInput {
 
 impl From<SlaConfigurationInput> for SlaConfigInput {
     fn from(input: SlaConfigurationInput) -> Self {
-        let SlaConfigurationInput {
-            name,
-            description,
-            critical,
-            high,
-            medium,
-            low,
-            enforce_critical,
-            enforce_high,
-            enforce_medium,
-            enforce_low,
-            restart_sla_on_reactivation,
-            thresholds,
-            escalation_hours,
-        } = input;
-        Self {
-            name,
-            description,
+        pass_on!(input => SlaConfigurationInput to Self {
+            name, description, enforce_critical, enforce_high, enforce_medium, enforce_low,
+            restart_sla_on_reactivation;
             critical: critical.map(i64::from),
             high: high.map(i64::from),
             medium: medium.map(i64::from),
             low: low.map(i64::from),
-            enforce_critical,
-            enforce_high,
-            enforce_medium,
-            enforce_low,
-            restart_sla_on_reactivation,
             thresholds: thresholds.map(|t| t.into_iter().map(i64::from).collect()),
             escalation_hours: escalation_hours.map(i64::from),
-        }
+        })
     }
 }
 

@@ -2,10 +2,8 @@
 //! On PostgreSQL each periodic job runs on one instance at a time (a lease per job, `service::job_leases`);
 //! the delivery worker runs everywhere, its deliveries claimed one instance at a time by their own leases.
 
+pub mod chores;
 pub mod delivery;
-pub mod housekeeping;
-pub mod reports;
-pub mod risk_expiry;
 pub mod sla_sweep;
 
 use std::sync::Arc;
@@ -44,11 +42,11 @@ impl Scheduler {
         let context = JobContext { state: state.clone(), instance: instance.clone(), stopped: stopped.clone() };
         let handles = vec![
             tokio::spawn(delivery::run(state.clone(), stopped)),
-            tokio::spawn(risk_expiry::run(context.clone())),
+            tokio::spawn(chores::risk_expiry(context.clone())),
             tokio::spawn(sla_sweep::run(context.clone())),
-            tokio::spawn(housekeeping::run_hourly(context.clone())),
-            tokio::spawn(housekeeping::run_webhook_recovery(context.clone())),
-            tokio::spawn(reports::run(context)),
+            tokio::spawn(chores::hourly(context.clone())),
+            tokio::spawn(chores::webhook_recovery(context.clone())),
+            tokio::spawn(chores::report_schedules(context)),
         ];
         Self { stop, handles, state: state.clone(), instance }
     }

@@ -52,9 +52,9 @@ pub fn render(view: &ReportView) -> String {
     for s in &view.severities {
         let mut fields = prefix.to_vec();
         fields.extend([
-            s.severity.to_owned(),
+            s.severity.as_str().to_owned(),
             s.opened.to_string(),
-            s.closed_within_sla.to_string(),
+            s.on_time.to_string(),
             s.breached.to_string(),
             s.still_open_breached.to_string(),
             rate(s.compliance_rate),

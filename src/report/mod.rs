@@ -6,6 +6,7 @@ mod pdf;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::domain::compliance::SeverityFigures;
 use crate::service::compliance::ComplianceReport;
 
 pub use crate::domain::report_format::ReportFormat as Format;
@@ -30,20 +31,8 @@ pub struct ReportView {
     pub breached: u32,
     pub compliance_rate: Option<f64>,
     pub passed: bool,
-    pub severities: Vec<SeverityRow>,
+    pub severities: Vec<SeverityFigures>,
     pub breaches: Vec<BreachRow>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SeverityRow {
-    pub severity: &'static str,
-    pub opened: u32,
-    pub closed_within_sla: u32,
-    pub breached: u32,
-    pub still_open_breached: u32,
-    pub compliance_rate: Option<f64>,
-    pub target: Option<f64>,
-    pub passed: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,20 +64,7 @@ impl ReportView {
             breached: figures.breached,
             compliance_rate: figures.overall_rate,
             passed: figures.passed,
-            severities: figures
-                .severities
-                .iter()
-                .map(|s| SeverityRow {
-                    severity: s.severity.as_str(),
-                    opened: s.opened,
-                    closed_within_sla: s.on_time,
-                    breached: s.breached,
-                    still_open_breached: s.still_open_breached,
-                    compliance_rate: s.compliance_rate,
-                    target: s.target,
-                    passed: s.passed,
-                })
-                .collect(),
+            severities: figures.severities.clone(),
             breaches: figures
                 .listed_breaches
                 .iter()

@@ -99,9 +99,9 @@ pub fn render(view: &ReportView) -> Result<Vec<u8>, RenderError> {
         };
         rows.push(Line::Cells(
             vec![
-                s.severity.to_owned(),
+                s.severity.as_str().to_owned(),
                 s.opened.to_string(),
-                s.closed_within_sla.to_string(),
+                s.on_time.to_string(),
                 s.breached.to_string(),
                 s.still_open_breached.to_string(),
                 rate_text(s.compliance_rate),

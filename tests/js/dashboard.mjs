@@ -1,28 +1,10 @@
 // The dashboard in a real browser (Debian's chromium through playwright-core), driven by tests/api/browser.rs
 // against `slawatch serve --demo` with a one-second sweep. Environment: SLAWATCH_URL, SLAWATCH_SCREENSHOT,
 // CHROMIUM (default /usr/bin/chromium). Prints one JSON line per check; exits non-zero on the first failure.
-import { chromium } from "playwright-core";
+import { base, check, gql, launch, PASSWORD, watchedPage } from "./browser.mjs";
 
-const base = process.env.SLAWATCH_URL;
 const screenshot = process.env.SLAWATCH_SCREENSHOT;
-const PASSWORD = "golem-trust-demo";
 const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
-
-function check(condition, what, detail = {}) {
-  console.log(JSON.stringify({ check: what, ok: Boolean(condition), ...detail }));
-  if (!condition) throw new Error(`failed: ${what} ${JSON.stringify(detail)}`);
-}
-
-async function gql(token, query, variables = {}) {
-  const response = await fetch(`${base}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
 
 async function login(username) {
   const data = await gql(null, "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", {
@@ -57,17 +39,9 @@ async function signIn(page, username) {
   await page.waitForSelector(".count[data-severity='CRITICAL']");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(String(error)));
-  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+  const { page, problems } = await watchedPage(browser);
 
   // The security lead: counts as GraphQL has them.
   await signIn(page, "cheery");

@@ -2,14 +2,8 @@
 // against `slawatch serve --demo`, with every request to another origin blocked and counted: it must load
 // and work offline. Signs in through GraphiQL, then runs `me` with the token in the Headers tab.
 // Environment: SLAWATCH_URL, CHROMIUM. Prints one JSON line per check; exits non-zero on the first failure.
-import { chromium } from "playwright-core";
+import { base, check, launch, watchedPage } from "./browser.mjs";
 
-const base = process.env.SLAWATCH_URL;
-
-function check(condition, what, detail = {}) {
-  console.log(JSON.stringify({ check: what, ok: Boolean(condition), ...detail }));
-  if (!condition) throw new Error(`failed: ${what} ${JSON.stringify(detail)}`);
-}
 
 /// Replaces the text of the CodeMirror editor under `selector` (no key events: no auto-closed brackets).
 async function fill(page, selector, text) {
@@ -36,13 +30,9 @@ async function result(page, contains) {
   return JSON.parse(json);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const { context, page, problems } = await watchedPage(browser);
   const origin = new URL(base).origin;
   const elsewhere = [];
   await context.route("**/*", (route) => {
@@ -51,10 +41,6 @@ try {
     elsewhere.push(url);
     return route.abort();
   });
-  const page = await context.newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(String(error)));
-  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
 
   await page.goto(`${base}/graphql`);
   await page.waitForSelector(".graphiql-container .graphiql-query-editor .CodeMirror", { timeout: 20000 });

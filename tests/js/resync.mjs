@@ -2,37 +2,12 @@
 // 16-event live buffer): 200 findings created in one request are more than the buffer, the server says
 // RESYNC_REQUIRED, and the page reloads its counts instead of showing a problem. Environment:
 // SLAWATCH_URL, CHROMIUM. Prints one JSON line per check; exits non-zero on the first failure.
-import { chromium } from "playwright-core";
+import { base, check, gql, launch, PASSWORD, watchedPage } from "./browser.mjs";
 
-const base = process.env.SLAWATCH_URL;
-const PASSWORD = "golem-trust-demo";
 
-function check(condition, what, detail = {}) {
-  console.log(JSON.stringify({ check: what, ok: Boolean(condition), ...detail }));
-  if (!condition) throw new Error(`failed: ${what} ${JSON.stringify(detail)}`);
-}
-
-async function gql(token, query, variables = {}) {
-  const response = await fetch(`${base}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const browser = await launch();
 try {
-  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  const problems = [];
-  page.on("pageerror", (error) => problems.push(String(error)));
-  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+  const { page, problems } = await watchedPage(browser);
   await page.goto(base);
   await page.getByLabel("Username").fill("cheery");
   await page.getByLabel("Password").fill(PASSWORD);
