@@ -18,6 +18,7 @@ pub mod report_format;
 pub mod report_schedule;
 pub mod retry;
 pub mod role;
+pub mod scan_type;
 pub mod severity;
 pub mod sla;
 pub mod sla_events;
