@@ -43,6 +43,22 @@ pub struct Model {
     pub next_sla_event_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The scan import it came from (`tests.id`; may name a test deleted with its engagement).
+    pub test_id: Option<i32>,
+    /// DefectDojo's deduplication hash over its scan type's fields (`scans::hash_code`).
+    pub hash_code: Option<String>,
+    pub unique_id_from_tool: Option<String>,
+    pub cwe: Option<i32>,
+    /// Comma-separated (CVE and other advisory ids).
+    pub vulnerability_ids: Option<String>,
+    pub component_name: Option<String>,
+    pub component_version: Option<String>,
+    pub file_path: Option<String>,
+    pub line: Option<i32>,
+    pub mitigation: Option<String>,
+    pub references: Option<String>,
+    /// One URL a line.
+    pub endpoints: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

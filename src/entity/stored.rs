@@ -73,6 +73,7 @@ stored_as_text!(
     crate::domain::engagement_status::EngagementStatus,
     crate::domain::report_format::ReportFormat,
     crate::domain::compliance::RelativePeriod,
+    crate::domain::scan_type::ScanType,
 );
 
 stored_as_text!(display: crate::domain::recipients::Target);

@@ -162,7 +162,7 @@ impl CreateFindingInput {
             engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
             severity: severity.into(),
             date: date.map(|d| d.0),
-        }))
+        } also { scan: None }))
     }
 }
 

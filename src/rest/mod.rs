@@ -2,14 +2,16 @@
 //! and exporter script use, and report downloads.
 
 mod findings;
+mod imports;
 pub mod params;
 mod reports;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::error::ServiceError;
@@ -20,6 +22,11 @@ use crate::state::AppState;
 /// The `/api/v2` routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/api/v2/import-scan/", post(imports::import_scan).layer(DefaultBodyLimit::max(imports::MAX_SCAN_BYTES)))
+        .route(
+            "/api/v2/reimport-scan/",
+            post(imports::reimport_scan).layer(DefaultBodyLimit::max(imports::MAX_SCAN_BYTES)),
+        )
         .route("/api/v2/findings/", get(findings::list))
         .route("/api/v2/findings/{id}/", get(findings::one))
         .route("/api/v2/sla_configurations/", get(findings::sla_configurations))

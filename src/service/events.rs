@@ -5,8 +5,9 @@ use crate::domain::NotificationEvent;
 use crate::domain::engagement_reminders::Reminder;
 use crate::domain::notification_payload::{EngagementFacts, FindingFacts, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
-use crate::entity::{engagement, finding, product, product_type};
+use crate::entity::{engagement, finding, product, product_type, scan_test};
 use crate::service::outbox::NewNotification;
+use crate::service::scan_import::ImportStatistics;
 
 fn link(site: &str, path: &str) -> String {
     format!("{}{path}", site.trim_end_matches('/'))
@@ -121,6 +122,41 @@ pub fn directed_on_finding(
         payload: NotificationPayload {
             finding: Some(finding_facts(finding)),
             by: Some(actor.to_owned()),
+            ..NotificationPayload::default()
+        },
+        dedupe_key: None,
+        extra_targets: Vec::new(),
+    }
+}
+
+/// One import of a scanner report: what it created, closed, reactivated and left as it was.
+#[must_use]
+pub fn scan_added(
+    product: &product::Model,
+    engagement: &engagement::Model,
+    test: &scan_test::Model,
+    statistics: &ImportStatistics,
+    site: &str,
+) -> NewNotification {
+    let ImportStatistics { created, closed, reactivated, untouched } = statistics;
+    let empty = created + closed + reactivated + untouched == 0;
+    NewNotification {
+        event: if empty { NotificationEvent::ScanAddedEmpty } else { NotificationEvent::ScanAdded },
+        audience: Audience::FanOut,
+        product_id: Some(product.id),
+        finding_id: None,
+        title: format!("{} scan added to {}: {created} new, {closed} closed", test.scan_type.as_str(), product.name),
+        description: format!(
+            "The {} scan of {} ({}, engagement \"{}\") was imported: {created} new, {closed} closed, \
+             {reactivated} reactivated, {untouched} untouched findings.",
+            test.scan_type.as_str(),
+            test.scan_date,
+            product.name,
+            engagement.name
+        ),
+        url: Some(link(site, &format!("/?product={}", product.id))),
+        payload: NotificationPayload {
+            product: Some(Named { id: product.id, name: product.name.clone() }),
             ..NotificationPayload::default()
         },
         dedupe_key: None,

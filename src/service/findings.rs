@@ -18,70 +18,7 @@ use crate::service::finding_sla;
 use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
 
-/// A finding to create. Omitted flags default as DefectDojo's: active (unless mitigated), unverified.
-/// Start from `NewFinding::new` (a finding has no default product, title or severity).
-#[derive(Debug, Clone)]
-pub struct NewFinding {
-    pub product_id: i32,
-    pub engagement_id: Option<i32>,
-    pub title: String,
-    pub description: Option<String>,
-    pub severity: Severity,
-    pub date: Option<NaiveDate>,
-    pub sla_start: Option<DateTime<Utc>>,
-    pub active: Option<bool>,
-    pub verified: Option<bool>,
-    pub is_mitigated: Option<bool>,
-    pub mitigated_at: Option<DateTime<Utc>>,
-    pub false_positive: Option<bool>,
-    pub duplicate: Option<bool>,
-    pub out_of_scope: Option<bool>,
-    pub risk_accepted: Option<bool>,
-    pub external_reference: Option<String>,
-}
-
-impl NewFinding {
-    /// A finding of `product_id` with its title and severity; everything else as DefectDojo defaults it.
-    #[must_use]
-    pub fn new(product_id: i32, title: impl Into<String>, severity: Severity) -> Self {
-        Self {
-            product_id,
-            engagement_id: None,
-            title: title.into(),
-            description: None,
-            severity,
-            date: None,
-            sla_start: None,
-            active: None,
-            verified: None,
-            is_mitigated: None,
-            mitigated_at: None,
-            false_positive: None,
-            duplicate: None,
-            out_of_scope: None,
-            risk_accepted: None,
-            external_reference: None,
-        }
-    }
-}
-
-/// Changes to a finding's content and triage flags; `None` keeps a value. Lifecycle changes (mitigation,
-/// reactivation, risk acceptance) have their own use cases.
-#[derive(Debug, Clone, Default)]
-pub struct FindingChanges {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub severity: Option<Severity>,
-    pub date: Option<NaiveDate>,
-    pub sla_start: Option<DateTime<Utc>>,
-    pub active: Option<bool>,
-    pub verified: Option<bool>,
-    pub false_positive: Option<bool>,
-    pub duplicate: Option<bool>,
-    pub out_of_scope: Option<bool>,
-    pub external_reference: Option<String>,
-    pub engagement_id: Option<i32>,
-}
+pub use crate::service::finding_inputs::{FindingChanges, NewFinding, ScanOrigin};
 
 /// The earliest instant we accept: the SLA arithmetic works in non-negative epoch seconds.
 const EARLIEST_YEAR: i32 = 1970;
@@ -122,7 +59,11 @@ fn start_and_date(
 }
 
 /// Builds the row for a new finding (validation included) without touching the database.
-fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> ServiceResult<finding::ActiveModel> {
+pub(crate) fn new_row(
+    input: NewFinding,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> ServiceResult<finding::ActiveModel> {
     let NewFinding {
         product_id,
         engagement_id,
@@ -140,6 +81,7 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         out_of_scope,
         risk_accepted,
         external_reference,
+        scan,
     } = input;
     let title = validated::name("title", &title)?;
     let (start, date) = start_and_date(date, sla_start, now)?;
@@ -174,6 +116,9 @@ fn new_row(input: NewFinding, policy: &SlaPolicy, now: DateTime<Utc>) -> Service
         created_at: Set(now.timestamp()),
         ..Default::default()
     };
+    if let Some(origin) = scan {
+        origin.set_on(&mut model);
+    }
     restate(&mut model, start, severity, &status, policy, now);
     Ok(model)
 }
@@ -394,14 +339,7 @@ pub async fn mitigate(
         return Err(ServiceError::bad_input("mitigatedAt is before the finding's SLA start"));
     }
     let policy = product_policy(&txn, found.product_id).await?;
-    let (start, severity, mut status) = parse_stored(&found)?;
-    status.is_mitigated = true;
-    status.mitigated_at = Some(at);
-    status.active = false;
-    let mut model: finding::ActiveModel = found.into();
-    restate(&mut model, start, severity, &status, &policy, now);
-    let updated = model.update(&txn).await?;
-    let resolved = crate::service::sla_sweep::resolve_on_mitigation(&txn, &updated, now).await?;
+    let (updated, resolved) = mitigate_row(&txn, found, at, &policy, now).await?;
     txn.commit().await?;
     state.wake_delivery();
     let mut signals = vec![Signal::Finding { id: updated.id }];
@@ -420,6 +358,39 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
         return Err(ServiceError::Conflict("the finding is already active".to_owned()));
     }
     let policy = product_policy(&txn, found.product_id).await?;
+    let updated = reactivate_row(&txn, found, &policy, now).await?;
+    txn.commit().await?;
+    state.announce(vec![Signal::Finding { id: updated.id }]).await;
+    Ok(updated)
+}
+
+/// Mitigates `found` at `at` in the caller's transaction: restated, and `sla_resolved` written when it had
+/// crossed a threshold. Returns the row and the new SLA event's id.
+pub(crate) async fn mitigate_row<C: ConnectionTrait>(
+    conn: &C,
+    found: finding::Model,
+    at: DateTime<Utc>,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> ServiceResult<(finding::Model, Option<i32>)> {
+    let (start, severity, mut status) = parse_stored(&found)?;
+    status.is_mitigated = true;
+    status.mitigated_at = Some(at);
+    status.active = false;
+    let mut model: finding::ActiveModel = found.into();
+    restate(&mut model, start, severity, &status, policy, now);
+    let updated = model.update(conn).await?;
+    let resolved = crate::service::sla_sweep::resolve_on_mitigation(conn, &updated, now).await?;
+    Ok((updated, resolved))
+}
+
+/// Reopens `found` in the caller's transaction; a new SLA cycle starts now when the policy says so.
+pub(crate) async fn reactivate_row<C: ConnectionTrait>(
+    conn: &C,
+    found: finding::Model,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> ServiceResult<finding::Model> {
     let (start, severity, mut status) = parse_stored(&found)?;
     let (start, cycle) = sla::start_after_reactivation(start, found.sla_cycle, policy.restart_sla_on_reactivation, now);
     status.active = true;
@@ -427,11 +398,8 @@ pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResu
     status.mitigated_at = None;
     let mut model: finding::ActiveModel = found.into();
     model.sla_cycle = Set(cycle);
-    restate(&mut model, start, severity, &status, &policy, now);
-    let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    state.announce(vec![Signal::Finding { id: updated.id }]).await;
-    Ok(updated)
+    restate(&mut model, start, severity, &status, policy, now);
+    Ok(model.update(conn).await?)
 }
 
 /// Deletes a finding (owners).

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod housekeeping;
 mod identity;
+mod imports;
 mod instances;
 mod js_client;
 mod mail;

@@ -8,7 +8,7 @@
 //!   `cargo test --workspace` is the command running this test, so it is the one line not run.
 //! - Other `sh` blocks: run by bash (`set -euo pipefail`) with `slawatch` the built binary on the test
 //!   server's database, `http://127.0.0.1:8080` the test server, `DEFECTDOJO_API_TOKEN` an admin API token,
-//!   and `curl` failing on an HTTP error. They need curl and python3: they run when `SLAWATCH_PYTHON_TESTS`
+//!   `curl` failing on an HTTP error, and `zap-report.xml` (a ZAP report of the fixtures) in its directory. They need curl and python3: they run when `SLAWATCH_PYTHON_TESTS`
 //!   is set (CI), the `graphql` blocks always.
 
 use std::path::Path;
@@ -161,6 +161,9 @@ async fn every_example_in_the_readme_runs_as_written() {
 async fn run_shell(app: &crate::helpers::TestApp, block: &Block) {
     let binary = Path::new(env!("CARGO_BIN_EXE_slawatch"));
     let work = tempfile::tempdir().expect("a working directory");
+    // The "Importing scans" example uploads `zap-report.xml` from where it runs: a ZAP report of the fixtures.
+    let report = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scans/zap/zap-results-first-scan.xml");
+    std::fs::copy(report, work.path().join("zap-report.xml")).expect("a ZAP report to upload");
     let script = format!(
         "set -euo pipefail\ncurl() {{ command curl --fail-with-body --silent --show-error \"$@\"; }}\n{}",
         block.text.replace("http://127.0.0.1:8080", &app.address)

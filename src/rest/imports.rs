@@ -1,0 +1,191 @@
+//! `POST /api/v2/import-scan/` and `/api/v2/reimport-scan/`: DefectDojo's multipart form (`scan_type`,
+//! `file`, `engagement` or `product_name` + `engagement_name` [+ `product_type_name`,
+//! `auto_create_context`], `test` for a re-import, `scan_date`, `minimum_severity`, `active`, `verified`,
+//! `close_old_findings`, `test_title`, `tags`), answered with DefectDojo's shape (`test`, `engagement`,
+//! `product`, `statistics`). A bad field is a 400 naming it, as DRF does.
+
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::{RestError, actor};
+use crate::domain::Severity;
+use crate::domain::scan_type::ScanType;
+use crate::service::scan_context::ImportTarget;
+use crate::service::scan_import::{self, ImportOutcome, ImportRequest};
+use crate::state::AppState;
+
+/// The largest report accepted (a larger upload is refused with 413 before it is read whole).
+pub const MAX_SCAN_BYTES: usize = 100 * 1024 * 1024;
+
+fn bad(field: &str, message: impl Into<String>) -> RestError {
+    RestError(StatusCode::BAD_REQUEST, json!({ field: [message.into()] }))
+}
+
+/// The form's fields: the file's bytes and every text field by name.
+struct Form {
+    file: Option<Vec<u8>>,
+    fields: std::collections::HashMap<String, String>,
+}
+
+async fn read_form(mut multipart: Multipart) -> Result<Form, RestError> {
+    let mut form = Form { file: None, fields: std::collections::HashMap::new() };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return Err(multipart_error(&err.body_text(), err.status())),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|err| multipart_error(&err.body_text(), err.status()))?;
+        if name == "file" {
+            form.file = Some(bytes.to_vec());
+        } else {
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad(&name, "is not UTF-8 text"))?;
+            form.fields.insert(name, text.trim().to_owned());
+        }
+    }
+    Ok(form)
+}
+
+fn multipart_error(text: &str, status: StatusCode) -> RestError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return RestError(
+            status,
+            json!({ "detail": format!("the upload is over the limit of {} MiB", MAX_SCAN_BYTES / (1024 * 1024)) }),
+        );
+    }
+    RestError(StatusCode::BAD_REQUEST, json!({ "detail": format!("not a readable multipart form: {text}") }))
+}
+
+impl Form {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str).filter(|t| !t.is_empty())
+    }
+
+    fn flag(&self, name: &str) -> Result<Option<bool>, RestError> {
+        match self.text(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(None),
+            Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
+            Some("false" | "0" | "no" | "off") => Ok(Some(false)),
+            Some(other) => Err(bad(name, format!("{other:?} is not a boolean: use true or false"))),
+        }
+    }
+
+    fn id(&self, name: &str) -> Result<Option<i32>, RestError> {
+        self.text(name)
+            .map(|t| t.parse::<i32>().ok().filter(|id| *id > 0).ok_or_else(|| bad(name, format!("{t:?} is not an id"))))
+            .transpose()
+    }
+
+    fn request(self, reimport: bool) -> Result<ImportRequest, RestError> {
+        let scan_type_text = self.text("scan_type").ok_or_else(|| bad("scan_type", "This field is required."))?;
+        let scan_type: ScanType = scan_type_text.parse().map_err(|_| {
+            let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
+            bad("scan_type", format!("{scan_type_text:?} is not a supported scan type: one of {}", known.join(", ")))
+        })?;
+        let target = if let Some(test) = self.id("test")?.filter(|_| reimport) {
+            ImportTarget::Test(test)
+        } else if let Some(engagement) = self.id("engagement")? {
+            ImportTarget::Engagement(engagement)
+        } else if let Some(product_name) = self.text("product_name") {
+            ImportTarget::Named {
+                product_name: product_name.to_owned(),
+                engagement_name: self.text("engagement_name").map(str::to_owned),
+                product_type_name: self.text("product_type_name").map(str::to_owned),
+                auto_create_context: self.flag("auto_create_context")?.unwrap_or(false),
+            }
+        } else {
+            let needed = if reimport { "test, engagement or product_name" } else { "engagement or product_name" };
+            return Err(bad("engagement", format!("name where the scan goes: {needed}")));
+        };
+        let scan_date = self
+            .text("scan_date")
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| bad("scan_date", format!("{d:?} is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()?;
+        let minimum_severity = self
+            .text("minimum_severity")
+            .map(|s| s.parse::<Severity>().map_err(|_| bad("minimum_severity", format!("{s:?} is not a severity"))))
+            .transpose()?
+            .unwrap_or(Severity::Info);
+        let (active, verified, close_old_findings) =
+            (self.flag("active")?, self.flag("verified")?, self.flag("close_old_findings")?);
+        let test_title = self.text("test_title").map(str::to_owned);
+        let file = self.file.filter(|f| !f.is_empty()).ok_or_else(|| bad("file", "No file was submitted."))?;
+        Ok(ImportRequest {
+            scan_type,
+            file,
+            target,
+            scan_date,
+            minimum_severity,
+            active,
+            verified,
+            close_old_findings,
+            test_title,
+        })
+    }
+}
+
+fn answer(outcome: &ImportOutcome, request_scan_type: ScanType) -> Value {
+    let stats = &outcome.statistics;
+    let total = |n: usize| json!({ "total": n });
+    json!({
+        "scan_type": request_scan_type.as_str(),
+        "scan_date": outcome.test.scan_date.to_string(),
+        "test": outcome.test.id,
+        "test_id": outcome.test.id,
+        "engagement": outcome.engagement.id,
+        "engagement_id": outcome.engagement.id,
+        "product": outcome.engagement.product_id,
+        "product_id": outcome.engagement.product_id,
+        "statistics": {
+            "delta": {
+                "created": total(stats.created),
+                "closed": total(stats.closed),
+                "reactivated": total(stats.reactivated),
+                "untouched": total(stats.untouched),
+            }
+        },
+    })
+}
+
+async fn handle(
+    state: AppState,
+    headers: HeaderMap,
+    multipart: Multipart,
+    reimport: bool,
+) -> Result<Response, RestError> {
+    let actor = actor(&state, &headers).await?;
+    let request = read_form(multipart).await?.request(reimport)?;
+    let scan_type = request.scan_type;
+    let outcome = if reimport {
+        scan_import::reimport(&state, &actor, request).await?
+    } else {
+        scan_import::import(&state, &actor, request).await?
+    };
+    Ok((StatusCode::CREATED, Json(answer(&outcome, scan_type))).into_response())
+}
+
+/// `POST /api/v2/import-scan/`.
+pub async fn import_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, RestError> {
+    handle(state, headers, multipart, false).await
+}
+
+/// `POST /api/v2/reimport-scan/`.
+pub async fn reimport_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, RestError> {
+    handle(state, headers, multipart, true).await
+}
