@@ -42,6 +42,9 @@ pub struct Config {
     pub webhook_recovery_seconds: i64,
     /// Alerts older than this many days are deleted.
     pub alert_retention_days: i64,
+    /// An imported finding breached longer ago than this many days sends no SLA notification of its own
+    /// (DefectDojo's `SLA_NOTIFY_POST_BREACH`).
+    pub sla_notify_post_breach_days: i64,
     /// Live events kept per subscriber before a slow one is told it lagged.
     pub live_buffer_events: usize,
     /// How long a websocket may take to send `connection_init` before it is closed with 4408.
@@ -102,6 +105,7 @@ impl std::fmt::Debug for Config {
             housekeeping_interval_seconds,
             webhook_recovery_seconds,
             alert_retention_days,
+            sla_notify_post_breach_days,
             live_buffer_events,
             ws_init_timeout,
             metrics_token,
@@ -131,6 +135,7 @@ impl std::fmt::Debug for Config {
             .field("housekeeping_interval_seconds", housekeeping_interval_seconds)
             .field("webhook_recovery_seconds", webhook_recovery_seconds)
             .field("alert_retention_days", alert_retention_days)
+            .field("sla_notify_post_breach_days", sla_notify_post_breach_days)
             .field("live_buffer_events", live_buffer_events)
             .field("ws_init_timeout", ws_init_timeout)
             .field("metrics_token", &redacted(metrics_token.as_ref()))
@@ -203,6 +208,7 @@ impl Default for Config {
             housekeeping_interval_seconds: 3600,
             webhook_recovery_seconds: 60,
             alert_retention_days: 90,
+            sla_notify_post_breach_days: 7,
             live_buffer_events: default_live_buffer(),
             ws_init_timeout: std::time::Duration::from_secs(10),
             metrics_token: None,
@@ -252,6 +258,7 @@ struct FileSettings {
     housekeeping_interval: Option<u64>,
     webhook_recovery_seconds: Option<i64>,
     alert_retention_days: Option<i64>,
+    sla_notify_post_breach_days: Option<i64>,
     max_subscriptions_per_connection: Option<usize>,
     login_failures_allowed: Option<u32>,
     login_failure_window_seconds: Option<i64>,
@@ -335,6 +342,11 @@ impl Config {
             within(&env, "SLAWATCH_WEBHOOK_RECOVERY_SECONDS", file.webhook_recovery_seconds, 1..=86_400)?
         {
             config.webhook_recovery_seconds = seconds;
+        }
+        if let Some(days) =
+            within(&env, "SLAWATCH_SLA_NOTIFY_POST_BREACH_DAYS", file.sla_notify_post_breach_days, 0..=3650)?
+        {
+            config.sla_notify_post_breach_days = days;
         }
         if let Some(days) = at_least(&env, "SLAWATCH_ALERT_RETENTION_DAYS", file.alert_retention_days, 1)? {
             config.alert_retention_days = days;

@@ -62,6 +62,17 @@ pub fn due(
     (due, later.first().map(|e| e.at))
 }
 
+/// For a finding imported with its history: the events already due at `now` that are to count as done
+/// without a notification, so it announces at most the state it is in now, once — every due event but the
+/// last, or all of them when the breach is older than `post_breach` (DefectDojo's `SLA_NOTIFY_POST_BREACH`).
+#[must_use]
+pub fn quieted_history(events: &[ScheduledEvent], now: DateTime<Utc>, post_breach: TimeDelta) -> Vec<ScheduledEvent> {
+    let due: Vec<ScheduledEvent> = events.iter().copied().filter(|e| e.at <= now).collect();
+    let long_breached = due.iter().any(|e| e.kind == SlaEventKind::Breach && now - e.at > post_breach);
+    let keep = usize::from(!long_breached && !due.is_empty());
+    due[..due.len() - keep].to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +134,21 @@ mod tests {
         {
             assert_eq!(kind.as_str().parse::<SlaEventKind>(), Ok(kind));
         }
+    }
+
+    #[test]
+    fn imported_history_announces_only_its_present_state_and_nothing_long_breached() {
+        let events = critical(); // 50 % at 12 h, 10 % at 21.6 h, breach at 24 h, escalation at 72 h
+        let start = at("2026-03-02T09:30:00Z");
+        let week = TimeDelta::days(7);
+        assert!(quieted_history(&events, start, week).is_empty(), "nothing due yet");
+        let approaching = quieted_history(&events, start + TimeDelta::hours(22), week);
+        assert_eq!(approaching.len(), 1, "the 50 % threshold is quiet, the 10 % one is announced");
+        let breached = quieted_history(&events, start + TimeDelta::hours(30), week);
+        assert_eq!(breached.iter().map(|e| e.kind).collect::<Vec<_>>(), [SlaEventKind::BreachApproaching; 2]);
+        let escalated = quieted_history(&events, start + TimeDelta::days(4), week);
+        assert_eq!(escalated.len(), 3, "only the escalation is announced");
+        let long_ago = quieted_history(&events, start + TimeDelta::days(9), week);
+        assert_eq!(long_ago.len(), 4, "breached 8 days ago: nothing of its own");
     }
 }

@@ -14,11 +14,13 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::db;
 use crate::domain::scan_type::ScanType;
+use crate::domain::sla_events;
 use crate::domain::{Severity, SlaPolicy};
-use crate::entity::{engagement, finding, scan_test};
+use crate::entity::{engagement, finding, scan_test, sla_event};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::scans::{self, ParsedFinding};
+use crate::service::finding_sla;
 use crate::service::findings::{self, NewFinding, ScanOrigin};
 use crate::service::scan_context::{self, ImportTarget};
 use crate::service::{Actor, events, outbox};
@@ -175,6 +177,8 @@ async fn run(
         statistics.reactivated += 1;
     }
     let created = insert(&txn, new_findings, &policy, now).await?;
+    let post_breach = chrono::TimeDelta::days(state.config.sla_notify_post_breach_days);
+    quiet_history(&txn, &created, &policy, now, post_breach).await?;
     statistics.created = created.len();
     signals.extend(created.iter().map(|id| Signal::Finding { id: *id }));
     if request.close_old_findings.unwrap_or(reimport) {
@@ -197,6 +201,42 @@ async fn run(
     state.note_change();
     state.announce(signals).await;
     Ok(ImportOutcome { test, engagement, statistics })
+}
+
+/// Marks the SLA events an imported finding's history already passed as done without a notification, so the
+/// sweep announces at most its present state (`domain::sla_events::quieted_history`) instead of every
+/// threshold it crossed before anyone imported it.
+async fn quiet_history<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    ids: &[i32],
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+    post_breach: chrono::TimeDelta,
+) -> ServiceResult<()> {
+    for chunk in ids.chunks(500) {
+        let rows = finding::Entity::find().filter(finding::Column::Id.is_in(chunk.iter().copied())).all(conn).await?;
+        let mut quiet = Vec::new();
+        for row in rows.iter().filter(|f| f.is_open) {
+            let Some(schedule) = finding_sla::schedule(row) else { continue };
+            let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
+            quiet.extend(sla_events::quieted_history(&events, now, post_breach).into_iter().map(|event| {
+                sla_event::ActiveModel {
+                    finding_id: Set(row.id),
+                    cycle: Set(row.sla_cycle),
+                    kind: Set(event.kind),
+                    threshold: Set(i32::from(event.threshold)),
+                    occurred_at: Set(event.at.timestamp()),
+                    created_at: Set(now.timestamp()),
+                    notification_id: Set(None),
+                    ..Default::default()
+                }
+            }));
+        }
+        if !quiet.is_empty() {
+            sla_event::Entity::insert_many(quiet).exec_without_returning(conn).await?;
+        }
+    }
+    Ok(())
 }
 
 fn new_finding(

@@ -260,3 +260,56 @@ async fn only_a_products_writers_import_and_others_learn_nothing() {
     let (status, answer) = import(&app, &by_name).await;
     assert_eq!((status, delta(&answer, "created")), (201, 2), "{answer}");
 }
+
+#[tokio::test]
+async fn imported_history_announces_each_findings_present_state_once_and_old_breaches_not_at_all() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = crate::helpers::spawn_app_without_scheduler(|_| {}).await;
+    // The test clock stands at 2026-03-02; the default configuration gives High 7, Medium 30, Low 90 days.
+    let report = json!({ "findings": [
+        { "title": "Old weak cipher", "severity": "Low", "description": "breached a month ago", "date": "2025-11-01" },
+        { "title": "Reflected XSS", "severity": "Medium", "description": "20 of 30 days gone", "date": "2026-02-10" },
+        { "title": "SQL injection", "severity": "High", "description": "breached yesterday", "date": "2026-02-22" },
+    ]});
+    let path = std::env::temp_dir().join(format!("history-{}.json", std::process::id()));
+    std::fs::write(&path, report.to_string()).expect("write");
+    let file = format!("@{}", path.display());
+    let (status, answer) = import(
+        &app,
+        &[
+            ("scan_type", "Generic Findings Import"),
+            ("file", &file),
+            ("product_name", "Portal"),
+            ("product_type_name", "Web"),
+            ("auto_create_context", "true"),
+        ],
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!((status, delta(&answer, "created")), (201, 3), "{answer}");
+    let sla_states: Vec<(String, String)> = findings(&app)
+        .await
+        .iter()
+        .map(|f| (f["title"].as_str().unwrap_or("").to_owned(), f["slaState"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert!(sla_states.contains(&("Old weak cipher".to_owned(), "BREACHED".to_owned())), "{sla_states:?}");
+    assert!(sla_states.contains(&("Reflected XSS".to_owned(), "APPROACHING".to_owned())), "{sla_states:?}");
+    app.run_due_jobs().await;
+    app.run_due_jobs().await; // a second sweep emits nothing more
+    let backend = app.state.db.get_database_backend();
+    let sql = "SELECT f.title AS title, n.event AS event FROM notifications n JOIN findings f ON f.id = n.finding_id \
+               WHERE n.event LIKE 'sla_%' ORDER BY f.title, n.id";
+    let rows = app.state.db.query_all_raw(Statement::from_string(backend, sql)).await.expect("query");
+    let sent: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.try_get::<String>("", "title").expect("title"), r.try_get::<String>("", "event").expect("event")))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("Reflected XSS".to_owned(), "sla_breach_approaching".to_owned()),
+            ("SQL injection".to_owned(), "sla_breach".to_owned()),
+        ],
+        "one notification of the present state each; none for a breach older than a week"
+    );
+}
