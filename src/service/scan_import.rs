@@ -23,7 +23,7 @@ use crate::scans::{self, ParsedFinding};
 use crate::service::finding_sla;
 use crate::service::findings::{self, NewFinding, ScanOrigin};
 use crate::service::scan_context::{self, ImportTarget};
-use crate::service::{Actor, events, outbox};
+use crate::service::{Actor, events, outbox, sla_sweep};
 use crate::state::AppState;
 
 /// An import or re-import request, with DefectDojo's options.
@@ -219,18 +219,8 @@ async fn quiet_history<C: sea_orm::ConnectionTrait>(
         for row in rows.iter().filter(|f| f.is_open) {
             let Some(schedule) = finding_sla::schedule(row) else { continue };
             let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
-            quiet.extend(sla_events::quieted_history(&events, now, post_breach).into_iter().map(|event| {
-                sla_event::ActiveModel {
-                    finding_id: Set(row.id),
-                    cycle: Set(row.sla_cycle),
-                    kind: Set(event.kind),
-                    threshold: Set(i32::from(event.threshold)),
-                    occurred_at: Set(event.at.timestamp()),
-                    created_at: Set(now.timestamp()),
-                    notification_id: Set(None),
-                    ..Default::default()
-                }
-            }));
+            let passed = sla_events::quieted_history(&events, now, post_breach);
+            quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row, event, None, now)));
         }
         if !quiet.is_empty() {
             sla_event::Entity::insert_many(quiet).exec_without_returning(conn).await?;

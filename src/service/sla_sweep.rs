@@ -206,7 +206,7 @@ async fn set_next_event_at<C: ConnectionTrait>(conn: &C, next_event_at: &[(i32, 
     Ok(())
 }
 
-fn event_row(
+pub(crate) fn event_row(
     found: &finding::Model,
     event: &ScheduledEvent,
     notification_id: Option<i32>,

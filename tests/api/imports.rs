@@ -84,6 +84,16 @@ async fn api_token(app: &TestApp, jwt: &str) -> String {
 /// A form's fields, the status it gets and a word its answer must contain.
 type BadUpload<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
 
+async fn ci_engagement(app: &TestApp, product: &str) -> String {
+    let made = app
+        .admin(
+            "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"CI\"}) { id } }",
+            json!({ "p": product }),
+        )
+        .await;
+    made.data()["createEngagement"]["id"].as_str().expect("id").to_owned()
+}
+
 const FIRST: &str = "zap/zap-results-first-scan.xml";
 const SECOND: &str = "zap/zap-results-second-scan.xml";
 
@@ -177,16 +187,7 @@ async fn a_pipelines_import_then_reimport_dates_keeps_closes_and_reactivates_fin
 async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
     let app = spawn_app().await;
     let product = app.product("Portal").await;
-    let engagement = app
-        .admin(
-            "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"CI\"}) { id } }",
-            json!({ "p": product }),
-        )
-        .await
-        .data()["createEngagement"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let engagement = ci_engagement(&app, &product).await;
     let zap = format!("@{}", fixture(FIRST));
     let sarif_empty_runs = std::env::temp_dir().join(format!("no-runs-{}.sarif", std::process::id()));
     std::fs::write(&sarif_empty_runs, br#"{"version": "2.1.0", "runs": []}"#).expect("write");
@@ -229,16 +230,7 @@ async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
 async fn only_a_products_writers_import_and_others_learn_nothing() {
     let app = spawn_app().await;
     let product = app.product("Portal").await;
-    let engagement = app
-        .admin(
-            "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"CI\"}) { id } }",
-            json!({ "p": product }),
-        )
-        .await
-        .data()["createEngagement"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let engagement = ci_engagement(&app, &product).await;
     let (reader_id, reader) = app.user("nobby").await;
     let (_, outsider) = app.user("colon").await;
     app.add_member(&product, &reader_id, "READER").await;
