@@ -30,6 +30,39 @@ pub enum Command {
     Token(TokenCommand),
     /// Write the SLA compliance report of a period to a file (PDF, CSV or JSON), offline.
     Report(ReportArgs),
+    /// Import a scanner report into a product's engagement, as DefectDojo's import-scan (or reimport-scan).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The report's format: `SARIF`, `Trivy Scan`, `Generic Findings Import` or `ZAP Scan`.
+    #[arg(long)]
+    pub scan_type: String,
+    /// The product's exact name.
+    #[arg(long)]
+    pub product: String,
+    /// The engagement's name (default `Imports`).
+    #[arg(long)]
+    pub engagement: Option<String>,
+    /// The product type, to create a missing product with `--auto-create`.
+    #[arg(long)]
+    pub product_type: Option<String>,
+    /// Create the product, its type and the engagement when missing.
+    #[arg(long)]
+    pub auto_create: bool,
+    /// The scan's date (YYYY-MM-DD, default today): the new findings' `date`.
+    #[arg(long)]
+    pub scan_date: Option<chrono::NaiveDate>,
+    /// Re-import into the engagement's latest test of this scan type: unchanged findings keep their date,
+    /// missing ones are mitigated, returning ones reactivated.
+    #[arg(long)]
+    pub reimport: bool,
+    /// Leave out findings below this severity.
+    #[arg(long, default_value = "Info")]
+    pub minimum_severity: String,
+    /// The report file.
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::DateTime;
 
-use crate::cli::{ReportArgs, TokenCommand, UserCommand};
+use crate::cli::{ImportArgs, ReportArgs, TokenCommand, UserCommand};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
 use crate::service::{Actor, compliance, products, tokens, users};
@@ -185,5 +185,54 @@ pub async fn report(state: &AppState, args: ReportArgs) -> Result<(), StartupErr
             if view.passed { "targets met" } else { "targets missed" }
         );
     }
+    Ok(())
+}
+
+/// `slawatch import`: a scanner report into a product, as a superuser, printing what changed.
+pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupError> {
+    use crate::domain::scan_type::ScanType;
+    use crate::service::scan_context::ImportTarget;
+    use crate::service::scan_import::{self, ImportRequest};
+    let scan_type: ScanType = args.scan_type.parse().map_err(|_| {
+        let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
+        StartupError::Service(format!("--scan-type {:?} is not one of: {}", args.scan_type, known.join(", ")))
+    })?;
+    let minimum_severity = args.minimum_severity.parse().map_err(|_| {
+        StartupError::Service(format!("--minimum-severity {:?} is not a severity", args.minimum_severity))
+    })?;
+    let file = std::fs::read(&args.file)
+        .map_err(|err| StartupError::Service(format!("cannot read FILE {}: {err}", args.file.display())))?;
+    eprintln!("importing {} ({} bytes) into {:?}…", args.file.display(), file.len(), args.product);
+    let request = ImportRequest {
+        scan_type,
+        file,
+        target: ImportTarget::Named {
+            product_name: args.product.clone(),
+            engagement_name: args.engagement.clone(),
+            product_type_name: args.product_type.clone(),
+            auto_create_context: args.auto_create,
+        },
+        scan_date: args.scan_date,
+        minimum_severity,
+        active: None,
+        verified: None,
+        close_old_findings: None,
+        test_title: None,
+    };
+    let actor = command_line();
+    let outcome = if args.reimport {
+        scan_import::reimport(state, &actor, request).await
+    } else {
+        scan_import::import(state, &actor, request).await
+    };
+    let outcome = outcome.map_err(|err| {
+        let text = err.public_message().replace("auto_create_context", "--auto-create");
+        StartupError::Service(text)
+    })?;
+    let changed = outcome.statistics;
+    println!(
+        "test {}: {} created, {} closed, {} reactivated, {} untouched",
+        outcome.test.id, changed.created, changed.closed, changed.reactivated, changed.untouched
+    );
     Ok(())
 }

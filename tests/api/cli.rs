@@ -95,3 +95,31 @@ async fn messages_name_the_flags_and_echo_what_was_not_found() {
     let unknown = slawatch(&app, &["user", "disable", "--username", "nobody-here"]).await;
     assert!(text(&unknown.stderr).contains("\"nobody-here\""), "{}", text(&unknown.stderr));
 }
+
+#[tokio::test]
+async fn a_scan_is_imported_and_reimported_from_the_command_line() {
+    let app = spawn_app().await;
+    let report = format!("{}/tests/fixtures/scans/zap/5_zap_sample_one.xml", env!("CARGO_MANIFEST_DIR"));
+    let import = ["import", "--scan-type", "ZAP Scan", "--product", "Clacks", "--engagement", "Nightly"];
+    let refused = slawatch(&app, &[&import[..], &[report.as_str()]].concat()).await;
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("--auto-create"), "names the flag: {}", text(&refused.stderr));
+
+    let created =
+        slawatch(&app, &[&import[..], &["--product-type", "Web", "--auto-create", report.as_str()]].concat()).await;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(
+        text(&created.stdout).contains("2 created, 0 closed, 0 reactivated, 0 untouched"),
+        "{}",
+        text(&created.stdout)
+    );
+    let again = slawatch(&app, &[&import[..], &["--reimport", report.as_str()]].concat()).await;
+    assert!(text(&again.stdout).contains("0 created, 0 closed, 0 reactivated, 2 untouched"), "{}", text(&again.stdout));
+    let listed = app.admin("{ findings { totalCount } }", json!({})).await;
+    assert_eq!(listed.data()["findings"]["totalCount"], 2);
+
+    let bad = slawatch(&app, &["import", "--scan-type", "Nessus", "--product", "Clacks", report.as_str()]).await;
+    assert!(text(&bad.stderr).contains("--scan-type \"Nessus\""), "{}", text(&bad.stderr));
+    let missing = slawatch(&app, &[&import[..], &["/nonexistent/report.xml"]].concat()).await;
+    assert!(text(&missing.stderr).contains("FILE /nonexistent/report.xml"), "{}", text(&missing.stderr));
+}
