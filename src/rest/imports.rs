@@ -132,11 +132,11 @@ impl Form {
     }
 }
 
-fn answer(outcome: &ImportOutcome, request_scan_type: ScanType) -> Value {
+fn answer(outcome: &ImportOutcome) -> Value {
     let stats = &outcome.statistics;
     let total = |n: usize| json!({ "total": n });
     json!({
-        "scan_type": request_scan_type.as_str(),
+        "scan_type": outcome.test.scan_type.as_str(),
         "scan_date": outcome.test.scan_date.to_string(),
         "test": outcome.test.id,
         "test_id": outcome.test.id,
@@ -163,13 +163,12 @@ async fn handle(
 ) -> Result<Response, RestError> {
     let actor = actor(&state, &headers).await?;
     let request = read_form(multipart).await?.request(reimport)?;
-    let scan_type = request.scan_type;
     let outcome = if reimport {
         scan_import::reimport(&state, &actor, request).await?
     } else {
         scan_import::import(&state, &actor, request).await?
     };
-    Ok((StatusCode::CREATED, Json(answer(&outcome, scan_type))).into_response())
+    Ok((StatusCode::CREATED, Json(answer(&outcome))).into_response())
 }
 
 /// `POST /api/v2/import-scan/`.

@@ -180,7 +180,7 @@ async fn run(
     let post_breach = chrono::TimeDelta::days(state.config.sla_notify_post_breach_days);
     quiet_history(&txn, &created, &policy, now, post_breach).await?;
     statistics.created = created.len();
-    signals.extend(created.iter().map(|id| Signal::Finding { id: *id }));
+    signals.extend(created.iter().map(|f| Signal::Finding { id: f.id }));
     if request.close_old_findings.unwrap_or(reimport) {
         let closing_at = scan_instant(scan_date, now);
         let not_listed = known.into_iter().zip(matched).filter(|(f, seen)| !seen && f.is_open && !f.is_mitigated);
@@ -208,23 +208,22 @@ async fn run(
 /// threshold it crossed before anyone imported it.
 async fn quiet_history<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    ids: &[i32],
+    created: &[finding::Model],
     policy: &SlaPolicy,
     now: DateTime<Utc>,
     post_breach: chrono::TimeDelta,
 ) -> ServiceResult<()> {
-    for chunk in ids.chunks(500) {
-        let rows = finding::Entity::find().filter(finding::Column::Id.is_in(chunk.iter().copied())).all(conn).await?;
-        let mut quiet = Vec::new();
-        for row in rows.iter().filter(|f| f.is_open) {
-            let Some(schedule) = finding_sla::schedule(row) else { continue };
-            let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
-            let passed = sla_events::quieted_history(&events, now, post_breach);
-            quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row, event, None, now)));
-        }
-        if !quiet.is_empty() {
-            sla_event::Entity::insert_many(quiet).exec_without_returning(conn).await?;
-        }
+    let mut quiet = Vec::new();
+    for row in created.iter().filter(|f| f.is_open) {
+        let Some(schedule) = finding_sla::schedule(row) else { continue };
+        let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
+        let passed = sla_events::quieted_history(&events, now, post_breach);
+        quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row, event, None, now)));
+    }
+    let mut quiet = quiet.into_iter().peekable();
+    while quiet.peek().is_some() {
+        let chunk: Vec<_> = quiet.by_ref().take(500).collect();
+        sla_event::Entity::insert_many(chunk).exec_without_returning(conn).await?;
     }
     Ok(())
 }
@@ -251,15 +250,15 @@ fn new_finding(
     }
 }
 
-/// Inserts the new findings in chunks; returns their ids. A finding a report dates after its own mitigation
+/// Inserts the new findings in chunks; returns the stored rows (the history rule reads their SLA columns). A finding a report dates after its own mitigation
 /// is refused with the finding's title.
 async fn insert<C: sea_orm::ConnectionTrait>(
     conn: &C,
     news: Vec<NewFinding>,
     policy: &SlaPolicy,
     now: DateTime<Utc>,
-) -> ServiceResult<Vec<i32>> {
-    let mut ids = Vec::with_capacity(news.len());
+) -> ServiceResult<Vec<finding::Model>> {
+    let mut created = Vec::with_capacity(news.len());
     let mut rows = Vec::with_capacity(news.len());
     for new in news {
         let title = new.title.clone();
@@ -270,7 +269,7 @@ async fn insert<C: sea_orm::ConnectionTrait>(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(200).collect();
-        ids.extend(db::insert_returning_ids(conn, finding::Entity::insert_many(chunk)).await?);
+        created.extend(finding::Entity::insert_many(chunk).exec_with_returning(conn).await?);
     }
-    Ok(ids)
+    Ok(created)
 }
