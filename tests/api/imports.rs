@@ -305,3 +305,24 @@ async fn imported_history_announces_each_findings_present_state_once_and_old_bre
         "one notification of the present state each; none for a breach older than a week"
     );
 }
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_before_anything_is_read_into_findings() {
+    let app = spawn_app().await;
+    let product = app.product("Portal").await;
+    let engagement = ci_engagement(&app, &product).await;
+    let path = std::env::temp_dir().join(format!("huge-{}.json", std::process::id()));
+    // 101 MiB of a JSON string: over the 100 MiB limit.
+    let mut huge = b"{\"findings\": [], \"padding\": \"".to_vec();
+    huge.resize(101 * 1024 * 1024, b'a');
+    huge.extend_from_slice(b"\"}");
+    std::fs::write(&path, &huge).expect("write");
+    let file = format!("@{}", path.display());
+    let fields =
+        [("scan_type", "Generic Findings Import"), ("file", file.as_str()), ("engagement", engagement.as_str())];
+    let (status, answer) = import(&app, &fields).await;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.to_string().contains("100 MiB"), "{answer}");
+    assert!(scan_added_notifications(&app).await.is_empty(), "no test, no import");
+}
