@@ -12,7 +12,7 @@ mod support;
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use slawatch::clock::Clock;
 use slawatch::domain::Severity;
 use slawatch::domain::scan_type::ScanType;
@@ -21,24 +21,35 @@ use slawatch::service::scan_context::ImportTarget;
 use slawatch::service::scan_import::{self, ImportRequest};
 use support::{Bench, BenchResult, severity_of};
 
-/// A Generic Findings Import report of `total` findings; `replaced` of them (spread evenly) get another title.
-fn report(total: usize, replaced: usize) -> Vec<u8> {
+/// A Generic Findings Import report of `total` findings in a temporary file, written one finding at a time
+/// (the bench's own memory stays out of the peak RSS); `replaced` of them (spread evenly) get another title.
+fn report(total: usize, replaced: usize) -> BenchResult<(std::fs::File, u64)> {
+    use std::io::{Seek, Write};
     let every = total.checked_div(replaced).unwrap_or(usize::MAX);
-    let findings: Vec<Value> = (0..total)
-        .map(|i| {
-            let (severity, _) = severity_of(i);
-            let renamed = i % every == every - 1;
-            json!({
+    let mut out = std::io::BufWriter::new(tempfile::tempfile()?);
+    out.write_all(b"{\"findings\": [")?;
+    for i in 0..total {
+        let (severity, _) = severity_of(i);
+        let renamed = i % every == every - 1;
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(
+            &mut out,
+            &json!({
                 "title": if renamed { format!("replacement finding {i}") } else { format!("finding {i}") },
                 "severity": severity.as_str(),
                 "description": format!("Finding {i} of the nightly scan of service {}.", i % 61),
                 "file_path": format!("src/service_{}/handler.rs", i % 97),
                 "line": i % 500 + 1,
                 "cwe": 79 + i % 40,
-            })
-        })
-        .collect();
-    serde_json::to_vec(&json!({ "findings": findings })).unwrap_or_default()
+            }),
+        )?;
+    }
+    out.write_all(b"]}")?;
+    let mut file = out.into_inner().map_err(|e| e.to_string())?;
+    let length = file.stream_position()?;
+    Ok((file, length))
 }
 
 fn peak_rss_mib() -> f64 {
@@ -61,7 +72,7 @@ async fn main() -> BenchResult<()> {
         ..Default::default()
     };
     let engagement = engagements::create(&bench.state, &bench.actor, input).await.map_err(|e| e.detail())?;
-    let request = |file: Vec<u8>| ImportRequest {
+    let request = |file: std::fs::File| ImportRequest {
         scan_type: ScanType::Generic,
         file,
         target: ImportTarget::Engagement(engagement.id),
@@ -71,9 +82,10 @@ async fn main() -> BenchResult<()> {
         verified: None,
         close_old_findings: None,
         test_title: None,
+        bytes_read: std::sync::Arc::default(),
     };
-    let first = report(total, 0);
-    let megabytes = first.len() as f64 / 1_048_576.0;
+    let (first, length) = report(total, 0)?;
+    let megabytes = length as f64 / 1_048_576.0;
     let started = Instant::now();
     let imported = scan_import::import(&bench.state, &bench.actor, request(first)).await.map_err(|e| e.detail())?;
     let took = started.elapsed().as_secs_f64();
@@ -84,7 +96,7 @@ async fn main() -> BenchResult<()> {
         imported.statistics.created
     );
 
-    let second = report(total, total / 100);
+    let (second, _) = report(total, total / 100)?;
     let started = Instant::now();
     let again = scan_import::reimport(&bench.state, &bench.actor, request(second)).await.map_err(|e| e.detail())?;
     let took = started.elapsed().as_secs_f64();

@@ -37,8 +37,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The report's format: `SARIF`, `Trivy Scan`, `Generic Findings Import` or `ZAP Scan`.
-    #[arg(long)]
-    pub scan_type: String,
+    #[arg(long, value_parser = scan_type_arg)]
+    pub scan_type: crate::domain::scan_type::ScanType,
     /// The product's exact name.
     #[arg(long)]
     pub product: String,
@@ -59,10 +59,22 @@ pub struct ImportArgs {
     #[arg(long)]
     pub reimport: bool,
     /// Leave out findings below this severity.
-    #[arg(long, default_value = "Info")]
-    pub minimum_severity: String,
+    #[arg(long, default_value = "Info", value_parser = severity_arg)]
+    pub minimum_severity: crate::domain::Severity,
     /// The report file.
     pub file: std::path::PathBuf,
+}
+
+fn scan_type_arg(text: &str) -> Result<crate::domain::scan_type::ScanType, String> {
+    use crate::domain::scan_type::ScanType;
+    text.parse().map_err(|_| {
+        let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
+        format!("{text:?} is not one of: {}", known.join(", "))
+    })
+}
+
+fn severity_arg(text: &str) -> Result<crate::domain::Severity, String> {
+    text.parse().map_err(|_| format!("{text:?} is not one of Critical, High, Medium, Low, Info"))
 }
 
 #[derive(Debug, Args)]

@@ -188,23 +188,17 @@ pub async fn report(state: &AppState, args: ReportArgs) -> Result<(), StartupErr
     Ok(())
 }
 
-/// `slawatch import`: a scanner report into a product, as a superuser, printing what changed.
+/// `slawatch import`: a scanner report into a product, as a superuser, printing what changed (with a progress
+/// bar on a terminal while a large file is read).
 pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupError> {
-    use crate::domain::scan_type::ScanType;
     use crate::service::scan_context::ImportTarget;
     use crate::service::scan_import::{self, ImportRequest};
-    let scan_type: ScanType = args.scan_type.parse().map_err(|_| {
-        let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
-        StartupError::Service(format!("--scan-type {:?} is not one of: {}", args.scan_type, known.join(", ")))
-    })?;
-    let minimum_severity = args.minimum_severity.parse().map_err(|_| {
-        StartupError::Service(format!("--minimum-severity {:?} is not a severity", args.minimum_severity))
-    })?;
-    let file = std::fs::read(&args.file)
+    let file = std::fs::File::open(&args.file)
         .map_err(|err| StartupError::Service(format!("cannot read FILE {}: {err}", args.file.display())))?;
-    eprintln!("importing {} ({} bytes) into {:?}…", args.file.display(), file.len(), args.product);
+    let size = file.metadata().map_or(0, |m| m.len());
+    eprintln!("importing {} ({size} bytes) into {:?}…", args.file.display(), args.product);
     let request = ImportRequest {
-        scan_type,
+        scan_type: args.scan_type,
         file,
         target: ImportTarget::Named {
             product_name: args.product.clone(),
@@ -213,18 +207,21 @@ pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupErr
             auto_create_context: args.auto_create,
         },
         scan_date: args.scan_date,
-        minimum_severity,
+        minimum_severity: args.minimum_severity,
         active: None,
         verified: None,
         close_old_findings: None,
         test_title: None,
+        bytes_read: std::sync::Arc::default(),
     };
+    let progress = crate::cli_progress::ReadProgress::show(size, request.bytes_read.clone());
     let actor = command_line();
     let outcome = if args.reimport {
         scan_import::reimport(state, &actor, request).await
     } else {
         scan_import::import(state, &actor, request).await
     };
+    progress.finish();
     let outcome = outcome.map_err(|err| {
         let text = err.public_message().replace("auto_create_context", "--auto-create");
         StartupError::Service(text)

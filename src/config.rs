@@ -148,44 +148,6 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// Request limits, in the spirit of GitHub's public GraphQL API.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_query_depth: usize,
-    pub max_query_complexity: usize,
-    /// Fields a document may select once its fragments are expanded (aliases and `__typename` count).
-    pub max_query_fields: u64,
-    pub max_body_bytes: usize,
-    pub max_page_size: u64,
-    pub max_batch_create: usize,
-    pub login_failures_allowed: u32,
-    pub login_failure_window_seconds: i64,
-    /// The largest websocket message a client may send.
-    pub max_ws_message_bytes: usize,
-    /// Subscriptions one websocket connection may hold at once.
-    pub max_subscriptions_per_connection: usize,
-    /// Websocket connections one client address may have waiting for their `connection_init` at once.
-    pub max_pending_sockets_per_address: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_query_depth: 18,
-            max_query_complexity: 5_000,
-            max_query_fields: 2_000,
-            max_body_bytes: 2 * 1024 * 1024,
-            max_page_size: 100,
-            max_batch_create: 1_000,
-            login_failures_allowed: 5,
-            login_failure_window_seconds: 300,
-            max_ws_message_bytes: 64 * 1024,
-            max_subscriptions_per_connection: 20,
-            max_pending_sockets_per_address: 16,
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -252,6 +214,7 @@ struct FileSettings {
     max_query_complexity: Option<usize>,
     max_query_fields: Option<u64>,
     max_body_bytes: Option<usize>,
+    max_report_bytes: Option<usize>,
     delivery_max_attempts: Option<i32>,
     slack_api_url: Option<String>,
     delivery_lease_seconds: Option<i64>,
@@ -409,6 +372,9 @@ impl Config {
         if let Some(bytes) = number(&env, "SLAWATCH_MAX_BODY_BYTES", file.max_body_bytes)? {
             config.limits.max_body_bytes = bytes;
         }
+        if let Some(bytes) = at_least(&env, "SLAWATCH_MAX_REPORT_BYTES", file.max_report_bytes, 1024)? {
+            config.limits.max_report_bytes = bytes;
+        }
         Ok(config)
     }
 
@@ -489,5 +455,8 @@ pub fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
     normalized.parse().map_err(|_| invalid("SLAWATCH_BIND", format!("{text:?} is not host:port")))
 }
 
+mod limits;
 #[cfg(test)]
 mod tests;
+
+pub use limits::{Limits, mebibytes};

@@ -1,6 +1,7 @@
 //! slawatch: SLA deadlines of security findings, and the notifications around them.
 
 pub mod cli;
+pub mod cli_progress;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod engagement_reminders;
 pub mod engagement_status;
 pub mod finding_status;
+pub mod import_statistics;
 pub mod mentions;
 pub mod notification_event;
 pub mod notification_payload;

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use async_graphql::ParseRequestError;
 use async_graphql::dataloader::DataLoader;
+use async_graphql::http::MultipartOptions;
 use async_graphql::parser::types::ExecutableDocument;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -80,30 +82,68 @@ fn error_response(status: StatusCode, code: &str, message: &str, request_id: &st
     response
 }
 
-/// `POST /graphql`.
+/// Why a request body could not be read as a GraphQL request.
+struct Unreadable(StatusCode, String);
+
+/// A JSON body (within `Limits::max_body_bytes`, which `DefaultBodyLimit` applies to `Bytes`).
+async fn json_request(http: axum::extract::Request) -> Result<async_graphql::Request, Unreadable> {
+    let body = Bytes::from_request(http, &()).await.map_err(|rejection: BytesRejection| {
+        Unreadable(rejection.status(), format!("request body refused: {}", rejection.body_text()))
+    })?;
+    serde_json::from_slice(&body).map_err(|err| {
+        let message = if body.first() == Some(&b'[') {
+            "batched operations are not supported: send one operation per request".to_owned()
+        } else {
+            format!("the body is not a GraphQL request in JSON: {err}")
+        };
+        Unreadable(StatusCode::BAD_REQUEST, message)
+    })
+}
+
+/// A multipart body (the GraphQL multipart request spec: `operations`, `map`, one file), read as it
+/// streams in: the file goes to an unnamed temporary file, and the whole body may be at most the report
+/// limit (`Limits::max_report_bytes`).
+async fn multipart_request(
+    http: axum::extract::Request,
+    content_type: &str,
+    max_report_bytes: usize,
+) -> Result<async_graphql::Request, Unreadable> {
+    use futures_util::TryStreamExt;
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+    let body = http.into_body().into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(body).compat();
+    let options = MultipartOptions::default().max_file_size(max_report_bytes).max_num_files(1);
+    async_graphql::http::receive_body(Some(content_type), reader, options).await.map_err(|err| match err {
+        ParseRequestError::PayloadTooLarge => Unreadable(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the upload is over the limit of {} MiB", crate::config::mebibytes(max_report_bytes)),
+        ),
+        ParseRequestError::UnsupportedBatch => Unreadable(
+            StatusCode::BAD_REQUEST,
+            "batched operations are not supported: send one operation per request".to_owned(),
+        ),
+        other => Unreadable(StatusCode::BAD_REQUEST, format!("not a readable GraphQL multipart request: {other}")),
+    })
+}
+
+/// `POST /graphql`: a JSON request, or a multipart one carrying an upload (`importScan`).
 pub async fn graphql_post(
     State(endpoint): State<GraphqlEndpoint>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    http: axum::extract::Request,
 ) -> Response {
     let request_id = token::random_hex(8).unwrap_or_else(|_| "unknown".to_owned());
-    let body = match body {
-        Ok(bytes) => bytes,
-        Err(rejection) => {
-            let message = format!("request body refused: {}", rejection.body_text());
-            return error_response(rejection.status(), "BAD_USER_INPUT", &message, &request_id);
-        }
+    let headers = http.headers().clone();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let read = if content_type.trim_start().to_ascii_lowercase().starts_with("multipart/") {
+        multipart_request(http, content_type, endpoint.state.config.limits.max_report_bytes).await
+    } else {
+        json_request(http).await
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request = match read {
         Ok(request) => request,
-        Err(err) => {
-            let message = if body.first() == Some(&b'[') {
-                "batched operations are not supported: send one operation per request".to_owned()
-            } else {
-                format!("the body is not a GraphQL request in JSON: {err}")
-            };
-            return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message, &request_id);
+        Err(Unreadable(status, message)) => {
+            return error_response(status, "BAD_USER_INPUT", &message, &request_id);
         }
     };
     let request = match endpoint.parsed(request) {

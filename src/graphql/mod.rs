@@ -8,6 +8,7 @@ pub mod context;
 pub mod engagements;
 pub mod findings;
 pub mod http;
+pub mod imports;
 pub mod loaders;
 pub mod notifications;
 pub mod products;
@@ -50,6 +51,7 @@ pub struct MutationRoot(
     sla::SlaMutation,
     settings::SettingsMutation,
     reports::ReportMutation,
+    imports::ImportMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -14,36 +14,69 @@ use serde_json::{Value, json};
 use super::{RestError, actor};
 use crate::domain::Severity;
 use crate::domain::scan_type::ScanType;
-use crate::service::scan_context::ImportTarget;
+use crate::service::scan_context::TargetFields;
 use crate::service::scan_import::{self, ImportOutcome, ImportRequest};
 use crate::state::AppState;
 
-/// The largest report accepted (a larger upload is refused with 413 before it is read whole).
-pub const MAX_SCAN_BYTES: usize = 100 * 1024 * 1024;
+/// The largest form accepted: the report's limit (`Limits::max_report_bytes`) and room for the text fields
+/// and part headers. A larger upload is refused with 413 as it streams in.
+#[must_use]
+pub fn form_limit(max_report_bytes: usize) -> usize {
+    max_report_bytes.saturating_add(FORM_FIELDS_ROOM)
+}
+const FORM_FIELDS_ROOM: usize = 64 * 1024;
 
 fn bad(field: &str, message: impl Into<String>) -> RestError {
     RestError(StatusCode::BAD_REQUEST, json!({ field: [message.into()] }))
 }
 
-/// The form's fields: the file's bytes and every text field by name.
+/// The form's fields: the file (spooled to an unnamed temporary file, so a large report is never held in
+/// memory) and every text field by name.
 struct Form {
-    file: Option<Vec<u8>>,
+    file: Option<(std::fs::File, u64)>,
     fields: std::collections::HashMap<String, String>,
 }
 
-async fn read_form(mut multipart: Multipart) -> Result<Form, RestError> {
+/// Writes an uploaded file's parts to a temporary file as they arrive; returns it with its length.
+async fn spool(
+    mut field: axum::extract::multipart::Field<'_>,
+    max_report_bytes: usize,
+) -> Result<(std::fs::File, u64), RestError> {
+    use tokio::io::AsyncWriteExt;
+    let unwritable = |err: std::io::Error| {
+        tracing::error!(error = %err, "an upload could not be written to a temporary file");
+        RestError(StatusCode::INTERNAL_SERVER_ERROR, json!({ "detail": "the upload could not be stored" }))
+    };
+    let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(unwritable)?);
+    let mut length = 0_u64;
+    let read_error = |err: axum::extract::multipart::MultipartError| {
+        multipart_error(&err.body_text(), err.status(), max_report_bytes)
+    };
+    while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+        file.write_all(&chunk).await.map_err(unwritable)?;
+        length += chunk.len() as u64;
+        if length > max_report_bytes as u64 {
+            return Err(multipart_error("", StatusCode::PAYLOAD_TOO_LARGE, max_report_bytes));
+        }
+    }
+    file.flush().await.map_err(unwritable)?;
+    Ok((file.into_std().await, length))
+}
+
+async fn read_form(mut multipart: Multipart, max_report_bytes: usize) -> Result<Form, RestError> {
     let mut form = Form { file: None, fields: std::collections::HashMap::new() };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(err) => return Err(multipart_error(&err.body_text(), err.status())),
+            Err(err) => return Err(multipart_error(&err.body_text(), err.status(), max_report_bytes)),
         };
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|err| multipart_error(&err.body_text(), err.status()))?;
         if name == "file" {
-            form.file = Some(bytes.to_vec());
+            form.file = Some(spool(field, max_report_bytes).await?);
         } else {
+            let bytes =
+                field.bytes().await.map_err(|err| multipart_error(&err.body_text(), err.status(), max_report_bytes))?;
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad(&name, "is not UTF-8 text"))?;
             form.fields.insert(name, text.trim().to_owned());
         }
@@ -51,12 +84,10 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, RestError> {
     Ok(form)
 }
 
-fn multipart_error(text: &str, status: StatusCode) -> RestError {
+fn multipart_error(text: &str, status: StatusCode, max_report_bytes: usize) -> RestError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return RestError(
-            status,
-            json!({ "detail": format!("the upload is over the limit of {} MiB", MAX_SCAN_BYTES / (1024 * 1024)) }),
-        );
+        let limit = crate::config::mebibytes(max_report_bytes);
+        return RestError(status, json!({ "detail": format!("the upload is over the limit of {limit} MiB") }));
     }
     RestError(StatusCode::BAD_REQUEST, json!({ "detail": format!("not a readable multipart form: {text}") }))
 }
@@ -87,21 +118,15 @@ impl Form {
             let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
             bad("scan_type", format!("{scan_type_text:?} is not a supported scan type: one of {}", known.join(", ")))
         })?;
-        let target = if let Some(test) = self.id("test")?.filter(|_| reimport) {
-            ImportTarget::Test(test)
-        } else if let Some(engagement) = self.id("engagement")? {
-            ImportTarget::Engagement(engagement)
-        } else if let Some(product_name) = self.text("product_name") {
-            ImportTarget::Named {
-                product_name: product_name.to_owned(),
-                engagement_name: self.text("engagement_name").map(str::to_owned),
-                product_type_name: self.text("product_type_name").map(str::to_owned),
-                auto_create_context: self.flag("auto_create_context")?.unwrap_or(false),
-            }
-        } else {
-            let needed = if reimport { "test, engagement or product_name" } else { "engagement or product_name" };
-            return Err(bad("engagement", format!("name where the scan goes: {needed}")));
+        let fields = TargetFields {
+            test: self.id("test")?,
+            engagement: self.id("engagement")?,
+            product_name: self.text("product_name").map(str::to_owned),
+            engagement_name: self.text("engagement_name").map(str::to_owned),
+            product_type_name: self.text("product_type_name").map(str::to_owned),
+            auto_create_context: self.flag("auto_create_context")?.unwrap_or(false),
         };
+        let target = fields.target(reimport).ok_or_else(|| bad("engagement", TargetFields::missing(reimport)))?;
         let scan_date = self
             .text("scan_date")
             .map(|d| {
@@ -117,7 +142,7 @@ impl Form {
         let (active, verified, close_old_findings) =
             (self.flag("active")?, self.flag("verified")?, self.flag("close_old_findings")?);
         let test_title = self.text("test_title").map(str::to_owned);
-        let file = self.file.filter(|f| !f.is_empty()).ok_or_else(|| bad("file", "No file was submitted."))?;
+        let file = self.file.filter(|(_, length)| *length > 0).ok_or_else(|| bad("file", "No file was submitted."))?.0;
         Ok(ImportRequest {
             scan_type,
             file,
@@ -128,6 +153,7 @@ impl Form {
             verified,
             close_old_findings,
             test_title,
+            bytes_read: std::sync::Arc::default(),
         })
     }
 }
@@ -162,7 +188,7 @@ async fn handle(
     reimport: bool,
 ) -> Result<Response, RestError> {
     let actor = actor(&state, &headers).await?;
-    let request = read_form(multipart).await?.request(reimport)?;
+    let request = read_form(multipart, state.config.limits.max_report_bytes).await?.request(reimport)?;
     let outcome = if reimport {
         scan_import::reimport(&state, &actor, request).await?
     } else {

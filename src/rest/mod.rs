@@ -21,12 +21,10 @@ use crate::state::AppState;
 
 /// The `/api/v2` routes.
 pub fn router(state: AppState) -> Router {
+    let form_limit = DefaultBodyLimit::max(imports::form_limit(state.config.limits.max_report_bytes));
     Router::new()
-        .route("/api/v2/import-scan/", post(imports::import_scan).layer(DefaultBodyLimit::max(imports::MAX_SCAN_BYTES)))
-        .route(
-            "/api/v2/reimport-scan/",
-            post(imports::reimport_scan).layer(DefaultBodyLimit::max(imports::MAX_SCAN_BYTES)),
-        )
+        .route("/api/v2/import-scan/", post(imports::import_scan).layer(form_limit))
+        .route("/api/v2/reimport-scan/", post(imports::reimport_scan).layer(form_limit))
         .route("/api/v2/findings/", get(findings::list))
         .route("/api/v2/findings/{id}/", get(findings::one))
         .route("/api/v2/sla_configurations/", get(findings::sla_configurations))

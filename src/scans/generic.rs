@@ -1,23 +1,47 @@
 //! DefectDojo's Generic Findings Import: JSON (`{"findings": [...]}`) or CSV with a header row. Every
 //! finding needs a title and one of the five severities; CSV rows with the same severity, title and
 //! description are one finding with each row's URL as an endpoint (as DefectDojo merges them).
+//!
+//! JSON is read as a stream: each entry of `findings` is handed on as soon as it is read, so memory holds
+//! one finding, not the report. CSV findings are handed on at the end (a later row may add an endpoint).
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use std::fmt::Write;
-
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{ParseError, ParsedFinding, cwe_number};
+use super::{Emit, ParseError, ParsedFinding, cwe_number};
 use crate::domain::Severity;
 use crate::domain::scan_type::ScanType;
 
 const SCAN: ScanType = ScanType::Generic;
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => json(bytes),
+pub fn parse_each(mut reader: impl BufRead, emit: &mut Emit<'_>) -> Result<(), ParseError> {
+    match first_non_space(&mut reader)? {
+        Some(b'{') => json(reader, emit),
         Some(b'[') => Err(ParseError::invalid(SCAN, "a JSON report is an object with a \"findings\" list")),
-        _ => csv(bytes),
+        _ => csv(reader, emit),
+    }
+}
+
+/// The first byte that is not white space, left unread (the white space before it is consumed).
+fn first_non_space(reader: &mut impl BufRead) -> Result<Option<u8>, ParseError> {
+    loop {
+        let buffer = reader.fill_buf().map_err(|err| ParseError::unreadable(SCAN, &err))?;
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        let (spaces, found) = match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => (at, buffer.get(at).copied()),
+            None => (buffer.len(), None),
+        };
+        reader.consume(spaces);
+        if found.is_some() {
+            return Ok(found);
+        }
     }
 }
 
@@ -50,13 +74,92 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
         .or_else(|| date(text).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|at| at.and_utc()))
 }
 
-fn json(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
-    let report: Value = serde_json::from_slice(bytes).map_err(|err| ParseError::json(SCAN, &err))?;
-    let list = report
-        .get("findings")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ParseError::invalid(SCAN, "no \"findings\" list"))?;
-    list.iter().enumerate().map(|(index, entry)| json_finding(entry, &format!("findings[{index}]"))).collect()
+/// The JSON report's reading state: where findings go, and why the reading stopped when it was not serde's
+/// doing (a bad finding, or nobody taking findings any more).
+struct JsonStream<'e, 'f> {
+    emit: &'e mut Emit<'f>,
+    saw_findings: bool,
+    failure: Option<ParseError>,
+    stopped: bool,
+}
+
+fn json(reader: impl BufRead, emit: &mut Emit<'_>) -> Result<(), ParseError> {
+    let mut stream = JsonStream { emit, saw_findings: false, failure: None, stopped: false };
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let read = (&mut stream).deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    if let Some(failure) = stream.failure {
+        return Err(failure);
+    }
+    if stream.stopped {
+        return Ok(());
+    }
+    read.map_err(|err| ParseError::json(SCAN, &err))?;
+    if !stream.saw_findings {
+        return Err(ParseError::invalid(SCAN, "no \"findings\" list"));
+    }
+    Ok(())
+}
+
+impl<'de> DeserializeSeed<'de> for &mut JsonStream<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut JsonStream<'_, '_> {
+    type Value = ();
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an object with a \"findings\" list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "findings" {
+                map.next_value_seed(FindingList(&mut *self))?;
+                self.saw_findings = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `findings` list, read one entry at a time.
+struct FindingList<'s, 'e, 'f>(&'s mut JsonStream<'e, 'f>);
+
+impl<'de> DeserializeSeed<'de> for FindingList<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FindingList<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a list of findings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0_usize;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            match json_finding(&entry, &format!("findings[{index}]")).and_then(|finding| (self.0.emit)(finding)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.0.stopped = true;
+                    return Err(A::Error::custom("stopped"));
+                }
+                Err(failure) => {
+                    self.0.failure = Some(failure);
+                    return Err(A::Error::custom("a finding is not valid"));
+                }
+            }
+            index += 1;
+        }
+        Ok(())
+    }
 }
 
 fn json_finding(entry: &Value, at: &str) -> Result<ParsedFinding, ParseError> {
@@ -122,8 +225,8 @@ fn json_finding(entry: &Value, at: &str) -> Result<ParsedFinding, ParseError> {
     })
 }
 
-fn csv(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
+fn csv(reader: impl BufRead, emit: &mut Emit<'_>) -> Result<(), ParseError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
     let headers = reader
         .headers()
         .map_err(|err| ParseError::invalid(SCAN, format!("not JSON, and not CSV either: {err}")))?
@@ -134,7 +237,7 @@ fn csv(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
     };
     let mut findings: Vec<ParsedFinding> = Vec::new();
     // (severity, title, description) of each finding, as the rows say them: rows alike are one finding.
-    let mut keys: Vec<(Severity, String, String)> = Vec::new();
+    let mut keys: HashMap<(Severity, String, String), usize> = HashMap::new();
     for (index, record) in reader.records().enumerate() {
         let at = format!("CSV row {}", index + 2);
         let record = record.map_err(|err| ParseError::at(SCAN, err.to_string(), at.clone()))?;
@@ -145,11 +248,11 @@ fn csv(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
         let description = cell(column("Description")).unwrap_or("").to_owned();
         let url = cell(column("Url")).map(str::to_owned);
         let key = (severity, title.to_owned(), description.clone());
-        if let Some(same) = keys.iter().position(|k| *k == key).and_then(|i| findings.get_mut(i)) {
+        if let Some(same) = keys.get(&key).and_then(|i| findings.get_mut(*i)) {
             same.endpoints.extend(url.filter(|u| !same.endpoints.contains(u)));
             continue;
         }
-        keys.push(key);
+        keys.insert(key, findings.len());
         let mut description = description;
         if let Some(impact) = cell(column("Impact")) {
             let _ = write!(description, "\n\n**Impact:** {impact}");
@@ -172,5 +275,10 @@ fn csv(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
             ..ParsedFinding::default()
         });
     }
-    Ok(findings)
+    for finding in findings {
+        if !emit(finding)? {
+            break;
+        }
+    }
+    Ok(())
 }

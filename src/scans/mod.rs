@@ -1,5 +1,8 @@
-//! Scanner report parsers: pure functions from a report's bytes to normalised findings, one file per format
-//! (`sarif`, `trivy`, `generic`, `zap`). No database, no I/O; the import use case stores what they return.
+//! Scanner report parsers: pure functions from a report to normalised findings, one file per format
+//! (`sarif`, `trivy`, `generic`, `zap`). No database; they read from any `BufRead` and hand each finding
+//! on as soon as it is read (`parse_each`), so the import use case stores a large report in batches.
+//! Generic JSON and ZAP XML are read as streams (memory bounded by one finding); a SARIF or Trivy report is
+//! read whole first (their findings refer to rules and results elsewhere in the document).
 //!
 //! Each finding carries DefectDojo's deduplication hash over the fields its format uses
 //! (`ScanType::hash_fields`), so the same finding in next week's report is recognised.
@@ -65,27 +68,63 @@ impl ParseError {
         Self::Invalid { scan_type: scan_type.as_str(), reason: reason.into(), at: Some(at) }
     }
 
+    #[must_use]
+    pub fn unreadable(scan_type: ScanType, err: &std::io::Error) -> Self {
+        Self::invalid(scan_type, format!("the file could not be read: {err}"))
+    }
+
     fn json(scan_type: ScanType, err: &serde_json::Error) -> Self {
         Self::at(scan_type, err.to_string(), format!("line {}, column {}", err.line(), err.column()))
     }
 }
 
+/// What a format's parser hands each finding to: `Ok(true)` reads on, `Ok(false)` stops early (whoever
+/// took the findings is gone), an error ends the parse with it.
+type Emit<'a> = dyn FnMut(ParsedFinding) -> Result<bool, ParseError> + 'a;
+
 /// The findings of a report of `scan_type`, each with its hash, in the report's order.
 pub fn parse(scan_type: ScanType, bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
-    let mut findings = match scan_type {
-        ScanType::Sarif => sarif::parse(bytes)?,
-        ScanType::Trivy => trivy::parse(bytes)?,
-        ScanType::Generic => generic::parse(bytes)?,
-        ScanType::Zap => zap::parse(bytes)?,
-    };
-    for finding in &mut findings {
+    let mut findings = Vec::new();
+    parse_each(scan_type, bytes, &mut |finding| {
+        findings.push(finding);
+        true
+    })?;
+    Ok(findings)
+}
+
+/// Reads a report of `scan_type` from `reader`, handing each finding (with its hash) to `each` as soon as
+/// it is read; `each` returns `false` to stop. An error may come after some findings were handed on: the
+/// caller keeps nothing of a report that fails.
+pub fn parse_each(
+    scan_type: ScanType,
+    mut reader: impl std::io::BufRead,
+    each: &mut dyn FnMut(ParsedFinding) -> bool,
+) -> Result<(), ParseError> {
+    let mut finished = |mut finding: ParsedFinding| {
         if finding.title.trim().is_empty() {
             return Err(ParseError::invalid(scan_type, "a finding has no title"));
         }
         finding.severity.get_or_insert(Severity::Info);
-        finding.hash_code = hash_code(scan_type, finding);
+        finding.hash_code = hash_code(scan_type, &finding);
+        Ok(each(finding))
+    };
+    let whole = |reader: &mut dyn std::io::BufRead| {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|err| ParseError::unreadable(scan_type, &err))?;
+        Ok::<_, ParseError>(bytes)
+    };
+    let findings = match scan_type {
+        ScanType::Sarif => sarif::parse(&whole(&mut reader)?)?,
+        ScanType::Trivy => trivy::parse(&whole(&mut reader)?)?,
+        ScanType::Generic => return generic::parse_each(reader, &mut finished),
+        ScanType::Zap => return zap::parse_each(reader, &mut finished),
+    };
+    for finding in findings {
+        if !finished(finding)? {
+            break;
+        }
     }
-    Ok(findings)
+    Ok(())
 }
 
 /// DefectDojo's hash: SHA-256 over the format's hash fields, each as text, concatenated.

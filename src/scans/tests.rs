@@ -223,3 +223,52 @@ fn xml_with_a_document_type_or_unknown_entities_is_refused() {
     let read = ok(ScanType::Zap, escaped);
     assert_eq!((read[0].title.as_str(), read[0].severity), ("A <b> & é", Some(Severity::High)));
 }
+
+/// A reader that gives `bytes`, then fails: what a stream parser has handed on by then came before the end.
+struct FailingAfter<'a>(&'a [u8]);
+
+impl std::io::Read for FailingAfter<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        let count = buffer.len().min(self.0.len()).min(64);
+        buffer[..count].copy_from_slice(&self.0[..count]);
+        self.0 = &self.0[count..];
+        Ok(count)
+    }
+}
+
+#[test]
+fn generic_json_and_zap_hand_on_findings_as_they_are_read_and_stop_when_told() {
+    let mut report = String::from(r#"{"name": "nightly", "findings": ["#);
+    for i in 0..50 {
+        report.push_str(&format!(r#"{{"title": "finding {i}", "severity": "Low"}},"#));
+    }
+    let reader = std::io::BufReader::with_capacity(64, FailingAfter(report.as_bytes()));
+    let mut handed_on = 0;
+    let failed = super::parse_each(ScanType::Generic, reader, &mut |_| {
+        handed_on += 1;
+        true
+    });
+    assert!(matches!(&failed, Err(ParseError::Invalid { reason, .. }) if reason.contains("went away")), "{failed:?}");
+    assert_eq!(handed_on, 50, "every finding read before the failure was handed on, none after");
+
+    for (scan_type, bytes) in [
+        (ScanType::Generic, fixture!("generic/generic_report1.json")),
+        (ScanType::Zap, fixture!("zap/zap-results-first-scan.xml")),
+        (ScanType::Sarif, fixture!("sarif/codeQL-output.sarif")),
+    ] {
+        let mut taken = Vec::new();
+        let stopped = super::parse_each(scan_type, bytes, &mut |finding| {
+            taken.push(finding);
+            taken.len() < 2
+        });
+        assert_eq!((stopped, taken.len()), (Ok(()), 2), "{scan_type:?} stops after the second");
+        assert_eq!(taken, ok(scan_type, bytes)[..2], "{scan_type:?}: the same two findings as a whole parse");
+    }
+    let after_the_list = br#"{"findings": [], "more": 1} trailing"#;
+    assert!(parse(ScanType::Generic, after_the_list).is_err(), "text after the report is refused");
+    let keys_after = br#"{"findings": [{"title": "a", "severity": "High"}], "metadata": {"x": [1, 2]}}"#;
+    assert_eq!(ok(ScanType::Generic, keys_after).len(), 1);
+}

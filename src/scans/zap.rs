@@ -8,7 +8,7 @@ use std::fmt::Write;
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, Event};
 
-use super::{ParseError, ParsedFinding, cwe_number};
+use super::{Emit, ParseError, ParsedFinding, cwe_number};
 use crate::domain::Severity;
 use crate::domain::scan_type::ScanType;
 
@@ -28,14 +28,14 @@ struct Item {
     uris: Vec<String>,
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
-    let mut reader = Reader::from_reader(bytes);
+/// Reads the report as a stream of XML events, handing on each alert item as its end tag is read.
+pub fn parse_each<R: std::io::BufRead>(source: R, emit: &mut Emit<'_>) -> Result<(), ParseError> {
+    let mut reader = Reader::from_reader(source);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut item: Option<Item> = None;
-    let mut findings = Vec::new();
     let mut seen_root = false;
-    let position = |reader: &Reader<&[u8]>| format!("byte {}", reader.error_position());
+    let position = |reader: &Reader<R>| format!("byte {}", reader.error_position());
     loop {
         let event =
             reader.read_event_into(&mut buf).map_err(|err| ParseError::at(SCAN, err.to_string(), position(&reader)))?;
@@ -88,8 +88,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
             Event::End(_) => {
                 if path.pop().as_deref() == Some("alertitem")
                     && let Some(done) = item.take()
+                    && !emit(finding(done)?)?
                 {
-                    findings.push(finding(done)?);
+                    return Ok(());
                 }
             }
             Event::Eof => break,
@@ -102,7 +103,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ParsedFinding>, ParseError> {
     if !path.is_empty() {
         return Err(ParseError::invalid(SCAN, format!("the file ends inside <{}>: truncated", path.join("><"))));
     }
-    Ok(findings)
+    Ok(())
 }
 
 /// XML's five predefined entities and character references; anything else would need a DTD.

@@ -3,11 +3,11 @@
 
 use crate::domain::NotificationEvent;
 use crate::domain::engagement_reminders::Reminder;
+use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::notification_payload::{EngagementFacts, FindingFacts, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
 use crate::entity::{engagement, finding, product, product_type, scan_test};
 use crate::service::outbox::NewNotification;
-use crate::service::scan_import::ImportStatistics;
 
 fn link(site: &str, path: &str) -> String {
     format!("{}{path}", site.trim_end_matches('/'))

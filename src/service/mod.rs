@@ -29,6 +29,7 @@ pub mod reports;
 pub mod risk;
 pub mod scan_context;
 pub mod scan_import;
+pub mod scan_reading;
 pub mod settings;
 pub mod sla_configs;
 pub mod sla_recompute;

@@ -27,6 +27,69 @@ pub enum ImportTarget {
     },
 }
 
+/// DefectDojo's fields that say where a report goes, as a request gives them.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFields {
+    /// Only a re-import names a test.
+    pub test: Option<i32>,
+    pub engagement: Option<i32>,
+    pub product_name: Option<String>,
+    pub engagement_name: Option<String>,
+    pub product_type_name: Option<String>,
+    pub auto_create_context: bool,
+}
+
+impl TargetFields {
+    /// The target the fields name: the test (re-import), else the engagement, else the product by name;
+    /// `None` when they name none (`reimport` says which fields the request could have used).
+    #[must_use]
+    pub fn target(self, reimport: bool) -> Option<ImportTarget> {
+        if let Some(test) = self.test.filter(|_| reimport) {
+            return Some(ImportTarget::Test(test));
+        }
+        if let Some(engagement) = self.engagement {
+            return Some(ImportTarget::Engagement(engagement));
+        }
+        Some(ImportTarget::Named {
+            product_name: self.product_name?,
+            engagement_name: self.engagement_name,
+            product_type_name: self.product_type_name,
+            auto_create_context: self.auto_create_context,
+        })
+    }
+
+    /// What a request naming no target is told.
+    #[must_use]
+    pub fn missing(reimport: bool) -> &'static str {
+        if reimport {
+            "name where the scan goes: test, engagement or product_name"
+        } else {
+            "name where the scan goes: engagement or product_name"
+        }
+    }
+}
+
+/// Whether `engagement_of` would create the product or the engagement (a named one that does not exist
+/// yet), so the import reads the file through before anything is created.
+pub async fn creates_context(state: &AppState, target: &ImportTarget) -> ServiceResult<bool> {
+    let ImportTarget::Named { product_name, engagement_name, auto_create_context, .. } = target else {
+        return Ok(false);
+    };
+    let named = product::Entity::find().filter(product::Column::Name.eq(product_name)).one(&state.db).await?;
+    let Some(product) = named else { return Ok(*auto_create_context) };
+    let name = engagement_name.as_deref().unwrap_or(DEFAULT_ENGAGEMENT);
+    let existing = engagement::Entity::find()
+        .filter(engagement::Column::ProductId.eq(product.id))
+        .filter(engagement::Column::Name.eq(name))
+        .one(&state.db)
+        .await?;
+    // The default engagement is made without being asked; a named one only with `auto_create_context`.
+    Ok(existing.is_none() && (*auto_create_context || engagement_name.is_none()))
+}
+
+/// The engagement of imports that name a product but no engagement.
+const DEFAULT_ENGAGEMENT: &str = "Imports";
+
 /// The engagement an import goes to (created when asked to and missing), checked for the actor's
 /// `Writer` role; `NOT_FOUND` for what the actor may not view.
 pub async fn engagement_of(state: &AppState, actor: &Actor, target: &ImportTarget) -> ServiceResult<engagement::Model> {
@@ -57,7 +120,7 @@ pub async fn engagement_of(state: &AppState, actor: &Actor, target: &ImportTarge
                     other?;
                 }
             }
-            let name = engagement_name.clone().unwrap_or_else(|| "Imports".to_owned());
+            let name = engagement_name.clone().unwrap_or_else(|| DEFAULT_ENGAGEMENT.to_owned());
             let existing = engagement::Entity::find()
                 .filter(engagement::Column::ProductId.eq(product.id))
                 .filter(engagement::Column::Name.eq(name.as_str()))

@@ -10,27 +10,30 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set};
 
 use crate::db;
+use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::scan_type::ScanType;
 use crate::domain::sla_events;
 use crate::domain::{Severity, SlaPolicy};
 use crate::entity::{engagement, finding, scan_test, sla_event};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
-use crate::scans::{self, ParsedFinding};
+use crate::scans::ParsedFinding;
 use crate::service::finding_sla;
 use crate::service::findings::{self, NewFinding, ScanOrigin};
 use crate::service::scan_context::{self, ImportTarget};
+use crate::service::scan_reading::{self, Reading};
 use crate::service::{Actor, events, outbox, sla_sweep};
 use crate::state::AppState;
 
 /// An import or re-import request, with DefectDojo's options.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ImportRequest {
     pub scan_type: ScanType,
-    pub file: Vec<u8>,
+    /// The report, read from its start (an upload spooled to disk, or the CLI's file).
+    pub file: std::fs::File,
     pub target: ImportTarget,
     /// The scan's date (default today, UTC): new findings' `date`, closed ones' mitigation.
     pub scan_date: Option<NaiveDate>,
@@ -41,15 +44,8 @@ pub struct ImportRequest {
     /// Mitigate what the report no longer lists (default: false on import, true on re-import).
     pub close_old_findings: Option<bool>,
     pub test_title: Option<String>,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportStatistics {
-    pub created: usize,
-    pub closed: usize,
-    pub reactivated: usize,
-    pub untouched: usize,
+    /// How much of the file has been read so far, for a progress display (the CLI's bar).
+    pub bytes_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// An import's test, engagement and statistics.
@@ -60,32 +56,28 @@ pub struct ImportOutcome {
     pub statistics: ImportStatistics,
 }
 
-fn parsed(request: &ImportRequest) -> ServiceResult<Vec<ParsedFinding>> {
-    let all = scans::parse(request.scan_type, &request.file).map_err(|err| ServiceError::bad_input(err.to_string()))?;
-    let mut seen = HashSet::new();
-    // Within the file, the first of a hash stands for the rest (as DefectDojo deduplicates a report).
-    Ok(all
-        .into_iter()
-        .filter(|f| f.severity.is_some_and(|s| s <= request.minimum_severity))
-        .filter(|f| seen.insert(f.hash_code.clone()))
-        .collect())
+/// The engagement the import goes to. When it (or its product) is still to be created, the report is read
+/// through once first: a bad file must not leave a new product behind.
+async fn engagement_for(state: &AppState, actor: &Actor, request: &ImportRequest) -> ServiceResult<engagement::Model> {
+    if scan_context::creates_context(state, &request.target).await? {
+        scan_reading::validate(request.scan_type, &request.file).await?;
+    }
+    scan_context::engagement_of(state, actor, &request.target).await
 }
 
 /// `import-scan`: a new test and the report's findings that are not already open in the product.
 pub async fn import(state: &AppState, actor: &Actor, request: ImportRequest) -> ServiceResult<ImportOutcome> {
-    let reported = parsed(&request)?;
-    let engagement = scan_context::engagement_of(state, actor, &request.target).await?;
-    run(state, &request, engagement, None, reported).await
+    let engagement = engagement_for(state, actor, &request).await?;
+    run(state, request, engagement, None).await
 }
 
 /// `reimport-scan`: the report again into its test (the latest of the engagement for this scan type when not
 /// named); without one yet, an import.
 pub async fn reimport(state: &AppState, actor: &Actor, request: ImportRequest) -> ServiceResult<ImportOutcome> {
-    let reported = parsed(&request)?;
-    let engagement = scan_context::engagement_of(state, actor, &request.target).await?;
+    let engagement = engagement_for(state, actor, &request).await?;
     let title = request.test_title.as_deref();
     let test = scan_context::reimport_test(state, &request.target, &engagement, request.scan_type, title).await?;
-    run(state, &request, engagement, test, reported).await
+    run(state, request, engagement, test).await
 }
 
 /// The mitigation instant of a scan dated `day`: now when the scan is today's, else that day's start (UTC).
@@ -93,16 +85,95 @@ fn scan_instant(day: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
     if day == now.date_naive() { now } else { day.and_hms_opt(0, 0, 0).map_or(now, |at| at.and_utc()) }
 }
 
+/// A finding already there that a report may match: the test's findings on re-import, the product's open
+/// ones on import (only the columns matching needs; whole rows are read for those that change).
+#[derive(Debug, FromQueryResult)]
+struct Known {
+    id: i32,
+    hash_code: Option<String>,
+    unique_id_from_tool: Option<String>,
+    is_open: bool,
+    is_mitigated: bool,
+    active: bool,
+}
+
+/// The findings already there, indexed for matching, and which of them this report listed.
+struct Matching {
+    known: Vec<Known>,
+    by_tool_id: HashMap<String, usize>,
+    by_hash: HashMap<String, usize>,
+    listed: Vec<bool>,
+}
+
+impl Matching {
+    async fn load<C: sea_orm::ConnectionTrait>(
+        conn: &C,
+        scan_type: ScanType,
+        reimport_of: Option<i32>,
+        product_id: i32,
+    ) -> ServiceResult<Self> {
+        let query = finding::Entity::find().select_only().columns([
+            finding::Column::Id,
+            finding::Column::HashCode,
+            finding::Column::UniqueIdFromTool,
+            finding::Column::IsOpen,
+            finding::Column::IsMitigated,
+            finding::Column::Active,
+        ]);
+        let query = match reimport_of {
+            Some(test_id) => query.filter(finding::Column::TestId.eq(test_id)),
+            None => query
+                .filter(finding::Column::ProductId.eq(product_id))
+                .filter(finding::Column::IsOpen.eq(true))
+                .filter(finding::Column::HashCode.is_not_null()),
+        };
+        let known: Vec<Known> = query.into_model().all(conn).await?;
+        let by_tool_id = known
+            .iter()
+            .enumerate()
+            .filter(|_| scan_type.matches_by_tool_id())
+            .filter_map(|(i, f)| f.unique_id_from_tool.clone().map(|id| (id, i)))
+            .collect();
+        let by_hash = known.iter().enumerate().filter_map(|(i, f)| f.hash_code.clone().map(|h| (h, i))).collect();
+        let listed = vec![false; known.len()];
+        Ok(Self { known, by_tool_id, by_hash, listed })
+    }
+
+    /// The known finding `report` is, by the tool's id, else by hash.
+    fn find(&self, report: &ParsedFinding) -> Option<usize> {
+        report
+            .unique_id_from_tool
+            .as_deref()
+            .and_then(|id| self.by_tool_id.get(id))
+            .or_else(|| self.by_hash.get(report.hash_code.as_str()))
+            .copied()
+    }
+
+    /// The open findings the report did not list.
+    fn not_listed(&self) -> Vec<i32> {
+        self.known
+            .iter()
+            .zip(&self.listed)
+            .filter(|(f, seen)| !**seen && f.is_open && !f.is_mitigated)
+            .map(|(f, _)| f.id)
+            .collect()
+    }
+}
+
+/// Rows changed per statement or read per query.
+const ROWS_AT_ONCE: usize = 500;
+
 async fn run(
     state: &AppState,
-    request: &ImportRequest,
+    request: ImportRequest,
     engagement: engagement::Model,
     existing_test: Option<scan_test::Model>,
-    reported: Vec<ParsedFinding>,
 ) -> ServiceResult<ImportOutcome> {
     let now = state.clock.now();
     let scan_date = request.scan_date.unwrap_or_else(|| now.date_naive());
     let reimport = existing_test.is_some();
+    let file = request.file.try_clone().map_err(ServiceError::internal)?;
+    let mut reading = Reading::start(request.scan_type, file, request.bytes_read.clone());
     let txn = db::begin_write(&state.db).await?;
     let policy = findings::product_policy(&txn, engagement.product_id).await?;
     let test = match existing_test {
@@ -126,65 +197,50 @@ async fn run(
             .await?
         }
     };
-    // What is already there: the test's findings on re-import, the product's open ones on import.
-    let known: Vec<finding::Model> = if reimport {
-        finding::Entity::find().filter(finding::Column::TestId.eq(test.id)).all(&txn).await?
-    } else {
-        finding::Entity::find()
-            .filter(finding::Column::ProductId.eq(engagement.product_id))
-            .filter(finding::Column::IsOpen.eq(true))
-            .filter(finding::Column::HashCode.is_not_null())
-            .all(&txn)
-            .await?
-    };
-    let by_tool_id: HashMap<&str, usize> = known
-        .iter()
-        .enumerate()
-        .filter(|_| request.scan_type.matches_by_tool_id())
-        .filter_map(|(i, f)| f.unique_id_from_tool.as_deref().map(|id| (id, i)))
-        .collect();
-    let by_hash: HashMap<&str, usize> =
-        known.iter().enumerate().filter_map(|(i, f)| f.hash_code.as_deref().map(|h| (h, i))).collect();
-    let mut matched = vec![false; known.len()];
+    let mut matching =
+        Matching::load(&txn, request.scan_type, reimport.then_some(test.id), engagement.product_id).await?;
+    let post_breach = chrono::TimeDelta::days(state.config.sla_notify_post_breach_days);
     let mut statistics = ImportStatistics::default();
     let mut to_reactivate = Vec::new();
-    let mut new_findings = Vec::new();
-    for report in reported {
-        let found = report
-            .unique_id_from_tool
-            .as_deref()
-            .and_then(|id| by_tool_id.get(id))
-            .or_else(|| by_hash.get(report.hash_code.as_str()))
-            .copied();
-        match found {
-            Some(index) if matched[index] => {}
-            Some(index) => {
-                matched[index] = true;
-                let existing = &known[index];
-                if reimport && (existing.is_mitigated || !existing.active) {
-                    to_reactivate.push(existing.clone());
-                } else {
-                    statistics.untouched += 1;
-                }
-            }
-            None => new_findings.push(new_finding(request, &engagement, test.id, scan_date, report)),
-        }
-    }
     let mut signals = Vec::new();
-    for found in to_reactivate {
+    // Within the file, the first of a hash stands for the rest (as DefectDojo deduplicates a report).
+    let mut seen_hashes = HashSet::new();
+    while let Some(batch) = reading.next().await {
+        let mut new_findings = Vec::new();
+        let wanted = batch.into_iter().filter(|f| f.severity.is_some_and(|s| s <= request.minimum_severity));
+        for report in wanted {
+            if !seen_hashes.insert(report.hash_code.clone()) {
+                continue;
+            }
+            match matching.find(&report) {
+                Some(index) if matching.listed[index] => {}
+                Some(index) => {
+                    matching.listed[index] = true;
+                    let existing = &matching.known[index];
+                    if reimport && (existing.is_mitigated || !existing.active) {
+                        to_reactivate.push(existing.id);
+                    } else {
+                        statistics.untouched += 1;
+                    }
+                }
+                None => new_findings.push(new_finding(&request, &engagement, test.id, scan_date, report)),
+            }
+        }
+        let created = insert(&txn, new_findings, &policy, now).await?;
+        quiet_history(&txn, &created, &policy, now, post_breach).await?;
+        statistics.created += created.len();
+        signals.extend(created.iter().map(|f| Signal::Finding { id: f.id }));
+    }
+    // A bad file ends here, before anything is committed: the transaction is dropped, so nothing stays.
+    reading.finish().await?;
+    for found in rows(&txn, &to_reactivate).await? {
         let updated = findings::reactivate_row(&txn, found, &policy, now).await?;
         signals.push(Signal::Finding { id: updated.id });
         statistics.reactivated += 1;
     }
-    let created = insert(&txn, new_findings, &policy, now).await?;
-    let post_breach = chrono::TimeDelta::days(state.config.sla_notify_post_breach_days);
-    quiet_history(&txn, &created, &policy, now, post_breach).await?;
-    statistics.created = created.len();
-    signals.extend(created.iter().map(|f| Signal::Finding { id: f.id }));
     if request.close_old_findings.unwrap_or(reimport) {
         let closing_at = scan_instant(scan_date, now);
-        let not_listed = known.into_iter().zip(matched).filter(|(f, seen)| !seen && f.is_open && !f.is_mitigated);
-        for (found, _) in not_listed {
+        for found in rows(&txn, &matching.not_listed()).await? {
             let at = closing_at.max(DateTime::from_timestamp(found.sla_start, 0).unwrap_or(closing_at));
             let (updated, resolved) = findings::mitigate_row(&txn, found, at, &policy, now).await?;
             signals.push(Signal::Finding { id: updated.id });
@@ -201,6 +257,16 @@ async fn run(
     state.note_change();
     state.announce(signals).await;
     Ok(ImportOutcome { test, engagement, statistics })
+}
+
+/// The whole rows of the findings `ids`, read a chunk at a time, in id order.
+async fn rows<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<finding::Model>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_AT_ONCE) {
+        found.extend(finding::Entity::find().filter(finding::Column::Id.is_in(chunk.iter().copied())).all(conn).await?);
+    }
+    found.sort_by_key(|f| f.id);
+    Ok(found)
 }
 
 /// Marks the SLA events an imported finding's history already passed as done without a notification, so the
@@ -222,7 +288,7 @@ async fn quiet_history<C: sea_orm::ConnectionTrait>(
     }
     let mut quiet = quiet.into_iter().peekable();
     while quiet.peek().is_some() {
-        let chunk: Vec<_> = quiet.by_ref().take(500).collect();
+        let chunk: Vec<_> = quiet.by_ref().take(ROWS_AT_ONCE).collect();
         sla_event::Entity::insert_many(chunk).exec_without_returning(conn).await?;
     }
     Ok(())
@@ -236,18 +302,18 @@ fn new_finding(
     report: ParsedFinding,
 ) -> NewFinding {
     let severity = report.severity.unwrap_or(Severity::Info);
-    let active = request.active.or(report.active);
-    NewFinding {
+    let mut new = NewFinding {
         engagement_id: Some(engagement.id),
         description: Some(report.description.clone()),
         date: Some(report.date.unwrap_or(scan_date).min(scan_date)),
-        active,
+        active: request.active.or(report.active),
         verified: request.verified.or(report.verified),
         is_mitigated: report.mitigated_at.map(|_| true),
         mitigated_at: report.mitigated_at,
-        scan: Some(ScanOrigin { test_id, reported: report.clone() }),
-        ..NewFinding::new(engagement.product_id, report.title, severity)
-    }
+        ..NewFinding::new(engagement.product_id, report.title.clone(), severity)
+    };
+    new.scan = Some(ScanOrigin { test_id, reported: report });
+    new
 }
 
 /// Inserts the new findings in chunks; returns the stored rows (the history rule reads their SLA columns). A finding a report dates after its own mitigation
@@ -268,7 +334,7 @@ async fn insert<C: sea_orm::ConnectionTrait>(
     }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(200).collect();
+        let chunk: Vec<_> = rows.by_ref().take(ROWS_AT_ONCE).collect();
         created.extend(finding::Entity::insert_many(chunk).exec_with_returning(conn).await?);
     }
     Ok(created)

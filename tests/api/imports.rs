@@ -196,7 +196,19 @@ async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
     let xml = std::fs::read(fixture(FIRST)).expect("fixture");
     std::fs::write(&truncated_path, &xml[..xml.len() / 2]).expect("write");
     let truncated = format!("@{}", truncated_path.display());
+    // Cut off after 2,500 findings: more than the import writes at once, so some were written when the end
+    // of the file turns out to be missing — and are not kept.
+    let long_path = std::env::temp_dir().join(format!("long-truncated-{}.json", std::process::id()));
+    let entries: Vec<String> =
+        (0..2_500).map(|i| format!(r#"{{"title": "finding {i}", "severity": "Low", "description": "d"}}"#)).collect();
+    std::fs::write(&long_path, format!(r#"{{"findings": [{}, {{"title": "cut"#, entries.join(","))).expect("write");
+    let long_truncated = format!("@{}", long_path.display());
     let cases: Vec<BadUpload> = vec![
+        (
+            vec![("scan_type", "Generic Findings Import"), ("file", &long_truncated), ("engagement", &engagement)],
+            400,
+            "EOF while parsing",
+        ),
         (vec![("scan_type", "Nessus"), ("file", &zap), ("engagement", &engagement)], 400, "scan_type"),
         (vec![("file", &zap), ("engagement", &engagement)], 400, "scan_type"),
         (vec![("scan_type", "ZAP Scan"), ("engagement", &engagement)], 400, "file"),
@@ -224,6 +236,7 @@ async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
     assert!(scan_added_notifications(&app).await.is_empty());
     let _ = std::fs::remove_file(sarif_empty_runs);
     let _ = std::fs::remove_file(truncated_path);
+    let _ = std::fs::remove_file(long_path);
 }
 
 #[tokio::test]

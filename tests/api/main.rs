@@ -15,6 +15,7 @@ mod database_outage;
 mod delivery_lanes;
 mod disk_full;
 mod first_hour;
+mod graphql_imports;
 mod health;
 mod helpers;
 mod housekeeping;

@@ -185,3 +185,17 @@ pub enum SlaEventKind {
     /// Mitigated after a threshold was crossed (`sla_resolved`).
     Resolved,
 }
+
+/// A scanner report format an import reads (DefectDojo's `scan_type`).
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::scan_type::ScanType")]
+pub enum ScanType {
+    /// SARIF 2.1.0 (`SARIF`), every run.
+    Sarif,
+    /// Trivy's JSON report (`Trivy Scan`): vulnerabilities, misconfigurations and secrets.
+    Trivy,
+    /// DefectDojo's Generic Findings Import, JSON or CSV (`Generic Findings Import`).
+    Generic,
+    /// OWASP ZAP's XML report (`ZAP Scan`).
+    Zap,
+}

@@ -1,0 +1,51 @@
+//! The CLI's progress bar while `slawatch import` reads a large report: drawn on stderr only when it is a
+//! terminal (a pipeline's log gets the summary line alone), fed by the import's count of bytes read.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Files smaller than this are read too fast for a bar to mean anything.
+const SHOWN_FROM_BYTES: u64 = 4 * 1024 * 1024;
+const REDRAW_EVERY: Duration = Duration::from_millis(150);
+
+/// A bar following `bytes_read` up to the file's size, until `finish`.
+pub struct ReadProgress {
+    bar: ProgressBar,
+    follower: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ReadProgress {
+    #[must_use]
+    pub fn show(size: u64, bytes_read: Arc<AtomicU64>) -> Self {
+        if size < SHOWN_FROM_BYTES {
+            return Self { bar: ProgressBar::hidden(), follower: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{wide_bar} {bytes}/{total_bytes} read ({bytes_per_sec}, {eta} left)")
+        {
+            bar.set_style(style);
+        }
+        let follower = {
+            let bar = bar.clone();
+            tokio::spawn(async move {
+                loop {
+                    bar.set_position(bytes_read.load(Ordering::Relaxed));
+                    tokio::time::sleep(REDRAW_EVERY).await;
+                }
+            })
+        };
+        Self { bar, follower: Some(follower) }
+    }
+
+    /// Stops following and clears the bar (the summary line follows it).
+    pub fn finish(self) {
+        if let Some(follower) = self.follower {
+            follower.abort();
+        }
+        self.bar.finish_and_clear();
+    }
+}
