@@ -187,6 +187,13 @@ async fn run_shell(app: &crate::helpers::TestApp, block: &Block) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // A GraphQL request that fails still answers 200: its `errors` fail the example too.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains("\"errors\""),
+        "README.md line {}: the sh block got GraphQL errors:\n{stdout}",
+        block.line
+    );
 }
 
 /// The set-up block: `serve --demo` starts and holds what the README says the demo contains.
