@@ -10,6 +10,12 @@
 
 mod support;
 
+/// The server's allocator (`src/main.rs`), so the figures are what `slawatch serve` and `slawatch import` do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
@@ -52,14 +58,47 @@ fn report(total: usize, replaced: usize) -> BenchResult<(std::fs::File, u64)> {
     Ok((file, length))
 }
 
-fn peak_rss_mib() -> f64 {
+/// A field of `/proc/self/status` in MiB (`VmHWM`: peak resident; `RssAnon`: resident memory the process
+/// allocated, as opposed to `RssFile`, SQLite's memory-mapped database pages).
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .unwrap_or(0.0);
     kib / 1024.0
+}
+
+/// The largest `RssAnon` seen while it runs (sampled every 5 ms on its own thread): the import's own memory.
+struct AnonPeak {
+    peak_kib: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AnonPeak {
+    fn start() -> Self {
+        let (peak_kib, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let sampler = {
+            let (peak_kib, stop) = (peak_kib.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    peak_kib.fetch_max((status_mib("RssAnon") * 1024.0) as u64, Ordering::Relaxed);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            })
+        };
+        Self { peak_kib, stop, sampler: Some(sampler) }
+    }
+
+    fn mib(mut self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+        self.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0
+    }
 }
 
 #[tokio::main]
@@ -82,29 +121,44 @@ async fn main() -> BenchResult<()> {
         verified: None,
         close_old_findings: None,
         test_title: None,
-        bytes_read: std::sync::Arc::default(),
+        bytes_read: Arc::default(),
     };
     let (first, length) = report(total, 0)?;
     let megabytes = length as f64 / 1_048_576.0;
+    let before_mib = status_mib("RssAnon");
+    let anon = AnonPeak::start();
     let started = Instant::now();
     let imported = scan_import::import(&bench.state, &bench.actor, request(first)).await.map_err(|e| e.detail())?;
     let took = started.elapsed().as_secs_f64();
     println!(
-        "import {} findings={total} file_mib={megabytes:.1} seconds={took:.2} findings_per_s={:.0} created={}",
+        "import {} findings={total} file_mib={megabytes:.1} seconds={took:.2} findings_per_s={:.0} created={} \
+         anon_mib_before={before_mib:.0} anon_mib_peak={:.0}",
         bench.backend,
         total as f64 / took,
-        imported.statistics.created
+        imported.statistics.created,
+        anon.mib()
     );
 
     let (second, _) = report(total, total / 100)?;
+    let anon = AnonPeak::start();
     let started = Instant::now();
     let again = scan_import::reimport(&bench.state, &bench.actor, request(second)).await.map_err(|e| e.detail())?;
     let took = started.elapsed().as_secs_f64();
     let s = &again.statistics;
     println!(
-        "reimport {} findings={total} seconds={took:.2} created={} closed={} reactivated={} untouched={}",
-        bench.backend, s.created, s.closed, s.reactivated, s.untouched
+        "reimport {} findings={total} seconds={took:.2} created={} closed={} reactivated={} untouched={} \
+         anon_mib_peak={:.0}",
+        bench.backend,
+        s.created,
+        s.closed,
+        s.reactivated,
+        s.untouched,
+        anon.mib()
     );
-    println!("peak RSS {:.0} MiB", peak_rss_mib());
+    println!(
+        "peak RSS {:.0} MiB (file-backed now, SQLite's mapped database: {:.0} MiB)",
+        status_mib("VmHWM"),
+        status_mib("RssFile")
+    );
     Ok(())
 }

@@ -241,10 +241,8 @@ impl std::io::Read for FailingAfter<'_> {
 
 #[test]
 fn generic_json_and_zap_hand_on_findings_as_they_are_read_and_stop_when_told() {
-    let mut report = String::from(r#"{"name": "nightly", "findings": ["#);
-    for i in 0..50 {
-        report.push_str(&format!(r#"{{"title": "finding {i}", "severity": "Low"}},"#));
-    }
+    let entries: Vec<String> = (0..50).map(|i| format!(r#"{{"title": "finding {i}", "severity": "Low"}}"#)).collect();
+    let report = format!(r#"{{"name": "nightly", "findings": [{},"#, entries.join(","));
     let reader = std::io::BufReader::with_capacity(64, FailingAfter(report.as_bytes()));
     let mut handed_on = 0;
     let failed = super::parse_each(ScanType::Generic, reader, &mut |_| {

@@ -73,11 +73,36 @@ pub fn start(model: &finding::Model) -> Option<SlaStart> {
 /// The stored schedule, read back (no policy needed).
 #[must_use]
 pub fn schedule(model: &finding::Model) -> Option<SlaSchedule> {
-    let deadline = instant(model.sla_deadline?)?;
-    let expiration_date = date_of_epoch_day(model.sla_expiration_day?)?;
-    let bonus = if model.sla_start_is_date { SECONDS_PER_DAY } else { 0 };
-    let period = TimeDelta::seconds(model.sla_deadline? - model.sla_start - bonus);
-    Some(SlaSchedule { deadline, expiration_date, period, approaching_at: model.sla_approaching_at.and_then(instant) })
+    StoredSchedule {
+        start: model.sla_start,
+        start_is_date: model.sla_start_is_date,
+        deadline: model.sla_deadline,
+        expiration_day: model.sla_expiration_day,
+        approaching_at: model.sla_approaching_at,
+    }
+    .read()
+}
+
+/// A finding's stored SLA columns, however they were read (a whole row, or the few an insert returns).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredSchedule {
+    pub start: i64,
+    pub start_is_date: bool,
+    pub deadline: Option<i64>,
+    pub expiration_day: Option<i64>,
+    pub approaching_at: Option<i64>,
+}
+
+impl StoredSchedule {
+    /// The schedule the columns hold; `None` without an SLA.
+    #[must_use]
+    pub fn read(self) -> Option<SlaSchedule> {
+        let deadline = instant(self.deadline?)?;
+        let expiration_date = date_of_epoch_day(self.expiration_day?)?;
+        let bonus = if self.start_is_date { SECONDS_PER_DAY } else { 0 };
+        let period = TimeDelta::seconds(self.deadline? - self.start - bonus);
+        Some(SlaSchedule { deadline, expiration_date, period, approaching_at: self.approaching_at.and_then(instant) })
+    }
 }
 
 /// DefectDojo's `sla_days_remaining` of a stored finding at `now`: 0 on the expiration day, negative after,

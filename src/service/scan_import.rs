@@ -10,7 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set};
+use futures_util::TryStreamExt;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Set};
 
 use crate::db;
 use crate::domain::import_statistics::ImportStatistics;
@@ -106,7 +107,7 @@ struct Matching {
 }
 
 impl Matching {
-    async fn load<C: sea_orm::ConnectionTrait>(
+    async fn load<C: sea_orm::ConnectionTrait + sea_orm::StreamTrait>(
         conn: &C,
         scan_type: ScanType,
         reimport_of: Option<i32>,
@@ -127,7 +128,14 @@ impl Matching {
                 .filter(finding::Column::IsOpen.eq(true))
                 .filter(finding::Column::HashCode.is_not_null()),
         };
-        let known: Vec<Known> = query.into_model().all(conn).await?;
+        // Streamed: all rows read at once held every row's values twice over (a re-import of 100,000 peaked
+        // at 160 MiB more); one at a time, only the compact `Known` stay.
+        let mut known = Vec::new();
+        let mut rows = query.into_model::<Known>().stream(conn).await?;
+        while let Some(row) = rows.try_next().await? {
+            known.push(row);
+        }
+        drop(rows);
         let by_tool_id = known
             .iter()
             .enumerate()
@@ -161,7 +169,7 @@ impl Matching {
 }
 
 /// Rows changed per statement or read per query.
-const ROWS_AT_ONCE: usize = 500;
+const ROWS_AT_ONCE: usize = 200;
 
 async fn run(
     state: &AppState,
@@ -274,17 +282,17 @@ async fn rows<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResu
 /// threshold it crossed before anyone imported it.
 async fn quiet_history<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    created: &[finding::Model],
+    created: &[Inserted],
     policy: &SlaPolicy,
     now: DateTime<Utc>,
     post_breach: chrono::TimeDelta,
 ) -> ServiceResult<()> {
     let mut quiet = Vec::new();
     for row in created.iter().filter(|f| f.is_open) {
-        let Some(schedule) = finding_sla::schedule(row) else { continue };
+        let Some(schedule) = row.schedule().read() else { continue };
         let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
         let passed = sla_events::quieted_history(&events, now, post_breach);
-        quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row, event, None, now)));
+        quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row.id, row.sla_cycle, event, None, now)));
     }
     let mut quiet = quiet.into_iter().peekable();
     while quiet.peek().is_some() {
@@ -316,14 +324,51 @@ fn new_finding(
     new
 }
 
-/// Inserts the new findings in chunks; returns the stored rows (the history rule reads their SLA columns). A finding a report dates after its own mitigation
-/// is refused with the finding's title.
+/// What an insert reads back of each new finding: its id and the SLA columns the history rule needs (not
+/// the whole row: copying forty returned columns per finding was most of SQLite's time in an import).
+#[derive(Debug, FromQueryResult)]
+struct Inserted {
+    id: i32,
+    is_open: bool,
+    sla_cycle: i32,
+    sla_start: i64,
+    sla_start_is_date: bool,
+    sla_deadline: Option<i64>,
+    sla_expiration_day: Option<i64>,
+    sla_approaching_at: Option<i64>,
+}
+
+impl Inserted {
+    const COLUMNS: [finding::Column; 8] = [
+        finding::Column::Id,
+        finding::Column::IsOpen,
+        finding::Column::SlaCycle,
+        finding::Column::SlaStart,
+        finding::Column::SlaStartIsDate,
+        finding::Column::SlaDeadline,
+        finding::Column::SlaExpirationDay,
+        finding::Column::SlaApproachingAt,
+    ];
+
+    fn schedule(&self) -> finding_sla::StoredSchedule {
+        finding_sla::StoredSchedule {
+            start: self.sla_start,
+            start_is_date: self.sla_start_is_date,
+            deadline: self.sla_deadline,
+            expiration_day: self.sla_expiration_day,
+            approaching_at: self.sla_approaching_at,
+        }
+    }
+}
+
+/// Inserts the new findings in chunks; returns their ids and SLA columns. A finding a report dates after
+/// its own mitigation is refused with the finding's title.
 async fn insert<C: sea_orm::ConnectionTrait>(
     conn: &C,
     news: Vec<NewFinding>,
     policy: &SlaPolicy,
     now: DateTime<Utc>,
-) -> ServiceResult<Vec<finding::Model>> {
+) -> ServiceResult<Vec<Inserted>> {
     let mut created = Vec::with_capacity(news.len());
     let mut rows = Vec::with_capacity(news.len());
     for new in news {
@@ -332,10 +377,16 @@ async fn insert<C: sea_orm::ConnectionTrait>(
             .map_err(|err| ServiceError::bad_input(format!("finding {title:?}: {}", err.public_message())))?;
         rows.push(row);
     }
+    let backend = conn.get_database_backend();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_AT_ONCE).collect();
-        created.extend(finding::Entity::insert_many(chunk).exec_with_returning(conn).await?);
+        let mut statement = finding::Entity::insert_many(chunk).into_query();
+        statement.returning(sea_orm::sea_query::Query::returning().columns(Inserted::COLUMNS));
+        let returned = conn.query_all_raw(backend.build(&statement)).await?;
+        for row in returned {
+            created.push(Inserted::from_query_result(&row, "")?);
+        }
     }
     Ok(created)
 }

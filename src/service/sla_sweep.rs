@@ -131,10 +131,9 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     }
     let mut event_ids = Vec::with_capacity(planned.len());
     for (chunk, chunk_notifications) in planned.chunks(500).zip(notification_ids.chunks(500)) {
-        let rows = chunk
-            .iter()
-            .zip(chunk_notifications)
-            .map(|((found, _, event), notification_id)| event_row(found, event, *notification_id, now));
+        let rows = chunk.iter().zip(chunk_notifications).map(|((found, _, event), notification_id)| {
+            event_row(found.id, found.sla_cycle, event, *notification_id, now)
+        });
         let insert = sla_event::Entity::insert_many(rows).on_conflict(
             OnConflict::columns([
                 sla_event::Column::FindingId,
@@ -207,14 +206,15 @@ async fn set_next_event_at<C: ConnectionTrait>(conn: &C, next_event_at: &[(i32, 
 }
 
 pub(crate) fn event_row(
-    found: &finding::Model,
+    finding_id: i32,
+    cycle: i32,
     event: &ScheduledEvent,
     notification_id: Option<i32>,
     now: DateTime<Utc>,
 ) -> sla_event::ActiveModel {
     sla_event::ActiveModel {
-        finding_id: Set(found.id),
-        cycle: Set(found.sla_cycle),
+        finding_id: Set(finding_id),
+        cycle: Set(cycle),
         kind: Set(event.kind),
         threshold: Set(i32::from(event.threshold)),
         occurred_at: Set(event.at.timestamp()),
@@ -251,7 +251,7 @@ async fn record_event<C: ConnectionTrait>(
     }
     let notification =
         outbox::publish(conn, now.timestamp(), notification_for(found, product, event, site, now)).await?;
-    let inserted = event_row(found, event, notification, now).insert(conn).await?;
+    let inserted = event_row(found.id, found.sla_cycle, event, notification, now).insert(conn).await?;
     Ok(Some(inserted.id))
 }
 
