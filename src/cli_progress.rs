@@ -29,6 +29,8 @@ impl ReadProgress {
         {
             bar.set_style(style);
         }
+        // Drawn at once, so even a file read faster than the first redraw shows what is being read.
+        bar.tick();
         let follower = {
             let bar = bar.clone();
             tokio::spawn(async move {

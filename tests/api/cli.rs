@@ -124,3 +124,41 @@ async fn a_scan_is_imported_and_reimported_from_the_command_line() {
     let missing = slawatch(&app, &[&import[..], &["/nonexistent/report.xml"]].concat()).await;
     assert!(text(&missing.stderr).contains("FILE /nonexistent/report.xml"), "{}", text(&missing.stderr));
 }
+
+#[tokio::test]
+async fn a_large_report_shows_a_progress_bar_on_a_terminal_and_not_in_a_pipeline_log() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("large.json");
+    // Over the 4 MiB from which the bar is shown: a padding field before three findings.
+    let padding = "x".repeat(5 * 1024 * 1024);
+    let findings = r#"[{"title": "a", "severity": "High"}, {"title": "b", "severity": "Low"}, {"title": "c", "severity": "Info"}]"#;
+    std::fs::write(&path, format!(r#"{{"padding": "{padding}", "findings": {findings}}}"#)).expect("write");
+    let report = path.display().to_string();
+    let import = ["import", "--scan-type", "Generic Findings Import", "--product", "Clacks", "--product-type", "Web"];
+
+    let logged = slawatch(&app, &[&import[..], &["--auto-create", report.as_str()]].concat()).await;
+    assert!(logged.status.success(), "{}", text(&logged.stderr));
+    assert!(
+        !text(&logged.stderr).contains(" read ("),
+        "no bar when stderr is not a terminal: {}",
+        text(&logged.stderr)
+    );
+
+    // `script` runs it on a pseudo-terminal, as a person at a shell would.
+    let line = format!(
+        "{} {} --reimport '{}'",
+        env!("CARGO_BIN_EXE_slawatch"),
+        import.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" "),
+        report
+    );
+    let mut command = Command::new("script");
+    command.args(["-qec", &line, "/dev/null"]).env("DATABASE_URL", &app.state.config.database_url);
+    command.env("RUST_LOG", "warn");
+    let on_terminal =
+        tokio::task::spawn_blocking(move || command.output()).await.expect("joined").expect("script runs");
+    let screen = text(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{screen}");
+    assert!(screen.contains("MiB read ("), "a bar with the bytes read: {screen}");
+    assert!(screen.contains("0 created, 0 closed, 0 reactivated, 3 untouched"), "{screen}");
+}
