@@ -20,6 +20,7 @@ pub mod report_schedule;
 pub mod retry;
 pub mod role;
 pub mod scan_type;
+pub mod setting_conditions;
 pub mod severity;
 pub mod sla;
 pub mod sla_events;

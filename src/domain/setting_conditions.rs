@@ -1,0 +1,170 @@
+//! Conditions on notification settings (issue 21): a setting may apply only to some severities and, at the
+//! system and template scopes, only to some products or product types. Several settings for one event and
+//! scope then coexist when their conditions differ — the runbook's "SLA breach: Critical → page and mail
+//! Cheery; High → mail the team" — and what applies to an event is the union of the settings whose
+//! conditions it meets. Pure; recipient resolution (`recipients`) takes the merged setting.
+
+use std::collections::BTreeSet;
+
+use super::Severity;
+use super::recipients::EventSetting;
+
+/// When a setting applies, beyond its event. An empty set means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Condition {
+    pub severities: BTreeSet<Severity>,
+    /// With `product_type_ids`: the products it applies to are these and those of these types.
+    pub product_ids: BTreeSet<i32>,
+    pub product_type_ids: BTreeSet<i32>,
+}
+
+/// What an event is about, as far as conditions look: a finding's severity, the product and its type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Subject {
+    pub severity: Option<Severity>,
+    pub product_id: Option<i32>,
+    pub product_type_id: Option<i32>,
+}
+
+impl Condition {
+    /// A condition that holds for every event.
+    #[must_use]
+    pub fn always() -> Self {
+        Self::default()
+    }
+
+    #[must_use]
+    pub fn is_always(&self) -> bool {
+        self.severities.is_empty() && self.product_ids.is_empty() && self.product_type_ids.is_empty()
+    }
+
+    /// Whether an event about `subject` meets it. A restricted dimension needs the subject to have it: a
+    /// severity condition never matches an event without a finding, a product condition one without a product.
+    #[must_use]
+    pub fn holds_for(&self, subject: Subject) -> bool {
+        let severity_holds =
+            self.severities.is_empty() || subject.severity.is_some_and(|s| self.severities.contains(&s));
+        let product_holds = (self.product_ids.is_empty() && self.product_type_ids.is_empty())
+            || subject.product_id.is_some_and(|p| self.product_ids.contains(&p))
+            || subject.product_type_id.is_some_and(|t| self.product_type_ids.contains(&t));
+        severity_holds && product_holds
+    }
+}
+
+/// One stored setting of a scope for an event, with its condition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConditionalSetting {
+    pub condition: Condition,
+    pub setting: EventSetting,
+}
+
+/// The setting that applies to an event about `subject` in one scope: the union of the settings whose
+/// conditions hold (channels, extra addresses, Slack channels and webhooks each once); `None` when none
+/// holds, so the scope's fallback (its `other` setting, then the defaults) applies.
+#[must_use]
+pub fn applicable(settings: &[ConditionalSetting], subject: Subject) -> Option<EventSetting> {
+    let mut holding = settings.iter().filter(|s| s.condition.holds_for(subject)).peekable();
+    holding.peek()?;
+    let mut merged = EventSetting::default();
+    for ConditionalSetting { setting, .. } in holding {
+        merged.channels.extend(setting.channels.iter().copied());
+        extend_unique(&mut merged.emails, &setting.emails);
+        extend_unique(&mut merged.slack_channels, &setting.slack_channels);
+        extend_unique(&mut merged.webhook_ids, &setting.webhook_ids);
+    }
+    Some(merged)
+}
+
+fn extend_unique<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
+    for item in from {
+        if !into.contains(item) {
+            into.push(item.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::recipients::Channel;
+
+    fn setting(channels: &[Channel], emails: &[&str]) -> EventSetting {
+        EventSetting {
+            channels: channels.iter().copied().collect(),
+            emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+            ..EventSetting::default()
+        }
+    }
+
+    fn when(severities: &[Severity], product_ids: &[i32], product_type_ids: &[i32]) -> Condition {
+        Condition {
+            severities: severities.iter().copied().collect(),
+            product_ids: product_ids.iter().copied().collect(),
+            product_type_ids: product_type_ids.iter().copied().collect(),
+        }
+    }
+
+    fn about(severity: Severity, product_id: i32, product_type_id: i32) -> Subject {
+        Subject { severity: Some(severity), product_id: Some(product_id), product_type_id: Some(product_type_id) }
+    }
+
+    #[test]
+    fn conditions_hold_by_severity_and_by_product_or_its_type() {
+        use Severity::{Critical, High, Low};
+        // (condition, subject, holds)
+        let table = [
+            (Condition::always(), about(Low, 1, 10), true),
+            (Condition::always(), Subject::default(), true),
+            (when(&[Critical], &[], &[]), about(Critical, 1, 10), true),
+            (when(&[Critical], &[], &[]), about(High, 1, 10), false),
+            (when(&[Critical, High], &[], &[]), about(High, 1, 10), true),
+            (when(&[Critical], &[], &[]), Subject { product_id: Some(1), ..Subject::default() }, false),
+            (when(&[], &[2], &[]), about(Low, 2, 10), true),
+            (when(&[], &[2], &[]), about(Low, 1, 10), false),
+            (when(&[], &[2], &[10]), about(Low, 1, 10), true),
+            (when(&[], &[], &[11]), about(Low, 1, 10), false),
+            (when(&[], &[2], &[]), Subject { severity: Some(Low), ..Subject::default() }, false),
+            (when(&[Critical], &[2], &[]), about(Critical, 2, 10), true),
+            (when(&[Critical], &[2], &[]), about(High, 2, 10), false),
+            (when(&[Critical], &[2], &[]), about(Critical, 3, 10), false),
+        ];
+        for (condition, subject, holds) in table {
+            assert_eq!(condition.holds_for(subject), holds, "{condition:?} for {subject:?}");
+        }
+        assert!(Condition::always().is_always());
+        assert!(!when(&[Low], &[], &[]).is_always());
+    }
+
+    #[test]
+    fn the_runbooks_routing_merges_the_settings_whose_conditions_hold() {
+        use Channel::{Alert, Mail, Slack};
+        // SLA breach at system scope: Critical → Slack + mail to Cheery; High → mail to the team; the Royal
+        // Bank liaison gets every breach of product 2.
+        let settings = [
+            ConditionalSetting {
+                condition: when(&[Severity::Critical], &[], &[]),
+                setting: setting(&[Slack, Mail], &["cheery@golemtrust.am"]),
+            },
+            ConditionalSetting {
+                condition: when(&[Severity::High], &[], &[]),
+                setting: setting(&[Mail], &["security-team@golemtrust.am"]),
+            },
+            ConditionalSetting {
+                condition: when(&[], &[2], &[]),
+                setting: setting(&[Mail, Alert], &["liaison@royalbank.am", "cheery@golemtrust.am"]),
+            },
+        ];
+        let critical_elsewhere = applicable(&settings, about(Severity::Critical, 1, 10)).expect("applies");
+        assert_eq!(critical_elsewhere, setting(&[Slack, Mail], &["cheery@golemtrust.am"]));
+        let high_elsewhere = applicable(&settings, about(Severity::High, 1, 10)).expect("applies");
+        assert_eq!(high_elsewhere, setting(&[Mail], &["security-team@golemtrust.am"]));
+        let critical_at_the_bank = applicable(&settings, about(Severity::Critical, 2, 10)).expect("applies");
+        assert_eq!(
+            critical_at_the_bank,
+            setting(&[Slack, Mail, Alert], &["cheery@golemtrust.am", "liaison@royalbank.am"]),
+            "both settings, each address once"
+        );
+        assert_eq!(applicable(&settings, about(Severity::Low, 1, 10)), None, "none holds: the fallback applies");
+        assert_eq!(applicable(&[], about(Severity::Low, 1, 10)), None);
+    }
+}
