@@ -121,6 +121,7 @@ async fn main() -> BenchResult<()> {
         verified: None,
         close_old_findings: None,
         test_title: None,
+        tags: None,
         bytes_read: Arc::default(),
     };
     let (first, length) = report(total, 0)?;

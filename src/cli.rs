@@ -61,6 +61,9 @@ pub struct ImportArgs {
     /// Leave out findings below this severity.
     #[arg(long, default_value = "Info", value_parser = severity_arg)]
     pub minimum_severity: crate::domain::Severity,
+    /// Tags for the test, comma-separated or repeated (a re-import without any keeps the test's).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
     /// The report file.
     pub file: std::path::PathBuf,
 }

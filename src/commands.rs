@@ -197,6 +197,12 @@ pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupErr
         .map_err(|err| StartupError::Service(format!("cannot read FILE {}: {err}", args.file.display())))?;
     let size = file.metadata().map_or(0, |m| m.len());
     eprintln!("importing {} ({size} bytes) into {:?}…", args.file.display(), args.product);
+    let tags = if args.tags.is_empty() {
+        None
+    } else {
+        let parsed = crate::domain::tags::Tags::parse(args.tags.iter().map(String::as_str));
+        Some(parsed.map_err(|err| StartupError::Service(format!("--tag: {err}")))?)
+    };
     let request = ImportRequest {
         scan_type: args.scan_type,
         file,
@@ -212,6 +218,7 @@ pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupErr
         verified: None,
         close_old_findings: None,
         test_title: None,
+        tags,
         bytes_read: std::sync::Arc::default(),
     };
     let progress = crate::cli_progress::ReadProgress::show(size, request.bytes_read.clone());

@@ -14,6 +14,7 @@ mod m20261201_000008_notification_finding_index;
 mod m20261202_000009_user_token_generation;
 mod m20261202_000010_site_url_chosen;
 mod m20261202_000011_scan_imports;
+mod m20261202_000012_test_tags;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_user_token_generation::Migration),
             Box::new(m20261202_000010_site_url_chosen::Migration),
             Box::new(m20261202_000011_scan_imports::Migration),
+            Box::new(m20261202_000012_test_tags::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub mod severity;
 pub mod sla;
 pub mod sla_events;
 pub mod sla_policy;
+pub mod tags;
 pub mod validated;
 pub mod webhook_format;
 pub mod webhook_health;

@@ -76,4 +76,4 @@ stored_as_text!(
     crate::domain::scan_type::ScanType,
 );
 
-stored_as_text!(display: crate::domain::recipients::Target);
+stored_as_text!(display: crate::domain::recipients::Target, crate::domain::tags::Tags);

@@ -7,6 +7,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, Upload};
 use super::context::{ContextExt, parse_opt_id};
 use super::types::enums::{ScanType, Severity};
 use super::types::{Date, ScanImport};
+use crate::domain::tags::Tags;
 use crate::error::ServiceError;
 use crate::service::scan_context::TargetFields;
 use crate::service::scan_import::{self, ImportRequest};
@@ -35,6 +36,8 @@ pub struct ImportScanInput {
     /// Mitigate the findings the report no longer lists (default false on import, true on re-import).
     pub close_old_findings: Option<bool>,
     pub test_title: Option<String>,
+    /// Tags for the test (each may list several, comma-separated); omitted on a re-import keeps the test's.
+    pub tags: Option<Vec<String>>,
 }
 
 impl ImportScanInput {
@@ -50,6 +53,7 @@ impl ImportScanInput {
         let target = fields
             .target(reimport)
             .ok_or_else(|| ServiceError::bad_input("name where the scan goes: testId, engagementId or productName"))?;
+        let tags = self.tags.as_ref().map(|tags| Tags::parse(tags.iter().map(String::as_str))).transpose()?;
         let upload = self.file.value(ctx).map_err(|err| ServiceError::bad_input(format!("file: {err}")))?;
         Ok(ImportRequest {
             scan_type: self.scan_type.into(),
@@ -61,6 +65,7 @@ impl ImportScanInput {
             verified: self.verified,
             close_old_findings: self.close_old_findings,
             test_title: self.test_title,
+            tags,
             bytes_read: std::sync::Arc::default(),
         })
     }

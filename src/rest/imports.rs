@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::{RestError, actor};
 use crate::domain::Severity;
 use crate::domain::scan_type::ScanType;
+use crate::domain::tags::Tags;
 use crate::service::scan_context::TargetFields;
 use crate::service::scan_import::{self, ImportOutcome, ImportRequest};
 use crate::state::AppState;
@@ -35,6 +36,8 @@ fn bad(field: &str, message: impl Into<String>) -> RestError {
 struct Form {
     file: Option<(std::fs::File, u64)>,
     fields: std::collections::HashMap<String, String>,
+    /// `tags` may come more than once (`-F tags=a -F tags=b`), each value possibly comma-separated.
+    tags: Vec<String>,
 }
 
 /// Writes an uploaded file's parts to a temporary file as they arrive; returns it with its length.
@@ -64,7 +67,7 @@ async fn spool(
 }
 
 async fn read_form(mut multipart: Multipart, max_report_bytes: usize) -> Result<Form, RestError> {
-    let mut form = Form { file: None, fields: std::collections::HashMap::new() };
+    let mut form = Form { file: None, fields: std::collections::HashMap::new(), tags: Vec::new() };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -78,7 +81,11 @@ async fn read_form(mut multipart: Multipart, max_report_bytes: usize) -> Result<
             let bytes =
                 field.bytes().await.map_err(|err| multipart_error(&err.body_text(), err.status(), max_report_bytes))?;
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| bad(&name, "is not UTF-8 text"))?;
-            form.fields.insert(name, text.trim().to_owned());
+            if name == "tags" {
+                form.tags.push(text);
+            } else {
+                form.fields.insert(name, text.trim().to_owned());
+            }
         }
     }
     Ok(form)
@@ -142,6 +149,11 @@ impl Form {
         let (active, verified, close_old_findings) =
             (self.flag("active")?, self.flag("verified")?, self.flag("close_old_findings")?);
         let test_title = self.text("test_title").map(str::to_owned);
+        let tags = if self.tags.is_empty() {
+            None
+        } else {
+            Some(Tags::parse(self.tags.iter().map(String::as_str)).map_err(|err| bad("tags", err.0))?)
+        };
         let file = self.file.filter(|(_, length)| *length > 0).ok_or_else(|| bad("file", "No file was submitted."))?.0;
         Ok(ImportRequest {
             scan_type,
@@ -153,6 +165,7 @@ impl Form {
             verified,
             close_old_findings,
             test_title,
+            tags,
             bytes_read: std::sync::Arc::default(),
         })
     }
@@ -164,6 +177,7 @@ fn answer(outcome: &ImportOutcome) -> Value {
     json!({
         "scan_type": outcome.test.scan_type.as_str(),
         "scan_date": outcome.test.scan_date.to_string(),
+        "tags": outcome.test.tags.as_slice(),
         "test": outcome.test.id,
         "test_id": outcome.test.id,
         "engagement": outcome.engagement.id,

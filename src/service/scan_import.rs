@@ -17,6 +17,7 @@ use crate::db;
 use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::scan_type::ScanType;
 use crate::domain::sla_events;
+use crate::domain::tags::Tags;
 use crate::domain::{Severity, SlaPolicy};
 use crate::entity::{engagement, finding, scan_test, sla_event};
 use crate::error::{ServiceError, ServiceResult};
@@ -45,6 +46,8 @@ pub struct ImportRequest {
     /// Mitigate what the report no longer lists (default: false on import, true on re-import).
     pub close_old_findings: Option<bool>,
     pub test_title: Option<String>,
+    /// Tags for the test; `None` keeps a re-imported test's own.
+    pub tags: Option<Tags>,
     /// How much of the file has been read so far, for a progress display (the CLI's bar).
     pub bytes_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -189,6 +192,9 @@ async fn run(
             let mut model: scan_test::ActiveModel = test.into();
             model.scan_date = Set(scan_date);
             model.updated_at = Set(now.timestamp());
+            if let Some(tags) = request.tags.clone() {
+                model.tags = Set(tags);
+            }
             model.update(&txn).await?
         }
         None => {
@@ -196,6 +202,7 @@ async fn run(
                 engagement_id: Set(engagement.id),
                 scan_type: Set(request.scan_type),
                 title: Set(request.test_title.clone()),
+                tags: Set(request.tags.clone().unwrap_or_default()),
                 scan_date: Set(scan_date),
                 created_at: Set(now.timestamp()),
                 updated_at: Set(now.timestamp()),

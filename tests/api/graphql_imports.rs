@@ -33,7 +33,7 @@ async fn upload(app: &TestApp, authorization: Option<&str>, query: &str, variabl
 
 const IMPORT_SCAN: &str = "mutation($input: ImportScanInput!) {
     importScan(input: $input) {
-        test { id scanType scanDate title }
+        test { id scanType scanDate title tags }
         engagement { id name product { name } }
         statistics { created closed reactivated untouched } } }";
 
@@ -60,6 +60,7 @@ async fn a_report_uploaded_to_graphql_is_imported_then_reimported_into_its_test(
     let input = json!({
         "scanType": "ZAP", "file": null, "productName": "Bodgeit", "productTypeName": "Web",
         "engagementName": "CI", "autoCreateContext": true, "scanDate": "2026-02-20", "testTitle": "nightly",
+        "tags": ["zap,nightly", "ci"],
     });
     let (status, imported) = upload(
         &app,
@@ -76,6 +77,7 @@ async fn a_report_uploaded_to_graphql_is_imported_then_reimported_into_its_test(
         (done["test"]["scanDate"].as_str(), done["test"]["title"].as_str()),
         (Some("2026-02-20"), Some("nightly"))
     );
+    assert_eq!(done["test"]["tags"], json!(["zap", "nightly", "ci"]));
     assert_eq!(done["engagement"]["name"], "CI");
     assert_eq!(done["engagement"]["product"]["name"], "Bodgeit");
     let created = done["statistics"]["created"].as_u64().expect("created");

@@ -111,10 +111,13 @@ async fn a_pipelines_import_then_reimport_dates_keeps_closes_and_reactivates_fin
             ("engagement_name", "CI"),
             ("auto_create_context", "true"),
             ("scan_date", "2026-02-20"),
+            ("tags", "nightly, zap"),
+            ("tags", "ci"),
         ],
     )
     .await;
     assert_eq!(status, 201, "{imported}");
+    assert_eq!(imported["tags"], json!(["nightly", "zap", "ci"]), "tags repeated or comma-separated");
     let first_alerts = zap_alerts(FIRST);
     assert_eq!(delta(&imported, "created"), first_alerts.len() as u64, "one finding per alert item");
     let listed = findings(&app).await;
@@ -137,6 +140,7 @@ async fn a_pipelines_import_then_reimport_dates_keeps_closes_and_reactivates_fin
     .await;
     assert_eq!(status, 201, "{again}");
     assert_eq!(again["test"], imported["test"], "the same test");
+    assert_eq!(again["tags"], imported["tags"], "a re-import without tags keeps the test's");
     assert_eq!(delta(&again, "untouched"), kept.len() as u64);
     assert_eq!(delta(&again, "created"), (second_alerts.len() - kept.len()) as u64);
     assert_eq!(delta(&again, "closed"), (first_alerts.len() - kept.len()) as u64);
@@ -203,6 +207,7 @@ async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
         (0..2_500).map(|i| format!(r#"{{"title": "finding {i}", "severity": "Low", "description": "d"}}"#)).collect();
     std::fs::write(&long_path, format!(r#"{{"findings": [{}, {{"title": "cut"#, entries.join(","))).expect("write");
     let long_truncated = format!("@{}", long_path.display());
+    let long_tag = "t".repeat(101);
     let cases: Vec<BadUpload> = vec![
         (
             vec![("scan_type", "Generic Findings Import"), ("file", &long_truncated), ("engagement", &engagement)],
@@ -226,6 +231,11 @@ async fn bad_uploads_are_refused_naming_the_problem_and_change_nothing() {
             "scan_date",
         ),
         (vec![("scan_type", "ZAP Scan"), ("file", &zap), ("engagement", "99999")], 404, "Not found"),
+        (
+            vec![("scan_type", "ZAP Scan"), ("file", &zap), ("engagement", &engagement), ("tags", &long_tag)],
+            400,
+            "tags",
+        ),
     ];
     for (fields, status, names) in cases {
         let (got, answer) = import(&app, &fields).await;

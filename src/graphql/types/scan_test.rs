@@ -19,6 +19,9 @@ impl ScanTest {
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
     }
+    async fn tags(&self) -> &[String] {
+        self.0.tags.as_slice()
+    }
     async fn scan_type(&self) -> ScanType {
         self.0.scan_type.into()
     }
