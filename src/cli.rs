@@ -70,10 +70,7 @@ pub struct ImportArgs {
 
 fn scan_type_arg(text: &str) -> Result<crate::domain::scan_type::ScanType, String> {
     use crate::domain::scan_type::ScanType;
-    text.parse().map_err(|_| {
-        let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
-        format!("{text:?} is not one of: {}", known.join(", "))
-    })
+    text.parse().map_err(|_| format!("{text:?} is not one of: {}", ScanType::names()))
 }
 
 fn severity_arg(text: &str) -> Result<crate::domain::Severity, String> {

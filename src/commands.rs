@@ -197,12 +197,8 @@ pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupErr
         .map_err(|err| StartupError::Service(format!("cannot read FILE {}: {err}", args.file.display())))?;
     let size = file.metadata().map_or(0, |m| m.len());
     eprintln!("importing {} ({size} bytes) into {:?}…", args.file.display(), args.product);
-    let tags = if args.tags.is_empty() {
-        None
-    } else {
-        let parsed = crate::domain::tags::Tags::parse(args.tags.iter().map(String::as_str));
-        Some(parsed.map_err(|err| StartupError::Service(format!("--tag: {err}")))?)
-    };
+    let tags = crate::domain::tags::Tags::given(args.tags.iter().map(String::as_str))
+        .map_err(|err| StartupError::Service(format!("--tag: {err}")))?;
     let request = ImportRequest {
         scan_type: args.scan_type,
         file,

@@ -13,6 +13,12 @@ stored_enum! {
 impl ScanType {
     pub const ALL: [ScanType; 4] = [Self::Sarif, Self::Trivy, Self::Generic, Self::Zap];
 
+    /// Every name, comma-separated: what a request with an unknown `scan_type` is told to choose from.
+    #[must_use]
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+
     /// The fields DefectDojo hashes to recognise the same finding in this format's reports (its
     /// `HASHCODE_FIELDS_PER_SCANNER` defaults).
     #[must_use]

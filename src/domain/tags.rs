@@ -33,6 +33,19 @@ impl Tags {
         Ok(Self(tags))
     }
 
+    /// `parse`, when a request gives any tag values at all; `None` when it gives none (a re-import then keeps
+    /// the test's tags).
+    ///
+    /// # Errors
+    /// As `parse`.
+    pub fn given<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Option<Self>, validated::Invalid> {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return Ok(None);
+        }
+        Self::parse(values).map(Some)
+    }
+
     #[must_use]
     pub fn as_slice(&self) -> &[String] {
         &self.0
@@ -64,6 +77,8 @@ mod tests {
         assert_eq!(tags.as_slice(), ["nightly", "ci", "release-1.2"]);
         assert_eq!(tags.to_string().parse::<Tags>(), Ok(tags), "stored and read back the same");
         assert_eq!(Tags::parse(["", " , "]), Ok(Tags::default()));
+        assert_eq!(Tags::given(Vec::<&str>::new()), Ok(None), "no values: keep the test's");
+        assert_eq!(Tags::given([""]), Ok(Some(Tags::default())), "an empty value: clear them");
         let long = "x".repeat(MAX_TAG_CHARS + 1);
         assert!(Tags::parse([long.as_str()]).is_err_and(|e| e.0.contains("over 100 characters")));
         let many: Vec<String> = (0..=MAX_TAGS).map(|i| format!("t{i}")).collect();

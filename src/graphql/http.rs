@@ -19,7 +19,7 @@ use super::context::RequestOrigin;
 use super::loaders::{ProductLoader, UserLoader};
 use super::query_cost::{self, AlreadyMeasured, CostError, CostLimits};
 use super::ws_session::PendingSockets;
-use crate::error::REQUEST_ID;
+use crate::error::{REQUEST_ID, ServiceError};
 use crate::kept::memo::Memo;
 use crate::security::token;
 use crate::service::auth;
@@ -82,6 +82,9 @@ fn error_response(status: StatusCode, code: &str, message: &str, request_id: &st
     response
 }
 
+/// What a client sending several operations in one request is told (JSON or multipart alike).
+const NO_BATCHES: &str = "batched operations are not supported: send one operation per request";
+
 /// Why a request body could not be read as a GraphQL request.
 struct Unreadable(StatusCode, String);
 
@@ -92,7 +95,7 @@ async fn json_request(http: axum::extract::Request) -> Result<async_graphql::Req
     })?;
     serde_json::from_slice(&body).map_err(|err| {
         let message = if body.first() == Some(&b'[') {
-            "batched operations are not supported: send one operation per request".to_owned()
+            NO_BATCHES.to_owned()
         } else {
             format!("the body is not a GraphQL request in JSON: {err}")
         };
@@ -118,10 +121,7 @@ async fn multipart_request(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the upload is over the limit of {} MiB", crate::config::mebibytes(max_report_bytes)),
         ),
-        ParseRequestError::UnsupportedBatch => Unreadable(
-            StatusCode::BAD_REQUEST,
-            "batched operations are not supported: send one operation per request".to_owned(),
-        ),
+        ParseRequestError::UnsupportedBatch => Unreadable(StatusCode::BAD_REQUEST, NO_BATCHES.to_owned()),
         other => Unreadable(StatusCode::BAD_REQUEST, format!("not a readable GraphQL multipart request: {other}")),
     })
 }
@@ -134,8 +134,24 @@ pub async fn graphql_post(
 ) -> Response {
     let request_id = token::random_hex(8).unwrap_or_else(|_| "unknown".to_owned());
     let headers = http.headers().clone();
+    let refusal = |err: ServiceError| {
+        let message = REQUEST_ID.sync_scope(request_id.clone(), || err.public_message());
+        let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        error_response(status, err.code(), &message, &request_id)
+    };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let state = endpoint.state.clone();
+    let identity = match REQUEST_ID.scope(request_id.clone(), auth::authenticate(&state, authorization)).await {
+        Ok(identity) => identity,
+        Err(err) => return refusal(err),
+    };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let read = if content_type.trim_start().to_ascii_lowercase().starts_with("multipart/") {
+        // Only a signed-in caller may make the server spool an upload to disk: anyone else is refused
+        // before a byte of the body is read.
+        if let Err(err) = identity.actor() {
+            return refusal(err);
+        }
         multipart_request(http, content_type, endpoint.state.config.limits.max_report_bytes).await
     } else {
         json_request(http).await
@@ -149,16 +165,6 @@ pub async fn graphql_post(
     let request = match endpoint.parsed(request) {
         Ok(request) => request,
         Err(err) => return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &err.to_string(), &request_id),
-    };
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let state = endpoint.state.clone();
-    let identity = match REQUEST_ID.scope(request_id.clone(), auth::authenticate(&state, authorization)).await {
-        Ok(identity) => identity,
-        Err(err) => {
-            let message = REQUEST_ID.sync_scope(request_id.clone(), || err.public_message());
-            let status = StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return error_response(status, err.code(), &message, &request_id);
-        }
     };
     let request = request
         .data(identity)

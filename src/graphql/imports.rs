@@ -53,6 +53,7 @@ impl ImportScanInput {
         let target = fields
             .target(reimport)
             .ok_or_else(|| ServiceError::bad_input("name where the scan goes: testId, engagementId or productName"))?;
+        // An explicit empty list clears the test's tags; an omitted one keeps them.
         let tags = self.tags.as_ref().map(|tags| Tags::parse(tags.iter().map(String::as_str))).transpose()?;
         let upload = self.file.value(ctx).map_err(|err| ServiceError::bad_input(format!("file: {err}")))?;
         Ok(ImportRequest {

@@ -122,8 +122,7 @@ impl Form {
     fn request(self, reimport: bool) -> Result<ImportRequest, RestError> {
         let scan_type_text = self.text("scan_type").ok_or_else(|| bad("scan_type", "This field is required."))?;
         let scan_type: ScanType = scan_type_text.parse().map_err(|_| {
-            let known: Vec<&str> = ScanType::ALL.iter().map(|t| t.as_str()).collect();
-            bad("scan_type", format!("{scan_type_text:?} is not a supported scan type: one of {}", known.join(", ")))
+            bad("scan_type", format!("{scan_type_text:?} is not a supported scan type: one of {}", ScanType::names()))
         })?;
         let fields = TargetFields {
             test: self.id("test")?,
@@ -149,11 +148,7 @@ impl Form {
         let (active, verified, close_old_findings) =
             (self.flag("active")?, self.flag("verified")?, self.flag("close_old_findings")?);
         let test_title = self.text("test_title").map(str::to_owned);
-        let tags = if self.tags.is_empty() {
-            None
-        } else {
-            Some(Tags::parse(self.tags.iter().map(String::as_str)).map_err(|err| bad("tags", err.0))?)
-        };
+        let tags = Tags::given(self.tags.iter().map(String::as_str)).map_err(|err| bad("tags", err.0))?;
         let file = self.file.filter(|(_, length)| *length > 0).ok_or_else(|| bad("file", "No file was submitted."))?.0;
         Ok(ImportRequest {
             scan_type,

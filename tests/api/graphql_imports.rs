@@ -121,8 +121,11 @@ async fn only_a_products_writers_import_through_graphql_and_others_learn_nothing
     app.add_member(&product, &reader_id, "READER").await;
     let input = json!({ "input": { "scanType": "ZAP", "file": null, "engagementId": engagement } });
     let report = fixture("zap/5_zap_sample_one.xml");
-    let (_, anonymous) = upload(&app, None, IMPORT_SCAN, input.clone(), &report).await;
-    assert_eq!(code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    // Refused before the body is read: no one unknown makes the server spool an upload.
+    let (status, anonymous) = upload(&app, None, IMPORT_SCAN, input.clone(), &report).await;
+    assert_eq!((status, code(&anonymous)), (401, "UNAUTHENTICATED"), "{anonymous}");
+    let (status, forged) = upload(&app, Some("Bearer not-a-token"), IMPORT_SCAN, input.clone(), &report).await;
+    assert_eq!((status, code(&forged)), (401, "UNAUTHENTICATED"), "{forged}");
     let (_, by_reader) = upload(&app, Some(&format!("Bearer {reader}")), IMPORT_SCAN, input.clone(), &report).await;
     assert_eq!(code(&by_reader), "FORBIDDEN", "{by_reader}");
     let (_, by_outsider) = upload(&app, Some(&format!("Bearer {outsider}")), IMPORT_SCAN, input.clone(), &report).await;
@@ -183,6 +186,13 @@ async fn bad_graphql_uploads_are_refused_naming_the_problem_and_change_nothing()
             "NESSUS",
         ),
         (json!({ "input": new_product }), oversized.as_str(), 413, "BAD_USER_INPUT", "over the limit of 1 MiB"),
+        (
+            json!({ "input": { "scanType": "ZAP", "file": null, "engagementId": "1", "tags": ["t".repeat(101)] } }),
+            zap.as_str(),
+            200,
+            "BAD_USER_INPUT",
+            "over 100 characters",
+        ),
     ];
     for (variables, file, status, want_code, names) in cases {
         let (got, answer) = upload(&app, Some(&admin(&app)), IMPORT_SCAN, variables.clone(), file).await;
