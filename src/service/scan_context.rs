@@ -69,30 +69,23 @@ impl TargetFields {
     }
 }
 
-/// Whether `engagement_of` would create the product or the engagement (a named one that does not exist
-/// yet), so the import reads the file through before anything is created.
-pub async fn creates_context(state: &AppState, target: &ImportTarget) -> ServiceResult<bool> {
-    let ImportTarget::Named { product_name, engagement_name, auto_create_context, .. } = target else {
-        return Ok(false);
-    };
-    let named = product::Entity::find().filter(product::Column::Name.eq(product_name)).one(&state.db).await?;
-    let Some(product) = named else { return Ok(*auto_create_context) };
-    let name = engagement_name.as_deref().unwrap_or(DEFAULT_ENGAGEMENT);
-    let existing = engagement::Entity::find()
-        .filter(engagement::Column::ProductId.eq(product.id))
-        .filter(engagement::Column::Name.eq(name))
-        .one(&state.db)
-        .await?;
-    // The default engagement is made without being asked; a named one only with `auto_create_context`.
-    Ok(existing.is_none() && (*auto_create_context || engagement_name.is_none()))
-}
-
 /// The engagement of imports that name a product but no engagement.
 const DEFAULT_ENGAGEMENT: &str = "Imports";
 
 /// The engagement an import goes to (created when asked to and missing), checked for the actor's
-/// `Writer` role; `NOT_FOUND` for what the actor may not view.
-pub async fn engagement_of(state: &AppState, actor: &Actor, target: &ImportTarget) -> ServiceResult<engagement::Model> {
+/// `Writer` role; `NOT_FOUND` for what the actor may not view. `before_creating` runs once, just before the
+/// first thing would be created (the import reads its file through there, so a bad file creates nothing).
+pub async fn engagement_of(
+    state: &AppState,
+    actor: &Actor,
+    target: &ImportTarget,
+    before_creating: impl AsyncFnOnce() -> ServiceResult<()>,
+) -> ServiceResult<engagement::Model> {
+    let mut before_creating = Some(before_creating);
+    let mut about_to_create = async || match before_creating.take() {
+        Some(check) => check().await,
+        None => Ok(()),
+    };
     let found = match target {
         ImportTarget::Engagement(id) => engagement::Entity::find_by_id(*id).one(&state.db).await?,
         ImportTarget::Test(id) => {
@@ -110,6 +103,7 @@ pub async fn engagement_of(state: &AppState, actor: &Actor, target: &ImportTarge
             let product = match named {
                 Some(product) => product,
                 None if *auto_create_context => {
+                    about_to_create().await?;
                     create_product(state, actor, product_name, product_type_name.as_deref()).await?
                 }
                 None => return Err(no_product()),
@@ -130,6 +124,7 @@ pub async fn engagement_of(state: &AppState, actor: &Actor, target: &ImportTarge
             match existing {
                 Some(found) => Some(found),
                 None if *auto_create_context || engagement_name.is_none() => {
+                    about_to_create().await?;
                     let input = EngagementInput {
                         product_id: Some(product.id),
                         name: Some(name),

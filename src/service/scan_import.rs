@@ -63,10 +63,8 @@ pub struct ImportOutcome {
 /// The engagement the import goes to. When it (or its product) is still to be created, the report is read
 /// through once first: a bad file must not leave a new product behind.
 async fn engagement_for(state: &AppState, actor: &Actor, request: &ImportRequest) -> ServiceResult<engagement::Model> {
-    if scan_context::creates_context(state, &request.target).await? {
-        scan_reading::validate(request.scan_type, &request.file).await?;
-    }
-    scan_context::engagement_of(state, actor, &request.target).await
+    let read_through = async || scan_reading::validate(request.scan_type, &request.file).await;
+    scan_context::engagement_of(state, actor, &request.target, read_through).await
 }
 
 /// `import-scan`: a new test and the report's findings that are not already open in the product.
