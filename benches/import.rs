@@ -156,6 +156,44 @@ async fn main() -> BenchResult<()> {
         s.untouched,
         anon.mib()
     );
+    // Another client writing while a report is re-imported: each of its writes (a new engagement, a small
+    // transaction of its own) waits for the import's one transaction on SQLite.
+    let (third, _) = report(total, total / 50)?;
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (state, actor, writing) = (bench.state.clone(), bench.actor.clone(), writing.clone());
+        let product_id = bench.product_ids[0];
+        tokio::spawn(async move {
+            let mut waits = Vec::new();
+            while writing.load(Ordering::Relaxed) {
+                let input = EngagementInput {
+                    product_id: Some(product_id),
+                    name: Some(format!("meanwhile {}", waits.len())),
+                    ..Default::default()
+                };
+                let started = Instant::now();
+                let done = engagements::create(&state, &actor, input).await;
+                waits.push((started.elapsed().as_secs_f64() * 1000.0, done.is_ok()));
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            waits
+        })
+    };
+    let started = Instant::now();
+    scan_import::reimport(&bench.state, &bench.actor, request(third)).await.map_err(|e| e.detail())?;
+    let took = started.elapsed().as_secs_f64();
+    writing.store(false, Ordering::Relaxed);
+    let mut waits = writer.await?;
+    let failed = waits.iter().filter(|(_, ok)| !ok).count();
+    waits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let at = |q: f64| waits.get(((waits.len() as f64 - 1.0) * q).round() as usize).map_or(0.0, |w| w.0);
+    println!(
+        "concurrent writes during a {took:.2} s re-import: {} writes, p50={:.0} ms p99={:.0} ms max={:.0} ms failed={failed}",
+        waits.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
     println!(
         "peak RSS {:.0} MiB (file-backed now, SQLite's mapped database: {:.0} MiB)",
         status_mib("VmHWM"),
