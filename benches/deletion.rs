@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use slawatch::clock::Clock;
+use slawatch::domain::{FindingId, ProductId};
 use slawatch::entity::finding;
 use slawatch::service::engagements::{self, EngagementInput};
 use slawatch::service::findings::{self, NewFinding};
@@ -44,7 +45,7 @@ async fn main() -> BenchResult<()> {
 
     // Single findings of the last product, which the product deletions below leave alone.
     let last_product = *bench.product_ids.last().ok_or("no products")?;
-    let victims: Vec<i32> = finding::Entity::find()
+    let victims: Vec<FindingId> = finding::Entity::find()
         .select_only()
         .column(finding::Column::Id)
         .filter(finding::Column::ProductId.eq(last_product))
@@ -91,7 +92,7 @@ async fn main() -> BenchResult<()> {
 
 /// One finding in three open, started at a spread instant within twice its period, so most of them have
 /// an approaching event and half of them a breach; the rest fixed.
-fn with_history(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
+fn with_history(index: usize, product_id: ProductId, now: DateTime<Utc>) -> NewFinding {
     let (severity, days) = severity_of(index);
     let spread = (index as i64).wrapping_mul(7_919_993).rem_euclid(2 * days.max(1) * DAY);
     NewFinding {

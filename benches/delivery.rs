@@ -22,7 +22,7 @@ use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::domain::notification_payload::FindingFacts;
 use slawatch::domain::recipients::{Audience, Channel, Target};
-use slawatch::domain::{NotificationEvent, NotificationPayload, Severity};
+use slawatch::domain::{FindingId, NotificationEvent, NotificationPayload, Severity};
 use slawatch::jobs::delivery;
 use slawatch::notify::Channels;
 use slawatch::service::outbox::{self, Directory, NewNotification};
@@ -95,7 +95,7 @@ async fn publish(bench: &Bench, count: usize, target: impl Fn(usize) -> (Channel
                 url: Some(format!("http://localhost:8080/findings/{i}")),
                 payload: NotificationPayload {
                     finding: Some(FindingFacts {
-                        id: i32::try_from(i).unwrap_or(i32::MAX),
+                        id: FindingId::new(i32::try_from(i).unwrap_or(i32::MAX)),
                         title: format!("finding {i}"),
                         severity: Severity::Critical,
                     }),

@@ -30,6 +30,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
+use slawatch::domain::ProductId;
 use slawatch::service::findings::NewFinding;
 use support::{ADMIN, Bench, BenchResult, OWNER, severity_of};
 use tokio::sync::{Semaphore, mpsc};
@@ -155,7 +156,7 @@ const KINDS: [&str; 8] = [
 /// Finding `index`: 85 % fixed, found at spread instants over the last two years and fixed after 10 % to
 /// 125 % of their period (about one in five late); 15 % open, found within the last 120 days (so most open
 /// Criticals and Highs are past their deadline, Lows mostly not).
-fn realistic(index: usize, product_id: i32, now: DateTime<Utc>) -> NewFinding {
+fn realistic(index: usize, product_id: ProductId, now: DateTime<Utc>) -> NewFinding {
     let (severity, days) = severity_of(index);
     let spread = |modulus: i64| (index as i64).wrapping_mul(7_919_993).rem_euclid(modulus);
     let kind = KINDS[index % KINDS.len()];

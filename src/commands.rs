@@ -2,6 +2,7 @@
 //! and prints. They act as a superuser: whoever can run them can read the database anyway. Messages name the
 //! command's flags, not the API's fields.
 
+use crate::domain::{ApiTokenId, UserId};
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::DateTime;
@@ -109,8 +110,8 @@ pub async fn token(state: &AppState, command: TokenCommand) -> Result<(), Startu
                 None => None,
             };
             let tokens = tokens::list_all(state, &command_line(), user.map(|u| u.id)).await?;
-            let owners: Vec<i32> = tokens.iter().map(|t| t.user_id).collect();
-            let names: std::collections::HashMap<i32, String> =
+            let owners: Vec<UserId> = tokens.iter().map(|t| t.user_id).collect();
+            let names: std::collections::HashMap<UserId, String> =
                 users::by_ids(&state.db, &owners).await?.into_iter().map(|u| (u.id, u.username)).collect();
             println!(
                 "{:>5}  {:16} {:16} {:10} {:16} {:16} revoked",
@@ -130,7 +131,7 @@ pub async fn token(state: &AppState, command: TokenCommand) -> Result<(), Startu
             }
         }
         TokenCommand::Revoke { id } => {
-            let revoked = tokens::revoke(state, &command_line(), id).await.map_err(|_| {
+            let revoked = tokens::revoke(state, &command_line(), ApiTokenId::new(id)).await.map_err(|_| {
                 StartupError::Service(format!("no API token with --id {id} (see `slawatch token list`)"))
             })?;
             println!("revoked API token {} ({:?})", revoked.id, revoked.name);

@@ -193,15 +193,16 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Runs a multi-row INSERT and returns the new rows' ids in the order of the rows (`RETURNING id`; both
 /// SQLite and PostgreSQL return a multi-row VALUES insert's rows in order, as Django's `bulk_create` relies
 /// on). Rows skipped by an `ON CONFLICT DO NOTHING` return nothing.
-pub async fn insert_returning_ids<C, A>(conn: &C, insert: sea_orm::InsertMany<A>) -> Result<Vec<i32>, DbErr>
+pub async fn insert_returning_ids<C, A, Id>(conn: &C, insert: sea_orm::InsertMany<A>) -> Result<Vec<Id>, DbErr>
 where
     C: sea_orm::ConnectionTrait,
     A: sea_orm::ActiveModelTrait,
+    Id: sea_orm::TryGetable,
 {
     use sea_orm::QueryTrait;
     use sea_orm::sea_query::{Alias, Query};
     let mut statement = insert.into_query();
     statement.returning(Query::returning().column(Alias::new("id")));
     let rows = conn.query_all(&statement).await?;
-    rows.iter().map(|row| row.try_get_by_index::<i32>(0)).collect()
+    rows.iter().map(|row| row.try_get_by_index::<Id>(0)).collect()
 }

@@ -112,6 +112,25 @@ mod layering {
         }
     }
 
+    /// A column holding another table's id is that table's typed id (`domain::ids`), so a product id cannot
+    /// be passed where a finding's is wanted. Only the keys of rows nobody refers to by id stay plain.
+    #[test]
+    fn id_columns_are_typed() {
+        let plain_keys = ["finding_note.rs", "finding_reviewer.rs", "notification_setting.rs", "sla_event.rs"];
+        for (path, text) in sources(&["entity"]) {
+            for line in text.lines().map(str::trim) {
+                let Some((name, kind)) = line.strip_prefix("pub ").and_then(|field| field.split_once(": ")) else {
+                    continue;
+                };
+                let names_an_id = name == "id" || name.ends_with("_id") || name == "requested_by";
+                let plain = kind.trim_end_matches(',').trim_start_matches("Option<").trim_end_matches('>') == "i32";
+                let allowed = name == "id" && plain_keys.iter().any(|file| path.ends_with(file))
+                    || path.ends_with("system_settings.rs");
+                assert!(!(names_an_id && plain) || allowed, "{}: `{line}` should be a typed id", path.display());
+            }
+        }
+    }
+
     /// Every type of the API says what it is (async-graphql's generated `…Connection` types aside).
     #[test]
     fn every_schema_type_has_a_description() {

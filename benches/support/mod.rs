@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use slawatch::clock::Clock;
 use slawatch::config::Config;
-use slawatch::domain::{ProductRole, Severity};
+use slawatch::domain::{ProductId, ProductRole, Severity};
 use slawatch::error::ServiceError;
 use slawatch::service::findings::NewFinding;
 use slawatch::service::products::ProductInput;
@@ -23,7 +23,7 @@ pub struct Bench {
     pub state: AppState,
     pub actor: Actor,
     pub backend: &'static str,
-    pub product_ids: Vec<i32>,
+    pub product_ids: Vec<ProductId>,
     _dir: tempfile::TempDir,
 }
 
@@ -75,7 +75,7 @@ impl Bench {
         let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
         let config = Config { database_url, scheduler_enabled: false, ..Config::default() };
         let state = startup::prepare_state(config, clock).await.map_err(|e| e.to_string())?;
-        let actor = Actor { user_id: 0, username: "bench".to_owned(), is_superuser: true };
+        let actor = Actor::system("bench");
         Ok(Self { state, actor, backend, product_ids: Vec::new(), _dir: tempfile::tempdir()? })
     }
 
@@ -89,7 +89,7 @@ impl Bench {
         let backend = if config.database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
         let config = Config { scheduler_enabled: false, ..config };
         let state = startup::prepare_state(config, clock).await.map_err(|e| e.to_string())?;
-        let bootstrap = Actor { user_id: 0, username: "bench".to_owned(), is_superuser: true };
+        let bootstrap = Actor::system("bench");
         let mut admin_input = new_user(ADMIN.0, true);
         admin_input.password = Some(ADMIN.1.to_owned());
         let admin = users::create(&state, &bootstrap, admin_input).await.map_err(fail)?;
@@ -115,7 +115,7 @@ impl Bench {
     }
 
     /// Creates `total` findings, `make(index, product_id)` each, in batches of 1,000. Says how long it took (on stderr) and returns it.
-    pub async fn load(&self, total: usize, make: impl Fn(usize, i32) -> NewFinding) -> BenchResult<Duration> {
+    pub async fn load(&self, total: usize, make: impl Fn(usize, ProductId) -> NewFinding) -> BenchResult<Duration> {
         let started = Instant::now();
         let mut created = 0;
         while created < total {

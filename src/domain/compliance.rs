@@ -15,6 +15,7 @@
 //!   Overall: the same over all severities.
 //! - **Targets**: Critical 100 %, High ≥ 95 % by default; a severity without findings that count passes.
 
+use crate::domain::FindingId;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
 use crate::domain::Severity;
@@ -22,7 +23,7 @@ use crate::domain::Severity;
 /// A finding as the report sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFinding {
-    pub id: i32,
+    pub id: FindingId,
     pub title: String,
     /// The external reference (ticket), if any.
     pub reference: Option<String>,
@@ -152,7 +153,7 @@ pub struct SeverityFigures {
 /// A breach listed in the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Breach {
-    pub finding_id: i32,
+    pub finding_id: FindingId,
     pub title: String,
     pub reference: Option<String>,
     pub severity: Severity,
@@ -285,7 +286,7 @@ mod tests {
 
     fn finding(id: i32, severity: Severity, reported: &str, deadline: &str, remediated: Option<&str>) -> ReportFinding {
         ReportFinding {
-            id,
+            id: FindingId::new(id),
             title: format!("finding {id}"),
             reference: None,
             severity,
@@ -356,7 +357,7 @@ mod tests {
         assert_eq!(report.overall_rate, Some(40.0));
         assert!(!report.passed);
         let listed: Vec<(i32, i64)> =
-            report.listed_breaches.iter().map(|b| (b.finding_id, b.duration.num_hours())).collect();
+            report.listed_breaches.iter().map(|b| (b.finding_id.get(), b.duration.num_hours())).collect();
         // Critical first; the open one is in breach from its deadline to the end of the quarter.
         assert_eq!(listed, [(7, 90 * 24 + 15), (2, 48), (3, 23 * 24 + 15)]);
         assert_eq!(report.listed_breaches[1].remediated_at, Some(at("2026-02-10T09:00:00Z")));

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod engagement_reminders;
 pub mod engagement_status;
 pub mod finding_status;
+pub mod ids;
 pub mod import_statistics;
 pub mod mentions;
 pub mod notification_event;
@@ -31,6 +32,10 @@ pub mod webhook_format;
 pub mod webhook_health;
 
 pub use finding_status::FindingStatus;
+pub use ids::{
+    AlertId, ApiTokenId, DeliveryId, EngagementId, EntityId, FindingId, MembershipId, NotificationId, ProductId,
+    ProductTypeId, ReportId, ReportScheduleId, SlaConfigurationId, TestId, UserId, WebhookId,
+};
 pub use notification_event::NotificationEvent;
 pub use notification_payload::NotificationPayload;
 pub use role::ProductRole;

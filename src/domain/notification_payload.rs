@@ -2,6 +2,7 @@
 //! details of mail, Slack and Teams): one typed shape, written by the services that raise notifications and
 //! read by the channels, stored as a JSON object whose keys webhook receivers see as they are.
 
+use crate::domain::{EngagementId, FindingId, ProductId, ProductTypeId, ReportId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +14,9 @@ use super::{Severity, SlaEventKind};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NotificationPayload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_type: Option<Named>,
+    pub product_type: Option<Named<ProductTypeId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product: Option<Named>,
+    pub product: Option<Named<ProductId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<FindingFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,15 +35,15 @@ pub struct NotificationPayload {
 
 /// Something with an id and a name (a product, a product type).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Named {
-    pub id: i32,
+pub struct Named<Id> {
+    pub id: Id,
     pub name: String,
 }
 
 /// The finding a notification is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingFacts {
-    pub id: i32,
+    pub id: FindingId,
     pub title: String,
     pub severity: Severity,
 }
@@ -50,7 +51,7 @@ pub struct FindingFacts {
 /// The engagement a notification is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngagementFacts {
-    pub id: i32,
+    pub id: EngagementId,
     pub name: String,
     pub status: EngagementStatus,
     pub target_start: NaiveDate,
@@ -74,7 +75,7 @@ pub struct SlaFacts {
 /// A generated compliance report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportFacts {
-    pub id: i32,
+    pub id: ReportId,
     pub product: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -124,8 +125,13 @@ mod tests {
     #[test]
     fn an_sla_payload_keeps_its_keys_and_nulls_and_reads_back() {
         let payload = NotificationPayload {
-            finding: Some(FindingFacts { id: 7, title: "RCE".to_owned(), severity: Severity::Critical }),
-            product: Some(Named { id: 2, name: "Portal".to_owned() }),
+            finding: Some(FindingFacts {
+                id: FindingId::new(7),
+                title: "RCE".to_owned(),
+                severity: Severity::Critical,
+            }),
+            product: Some(Named { id: ProductId::new(2), name: "Portal".to_owned() }),
+
             sla: Some(SlaFacts {
                 kind: SlaEventKind::Breach,
                 cycle: 1,

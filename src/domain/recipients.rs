@@ -6,6 +6,7 @@
 //! settings merged in for the override list); a channel is used only when the system enables it; and each
 //! (channel, target) appears once, so a superuser never gets the same message twice.
 
+use crate::domain::{UserId, WebhookId};
 use std::collections::BTreeSet;
 
 use super::NotificationEvent;
@@ -52,17 +53,17 @@ impl std::str::FromStr for Channel {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     /// A user's in-app alerts.
-    User(i32),
+    User(UserId),
     /// An email address.
     Email(String),
     /// A Slack channel, e.g. `#security`.
     SlackChannel(String),
     /// A user's Slack direct messages, found by their Slack email.
-    SlackUser(i32),
+    SlackUser(UserId),
     /// The system's Microsoft Teams workflow.
     MsTeams,
     /// A configured webhook endpoint.
-    Webhook(i32),
+    Webhook(WebhookId),
 }
 
 impl std::fmt::Display for Target {
@@ -87,11 +88,12 @@ impl std::str::FromStr for Target {
         let bad = || format!("invalid delivery target {text:?}");
         let id = |value: &str| value.parse::<i32>().map_err(|_| bad());
         match text.split_once(':') {
-            Some(("user", value)) => Ok(Self::User(id(value)?)),
+            Some(("user", value)) => Ok(Self::User(UserId::new(id(value)?))),
             Some(("email", value)) => Ok(Self::Email(value.to_owned())),
             Some(("slack_channel", value)) => Ok(Self::SlackChannel(value.to_owned())),
-            Some(("slack_user", value)) => Ok(Self::SlackUser(id(value)?)),
-            Some(("webhook", value)) => Ok(Self::Webhook(id(value)?)),
+            Some(("slack_user", value)) => Ok(Self::SlackUser(UserId::new(id(value)?))),
+            Some(("webhook", value)) => Ok(Self::Webhook(WebhookId::new(id(value)?))),
+
             None if text == "msteams" => Ok(Self::MsTeams),
             _ => Err(bad()),
         }
@@ -104,7 +106,7 @@ pub struct EventSetting {
     pub channels: BTreeSet<Channel>,
     pub emails: Vec<String>,
     pub slack_channels: Vec<String>,
-    pub webhook_ids: Vec<i32>,
+    pub webhook_ids: Vec<WebhookId>,
 }
 
 /// The system switches and system-wide targets.
@@ -141,7 +143,7 @@ impl SystemSwitches {
 /// A user as far as resolution cares.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub user_id: i32,
+    pub user_id: UserId,
     pub email: String,
     pub is_superuser: bool,
     pub is_active: bool,
@@ -167,7 +169,7 @@ pub enum Audience {
     /// product (without a product: superusers) and asks for a channel.
     FanOut,
     /// Only these users (mentions, review requests, reminders to a lead, a report's requester).
-    Directed(Vec<i32>),
+    Directed(Vec<UserId>),
 }
 
 /// Everything resolution looks at.

@@ -4,6 +4,7 @@
 //! Cheery; High → mail the team" — and what applies to an event is the union of the settings whose
 //! conditions it meets. Pure; recipient resolution (`recipients`) takes the merged setting.
 
+use crate::domain::{ProductId, ProductTypeId};
 use std::collections::BTreeSet;
 
 use super::Severity;
@@ -14,16 +15,16 @@ use super::recipients::EventSetting;
 pub struct Condition {
     pub severities: BTreeSet<Severity>,
     /// With `product_type_ids`: the products it applies to are these and those of these types.
-    pub product_ids: BTreeSet<i32>,
-    pub product_type_ids: BTreeSet<i32>,
+    pub product_ids: BTreeSet<ProductId>,
+    pub product_type_ids: BTreeSet<ProductTypeId>,
 }
 
 /// What an event is about, as far as conditions look: a finding's severity, the product and its type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Subject {
     pub severity: Option<Severity>,
-    pub product_id: Option<i32>,
-    pub product_type_id: Option<i32>,
+    pub product_id: Option<ProductId>,
+    pub product_type_id: Option<ProductTypeId>,
 }
 
 impl Condition {
@@ -99,13 +100,17 @@ mod tests {
     fn when(severities: &[Severity], product_ids: &[i32], product_type_ids: &[i32]) -> Condition {
         Condition {
             severities: severities.iter().copied().collect(),
-            product_ids: product_ids.iter().copied().collect(),
-            product_type_ids: product_type_ids.iter().copied().collect(),
+            product_ids: product_ids.iter().copied().map(ProductId::new).collect(),
+            product_type_ids: product_type_ids.iter().copied().map(ProductTypeId::new).collect(),
         }
     }
 
     fn about(severity: Severity, product_id: i32, product_type_id: i32) -> Subject {
-        Subject { severity: Some(severity), product_id: Some(product_id), product_type_id: Some(product_type_id) }
+        Subject {
+            severity: Some(severity),
+            product_id: Some(ProductId::new(product_id)),
+            product_type_id: Some(ProductTypeId::new(product_type_id)),
+        }
     }
 
     #[test]
@@ -118,7 +123,7 @@ mod tests {
             (when(&[Critical], &[], &[]), about(Critical, 1, 10), true),
             (when(&[Critical], &[], &[]), about(High, 1, 10), false),
             (when(&[Critical, High], &[], &[]), about(High, 1, 10), true),
-            (when(&[Critical], &[], &[]), Subject { product_id: Some(1), ..Subject::default() }, false),
+            (when(&[Critical], &[], &[]), Subject { product_id: Some(ProductId::new(1)), ..Subject::default() }, false),
             (when(&[], &[2], &[]), about(Low, 2, 10), true),
             (when(&[], &[2], &[]), about(Low, 1, 10), false),
             (when(&[], &[2], &[10]), about(Low, 1, 10), true),

@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{AlertId, NotificationId, UserId};
+
 use crate::domain::NotificationEvent;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub user_id: i32,
-    pub notification_id: Option<i32>,
+    pub id: AlertId,
+    pub user_id: UserId,
+    pub notification_id: Option<NotificationId>,
     #[sea_orm(column_type = "Text")]
     pub event: NotificationEvent,
     pub title: String,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{DeliveryId, NotificationId};
+
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::recipients::Channel;
 
@@ -9,8 +11,8 @@ use crate::domain::recipients::Channel;
 #[sea_orm(table_name = "deliveries")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub notification_id: i32,
+    pub id: DeliveryId,
+    pub notification_id: NotificationId,
     #[sea_orm(column_type = "Text")]
     pub channel: Channel,
     /// The stored form of `domain::recipients::Target`.

@@ -1,6 +1,7 @@
 //! A delivery read with its notification (the delivery log, live events, the worker): one storage query for
 //! the notifications of many deliveries.
 
+use crate::domain::NotificationId;
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -18,8 +19,8 @@ pub struct DeliveryView {
 pub async fn notifications_of<C: sea_orm::ConnectionTrait>(
     conn: &C,
     deliveries: &[delivery::Model],
-) -> Result<HashMap<i32, notification::Model>, sea_orm::DbErr> {
-    let ids: Vec<i32> = deliveries.iter().map(|d| d.notification_id).collect();
+) -> Result<HashMap<NotificationId, notification::Model>, sea_orm::DbErr> {
+    let ids: Vec<NotificationId> = deliveries.iter().map(|d| d.notification_id).collect();
     let rows = notification::Entity::find().filter(notification::Column::Id.is_in(ids)).all(conn).await?;
     Ok(rows.into_iter().map(|n| (n.id, n)).collect())
 }

@@ -2,14 +2,16 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{EngagementId, ProductId, UserId};
+
 use crate::domain::engagement_status::EngagementStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "engagements")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub product_id: i32,
+    pub id: EngagementId,
+    pub product_id: ProductId,
     pub name: String,
     pub description: String,
     pub target_start: Date,
@@ -17,7 +19,7 @@ pub struct Model {
     /// Stored as `NOT_STARTED`, `IN_PROGRESS`, `COMPLETED` or `CANCELLED`.
     #[sea_orm(column_type = "Text")]
     pub status: EngagementStatus,
-    pub lead_id: Option<i32>,
+    pub lead_id: Option<UserId>,
     pub created_at: i64,
 }
 

@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{EngagementId, FindingId, ProductId, TestId};
+
 use crate::domain::Severity;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "findings")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub product_id: i32,
-    pub engagement_id: Option<i32>,
+    pub id: FindingId,
+    pub product_id: ProductId,
+    pub engagement_id: Option<EngagementId>,
     pub title: String,
     pub description: String,
     /// Stored in DefectDojo's spelling: `Critical`, `High`, `Medium`, `Low`, `Info`.
@@ -44,7 +46,7 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     /// The scan import it came from (`tests.id`; may name a test deleted with its engagement).
-    pub test_id: Option<i32>,
+    pub test_id: Option<TestId>,
     /// DefectDojo's deduplication hash over its scan type's fields (`scans::hash_code`).
     pub hash_code: Option<String>,
     pub unique_id_from_tool: Option<String>,

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{FindingId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "finding_notes")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub finding_id: i32,
-    pub author_id: Option<i32>,
+    pub finding_id: FindingId,
+    pub author_id: Option<UserId>,
     pub text: String,
     pub created_at: i64,
 }

@@ -2,17 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{FindingId, NotificationId, ProductId};
+
 use crate::domain::NotificationEvent;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notifications")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
+    pub id: NotificationId,
     #[sea_orm(column_type = "Text")]
     pub event: NotificationEvent,
-    pub product_id: Option<i32>,
-    pub finding_id: Option<i32>,
+    pub product_id: Option<ProductId>,
+    pub finding_id: Option<FindingId>,
     pub title: String,
     pub description: String,
     pub url: Option<String>,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{ProductId, UserId};
+
 use crate::domain::NotificationEvent;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,8 +13,8 @@ pub struct Model {
     pub id: i32,
     /// `SYSTEM`, `PERSONAL`, `PRODUCT` or `TEMPLATE`.
     pub scope: String,
-    pub user_id: Option<i32>,
-    pub product_id: Option<i32>,
+    pub user_id: Option<UserId>,
+    pub product_id: Option<ProductId>,
     /// Unique per event: `system`, `template`, `personal:<user>`, `product:<product>:<user>`, `product:<product>:extra`.
     pub owner_key: String,
     /// DefectDojo's event name, e.g. `sla_breach`.

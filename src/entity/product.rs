@@ -2,16 +2,18 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{ProductId, ProductTypeId, SlaConfigurationId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "products")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
+    pub id: ProductId,
     #[sea_orm(unique)]
     pub name: String,
     pub description: String,
-    pub product_type_id: i32,
-    pub sla_configuration_id: i32,
+    pub product_type_id: ProductTypeId,
+    pub sla_configuration_id: SlaConfigurationId,
     pub disable_sla_breach_notifications: bool,
     pub created_at: i64,
 }

@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{MembershipId, ProductId, UserId};
+
 use crate::domain::ProductRole;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "product_members")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub product_id: i32,
-    pub user_id: i32,
+    pub id: MembershipId,
+    pub product_id: ProductId,
+    pub user_id: UserId,
     /// `READER`, `WRITER` or `OWNER`.
     #[sea_orm(column_type = "Text")]
     pub role: ProductRole,

@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{ProductId, ReportScheduleId, UserId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "report_schedules")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
+    pub id: ReportScheduleId,
     pub name: String,
     /// The user the report is generated as (its visibility) and who is notified.
-    pub owner_id: i32,
-    pub product_id: Option<i32>,
+    pub owner_id: UserId,
+    pub product_id: Option<ProductId>,
     /// A cron expression (UTC), e.g. `0 6 1 1,4,7,10 *`.
     pub cron: String,
     #[sea_orm(column_type = "Text")]

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{EngagementId, TestId};
+
 use crate::domain::scan_type::ScanType;
 use crate::domain::tags::Tags;
 
@@ -9,8 +11,8 @@ use crate::domain::tags::Tags;
 #[sea_orm(table_name = "tests")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
-    pub engagement_id: i32,
+    pub id: TestId,
+    pub engagement_id: EngagementId,
     #[sea_orm(column_type = "Text")]
     pub scan_type: ScanType,
     pub title: Option<String>,

@@ -2,11 +2,13 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::SlaConfigurationId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sla_configurations")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
+    pub id: SlaConfigurationId,
     #[sea_orm(unique)]
     pub name: String,
     pub description: String,

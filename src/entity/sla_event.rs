@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{FindingId, NotificationId};
+
 use crate::domain::SlaEventKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +11,7 @@ use crate::domain::SlaEventKind;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub finding_id: i32,
+    pub finding_id: FindingId,
     /// The finding's SLA cycle the event belongs to.
     pub cycle: i32,
     /// `BREACH_APPROACHING`, `BREACH`, `ESCALATION` or `RESOLVED`.
@@ -20,7 +22,7 @@ pub struct Model {
     /// When it happened (the scheduled instant, also when caught up after downtime).
     pub occurred_at: i64,
     pub created_at: i64,
-    pub notification_id: Option<i32>,
+    pub notification_id: Option<NotificationId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -77,3 +77,71 @@ stored_as_text!(
 );
 
 stored_as_text!(display: crate::domain::recipients::Target, crate::domain::tags::Tags);
+
+/// Makes each typed id (`domain::ids`) a sea-orm integer column, and a primary key where it is one.
+macro_rules! stored_as_integer {
+    ($($kind:ty),+ $(,)?) => {$(
+        impl From<$kind> for sea_orm::Value {
+            fn from(value: $kind) -> Self {
+                sea_orm::Value::Int(Some(value.get()))
+            }
+        }
+
+        impl sea_orm::TryGetable for $kind {
+            fn try_get_by<I: sea_orm::ColIdx>(
+                res: &sea_orm::QueryResult,
+                index: I,
+            ) -> Result<Self, sea_orm::TryGetError> {
+                <i32 as sea_orm::TryGetable>::try_get_by(res, index).map(<$kind>::new)
+            }
+        }
+
+        impl sea_orm::sea_query::ValueType for $kind {
+            fn try_from(value: sea_orm::Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+                <i32 as sea_orm::sea_query::ValueType>::try_from(value).map(<$kind>::new)
+            }
+
+            fn type_name() -> String {
+                stringify!($kind).to_owned()
+            }
+
+            fn array_type() -> sea_orm::sea_query::ArrayType {
+                sea_orm::sea_query::ArrayType::Int
+            }
+
+            fn column_type() -> sea_orm::sea_query::ColumnType {
+                sea_orm::sea_query::ColumnType::Integer
+            }
+        }
+
+        impl sea_orm::sea_query::Nullable for $kind {
+            fn null() -> sea_orm::Value {
+                sea_orm::Value::Int(None)
+            }
+        }
+
+        impl sea_orm::TryFromU64 for $kind {
+            fn try_from_u64(n: u64) -> Result<Self, sea_orm::DbErr> {
+                <i32 as sea_orm::TryFromU64>::try_from_u64(n).map(<$kind>::new)
+            }
+        }
+    )+};
+}
+
+stored_as_integer!(
+    crate::domain::ids::FindingId,
+    crate::domain::ids::ProductId,
+    crate::domain::ids::ProductTypeId,
+    crate::domain::ids::EngagementId,
+    crate::domain::ids::TestId,
+    crate::domain::ids::SlaConfigurationId,
+    crate::domain::ids::UserId,
+    crate::domain::ids::MembershipId,
+    crate::domain::ids::ApiTokenId,
+    crate::domain::ids::WebhookId,
+    crate::domain::ids::NotificationId,
+    crate::domain::ids::DeliveryId,
+    crate::domain::ids::AlertId,
+    crate::domain::ids::ReportId,
+    crate::domain::ids::ReportScheduleId,
+);

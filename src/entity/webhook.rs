@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::WebhookId;
+
 use crate::domain::webhook_format::WebhookFormat;
 use crate::domain::webhook_health::Health;
 
@@ -9,7 +11,7 @@ use crate::domain::webhook_health::Health;
 #[sea_orm(table_name = "webhooks")]
 pub struct Model {
     #[sea_orm(primary_key)]
-    pub id: i32,
+    pub id: WebhookId,
     #[sea_orm(unique)]
     pub name: String,
     pub url: String,

@@ -109,7 +109,7 @@ impl AuthMutation {
 
     /// Revokes an API token (one's own; superusers: any).
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
-        Ok(ApiToken(tokens::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "API token")?).await?))
+        Ok(ApiToken(tokens::revoke(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Creates a user (superusers).
@@ -126,7 +126,7 @@ impl AuthMutation {
         let changes =
             UserChanges { email, display_name, password, is_superuser, is_active, slack_email, current_password };
         let client = ctx.origin()?.address;
-        Ok(User::from(users::update(ctx.state()?, ctx.actor()?, parse_id(&id, "user")?, changes, client).await?))
+        Ok(User::from(users::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, changes, client).await?))
     }
 
     /// Signs out everywhere: every session token (JWT) of the signed-in user stops working, and their live

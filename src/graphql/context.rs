@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID};
 
+use crate::domain::EntityId;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
 use crate::service::auth::Identity;
@@ -34,17 +35,18 @@ impl ContextExt for Context<'_> {
     }
 }
 
-/// A numeric id from a GraphQL `ID`.
-pub fn parse_id(id: &ID, what: &str) -> ServiceResult<i32> {
+/// A typed id from a GraphQL `ID` (a positive number; the message names what it should identify).
+pub fn parse_id<I: EntityId>(id: &ID) -> ServiceResult<I> {
     id.parse::<i32>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| ServiceError::bad_input(format!("invalid {what} id {:?}", id.as_str())))
+        .map(I::new)
+        .ok_or_else(|| ServiceError::bad_input(format!("invalid {} id {:?}", I::WHAT, id.as_str())))
 }
 
 /// Optional id argument.
-pub fn parse_opt_id(id: Option<&ID>, what: &str) -> ServiceResult<Option<i32>> {
-    id.map(|i| parse_id(i, what)).transpose()
+pub fn parse_opt_id<I: EntityId>(id: Option<&ID>) -> ServiceResult<Option<I>> {
+    id.map(parse_id).transpose()
 }
 
 /// Relay arguments to a page request (cursors are ids), for the parts of the connection the query selects.

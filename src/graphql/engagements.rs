@@ -24,7 +24,7 @@ impl EngagementQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, Engagement, TotalCount>> {
-        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let product_id = parse_opt_id(product_id.as_ref())?;
         let page =
             engagements::list(ctx.state()?, ctx.actor()?, product_id, page_request(ctx, first, after, last, before)?)
                 .await?;
@@ -32,7 +32,7 @@ impl EngagementQuery {
     }
 
     async fn engagement(&self, ctx: &Context<'_>, id: ID) -> Result<Engagement> {
-        Ok(Engagement(engagements::get(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?).await?))
+        Ok(Engagement(engagements::get(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 }
 
@@ -70,12 +70,12 @@ impl EngagementMutation {
     async fn create_engagement(&self, ctx: &Context<'_>, input: CreateEngagementInput) -> Result<Engagement> {
         let input = pass_on!(input => CreateEngagementInput to EngagementInput {
             description;
-            product_id: Some(parse_id(&product_id, "product")?),
+            product_id: Some(parse_id(&product_id)?),
             name: Some(name),
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
             status: status.map(Into::into),
-            lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
+            lead_id: parse_opt_id(lead_id.as_ref())?,
         });
         Ok(Engagement(engagements::create(ctx.state()?, ctx.actor()?, input).await?))
     }
@@ -87,13 +87,13 @@ impl EngagementMutation {
             target_start: target_start.map(|d| d.0),
             target_end: target_end.map(|d| d.0),
             status: status.map(Into::into),
-            lead_id: parse_opt_id(lead_id.as_ref(), "user")?,
+            lead_id: parse_opt_id(lead_id.as_ref())?,
         } also { product_id: None });
-        Ok(Engagement(engagements::update(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?, input).await?))
+        Ok(Engagement(engagements::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, input).await?))
     }
 
     /// Deletes an engagement (product owners).
     async fn delete_engagement(&self, ctx: &Context<'_>, id: ID) -> Result<Engagement> {
-        Ok(Engagement(engagements::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "engagement")?).await?))
+        Ok(Engagement(engagements::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 }

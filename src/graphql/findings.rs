@@ -58,7 +58,7 @@ impl FindingFilter {
             states.get_or_insert_with(Vec::new).push(state.into());
         }
         Ok(ServiceFilter {
-            product_id: parse_opt_id(product_id.as_ref(), "product")?,
+            product_id: parse_opt_id(product_id.as_ref())?,
             product_name,
             severities: severities.map(|s| s.into_iter().map(Into::into).collect()),
             active,
@@ -114,13 +114,13 @@ impl FindingQuery {
     }
 
     async fn finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding::from(findings::get(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::get(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Counts by severity and SLA state (every combination, zeros included), for one product or all
     /// visible ones.
     async fn sla_summary(&self, ctx: &Context<'_>, product_id: Option<ID>) -> Result<Vec<SlaSummaryRow>> {
-        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let product_id = parse_opt_id(product_id.as_ref())?;
         let rows = finding_reads::sla_summary(ctx.state()?, ctx.actor()?, product_id).await?;
         Ok(rows
             .into_iter()
@@ -158,8 +158,8 @@ impl CreateFindingInput {
         Ok(pass_on!(self => CreateFindingInput to NewFinding {
             title, description, sla_start, active, verified, is_mitigated, mitigated_at, false_positive, duplicate,
             out_of_scope, risk_accepted, external_reference;
-            product_id: parse_id(&product_id, "product")?,
-            engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
+            product_id: parse_id(&product_id)?,
+            engagement_id: parse_opt_id(engagement_id.as_ref())?,
             severity: severity.into(),
             date: date.map(|d| d.0),
         } also { scan: None }))
@@ -206,9 +206,9 @@ impl FindingMutation {
             external_reference;
             severity: severity.map(Into::into),
             date: date.map(|d| d.0),
-            engagement_id: parse_opt_id(engagement_id.as_ref(), "engagement")?,
+            engagement_id: parse_opt_id(engagement_id.as_ref())?,
         });
-        Ok(Finding::from(findings::update(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, changes).await?))
+        Ok(Finding::from(findings::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, changes).await?))
     }
 
     /// Marks a finding mitigated (default: now). Its SLA is then MET or MISSED.
@@ -218,25 +218,23 @@ impl FindingMutation {
         id: ID,
         mitigated_at: Option<DateTime<Utc>>,
     ) -> Result<Finding> {
-        Ok(Finding::from(
-            findings::mitigate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, mitigated_at).await?,
-        ))
+        Ok(Finding::from(findings::mitigate(ctx.state()?, ctx.actor()?, parse_id(&id)?, mitigated_at).await?))
     }
 
     /// Reopens a mitigated finding; restarts the SLA when its configuration says so.
     async fn reactivate_finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding::from(findings::reactivate(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::reactivate(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Accepts a finding's risk (product owners): its SLA pauses until the acceptance is revoked or expires
     /// (then `risk_acceptance_expiration` fires).
     async fn accept_risk(&self, ctx: &Context<'_>, id: ID, expires_at: Option<DateTime<Utc>>) -> Result<Finding> {
-        Ok(Finding::from(risk::accept(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?, expires_at).await?))
+        Ok(Finding::from(risk::accept(ctx.state()?, ctx.actor()?, parse_id(&id)?, expires_at).await?))
     }
 
     /// Ends a risk acceptance (product owners): the SLA resumes, restarting when configured.
     async fn revoke_risk_acceptance(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding::from(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(risk::revoke(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Runs the SLA sweep now (superusers) instead of waiting for the scheduler.
@@ -248,18 +246,18 @@ impl FindingMutation {
 
     /// Deletes a finding (product owners).
     async fn delete_finding(&self, ctx: &Context<'_>, id: ID) -> Result<Finding> {
-        Ok(Finding::from(findings::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "finding")?).await?))
+        Ok(Finding::from(findings::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Asks users to review a finding (product writers); they get `review_requested`.
     async fn request_review(&self, ctx: &Context<'_>, finding_id: ID, reviewer_ids: Vec<ID>) -> Result<Finding> {
-        let reviewers = reviewer_ids.iter().map(|id| parse_id(id, "user")).collect::<Result<Vec<_>, _>>()?;
-        let id = parse_id(&finding_id, "finding")?;
+        let reviewers = reviewer_ids.iter().map(parse_id).collect::<Result<Vec<_>, _>>()?;
+        let id = parse_id(&finding_id)?;
         Ok(Finding::from(finding_notes::request_review(ctx.state()?, ctx.actor()?, id, &reviewers).await?))
     }
 
     /// Adds a note to a finding (product writers); `@username` mentions notify those users.
     async fn add_finding_note(&self, ctx: &Context<'_>, finding_id: ID, text: String) -> Result<Note> {
-        Ok(finding_notes::add_note(ctx.state()?, ctx.actor()?, parse_id(&finding_id, "finding")?, &text).await?.into())
+        Ok(finding_notes::add_note(ctx.state()?, ctx.actor()?, parse_id(&finding_id)?, &text).await?.into())
     }
 }

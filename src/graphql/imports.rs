@@ -43,8 +43,8 @@ pub struct ImportScanInput {
 impl ImportScanInput {
     fn request(self, ctx: &Context<'_>, reimport: bool, test: Option<&ID>) -> Result<ImportRequest> {
         let fields = TargetFields {
-            test: parse_opt_id(test, "test")?,
-            engagement: parse_opt_id(self.engagement_id.as_ref(), "engagement")?,
+            test: parse_opt_id(test)?,
+            engagement: parse_opt_id(self.engagement_id.as_ref())?,
             product_name: self.product_name,
             engagement_name: self.engagement_name,
             product_type_name: self.product_type_name,

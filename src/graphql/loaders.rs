@@ -1,5 +1,6 @@
 //! Per-request batch loaders, so a page of findings costs one query for their products, not one each.
 
+use crate::domain::{ProductId, UserId};
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
@@ -10,15 +11,15 @@ use crate::state::AppState;
 
 /// A loader of `$model`s by id through the service function `$by_ids(db, ids)`.
 macro_rules! by_id_loader {
-    ($(#[$doc:meta])* $name:ident: $model:ty = $by_ids:path) => {
+    ($(#[$doc:meta])* $name:ident: $id:ty => $model:ty = $by_ids:path) => {
         $(#[$doc])*
         pub struct $name(pub AppState);
 
-        impl Loader<i32> for $name {
+        impl Loader<$id> for $name {
             type Value = $model;
             type Error = String;
 
-            async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+            async fn load(&self, keys: &[$id]) -> Result<HashMap<$id, Self::Value>, Self::Error> {
                 let rows = $by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
                 Ok(rows.into_iter().map(|row| (row.id, row)).collect())
             }
@@ -28,9 +29,10 @@ macro_rules! by_id_loader {
 
 by_id_loader!(
     /// Products by id.
-    ProductLoader: product::Model = products::by_ids
+    ProductLoader: ProductId => product::Model = products::by_ids
 );
 by_id_loader!(
     /// Users by id.
-    UserLoader: user::Model = users::by_ids
+    UserLoader: UserId => user::Model = users::by_ids
+
 );

@@ -1,5 +1,6 @@
 //! Notification settings at every scope, and webhook endpoints.
 
+use crate::domain::{AlertId, WebhookId};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use async_graphql::connection::Connection;
@@ -28,8 +29,8 @@ impl NotificationQuery {
         user_id: Option<ID>,
         product_id: Option<ID>,
     ) -> Result<Vec<NotificationSetting>> {
-        let user_id = parse_opt_id(user_id.as_ref(), "user")?;
-        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let user_id = parse_opt_id(user_id.as_ref())?;
+        let product_id = parse_opt_id(product_id.as_ref())?;
         let views = notification_settings::list(ctx.state()?, ctx.actor()?, scope.into(), user_id, product_id).await?;
         Ok(views.into_iter().map(NotificationSetting).collect())
     }
@@ -160,11 +161,11 @@ impl NotificationMutation {
         let input = pass_on!(input => NotificationSettingInput to SettingInput {
             emails, slack_channels;
             scope: scope.into(),
-            user_id: parse_opt_id(user_id.as_ref(), "user")?,
-            product_id: parse_opt_id(product_id.as_ref(), "product")?,
+            user_id: parse_opt_id(user_id.as_ref())?,
+            product_id: parse_opt_id(product_id.as_ref())?,
             event: event.into(),
             channels: channels.into_iter().map(Into::into).collect(),
-            webhook_ids: webhook_ids.iter().map(|id| parse_id(id, "webhook")).collect::<Result<_, _>>()?,
+            webhook_ids: webhook_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
         });
         Ok(NotificationSetting(notification_settings::set(ctx.state()?, ctx.actor()?, input).await?))
     }
@@ -175,25 +176,29 @@ impl NotificationMutation {
     }
 
     async fn update_webhook(&self, ctx: &Context<'_>, id: ID, input: WebhookInputObject) -> Result<Webhook> {
-        Ok(Webhook(webhooks::update(ctx.state()?, ctx.actor()?, parse_id(&id, "webhook")?, input.into()).await?))
+        Ok(Webhook(webhooks::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, input.into()).await?))
     }
 
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
-        Ok(Webhook(webhooks::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "webhook")?).await?))
+        Ok(Webhook(webhooks::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Marks the caller's alerts read: the given ones, or all of them. Returns how many changed.
     async fn mark_alerts_read(&self, ctx: &Context<'_>, ids: Option<Vec<ID>>) -> Result<u64> {
-        let ids =
-            ids.map(|ids| ids.iter().map(|id| parse_id(id, "alert")).collect::<Result<Vec<_>, _>>()).transpose()?;
+        let ids = ids.map(|ids| ids.iter().map(parse_id::<AlertId>).collect::<Result<Vec<_>, _>>()).transpose()?;
         Ok(alerts::mark_read(ctx.state()?, ctx.actor()?, ids).await?)
     }
 
     /// Sends a test message to a webhook now and says how it went (superusers).
     async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<TestResult> {
-        let outcome =
-            test_send::send(ctx.state()?, ctx.actor()?, Channel::Webhook, Some(parse_id(&id, "webhook")?.to_string()))
-                .await?;
+        let outcome = test_send::send(
+            ctx.state()?,
+            ctx.actor()?,
+            Channel::Webhook,
+            Some(parse_id::<WebhookId>(&id)?.to_string()),
+        )
+        .await?;
+
         Ok(outcome.into())
     }
 
@@ -211,6 +216,6 @@ impl NotificationMutation {
 
     /// Sends a dead or waiting delivery again now (superusers).
     async fn retry_delivery(&self, ctx: &Context<'_>, id: ID) -> Result<Delivery> {
-        Ok(Delivery(deliveries::retry(ctx.state()?, ctx.actor()?, parse_id(&id, "delivery")?).await?))
+        Ok(Delivery(deliveries::retry(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 }

@@ -30,7 +30,7 @@ impl ProductQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<String, Product, TotalCount>> {
-        let type_id = parse_opt_id(product_type_id.as_ref(), "product type")?;
+        let type_id = parse_opt_id(product_type_id.as_ref())?;
         let request = page_request(ctx, first, after, last, before)?;
         let page = products::list(ctx.state()?, ctx.actor()?, type_id, request).await?;
         Ok(connection(page, |p| p.id, Product))
@@ -40,7 +40,7 @@ impl ProductQuery {
     async fn product(&self, ctx: &Context<'_>, id: Option<ID>, name: Option<String>) -> Result<Product> {
         let (state, actor) = (ctx.state()?, ctx.actor()?);
         let found = match (id, name) {
-            (Some(id), None) => products::get(state, actor, parse_id(&id, "product")?).await?,
+            (Some(id), None) => products::get(state, actor, parse_id(&id)?).await?,
             (None, Some(name)) => products::get_by_name(state, actor, &name).await?,
             _ => return Err(crate::error::ServiceError::bad_input("give either `id` or `name`").into()),
         };
@@ -103,13 +103,13 @@ impl ProductMutation {
         input: UpdateProductTypeInput,
     ) -> Result<ProductType> {
         let UpdateProductTypeInput { name, description } = input;
-        let id = parse_id(&id, "product type")?;
+        let id = parse_id(&id)?;
         Ok(ProductType(product_types::update(ctx.state()?, ctx.actor()?, id, name, description).await?))
     }
 
     /// Deletes an empty product type (superusers).
     async fn delete_product_type(&self, ctx: &Context<'_>, id: ID) -> Result<ProductType> {
-        Ok(ProductType(product_types::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "product type")?).await?))
+        Ok(ProductType(product_types::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Creates a product (superusers).
@@ -117,8 +117,8 @@ impl ProductMutation {
         let input = pass_on!(input => CreateProductInput to ProductInput {
             description;
             name: Some(name),
-            product_type_id: Some(parse_id(&product_type_id, "product type")?),
-            sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref(), "SLA configuration")?,
+            product_type_id: Some(parse_id(&product_type_id)?),
+            sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref())?,
             disable_sla_breach_notifications: Some(disable_sla_breach_notifications),
         });
         Ok(Product(products::create(ctx.state()?, ctx.actor()?, input).await?))
@@ -128,15 +128,15 @@ impl ProductMutation {
     async fn update_product(&self, ctx: &Context<'_>, id: ID, input: UpdateProductInput) -> Result<Product> {
         let input = pass_on!(input => UpdateProductInput to ProductInput {
             name, description, disable_sla_breach_notifications;
-            product_type_id: parse_opt_id(product_type_id.as_ref(), "product type")?,
-            sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref(), "SLA configuration")?,
+            product_type_id: parse_opt_id(product_type_id.as_ref())?,
+            sla_configuration_id: parse_opt_id(sla_configuration_id.as_ref())?,
         });
-        Ok(Product(products::update(ctx.state()?, ctx.actor()?, parse_id(&id, "product")?, input).await?))
+        Ok(Product(products::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, input).await?))
     }
 
     /// Deletes a product with its findings and engagements (superusers).
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
-        Ok(Product(products::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "product")?).await?))
+        Ok(Product(products::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Adds a user to a product (owners).
@@ -147,17 +147,17 @@ impl ProductMutation {
         user_id: ID,
         role: ProductRole,
     ) -> Result<ProductMember> {
-        let (product_id, user_id) = (parse_id(&product_id, "product")?, parse_id(&user_id, "user")?);
+        let (product_id, user_id) = (parse_id(&product_id)?, parse_id(&user_id)?);
         Ok(ProductMember(members::add(ctx.state()?, ctx.actor()?, product_id, user_id, role.into()).await?))
     }
 
     /// Changes a member's role (owners).
     async fn update_product_member(&self, ctx: &Context<'_>, id: ID, role: ProductRole) -> Result<ProductMember> {
-        Ok(ProductMember(members::update(ctx.state()?, ctx.actor()?, parse_id(&id, "membership")?, role.into()).await?))
+        Ok(ProductMember(members::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, role.into()).await?))
     }
 
     /// Removes a member (owners).
     async fn remove_product_member(&self, ctx: &Context<'_>, id: ID) -> Result<ProductMember> {
-        Ok(ProductMember(members::remove(ctx.state()?, ctx.actor()?, parse_id(&id, "membership")?).await?))
+        Ok(ProductMember(members::remove(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 }

@@ -31,7 +31,7 @@ impl ReportQuery {
         let state = ctx.state()?;
         let actor = ctx.actor()?;
         let period = reports::period_of(from.map(|d| d.0), to.map(|d| d.0), quarter.as_deref(), state.clock.now())?;
-        let product_id = product_id.map(|id| parse_id(&id, "product")).transpose()?;
+        let product_id = product_id.map(|id| parse_id(&id)).transpose()?;
         Ok(SlaCompliance(reports::compliance(state, actor, &ReportScope { product_id, period }).await?))
     }
 
@@ -61,7 +61,7 @@ impl ReportMutation {
             input.quarter.as_deref(),
             state.clock.now(),
         )?;
-        let product_id = input.product_id.map(|id| parse_id(&id, "product")).transpose()?;
+        let product_id = input.product_id.map(|id| parse_id(&id)).transpose()?;
         let scope = ReportScope { product_id, period };
         let created = files::generate(state, actor, &scope, input.format.into(), None, &[]).await?;
         Ok(GeneratedReport::new(created))
@@ -74,7 +74,7 @@ impl ReportMutation {
     async fn create_report_schedule(&self, ctx: &Context<'_>, input: ReportScheduleInput) -> Result<ReportSchedule> {
         let new = NewSchedule {
             name: input.name,
-            product_id: input.product_id.map(|id| parse_id(&id, "product")).transpose()?,
+            product_id: input.product_id.map(|id| parse_id(&id)).transpose()?,
             cron: input.cron,
             period: input.period.into(),
             format: input.format.into(),
@@ -85,7 +85,7 @@ impl ReportMutation {
 
     /// Deletes a schedule (its owner or a superuser); the reports it made stay.
     async fn delete_report_schedule(&self, ctx: &Context<'_>, id: ID) -> Result<ReportSchedule> {
-        let id = parse_id(&id, "report schedule")?;
+        let id = parse_id(&id)?;
         Ok(ReportSchedule(files::delete_schedule(ctx.state()?, ctx.actor()?, id).await?))
     }
 }

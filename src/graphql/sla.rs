@@ -19,7 +19,7 @@ impl SlaQuery {
 
     async fn sla_configuration(&self, ctx: &Context<'_>, id: ID) -> Result<SlaConfiguration> {
         ctx.actor()?;
-        Ok(SlaConfiguration(sla_configs::get(&ctx.state()?.db, parse_id(&id, "SLA configuration")?).await?))
+        Ok(SlaConfiguration(sla_configs::get(&ctx.state()?.db, parse_id(&id)?).await?))
     }
 }
 
@@ -81,15 +81,13 @@ impl SlaMutation {
         id: ID,
         input: SlaConfigurationInput,
     ) -> Result<SlaConfiguration> {
-        let id = parse_id(&id, "SLA configuration")?;
+        let id = parse_id(&id)?;
         let (updated, _recomputed) = sla_configs::update(ctx.state()?, ctx.actor()?, id, input.into()).await?;
         Ok(SlaConfiguration(updated))
     }
 
     /// Deletes an SLA configuration that is neither the default nor in use (superusers).
     async fn delete_sla_configuration(&self, ctx: &Context<'_>, id: ID) -> Result<SlaConfiguration> {
-        Ok(SlaConfiguration(
-            sla_configs::delete(ctx.state()?, ctx.actor()?, parse_id(&id, "SLA configuration")?).await?,
-        ))
+        Ok(SlaConfiguration(sla_configs::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 }

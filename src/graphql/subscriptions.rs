@@ -2,6 +2,7 @@
 //! subscriber may view (taken when it subscribes, refreshed when its memberships change), and only while
 //! the connection's session is valid (checked again when its user changes, and against its expiry).
 
+use crate::domain::ProductId;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -55,14 +56,14 @@ impl Drop for SlotGuard {
 }
 
 /// The products a subscriber may view (`None`: all, for a superuser).
-struct Visibility(Option<HashSet<i32>>);
+struct Visibility(Option<HashSet<ProductId>>);
 
 impl Visibility {
     async fn load(state: &AppState, actor: &Actor) -> ServiceResult<Self> {
         Ok(Self(access::visible_product_ids(&state.db, actor).await?.map(|ids| ids.into_iter().collect())))
     }
 
-    fn allows(&self, product_id: i32) -> bool {
+    fn allows(&self, product_id: ProductId) -> bool {
         self.0.as_ref().is_none_or(|ids| ids.contains(&product_id))
     }
 }
@@ -158,7 +159,7 @@ impl SubscriptionRoot {
         severities: Option<Vec<Severity>>,
         kinds: Option<Vec<SlaEventKind>>,
     ) -> Result<impl Stream<Item = Result<SlaEvent>>> {
-        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
             access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
         }
@@ -195,7 +196,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         product_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<Finding>>> {
-        let product_id = parse_opt_id(product_id.as_ref(), "product")?;
+        let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
             access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
         }

@@ -4,6 +4,7 @@
 
 pub mod relay;
 
+use crate::domain::{DeliveryId, FindingId, NotificationId, ProductId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,16 +29,16 @@ pub enum Signal {
     /// A row of `sla_events` was written.
     Sla { id: i32 },
     /// A finding was created or changed.
-    Finding { id: i32 },
+    Finding { id: FindingId },
     /// A user received the in-app alert of a notification.
-    Alert { notification: i32, user: i32 },
+    Alert { notification: NotificationId, user: UserId },
     /// A delivery was attempted.
-    Delivery { id: i32 },
+    Delivery { id: DeliveryId },
     /// A user's product memberships changed.
-    Membership { user: i32 },
+    Membership { user: UserId },
     /// A user's account changed (privileges, activation, password, sessions) or one of their API tokens
     /// was revoked: live connections signed in as them check their credentials again.
-    User { user: i32 },
+    User { user: UserId },
 }
 
 impl Signal {
@@ -57,14 +58,14 @@ pub enum LiveEvent {
     FindingChanged(finding::Model),
     Alert(alert::Model),
     Delivery(DeliveryView),
-    MembershipChanged { user_id: i32 },
-    UserChanged { user_id: i32 },
+    MembershipChanged { user_id: UserId },
+    UserChanged { user_id: UserId },
 }
 
 impl LiveEvent {
     /// The product the event belongs to, for visibility checks.
     #[must_use]
-    pub fn product_id(&self) -> Option<i32> {
+    pub fn product_id(&self) -> Option<ProductId> {
         match self {
             Self::Sla { finding, .. } | Self::FindingChanged(finding) => Some(finding.product_id),
             Self::Delivery(view) => view.notification.product_id,
@@ -221,7 +222,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
         finding_ids.extend(rows.iter().map(|e| e.finding_id));
         rows.into_iter().map(|e| (e.id, e)).collect()
     };
-    let findings: HashMap<i32, finding::Model> = if finding_ids.is_empty() {
+    let findings: HashMap<FindingId, finding::Model> = if finding_ids.is_empty() {
         HashMap::new()
     } else {
         finding::Entity::find()
@@ -232,7 +233,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
             .map(|f| (f.id, f))
             .collect()
     };
-    let alerts: HashMap<(i32, i32), alert::Model> = if alert_keys.is_empty() {
+    let alerts: HashMap<(NotificationId, UserId), alert::Model> = if alert_keys.is_empty() {
         HashMap::new()
     } else {
         alert::Entity::find()
@@ -267,8 +268,8 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
 
 async fn load_deliveries<C: ConnectionTrait>(
     conn: &C,
-    ids: HashSet<i32>,
-) -> Result<HashMap<i32, DeliveryView>, sea_orm::DbErr> {
+    ids: HashSet<DeliveryId>,
+) -> Result<HashMap<DeliveryId, DeliveryView>, sea_orm::DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -291,11 +292,11 @@ mod tests {
     fn signals_round_trip_through_a_notify_payload() {
         let signals = vec![
             Signal::Sla { id: 1 },
-            Signal::Finding { id: 2 },
-            Signal::Alert { notification: 3, user: 4 },
-            Signal::Delivery { id: 5 },
-            Signal::Membership { user: 6 },
-            Signal::User { user: 7 },
+            Signal::Finding { id: FindingId::new(2) },
+            Signal::Alert { notification: NotificationId::new(3), user: UserId::new(4) },
+            Signal::Delivery { id: DeliveryId::new(5) },
+            Signal::Membership { user: UserId::new(6) },
+            Signal::User { user: UserId::new(7) },
         ];
         let payloads = notify_payloads(&signals);
         assert_eq!(payloads.len(), 1);
@@ -306,18 +307,22 @@ mod tests {
     async fn only_finding_membership_and_user_changes_drop_kept_answers() {
         let bus = LiveBus::new(16, false);
         let db = sea_orm::DatabaseConnection::default();
-        bus.deliver_locally(&db, &[Signal::Sla { id: 1 }, Signal::Delivery { id: 2 }]).await;
-        bus.deliver_locally(&db, &[Signal::Alert { notification: 3, user: 4 }]).await;
+        bus.deliver_locally(&db, &[Signal::Sla { id: 1 }, Signal::Delivery { id: DeliveryId::new(2) }]).await;
+        bus.deliver_locally(&db, &[Signal::Alert { notification: NotificationId::new(3), user: UserId::new(4) }]).await;
         assert_eq!(bus.changes(), 0, "SLA events, alerts and deliveries change no kept answer");
-        bus.deliver_locally(&db, &[Signal::Delivery { id: 5 }, Signal::Finding { id: 6 }]).await;
-        bus.deliver_locally(&db, &[Signal::Membership { user: 7 }]).await;
-        bus.deliver_locally(&db, &[Signal::User { user: 7 }]).await;
+        bus.deliver_locally(
+            &db,
+            &[Signal::Delivery { id: DeliveryId::new(5) }, Signal::Finding { id: FindingId::new(6) }],
+        )
+        .await;
+        bus.deliver_locally(&db, &[Signal::Membership { user: UserId::new(7) }]).await;
+        bus.deliver_locally(&db, &[Signal::User { user: UserId::new(7) }]).await;
         assert_eq!(bus.changes(), 3);
     }
 
     #[test]
     fn large_batches_are_split_under_the_notify_limit() {
-        let signals: Vec<Signal> = (0..5_000).map(|id| Signal::Finding { id }).collect();
+        let signals: Vec<Signal> = (0..5_000).map(|id| Signal::Finding { id: FindingId::new(id) }).collect();
         let payloads = notify_payloads(&signals);
         assert!(payloads.len() > 1);
         assert!(payloads.iter().all(|p| p.len() <= MAX_NOTIFY_BYTES));

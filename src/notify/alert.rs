@@ -1,6 +1,7 @@
 //! In-app alerts: stored per user, newest 999 kept (as DefectDojo). Idempotent per (notification, user), so
 //! a delivery repeated after a crash does not alert twice.
 
+use crate::domain::UserId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::{Outgoing, SendError};
@@ -42,7 +43,7 @@ pub async fn send<C: ConnectionTrait>(conn: &C, outgoing: &Outgoing<'_>) -> Resu
 }
 
 /// Deletes a user's alerts older than the newest `ALERTS_KEPT_PER_USER`.
-async fn trim<C: ConnectionTrait>(conn: &C, user_id: i32) -> Result<(), sea_orm::DbErr> {
+async fn trim<C: ConnectionTrait>(conn: &C, user_id: UserId) -> Result<(), sea_orm::DbErr> {
     let oldest_kept: Option<i32> = alert::Entity::find()
         .select_only()
         .column(alert::Column::Id)

@@ -11,6 +11,7 @@ pub mod slack;
 pub mod teams;
 pub mod webhook;
 
+use crate::domain::{UserId, WebhookId};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
@@ -38,9 +39,9 @@ pub enum SendError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Learned {
     /// A webhook's health after the attempt.
-    WebhookHealth { webhook_id: i32, record: HealthRecord },
+    WebhookHealth { webhook_id: WebhookId, record: HealthRecord },
     /// A user's Slack id, looked up by email.
-    SlackUserId { user_id: i32, slack_user_id: String },
+    SlackUserId { user_id: UserId, slack_user_id: String },
 }
 
 /// How a send went, and what it learned.
@@ -126,7 +127,7 @@ impl Channels {
 pub struct Sender<'a> {
     channels: &'a Channels,
     settings: Option<system_settings::Model>,
-    webhooks: HashMap<i32, webhook_entity::Model>,
+    webhooks: HashMap<WebhookId, webhook_entity::Model>,
 }
 
 impl Sender<'_> {

@@ -1,6 +1,7 @@
 //! Slack: `chat.postMessage` with the bot token to a channel, or to a user found once by email
 //! (`users.lookupByEmail`) whose Slack id is then cached. The API base URL is configurable.
 
+use crate::domain::UserId;
 use std::fmt::Write;
 
 use chrono::DateTime;
@@ -59,7 +60,7 @@ async fn slack_user_id<C: ConnectionTrait>(
     client: &reqwest::Client,
     context: &SlackContext,
     token: &str,
-    user_id: i32,
+    user_id: UserId,
     now: i64,
 ) -> Result<(String, Option<Learned>), SendError> {
     let found = user::Entity::find_by_id(user_id)

@@ -207,13 +207,14 @@ fn learn_health(hook: &mut webhook::Model, attempt: Attempt, error: Option<&Send
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{FindingId, NotificationId, ProductId};
 
     fn sla_notification() -> notification::Model {
         notification::Model {
-            id: 1,
+            id: NotificationId::new(1),
             event: crate::domain::NotificationEvent::SlaBreach,
-            product_id: Some(3),
-            finding_id: Some(7),
+            product_id: Some(ProductId::new(3)),
+            finding_id: Some(FindingId::new(7)),
             title: "SLA breached: RCE in payment gateway".to_owned(),
             description: "Critical finding past its deadline".to_owned(),
             url: Some("https://slawatch.golemtrust.am/?finding=7".to_owned()),
@@ -227,11 +228,11 @@ mod tests {
         use crate::domain::notification_payload::{FindingFacts, Named, SlaFacts};
         NotificationPayload {
             finding: Some(FindingFacts {
-                id: 7,
+                id: FindingId::new(7),
                 title: "RCE in payment gateway".to_owned(),
                 severity: Severity::Critical,
             }),
-            product: Some(Named { id: 3, name: "Royal-Bank-Integration".to_owned() }),
+            product: Some(Named { id: ProductId::new(3), name: "Royal-Bank-Integration".to_owned() }),
             sla: Some(SlaFacts {
                 kind: crate::domain::SlaEventKind::Breach,
                 cycle: 1,

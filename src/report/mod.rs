@@ -3,6 +3,7 @@
 mod csv;
 mod pdf;
 
+use crate::domain::{FindingId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ pub struct RenderError(String);
 pub struct ReportView {
     /// The product's name, or "All products".
     pub product: String,
-    pub product_id: Option<i32>,
+    pub product_id: Option<ProductId>,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub as_of: DateTime<Utc>,
@@ -37,7 +38,7 @@ pub struct ReportView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BreachRow {
-    pub finding_id: i32,
+    pub finding_id: FindingId,
     pub title: String,
     pub reference: Option<String>,
     pub severity: &'static str,

@@ -1,5 +1,6 @@
 //! `GET /api/v2/findings/`, `/api/v2/findings/{id}/` and `/api/v2/sla_configurations/` in DefectDojo's JSON.
 
+use crate::domain::{EngagementId, FindingId, ProductId};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,7 +18,7 @@ use crate::state::AppState;
 /// A finding as DefectDojo's API shows it (the fields scripts read), plus its product.
 #[derive(Debug, Serialize)]
 pub struct RestFinding {
-    id: i32,
+    id: FindingId,
     title: String,
     description: String,
     severity: crate::domain::Severity,
@@ -35,9 +36,9 @@ pub struct RestFinding {
     sla_days_remaining: Option<i64>,
     sla_deadline: Option<DateTime<Utc>>,
     outside_of_sla: bool,
-    product: i32,
+    product: ProductId,
     product_name: String,
-    engagement: Option<i32>,
+    engagement: Option<EngagementId>,
     external_reference: Option<String>,
     created: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
@@ -130,7 +131,7 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<RestFinding>, RestError> {
     let actor = actor(&state, &headers).await?;
-    let id: i32 = id.parse().map_err(|_| RestError::not_found())?;
+    let id = FindingId::new(id.parse().map_err(|_| RestError::not_found())?);
     let found = findings::get(&state, &actor, id).await?;
     let product = products::get_unchecked(&state.db, found.product_id).await?;
     Ok(Json(RestFinding::new(found, product.name, state.clock.now())))
@@ -173,8 +174,8 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
 async fn product_names(
     state: &AppState,
     rows: &[finding::Model],
-) -> Result<std::collections::HashMap<i32, String>, RestError> {
-    let ids: Vec<i32> =
+) -> Result<std::collections::HashMap<ProductId, String>, RestError> {
+    let ids: Vec<ProductId> =
         rows.iter().map(|r| r.product_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let found = crate::service::products::by_ids(&state.db, &ids).await?;
     Ok(found.into_iter().map(|p| (p.id, p.name)).collect())

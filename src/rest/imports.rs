@@ -4,6 +4,7 @@
 //! `close_old_findings`, `test_title`, `tags`), answered with DefectDojo's shape (`test`, `engagement`,
 //! `product`, `statistics`). A bad field is a 400 naming it, as DRF does.
 
+use crate::domain::EntityId;
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -113,9 +114,15 @@ impl Form {
         }
     }
 
-    fn id(&self, name: &str) -> Result<Option<i32>, RestError> {
+    fn id<I: EntityId>(&self, name: &str) -> Result<Option<I>, RestError> {
         self.text(name)
-            .map(|t| t.parse::<i32>().ok().filter(|id| *id > 0).ok_or_else(|| bad(name, format!("{t:?} is not an id"))))
+            .map(|t| {
+                t.parse::<i32>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .map(I::new)
+                    .ok_or_else(|| bad(name, format!("{t:?} is not an id")))
+            })
             .transpose()
     }
 

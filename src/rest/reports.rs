@@ -2,6 +2,7 @@
 //! the findings endpoint takes it; `from`/`to` for the period): the
 //! compliance report as a file, behind the same authorization as GraphQL; `GET /reports/{id}`: a kept one.
 
+use crate::domain::{ProductId, ReportId};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,7 +38,7 @@ pub async fn sla_compliance(
                     .ok_or_else(|| bad(name, format!("{value:?}: use pdf, csv or json")))?;
             }
             "productId" | "product_id" => {
-                product_id = Some(value.parse::<i32>().map_err(|_| RestError::not_found())?);
+                product_id = Some(ProductId::new(value.parse().map_err(|_| RestError::not_found())?));
             }
             "product_name" => product_name = Some(value.clone()),
             "from" => from = Some(day(name, value)?),
@@ -72,7 +73,7 @@ pub async fn kept(
     Path(id): Path<String>,
 ) -> Result<Response, RestError> {
     let actor = actor(&state, &headers).await?;
-    let id: i32 = id.parse().map_err(|_| RestError::not_found())?;
+    let id = ReportId::new(id.parse().map_err(|_| RestError::not_found())?);
     let found = reports::file(&state, &actor, id).await?;
     let format = found.format;
     Ok(file_response(found.content, format, &found.file_name))

@@ -1,5 +1,6 @@
 //! HS256 JWTs for sessions. Expiry is checked against slawatch's clock, not the system time.
 
+use crate::domain::UserId;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -27,7 +28,7 @@ pub struct Claims {
 /// What a verified token says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedToken {
-    pub user_id: i32,
+    pub user_id: UserId,
     /// Refused once the user's token generation has moved past it.
     pub generation: i32,
     /// Epoch seconds.
@@ -76,7 +77,7 @@ impl JwtKeys {
     /// Issues a token for `user_id` under its token `generation`, valid from `now` for the configured lifetime.
     pub fn issue(
         &self,
-        user_id: i32,
+        user_id: UserId,
         generation: i32,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), JwtError> {
@@ -97,7 +98,8 @@ impl JwtKeys {
                 validation.required_spec_claims.clear();
                 let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
                     .map_err(|_| JwtError::Invalid)?;
-                let user_id = data.claims.sub.parse().map_err(|_| JwtError::Invalid)?;
+                let user_id = UserId::new(data.claims.sub.parse().map_err(|_| JwtError::Invalid)?);
+
                 let verified =
                     VerifiedToken { user_id, generation: data.claims.generation, expires_at: data.claims.exp };
                 self.verified.insert_with(token, || verified);
@@ -122,9 +124,9 @@ mod tests {
     #[test]
     fn a_token_verifies_until_it_expires() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
-        let (token, expires) = keys.issue(7, 3, now()).expect("signs");
+        let (token, expires) = keys.issue(UserId::new(7), 3, now()).expect("signs");
         assert_eq!(expires, now() + TimeDelta::minutes(60));
-        let verified = VerifiedToken { user_id: 7, generation: 3, expires_at: expires.timestamp() };
+        let verified = VerifiedToken { user_id: UserId::new(7), generation: 3, expires_at: expires.timestamp() };
         assert_eq!(keys.verify(&token, now()), Ok(verified));
         assert_eq!(keys.verify(&token, now()), Ok(verified), "kept after the first check");
         assert_eq!(keys.verify(&token, now() + TimeDelta::minutes(61)), Err(JwtError::Expired), "kept, still expires");
@@ -134,7 +136,7 @@ mod tests {
     fn a_token_signed_with_another_secret_is_refused() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef", TimeDelta::minutes(60));
         let attacker = JwtKeys::new(b"ffffffffffffffffffffffffffffffff", TimeDelta::minutes(60));
-        let (forged, _) = attacker.issue(1, 0, now()).expect("signs");
+        let (forged, _) = attacker.issue(UserId::new(1), 0, now()).expect("signs");
         assert_eq!(keys.verify(&forged, now()), Err(JwtError::Invalid));
         assert_eq!(keys.verify("not.a.jwt", now()), Err(JwtError::Invalid));
     }

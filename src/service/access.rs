@@ -1,5 +1,6 @@
 //! Who is acting, and what they may see and do: superusers everything, members by their product role.
 
+use crate::domain::{ProductId, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -10,7 +11,7 @@ use crate::error::{ServiceError, ServiceResult};
 /// The authenticated user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub user_id: i32,
+    pub user_id: UserId,
     pub username: String,
     pub is_superuser: bool,
 }
@@ -26,7 +27,7 @@ impl Actor {
     /// slawatch itself acting as a superuser (the demo load, the command line), named for the logs.
     #[must_use]
     pub fn system(name: &str) -> Self {
-        Self { user_id: 0, username: name.to_owned(), is_superuser: true }
+        Self { user_id: UserId::new(0), username: name.to_owned(), is_superuser: true }
     }
 
     /// Refuses anyone but a superuser.
@@ -36,7 +37,11 @@ impl Actor {
 }
 
 /// The actor's role in a product. A product the actor may not view does not exist for them: `NOT_FOUND`.
-pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_id: i32) -> ServiceResult<ProductRole> {
+pub async fn product_role<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    product_id: ProductId,
+) -> ServiceResult<ProductRole> {
     if actor.is_superuser {
         return product::Entity::find_by_id(product_id)
             .one(conn)
@@ -58,7 +63,7 @@ pub async fn product_role<C: ConnectionTrait>(conn: &C, actor: &Actor, product_i
 pub async fn require_role<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    product_id: i32,
+    product_id: ProductId,
     required: ProductRole,
 ) -> ServiceResult<ProductRole> {
     let role = product_role(conn, actor, product_id).await?;
@@ -89,7 +94,7 @@ pub fn visible_products(actor: &Actor, product_column: impl ColumnTrait) -> Opti
 }
 
 /// The ids of the products the actor may view (`None`: all of them).
-pub async fn visible_product_ids<C: ConnectionTrait>(conn: &C, actor: &Actor) -> ServiceResult<Option<Vec<i32>>> {
+pub async fn visible_product_ids<C: ConnectionTrait>(conn: &C, actor: &Actor) -> ServiceResult<Option<Vec<ProductId>>> {
     if actor.is_superuser {
         return Ok(None);
     }

@@ -1,5 +1,6 @@
 //! The signed-in user's in-app alerts: listed newest first, counted, marked read.
 
+use crate::domain::AlertId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -33,7 +34,7 @@ pub async fn unread_count(state: &AppState, actor: &Actor) -> ServiceResult<u64>
 
 /// Marks the actor's alerts read (the given ones, or all); returns how many changed. Ids of other users'
 /// alerts are ignored.
-pub async fn mark_read(state: &AppState, actor: &Actor, ids: Option<Vec<i32>>) -> ServiceResult<u64> {
+pub async fn mark_read(state: &AppState, actor: &Actor, ids: Option<Vec<AlertId>>) -> ServiceResult<u64> {
     let mut update = alert::Entity::update_many()
         .col_expr(alert::Column::ReadAt, Expr::value(state.clock.now().timestamp()))
         .filter(alert::Column::UserId.eq(actor.user_id))

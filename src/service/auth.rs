@@ -1,5 +1,6 @@
 //! Logging in, throttling failed logins, and turning an `Authorization` header into an `Actor`.
 
+use crate::domain::UserId;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -137,7 +138,7 @@ fn looks_like_jwt(credential: &str) -> bool {
 }
 
 /// The user of a live API token, recording its use (at most once a minute, to keep reads cheap).
-async fn api_token_user(state: &AppState, credential: &str, now: DateTime<Utc>) -> ServiceResult<Option<i32>> {
+async fn api_token_user(state: &AppState, credential: &str, now: DateTime<Utc>) -> ServiceResult<Option<UserId>> {
     let digest = token::token_digest(credential);
     let Some(found) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(digest)).one(&state.db).await?
     else {

@@ -1,6 +1,7 @@
 //! The SLA compliance report: reads the findings that can count in a period (one query) and hands them to
 //! `domain::compliance`.
 
+use crate::domain::ProductId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
@@ -14,7 +15,7 @@ use crate::state::AppState;
 /// What a report is asked for: a product (or every product the actor may view) and a period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportScope {
-    pub product_id: Option<i32>,
+    pub product_id: Option<ProductId>,
     pub period: Period,
 }
 

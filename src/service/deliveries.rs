@@ -1,6 +1,7 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
 //! retrying a delivery that died; and storing what a send learned (a webhook's health, a Slack user id).
 
+use crate::domain::DeliveryId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::delivery::DeliveryStatus;
@@ -73,7 +74,7 @@ async fn with_notifications(state: &AppState, deliveries: Vec<delivery::Model>) 
 
 /// Sends a dead (or waiting) delivery again now, with a fresh allowance of attempts and the same delivery
 /// key, so receivers still recognise it.
-pub async fn retry(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<DeliveryView> {
+pub async fn retry(state: &AppState, actor: &Actor, id: DeliveryId) -> ServiceResult<DeliveryView> {
     actor.require_superuser()?;
     let found =
         delivery::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("delivery"))?;

@@ -3,6 +3,7 @@
 //!
 //! Built through the same service functions as the API, acting as the demo's security lead.
 
+use crate::domain::{ProductId, ProductTypeId, SlaConfigurationId};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::{ProductRole, Severity};
@@ -86,7 +87,7 @@ pub async fn load(state: &AppState) -> ServiceResult<DemoSummary> {
         },
     )
     .await?;
-    let product = |name: &str, type_id: i32, config: Option<i32>| ProductInput {
+    let product = |name: &str, type_id: ProductTypeId, config: Option<SlaConfigurationId>| ProductInput {
         name: Some(name.to_owned()),
         product_type_id: Some(type_id),
         sla_configuration_id: config,
@@ -131,9 +132,9 @@ fn system_actor() -> Actor {
     Actor::system("system")
 }
 
-fn scenario_findings(now: DateTime<Utc>, portal: i32, clacks: i32, royal: i32) -> Vec<NewFinding> {
+fn scenario_findings(now: DateTime<Utc>, portal: ProductId, clacks: ProductId, royal: ProductId) -> Vec<NewFinding> {
     let ago = |hours: i64| now - TimeDelta::hours(hours);
-    let finding = |product_id: i32, title: &str, severity: Severity, start_hours_ago: i64| NewFinding {
+    let finding = |product_id: ProductId, title: &str, severity: Severity, start_hours_ago: i64| NewFinding {
         sla_start: Some(ago(start_hours_ago)),
         verified: Some(true),
         ..NewFinding::new(product_id, title, severity)

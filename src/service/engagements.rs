@@ -1,6 +1,7 @@
 //! Engagements: planned testing periods of a product, edited by its writers.
 
 use crate::domain::engagement_status::EngagementStatus;
+use crate::domain::{EngagementId, ProductId, UserId};
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
@@ -14,13 +15,13 @@ use crate::state::AppState;
 /// Fields of an engagement; on update `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct EngagementInput {
-    pub product_id: Option<i32>,
+    pub product_id: Option<ProductId>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub target_start: Option<NaiveDate>,
     pub target_end: Option<NaiveDate>,
     pub status: Option<EngagementStatus>,
-    pub lead_id: Option<i32>,
+    pub lead_id: Option<UserId>,
 }
 
 fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
@@ -32,7 +33,7 @@ fn checked_dates(start: NaiveDate, end: NaiveDate) -> ServiceResult<()> {
 
 /// A lead must be an active user who may view the product. Any other id is `NOT_FOUND` alike, so the
 /// answer confirms no account outside the product.
-async fn check_lead(state: &AppState, lead: i32, product_id: i32) -> ServiceResult<()> {
+async fn check_lead(state: &AppState, lead: UserId, product_id: ProductId) -> ServiceResult<()> {
     let not_found = || ServiceError::NotFound(format!("user {lead} is not a member of this product"));
     let found = user::Entity::find_by_id(lead).one(&state.db).await?;
     let lead_actor = found.filter(|u| u.is_active).map(Actor::from).ok_or_else(not_found)?;
@@ -87,7 +88,12 @@ async fn announce<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-async fn visible(state: &AppState, actor: &Actor, id: i32, required: ProductRole) -> ServiceResult<engagement::Model> {
+async fn visible(
+    state: &AppState,
+    actor: &Actor,
+    id: EngagementId,
+    required: ProductRole,
+) -> ServiceResult<engagement::Model> {
     let found = engagement::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -102,7 +108,7 @@ async fn visible(state: &AppState, actor: &Actor, id: i32, required: ProductRole
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: EngagementId,
     input: EngagementInput,
 ) -> ServiceResult<engagement::Model> {
     let EngagementInput { product_id, name, description, target_start, target_end, status, lead_id } = input;
@@ -142,20 +148,20 @@ pub async fn update(
     Ok(updated)
 }
 
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<engagement::Model> {
+pub async fn delete(state: &AppState, actor: &Actor, id: EngagementId) -> ServiceResult<engagement::Model> {
     let found = visible(state, actor, id, ProductRole::Owner).await?;
     engagement::Entity::delete_by_id(id).exec(&state.db).await?;
     Ok(found)
 }
 
-pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<engagement::Model> {
+pub async fn get(state: &AppState, actor: &Actor, id: EngagementId) -> ServiceResult<engagement::Model> {
     visible(state, actor, id, ProductRole::Reader).await
 }
 
 pub async fn list(
     state: &AppState,
     actor: &Actor,
-    product_id: Option<i32>,
+    product_id: Option<ProductId>,
     request: PageRequest,
 ) -> ServiceResult<Page<engagement::Model>> {
     let mut select = engagement::Entity::find();

@@ -1,11 +1,11 @@
 //! The notifications the API raises, with their texts, in one place. Each is published through the outbox
 //! in the transaction of the change it reports.
 
-use crate::domain::NotificationEvent;
 use crate::domain::engagement_reminders::Reminder;
 use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::notification_payload::{EngagementFacts, FindingFacts, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
+use crate::domain::{NotificationEvent, UserId};
 use crate::entity::{engagement, finding, product, product_type, scan_test};
 use crate::service::outbox::NewNotification;
 
@@ -102,7 +102,7 @@ pub fn directed_on_finding(
     event: NotificationEvent,
     finding: &finding::Model,
     actor: &str,
-    users: Vec<i32>,
+    users: Vec<UserId>,
     text: &str,
     site: &str,
 ) -> NewNotification {

@@ -1,5 +1,6 @@
 //! The one finding filter, shared by GraphQL `findings(filter:)`, `slaSummary` and the REST `/api/v2/findings/`.
 
+use crate::domain::ProductId;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
@@ -10,7 +11,7 @@ use crate::entity::{finding, product};
 /// What a client may filter findings by. Every field narrows; `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
-    pub product_id: Option<i32>,
+    pub product_id: Option<ProductId>,
     pub product_name: Option<String>,
     pub severities: Option<Vec<Severity>>,
     pub active: Option<bool>,

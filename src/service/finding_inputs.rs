@@ -1,6 +1,7 @@
 //! What the finding use cases take: a new finding (`NewFinding`, with its scan origin when imported) and
 //! changes to one (`FindingChanges`).
 
+use crate::domain::{EngagementId, ProductId, TestId};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::Set;
 
@@ -11,8 +12,8 @@ use crate::entity::finding;
 /// Start from `NewFinding::new` (a finding has no default product, title or severity).
 #[derive(Debug, Clone)]
 pub struct NewFinding {
-    pub product_id: i32,
-    pub engagement_id: Option<i32>,
+    pub product_id: ProductId,
+    pub engagement_id: Option<EngagementId>,
     pub title: String,
     pub description: Option<String>,
     pub severity: Severity,
@@ -35,14 +36,14 @@ pub struct NewFinding {
 /// description (which the `NewFinding` carries).
 #[derive(Debug, Clone)]
 pub struct ScanOrigin {
-    pub test_id: i32,
+    pub test_id: TestId,
     pub reported: crate::scans::ParsedFinding,
 }
 
 impl NewFinding {
     /// A finding of `product_id` with its title and severity; everything else as DefectDojo defaults it.
     #[must_use]
-    pub fn new(product_id: i32, title: impl Into<String>, severity: Severity) -> Self {
+    pub fn new(product_id: ProductId, title: impl Into<String>, severity: Severity) -> Self {
         Self {
             product_id,
             engagement_id: None,
@@ -80,7 +81,7 @@ pub struct FindingChanges {
     pub duplicate: Option<bool>,
     pub out_of_scope: Option<bool>,
     pub external_reference: Option<String>,
-    pub engagement_id: Option<i32>,
+    pub engagement_id: Option<EngagementId>,
 }
 
 impl ScanOrigin {

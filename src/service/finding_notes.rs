@@ -1,5 +1,6 @@
 //! Notes on findings (with `@mentions`) and review requests, both of which notify the named users.
 
+use crate::domain::{FindingId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::db;
@@ -12,7 +13,12 @@ use crate::state::AppState;
 
 /// Adds a note (writers), e.g. the reason for a delay. Users it `@mentions` who may view the product get
 /// `user_mentioned`.
-pub async fn add_note(state: &AppState, actor: &Actor, id: i32, text: &str) -> ServiceResult<finding_note::Model> {
+pub async fn add_note(
+    state: &AppState,
+    actor: &Actor,
+    id: FindingId,
+    text: &str,
+) -> ServiceResult<finding_note::Model> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 10_000 {
         return Err(ServiceError::bad_input("a note must have between 1 and 10000 characters"));
@@ -31,7 +37,7 @@ pub async fn add_note(state: &AppState, actor: &Actor, id: i32, text: &str) -> S
     .await?;
     let names = mentions::mentions(text);
     if !names.is_empty() {
-        let mentioned: Vec<i32> = user::Entity::find()
+        let mentioned: Vec<UserId> = user::Entity::find()
             .filter(user::Column::Username.is_in(names))
             .filter(user::Column::Id.ne(actor.user_id))
             .all(&txn)
@@ -62,8 +68,8 @@ pub async fn add_note(state: &AppState, actor: &Actor, id: i32, text: &str) -> S
 pub async fn request_review(
     state: &AppState,
     actor: &Actor,
-    id: i32,
-    reviewer_ids: &[i32],
+    id: FindingId,
+    reviewer_ids: &[UserId],
 ) -> ServiceResult<finding::Model> {
     if reviewer_ids.is_empty() {
         return Err(ServiceError::bad_input("name at least one reviewer"));
@@ -111,7 +117,7 @@ pub async fn request_review(
 }
 
 /// The reviewers of a finding the caller has already been allowed to see.
-pub async fn reviewers(state: &AppState, finding_id: i32) -> ServiceResult<Vec<i32>> {
+pub async fn reviewers(state: &AppState, finding_id: FindingId) -> ServiceResult<Vec<UserId>> {
     Ok(finding_reviewer::Entity::find()
         .filter(finding_reviewer::Column::FindingId.eq(finding_id))
         .order_by_asc(finding_reviewer::Column::Id)
@@ -123,7 +129,7 @@ pub async fn reviewers(state: &AppState, finding_id: i32) -> ServiceResult<Vec<i
 }
 
 /// The notes of a finding the caller has already been allowed to see, oldest first.
-pub async fn notes(state: &AppState, finding_id: i32) -> ServiceResult<Vec<finding_note::Model>> {
+pub async fn notes(state: &AppState, finding_id: FindingId) -> ServiceResult<Vec<finding_note::Model>> {
     Ok(finding_note::Entity::find()
         .filter(finding_note::Column::FindingId.eq(finding_id))
         .order_by_asc(finding_note::Column::Id)

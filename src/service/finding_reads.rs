@@ -5,6 +5,7 @@
 //! A dashboard wall asking `findings(filter: {outsideSla: true}) { totalCount }` thirty times a second costs
 //! one index count per change instead of one per request; concurrent identical misses wait for one query.
 
+use crate::domain::ProductId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -127,7 +128,11 @@ pub use crate::domain::sla::SummaryRow;
 
 /// Counts of visible findings by severity and SLA state: every combination, zeros included, so a
 /// dashboard can draw a fixed grid.
-pub async fn sla_summary(state: &AppState, actor: &Actor, product_id: Option<i32>) -> ServiceResult<Vec<SummaryRow>> {
+pub async fn sla_summary(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<ProductId>,
+) -> ServiceResult<Vec<SummaryRow>> {
     if let Some(id) = product_id {
         access::product_role(&state.db, actor, id).await?;
     }
@@ -150,7 +155,7 @@ type SummaryGroup = (String, String, i64, Option<i64>, Option<i64>);
 async fn count_by_severity_and_state(
     state: &AppState,
     actor: &Actor,
-    product_id: Option<i32>,
+    product_id: Option<ProductId>,
     now: DateTime<Utc>,
 ) -> ServiceResult<Timed<Arc<Vec<SummaryRow>>>> {
     use sea_orm::sea_query::Expr;

@@ -3,6 +3,7 @@
 //!
 //! Every write recomputes the stored SLA columns from the product's configuration (`finding_sla::columns`).
 
+use crate::domain::{EngagementId, FindingId, ProductId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -124,12 +125,16 @@ pub(crate) fn new_row(
 }
 
 /// The SLA policy of a product.
-pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: i32) -> ServiceResult<SlaPolicy> {
+pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: ProductId) -> ServiceResult<SlaPolicy> {
     let product = products::get_unchecked(conn, product_id).await?;
     sla_configs::policy_of(&sla_configs::get(conn, product.sla_configuration_id).await?)
 }
 
-async fn check_engagement<C: ConnectionTrait>(conn: &C, engagement_id: i32, product_id: i32) -> ServiceResult<()> {
+async fn check_engagement<C: ConnectionTrait>(
+    conn: &C,
+    engagement_id: EngagementId,
+    product_id: ProductId,
+) -> ServiceResult<()> {
     match engagement::Entity::find_by_id(engagement_id).one(conn).await? {
         Some(e) if e.product_id == product_id => Ok(()),
         // Another product's engagement is not named as such: that product may be one the caller cannot view.
@@ -160,7 +165,8 @@ pub async fn create_many(
         other => other,
     };
     let txn = db::begin_write(&state.db).await?;
-    let mut policies: HashMap<i32, SlaPolicy> = HashMap::new();
+    let mut policies: HashMap<ProductId, SlaPolicy> = HashMap::new();
+
     let mut rows = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
         if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(input.product_id) {
@@ -185,7 +191,11 @@ pub async fn create_many(
 }
 
 /// A finding the actor may view, with the actor's role in its product. Non-members get `NOT_FOUND`.
-async fn visible<C: ConnectionTrait>(conn: &C, actor: &Actor, id: i32) -> ServiceResult<(finding::Model, ProductRole)> {
+async fn visible<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: FindingId,
+) -> ServiceResult<(finding::Model, ProductRole)> {
     let found = finding::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("finding"))?;
     let role =
         access::product_role(conn, actor, found.product_id).await.map_err(|_| ServiceError::not_found("finding"))?;
@@ -195,7 +205,7 @@ async fn visible<C: ConnectionTrait>(conn: &C, actor: &Actor, id: i32) -> Servic
 pub(crate) async fn editable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    id: i32,
+    id: FindingId,
     required: ProductRole,
 ) -> ServiceResult<finding::Model> {
     let (found, role) = visible(conn, actor, id).await?;
@@ -203,7 +213,7 @@ pub(crate) async fn editable<C: ConnectionTrait>(
     Ok(found)
 }
 
-pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+pub async fn get(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     Ok(visible(&state.db, actor, id).await?.0)
 }
 
@@ -246,7 +256,7 @@ pub(crate) fn parse_stored(found: &finding::Model) -> ServiceResult<(SlaStart, S
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: FindingId,
     changes: FindingChanges,
 ) -> ServiceResult<finding::Model> {
     let FindingChanges {
@@ -325,7 +335,7 @@ pub async fn update(
 pub async fn mitigate(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: FindingId,
     at: Option<DateTime<Utc>>,
 ) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
@@ -350,7 +360,7 @@ pub async fn mitigate(
 
 /// Reopens a mitigated (or inactive) finding. With `restart_sla_on_reactivation` a new SLA cycle starts
 /// now; otherwise the old deadline stands, as DefectDojo.
-pub async fn reactivate(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+pub async fn reactivate(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
     let found = editable(&txn, actor, id, ProductRole::Writer).await?;
@@ -403,7 +413,7 @@ pub(crate) async fn reactivate_row<C: ConnectionTrait>(
 }
 
 /// Deletes a finding (owners).
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+pub async fn delete(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     let found = editable(&state.db, actor, id, ProductRole::Owner).await?;
     finding::Entity::delete_by_id(id).exec(&state.db).await?;
     state.note_change();

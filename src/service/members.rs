@@ -1,5 +1,6 @@
 //! Product memberships: who may see and change a product, managed by its owners.
 
+use crate::domain::{MembershipId, ProductId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::ProductRole;
@@ -12,9 +13,9 @@ use crate::state::AppState;
 /// A membership with its parsed role.
 #[derive(Debug, Clone)]
 pub struct Membership {
-    pub id: i32,
-    pub product_id: i32,
-    pub user_id: i32,
+    pub id: MembershipId,
+    pub product_id: ProductId,
+    pub user_id: UserId,
     pub role: ProductRole,
 }
 
@@ -26,8 +27,8 @@ fn membership(model: product_member::Model) -> Membership {
 pub async fn add(
     state: &AppState,
     actor: &Actor,
-    product_id: i32,
-    user_id: i32,
+    product_id: ProductId,
+    user_id: UserId,
     role: ProductRole,
 ) -> ServiceResult<Membership> {
     access::require_role(&state.db, actor, product_id, ProductRole::Owner).await?;
@@ -51,7 +52,7 @@ pub async fn add(
     Ok(added)
 }
 
-async fn owned(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product_member::Model> {
+async fn owned(state: &AppState, actor: &Actor, id: MembershipId) -> ServiceResult<product_member::Model> {
     let found = product_member::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -61,7 +62,7 @@ async fn owned(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<produc
 }
 
 /// Changes a member's role (owners).
-pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole) -> ServiceResult<Membership> {
+pub async fn update(state: &AppState, actor: &Actor, id: MembershipId, role: ProductRole) -> ServiceResult<Membership> {
     let found = owned(state, actor, id).await?;
     let mut model: product_member::ActiveModel = found.into();
     model.role = Set(role);
@@ -71,7 +72,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, role: ProductRole)
 }
 
 /// Removes a member (owners).
-pub async fn remove(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<Membership> {
+pub async fn remove(state: &AppState, actor: &Actor, id: MembershipId) -> ServiceResult<Membership> {
     let found = owned(state, actor, id).await?;
     product_member::Entity::delete_by_id(id).exec(&state.db).await?;
     state.announce(vec![Signal::Membership { user: found.user_id }]).await;
@@ -79,7 +80,7 @@ pub async fn remove(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<M
 }
 
 /// The members of a product the actor may view.
-pub async fn list(state: &AppState, actor: &Actor, product_id: i32) -> ServiceResult<Vec<Membership>> {
+pub async fn list(state: &AppState, actor: &Actor, product_id: ProductId) -> ServiceResult<Vec<Membership>> {
     access::product_role(&state.db, actor, product_id).await?;
     Ok(product_member::Entity::find()
         .filter(product_member::Column::ProductId.eq(product_id))

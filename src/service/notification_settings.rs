@@ -1,6 +1,7 @@
 //! Notification settings at the system, personal, product and template scopes, and the template copied to
 //! every new user.
 
+use crate::domain::{ProductId, UserId, WebhookId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -26,14 +27,14 @@ pub enum Scope {
 pub enum Owner {
     System,
     Template,
-    Personal(i32),
+    Personal(UserId),
     /// A user's settings for one product.
     ProductUser {
-        product_id: i32,
-        user_id: i32,
+        product_id: ProductId,
+        user_id: UserId,
     },
     /// A product's extra recipients, managed by its owners.
-    ProductExtra(i32),
+    ProductExtra(ProductId),
 }
 
 impl Owner {
@@ -69,7 +70,7 @@ impl Owner {
     }
 
     #[must_use]
-    pub fn user_id(self) -> Option<i32> {
+    pub fn user_id(self) -> Option<UserId> {
         match self {
             Self::Personal(user) | Self::ProductUser { user_id: user, .. } => Some(user),
             _ => None,
@@ -77,7 +78,7 @@ impl Owner {
     }
 
     #[must_use]
-    pub fn product_id(self) -> Option<i32> {
+    pub fn product_id(self) -> Option<ProductId> {
         match self {
             Self::ProductUser { product_id, .. } | Self::ProductExtra(product_id) => Some(product_id),
             _ => None,
@@ -104,13 +105,13 @@ pub struct SettingView {
 #[derive(Debug, Clone)]
 pub struct SettingInput {
     pub scope: Scope,
-    pub user_id: Option<i32>,
-    pub product_id: Option<i32>,
+    pub user_id: Option<UserId>,
+    pub product_id: Option<ProductId>,
     pub event: NotificationEvent,
     pub channels: Vec<Channel>,
     pub emails: Vec<String>,
     pub slack_channels: Vec<String>,
-    pub webhook_ids: Vec<i32>,
+    pub webhook_ids: Vec<WebhookId>,
 }
 
 /// Whose settings `(scope, user, product)` designates, and whether the actor may read (or write) them.
@@ -118,8 +119,8 @@ pub async fn owner_for(
     state: &AppState,
     actor: &Actor,
     scope: Scope,
-    user_id: Option<i32>,
-    product_id: Option<i32>,
+    user_id: Option<UserId>,
+    product_id: Option<ProductId>,
     for_write: bool,
 ) -> ServiceResult<Owner> {
     let no_product = |owner: Owner| {
@@ -156,7 +157,7 @@ pub async fn owner_for(
     }
 }
 
-async fn self_or_superuser(state: &AppState, actor: &Actor, user_id: Option<i32>) -> ServiceResult<i32> {
+async fn self_or_superuser(state: &AppState, actor: &Actor, user_id: Option<UserId>) -> ServiceResult<UserId> {
     let user = user_id.unwrap_or(actor.user_id);
     if user != actor.user_id && !actor.is_superuser {
         return Err(ServiceError::not_found("user"));
@@ -209,8 +210,8 @@ pub async fn list(
     state: &AppState,
     actor: &Actor,
     scope: Scope,
-    user_id: Option<i32>,
-    product_id: Option<i32>,
+    user_id: Option<UserId>,
+    product_id: Option<ProductId>,
 ) -> ServiceResult<Vec<SettingView>> {
     let owner = owner_for(state, actor, scope, user_id, product_id, false).await?;
     let stored = load(&state.db, owner).await?;
@@ -298,7 +299,7 @@ async fn store<C: ConnectionTrait>(
 }
 
 /// Gives a new user a copy of the template's settings.
-pub async fn copy_template_to<C: ConnectionTrait>(conn: &C, user_id: i32, now: i64) -> ServiceResult<()> {
+pub async fn copy_template_to<C: ConnectionTrait>(conn: &C, user_id: UserId, now: i64) -> ServiceResult<()> {
     for (event, setting) in load(conn, Owner::Template).await? {
         store(conn, Owner::Personal(user_id), event, &setting, now).await?;
     }

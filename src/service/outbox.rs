@@ -1,6 +1,7 @@
 //! The outbox: a notification and its deliveries are written in the caller's transaction, so a change and
 //! the news of it commit together or not at all. The delivery worker (`jobs::delivery`) sends them.
 
+use crate::domain::{FindingId, NotificationId, ProductId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -23,8 +24,8 @@ const INSERT_CHUNK: usize = 500;
 pub struct NewNotification {
     pub event: NotificationEvent,
     pub audience: Audience,
-    pub product_id: Option<i32>,
-    pub finding_id: Option<i32>,
+    pub product_id: Option<ProductId>,
+    pub finding_id: Option<FindingId>,
     pub title: String,
     pub description: String,
     /// A link for the reader (site URL + path).
@@ -49,7 +50,11 @@ fn default_personal() -> EventSetting {
 
 /// Writes the notification and one delivery per resolved (channel, target). Returns the notification's id,
 /// or `None` when the dedupe key was already used.
-pub async fn publish<C: ConnectionTrait>(conn: &C, now: i64, new: NewNotification) -> ServiceResult<Option<i32>> {
+pub async fn publish<C: ConnectionTrait>(
+    conn: &C,
+    now: i64,
+    new: NewNotification,
+) -> ServiceResult<Option<NotificationId>> {
     let directory = Directory::load(conn, std::slice::from_ref(&new)).await?;
     Ok(publish_many(conn, now, &directory, vec![new]).await?.into_iter().next().flatten())
 }
@@ -62,7 +67,7 @@ pub async fn publish_many<C: ConnectionTrait>(
     now: i64,
     directory: &Directory,
     news: Vec<NewNotification>,
-) -> ServiceResult<Vec<Option<i32>>> {
+) -> ServiceResult<Vec<Option<NotificationId>>> {
     let keys: Vec<&str> = news.iter().filter_map(|n| n.dedupe_key.as_deref()).collect();
     let mut seen: HashSet<String> = HashSet::new();
     for chunk in keys.chunks(INSERT_CHUNK) {
@@ -75,7 +80,7 @@ pub async fn publish_many<C: ConnectionTrait>(
             .await?;
         seen.extend(rows.into_iter().flatten());
     }
-    let mut ids: Vec<Option<i32>> = vec![None; news.len()];
+    let mut ids: Vec<Option<NotificationId>> = vec![None; news.len()];
     let mut fresh: Vec<(usize, NewNotification)> = Vec::with_capacity(news.len());
     for (index, new) in news.into_iter().enumerate() {
         if let Some(key) = &new.dedupe_key
@@ -85,7 +90,7 @@ pub async fn publish_many<C: ConnectionTrait>(
         }
         fresh.push((index, new));
     }
-    let mut fan_out_targets: HashMap<(Option<i32>, NotificationEvent), Targets> = HashMap::new();
+    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent), Targets> = HashMap::new();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
             event: Set(new.event),
@@ -103,7 +108,7 @@ pub async fn publish_many<C: ConnectionTrait>(
         if inserted.len() != chunk.len() {
             return Err(ServiceError::internal("the database did not return every inserted notification's id"));
         }
-        let mut addressed: Vec<(i32, Channel, Target)> = Vec::new();
+        let mut addressed: Vec<(NotificationId, Channel, Target)> = Vec::new();
         for ((index, new), id) in chunk.iter().zip(inserted) {
             ids[*index] = Some(id);
             let mut targets = match &new.audience {
@@ -147,8 +152,8 @@ pub async fn publish_many<C: ConnectionTrait>(
 #[derive(Debug)]
 pub struct Directory {
     system: SystemSwitches,
-    products: HashMap<i32, product::Model>,
-    members: HashMap<i32, BTreeMap<i32, ProductRole>>,
+    products: HashMap<ProductId, product::Model>,
+    members: HashMap<ProductId, BTreeMap<UserId, ProductRole>>,
     /// Active superusers, members of the products and directed users.
     users: Vec<user::Model>,
     /// owner key → event → setting, for the notifications' events and `other`.
@@ -159,9 +164,9 @@ impl Directory {
     /// Loads what resolving `news` needs.
     pub async fn load<C: ConnectionTrait>(conn: &C, news: &[NewNotification]) -> ServiceResult<Self> {
         let system = system_switches(conn).await?;
-        let product_ids: BTreeSet<i32> = news.iter().filter_map(|n| n.product_id).collect();
+        let product_ids: BTreeSet<ProductId> = news.iter().filter_map(|n| n.product_id).collect();
         let mut products = HashMap::new();
-        let mut members: HashMap<i32, BTreeMap<i32, ProductRole>> = HashMap::new();
+        let mut members: HashMap<ProductId, BTreeMap<UserId, ProductRole>> = HashMap::new();
         for chunk in product_ids.iter().copied().collect::<Vec<_>>().chunks(INSERT_CHUNK) {
             for row in
                 product::Entity::find().filter(product::Column::Id.is_in(chunk.iter().copied())).all(conn).await?
@@ -179,7 +184,7 @@ impl Directory {
         if product_ids.iter().any(|id| !products.contains_key(id)) {
             return Err(ServiceError::not_found("product"));
         }
-        let mut user_ids: BTreeSet<i32> = members.values().flat_map(|m| m.keys().copied()).collect();
+        let mut user_ids: BTreeSet<UserId> = members.values().flat_map(|m| m.keys().copied()).collect();
         for new in news {
             if let Audience::Directed(ids) = &new.audience {
                 user_ids.extend(ids.iter().copied());
@@ -190,8 +195,8 @@ impl Directory {
             .filter(user::Column::IsSuperuser.eq(true))
             .all(conn)
             .await?;
-        let superusers: HashSet<i32> = users.iter().map(|u| u.id).collect();
-        let others: Vec<i32> = user_ids.into_iter().filter(|id| !superusers.contains(id)).collect();
+        let superusers: HashSet<UserId> = users.iter().map(|u| u.id).collect();
+        let others: Vec<UserId> = user_ids.into_iter().filter(|id| !superusers.contains(id)).collect();
         for chunk in others.chunks(INSERT_CHUNK) {
             users.extend(
                 user::Entity::find()

@@ -1,5 +1,6 @@
 //! Product types: visible to every signed-in user, managed by superusers.
 
+use crate::domain::ProductTypeId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -10,7 +11,11 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::service::{Actor, events, outbox};
 use crate::state::AppState;
 
-async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
+async fn ensure_name_free<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    except: Option<ProductTypeId>,
+) -> ServiceResult<()> {
     match product_type::Entity::find().filter(product_type::Column::Name.eq(name)).one(conn).await? {
         Some(existing) if Some(existing.id) != except => {
             Err(ServiceError::Conflict(format!("a product type named {name:?} already exists")))
@@ -47,7 +52,7 @@ pub async fn create(
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: ProductTypeId,
     name: Option<String>,
     description: Option<String>,
 ) -> ServiceResult<product_type::Model> {
@@ -66,7 +71,7 @@ pub async fn update(
 }
 
 /// Deletes an empty product type.
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product_type::Model> {
+pub async fn delete(state: &AppState, actor: &Actor, id: ProductTypeId) -> ServiceResult<product_type::Model> {
     actor.require_superuser()?;
     let found = get(&state.db, id).await?;
     let products = product::Entity::find().filter(product::Column::ProductTypeId.eq(id)).count(&state.db).await?;
@@ -77,7 +82,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<p
     Ok(found)
 }
 
-pub async fn get<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<product_type::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, id: ProductTypeId) -> ServiceResult<product_type::Model> {
     product_type::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("product type"))
 }
 

@@ -1,5 +1,6 @@
 //! Products: created by superusers, configured by their owners, visible only to members.
 
+use crate::domain::{ProductId, ProductTypeId, SlaConfigurationId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::db;
@@ -16,12 +17,12 @@ use crate::state::AppState;
 pub struct ProductInput {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub product_type_id: Option<i32>,
-    pub sla_configuration_id: Option<i32>,
+    pub product_type_id: Option<ProductTypeId>,
+    pub sla_configuration_id: Option<SlaConfigurationId>,
     pub disable_sla_breach_notifications: Option<bool>,
 }
 
-async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
+async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<ProductId>) -> ServiceResult<()> {
     match product::Entity::find().filter(product::Column::Name.eq(name)).one(conn).await? {
         Some(existing) if Some(existing.id) != except => {
             Err(ServiceError::Conflict(format!("a product named {name:?} already exists")))
@@ -63,7 +64,12 @@ pub async fn create(state: &AppState, actor: &Actor, input: ProductInput) -> Ser
 
 /// Updates a product (owners). Switching its SLA configuration recomputes its findings' deadlines in the
 /// same transaction.
-pub async fn update(state: &AppState, actor: &Actor, id: i32, input: ProductInput) -> ServiceResult<product::Model> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: ProductId,
+    input: ProductInput,
+) -> ServiceResult<product::Model> {
     let ProductInput { name, description, product_type_id, sla_configuration_id, disable_sla_breach_notifications } =
         input;
     let txn = db::begin_write(&state.db).await?;
@@ -108,7 +114,7 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: ProductInpu
 }
 
 /// Deletes a product and everything in it (superusers).
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product::Model> {
+pub async fn delete(state: &AppState, actor: &Actor, id: ProductId) -> ServiceResult<product::Model> {
     actor.require_superuser()?;
     let found = get_unchecked(&state.db, id).await?;
     product::Entity::delete_by_id(id).exec(&state.db).await?;
@@ -117,7 +123,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<p
 }
 
 /// A product the actor may view.
-pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<product::Model> {
+pub async fn get(state: &AppState, actor: &Actor, id: ProductId) -> ServiceResult<product::Model> {
     access::product_role(&state.db, actor, id).await?;
     get_unchecked(&state.db, id).await
 }
@@ -133,7 +139,7 @@ pub async fn get_by_name(state: &AppState, actor: &Actor, name: &str) -> Service
     Ok(found)
 }
 
-pub(crate) async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<product::Model> {
+pub(crate) async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: ProductId) -> ServiceResult<product::Model> {
     product::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("product"))
 }
 
@@ -141,7 +147,7 @@ pub(crate) async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: i32) -> Serv
 pub async fn list(
     state: &AppState,
     actor: &Actor,
-    product_type_id: Option<i32>,
+    product_type_id: Option<ProductTypeId>,
     request: PageRequest,
 ) -> ServiceResult<Page<product::Model>> {
     let mut select = product::Entity::find();
@@ -155,7 +161,7 @@ pub async fn list(
 }
 
 /// Products by id, for loaders: the caller has already checked visibility of what refers to them.
-pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<product::Model>> {
+pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[ProductId]) -> ServiceResult<Vec<product::Model>> {
     Ok(product::Entity::find()
         .filter(product::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(product::Column::Id)

@@ -2,6 +2,7 @@
 //! report schedules (cron, relative period, extra recipients), announced with `report_created`.
 
 use crate::domain::notification_payload::{NotificationPayload, ReportFacts};
+use crate::domain::{ProductId, ReportId, ReportScheduleId, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -23,10 +24,10 @@ use crate::state::AppState;
 /// A report without its file, for lists.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct ReportInfo {
-    pub id: i32,
-    pub requested_by: Option<i32>,
-    pub schedule_id: Option<i32>,
-    pub product_id: Option<i32>,
+    pub id: ReportId,
+    pub requested_by: Option<UserId>,
+    pub schedule_id: Option<ReportScheduleId>,
+    pub product_id: Option<ProductId>,
     pub period_start: i64,
     pub period_end: i64,
     pub format: Format,
@@ -66,7 +67,7 @@ pub async fn generate(
     actor: &Actor,
     scope: &ReportScope,
     format: Format,
-    schedule_id: Option<i32>,
+    schedule_id: Option<ReportScheduleId>,
     extra_recipients: &[String],
 ) -> ServiceResult<ReportInfo> {
     let now = state.clock.now();
@@ -78,7 +79,7 @@ pub async fn generate(
     let content = view.render(format).map_err(ServiceError::internal)?;
     let txn = db::begin_write(&state.db).await?;
     let created = report::ActiveModel {
-        requested_by: Set(Some(actor.user_id).filter(|id| *id > 0)),
+        requested_by: Set(Some(actor.user_id).filter(|id| id.get() > 0)),
         schedule_id: Set(schedule_id),
         product_id: Set(scope.product_id),
         period_start: Set(scope.period.start.timestamp()),
@@ -174,7 +175,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<ReportIn
 
 /// A kept report's file, for its requester, a superuser, or (a product's report) anyone who may view the
 /// product; `NOT_FOUND` for everyone else.
-pub async fn file(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<report::Model> {
+pub async fn file(state: &AppState, actor: &Actor, id: ReportId) -> ServiceResult<report::Model> {
     let found =
         report::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("report"))?;
     let allowed = actor.is_superuser
@@ -190,7 +191,7 @@ pub async fn file(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<rep
 #[derive(Debug, Clone)]
 pub struct NewSchedule {
     pub name: String,
-    pub product_id: Option<i32>,
+    pub product_id: Option<ProductId>,
     pub cron: String,
     pub period: RelativePeriod,
     pub format: Format,
@@ -246,7 +247,7 @@ pub async fn list_schedules(state: &AppState, actor: &Actor) -> ServiceResult<Ve
 }
 
 /// Deletes a schedule (its owner or a superuser); the reports it made stay.
-pub async fn delete_schedule(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<schedule::Model> {
+pub async fn delete_schedule(state: &AppState, actor: &Actor, id: ReportScheduleId) -> ServiceResult<schedule::Model> {
     let found = schedule::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -277,7 +278,7 @@ pub async fn run_due(state: &AppState) -> ServiceResult<usize> {
             Ok(()) => generated += 1,
             Err(err) => {
                 let error = err.detail();
-                tracing::warn!(schedule = found.id, %error, "scheduled report failed; it runs again at its next time");
+                tracing::warn!(schedule = %found.id, %error, "scheduled report failed; it runs again at its next time");
             }
         }
     }
@@ -291,7 +292,8 @@ async fn claim(state: &AppState, found: &schedule::Model, now: DateTime<Utc>) ->
     let next = match report_schedule::next_run(&found.cron, now) {
         Ok(next) => next,
         Err(reason) => {
-            tracing::warn!(schedule = found.id, %reason, "report schedule disabled: its cron expression is unusable");
+            tracing::warn!(schedule = %found.id, %reason,
+ "report schedule disabled: its cron expression is unusable");
             schedule::Entity::update_many()
                 .col_expr(schedule::Column::Enabled, sea_orm::sea_query::Expr::value(false))
                 .filter(schedule::Column::Id.eq(found.id))

@@ -2,6 +2,7 @@
 //! new SLA cycle when the configuration restarts the SLA on reactivation. Expiry fires
 //! `risk_acceptance_expiration`.
 
+use crate::domain::FindingId;
 use crate::domain::notification_payload::{Named, NotificationPayload};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 pub async fn accept(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: FindingId,
     expires_at: Option<DateTime<Utc>>,
 ) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
@@ -40,7 +41,7 @@ pub async fn accept(
 }
 
 /// Ends a risk acceptance by hand (owners).
-pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<finding::Model> {
+pub async fn revoke(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
     let found = editable(&txn, actor, id, ProductRole::Owner).await?;
@@ -78,7 +79,7 @@ async fn set_accepted<C: ConnectionTrait>(
 /// `risk_acceptance_expiration` notification. Returns how many ended.
 pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
     let now = state.clock.now();
-    let due: Vec<i32> = finding::Entity::find()
+    let due: Vec<FindingId> = finding::Entity::find()
         .select_only()
         .column(finding::Column::Id)
         .filter(finding::Column::RiskAcceptanceExpiresAt.lte(now.timestamp()))

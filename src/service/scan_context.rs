@@ -3,8 +3,8 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::ProductRole;
 use crate::domain::scan_type::ScanType;
+use crate::domain::{EngagementId, ProductRole, TestId};
 use crate::entity::{engagement, product, product_type, scan_test};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::engagements::{self, EngagementInput};
@@ -15,9 +15,9 @@ use crate::state::AppState;
 /// The engagement of an import, as the request names it.
 #[derive(Debug, Clone)]
 pub enum ImportTarget {
-    Engagement(i32),
+    Engagement(EngagementId),
     /// A re-import into this test.
-    Test(i32),
+    Test(TestId),
     Named {
         product_name: String,
         engagement_name: Option<String>,
@@ -31,8 +31,9 @@ pub enum ImportTarget {
 #[derive(Debug, Clone, Default)]
 pub struct TargetFields {
     /// Only a re-import names a test.
-    pub test: Option<i32>,
-    pub engagement: Option<i32>,
+    pub test: Option<TestId>,
+    pub engagement: Option<EngagementId>,
+
     pub product_name: Option<String>,
     pub engagement_name: Option<String>,
     pub product_type_name: Option<String>,
@@ -145,7 +146,7 @@ pub async fn engagement_of(
     Ok(engagement)
 }
 
-async fn test_of(state: &AppState, id: i32) -> ServiceResult<scan_test::Model> {
+async fn test_of(state: &AppState, id: TestId) -> ServiceResult<scan_test::Model> {
     scan_test::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("test"))
 }
 

@@ -7,6 +7,7 @@
 //! open stay untouched (their date and deadline do not move), matched but closed are reactivated, new ones
 //! are created, and open ones the report no longer lists are mitigated at the scan's date (MET or MISSED).
 
+use crate::domain::{FindingId, ProductId, TestId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -91,7 +92,7 @@ fn scan_instant(day: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {
 /// ones on import (only the columns matching needs; whole rows are read for those that change).
 #[derive(Debug, FromQueryResult)]
 struct Known {
-    id: i32,
+    id: FindingId,
     hash_code: Option<String>,
     unique_id_from_tool: Option<String>,
     is_open: bool,
@@ -111,8 +112,9 @@ impl Matching {
     async fn load<C: sea_orm::ConnectionTrait + sea_orm::StreamTrait>(
         conn: &C,
         scan_type: ScanType,
-        reimport_of: Option<i32>,
-        product_id: i32,
+        reimport_of: Option<TestId>,
+
+        product_id: ProductId,
     ) -> ServiceResult<Self> {
         let query = finding::Entity::find().select_only().columns([
             finding::Column::Id,
@@ -159,7 +161,7 @@ impl Matching {
     }
 
     /// The open findings the report did not list.
-    fn not_listed(&self) -> Vec<i32> {
+    fn not_listed(&self) -> Vec<FindingId> {
         self.known
             .iter()
             .zip(&self.listed)
@@ -273,7 +275,7 @@ async fn run(
 }
 
 /// The whole rows of the findings `ids`, read a chunk at a time, in id order.
-async fn rows<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<finding::Model>> {
+async fn rows<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[FindingId]) -> ServiceResult<Vec<finding::Model>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(ROWS_AT_ONCE) {
         found.extend(finding::Entity::find().filter(finding::Column::Id.is_in(chunk.iter().copied())).all(conn).await?);
@@ -310,7 +312,7 @@ async fn quiet_history<C: sea_orm::ConnectionTrait>(
 fn new_finding(
     request: &ImportRequest,
     engagement: &engagement::Model,
-    test_id: i32,
+    test_id: TestId,
     scan_date: NaiveDate,
     report: ParsedFinding,
 ) -> NewFinding {
@@ -333,7 +335,7 @@ fn new_finding(
 /// the whole row: copying forty returned columns per finding was most of SQLite's time in an import).
 #[derive(Debug, FromQueryResult)]
 struct Inserted {
-    id: i32,
+    id: FindingId,
     is_open: bool,
     sla_cycle: i32,
     sla_start: i64,

@@ -1,5 +1,6 @@
 //! SLA configurations: CRUD (superusers), the default one, and mapping stored rows to `SlaPolicy`.
 
+use crate::domain::SlaConfigurationId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -85,7 +86,11 @@ fn write_policy(model: &mut sla_configuration::ActiveModel, policy: &SlaPolicy) 
     Ok(())
 }
 
-async fn ensure_name_free<C: ConnectionTrait>(conn: &C, name: &str, except: Option<i32>) -> ServiceResult<()> {
+async fn ensure_name_free<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    except: Option<SlaConfigurationId>,
+) -> ServiceResult<()> {
     let clash = sla_configuration::Entity::find().filter(sla_configuration::Column::Name.eq(name)).one(conn).await?;
     match clash {
         Some(existing) if Some(existing.id) != except => {
@@ -120,7 +125,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: SlaConfigInput) -> S
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: SlaConfigurationId,
     input: SlaConfigInput,
 ) -> ServiceResult<(sla_configuration::Model, u64)> {
     actor.require_superuser()?;
@@ -150,7 +155,11 @@ pub async fn update(
 }
 
 /// Deletes a configuration that is neither the default nor used by a product.
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<sla_configuration::Model> {
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    id: SlaConfigurationId,
+) -> ServiceResult<sla_configuration::Model> {
     actor.require_superuser()?;
     let txn = db::begin_write(&state.db).await?;
     let found = get_in(&txn, id).await?;
@@ -166,7 +175,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<s
     Ok(found)
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<sla_configuration::Model> {
+async fn get_in<C: ConnectionTrait>(conn: &C, id: SlaConfigurationId) -> ServiceResult<sla_configuration::Model> {
     sla_configuration::Entity::find_by_id(id)
         .one(conn)
         .await?
@@ -174,7 +183,7 @@ async fn get_in<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<sla_conf
 }
 
 /// A configuration by id. Configurations are visible to every signed-in user (they hold no secrets).
-pub async fn get<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<sla_configuration::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, id: SlaConfigurationId) -> ServiceResult<sla_configuration::Model> {
     get_in(conn, id).await
 }
 

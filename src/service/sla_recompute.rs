@@ -8,16 +8,16 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::domain::sla::SECONDS_PER_DAY;
-use crate::domain::{Severity, SlaPolicy};
+use crate::domain::{ProductId, Severity, SlaConfigurationId, SlaPolicy};
 use crate::entity::{finding, product};
 
 /// Which findings a policy change affects.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
     /// Every product using this configuration.
-    Configuration(i32),
+    Configuration(SlaConfigurationId),
     /// One product (its configuration was switched).
-    Product(i32),
+    Product(ProductId),
 }
 
 /// Whether two policies give different stored deadlines or threshold instants.

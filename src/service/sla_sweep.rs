@@ -4,6 +4,7 @@
 //! mitigated.
 
 use crate::domain::notification_payload::{Named, NotificationPayload, SlaFacts};
+use crate::domain::{FindingId, NotificationId, ProductId, SlaConfigurationId};
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -87,8 +88,8 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
         txn.commit().await?;
         return Ok(SweepReport::default());
     }
-    let ids: Vec<i32> = due_findings.iter().map(|f| f.id).collect();
-    let mut emitted: HashMap<(i32, i32), Vec<(SlaEventKind, u8)>> = HashMap::new();
+    let ids: Vec<FindingId> = due_findings.iter().map(|f| f.id).collect();
+    let mut emitted: HashMap<(FindingId, i32), Vec<(SlaEventKind, u8)>> = HashMap::new();
     for row in sla_event::Entity::find().filter(sla_event::Column::FindingId.is_in(ids)).all(&txn).await? {
         let threshold = u8::try_from(row.threshold).unwrap_or(0);
         emitted.entry((row.finding_id, row.cycle)).or_default().push((row.kind, threshold));
@@ -100,7 +101,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
 
     // Plan every due event of the batch in memory, then write them with a few multi-row statements.
     let mut planned: Vec<(&finding::Model, &product::Model, ScheduledEvent)> = Vec::new();
-    let mut next_event_at: Vec<(i32, Option<i64>)> = Vec::with_capacity(due_findings.len());
+    let mut next_event_at: Vec<(FindingId, Option<i64>)> = Vec::with_capacity(due_findings.len());
     for found in &due_findings {
         let (product, policy) = products.get(&found.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
         let (due, next) = match finding_sla::schedule(found).filter(|_| found.is_open) {
@@ -124,7 +125,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
         })
         .collect();
     let directory = outbox::Directory::load(&txn, &notifications).await?;
-    let mut notification_ids: Vec<Option<i32>> = vec![None; planned.len()];
+    let mut notification_ids: Vec<Option<NotificationId>> = vec![None; planned.len()];
     let published = outbox::publish_many(&txn, now.timestamp(), &directory, notifications).await?;
     for (index, id) in notified.into_iter().zip(published) {
         notification_ids[index] = id;
@@ -144,13 +145,13 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
             .do_nothing()
             .to_owned(),
         );
-        event_ids.extend(db::insert_returning_ids(&txn, insert).await?);
+        event_ids.extend(db::insert_returning_ids::<_, _, i32>(&txn, insert).await?);
     }
     set_next_event_at(&txn, &next_event_at).await?;
     txn.commit().await?;
 
     let mut signals: Vec<Signal> = event_ids.iter().map(|&id| Signal::Sla { id }).collect();
-    let changed: BTreeSet<i32> = planned.iter().map(|(found, _, _)| found.id).collect();
+    let changed: BTreeSet<FindingId> = planned.iter().map(|(found, _, _)| found.id).collect();
     signals.extend(changed.into_iter().map(|id| Signal::Finding { id }));
     state.announce(signals).await;
     Ok(SweepReport { examined: due_findings.len(), emitted: event_ids.len() })
@@ -159,11 +160,11 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
 /// The products of a batch with their SLA policies, in two queries.
 async fn products_with_policies<C: ConnectionTrait>(
     conn: &C,
-    product_ids: impl Iterator<Item = i32>,
-) -> ServiceResult<HashMap<i32, (product::Model, SlaPolicy)>> {
-    let product_ids: BTreeSet<i32> = product_ids.collect();
+    product_ids: impl Iterator<Item = ProductId>,
+) -> ServiceResult<HashMap<ProductId, (product::Model, SlaPolicy)>> {
+    let product_ids: BTreeSet<ProductId> = product_ids.collect();
     let products = product::Entity::find().filter(product::Column::Id.is_in(product_ids)).all(conn).await?;
-    let config_ids: BTreeSet<i32> = products.iter().map(|p| p.sla_configuration_id).collect();
+    let config_ids: BTreeSet<SlaConfigurationId> = products.iter().map(|p| p.sla_configuration_id).collect();
     let mut policies = HashMap::new();
     for config in
         sla_configuration::Entity::find().filter(sla_configuration::Column::Id.is_in(config_ids)).all(conn).await?
@@ -183,7 +184,10 @@ async fn products_with_policies<C: ConnectionTrait>(
 }
 
 /// Moves each finding's `next_sla_event_at` in one statement (the values are integers from the database).
-async fn set_next_event_at<C: ConnectionTrait>(conn: &C, next_event_at: &[(i32, Option<i64>)]) -> ServiceResult<()> {
+async fn set_next_event_at<C: ConnectionTrait>(
+    conn: &C,
+    next_event_at: &[(FindingId, Option<i64>)],
+) -> ServiceResult<()> {
     use std::fmt::Write as _;
     if next_event_at.is_empty() {
         return Ok(());
@@ -206,10 +210,10 @@ async fn set_next_event_at<C: ConnectionTrait>(conn: &C, next_event_at: &[(i32, 
 }
 
 pub(crate) fn event_row(
-    finding_id: i32,
+    finding_id: FindingId,
     cycle: i32,
     event: &ScheduledEvent,
-    notification_id: Option<i32>,
+    notification_id: Option<NotificationId>,
     now: DateTime<Utc>,
 ) -> sla_event::ActiveModel {
     sla_event::ActiveModel {
@@ -333,7 +337,7 @@ pub async fn resolve_on_mitigation<C: ConnectionTrait>(
 }
 
 /// The SLA events of a finding, oldest first.
-pub async fn events_of(state: &AppState, finding_id: i32) -> ServiceResult<Vec<sla_event::Model>> {
+pub async fn events_of(state: &AppState, finding_id: FindingId) -> ServiceResult<Vec<sla_event::Model>> {
     sla_event::Entity::find()
         .filter(sla_event::Column::FindingId.eq(finding_id))
         .order_by_asc(sla_event::Column::Id)

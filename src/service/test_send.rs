@@ -1,6 +1,6 @@
 //! "Send test" for every channel: a real message, sent now (not queued), with the outcome returned.
 
-use crate::domain::NotificationPayload;
+use crate::domain::{NotificationPayload, WebhookId};
 use sea_orm::{ActiveModelTrait, Set};
 
 use crate::domain::recipients::{Channel, Target};
@@ -46,6 +46,7 @@ pub async fn send(
         Channel::Webhook => {
             let id = target
                 .and_then(|t| t.parse::<i32>().ok())
+                .map(WebhookId::new)
                 .ok_or_else(|| ServiceError::bad_input("a webhook test needs the webhook's id as target"))?;
             crate::service::webhooks::get(state, actor, id).await?;
             Target::Webhook(id)

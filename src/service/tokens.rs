@@ -1,5 +1,6 @@
 //! API tokens: created for oneself (shown once), listed with their last use, revoked.
 
+use crate::domain::{ApiTokenId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::validated;
@@ -20,7 +21,7 @@ pub struct CreatedToken {
 /// Creates a token for `user_id` without an authorization check (CLI).
 pub async fn create_unchecked<C: ConnectionTrait>(
     conn: &C,
-    user_id: i32,
+    user_id: UserId,
     name: &str,
     now: i64,
 ) -> ServiceResult<CreatedToken> {
@@ -55,7 +56,11 @@ pub async fn list_own(state: &AppState, actor: &Actor) -> ServiceResult<Vec<api_
 }
 
 /// Every API token, or one user's (superusers only), newest first: the CLI's `token list`.
-pub async fn list_all(state: &AppState, actor: &Actor, user_id: Option<i32>) -> ServiceResult<Vec<api_token::Model>> {
+pub async fn list_all(
+    state: &AppState,
+    actor: &Actor,
+    user_id: Option<UserId>,
+) -> ServiceResult<Vec<api_token::Model>> {
     actor.require_superuser()?;
     let mut select = api_token::Entity::find().order_by_desc(api_token::Column::Id);
     if let Some(user_id) = user_id {
@@ -65,7 +70,7 @@ pub async fn list_all(state: &AppState, actor: &Actor, user_id: Option<i32>) -> 
 }
 
 /// Revokes a token of one's own (superusers: anyone's). Revoking twice is harmless.
-pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<api_token::Model> {
+pub async fn revoke(state: &AppState, actor: &Actor, id: ApiTokenId) -> ServiceResult<api_token::Model> {
     let found = api_token::Entity::find_by_id(id)
         .one(&state.db)
         .await?

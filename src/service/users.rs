@@ -1,5 +1,6 @@
 //! Users: creation (also the first-start admin), listing, updates and the current user.
 
+use crate::domain::UserId;
 use std::net::IpAddr;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -92,7 +93,7 @@ pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceRes
 pub async fn update(
     state: &AppState,
     actor: &Actor,
-    id: i32,
+    id: UserId,
     changes: UserChanges,
     client: IpAddr,
 ) -> ServiceResult<user::Model> {
@@ -181,7 +182,7 @@ pub async fn end_sessions(state: &AppState, actor: &Actor) -> ServiceResult<()> 
 
 /// Moves the user's token generation on, so every session token issued before is refused. An increment in
 /// SQL: two at once both count.
-async fn end_sessions_of<C: ConnectionTrait>(conn: &C, user_id: i32) -> ServiceResult<()> {
+async fn end_sessions_of<C: ConnectionTrait>(conn: &C, user_id: UserId) -> ServiceResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::TokenGeneration, Expr::col(user::Column::TokenGeneration).add(1))
         .filter(user::Column::Id.eq(user_id))
@@ -196,7 +197,7 @@ pub async fn me(state: &AppState, actor: &Actor) -> ServiceResult<user::Model> {
 }
 
 /// A user by id, for resolving references (leads, members, authors) that the caller may already see.
-pub async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: i32) -> ServiceResult<user::Model> {
+pub async fn get_unchecked<C: ConnectionTrait>(conn: &C, id: UserId) -> ServiceResult<user::Model> {
     user::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::not_found("user"))
 }
 
@@ -258,7 +259,7 @@ pub async fn ensure_first_admin(state: &AppState) -> ServiceResult<Option<(Strin
 }
 
 /// Users by id, in id order (for loaders).
-pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[i32]) -> ServiceResult<Vec<user::Model>> {
+pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[UserId]) -> ServiceResult<Vec<user::Model>> {
     Ok(user::Entity::find()
         .filter(user::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(user::Column::Id)

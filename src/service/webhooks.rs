@@ -1,6 +1,7 @@
 //! Webhook endpoints (superusers): JSON or GELF, optional static auth header and HMAC secret (both
 //! write-only), and DefectDojo's endpoint health states.
 
+use crate::domain::WebhookId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::webhook_format::WebhookFormat;
@@ -80,7 +81,7 @@ fn check_header_pair(model: &webhook::ActiveModel) -> ServiceResult<()> {
     Ok(())
 }
 
-async fn ensure_name_free(state: &AppState, name: &str, except: Option<i32>) -> ServiceResult<()> {
+async fn ensure_name_free(state: &AppState, name: &str, except: Option<WebhookId>) -> ServiceResult<()> {
     match webhook::Entity::find().filter(webhook::Column::Name.eq(name)).one(&state.db).await? {
         Some(existing) if Some(existing.id) != except => {
             Err(ServiceError::Conflict(format!("a webhook named {name:?} already exists")))
@@ -112,7 +113,12 @@ pub async fn create(state: &AppState, actor: &Actor, input: WebhookInput) -> Ser
     Ok(model.insert(&state.db).await?)
 }
 
-pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInput) -> ServiceResult<webhook::Model> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: WebhookId,
+    input: WebhookInput,
+) -> ServiceResult<webhook::Model> {
     actor.require_superuser()?;
     let found = get(state, actor, id).await?;
     if let Some(name) = &input.name {
@@ -127,13 +133,13 @@ pub async fn update(state: &AppState, actor: &Actor, id: i32, input: WebhookInpu
     Ok(model.update(&state.db).await?)
 }
 
-pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<webhook::Model> {
+pub async fn delete(state: &AppState, actor: &Actor, id: WebhookId) -> ServiceResult<webhook::Model> {
     let found = get(state, actor, id).await?;
     webhook::Entity::delete_by_id(id).exec(&state.db).await?;
     Ok(found)
 }
 
-pub async fn get(state: &AppState, actor: &Actor, id: i32) -> ServiceResult<webhook::Model> {
+pub async fn get(state: &AppState, actor: &Actor, id: WebhookId) -> ServiceResult<webhook::Model> {
     actor.require_superuser()?;
     webhook::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| ServiceError::not_found("webhook"))
 }

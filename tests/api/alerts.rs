@@ -218,7 +218,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
         for i in 0..201 {
             let new = NewNotification {
                 event: slawatch::domain::NotificationEvent::Other,
-                audience: slawatch::domain::recipients::Audience::Directed(vec![1]),
+                audience: slawatch::domain::recipients::Audience::Directed(vec![slawatch::domain::UserId::new(1)]),
                 product_id: None,
                 finding_id: None,
                 title: format!("alert {}", batch * 201 + i),

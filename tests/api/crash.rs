@@ -51,7 +51,7 @@ pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&st
     let database_url = fresh_database(dir).await;
     let config = Config { database_url: database_url.clone(), ..Config::default() };
     let state = slawatch::startup::prepare_state(config, Clock::system()).await.expect("database ready");
-    let root = Actor { user_id: 0, username: "crash-test".to_owned(), is_superuser: true };
+    let root = Actor::system("crash-test");
     let fail = |e: slawatch::error::ServiceError| e.detail();
     let mut hooks = Vec::new();
     for (i, url) in receiver_urls.iter().enumerate() {

@@ -2,6 +2,7 @@
 
 use chrono::TimeDelta;
 use serde_json::json;
+use slawatch::domain::UserId;
 use slawatch::security::jwt::JwtKeys;
 
 use crate::helpers::{ADMIN_PASSWORD, JWT_SECRET, PASSWORD, spawn_app, spawn_app_with};
@@ -60,11 +61,11 @@ async fn an_expired_jwt_is_refused() {
 async fn a_forged_jwt_is_refused() {
     let app = spawn_app().await;
     let attacker = JwtKeys::new(b"an-attacker-secret-of-32-characters!", TimeDelta::minutes(60));
-    let (forged, _) = attacker.issue(1, 0, app.clock.now()).expect("signs");
+    let (forged, _) = attacker.issue(UserId::new(1), 0, app.clock.now()).expect("signs");
     assert_eq!(app.gql(Some(&forged), "{ me { id } }", json!({})).await.code(), "UNAUTHENTICATED");
     // The same claims signed with the server's secret work, so the refusal was the signature.
     let genuine = JwtKeys::new(JWT_SECRET.as_bytes(), TimeDelta::minutes(60));
-    let (token, _) = genuine.issue(1, 0, app.clock.now()).expect("signs");
+    let (token, _) = genuine.issue(UserId::new(1), 0, app.clock.now()).expect("signs");
     assert!(app.gql(Some(&token), "{ me { id } }", json!({})).await.data()["me"]["id"].is_string());
     let garbage = app.gql_with_header(Some("Bearer not-a-jwt"), "{ me { id } }", json!({})).await;
     assert_eq!(garbage.code(), "UNAUTHENTICATED");

@@ -102,7 +102,7 @@ async fn two_instances_on_one_postgresql_notify_each_threshold_once() {
     let config =
         Config { database_url: database_url.clone(), jwt_secret: Some(JWT_SECRET.to_owned()), ..Config::default() };
     let state = slawatch::startup::prepare_state(config, Clock::system()).await.expect("database ready");
-    let root = Actor { user_id: 0, username: "setup".to_owned(), is_superuser: true };
+    let root = Actor::system("setup");
     let fail = |e: slawatch::error::ServiceError| e.detail();
     let input = WebhookInput { name: Some("graylog".to_owned()), url: Some(graylog.url.clone()), ..Default::default() };
     let hook = webhooks::create(&state, &root, input).await.unwrap_or_else(|e| panic!("{}", fail(e)));

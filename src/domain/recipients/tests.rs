@@ -23,7 +23,7 @@ fn all_enabled() -> SystemSwitches {
 
 fn user(id: i32, superuser: bool, member: bool, personal: &[Channel]) -> Candidate {
     Candidate {
-        user_id: id,
+        user_id: UserId::new(id),
         email: format!("user{id}@golemtrust.am"),
         is_superuser: superuser,
         is_active: true,
@@ -83,7 +83,7 @@ fn fan_out_with_a_product_reaches_the_system_targets_and_members_who_ask() {
     assert_eq!(
         c.resolve(),
         pairs(&[
-            (Channel::Alert, Target::User(1)),
+            (Channel::Alert, Target::User(UserId::new(1))),
             (Channel::Mail, Target::Email(SECURITY_TEAM.to_owned())),
             (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned())),
             (Channel::Slack, Target::SlackChannel("#security".to_owned())),
@@ -96,7 +96,7 @@ fn fan_out_with_a_product_reaches_the_system_targets_and_members_who_ask() {
 fn non_members_are_excluded_and_superusers_included() {
     let mut c = case("members only");
     c.candidates = vec![user(1, false, false, &[Channel::Alert]), user(2, true, false, &[Channel::Alert])];
-    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(2))]));
+    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(UserId::new(2)))]));
 }
 
 #[test]
@@ -105,7 +105,7 @@ fn fan_out_without_a_product_reaches_only_superusers() {
     c.event = NotificationEvent::ProductTypeAdded;
     c.product = None;
     c.candidates = vec![user(1, false, true, &[Channel::Alert]), user(2, true, false, &[Channel::Alert])];
-    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(2))]));
+    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(UserId::new(2)))]));
 }
 
 #[test]
@@ -126,7 +126,10 @@ fn personal_and_product_settings_are_merged() {
     c.candidates = vec![member];
     assert_eq!(
         c.resolve(),
-        pairs(&[(Channel::Alert, Target::User(1)), (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))])
+        pairs(&[
+            (Channel::Alert, Target::User(UserId::new(1))),
+            (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))
+        ])
     );
 }
 
@@ -134,17 +137,17 @@ fn personal_and_product_settings_are_merged() {
 fn directed_events_reach_only_the_named_users_by_their_personal_settings() {
     let mut c = case("directed");
     c.event = NotificationEvent::UpcomingEngagement;
-    c.audience = Audience::Directed(vec![1]);
+    c.audience = Audience::Directed(vec![UserId::new(1)]);
     c.system_setting = setting(&[Channel::Mail]);
     c.candidates = vec![user(1, false, true, &[Channel::Alert]), user(2, true, true, &[Channel::Alert])];
-    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(1))]), "no system send, no other user");
+    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(UserId::new(1)))]), "no system send, no other user");
 }
 
 #[test]
 fn the_override_list_merges_system_channels_into_directed_events() {
     let mut c = case("override");
     c.event = NotificationEvent::UserMentioned;
-    c.audience = Audience::Directed(vec![1]);
+    c.audience = Audience::Directed(vec![UserId::new(1)]);
     c.system_setting = setting(&[Channel::Mail]);
     c.candidates = vec![user(1, false, true, &[])];
     assert_eq!(c.resolve(), pairs(&[(Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))]));
@@ -156,7 +159,7 @@ fn the_override_list_merges_system_channels_into_directed_events() {
 fn a_directed_event_about_a_product_skips_users_who_may_not_view_it() {
     let mut c = case("directed non-member");
     c.event = NotificationEvent::UserMentioned;
-    c.audience = Audience::Directed(vec![1]);
+    c.audience = Audience::Directed(vec![UserId::new(1)]);
     c.candidates = vec![user(1, false, false, &[Channel::Alert])];
     assert!(c.resolve().is_empty());
 }
@@ -168,7 +171,7 @@ fn channels_disabled_in_system_settings_are_never_used() {
     c.system_setting = setting(&Channel::ALL);
     c.product_extra = EventSetting { emails: vec!["liaison@royalbank.am".to_owned()], ..setting(&[Channel::Mail]) };
     c.candidates = vec![user(1, true, true, &Channel::ALL)];
-    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(1))]), "alerts are always on");
+    assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(UserId::new(1)))]), "alerts are always on");
     c.system.enable_msteams = true;
     assert!(!c.resolve().contains(&(Channel::MsTeams, Target::MsTeams)), "Teams needs a URL too");
 }
@@ -179,7 +182,7 @@ fn the_royal_bank_liaison_is_added_by_the_product_extra_recipients() {
     c.event = NotificationEvent::SlaBreach;
     c.system_setting =
         EventSetting { emails: vec!["cheery@golemtrust.am".to_owned()], ..setting(&[Channel::Mail, Channel::Webhook]) };
-    c.system_setting.webhook_ids = vec![7];
+    c.system_setting.webhook_ids = vec![WebhookId::new(7)];
     c.product_extra = EventSetting {
         emails: vec!["liaison@royalbank.am".to_owned(), "Cheery@golemtrust.am".to_owned()],
         ..setting(&[Channel::Mail])
@@ -190,7 +193,7 @@ fn the_royal_bank_liaison_is_added_by_the_product_extra_recipients() {
             (Channel::Mail, Target::Email("cheery@golemtrust.am".to_owned())),
             (Channel::Mail, Target::Email("liaison@royalbank.am".to_owned())),
             (Channel::Mail, Target::Email(SECURITY_TEAM.to_owned())),
-            (Channel::Webhook, Target::Webhook(7)),
+            (Channel::Webhook, Target::Webhook(WebhookId::new(7))),
         ])
     );
 }
@@ -215,7 +218,10 @@ fn a_superuser_gets_each_message_once_per_channel_and_target() {
     c.candidates = vec![user(1, true, true, &[Channel::Alert, Channel::Mail])];
     assert_eq!(
         c.resolve(),
-        pairs(&[(Channel::Alert, Target::User(1)), (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))])
+        pairs(&[
+            (Channel::Alert, Target::User(UserId::new(1))),
+            (Channel::Mail, Target::Email("user1@golemtrust.am".to_owned()))
+        ])
     );
 }
 
@@ -232,12 +238,12 @@ fn an_event_without_its_own_setting_uses_other() {
 #[test]
 fn targets_round_trip_through_their_stored_form() {
     for target in [
-        Target::User(5),
+        Target::User(UserId::new(5)),
         Target::Email("a@b.am".to_owned()),
         Target::SlackChannel("#sec:ops".to_owned()),
-        Target::SlackUser(3),
+        Target::SlackUser(UserId::new(3)),
         Target::MsTeams,
-        Target::Webhook(7),
+        Target::Webhook(WebhookId::new(7)),
     ] {
         assert_eq!(target.to_string().parse::<Target>(), Ok(target));
     }

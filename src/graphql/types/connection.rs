@@ -13,9 +13,10 @@ pub struct TotalCount {
 }
 
 /// A connection whose cursors are the items' ids.
-pub fn connection<M, N: OutputType>(
+pub fn connection<M, N: OutputType, Id: std::fmt::Display>(
     page: Page<M>,
-    id_of: impl Fn(&M) -> i32,
+    id_of: impl Fn(&M) -> Id,
+
     node: impl Fn(M) -> N,
 ) -> Connection<String, N, TotalCount> {
     let mut connection = Connection::with_additional_fields(

@@ -3,6 +3,7 @@
 //! recorded as soon as it is known. Lanes run independently of each other, so a receiver that hangs
 //! holds up only its own deliveries.
 
+use crate::domain::NotificationId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +50,7 @@ impl LaneKey {
 pub struct Lane {
     pub key: LaneKey,
     pub rows: Vec<delivery::Model>,
-    pub notifications: Arc<HashMap<i32, notification::Model>>,
+    pub notifications: Arc<HashMap<NotificationId, notification::Model>>,
     /// The lease of the claim these rows came from (shared with that claim's other lanes).
     pub lease: Arc<ClaimLease>,
 }
@@ -95,7 +96,7 @@ impl Lane {
 #[must_use]
 pub fn lanes_of(
     rows: Vec<delivery::Model>,
-    notifications: &Arc<HashMap<i32, notification::Model>>,
+    notifications: &Arc<HashMap<NotificationId, notification::Model>>,
     lease: &Arc<ClaimLease>,
 ) -> Vec<Lane> {
     let mut by_key: BTreeMap<LaneKey, Vec<delivery::Model>> = BTreeMap::new();
@@ -175,7 +176,8 @@ async fn record(
     if stored.rows_affected == 0 {
         // Another worker claimed it after this pass's lease lapsed (a pause longer than the lease): its
         // outcome is that worker's to record.
-        tracing::warn!(delivery = row.id, "a delivery's lease was lost before its outcome was recorded");
+        tracing::warn!(delivery = %row.id,
+ "a delivery's lease was lost before its outcome was recorded");
     }
     Ok(())
 }

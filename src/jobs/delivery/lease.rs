@@ -3,6 +3,7 @@
 //! deliveries again), and the value an outcome is recorded against, so a worker that did lose a row
 //! never overwrites the outcome of the one that has it.
 
+use crate::domain::DeliveryId;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::state::AppState;
 /// The lease on the rows of one claim.
 #[derive(Debug)]
 pub struct ClaimLease {
-    ids: Vec<i32>,
+    ids: Vec<DeliveryId>,
     /// The lease's current end (epoch seconds): written by a renewal, read while an outcome is recorded.
     until: RwLock<i64>,
     seconds: i64,
@@ -27,7 +28,7 @@ pub struct ClaimLease {
 
 impl ClaimLease {
     #[must_use]
-    pub fn new(ids: Vec<i32>, until: i64, seconds: i64) -> Self {
+    pub fn new(ids: Vec<DeliveryId>, until: i64, seconds: i64) -> Self {
         let outstanding = AtomicUsize::new(ids.len());
         Self { ids, until: RwLock::new(until), seconds, outstanding }
     }
