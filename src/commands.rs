@@ -2,12 +2,12 @@
 //! and prints. They act as a superuser: whoever can run them can read the database anyway. Messages name the
 //! command's flags, not the API's fields.
 
-use crate::domain::{ApiTokenId, UserId};
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::DateTime;
 
 use crate::cli::{ImportArgs, ReportArgs, TokenCommand, UserCommand};
+use crate::domain::{ApiTokenId, UserId};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
 use crate::service::{Actor, compliance, products, tokens, users};

@@ -15,6 +15,7 @@ mod m20261202_000009_user_token_generation;
 mod m20261202_000010_site_url_chosen;
 mod m20261202_000011_scan_imports;
 mod m20261202_000012_test_tags;
+mod m20261202_000013_setting_conditions;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_site_url_chosen::Migration),
             Box::new(m20261202_000011_scan_imports::Migration),
             Box::new(m20261202_000012_test_tags::Migration),
+            Box::new(m20261202_000013_setting_conditions::Migration),
         ]
     }
 }

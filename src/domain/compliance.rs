@@ -15,10 +15,9 @@
 //!   Overall: the same over all severities.
 //! - **Targets**: Critical 100 %, High ≥ 95 % by default; a severity without findings that count passes.
 
-use crate::domain::FindingId;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
-use crate::domain::Severity;
+use crate::domain::{FindingId, Severity};
 
 /// A finding as the report sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

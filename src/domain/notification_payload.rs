@@ -2,12 +2,13 @@
 //! details of mail, Slack and Teams): one typed shape, written by the services that raise notifications and
 //! read by the channels, stored as a JSON object whose keys webhook receivers see as they are.
 
-use crate::domain::{EngagementId, FindingId, ProductId, ProductTypeId, ReportId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::engagement_status::EngagementStatus;
 use super::{Severity, SlaEventKind};
+
+use crate::domain::{EngagementId, FindingId, ProductId, ProductTypeId, ReportId};
 
 /// Everything a notification may say about what happened; each part is there only for the events it
 /// concerns (a product added has `product`, an SLA event `finding`, `product` and `sla`).

@@ -6,10 +6,11 @@
 //! settings merged in for the override list); a channel is used only when the system enables it; and each
 //! (channel, target) appears once, so a superuser never gets the same message twice.
 
-use crate::domain::{UserId, WebhookId};
 use std::collections::BTreeSet;
 
 use super::NotificationEvent;
+
+use crate::domain::{UserId, WebhookId};
 
 /// A way of notifying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -184,16 +185,6 @@ pub struct Resolution<'a> {
     /// The product's extra recipients for this event (product scope without a user).
     pub product_extra: &'a EventSetting,
     pub candidates: &'a [Candidate],
-}
-
-/// The setting that applies to `event` in one scope: its own, else the scope's `other` setting (as
-/// DefectDojo), else none.
-#[must_use]
-pub fn setting_for(
-    settings: &std::collections::BTreeMap<NotificationEvent, EventSetting>,
-    event: NotificationEvent,
-) -> Option<&EventSetting> {
-    settings.get(&event).or_else(|| settings.get(&NotificationEvent::Other))
 }
 
 /// The SLA events a product can opt out of.

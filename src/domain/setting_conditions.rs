@@ -4,11 +4,10 @@
 //! Cheery; High → mail the team" — and what applies to an event is the union of the settings whose
 //! conditions it meets. Pure; recipient resolution (`recipients`) takes the merged setting.
 
-use crate::domain::{ProductId, ProductTypeId};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::Severity;
 use super::recipients::EventSetting;
+use super::{NotificationEvent, ProductId, ProductTypeId, Severity};
 
 /// When a setting applies, beyond its event. An empty set means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +36,24 @@ impl Condition {
     #[must_use]
     pub fn is_always(&self) -> bool {
         self.severities.is_empty() && self.product_ids.is_empty() && self.product_type_ids.is_empty()
+    }
+
+    /// Its canonical text, the same for equal conditions and empty for `always`: a setting's key beside its
+    /// owner and event (`s=Critical,High;p=3;t=1`).
+    #[must_use]
+    pub fn key(&self) -> String {
+        let join = |items: Vec<String>| items.join(",");
+        let mut parts = Vec::new();
+        if !self.severities.is_empty() {
+            parts.push(format!("s={}", join(self.severities.iter().map(|s| s.as_str().to_owned()).collect())));
+        }
+        if !self.product_ids.is_empty() {
+            parts.push(format!("p={}", join(self.product_ids.iter().map(ToString::to_string).collect())));
+        }
+        if !self.product_type_ids.is_empty() {
+            parts.push(format!("t={}", join(self.product_type_ids.iter().map(ToString::to_string).collect())));
+        }
+        parts.join(";")
     }
 
     /// Whether an event about `subject` meets it. A restricted dimension needs the subject to have it: a
@@ -74,6 +91,18 @@ pub fn applicable(settings: &[ConditionalSetting], subject: Subject) -> Option<E
         extend_unique(&mut merged.webhook_ids, &setting.webhook_ids);
     }
     Some(merged)
+}
+
+/// The setting one scope gives an event about `subject`: what its settings for that event say when one of
+/// them holds, else what its `other` settings say (as DefectDojo's `other`), else none.
+#[must_use]
+pub fn setting_for(
+    settings: &BTreeMap<NotificationEvent, Vec<ConditionalSetting>>,
+    event: NotificationEvent,
+    subject: Subject,
+) -> Option<EventSetting> {
+    let of = |event: NotificationEvent| settings.get(&event).and_then(|stored| applicable(stored, subject));
+    of(event).or_else(|| of(NotificationEvent::Other))
 }
 
 fn extend_unique<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
@@ -171,5 +200,36 @@ mod tests {
         );
         assert_eq!(applicable(&settings, about(Severity::Low, 1, 10)), None, "none holds: the fallback applies");
         assert_eq!(applicable(&[], about(Severity::Low, 1, 10)), None);
+    }
+
+    #[test]
+    fn a_conditions_key_is_canonical_and_empty_when_unconditional() {
+        assert_eq!(Condition::always().key(), "");
+        let a = when(&[Severity::High, Severity::Critical], &[3], &[1, 2]);
+        let b = when(&[Severity::Critical, Severity::High], &[3], &[2, 1]);
+        assert_eq!(a.key(), b.key());
+        assert_eq!(a.key(), "s=Critical,High;p=3;t=1,2");
+        assert_eq!(when(&[], &[3], &[]).key(), "p=3");
+        assert_ne!(when(&[], &[3], &[]).key(), when(&[], &[], &[3]).key(), "a product is not a product type");
+    }
+
+    #[test]
+    fn an_events_settings_fall_back_to_other_when_none_holds() {
+        let mut settings = BTreeMap::new();
+        let critical_only = ConditionalSetting {
+            condition: when(&[Severity::Critical], &[], &[]),
+            setting: setting(&[Channel::Mail], &[]),
+        };
+        settings.insert(NotificationEvent::SlaBreach, vec![critical_only]);
+        settings.insert(
+            NotificationEvent::Other,
+            vec![ConditionalSetting { condition: Condition::always(), setting: setting(&[Channel::Alert], &[]) }],
+        );
+        let critical = setting_for(&settings, NotificationEvent::SlaBreach, about(Severity::Critical, 1, 1));
+        assert_eq!(critical, Some(setting(&[Channel::Mail], &[])));
+        let low = setting_for(&settings, NotificationEvent::SlaBreach, about(Severity::Low, 1, 1));
+        assert_eq!(low, Some(setting(&[Channel::Alert], &[])), "no SLA breach setting holds: `other` applies");
+        settings.remove(&NotificationEvent::Other);
+        assert_eq!(setting_for(&settings, NotificationEvent::SlaBreach, about(Severity::Low, 1, 1)), None);
     }
 }

@@ -1,12 +1,13 @@
 //! A delivery read with its notification (the delivery log, live events, the worker): one storage query for
 //! the notifications of many deliveries.
 
-use crate::domain::NotificationId;
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{delivery, notification};
+
+use crate::domain::NotificationId;
 
 /// A delivery with the notification it belongs to.
 #[derive(Debug, Clone)]

@@ -2,9 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::{ProductId, UserId};
-
-use crate::domain::NotificationEvent;
+use crate::domain::{NotificationEvent, ProductId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notification_settings")]
@@ -15,7 +13,7 @@ pub struct Model {
     pub scope: String,
     pub user_id: Option<UserId>,
     pub product_id: Option<ProductId>,
-    /// Unique per event: `system`, `template`, `personal:<user>`, `product:<product>:<user>`, `product:<product>:extra`.
+    /// With the event and condition, unique: `system`, `template`, `personal:<user>`, `product:<product>:<user>`, `product:<product>:extra`.
     pub owner_key: String,
     /// DefectDojo's event name, e.g. `sla_breach`.
     #[sea_orm(column_type = "Text")]
@@ -28,6 +26,13 @@ pub struct Model {
     pub slack_channels: String,
     /// JSON array of webhook ids.
     pub webhook_ids: String,
+    /// The condition (`domain::setting_conditions`): JSON arrays of severities, product ids and product type
+    /// ids, each empty for "any".
+    pub severities: String,
+    pub product_ids: String,
+    pub product_type_ids: String,
+    /// The condition's canonical text (`Condition::key`), empty when unconditional; unique per owner and event.
+    pub condition_key: String,
     pub updated_at: i64,
 }
 

@@ -1,10 +1,10 @@
 //! Per-request batch loaders, so a page of findings costs one query for their products, not one each.
 
-use crate::domain::{ProductId, UserId};
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
+use crate::domain::{ProductId, UserId};
 use crate::entity::{product, user};
 use crate::service::{products, users};
 use crate::state::AppState;

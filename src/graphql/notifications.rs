@@ -1,14 +1,16 @@
 //! Notification settings at every scope, and webhook endpoints.
 
-use crate::domain::{AlertId, WebhookId};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use async_graphql::connection::Connection;
 
 use super::context::{ContextExt, connection_complexity, page_request, parse_id, parse_opt_id};
-use super::types::enums::{DeliveryStatus, NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat};
+use super::types::enums::{
+    DeliveryStatus, NotificationChannel, NotificationEvent, NotificationScope, Severity, WebhookFormat,
+};
 use super::types::{Alert, Delivery, NotificationSetting, TotalCount, Webhook, connection};
 use crate::domain::recipients::Channel;
+use crate::domain::{AlertId, WebhookId};
 use crate::service::deliveries::{self, DeliveryFilter};
 use crate::service::notification_settings::{self, SettingInput};
 use crate::service::webhooks::{self, WebhookInput};
@@ -122,6 +124,16 @@ pub struct NotificationSettingInput {
     pub slack_channels: Vec<String>,
     #[graphql(default)]
     pub webhook_ids: Vec<ID>,
+    /// Only for findings of these severities (default: any). Settings of one scope and event with different
+    /// conditions coexist, and an event gets the union of those whose conditions it meets; a conditional
+    /// setting with no channel and no extra target is removed.
+    #[graphql(default)]
+    pub severities: Vec<Severity>,
+    /// SYSTEM and TEMPLATE scopes: only for these products and products of these types (default: any).
+    #[graphql(default)]
+    pub product_ids: Vec<ID>,
+    #[graphql(default)]
+    pub product_type_ids: Vec<ID>,
 }
 
 /// A webhook endpoint. On update, omitted fields stay; "" clears the header or the HMAC secret.
@@ -166,6 +178,9 @@ impl NotificationMutation {
             event: event.into(),
             channels: channels.into_iter().map(Into::into).collect(),
             webhook_ids: webhook_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
+            severities: severities.into_iter().map(Into::into).collect(),
+            product_ids: product_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
+            product_type_ids: product_type_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
         });
         Ok(NotificationSetting(notification_settings::set(ctx.state()?, ctx.actor()?, input).await?))
     }

@@ -2,7 +2,6 @@
 //! subscriber may view (taken when it subscribes, refreshed when its memberships change), and only while
 //! the connection's session is valid (checked again when its user changes, and against its expiry).
 
-use crate::domain::ProductId;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +14,7 @@ use super::context::{ContextExt, parse_opt_id};
 use super::types::enums::{Severity, SlaEventKind};
 use super::types::{Alert, Delivery, Finding, SlaEvent};
 use super::ws_session::ConnectionSession;
+use crate::domain::ProductId;
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::LiveEvent;
 use crate::service::{Actor, access};

@@ -4,7 +4,6 @@
 
 pub mod relay;
 
-use crate::domain::{DeliveryId, FindingId, NotificationId, ProductId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, Entit
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::domain::{DeliveryId, FindingId, NotificationId, ProductId, UserId};
 use crate::entity::delivery_view::{self, DeliveryView};
 use crate::entity::{alert, delivery, finding, sla_event};
 

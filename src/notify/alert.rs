@@ -1,10 +1,10 @@
 //! In-app alerts: stored per user, newest 999 kept (as DefectDojo). Idempotent per (notification, user), so
 //! a delivery repeated after a crash does not alert twice.
 
-use crate::domain::UserId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::{Outgoing, SendError};
+use crate::domain::UserId;
 use crate::domain::recipients::Target;
 use crate::entity::alert;
 

@@ -11,16 +11,15 @@ pub mod slack;
 pub mod teams;
 pub mod webhook;
 
-use crate::domain::{UserId, WebhookId};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use crate::domain::NotificationPayload;
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::webhook_health::HealthRecord;
+use crate::domain::{NotificationPayload, UserId, WebhookId};
 use crate::entity::{notification, system_settings, webhook as webhook_entity};
 
 /// Why a send failed.

@@ -1,7 +1,6 @@
 //! Slack: `chat.postMessage` with the bot token to a channel, or to a user found once by email
 //! (`users.lookupByEmail`) whose Slack id is then cached. The API base URL is configurable.
 
-use crate::domain::UserId;
 use std::fmt::Write;
 
 use chrono::DateTime;
@@ -9,6 +8,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 
 use super::{Learned, Outgoing, SendError, Sent};
+use crate::domain::UserId;
 use crate::domain::recipients::Target;
 use crate::entity::user;
 

@@ -3,11 +3,11 @@
 mod csv;
 mod pdf;
 
-use crate::domain::{FindingId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::domain::compliance::SeverityFigures;
+use crate::domain::{FindingId, ProductId};
 use crate::service::compliance::ComplianceReport;
 
 pub use crate::domain::report_format::ReportFormat as Format;

@@ -1,6 +1,5 @@
 //! `GET /api/v2/findings/`, `/api/v2/findings/{id}/` and `/api/v2/sla_configurations/` in DefectDojo's JSON.
 
-use crate::domain::{EngagementId, FindingId, ProductId};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,6 +10,7 @@ use serde_json::json;
 
 use super::params::{self, FindingsQuery};
 use super::{RestError, actor};
+use crate::domain::{EngagementId, FindingId, ProductId};
 use crate::entity::{finding, sla_configuration};
 use crate::service::{finding_sla, findings, products, sla_configs};
 use crate::state::AppState;

@@ -4,7 +4,6 @@
 //! `close_old_findings`, `test_title`, `tags`), answered with DefectDojo's shape (`test`, `engagement`,
 //! `product`, `statistics`). A bad field is a 400 naming it, as DRF does.
 
-use crate::domain::EntityId;
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,9 +12,9 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::{RestError, actor};
-use crate::domain::Severity;
 use crate::domain::scan_type::ScanType;
 use crate::domain::tags::Tags;
+use crate::domain::{EntityId, Severity};
 use crate::service::scan_context::TargetFields;
 use crate::service::scan_import::{self, ImportOutcome, ImportRequest};
 use crate::state::AppState;

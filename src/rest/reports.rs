@@ -2,7 +2,6 @@
 //! the findings endpoint takes it; `from`/`to` for the period): the
 //! compliance report as a file, behind the same authorization as GraphQL; `GET /reports/{id}`: a kept one.
 
-use crate::domain::{ProductId, ReportId};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::{RestError, actor};
+use crate::domain::{ProductId, ReportId};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
 use crate::service::compliance::{self, ReportScope};

@@ -1,12 +1,12 @@
 //! HS256 JWTs for sessions. Expiry is checked against slawatch's clock, not the system time.
 
-use crate::domain::UserId;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::UserId;
 use crate::kept::memo::Memo;
 
 /// How many verified tokens are kept, and the longest kept (ours are about 150 bytes).

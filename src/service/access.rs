@@ -1,10 +1,9 @@
 //! Who is acting, and what they may see and do: superusers everything, members by their product role.
 
-use crate::domain::{ProductId, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::domain::ProductRole;
+use crate::domain::{ProductId, ProductRole, UserId};
 use crate::entity::{product, product_member, user};
 use crate::error::{ServiceError, ServiceResult};
 

@@ -1,9 +1,9 @@
 //! The signed-in user's in-app alerts: listed newest first, counted, marked read.
 
-use crate::domain::AlertId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use crate::domain::AlertId;
 use crate::entity::alert;
 use crate::error::ServiceResult;
 use crate::service::Actor;

@@ -1,11 +1,11 @@
 //! Logging in, throttling failed logins, and turning an `Authorization` header into an `Actor`.
 
-use crate::domain::UserId;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use crate::domain::UserId;
 use crate::entity::{api_token, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::Timed;

@@ -1,10 +1,10 @@
 //! The SLA compliance report: reads the findings that can count in a period (one query) and hands them to
 //! `domain::compliance`.
 
-use crate::domain::ProductId;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::domain::ProductId;
 use crate::domain::compliance::{self, Compliance, Period, ReportFinding};
 use crate::entity::{finding, product};
 use crate::error::{ServiceError, ServiceResult};

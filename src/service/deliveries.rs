@@ -1,9 +1,9 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
 //! retrying a delivery that died; and storing what a send learned (a webhook's health, a Slack user id).
 
-use crate::domain::DeliveryId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use crate::domain::DeliveryId;
 use crate::domain::delivery::DeliveryStatus;
 use crate::entity::{delivery, notification, user, webhook};
 use crate::error::{ServiceError, ServiceResult};

@@ -3,10 +3,9 @@
 //!
 //! Built through the same service functions as the API, acting as the demo's security lead.
 
-use crate::domain::{ProductId, ProductTypeId, SlaConfigurationId};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::domain::{ProductRole, Severity};
+use crate::domain::{ProductId, ProductRole, ProductTypeId, Severity, SlaConfigurationId};
 use crate::error::ServiceResult;
 use crate::service::findings::NewFinding;
 use crate::service::products::ProductInput;

@@ -1,11 +1,10 @@
 //! The one finding filter, shared by GraphQL `findings(filter:)`, `slaSummary` and the REST `/api/v2/findings/`.
 
-use crate::domain::ProductId;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 
-use crate::domain::{Severity, SlaState};
+use crate::domain::{ProductId, Severity, SlaState};
 use crate::entity::{finding, product};
 
 /// What a client may filter findings by. Every field narrows; `None` means "any".

@@ -1,11 +1,10 @@
 //! What the finding use cases take: a new finding (`NewFinding`, with its scan origin when imported) and
 //! changes to one (`FindingChanges`).
 
-use crate::domain::{EngagementId, ProductId, TestId};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::Set;
 
-use crate::domain::Severity;
+use crate::domain::{EngagementId, ProductId, Severity, TestId};
 use crate::entity::finding;
 
 /// A finding to create. Omitted flags default as DefectDojo's: active (unless mitigated), unverified.

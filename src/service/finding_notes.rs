@@ -1,10 +1,9 @@
 //! Notes on findings (with `@mentions`) and review requests, both of which notify the named users.
 
-use crate::domain::{FindingId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::db;
-use crate::domain::{NotificationEvent, ProductRole, mentions};
+use crate::domain::{FindingId, NotificationEvent, ProductRole, UserId, mentions};
 use crate::entity::{finding, finding_note, finding_reviewer, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::findings::editable;

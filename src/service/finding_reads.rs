@@ -5,14 +5,13 @@
 //! A dashboard wall asking `findings(filter: {outsideSla: true}) { totalCount }` thirty times a second costs
 //! one index count per change instead of one per request; concurrent identical misses wait for one query.
 
-use crate::domain::ProductId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::domain::{Severity, SlaState};
+use crate::domain::{ProductId, Severity, SlaState};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::{ReadCache, Timed};

@@ -3,7 +3,6 @@
 //!
 //! Every write recomputes the stored SLA columns from the product's configuration (`finding_sla::columns`).
 
-use crate::domain::{EngagementId, FindingId, ProductId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::db;
 use crate::domain::sla::{self, SlaStart};
-use crate::domain::{FindingStatus, ProductRole, Severity, SlaPolicy, validated};
+use crate::domain::{EngagementId, FindingId, FindingStatus, ProductId, ProductRole, Severity, SlaPolicy, validated};
 use crate::entity::{engagement, finding};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;

@@ -1,9 +1,8 @@
 //! Product memberships: who may see and change a product, managed by its owners.
 
-use crate::domain::{MembershipId, ProductId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::domain::ProductRole;
+use crate::domain::{MembershipId, ProductId, ProductRole, UserId};
 use crate::entity::product_member;
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;

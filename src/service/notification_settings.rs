@@ -1,17 +1,20 @@
 //! Notification settings at the system, personal, product and template scopes, and the template copied to
 //! every new user.
 
-use crate::domain::{ProductId, UserId, WebhookId};
 use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::recipients::{Channel, EventSetting};
-use crate::domain::{NotificationEvent, ProductRole, validated};
+use crate::domain::setting_conditions::{Condition, ConditionalSetting};
+use crate::domain::{NotificationEvent, ProductId, ProductRole, ProductTypeId, Severity, UserId, WebhookId, validated};
 use crate::entity::{notification_setting, webhook};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::{Actor, access, users};
+use crate::service::{Actor, access, product_types, products, users};
 use crate::state::AppState;
+
+/// How many products and product types one condition may name (each is checked to exist).
+const MAX_CONDITION_PRODUCTS: usize = 100;
 
 /// The four scopes, as DefectDojo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +99,8 @@ impl Owner {
 pub struct SettingView {
     pub owner: Owner,
     pub event: NotificationEvent,
+    /// When it applies (`Condition::always()` for the event's plain setting).
+    pub condition: Condition,
     pub setting: EventSetting,
     /// False when nothing is stored for this event (the `other` setting, or the defaults, apply).
     pub configured: bool,
@@ -112,6 +117,12 @@ pub struct SettingInput {
     pub emails: Vec<String>,
     pub slack_channels: Vec<String>,
     pub webhook_ids: Vec<WebhookId>,
+    /// The setting applies only to findings of these severities (empty: any)…
+    pub severities: Vec<Severity>,
+    /// …and, at the SYSTEM and TEMPLATE scopes, only to these products and products of these types (both
+    /// empty: any product).
+    pub product_ids: Vec<ProductId>,
+    pub product_type_ids: Vec<ProductTypeId>,
 }
 
 /// Whose settings `(scope, user, product)` designates, and whether the actor may read (or write) them.
@@ -189,18 +200,29 @@ pub(crate) fn event_setting(row: &notification_setting::Model) -> ServiceResult<
     })
 }
 
-/// Every stored setting of one owner, by event.
+/// A stored setting with its condition.
+pub(crate) fn conditional_setting(row: &notification_setting::Model) -> ServiceResult<ConditionalSetting> {
+    let condition = Condition {
+        severities: json_list::<Severity>(&row.severities)?.into_iter().collect(),
+        product_ids: json_list::<ProductId>(&row.product_ids)?.into_iter().collect(),
+        product_type_ids: json_list::<ProductTypeId>(&row.product_type_ids)?.into_iter().collect(),
+    };
+    Ok(ConditionalSetting { condition, setting: event_setting(row)? })
+}
+
+/// Every stored setting of one owner, by event: the plain one first, then the conditional ones by key.
 pub async fn load<C: ConnectionTrait>(
     conn: &C,
     owner: Owner,
-) -> ServiceResult<BTreeMap<NotificationEvent, EventSetting>> {
+) -> ServiceResult<BTreeMap<NotificationEvent, Vec<ConditionalSetting>>> {
     let rows = notification_setting::Entity::find()
         .filter(notification_setting::Column::OwnerKey.eq(owner.key()))
+        .order_by_asc(notification_setting::Column::ConditionKey)
         .all(conn)
         .await?;
-    let mut settings = BTreeMap::new();
+    let mut settings: BTreeMap<NotificationEvent, Vec<ConditionalSetting>> = BTreeMap::new();
     for row in rows {
-        settings.insert(row.event, event_setting(&row)?);
+        settings.entry(row.event).or_default().push(conditional_setting(&row)?);
     }
     Ok(settings)
 }
@@ -215,21 +237,84 @@ pub async fn list(
 ) -> ServiceResult<Vec<SettingView>> {
     let owner = owner_for(state, actor, scope, user_id, product_id, false).await?;
     let stored = load(&state.db, owner).await?;
-    Ok(NotificationEvent::ALL
-        .iter()
-        .map(|&event| SettingView {
+    let mut views = Vec::new();
+    for &event in NotificationEvent::ALL {
+        let settings = stored.get(&event).map_or(&[][..], Vec::as_slice);
+        if settings.first().is_none_or(|first| !first.condition.is_always()) {
+            let unset = ConditionalSetting::default();
+            views.push(SettingView {
+                owner,
+                event,
+                condition: unset.condition,
+                setting: unset.setting,
+                configured: false,
+            });
+        }
+        views.extend(settings.iter().map(|stored| SettingView {
             owner,
             event,
-            setting: stored.get(&event).cloned().unwrap_or_default(),
-            configured: stored.contains_key(&event),
-        })
-        .collect())
+            condition: stored.condition.clone(),
+            setting: stored.setting.clone(),
+            configured: true,
+        }));
+    }
+    Ok(views)
+}
+
+/// The condition of a setting to store: severities anywhere, products and product types (which must exist)
+/// only at the SYSTEM and TEMPLATE scopes, whose settings reach more than one product.
+async fn condition_of(
+    state: &AppState,
+    owner: Owner,
+    severities: Vec<Severity>,
+    product_ids: Vec<ProductId>,
+    product_type_ids: Vec<ProductTypeId>,
+) -> ServiceResult<Condition> {
+    let names_products = !product_ids.is_empty() || !product_type_ids.is_empty();
+    if names_products && !matches!(owner, Owner::System | Owner::Template) {
+        return Err(ServiceError::bad_input(
+            "productIds and productTypeIds are conditions of SYSTEM and TEMPLATE settings",
+        ));
+    }
+    if product_ids.len() + product_type_ids.len() > MAX_CONDITION_PRODUCTS {
+        return Err(ServiceError::bad_input(format!(
+            "a condition names at most {MAX_CONDITION_PRODUCTS} products and product types"
+        )));
+    }
+    for &id in &product_ids {
+        products::get_unchecked(&state.db, id)
+            .await
+            .map_err(|_| ServiceError::bad_input(format!("there is no product {id}")))?;
+    }
+    for &id in &product_type_ids {
+        product_types::get(&state.db, id)
+            .await
+            .map_err(|_| ServiceError::bad_input(format!("there is no product type {id}")))?;
+    }
+    Ok(Condition {
+        severities: severities.into_iter().collect(),
+        product_ids: product_ids.into_iter().collect(),
+        product_type_ids: product_type_ids.into_iter().collect(),
+    })
 }
 
 /// Validates and stores one event's setting for one owner (replacing what was there).
 pub async fn set(state: &AppState, actor: &Actor, input: SettingInput) -> ServiceResult<SettingView> {
-    let SettingInput { scope, user_id, product_id, event, channels, emails, slack_channels, webhook_ids } = input;
+    let SettingInput {
+        scope,
+        user_id,
+        product_id,
+        event,
+        channels,
+        emails,
+        slack_channels,
+        webhook_ids,
+        severities,
+        product_ids,
+        product_type_ids,
+    } = input;
     let owner = owner_for(state, actor, scope, user_id, product_id, true).await?;
+    let condition = condition_of(state, owner, severities, product_ids, product_type_ids).await?;
     let channels: BTreeSet<Channel> = channels.into_iter().collect();
     if owner != Owner::System && channels.contains(&Channel::MsTeams) {
         return Err(ServiceError::bad_input("Microsoft Teams notifications exist at the SYSTEM scope only"));
@@ -251,9 +336,33 @@ pub async fn set(state: &AppState, actor: &Actor, input: SettingInput) -> Servic
             return Err(ServiceError::bad_input(format!("there is no webhook {id}")));
         }
     }
-    let setting = EventSetting { channels, emails, slack_channels, webhook_ids };
-    store(&state.db, owner, event, &setting, state.clock.now().timestamp()).await?;
-    Ok(SettingView { owner, event, setting, configured: true })
+    let stored =
+        ConditionalSetting { condition, setting: EventSetting { channels, emails, slack_channels, webhook_ids } };
+    // A conditional setting that sends nothing is taken away (an unconditional one stays: it says "nothing").
+    let configured = stored.condition.is_always() || stored.setting != EventSetting::default();
+    if configured {
+        store(&state.db, owner, event, &stored, state.clock.now().timestamp()).await?;
+    } else {
+        remove(&state.db, owner, event, &stored.condition).await?;
+    }
+    let ConditionalSetting { condition, setting } = stored;
+    Ok(SettingView { owner, event, condition, setting, configured })
+}
+
+/// Removes one conditional setting.
+async fn remove<C: ConnectionTrait>(
+    conn: &C,
+    owner: Owner,
+    event: NotificationEvent,
+    condition: &Condition,
+) -> ServiceResult<()> {
+    notification_setting::Entity::delete_many()
+        .filter(notification_setting::Column::OwnerKey.eq(owner.key()))
+        .filter(notification_setting::Column::Event.eq(event))
+        .filter(notification_setting::Column::ConditionKey.eq(condition.key()))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 fn slack_channel(name: &str) -> ServiceResult<String> {
@@ -269,13 +378,15 @@ async fn store<C: ConnectionTrait>(
     conn: &C,
     owner: Owner,
     event: NotificationEvent,
-    setting: &EventSetting,
+    stored: &ConditionalSetting,
     now: i64,
 ) -> ServiceResult<()> {
+    let ConditionalSetting { condition, setting } = stored;
     let channel_names: Vec<&str> = setting.channels.iter().map(|c| c.as_str()).collect();
     let existing = notification_setting::Entity::find()
         .filter(notification_setting::Column::OwnerKey.eq(owner.key()))
         .filter(notification_setting::Column::Event.eq(event.as_str()))
+        .filter(notification_setting::Column::ConditionKey.eq(condition.key()))
         .one(conn)
         .await?;
     let mut model = match existing {
@@ -286,6 +397,10 @@ async fn store<C: ConnectionTrait>(
             product_id: Set(owner.product_id()),
             owner_key: Set(owner.key()),
             event: Set(event),
+            severities: Set(to_json(&condition.severities)?),
+            product_ids: Set(to_json(&condition.product_ids)?),
+            product_type_ids: Set(to_json(&condition.product_type_ids)?),
+            condition_key: Set(condition.key()),
             ..Default::default()
         },
     };
@@ -300,8 +415,10 @@ async fn store<C: ConnectionTrait>(
 
 /// Gives a new user a copy of the template's settings.
 pub async fn copy_template_to<C: ConnectionTrait>(conn: &C, user_id: UserId, now: i64) -> ServiceResult<()> {
-    for (event, setting) in load(conn, Owner::Template).await? {
-        store(conn, Owner::Personal(user_id), event, &setting, now).await?;
+    for (event, settings) in load(conn, Owner::Template).await? {
+        for setting in &settings {
+            store(conn, Owner::Personal(user_id), event, setting, now).await?;
+        }
     }
     Ok(())
 }

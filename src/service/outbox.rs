@@ -1,7 +1,6 @@
 //! The outbox: a notification and its deliveries are written in the caller's transaction, so a change and
 //! the news of it commit together or not at all. The delivery worker (`jobs::delivery`) sends them.
 
-use crate::domain::{FindingId, NotificationId, ProductId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -10,7 +9,10 @@ use crate::domain::delivery::DeliveryStatus;
 use crate::domain::recipients::{
     self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches, Target,
 };
-use crate::domain::{NotificationEvent, NotificationPayload, ProductRole};
+use crate::domain::setting_conditions::{ConditionalSetting, Subject, setting_for};
+use crate::domain::{
+    FindingId, NotificationEvent, NotificationId, NotificationPayload, ProductId, ProductRole, Severity, UserId,
+};
 use crate::entity::{delivery, notification, notification_setting, product, product_member, system_settings, user};
 use crate::error::{ServiceError, ServiceResult};
 use crate::security::token;
@@ -90,7 +92,10 @@ pub async fn publish_many<C: ConnectionTrait>(
         }
         fresh.push((index, new));
     }
-    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent), Targets> = HashMap::new();
+    // A fan-out's recipients depend only on the event, its product and its finding's severity (settings'
+    // conditions look at nothing else), so a sweep's thousand breaches resolve a handful of times.
+    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent, Option<Severity>), Targets> =
+        HashMap::new();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
             event: Set(new.event),
@@ -113,7 +118,11 @@ pub async fn publish_many<C: ConnectionTrait>(
             ids[*index] = Some(id);
             let mut targets = match &new.audience {
                 Audience::FanOut => {
-                    fan_out_targets.entry((new.product_id, new.event)).or_insert_with(|| directory.resolve(new)).clone()
+                    let severity = new.payload.finding.as_ref().map(|finding| finding.severity);
+                    fan_out_targets
+                        .entry((new.product_id, new.event, severity))
+                        .or_insert_with(|| directory.resolve(new))
+                        .clone()
                 }
                 Audience::Directed(_) => directory.resolve(new),
             };
@@ -156,8 +165,8 @@ pub struct Directory {
     members: HashMap<ProductId, BTreeMap<UserId, ProductRole>>,
     /// Active superusers, members of the products and directed users.
     users: Vec<user::Model>,
-    /// owner key → event → setting, for the notifications' events and `other`.
-    settings: HashMap<String, BTreeMap<NotificationEvent, EventSetting>>,
+    /// owner key → event → its settings with their conditions, for the notifications' events and `other`.
+    settings: HashMap<String, BTreeMap<NotificationEvent, Vec<ConditionalSetting>>>,
 }
 
 impl Directory {
@@ -222,7 +231,7 @@ impl Directory {
         }
         let mut events: BTreeSet<&str> = news.iter().map(|n| n.event.as_str()).collect();
         events.insert(NotificationEvent::Other.as_str());
-        let mut settings: HashMap<String, BTreeMap<NotificationEvent, EventSetting>> = HashMap::new();
+        let mut settings: HashMap<String, BTreeMap<NotificationEvent, Vec<ConditionalSetting>>> = HashMap::new();
         for chunk in owners.chunks(INSERT_CHUNK) {
             let rows = notification_setting::Entity::find()
                 .filter(notification_setting::Column::OwnerKey.is_in(chunk.iter().cloned()))
@@ -230,8 +239,8 @@ impl Directory {
                 .all(conn)
                 .await?;
             for row in rows {
-                let setting = crate::service::notification_settings::event_setting(&row)?;
-                settings.entry(row.owner_key).or_default().insert(row.event, setting);
+                let setting = crate::service::notification_settings::conditional_setting(&row)?;
+                settings.entry(row.owner_key).or_default().entry(row.event).or_default().push(setting);
             }
         }
         Ok(Self { system, products, members, users, settings })
@@ -242,8 +251,14 @@ impl Directory {
         let product = new.product_id.and_then(|id| self.products.get(&id));
         let no_members = BTreeMap::new();
         let members = product.and_then(|p| self.members.get(&p.id)).unwrap_or(&no_members);
+        // What the event is about, for the settings' conditions.
+        let subject = Subject {
+            severity: new.payload.finding.as_ref().map(|finding| finding.severity),
+            product_id: product.map(|p| p.id),
+            product_type_id: product.map(|p| p.product_type_id),
+        };
         let pick = |owner: Owner| -> Option<EventSetting> {
-            self.settings.get(&owner.key()).and_then(|settings| recipients::setting_for(settings, new.event)).cloned()
+            self.settings.get(&owner.key()).and_then(|settings| setting_for(settings, new.event, subject))
         };
         let concerned = |u: &user::Model| match &new.audience {
             Audience::FanOut => u.is_superuser || members.contains_key(&u.id),

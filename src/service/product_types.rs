@@ -1,10 +1,10 @@
 //! Product types: visible to every signed-in user, managed by superusers.
 
-use crate::domain::ProductTypeId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
+use crate::domain::ProductTypeId;
 use crate::domain::validated;
 use crate::entity::{product, product_type};
 use crate::error::{ServiceError, ServiceResult};

@@ -1,10 +1,9 @@
 //! Products: created by superusers, configured by their owners, visible only to members.
 
-use crate::domain::{ProductId, ProductTypeId, SlaConfigurationId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::db;
-use crate::domain::{ProductRole, validated};
+use crate::domain::{ProductId, ProductRole, ProductTypeId, SlaConfigurationId, validated};
 use crate::entity::product;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page, PageRequest};

@@ -7,7 +7,6 @@
 //! open stay untouched (their date and deadline do not move), matched but closed are reactivated, new ones
 //! are created, and open ones the report no longer lists are mitigated at the scan's date (MET or MISSED).
 
-use crate::domain::{FindingId, ProductId, TestId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,7 +18,7 @@ use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::scan_type::ScanType;
 use crate::domain::sla_events;
 use crate::domain::tags::Tags;
-use crate::domain::{Severity, SlaPolicy};
+use crate::domain::{FindingId, ProductId, Severity, SlaPolicy, TestId};
 use crate::entity::{engagement, finding, scan_test, sla_event};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;

@@ -1,12 +1,11 @@
 //! SLA configurations: CRUD (superusers), the default one, and mapping stored rows to `SlaPolicy`.
 
-use crate::domain::SlaConfigurationId;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use crate::db;
-use crate::domain::{EscalationHours, SeverityRule, SlaDays, SlaPolicy, Thresholds, validated};
+use crate::domain::{EscalationHours, SeverityRule, SlaConfigurationId, SlaDays, SlaPolicy, Thresholds, validated};
 use crate::entity::{product, sla_configuration};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;

@@ -1,10 +1,10 @@
 //! "Send test" for every channel: a real message, sent now (not queued), with the outcome returned.
 
-use crate::domain::{NotificationPayload, WebhookId};
 use sea_orm::{ActiveModelTrait, Set};
 
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::validated;
+use crate::domain::{NotificationPayload, WebhookId};
 use crate::entity::notification;
 use crate::error::{ServiceError, ServiceResult};
 use crate::notify::{Channels, Outgoing, SendError};

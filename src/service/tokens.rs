@@ -1,9 +1,9 @@
 //! API tokens: created for oneself (shown once), listed with their last use, revoked.
 
-use crate::domain::{ApiTokenId, UserId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::validated;
+use crate::domain::{ApiTokenId, UserId};
 use crate::entity::api_token;
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;

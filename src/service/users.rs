@@ -1,6 +1,5 @@
 //! Users: creation (also the first-start admin), listing, updates and the current user.
 
-use crate::domain::UserId;
 use std::net::IpAddr;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -8,6 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
+use crate::domain::UserId;
 use crate::domain::validated;
 use crate::entity::user;
 use crate::error::{ServiceError, ServiceResult};

@@ -1,9 +1,9 @@
 //! Webhook endpoints (superusers): JSON or GELF, optional static auth header and HMAC secret (both
 //! write-only), and DefectDojo's endpoint health states.
 
-use crate::domain::WebhookId;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use crate::domain::WebhookId;
 use crate::domain::webhook_format::WebhookFormat;
 use crate::domain::webhook_health::Health;
 use crate::domain::{outbound, validated};

@@ -74,6 +74,9 @@ pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&st
         emails: vec![],
         slack_channels: vec![],
         webhook_ids: hooks,
+        severities: vec![],
+        product_ids: vec![],
+        product_type_ids: vec![],
     };
     notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     let txn = slawatch::db::begin_write(&state.db).await.expect("transaction");

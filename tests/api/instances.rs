@@ -118,6 +118,9 @@ async fn two_instances_on_one_postgresql_notify_each_threshold_once() {
             emails: vec![],
             slack_channels: vec![],
             webhook_ids: vec![hook.id],
+            severities: vec![],
+            product_ids: vec![],
+            product_type_ids: vec![],
         };
         notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     }

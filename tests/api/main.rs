@@ -30,6 +30,7 @@ mod notifications;
 mod readme;
 mod receiver;
 mod rest;
+mod routing;
 mod runbook;
 mod security;
 mod sla;

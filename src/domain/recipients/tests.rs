@@ -226,16 +226,6 @@ fn a_superuser_gets_each_message_once_per_channel_and_target() {
 }
 
 #[test]
-fn an_event_without_its_own_setting_uses_other() {
-    let mut scope = std::collections::BTreeMap::new();
-    assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), None);
-    scope.insert(NotificationEvent::Other, setting(&[Channel::Alert]));
-    assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Alert])));
-    scope.insert(NotificationEvent::SlaBreach, setting(&[Channel::Mail]));
-    assert_eq!(setting_for(&scope, NotificationEvent::SlaBreach), Some(&setting(&[Channel::Mail])));
-}
-
-#[test]
 fn targets_round_trip_through_their_stored_form() {
     for target in [
         Target::User(UserId::new(5)),

@@ -3,7 +3,7 @@
 use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
 
-use super::enums::{NotificationChannel, NotificationEvent, NotificationScope, WebhookFormat, WebhookStatus};
+use super::enums::{NotificationChannel, NotificationEvent, NotificationScope, Severity, WebhookFormat, WebhookStatus};
 use super::instant;
 use crate::entity::webhook;
 use crate::service::notification_settings::SettingView;
@@ -39,6 +39,17 @@ impl NotificationSetting {
     }
     async fn webhook_ids(&self) -> Vec<ID> {
         self.0.setting.webhook_ids.iter().map(|id| ID(id.to_string())).collect()
+    }
+    /// Its condition: the severities it is for (empty: any)…
+    async fn severities(&self) -> Vec<Severity> {
+        self.0.condition.severities.iter().copied().map(Into::into).collect()
+    }
+    /// …and the products and product types (both empty: any product).
+    async fn product_ids(&self) -> Vec<ID> {
+        self.0.condition.product_ids.iter().map(|id| ID(id.to_string())).collect()
+    }
+    async fn product_type_ids(&self) -> Vec<ID> {
+        self.0.condition.product_type_ids.iter().map(|id| ID(id.to_string())).collect()
     }
     /// False when nothing is stored for the event: the scope's `OTHER` setting (or the defaults) applies.
     async fn configured(&self) -> bool {

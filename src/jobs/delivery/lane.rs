@@ -3,7 +3,6 @@
 //! recorded as soon as it is known. Lanes run independently of each other, so a receiver that hangs
 //! holds up only its own deliveries.
 
-use crate::domain::NotificationId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,9 +11,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::watch;
 
 use super::lease::ClaimLease;
-use crate::domain::NotificationPayload;
 use crate::domain::delivery::{Attempt, after_attempt};
 use crate::domain::recipients::{Channel, Target};
+use crate::domain::{NotificationId, NotificationPayload};
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;

@@ -3,7 +3,6 @@
 //! deliveries again), and the value an outcome is recorded against, so a worker that did lose a row
 //! never overwrites the outcome of the one that has it.
 
-use crate::domain::DeliveryId;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::RwLock;
 
+use crate::domain::DeliveryId;
 use crate::entity::delivery;
 use crate::error::ServiceResult;
 use crate::state::AppState;
