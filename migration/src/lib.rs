@@ -16,6 +16,7 @@ mod m20261202_000010_site_url_chosen;
 mod m20261202_000011_scan_imports;
 mod m20261202_000012_test_tags;
 mod m20261202_000013_setting_conditions;
+mod m20261202_000014_pager;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_scan_imports::Migration),
             Box::new(m20261202_000012_test_tags::Migration),
             Box::new(m20261202_000013_setting_conditions::Migration),
+            Box::new(m20261202_000014_pager::Migration),
         ]
     }
 }

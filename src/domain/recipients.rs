@@ -21,10 +21,12 @@ pub enum Channel {
     Slack,
     MsTeams,
     Webhook,
+    /// PagerDuty (Events API v2): system scope only; pages on SLA breaches and resolves on their end.
+    Pager,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [Self::Alert, Self::Mail, Self::Slack, Self::MsTeams, Self::Webhook];
+    pub const ALL: [Channel; 6] = [Self::Alert, Self::Mail, Self::Slack, Self::MsTeams, Self::Webhook, Self::Pager];
 
     /// The stored form.
     #[must_use]
@@ -35,6 +37,7 @@ impl Channel {
             Self::Slack => "SLACK",
             Self::MsTeams => "MSTEAMS",
             Self::Webhook => "WEBHOOK",
+            Self::Pager => "PAGER",
         }
     }
 }
@@ -65,6 +68,8 @@ pub enum Target {
     MsTeams,
     /// A configured webhook endpoint.
     Webhook(WebhookId),
+    /// The system's PagerDuty service.
+    Pager,
 }
 
 impl std::fmt::Display for Target {
@@ -77,6 +82,7 @@ impl std::fmt::Display for Target {
             Self::SlackChannel(name) => write!(f, "slack_channel:{name}"),
             Self::SlackUser(id) => write!(f, "slack_user:{id}"),
             Self::MsTeams => f.write_str("msteams"),
+            Self::Pager => f.write_str("pager"),
             Self::Webhook(id) => write!(f, "webhook:{id}"),
         }
     }
@@ -96,6 +102,7 @@ impl std::str::FromStr for Target {
             Some(("webhook", value)) => Ok(Self::Webhook(WebhookId::new(id(value)?))),
 
             None if text == "msteams" => Ok(Self::MsTeams),
+            None if text == "pager" => Ok(Self::Pager),
             _ => Err(bad()),
         }
     }
@@ -121,6 +128,9 @@ pub struct SystemSwitches {
     pub slack_channel: Option<String>,
     /// Whether a Teams workflow URL is configured.
     pub msteams_configured: bool,
+    pub enable_pager: bool,
+    /// Whether a PagerDuty integration key is configured.
+    pub pager_configured: bool,
     /// System mail recipients, for system sends.
     pub mail_recipients: Vec<String>,
     /// Events for which system settings override a user's opt-out (directed events).
@@ -136,6 +146,7 @@ impl SystemSwitches {
             Channel::Mail => self.enable_mail,
             Channel::Slack => self.enable_slack,
             Channel::MsTeams => self.enable_msteams && self.msteams_configured,
+            Channel::Pager => self.enable_pager && self.pager_configured,
             Channel::Webhook => self.enable_webhooks,
         }
     }
@@ -277,8 +288,11 @@ fn system_send(
             Channel::MsTeams if with_system_targets => {
                 out.insert((Channel::MsTeams, Target::MsTeams));
             }
-            // Only the system send has these targets: alerts to superusers and the Teams workflow.
-            Channel::Alert | Channel::MsTeams => {}
+            Channel::Pager if with_system_targets => {
+                out.insert((Channel::Pager, Target::Pager));
+            }
+            // Only the system send has these targets: alerts to superusers, the Teams workflow, the pager.
+            Channel::Alert | Channel::MsTeams | Channel::Pager => {}
             Channel::Webhook => {
                 for &id in &setting.webhook_ids {
                     out.insert((Channel::Webhook, Target::Webhook(id)));
@@ -301,7 +315,7 @@ fn personal_send(
             Channel::Alert => Target::User(user.user_id),
             Channel::Mail => Target::Email(user.email.to_lowercase()),
             Channel::Slack => Target::SlackUser(user.user_id),
-            Channel::MsTeams | Channel::Webhook => continue,
+            Channel::MsTeams | Channel::Webhook | Channel::Pager => continue,
         };
         out.insert((channel, target));
     }

@@ -14,6 +14,11 @@ pub struct Model {
     pub slack_token: Option<String>,
     pub slack_channel: Option<String>,
     pub msteams_url: Option<String>,
+    pub enable_pager: bool,
+    /// The PagerDuty service's integration (routing) key. Write-only.
+    pub pager_routing_key: Option<String>,
+    /// Where PagerDuty events are posted (NULL: PagerDuty's own Events API v2 endpoint).
+    pub pager_events_url: Option<String>,
     /// JSON array of addresses.
     pub mail_recipients: String,
     pub email_from: Option<String>,

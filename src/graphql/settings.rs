@@ -30,6 +30,12 @@ pub struct SystemSettingsInput {
     pub slack_channel: Option<String>,
     /// Write-only.
     pub msteams_url: Option<String>,
+    /// Pages on SLA breaches through PagerDuty; needs `pagerRoutingKey`.
+    pub enable_pager: Option<bool>,
+    /// Write-only: the PagerDuty service's integration (routing) key.
+    pub pager_routing_key: Option<String>,
+    /// Where events are posted ("" or unset: PagerDuty's Events API v2 endpoint).
+    pub pager_events_url: Option<String>,
     pub mail_recipients: Option<Vec<String>>,
     pub email_from: Option<String>,
     pub team_name: Option<String>,
@@ -53,6 +59,7 @@ impl SettingsMutation {
     async fn update_system_settings(&self, ctx: &Context<'_>, input: SystemSettingsInput) -> Result<SystemSettings> {
         let changes = pass_on!(input => SystemSettingsInput to SettingsChanges {
             enable_mail, enable_slack, enable_msteams, enable_webhooks, slack_token, slack_channel, msteams_url,
+            enable_pager, pager_routing_key, pager_events_url,
             mail_recipients, email_from, team_name, site_url, webhook_timeout_seconds, enable_finding_sla,
             notify_only_verified, disclaimer, engagement_auto_close_days;
             system_level_trump: system_level_trump.map(|e| e.into_iter().map(Into::into).collect()),

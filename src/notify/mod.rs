@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod http;
 pub mod mail;
+pub mod pager;
 pub mod public_resolver;
 pub mod slack;
 pub mod teams;
@@ -194,6 +195,14 @@ impl Sender<'_> {
             Channel::MsTeams => {
                 let url = self.settings().await?.msteams_url.clone();
                 Sent::from(teams::send(&channels.http, url.as_deref(), outgoing).await)
+            }
+            Channel::Pager => {
+                let row = self.settings().await?;
+                let context = pager::PagerContext {
+                    routing_key: row.pager_routing_key.clone(),
+                    events_url: row.pager_events_url.clone(),
+                };
+                Sent::from(pager::send(&channels.http, &context, outgoing).await)
             }
         })
     }

@@ -16,6 +16,11 @@ use crate::state::AppState;
 /// How many products and product types one condition may name (each is checked to exist).
 const MAX_CONDITION_PRODUCTS: usize = 100;
 
+/// The events the PAGER channel takes: an incident opens at a breach (or its escalation) and closes when the
+/// finding's SLA is resolved.
+const PAGED_EVENTS: [NotificationEvent; 3] =
+    [NotificationEvent::SlaBreach, NotificationEvent::SlaBreachEscalation, NotificationEvent::SlaResolved];
+
 /// The four scopes, as DefectDojo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -318,6 +323,16 @@ pub async fn set(state: &AppState, actor: &Actor, input: SettingInput) -> Servic
     let channels: BTreeSet<Channel> = channels.into_iter().collect();
     if owner != Owner::System && channels.contains(&Channel::MsTeams) {
         return Err(ServiceError::bad_input("Microsoft Teams notifications exist at the SYSTEM scope only"));
+    }
+    if channels.contains(&Channel::Pager) {
+        if owner != Owner::System {
+            return Err(ServiceError::bad_input("PAGER is set at the SYSTEM scope only"));
+        }
+        if !PAGED_EVENTS.contains(&event) {
+            return Err(ServiceError::bad_input(
+                "PAGER pages on SLA_BREACH and SLA_BREACH_ESCALATION and resolves on SLA_RESOLVED, not other events",
+            ));
+        }
     }
     if !owner.takes_extra_targets() {
         if channels.contains(&Channel::Webhook) {

@@ -308,6 +308,8 @@ pub async fn system_switches<C: ConnectionTrait>(conn: &C) -> ServiceResult<Syst
         enable_webhooks: row.enable_webhooks,
         slack_channel: row.slack_channel,
         msteams_configured: row.msteams_url.is_some(),
+        enable_pager: row.enable_pager,
+        pager_configured: row.pager_routing_key.is_some(),
         mail_recipients: serde_json::from_str(&row.mail_recipients).map_err(ServiceError::internal)?,
         system_level_trump: trump.iter().filter_map(|name| name.parse().ok()).collect(),
     })

@@ -18,6 +18,10 @@ pub struct SettingsView {
     pub slack_token_set: bool,
     pub slack_channel: Option<String>,
     pub msteams_url_set: bool,
+    pub enable_pager: bool,
+    pub pager_routing_key_set: bool,
+    /// `None`: PagerDuty's own endpoint.
+    pub pager_events_url: Option<String>,
     pub mail_recipients: Vec<String>,
     pub email_from: Option<String>,
     pub team_name: String,
@@ -40,6 +44,10 @@ pub struct SettingsChanges {
     pub slack_token: Option<String>,
     pub slack_channel: Option<String>,
     pub msteams_url: Option<String>,
+    /// Refused while no integration key is stored (or given with it).
+    pub enable_pager: Option<bool>,
+    pub pager_routing_key: Option<String>,
+    pub pager_events_url: Option<String>,
     pub mail_recipients: Option<Vec<String>>,
     pub email_from: Option<String>,
     pub team_name: Option<String>,
@@ -80,6 +88,9 @@ fn view(model: system_settings::Model) -> ServiceResult<SettingsView> {
         slack_token_set: model.slack_token.is_some(),
         slack_channel: model.slack_channel,
         msteams_url_set: model.msteams_url.is_some(),
+        enable_pager: model.enable_pager,
+        pager_routing_key_set: model.pager_routing_key.is_some(),
+        pager_events_url: model.pager_events_url,
         mail_recipients,
         email_from: model.email_from,
         team_name: model.team_name,
@@ -115,6 +126,9 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         slack_token,
         slack_channel,
         msteams_url,
+        enable_pager,
+        pager_routing_key,
+        pager_events_url,
         mail_recipients,
         email_from,
         team_name,
@@ -132,6 +146,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         (enable_slack, &mut model.enable_slack),
         (enable_msteams, &mut model.enable_msteams),
         (enable_webhooks, &mut model.enable_webhooks),
+        (enable_pager, &mut model.enable_pager),
         (enable_finding_sla, &mut model.enable_finding_sla),
         (notify_only_verified, &mut model.notify_only_verified),
     ] {
@@ -147,6 +162,22 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
     }
     if let Some(url) = msteams_url {
         model.msteams_url = Set(optional(url).map(|u| http_url("msteamsUrl", &u)).transpose()?);
+    }
+    if let Some(key) = pager_routing_key {
+        let key = optional(key);
+        if key.as_ref().is_some_and(|k| k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric())) {
+            return Err(ServiceError::bad_input("pagerRoutingKey is PagerDuty's 32-character integration key"));
+        }
+        model.pager_routing_key = Set(key);
+    }
+    if let Some(url) = pager_events_url {
+        model.pager_events_url = Set(optional(url).map(|u| http_url("pagerEventsUrl", &u)).transpose()?);
+    }
+    // A switch that cannot work is refused rather than failing each delivery later.
+    if *model.enable_pager.as_ref() && model.pager_routing_key.as_ref().is_none() {
+        return Err(ServiceError::bad_input(
+            "enablePager needs pagerRoutingKey: the PagerDuty service's integration key",
+        ));
     }
     if let Some(addresses) = mail_recipients {
         let checked = addresses.iter().map(|a| validated::email(a)).collect::<Result<Vec<_>, _>>()?;

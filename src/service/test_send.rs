@@ -43,6 +43,12 @@ pub async fn send(
             None => return Err(ServiceError::bad_input("name a Slack channel, or set the system Slack channel")),
         },
         Channel::MsTeams => Target::MsTeams,
+        // A test page would open a real incident for whoever is on call.
+        Channel::Pager => {
+            return Err(ServiceError::bad_input(
+                "PAGER has no test message: a page opens an incident; route an SLA breach to it instead",
+            ));
+        }
         Channel::Webhook => {
             let id = target
                 .and_then(|t| t.parse::<i32>().ok())

@@ -27,6 +27,7 @@ mod mail;
 mod metrics;
 mod migrations;
 mod notifications;
+mod pager;
 mod readme;
 mod receiver;
 mod rest;

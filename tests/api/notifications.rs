@@ -132,7 +132,8 @@ async fn invalid_settings_are_refused_with_a_clear_message() {
         ),
         (json!({ "scope": "PRODUCT", "event": "SLA_BREACH", "channels": [] }), "productId"),
         (json!({ "scope": "SYSTEM", "event": "SLA_MISSED", "channels": [] }), "SLA_MISSED"),
-        (json!({ "scope": "SYSTEM", "event": "SLA_BREACH", "channels": ["PAGER"] }), "PAGER"),
+        (json!({ "scope": "SYSTEM", "event": "PRODUCT_ADDED", "channels": ["PAGER"] }), "PAGER"),
+        (json!({ "scope": "SYSTEM", "event": "SLA_BREACH", "channels": ["PAGE"] }), "PAGE"),
     ] {
         let refused = app.admin(SET, json!({ "i": input })).await;
         assert_eq!(refused.code(), "BAD_USER_INPUT", "{input}");

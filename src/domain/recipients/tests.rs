@@ -16,6 +16,8 @@ fn all_enabled() -> SystemSwitches {
         enable_webhooks: true,
         slack_channel: Some("#security".to_owned()),
         msteams_configured: true,
+        enable_pager: true,
+        pager_configured: true,
         mail_recipients: vec![SECURITY_TEAM.to_owned()],
         system_level_trump: NotificationEvent::DEFAULT_SYSTEM_LEVEL_TRUMP.to_vec(),
     }
@@ -174,6 +176,10 @@ fn channels_disabled_in_system_settings_are_never_used() {
     assert_eq!(c.resolve(), pairs(&[(Channel::Alert, Target::User(UserId::new(1)))]), "alerts are always on");
     c.system.enable_msteams = true;
     assert!(!c.resolve().contains(&(Channel::MsTeams, Target::MsTeams)), "Teams needs a URL too");
+    c.system.enable_pager = true;
+    assert!(!c.resolve().contains(&(Channel::Pager, Target::Pager)), "the pager needs a key too");
+    c.system.pager_configured = true;
+    assert!(c.resolve().contains(&(Channel::Pager, Target::Pager)));
 }
 
 #[test]
@@ -233,17 +239,23 @@ fn targets_round_trip_through_their_stored_form() {
         Target::SlackChannel("#sec:ops".to_owned()),
         Target::SlackUser(UserId::new(3)),
         Target::MsTeams,
+        Target::Pager,
         Target::Webhook(WebhookId::new(7)),
     ] {
         assert_eq!(target.to_string().parse::<Target>(), Ok(target));
     }
     assert!("user:x".parse::<Target>().is_err());
     assert!("pager:1".parse::<Target>().is_err());
+    assert!("msteams:1".parse::<Target>().is_err());
 }
 
 #[test]
-fn teams_and_webhooks_are_system_scope_only() {
+fn teams_webhooks_and_the_pager_are_system_scope_only() {
     let mut c = case("personal teams");
-    c.candidates = vec![user(1, false, true, &[Channel::MsTeams, Channel::Webhook])];
+    c.candidates = vec![user(1, false, true, &[Channel::MsTeams, Channel::Webhook, Channel::Pager])];
     assert!(c.resolve().is_empty());
+    c.product_extra = setting(&[Channel::Pager]);
+    assert!(c.resolve().is_empty(), "a product's extra recipients do not page");
+    c.system_setting = setting(&[Channel::Pager]);
+    assert_eq!(c.resolve(), pairs(&[(Channel::Pager, Target::Pager)]));
 }

@@ -134,6 +134,8 @@ pub enum NotificationChannel {
     #[graphql(name = "MSTEAMS")]
     MsTeams,
     Webhook,
+    /// PagerDuty: system scope only; `SLA_BREACH` and `SLA_BREACH_ESCALATION` trigger, `SLA_RESOLVED` resolves.
+    Pager,
 }
 
 /// The body a webhook receives.

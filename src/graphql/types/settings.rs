@@ -33,6 +33,17 @@ impl SystemSettings {
     async fn msteams_url_set(&self) -> bool {
         self.0.msteams_url_set
     }
+    async fn enable_pager(&self) -> bool {
+        self.0.enable_pager
+    }
+    /// Whether a PagerDuty integration key is stored (it is never returned).
+    async fn pager_routing_key_set(&self) -> bool {
+        self.0.pager_routing_key_set
+    }
+    /// Where PagerDuty events go (null: PagerDuty's own endpoint).
+    async fn pager_events_url(&self) -> Option<&str> {
+        self.0.pager_events_url.as_deref()
+    }
     async fn mail_recipients(&self) -> &[String] {
         &self.0.mail_recipients
     }
