@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::db;
 use crate::graphql::{self, http::GraphqlEndpoint};
 use crate::jobs;
-use crate::notify::mail::Mailer;
+use crate::notify::mailers::Mailers;
 use crate::security::jwt::JwtKeys;
 use crate::security::login_throttle::LoginThrottle;
 use crate::service::{settings, users};
@@ -46,10 +46,9 @@ impl From<crate::error::ServiceError> for StartupError {
 pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, StartupError> {
     // sqlx brings ring and lettre aws-lc-rs: name one process-wide TLS provider (a second call is a no-op).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mailer = match &config.email_url {
-        Some(url) => Some(Arc::new(Mailer::from_url(url).map_err(StartupError::Service)?)),
-        None => None,
-    };
+    let mailers = Arc::new(
+        Mailers::new(config.email_url.clone()).map_err(|err| StartupError::Service(format!("DD_EMAIL_URL: {err}")))?,
+    );
     let mut http = reqwest::Client::builder()
         // A receiver's redirect is a failure to see, not a way to reach another host (SSRF).
         .redirect(reqwest::redirect::Policy::none());
@@ -77,7 +76,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         jwt,
         login_throttle,
         http,
-        mailer,
+        mailers,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         live,
         metrics: Arc::default(),

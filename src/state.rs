@@ -18,8 +18,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// The one HTTP client for outgoing requests (webhooks, Slack, Teams), with timeouts.
     pub http: reqwest::Client,
-    /// The SMTP pool, when `DD_EMAIL_URL` is set.
-    pub mailer: Option<Arc<crate::notify::mail::Mailer>>,
+    /// The SMTP pool of the URL in use (the system settings' `smtp_url`, else `DD_EMAIL_URL`).
+    pub mailers: Arc<crate::notify::mailers::Mailers>,
     /// Wakes the delivery worker after a transaction that wrote deliveries commits.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
     /// Live events for subscriptions.

@@ -17,6 +17,7 @@ mod m20261202_000011_scan_imports;
 mod m20261202_000012_test_tags;
 mod m20261202_000013_setting_conditions;
 mod m20261202_000014_pager;
+mod m20261202_000015_smtp_url;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_test_tags::Migration),
             Box::new(m20261202_000013_setting_conditions::Migration),
             Box::new(m20261202_000014_pager::Migration),
+            Box::new(m20261202_000015_smtp_url::Migration),
         ]
     }
 }

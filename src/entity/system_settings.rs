@@ -19,6 +19,8 @@ pub struct Model {
     pub pager_routing_key: Option<String>,
     /// Where PagerDuty events are posted (NULL: PagerDuty's own Events API v2 endpoint).
     pub pager_events_url: Option<String>,
+    /// The SMTP server, as `DD_EMAIL_URL` (`smtp://user:pass@host:port/?from=…`); NULL: `DD_EMAIL_URL`'s.
+    pub smtp_url: Option<String>,
     /// JSON array of addresses.
     pub mail_recipients: String,
     pub email_from: Option<String>,

@@ -91,13 +91,15 @@ impl NotificationQuery {
 #[derive(SimpleObject)]
 pub struct TestResult {
     pub delivered: bool,
-    /// Why it was not delivered.
+    /// Why it was not delivered (for mail, the server's refusal).
     pub error: Option<String>,
+    /// What the receiver answered when it took the message: a mail server's reply (`250 2.0.0 Ok: queued`).
+    pub answer: Option<String>,
 }
 
 impl From<test_send::TestOutcome> for TestResult {
     fn from(outcome: test_send::TestOutcome) -> Self {
-        Self { delivered: outcome.delivered, error: outcome.error }
+        Self { delivered: outcome.delivered, error: outcome.error, answer: outcome.answer }
     }
 }
 

@@ -36,9 +36,9 @@ impl Mailer {
     /// `tls=required` or `tls=opportunistic` for STARTTLS, or `smtps://` for TLS. The error never repeats
     /// the URL, which may hold a password.
     pub fn from_url(text: &str) -> Result<Self, String> {
-        let parsed = url::Url::parse(text.trim()).map_err(|_| "DD_EMAIL_URL is not a URL".to_owned())?;
+        let parsed = url::Url::parse(text.trim()).map_err(|_| "the SMTP URL is not a URL".to_owned())?;
         if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
-            return Err("DD_EMAIL_URL must be smtp://host:port/?from=address or smtps://…".to_owned());
+            return Err("the SMTP URL must be smtp://host:port/?from=address or smtps://…".to_owned());
         }
         let mut url_from = None;
         let mut tls = None;
@@ -50,20 +50,20 @@ impl Mailer {
             }
         }
         if let Some(from) = &url_from {
-            from.parse::<Mailbox>().map_err(|_| "the from address of DD_EMAIL_URL is invalid".to_owned())?;
+            from.parse::<Mailbox>().map_err(|_| "the from address of the SMTP URL is invalid".to_owned())?;
         }
         let mut for_lettre = parsed.clone();
         for_lettre.set_path("");
         for_lettre.set_query(tls.map(|t| format!("tls={t}")).as_deref());
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(for_lettre.as_str())
-            .map_err(|_| "DD_EMAIL_URL could not be used as an SMTP connection".to_owned())?
+            .map_err(|_| "the SMTP URL could not be used as an SMTP connection".to_owned())?
             .timeout(Some(Duration::from_secs(20)))
             .build();
         Ok(Self { transport, url_from })
     }
 
-    /// Sends one message to the delivery's address.
-    pub async fn send(&self, outgoing: &Outgoing<'_>, settings: &MailSettings) -> Result<(), SendError> {
+    /// Sends one message to the delivery's address; returns the server's answer ("250 2.0.0 Ok: queued").
+    pub async fn send(&self, outgoing: &Outgoing<'_>, settings: &MailSettings) -> Result<String, SendError> {
         let Target::Email(address) = outgoing.target else {
             return Err(SendError::Permanent(format!("a mail goes to an address, not {}", outgoing.target)));
         };
@@ -84,7 +84,7 @@ impl Mailer {
             .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|err| SendError::Permanent(format!("the message could not be built: {err}")))?;
         match self.transport.send(message).await {
-            Ok(_) => Ok(()),
+            Ok(answer) => Ok(format!("{} {}", answer.code(), answer.message().collect::<Vec<_>>().join(" "))),
             Err(err) if err.is_permanent() => {
                 Err(SendError::Permanent(format!("the mail server refused the message: {err}")))
             }

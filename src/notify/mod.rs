@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod http;
 pub mod mail;
+pub mod mailers;
 pub mod pager;
 pub mod public_resolver;
 pub mod slack;
@@ -22,6 +23,9 @@ use crate::domain::recipients::{Channel, Target};
 use crate::domain::webhook_health::HealthRecord;
 use crate::domain::{NotificationPayload, UserId, WebhookId};
 use crate::entity::{notification, system_settings, webhook as webhook_entity};
+
+/// Why mail waits when neither the system settings nor the environment name an SMTP server.
+pub const NO_SMTP_SERVER: &str = "no SMTP server is configured: set smtpUrl in the system settings (or DD_EMAIL_URL)";
 
 /// Why a send failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +53,13 @@ pub enum Learned {
 pub struct Sent {
     pub result: Result<(), SendError>,
     pub learned: Option<Learned>,
+    /// What the receiver answered to a message it took, where that says something (an SMTP server's reply).
+    pub answer: Option<String>,
 }
 
 impl From<Result<(), SendError>> for Sent {
     fn from(result: Result<(), SendError>) -> Self {
-        Self { result, learned: None }
+        Self { result, learned: None, answer: None }
     }
 }
 
@@ -73,7 +79,7 @@ pub struct Outgoing<'a> {
 #[derive(Clone, Debug)]
 pub struct Channels {
     db: DatabaseConnection,
-    mailer: Option<Arc<mail::Mailer>>,
+    mailers: Arc<mailers::Mailers>,
     http: reqwest::Client,
     slack_api_url: String,
     /// How long an `INACTIVE_TMP` webhook rests after its last failure (0: not at all).
@@ -95,7 +101,7 @@ impl Channels {
     pub fn from_state(state: &crate::state::AppState) -> Self {
         Self {
             db: state.db.clone(),
-            mailer: state.mailer.clone(),
+            mailers: state.mailers.clone(),
             http: state.http.clone(),
             webhook_rest_seconds: state.config.webhook_recovery_seconds,
             deny_private: state.config.webhook_deny_private,
@@ -145,19 +151,18 @@ impl Sender<'_> {
         Ok(match channel {
             Channel::Alert => Sent::from(alert::send(&channels.db, outgoing).await),
             Channel::Mail => {
-                let Some(mailer) = &channels.mailer else {
-                    return Err(SendError::Retry {
-                        reason: "no SMTP server is configured: set DD_EMAIL_URL".to_owned(),
-                        retry_after_seconds: None,
-                    });
-                };
                 let row = self.settings().await?;
+                let mailer = channels.mailers.for_url(row.smtp_url.as_deref()).map_err(SendError::Permanent)?;
+                let Some(mailer) = mailer else {
+                    return Err(unconfigured(Channel::Mail, NO_SMTP_SERVER));
+                };
                 let settings = mail::MailSettings {
                     team_name: row.team_name.clone(),
                     email_from: row.email_from.clone(),
                     disclaimer: row.disclaimer.clone(),
                 };
-                Sent::from(mailer.send(outgoing, &settings).await)
+                let sent = mailer.send(outgoing, &settings).await;
+                Sent { answer: sent.as_ref().ok().cloned(), result: sent.map(|_| ()), learned: None }
             }
             Channel::Webhook => {
                 let Target::Webhook(id) = outgoing.target else {
@@ -221,6 +226,32 @@ impl Sender<'_> {
     }
 }
 
+/// A send that cannot be tried for want of configuration: it waits (a retry, so nothing is lost once the
+/// channel is set up), and the cause is logged at WARN the first time this process meets it, not at every
+/// attempt of every delivery.
+pub(crate) fn unconfigured(channel: Channel, reason: &str) -> SendError {
+    if first_time(reason) {
+        tracing::warn!(channel = channel.as_str(), %reason, "deliveries wait: a channel is enabled but not configured");
+    }
+    SendError::Retry { reason: reason.to_owned(), retry_after_seconds: None }
+}
+
+/// Whether this process meets `cause` for the first time.
+fn first_time(cause: &str) -> bool {
+    static MET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = std::sync::OnceLock::new();
+    MET.get_or_init(Default::default).lock().is_ok_and(|mut met| met.insert(cause.to_owned()))
+}
+
 pub(crate) fn transient(err: sea_orm::DbErr) -> SendError {
     SendError::Retry { reason: format!("database: {err}"), retry_after_seconds: None }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_configuration_is_reported_once_per_cause() {
+        assert!(super::first_time("a cause only this test meets"));
+        assert!(!super::first_time("a cause only this test meets"));
+        assert!(super::first_time("another cause only this test meets"));
+    }
 }

@@ -73,10 +73,10 @@ pub fn event(routing_key: &str, outgoing: &Outgoing<'_>) -> Result<Value, SendEr
 /// Posts the event; PagerDuty answers 202 when it took it.
 pub async fn send(client: &reqwest::Client, context: &PagerContext, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
     let Some(routing_key) = context.routing_key.as_deref() else {
-        return Err(SendError::Retry {
-            reason: "no PagerDuty integration key is configured in the system settings".to_owned(),
-            retry_after_seconds: None,
-        });
+        return Err(super::unconfigured(
+            crate::domain::recipients::Channel::Pager,
+            "no PagerDuty integration key is configured in the system settings",
+        ));
     };
     let body = event(routing_key, outgoing)?;
     let url = context.events_url.as_deref().unwrap_or(PAGERDUTY_EVENTS_URL);

@@ -92,10 +92,10 @@ pub async fn send<C: ConnectionTrait>(
     outgoing: &Outgoing<'_>,
 ) -> Sent {
     let Some(token) = context.token.as_deref() else {
-        return Sent::from(Err(SendError::Retry {
-            reason: "no Slack bot token is configured in the system settings".to_owned(),
-            retry_after_seconds: None,
-        }));
+        return Sent::from(Err(super::unconfigured(
+            crate::domain::recipients::Channel::Slack,
+            "no Slack bot token is configured in the system settings",
+        )));
     };
     let (channel, learned) = match outgoing.target {
         Target::SlackChannel(name) => (name.clone(), None),
@@ -113,5 +113,5 @@ pub async fn send<C: ConnectionTrait>(
         .post(format!("{}/chat.postMessage", context.api_url))
         .json(&json!({ "channel": channel, "text": text(outgoing), "unfurl_links": false }));
     // The looked-up id is right even when the post fails: keep it either way.
-    Sent { result: call(token, request, outgoing.now).await.map(|_| ()), learned }
+    Sent { result: call(token, request, outgoing.now).await.map(|_| ()), learned, answer: None }
 }

@@ -46,10 +46,10 @@ pub fn card(outgoing: &Outgoing<'_>) -> Value {
 /// Posts the card to the workflow URL.
 pub async fn send(client: &reqwest::Client, url: Option<&str>, outgoing: &Outgoing<'_>) -> Result<(), SendError> {
     let Some(url) = url else {
-        return Err(SendError::Retry {
-            reason: "no Microsoft Teams workflow URL is configured in the system settings".to_owned(),
-            retry_after_seconds: None,
-        });
+        return Err(super::unconfigured(
+            crate::domain::recipients::Channel::MsTeams,
+            "no Microsoft Teams workflow URL is configured in the system settings",
+        ));
     };
     let now = DateTime::from_timestamp(outgoing.now, 0).unwrap_or_default();
     let (_, sent) = super::http::outcome(client.post(url).json(&card(outgoing)).send().await, now);

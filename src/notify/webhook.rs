@@ -173,7 +173,7 @@ pub async fn send(
     let (attempt, sent) = super::http::outcome(request.body(bytes).send().await, now);
     let result = sent.map(|_| ());
     let learned = learn_health(hook, attempt, result.as_ref().err(), outgoing.now);
-    Sent { result, learned }
+    Sent { result, learned, answer: None }
 }
 
 /// When an `INACTIVE_TMP` endpoint may be tried again.

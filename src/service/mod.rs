@@ -5,6 +5,7 @@
 pub mod access;
 pub mod alerts;
 pub mod auth;
+pub mod channel_health;
 pub mod compliance;
 pub mod deliveries;
 pub mod demo;

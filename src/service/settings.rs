@@ -22,6 +22,10 @@ pub struct SettingsView {
     pub pager_routing_key_set: bool,
     /// `None`: PagerDuty's own endpoint.
     pub pager_events_url: Option<String>,
+    /// The stored SMTP URL with its password masked (`None`: `DD_EMAIL_URL`'s, or none).
+    pub smtp_url: Option<String>,
+    /// Whether mail has a server: the stored URL or `DD_EMAIL_URL`.
+    pub smtp_configured: bool,
     pub mail_recipients: Vec<String>,
     pub email_from: Option<String>,
     pub team_name: String,
@@ -48,6 +52,8 @@ pub struct SettingsChanges {
     pub enable_pager: Option<bool>,
     pub pager_routing_key: Option<String>,
     pub pager_events_url: Option<String>,
+    /// `smtp://[user:pass@]host:port/?from=…` or `smtps://…`; "" goes back to `DD_EMAIL_URL`.
+    pub smtp_url: Option<String>,
     pub mail_recipients: Option<Vec<String>>,
     pub email_from: Option<String>,
     pub team_name: Option<String>,
@@ -75,7 +81,19 @@ fn optional(text: String) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-fn view(model: system_settings::Model) -> ServiceResult<SettingsView> {
+/// The URL as it may be shown: its password masked.
+fn masked(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unreadable)".to_owned(),
+    }
+}
+
+fn view(model: system_settings::Model, default_smtp: bool) -> ServiceResult<SettingsView> {
     let mail_recipients: Vec<String> = serde_json::from_str(&model.mail_recipients).map_err(ServiceError::internal)?;
     let trump_names: Vec<String> = serde_json::from_str(&model.system_level_trump).map_err(ServiceError::internal)?;
     let system_level_trump =
@@ -91,6 +109,8 @@ fn view(model: system_settings::Model) -> ServiceResult<SettingsView> {
         enable_pager: model.enable_pager,
         pager_routing_key_set: model.pager_routing_key.is_some(),
         pager_events_url: model.pager_events_url,
+        smtp_configured: default_smtp || model.smtp_url.is_some(),
+        smtp_url: model.smtp_url.as_deref().map(masked),
         mail_recipients,
         email_from: model.email_from,
         team_name: model.team_name,
@@ -113,7 +133,7 @@ async fn row(state: &AppState) -> ServiceResult<system_settings::Model> {
 
 pub async fn get(state: &AppState, actor: &Actor) -> ServiceResult<SettingsView> {
     actor.require_superuser()?;
-    view(row(state).await?)
+    view(row(state).await?, state.mailers.has_default())
 }
 
 pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -> ServiceResult<SettingsView> {
@@ -129,6 +149,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         enable_pager,
         pager_routing_key,
         pager_events_url,
+        smtp_url,
         mail_recipients,
         email_from,
         team_name,
@@ -140,6 +161,10 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         system_level_trump,
         engagement_auto_close_days,
     } = changes;
+    // What turns a channel on or takes away what it needs, for the checks below.
+    let mail_touched = enable_mail == Some(true) || smtp_url.is_some();
+    let slack_touched = enable_slack == Some(true) || slack_token.is_some();
+    let pager_touched = enable_pager == Some(true) || pager_routing_key.is_some();
     let mut model: system_settings::ActiveModel = row(state).await?.into();
     for (value, column) in [
         (enable_mail, &mut model.enable_mail),
@@ -173,11 +198,27 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
     if let Some(url) = pager_events_url {
         model.pager_events_url = Set(optional(url).map(|u| http_url("pagerEventsUrl", &u)).transpose()?);
     }
-    // A switch that cannot work is refused rather than failing each delivery later.
-    if *model.enable_pager.as_ref() && model.pager_routing_key.as_ref().is_none() {
+    if let Some(url) = smtp_url {
+        let url = optional(url);
+        if let Some(url) = &url {
+            crate::notify::mail::Mailer::from_url(url)
+                .map_err(|err| ServiceError::bad_input(format!("smtpUrl: {err}")))?;
+        }
+        model.smtp_url = Set(url);
+    }
+    // A switch that cannot work is refused rather than failing each delivery later (a change that does not
+    // touch a channel passes, so settings stored before these checks can still be edited).
+    if pager_touched && *model.enable_pager.as_ref() && model.pager_routing_key.as_ref().is_none() {
         return Err(ServiceError::bad_input(
             "enablePager needs pagerRoutingKey: the PagerDuty service's integration key",
         ));
+    }
+    if mail_touched && *model.enable_mail.as_ref() && model.smtp_url.as_ref().is_none() && !state.mailers.has_default()
+    {
+        return Err(ServiceError::bad_input("enableMail needs an SMTP server: set smtpUrl (or DD_EMAIL_URL)"));
+    }
+    if slack_touched && *model.enable_slack.as_ref() && model.slack_token.as_ref().is_none() {
+        return Err(ServiceError::bad_input("enableSlack needs slackToken: the Slack app's bot token"));
     }
     if let Some(addresses) = mail_recipients {
         let checked = addresses.iter().map(|a| validated::email(a)).collect::<Result<Vec<_>, _>>()?;
@@ -213,7 +254,7 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         model.engagement_auto_close_days = Set(Some(days).filter(|d| *d > 0));
     }
     model.updated_at = Set(state.clock.now().timestamp());
-    view(model.update(&state.db).await?)
+    view(model.update(&state.db).await?, state.mailers.has_default())
 }
 
 /// The JWT secret: the configured one, else the stored one, else a new one generated and stored now. Two

@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub struct TestOutcome {
     pub delivered: bool,
     pub error: Option<String>,
+    /// The receiver's answer, where it gives one (a mail server's reply).
+    pub answer: Option<String>,
 }
 
 /// Sends a test message on `channel`. Alerts go to the caller (anyone may test them); the other channels
@@ -76,10 +78,11 @@ pub async fn send(
     let outgoing = Outgoing { notification: &stored, payload: &payload, target: &target, delivery_key: &key, now };
     let sent = Channels::from_state(state).ignoring_rest().send(channel, &outgoing).await;
     crate::service::deliveries::store_learned(&state.db, sent.learned).await;
+    let answer = sent.answer;
     Ok(match sent.result {
-        Ok(()) => TestOutcome { delivered: true, error: None },
+        Ok(()) => TestOutcome { delivered: true, error: None, answer },
         Err(SendError::Retry { reason, .. } | SendError::Permanent(reason) | SendError::Defer { reason, .. }) => {
-            TestOutcome { delivered: false, error: Some(reason) }
+            TestOutcome { delivered: false, error: Some(reason), answer }
         }
     })
 }

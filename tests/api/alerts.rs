@@ -170,12 +170,22 @@ async fn the_delivery_log_shows_every_delivery_and_a_failed_change_writes_none()
 #[tokio::test]
 async fn deliveries_on_unconfigured_channels_retry_and_say_what_is_missing() {
     let app = spawn_app().await;
-    app.admin(
-        "mutation { updateSystemSettings(input: {enableSlack: true, enableMail: true}) { enableSlack } }",
-        json!({}),
+    // The API refuses to switch on a channel that cannot work…
+    let refused =
+        app.admin("mutation { updateSystemSettings(input: {enableMail: true}) { enableMail } }", json!({})).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert!(refused.message().contains("SMTP server"), "{}", refused.message());
+    let refused =
+        app.admin("mutation { updateSystemSettings(input: {enableSlack: true}) { enableSlack } }", json!({})).await;
+    assert!(refused.message().contains("slackToken"), "{}", refused.message());
+    // …but one can still be on without what it needs: mail switched on under a DD_EMAIL_URL that a restart
+    // no longer has, as here.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "UPDATE system_settings SET enable_mail = true, enable_slack = true",
     )
     .await
-    .data();
+    .expect("switched on behind the API");
     app.admin(
         SET,
         json!({ "i": { "scope": "SYSTEM", "event": "PRODUCT_ADDED", "channels": ["SLACK", "MAIL"], "slackChannels": ["#security"], "emails": ["security-team@golemtrust.am"] } }),
@@ -206,7 +216,27 @@ async fn deliveries_on_unconfigured_channels_retry_and_say_what_is_missing() {
     );
     let mail = by_channel("MAIL").expect("a mail delivery");
     assert_eq!((mail["status"].clone(), mail["attempts"].clone()), (json!("RETRYING"), json!(1)));
-    assert_eq!(mail["lastError"], "no SMTP server is configured: set DD_EMAIL_URL");
+    assert_eq!(mail["lastError"], "no SMTP server is configured: set smtpUrl in the system settings (or DD_EMAIL_URL)");
+    // systemHealth says so too.
+    let health =
+        app.admin("{ systemHealth { channels { channel enabled configured ok lastError } } }", json!({})).await;
+    let channels = health.data()["systemHealth"]["channels"].as_array().expect("channels").clone();
+    let of = |name: &str| channels.iter().find(|c| c["channel"] == name).cloned().expect("listed");
+    assert_eq!(
+        of("MAIL"),
+        json!({ "channel": "MAIL", "enabled": true, "configured": false, "ok": false, "lastError": mail["lastError"] })
+    );
+    assert_eq!(of("SLACK")["ok"], false);
+    assert_eq!(
+        of("ALERT"),
+        json!({ "channel": "ALERT", "enabled": true, "configured": true, "ok": true, "lastError": null })
+    );
+    assert_eq!(
+        of("PAGER"),
+        json!({ "channel": "PAGER", "enabled": false, "configured": false, "ok": false, "lastError": null })
+    );
+    let (_, otto) = app.user("otto").await;
+    assert_eq!(app.gql(Some(&otto), "{ systemHealth { channels { ok } } }", json!({})).await.code(), "FORBIDDEN");
 }
 
 #[tokio::test]

@@ -229,26 +229,36 @@ async fn system_settings_are_updated_and_secrets_are_write_only() {
     let app = spawn_app().await;
     let secret = "xoxb-1234-very-secret";
     let teams = "https://prod.workflows.example.test/hook?sig=also-secret";
+    let smtp = "smtp://mailer:smtp-pass-9@mail.golems.internal:587/?from=defectdojo@golemtrust.am&tls=required";
     let updated = app
         .admin(
-            "mutation($s: String!, $t: String!) { updateSystemSettings(input: {enableMail: true, enableSlack: true, slackToken: $s, slackChannel: \"#security\", msteamsUrl: $t,
+            "mutation($s: String!, $t: String!, $m: String!) { updateSystemSettings(input: {enableMail: true, smtpUrl: $m, enableSlack: true, slackToken: $s, slackChannel: \"#security\", msteamsUrl: $t,
                 mailRecipients: [\"security-team@golemtrust.am\"], emailFrom: \"defectdojo@golemtrust.am\", teamName: \"Golem Trust\", siteUrl: \"https://slawatch.golemtrust.am/\",
                 systemLevelTrump: [USER_MENTIONED, REVIEW_REQUESTED, SLA_BREACH]}) {
-                enableMail enableSlack slackTokenSet slackChannel msteamsUrlSet mailRecipients emailFrom teamName siteUrl systemLevelTrump } }",
-            json!({ "s": secret, "t": teams }),
+                enableMail smtpUrl smtpConfigured enableSlack slackTokenSet slackChannel msteamsUrlSet mailRecipients emailFrom teamName siteUrl systemLevelTrump } }",
+            json!({ "s": secret, "t": teams, "m": smtp }),
         )
         .await;
     let text = updated.0.to_string();
-    assert!(!text.contains(secret) && !text.contains("also-secret"), "secrets never come back");
+    assert!(
+        !text.contains(secret) && !text.contains("also-secret") && !text.contains("smtp-pass-9"),
+        "secrets never come back"
+    );
     assert_eq!(
         updated.data()["updateSystemSettings"],
-        json!({ "enableMail": true, "enableSlack": true, "slackTokenSet": true, "slackChannel": "#security", "msteamsUrlSet": true,
+        json!({ "enableMail": true, "smtpUrl": "smtp://mailer:***@mail.golems.internal:587/?from=defectdojo@golemtrust.am&tls=required", "smtpConfigured": true, "enableSlack": true, "slackTokenSet": true, "slackChannel": "#security", "msteamsUrlSet": true,
                 "mailRecipients": ["security-team@golemtrust.am"], "emailFrom": "defectdojo@golemtrust.am", "teamName": "Golem Trust",
                 "siteUrl": "https://slawatch.golemtrust.am", "systemLevelTrump": ["USER_MENTIONED", "REVIEW_REQUESTED", "SLA_BREACH"] })
     );
+    // Slack is on: its token goes only with it, and mail keeps a server while it is on.
+    let clear_token = "mutation { updateSystemSettings(input: {slackToken: \"\"}) { slackTokenSet msteamsUrlSet } }";
+    assert_eq!(app.admin(clear_token, json!({})).await.code(), "BAD_USER_INPUT");
+    let no_server = app.admin("mutation { updateSystemSettings(input: {smtpUrl: \"\"}) { smtpUrl } }", json!({})).await;
+    assert_eq!(no_server.code(), "BAD_USER_INPUT");
+    assert!(no_server.message().contains("smtpUrl"), "{}", no_server.message());
     let cleared = app
         .admin(
-            "mutation { updateSystemSettings(input: {slackToken: \"\"}) { slackTokenSet msteamsUrlSet } }",
+            "mutation { updateSystemSettings(input: {enableSlack: false, slackToken: \"\"}) { slackTokenSet msteamsUrlSet } }",
             json!({}),
         )
         .await;

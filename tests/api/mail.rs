@@ -97,3 +97,58 @@ fn an_invalid_dd_email_url_stops_start_up_with_a_clear_message() {
     assert!(stderr.contains("DD_EMAIL_URL"), "{stderr}");
     assert!(!stderr.contains("hunter2"));
 }
+
+#[tokio::test]
+async fn the_smtp_server_is_set_and_changed_through_the_api_without_a_restart() {
+    let first = SmtpSink::start().await;
+    let second = SmtpSink::start().await;
+    let app = crate::helpers::spawn_app_without_scheduler(|_| {}).await;
+    let settings =
+        "mutation($i: SystemSettingsInput!) { updateSystemSettings(input: $i) { enableMail smtpUrl smtpConfigured } }";
+    let refused = app.admin(settings, json!({ "i": { "enableMail": true } })).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT", "no server yet");
+    for bad in ["http://mail.golems.internal/", "smtp://mail.golems.internal/?from=not-an-address", "not a url"] {
+        let refused = app.admin(settings, json!({ "i": { "smtpUrl": bad } })).await;
+        assert_eq!(refused.code(), "BAD_USER_INPUT", "{bad}");
+        assert!(refused.message().starts_with("smtpUrl"), "{}", refused.message());
+    }
+    let set = app.admin(settings, json!({ "i": { "enableMail": true, "smtpUrl": first.url() } })).await;
+    assert_eq!(set.data()["updateSystemSettings"]["smtpConfigured"], true);
+
+    // A test send says what the server answered.
+    let test =
+        "mutation { sendTestNotification(channel: MAIL, target: \"otto@golemtrust.am\") { delivered error answer } }";
+    let answered = app.admin(test, json!({})).await;
+    assert_eq!(
+        answered.data()["sendTestNotification"],
+        json!({ "delivered": true, "error": null, "answer": "250 queued" })
+    );
+    assert_eq!(first.wait_for(1).await[0].to, ["otto@golemtrust.am"]);
+
+    route_product_added_to_mail(&app).await;
+    app.product("Portal").await;
+    app.run_due_jobs().await;
+    assert_eq!(first.wait_for(2).await.len(), 2, "the product's mail went to the first server");
+
+    // Another server from now on, in the same process.
+    app.admin(settings, json!({ "i": { "smtpUrl": second.url() } })).await.data();
+    app.product("Clacks").await;
+    app.run_due_jobs().await;
+    let mails = second.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].data.contains("Product Clacks added"), "{}", mails[0].data);
+    assert_eq!(first.wait_for(2).await.len(), 2, "nothing more for the first server");
+
+    // A server that is not there: the test send says why.
+    let gone = format!("smtp://127.0.0.1:{}/?from=defectdojo@golemtrust.am", closed_port());
+    app.admin(settings, json!({ "i": { "smtpUrl": gone } })).await.data();
+    let failed = app.admin(test, json!({})).await;
+    assert_eq!(failed.data()["sendTestNotification"]["delivered"], false);
+    assert!(failed.data()["sendTestNotification"]["error"].as_str().is_some_and(|e| e.starts_with("mail not sent")));
+}
+
+/// A local port nothing listens on.
+fn closed_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    probe.local_addr().expect("address").port()
+}

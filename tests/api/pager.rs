@@ -129,6 +129,7 @@ async fn the_pager_is_a_system_channel_for_sla_breaches_and_its_key_is_write_onl
     let shown = app.admin("{ systemSettings { pagerRoutingKeySet pagerEventsUrl } }", json!({})).await;
     assert_eq!(shown.data()["systemSettings"], json!({ "pagerRoutingKeySet": true, "pagerEventsUrl": null }));
     assert!(!shown.0.to_string().contains(KEY), "the key is never returned");
-    let test = app.admin("mutation { sendTestNotification(channel: PAGER) { ok } }", json!({})).await;
+    let test = app.admin("mutation { sendTestNotification(channel: PAGER) { delivered } }", json!({})).await;
     assert_eq!(test.code(), "BAD_USER_INPUT", "a test page would wake someone");
+    assert!(test.message().contains("PAGER has no test message"), "{}", test.message());
 }

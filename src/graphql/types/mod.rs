@@ -19,7 +19,7 @@ pub use notification::{Alert, Delivery, NotificationSetting, Webhook};
 pub use product::{Product, ProductMember, ProductType};
 pub use scalars::Date;
 pub use scan_test::{ScanImport, ScanTest};
-pub use settings::SystemSettings;
+pub use settings::{SystemHealth, SystemSettings};
 pub use sla_configuration::SlaConfiguration;
 pub use user::{ApiToken, User};
 

@@ -1,8 +1,10 @@
-//! `SystemSettings`: secrets appear only as "is it set".
+//! `SystemSettings` (secrets appear only as "is it set") and `SystemHealth`.
 
 use async_graphql::Object;
+use chrono::{DateTime, Utc};
 
-use super::enums::NotificationEvent;
+use super::enums::{NotificationChannel, NotificationEvent};
+use crate::service::channel_health::ChannelHealth;
 use crate::service::settings::SettingsView;
 
 pub struct SystemSettings(pub SettingsView);
@@ -44,6 +46,14 @@ impl SystemSettings {
     async fn pager_events_url(&self) -> Option<&str> {
         self.0.pager_events_url.as_deref()
     }
+    /// The SMTP server set here, its password masked (null: `DD_EMAIL_URL`'s, if any).
+    async fn smtp_url(&self) -> Option<&str> {
+        self.0.smtp_url.as_deref()
+    }
+    /// Whether mail has a server (set here or by `DD_EMAIL_URL`).
+    async fn smtp_configured(&self) -> bool {
+        self.0.smtp_configured
+    }
     async fn mail_recipients(&self) -> &[String] {
         &self.0.mail_recipients
     }
@@ -76,5 +86,45 @@ impl SystemSettings {
     /// Events for which system settings override a user's opt-out.
     async fn system_level_trump(&self) -> Vec<NotificationEvent> {
         self.0.system_level_trump.iter().copied().map(Into::into).collect()
+    }
+}
+
+/// How the system's parts are doing.
+pub struct SystemHealth(pub Vec<ChannelHealth>);
+
+/// How the system's parts are doing (superusers): each notification channel, whether it can work and how
+/// its latest attempt went.
+#[Object]
+impl SystemHealth {
+    async fn channels(&self) -> Vec<ChannelStatus> {
+        self.0.iter().cloned().map(ChannelStatus).collect()
+    }
+}
+
+pub struct ChannelStatus(ChannelHealth);
+
+/// One notification channel: switched on, configured (server, token, key), and its latest attempt.
+#[Object]
+impl ChannelStatus {
+    async fn channel(&self) -> NotificationChannel {
+        self.0.channel.into()
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// What it needs system-wide is there (an SMTP server, a Slack token, a Teams URL, a PagerDuty key).
+    async fn configured(&self) -> bool {
+        self.0.configured
+    }
+    /// Configured, and its latest attempt did not fail.
+    async fn ok(&self) -> bool {
+        self.0.ok
+    }
+    /// Why its latest attempt failed ("no SMTP server is configured …", the receiver's answer).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn last_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_attempt_at.and_then(super::instant)
     }
 }
