@@ -66,6 +66,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     db::spawn_wal_checkpoints(&db);
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
+    let report_links = crate::security::report_links::LinkKey::from_secret(secret.as_bytes());
     let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
@@ -77,6 +78,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         login_throttle,
         http,
         mailers,
+        report_links,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         live,
         metrics: Arc::default(),

@@ -18,6 +18,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// The one HTTP client for outgoing requests (webhooks, Slack, Teams), with timeouts.
     pub http: reqwest::Client,
+    /// Signs and checks the links to a report for people without an account.
+    pub report_links: crate::security::report_links::LinkKey,
     /// The SMTP pool of the URL in use (the system settings' `smtp_url`, else `DD_EMAIL_URL`).
     pub mailers: Arc<crate::notify::mailers::Mailers>,
     /// Wakes the delivery worker after a transaction that wrote deliveries commits.

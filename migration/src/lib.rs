@@ -18,6 +18,7 @@ mod m20261202_000012_test_tags;
 mod m20261202_000013_setting_conditions;
 mod m20261202_000014_pager;
 mod m20261202_000015_smtp_url;
+mod m20261202_000016_report_shares;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_setting_conditions::Migration),
             Box::new(m20261202_000014_pager::Migration),
             Box::new(m20261202_000015_smtp_url::Migration),
+            Box::new(m20261202_000016_report_shares::Migration),
         ]
     }
 }

@@ -84,4 +84,6 @@ entity_ids! {
     ReportId = "report",
     /// A report schedule (`report_schedules.id`).
     ReportScheduleId = "report schedule",
+    /// A signed link to a report (`report_shares.id`).
+    ReportShareId = "report share",
 }

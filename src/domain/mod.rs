@@ -34,7 +34,7 @@ pub mod webhook_health;
 pub use finding_status::FindingStatus;
 pub use ids::{
     AlertId, ApiTokenId, DeliveryId, EngagementId, EntityId, FindingId, MembershipId, NotificationId, ProductId,
-    ProductTypeId, ReportId, ReportScheduleId, SlaConfigurationId, TestId, UserId, WebhookId,
+    ProductTypeId, ReportId, ReportScheduleId, ReportShareId, SlaConfigurationId, TestId, UserId, WebhookId,
 };
 pub use notification_event::NotificationEvent;
 pub use notification_payload::NotificationPayload;

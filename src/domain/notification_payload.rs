@@ -85,6 +85,12 @@ pub struct ReportFacts {
     pub compliance_rate: Option<f64>,
     pub passed: bool,
     pub url: String,
+    /// A signed link that opens the report without an account, for recipients outside slawatch (a
+    /// schedule's extra recipients), and until when (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_expires: Option<String>,
 }
 
 impl NotificationPayload {

@@ -16,6 +16,7 @@ pub mod product_member;
 pub mod product_type;
 pub mod report;
 pub mod report_schedule;
+pub mod report_share;
 pub mod scan_test;
 pub mod sla_configuration;
 pub mod sla_event;

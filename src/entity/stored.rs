@@ -144,4 +144,5 @@ stored_as_integer!(
     crate::domain::ids::AlertId,
     crate::domain::ids::ReportId,
     crate::domain::ids::ReportScheduleId,
+    crate::domain::ids::ReportShareId,
 );

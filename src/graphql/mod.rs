@@ -13,6 +13,7 @@ pub mod loaders;
 pub mod notifications;
 pub mod products;
 pub mod query_cost;
+pub mod report_shares;
 pub mod reports;
 pub mod settings;
 pub mod sla;
@@ -51,6 +52,7 @@ pub struct MutationRoot(
     sla::SlaMutation,
     settings::SettingsMutation,
     reports::ReportMutation,
+    report_shares::ReportShareMutation,
     imports::ImportMutation,
 );
 

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Outgoing, SendError};
@@ -21,6 +22,14 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer").field("url_from", &self.url_from).finish_non_exhaustive()
     }
+}
+
+/// A file sent with the message (a report).
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub content: Vec<u8>,
 }
 
 /// What a message needs from the system settings.
@@ -63,7 +72,12 @@ impl Mailer {
     }
 
     /// Sends one message to the delivery's address; returns the server's answer ("250 2.0.0 Ok: queued").
-    pub async fn send(&self, outgoing: &Outgoing<'_>, settings: &MailSettings) -> Result<String, SendError> {
+    pub async fn send(
+        &self,
+        outgoing: &Outgoing<'_>,
+        settings: &MailSettings,
+        attachment: Option<&MailAttachment>,
+    ) -> Result<String, SendError> {
         let Target::Email(address) = outgoing.target else {
             return Err(SendError::Permanent(format!("a mail goes to an address, not {}", outgoing.target)));
         };
@@ -81,7 +95,7 @@ impl Mailer {
             .to(to)
             .subject(format!("{} notification: {}", settings.team_name, outgoing.notification.title))
             .header(DeliveryId(outgoing.delivery_key.to_owned()))
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(with_attachment(MultiPart::alternative_plain_html(text, html), attachment))
             .map_err(|err| SendError::Permanent(format!("the message could not be built: {err}")))?;
         match self.transport.send(message).await {
             Ok(answer) => Ok(format!("{} {}", answer.code(), answer.message().collect::<Vec<_>>().join(" "))),
@@ -91,6 +105,15 @@ impl Mailer {
             Err(err) => Err(SendError::Retry { reason: format!("mail not sent: {err}"), retry_after_seconds: None }),
         }
     }
+}
+
+/// The text and HTML parts, with the file after them when there is one.
+fn with_attachment(body: MultiPart, attachment: Option<&MailAttachment>) -> MultiPart {
+    let Some(file) = attachment else { return body };
+    let kind = ContentType::parse(file.content_type).unwrap_or(ContentType::TEXT_PLAIN);
+    MultiPart::mixed()
+        .multipart(body)
+        .singlepart(Attachment::new(file.file_name.clone()).body(file.content.clone(), kind))
 }
 
 /// `X-Slawatch-Delivery`, so mail receivers can deduplicate too.
@@ -130,6 +153,18 @@ pub fn render(outgoing: &Outgoing<'_>, settings: &MailSettings) -> (String, Stri
     if let Some(url) = &notification.url {
         let _ = write!(text, "\n{url}\n");
         let _ = writeln!(html, "<p><a href=\"{0}\">{0}</a></p>", escape(url));
+    }
+    if let Some(report) = &outgoing.payload.report
+        && let Some(share) = &report.share_url
+    {
+        let until = report.share_expires.as_deref().unwrap_or("its expiry");
+        let _ = write!(text, "\nWithout an account, until {until}: {share}\n");
+        let _ = writeln!(
+            html,
+            "<p>Without an account, until {}: <a href=\"{1}\">{1}</a></p>",
+            escape(until),
+            escape(share)
+        );
     }
     if !settings.disclaimer.is_empty() {
         let _ = write!(text, "\n{}\n", settings.disclaimer);

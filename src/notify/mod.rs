@@ -24,6 +24,25 @@ use crate::domain::webhook_health::HealthRecord;
 use crate::domain::{NotificationPayload, UserId, WebhookId};
 use crate::entity::{notification, system_settings, webhook as webhook_entity};
 
+/// The largest report file a mail carries; a larger one is left to the message's links.
+const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The report a `report_created` message is about, as a file to attach (none when it is too large or gone).
+async fn report_attachment(
+    db: &DatabaseConnection,
+    payload: &NotificationPayload,
+) -> Result<Option<mail::MailAttachment>, SendError> {
+    let Some(facts) = &payload.report else { return Ok(None) };
+    let Some(found) = crate::entity::report::Entity::find_by_id(facts.id).one(db).await.map_err(transient)? else {
+        return Ok(None);
+    };
+    Ok((found.content.len() <= MAX_ATTACHMENT_BYTES).then(|| mail::MailAttachment {
+        file_name: found.file_name,
+        content_type: found.format.content_type(),
+        content: found.content,
+    }))
+}
+
 /// Why mail waits when neither the system settings nor the environment name an SMTP server.
 pub const NO_SMTP_SERVER: &str = "no SMTP server is configured: set smtpUrl in the system settings (or DD_EMAIL_URL)";
 
@@ -161,7 +180,8 @@ impl Sender<'_> {
                     email_from: row.email_from.clone(),
                     disclaimer: row.disclaimer.clone(),
                 };
-                let sent = mailer.send(outgoing, &settings).await;
+                let attachment = report_attachment(&channels.db, outgoing.payload).await?;
+                let sent = mailer.send(outgoing, &settings, attachment.as_ref()).await;
                 Sent { answer: sent.as_ref().ok().cloned(), result: sent.map(|_| ()), learned: None }
             }
             Channel::Webhook => {

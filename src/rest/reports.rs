@@ -9,11 +9,11 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::{RestError, actor};
-use crate::domain::{ProductId, ReportId};
+use crate::domain::{ProductId, ReportId, ReportShareId};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
 use crate::service::compliance::{self, ReportScope};
-use crate::service::reports;
+use crate::service::{report_shares, reports};
 use crate::state::AppState;
 
 pub async fn sla_compliance(
@@ -66,15 +66,27 @@ pub async fn sla_compliance(
     Ok(file_response(body, format, &view.file_name(format)))
 }
 
-/// `GET /reports/{id}`: a kept report's file, unchanged since it was generated.
+/// `GET /reports/{id}`: a kept report's file, unchanged since it was generated; with `share`, `exp` and `sig`
+/// (a link from `shareReport` or a schedule's mail) without an account, 403 when the link is changed,
+/// expired or revoked.
 pub async fn kept(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, RestError> {
-    let actor = actor(&state, &headers).await?;
     let id = ReportId::new(id.parse().map_err(|_| RestError::not_found())?);
-    let found = reports::file(&state, &actor, id).await?;
+    let link: std::collections::HashMap<String, String> =
+        raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let found = if let Some(signature) = link.get("sig") {
+        let invalid = || ServiceError::Forbidden("this report link is not valid".to_owned());
+        let number = |name: &str| link.get(name).and_then(|v| v.parse::<i64>().ok()).ok_or_else(invalid);
+        let share = ReportShareId::new(i32::try_from(number("share")?).map_err(|_| invalid())?);
+        report_shares::open(&state, id, share, number("exp")?, signature).await?
+    } else {
+        let actor = actor(&state, &headers).await?;
+        reports::file(&state, &actor, id).await?
+    };
     let format = found.format;
     Ok(file_response(found.content, format, &found.file_name))
 }

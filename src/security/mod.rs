@@ -3,4 +3,5 @@
 pub mod jwt;
 pub mod login_throttle;
 pub mod password;
+pub mod report_links;
 pub mod token;

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod page;
 pub mod product_types;
 pub mod products;
+pub mod report_shares;
 pub mod reports;
 pub mod risk;
 pub mod scan_context;

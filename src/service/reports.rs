@@ -94,6 +94,13 @@ pub async fn generate(
     .await?;
     let site = outbox::site_url(&txn).await?;
     let url = format!("{}/reports/{}", site.trim_end_matches('/'), created.id);
+    // Recipients outside slawatch get the file attached and a link that needs no account.
+    let share = if extra_recipients.is_empty() {
+        None
+    } else {
+        let days = crate::service::report_shares::DEFAULT_DAYS;
+        Some(crate::service::report_shares::create(&txn, &state.report_links, created.id, None, days, now).await?)
+    };
     let verdict = if view.passed { "targets met" } else { "targets missed" };
     outbox::publish(
         &txn,
@@ -123,6 +130,11 @@ pub async fn generate(
                     compliance_rate: view.compliance_rate,
                     passed: view.passed,
                     url: url.clone(),
+                    share_expires: share
+                        .as_ref()
+                        .and_then(|s| DateTime::from_timestamp(s.expires_at, 0))
+                        .map(|at| at.to_rfc3339()),
+                    share_url: share.map(|s| s.url),
                 }),
                 ..NotificationPayload::default()
             },

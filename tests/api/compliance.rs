@@ -33,7 +33,7 @@ fn history(product: &str, severity: &str, title: &str, start: &str, mitigated: O
 }
 
 /// Royal-Bank-Integration meets its targets; Golem Portal does not. Reported on 10 April for Q1 2026.
-async fn quarter_of_history(app: &TestApp) -> (String, String, String, String) {
+pub(crate) async fn quarter_of_history(app: &TestApp) -> (String, String, String, String) {
     let bank = app.product("Royal-Bank-Integration").await;
     let portal = app.product("Golem Portal").await;
     let mut inputs = vec![
@@ -169,7 +169,7 @@ async fn bad_periods_unknown_products_and_non_members_are_refused() {
 
 /// `pdftotext` (Debian `poppler-utils`) on a PDF; `None` (skipped, said once) when it is missing, unless
 /// `SLAWATCH_PDF_TESTS=1` (CI) makes that a failure.
-async fn pdf_text(pdf: &[u8]) -> Option<String> {
+pub(crate) async fn pdf_text(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("report.pdf");
     std::fs::write(&path, pdf).expect("write PDF");

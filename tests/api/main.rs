@@ -30,6 +30,7 @@ mod notifications;
 mod pager;
 mod readme;
 mod receiver;
+mod report_sharing;
 mod rest;
 mod routing;
 mod runbook;
