@@ -49,6 +49,13 @@ events! {
 impl NotificationEvent {
     /// The events for which system settings override a user's opt-out by default (as DefectDojo).
     pub const DEFAULT_SYSTEM_LEVEL_TRUMP: &'static [NotificationEvent] = &[Self::UserMentioned, Self::ReviewRequested];
+
+    /// Sent only where a setting names it: the SLA digest repeats the per-finding SLA messages, so neither a
+    /// scope's `other` setting nor the default in-app alert reaches it.
+    #[must_use]
+    pub fn is_opt_in(self) -> bool {
+        self == Self::SlaBreachCombined
+    }
 }
 
 /// The name is not one of the known events.

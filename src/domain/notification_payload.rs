@@ -26,12 +26,24 @@ pub struct NotificationPayload {
     pub sla: Option<SlaFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportFacts>,
+    /// A digest's findings (`sla_breach_combined`): each with the SLA moment it reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digest: Vec<DigestEntry>,
     /// The user whose action raised it (a mention's author, a test send's sender).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
     /// An administrator's test send.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test: bool,
+}
+
+/// One finding of an SLA digest: what it is and what it reached in the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestEntry {
+    pub finding: FindingFacts,
+    pub kind: SlaEventKind,
+    /// RFC 3339.
+    pub deadline: Option<String>,
 }
 
 /// Something with an id and a name (a product, a product type).

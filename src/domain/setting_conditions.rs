@@ -94,7 +94,8 @@ pub fn applicable(settings: &[ConditionalSetting], subject: Subject) -> Option<E
 }
 
 /// The setting one scope gives an event about `subject`: what its settings for that event say when one of
-/// them holds, else what its `other` settings say (as DefectDojo's `other`), else none.
+/// them holds, else what its `other` settings say (as DefectDojo's `other`), else none. The SLA digest is
+/// only for those who chose it: it never falls back to `other`, which would double every SLA message.
 #[must_use]
 pub fn setting_for(
     settings: &BTreeMap<NotificationEvent, Vec<ConditionalSetting>>,
@@ -102,7 +103,8 @@ pub fn setting_for(
     subject: Subject,
 ) -> Option<EventSetting> {
     let of = |event: NotificationEvent| settings.get(&event).and_then(|stored| applicable(stored, subject));
-    of(event).or_else(|| of(NotificationEvent::Other))
+    let fallback = || if event.is_opt_in() { None } else { of(NotificationEvent::Other) };
+    of(event).or_else(fallback)
 }
 
 fn extend_unique<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
@@ -229,6 +231,8 @@ mod tests {
         assert_eq!(critical, Some(setting(&[Channel::Mail], &[])));
         let low = setting_for(&settings, NotificationEvent::SlaBreach, about(Severity::Low, 1, 1));
         assert_eq!(low, Some(setting(&[Channel::Alert], &[])), "no SLA breach setting holds: `other` applies");
+        let digest = setting_for(&settings, NotificationEvent::SlaBreachCombined, Subject::default());
+        assert_eq!(digest, None, "the digest is only for those who chose it, never through `other`");
         settings.remove(&NotificationEvent::Other);
         assert_eq!(setting_for(&settings, NotificationEvent::SlaBreach, about(Severity::Low, 1, 1)), None);
     }

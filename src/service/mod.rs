@@ -34,6 +34,7 @@ pub mod scan_import;
 pub mod scan_reading;
 pub mod settings;
 pub mod sla_configs;
+pub mod sla_digest;
 pub mod sla_recompute;
 pub mod sla_sweep;
 pub mod test_send;

@@ -274,7 +274,9 @@ impl Directory {
                 is_superuser: u.is_superuser,
                 is_active: u.is_active,
                 may_view_product: u.is_superuser || members.contains_key(&u.id),
-                personal: pick(Owner::Personal(u.id)).unwrap_or_else(default_personal),
+                personal: pick(Owner::Personal(u.id)).unwrap_or_else(|| {
+                    if new.event.is_opt_in() { EventSetting::default() } else { default_personal() }
+                }),
                 product: product
                     .and_then(|p| pick(Owner::ProductUser { product_id: p.id, user_id: u.id }))
                     .unwrap_or_default(),

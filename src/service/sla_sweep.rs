@@ -117,13 +117,16 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     }
     let notified: Vec<usize> =
         (0..planned.len()).filter(|&index| !only_verified || planned[index].0.verified).collect();
-    let notifications: Vec<NewNotification> = notified
+    let mut notifications: Vec<NewNotification> = notified
         .iter()
         .map(|&index| {
             let (found, product, event) = &planned[index];
             notification_for(found, product, event, &site, now)
         })
         .collect();
+    // After the per-finding ones (whose ids are matched to `notified` below, in order): one digest per product.
+    let digested: Vec<_> = notified.iter().map(|&index| planned[index]).collect();
+    notifications.extend(crate::service::sla_digest::digests(&digested, &site, now));
     let directory = outbox::Directory::load(&txn, &notifications).await?;
     let mut notification_ids: Vec<Option<NotificationId>> = vec![None; planned.len()];
     let published = outbox::publish_many(&txn, now.timestamp(), &directory, notifications).await?;

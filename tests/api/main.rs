@@ -13,6 +13,7 @@ mod crash;
 mod crud;
 mod database_outage;
 mod delivery_lanes;
+mod digest;
 mod disk_full;
 mod first_hour;
 mod graphql_imports;
