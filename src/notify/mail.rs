@@ -93,7 +93,7 @@ impl Mailer {
         let message = Message::builder()
             .from(from)
             .to(to)
-            .subject(format!("{} notification: {}", settings.team_name, outgoing.notification.title))
+            .subject(subject(&settings.team_name, outgoing))
             .header(DeliveryId(outgoing.delivery_key.to_owned()))
             .multipart(with_attachment(MultiPart::alternative_plain_html(text, html), attachment))
             .map_err(|err| SendError::Permanent(format!("the message could not be built: {err}")))?;
@@ -105,6 +105,23 @@ impl Mailer {
             Err(err) => Err(SendError::Retry { reason: format!("mail not sent: {err}"), retry_after_seconds: None }),
         }
     }
+}
+
+/// "<team> notification: <title>", the title carrying what an inbox rule or a glance needs: the finding's
+/// severity first and the product last (`Golem Trust notification: [Critical] SLA breached: RCE in payment
+/// gateway — Royal-Bank-Integration`); the title itself says the state.
+#[must_use]
+pub fn subject(team_name: &str, outgoing: &Outgoing<'_>) -> String {
+    let mut title = outgoing.notification.title.clone();
+    if let Some(finding) = &outgoing.payload.finding {
+        title = format!("[{}] {title}", finding.severity);
+    }
+    if let Some(product) = &outgoing.payload.product
+        && !title.contains(&product.name)
+    {
+        title = format!("{title} — {}", product.name);
+    }
+    format!("{team_name} notification: {title}")
 }
 
 /// The text and HTML parts, with the file after them when there is one.

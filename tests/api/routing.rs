@@ -80,6 +80,11 @@ async fn a_critical_breach_goes_to_cheery_a_high_one_to_the_team_and_the_bank_li
     );
     assert_eq!(recipients_of(&mails, "Verbose banner"), BTreeSet::new(), "no setting holds for a Low breach");
     assert_eq!(mails.len(), 6, "one mail per recipient and breach");
+    let rce = mails.iter().find(|m| m.data.contains("RCE in the login form")).expect("the RCE mail");
+    assert_eq!(
+        rce.subject(),
+        "slawatch notification: [Critical] SLA breached: RCE in the login form — Golem-Trust-Portal"
+    );
 
     // A conditional setting that sends nothing is taken away; the others stay.
     let removed =

@@ -14,6 +14,35 @@ pub struct Mail {
     pub data: String,
 }
 
+impl Mail {
+    /// The `Subject` header, unfolded, its RFC 2047 words (`=?utf-8?b?…?=`) decoded.
+    pub fn subject(&self) -> String {
+        use base64::Engine;
+        let mut lines = self.data.lines().skip_while(|line| !line.starts_with("Subject: "));
+        let mut folded = lines.next().unwrap_or_default().trim_start_matches("Subject: ").to_owned();
+        for continuation in lines.take_while(|line| line.starts_with(' ') || line.starts_with('\t')) {
+            folded.push_str(continuation);
+        }
+        // Words are joined by a space, except two encoded words, whose whitespace RFC 2047 drops.
+        let mut subject = String::new();
+        let mut previous_encoded = false;
+        for word in folded.split_whitespace() {
+            let encoded = word.strip_prefix("=?utf-8?b?").and_then(|w| w.strip_suffix("?="));
+            let decoded = encoded.and_then(|w| base64::engine::general_purpose::STANDARD.decode(w).ok());
+            let joined_to_previous = previous_encoded && decoded.is_some();
+            if !subject.is_empty() && !joined_to_previous {
+                subject.push(' ');
+            }
+            previous_encoded = decoded.is_some();
+            match decoded {
+                Some(bytes) => subject.push_str(&String::from_utf8_lossy(&bytes)),
+                None => subject.push_str(word),
+            }
+        }
+        subject
+    }
+}
+
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Mail>>>,
