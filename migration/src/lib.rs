@@ -19,6 +19,7 @@ mod m20261202_000013_setting_conditions;
 mod m20261202_000014_pager;
 mod m20261202_000015_smtp_url;
 mod m20261202_000016_report_shares;
+mod m20261202_000017_daily_digest;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_pager::Migration),
             Box::new(m20261202_000015_smtp_url::Migration),
             Box::new(m20261202_000016_report_shares::Migration),
+            Box::new(m20261202_000017_daily_digest::Migration),
         ]
     }
 }

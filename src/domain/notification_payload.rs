@@ -29,6 +29,9 @@ pub struct NotificationPayload {
     /// A digest's findings (`sla_breach_combined`): each with the SLA moment it reached.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub digest: Vec<DigestEntry>,
+    /// The daily digest rather than a sweep's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub daily: bool,
     /// The user whose action raised it (a mention's author, a test send's sender).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,

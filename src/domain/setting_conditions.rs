@@ -16,6 +16,17 @@ pub struct Condition {
     /// With `product_type_ids`: the products it applies to are these and those of these types.
     pub product_ids: BTreeSet<ProductId>,
     pub product_type_ids: BTreeSet<ProductTypeId>,
+    /// For the SLA digest: the daily one rather than the one of each sweep.
+    pub daily: bool,
+}
+
+/// Which SLA digest a notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestCadence {
+    /// With each sweep.
+    PerSweep,
+    /// Once a day.
+    Daily,
 }
 
 /// What an event is about, as far as conditions look: a finding's severity, the product and its type.
@@ -24,6 +35,8 @@ pub struct Subject {
     pub severity: Option<Severity>,
     pub product_id: Option<ProductId>,
     pub product_type_id: Option<ProductTypeId>,
+    /// An SLA digest's cadence (`None`: not a digest).
+    pub digest: Option<DigestCadence>,
 }
 
 impl Condition {
@@ -35,7 +48,7 @@ impl Condition {
 
     #[must_use]
     pub fn is_always(&self) -> bool {
-        self.severities.is_empty() && self.product_ids.is_empty() && self.product_type_ids.is_empty()
+        self.severities.is_empty() && self.product_ids.is_empty() && self.product_type_ids.is_empty() && !self.daily
     }
 
     /// Its canonical text, the same for equal conditions and empty for `always`: a setting's key beside its
@@ -53,6 +66,9 @@ impl Condition {
         if !self.product_type_ids.is_empty() {
             parts.push(format!("t={}", join(self.product_type_ids.iter().map(ToString::to_string).collect())));
         }
+        if self.daily {
+            parts.push("d=daily".to_owned());
+        }
         parts.join(";")
     }
 
@@ -65,7 +81,8 @@ impl Condition {
         let product_holds = (self.product_ids.is_empty() && self.product_type_ids.is_empty())
             || subject.product_id.is_some_and(|p| self.product_ids.contains(&p))
             || subject.product_type_id.is_some_and(|t| self.product_type_ids.contains(&t));
-        severity_holds && product_holds
+        let cadence_holds = subject.digest.is_none_or(|cadence| self.daily == (cadence == DigestCadence::Daily));
+        severity_holds && product_holds && cadence_holds
     }
 }
 
@@ -133,6 +150,7 @@ mod tests {
             severities: severities.iter().copied().collect(),
             product_ids: product_ids.iter().copied().map(ProductId::new).collect(),
             product_type_ids: product_type_ids.iter().copied().map(ProductTypeId::new).collect(),
+            daily: false,
         }
     }
 
@@ -141,6 +159,7 @@ mod tests {
             severity: Some(severity),
             product_id: Some(ProductId::new(product_id)),
             product_type_id: Some(ProductTypeId::new(product_type_id)),
+            digest: None,
         }
     }
 
@@ -202,6 +221,18 @@ mod tests {
         );
         assert_eq!(applicable(&settings, about(Severity::Low, 1, 10)), None, "none holds: the fallback applies");
         assert_eq!(applicable(&[], about(Severity::Low, 1, 10)), None);
+    }
+
+    #[test]
+    fn a_daily_digest_setting_takes_the_daily_digest_only() {
+        let daily = Condition { daily: true, ..Condition::always() };
+        let of = |digest| Subject { digest, ..Subject::default() };
+        assert!(daily.holds_for(of(Some(DigestCadence::Daily))));
+        assert!(!daily.holds_for(of(Some(DigestCadence::PerSweep))));
+        assert!(!Condition::always().holds_for(of(Some(DigestCadence::Daily))), "per sweep unless asked");
+        assert!(Condition::always().holds_for(of(Some(DigestCadence::PerSweep))));
+        assert!(!daily.is_always());
+        assert_eq!(daily.key(), "d=daily");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Model {
     pub product_type_ids: String,
     /// The condition's canonical text (`Condition::key`), empty when unconditional; unique per owner and event.
     pub condition_key: String,
+    /// An `sla_breach_combined` setting that wants one digest a day (part of the condition).
+    pub digest_daily: bool,
     pub updated_at: i64,
 }
 

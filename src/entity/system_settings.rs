@@ -21,6 +21,8 @@ pub struct Model {
     pub pager_events_url: Option<String>,
     /// The SMTP server, as `DD_EMAIL_URL` (`smtp://user:pass@host:port/?from=…`); NULL: `DD_EMAIL_URL`'s.
     pub smtp_url: Option<String>,
+    /// The last day (days since 1970-01-01) whose daily SLA digest was written.
+    pub daily_digest_day: Option<i64>,
     /// JSON array of addresses.
     pub mail_recipients: String,
     pub email_from: Option<String>,

@@ -136,6 +136,21 @@ pub struct NotificationSettingInput {
     pub product_ids: Vec<ID>,
     #[graphql(default)]
     pub product_type_ids: Vec<ID>,
+    /// `SLA_BREACH_COMBINED` only: the digest of each sweep, or one a day (at 07:00 UTC, of the 24 hours
+    /// before).
+    #[graphql(default)]
+    pub digest: DigestCadence,
+}
+
+/// How often an SLA digest comes.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, Eq, PartialEq, Default)]
+#[graphql(remote = "crate::domain::setting_conditions::DigestCadence")]
+pub enum DigestCadence {
+    /// With each sweep.
+    #[default]
+    PerSweep,
+    /// Once a day.
+    Daily,
 }
 
 /// A webhook endpoint. On update, omitted fields stay; "" clears the header or the HMAC secret.
@@ -183,6 +198,7 @@ impl NotificationMutation {
             severities: severities.into_iter().map(Into::into).collect(),
             product_ids: product_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
             product_type_ids: product_type_ids.iter().map(parse_id).collect::<Result<_, _>>()?,
+            digest: digest.into(),
         });
         Ok(NotificationSetting(notification_settings::set(ctx.state()?, ctx.actor()?, input).await?))
     }

@@ -31,11 +31,13 @@ pub async fn risk_expiry(context: JobContext) {
     .await;
 }
 
-/// Generates the scheduled compliance reports whose time has come.
+/// Generates the scheduled compliance reports whose time has come, and the daily SLA digest at its hour.
 pub async fn report_schedules(context: JobContext) {
     let (state, interval) = (context.state.clone(), sweep_interval(&context));
     super::every_exclusive(context, "report_schedules", interval, || async {
         log_outcome(reports::run_due(&state).await, "scheduled reports generated", "scheduled reports");
+        let digests = crate::service::sla_digest::daily(&state).await;
+        log_outcome(digests, "daily SLA digests written", "daily SLA digest");
     })
     .await;
 }

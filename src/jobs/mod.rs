@@ -72,6 +72,7 @@ pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     sla_sweep::sweep(state).await?;
     risk::expire_due(state).await?;
     reports::run_due(state).await?;
+    crate::service::sla_digest::daily(state).await?;
     housekeeping::engagement_reminders(state).await?;
     housekeeping::clean_alerts(state).await?;
     reports::delete_expired(state).await?;

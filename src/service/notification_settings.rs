@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::recipients::{Channel, EventSetting};
-use crate::domain::setting_conditions::{Condition, ConditionalSetting};
+use crate::domain::setting_conditions::{Condition, ConditionalSetting, DigestCadence};
 use crate::domain::{NotificationEvent, ProductId, ProductRole, ProductTypeId, Severity, UserId, WebhookId, validated};
 use crate::entity::{notification_setting, webhook};
 use crate::error::{ServiceError, ServiceResult};
@@ -128,6 +128,8 @@ pub struct SettingInput {
     /// empty: any product).
     pub product_ids: Vec<ProductId>,
     pub product_type_ids: Vec<ProductTypeId>,
+    /// `SLA_BREACH_COMBINED` only: one digest a day instead of one per sweep.
+    pub digest: DigestCadence,
 }
 
 /// Whose settings `(scope, user, product)` designates, and whether the actor may read (or write) them.
@@ -211,6 +213,7 @@ pub(crate) fn conditional_setting(row: &notification_setting::Model) -> ServiceR
         severities: json_list::<Severity>(&row.severities)?.into_iter().collect(),
         product_ids: json_list::<ProductId>(&row.product_ids)?.into_iter().collect(),
         product_type_ids: json_list::<ProductTypeId>(&row.product_type_ids)?.into_iter().collect(),
+        daily: row.digest_daily,
     };
     Ok(ConditionalSetting { condition, setting: event_setting(row)? })
 }
@@ -300,6 +303,7 @@ async fn condition_of(
         severities: severities.into_iter().collect(),
         product_ids: product_ids.into_iter().collect(),
         product_type_ids: product_type_ids.into_iter().collect(),
+        daily: false,
     })
 }
 
@@ -317,9 +321,15 @@ pub async fn set(state: &AppState, actor: &Actor, input: SettingInput) -> Servic
         severities,
         product_ids,
         product_type_ids,
+        digest,
     } = input;
     let owner = owner_for(state, actor, scope, user_id, product_id, true).await?;
-    let condition = condition_of(state, owner, severities, product_ids, product_type_ids).await?;
+    let mut condition = condition_of(state, owner, severities, product_ids, product_type_ids).await?;
+    let daily_digest = digest == DigestCadence::Daily;
+    if daily_digest && event != NotificationEvent::SlaBreachCombined {
+        return Err(ServiceError::bad_input("digest: DAILY is a choice of SLA_BREACH_COMBINED settings only"));
+    }
+    condition.daily = daily_digest;
     let channels: BTreeSet<Channel> = channels.into_iter().collect();
     if owner != Owner::System && channels.contains(&Channel::MsTeams) {
         return Err(ServiceError::bad_input("Microsoft Teams notifications exist at the SYSTEM scope only"));
@@ -416,6 +426,7 @@ async fn store<C: ConnectionTrait>(
             product_ids: Set(to_json(&condition.product_ids)?),
             product_type_ids: Set(to_json(&condition.product_type_ids)?),
             condition_key: Set(condition.key()),
+            digest_daily: Set(condition.daily),
             ..Default::default()
         },
     };

@@ -9,7 +9,7 @@ use crate::domain::delivery::DeliveryStatus;
 use crate::domain::recipients::{
     self, Audience, Candidate, Channel, EventSetting, ProductContext, Resolution, SystemSwitches, Target,
 };
-use crate::domain::setting_conditions::{ConditionalSetting, Subject, setting_for};
+use crate::domain::setting_conditions::{ConditionalSetting, DigestCadence, Subject, setting_for};
 use crate::domain::{
     FindingId, NotificationEvent, NotificationId, NotificationPayload, ProductId, ProductRole, Severity, UserId,
 };
@@ -94,7 +94,7 @@ pub async fn publish_many<C: ConnectionTrait>(
     }
     // A fan-out's recipients depend only on the event, its product and its finding's severity (settings'
     // conditions look at nothing else), so a sweep's thousand breaches resolve a handful of times.
-    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent, Option<Severity>), Targets> =
+    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent, Option<Severity>, bool), Targets> =
         HashMap::new();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
@@ -120,7 +120,7 @@ pub async fn publish_many<C: ConnectionTrait>(
                 Audience::FanOut => {
                     let severity = new.payload.finding.as_ref().map(|finding| finding.severity);
                     fan_out_targets
-                        .entry((new.product_id, new.event, severity))
+                        .entry((new.product_id, new.event, severity, new.payload.daily))
                         .or_insert_with(|| directory.resolve(new))
                         .clone()
                 }
@@ -256,6 +256,11 @@ impl Directory {
             severity: new.payload.finding.as_ref().map(|finding| finding.severity),
             product_id: product.map(|p| p.id),
             product_type_id: product.map(|p| p.product_type_id),
+            digest: (new.event == NotificationEvent::SlaBreachCombined).then_some(if new.payload.daily {
+                DigestCadence::Daily
+            } else {
+                DigestCadence::PerSweep
+            }),
         };
         let pick = |owner: Owner| -> Option<EventSetting> {
             self.settings.get(&owner.key()).and_then(|settings| setting_for(settings, new.event, subject))

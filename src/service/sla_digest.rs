@@ -6,14 +6,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::domain::notification_payload::{DigestEntry, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
 use crate::domain::sla_events::{ScheduledEvent, SlaEventKind};
 use crate::domain::{NotificationEvent, ProductId};
-use crate::entity::{finding, product};
-use crate::service::outbox::NewNotification;
+use crate::entity::{finding, product, sla_event, system_settings};
+use crate::error::ServiceResult;
+use crate::service::outbox::{self, NewNotification};
+use crate::state::AppState;
 
 /// The findings a message lists by name; the rest are counted (the payload still has them all).
 const LISTED: usize = 100;
@@ -39,6 +42,96 @@ pub fn digests(
         }
     }
     by_product.into_values().map(|(product, entries)| digest(product, entries, site, now)).collect()
+}
+
+/// When the daily digest goes out (UTC), covering the 24 hours before.
+pub const DAILY_AT: NaiveTime = NaiveTime::from_hms_opt(7, 0, 0).expect("a time of day");
+
+/// The daily digest, once a day from `DAILY_AT` on (a server down at that hour sends it when it is back the
+/// same day): per product, the findings whose notified SLA moments fell in the 24 hours before, for the
+/// settings that chose `digest: DAILY`. Returns how many digests it wrote (0 before the hour or once sent:
+/// each day's digest has its dedupe key).
+pub async fn daily(state: &AppState) -> ServiceResult<usize> {
+    let now = state.clock.now();
+    let due = now.date_naive().and_time(DAILY_AT).and_utc();
+    if now < due {
+        return Ok(0);
+    }
+    // The day is claimed in the transaction that writes its digests: the job runs every sweep interval, and
+    // after the day's claim it reads nothing until tomorrow (on any instance).
+    let day = due.timestamp().div_euclid(86_400);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let claimed = system_settings::Entity::update_many()
+        .col_expr(system_settings::Column::DailyDigestDay, sea_orm::sea_query::Expr::value(day))
+        .filter(system_settings::Column::Id.eq(1))
+        .filter(
+            sea_orm::Condition::any()
+                .add(system_settings::Column::DailyDigestDay.is_null())
+                .add(system_settings::Column::DailyDigestDay.lt(day)),
+        )
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(0);
+    }
+    let written = write_daily(&txn, now, due).await?;
+    txn.commit().await?;
+    if written > 0 {
+        state.wake_delivery();
+    }
+    Ok(written)
+}
+
+async fn write_daily<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> ServiceResult<usize> {
+    let since = due - TimeDelta::days(1);
+    // Only what was notified (not an import's quieted history), oldest first so a finding's latest wins.
+    let events = sla_event::Entity::find()
+        .filter(sla_event::Column::OccurredAt.gte(since.timestamp()))
+        .filter(sla_event::Column::OccurredAt.lt(due.timestamp()))
+        .filter(sla_event::Column::NotificationId.is_not_null())
+        .order_by_asc(sla_event::Column::OccurredAt)
+        .all(txn)
+        .await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let finding_ids: Vec<_> = events.iter().map(|e| e.finding_id).collect();
+    let mut findings = std::collections::HashMap::new();
+    for chunk in finding_ids.chunks(500) {
+        for found in finding::Entity::find().filter(finding::Column::Id.is_in(chunk.iter().copied())).all(txn).await? {
+            findings.insert(found.id, found);
+        }
+    }
+    let product_ids: Vec<_> = findings.values().map(|f| f.product_id).collect();
+    let products: std::collections::HashMap<_, _> =
+        crate::service::products::by_ids(txn, &product_ids).await?.into_iter().map(|p| (p.id, p)).collect();
+    let moments: Vec<_> = events
+        .iter()
+        .filter_map(|event| {
+            let found = findings.get(&event.finding_id)?;
+            let product = products.get(&found.product_id)?;
+            let at = DateTime::from_timestamp(event.occurred_at, 0)?;
+            let threshold = u8::try_from(event.threshold).unwrap_or(0);
+            Some((found, product, ScheduledEvent { kind: event.kind, threshold, at }))
+        })
+        .collect();
+    let site = outbox::site_url(txn).await?;
+    let day = due.date_naive();
+    let news: Vec<NewNotification> = digests(&moments, &site, now)
+        .into_iter()
+        .map(|mut news| {
+            news.title = format!("Daily {}", news.title);
+            news.payload.daily = true;
+            news.dedupe_key = news.product_id.map(|product| format!("sla_breach_combined:daily:{product}:{day}"));
+            news
+        })
+        .collect();
+    let directory = outbox::Directory::load(txn, &news).await?;
+    Ok(outbox::publish_many(txn, now.timestamp(), &directory, news).await?.into_iter().flatten().count())
 }
 
 fn digest(product: &product::Model, entries: Vec<DigestEntry>, site: &str, now: DateTime<Utc>) -> NewNotification {

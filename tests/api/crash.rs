@@ -77,6 +77,7 @@ pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&st
         severities: vec![],
         product_ids: vec![],
         product_type_ids: vec![],
+        digest: slawatch::domain::setting_conditions::DigestCadence::PerSweep,
     };
     notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     let txn = slawatch::db::begin_write(&state.db).await.expect("transaction");

@@ -52,3 +52,45 @@ async fn fifty_breaches_in_one_sweep_are_one_digest_for_its_recipient_and_fifty_
     let log = app.admin("{ deliveries(filter: {event: SLA_BREACH_COMBINED}) { totalCount } }", json!({})).await;
     assert_eq!(log.data()["deliveries"]["totalCount"], 2, "only to whoever chose the digest: no default alerts");
 }
+
+#[tokio::test]
+async fn the_daily_digest_comes_once_at_its_hour_with_the_days_breaches() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_without_scheduler(|config| config.email_url = Some(url)).await;
+    app.admin("mutation { updateSystemSettings(input: {enableMail: true}) { enableMail } }", json!({})).await.data();
+    let daily = json!({ "scope": "SYSTEM", "event": "SLA_BREACH_COMBINED", "channels": ["MAIL"],
+        "emails": ["cheery@golemtrust.am"], "digest": "DAILY" });
+    let set =
+        "mutation($i: NotificationSettingInput!) { setNotificationSetting(input: $i) { dailyDigest configured } }";
+    assert_eq!(app.admin(set, json!({ "i": daily })).await.data()["setNotificationSetting"]["dailyDigest"], true);
+    let wrong = json!({ "scope": "SYSTEM", "event": "SLA_BREACH", "channels": ["MAIL"], "digest": "DAILY" });
+    assert_eq!(app.admin(set, json!({ "i": wrong })).await.code(), "BAD_USER_INPUT", "DAILY is the digest's choice");
+
+    app.clock.set(crate::helpers::at("2026-03-02T05:00:00Z"));
+    let bank = app.product("Royal-Bank-Integration").await;
+    for i in 0..5 {
+        app.finding(json!({ "productId": bank, "title": format!("Daily finding {i}"), "severity": "CRITICAL" })).await;
+    }
+    // Each crosses 50 % at 17:00, 10 % at 02:36 and breaches at 05:00 on 3 March: the 24 hours before 3 March
+    // 07:00. Just before that hour the sweep has sent them, and its own digest went to nobody (the setting
+    // wants the daily one).
+    app.clock.set(crate::helpers::at("2026-03-03T06:59:00Z"));
+    app.run_due_jobs().await;
+    let digests = "{ deliveries(filter: {event: SLA_BREACH_COMBINED, channel: MAIL}) { totalCount } }";
+    assert_eq!(app.admin(digests, json!({})).await.data()["deliveries"]["totalCount"], 0, "nothing before 07:00");
+    app.clock.set(crate::helpers::at("2026-03-03T07:00:30Z"));
+    app.run_due_jobs().await;
+    app.run_due_jobs().await;
+    app.clock.set(crate::helpers::at("2026-03-03T15:00:00Z"));
+    app.run_due_jobs().await;
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1, "once a day");
+    assert_eq!(app.admin(digests, json!({})).await.data()["deliveries"]["totalCount"], 1, "once a day");
+    assert_eq!(mails[0].to, ["cheery@golemtrust.am"]);
+    let text = mails[0].data.replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains("Daily SLA digest: 5 findings of Royal-Bank-Integration"), "{text}");
+    for i in 0..5 {
+        assert!(text.contains(&format!("Daily finding {i}")));
+    }
+}

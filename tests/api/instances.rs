@@ -121,6 +121,7 @@ async fn two_instances_on_one_postgresql_notify_each_threshold_once() {
             severities: vec![],
             product_ids: vec![],
             product_type_ids: vec![],
+            digest: slawatch::domain::setting_conditions::DigestCadence::PerSweep,
         };
         notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     }

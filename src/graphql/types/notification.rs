@@ -48,6 +48,10 @@ impl NotificationSetting {
     async fn product_ids(&self) -> Vec<ID> {
         self.0.condition.product_ids.iter().map(|id| ID(id.to_string())).collect()
     }
+    /// For `SLA_BREACH_COMBINED`: whether it is the daily digest.
+    async fn daily_digest(&self) -> bool {
+        self.0.condition.daily
+    }
     async fn product_type_ids(&self) -> Vec<ID> {
         self.0.condition.product_type_ids.iter().map(|id| ID(id.to_string())).collect()
     }
