@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app_without_scheduler};
+use crate::receiver::Receiver;
 use crate::smtp_sink::SmtpSink;
 
 const SET: &str = "mutation($i: NotificationSettingInput!) { setNotificationSetting(input: $i) {
@@ -22,17 +23,20 @@ fn recipients_of(mails: &[crate::smtp_sink::Mail], title: &str) -> BTreeSet<Stri
 }
 
 #[tokio::test]
-async fn a_critical_breach_goes_to_cheery_a_high_one_to_the_team_and_the_bank_liaison_gets_the_banks() {
+async fn a_critical_breach_pages_and_mails_cheery_a_high_one_mails_the_team_and_the_liaison_gets_the_banks() {
     let sink = SmtpSink::start().await;
     let url = sink.url();
+    let pager = Receiver::start(vec![]).await;
     let app = spawn_app_without_scheduler(|config| config.email_url = Some(url)).await;
-    app.admin("mutation { updateSystemSettings(input: {enableMail: true}) { enableMail } }", json!({})).await.data();
+    let switches = "mutation($u: String!) { updateSystemSettings(input: {enableMail: true, enablePager: true,
+        pagerRoutingKey: \"R0UTINGKEY0123456789abcdef012345\", pagerEventsUrl: $u}) { enableMail enablePager } }";
+    app.admin(switches, json!({ "u": format!("{}/v2/enqueue", pager.url) })).await.data();
     let portal = app.product("Golem-Trust-Portal").await;
     let royal = app.product("Royal-Bank-Integration").await;
 
     let critical = set(
         &app,
-        json!({ "scope": "SYSTEM", "event": "SLA_BREACH", "channels": ["MAIL"], "emails": ["cheery@golemtrust.am"], "severities": ["CRITICAL"] }),
+        json!({ "scope": "SYSTEM", "event": "SLA_BREACH", "channels": ["MAIL", "PAGER"], "emails": ["cheery@golemtrust.am"], "severities": ["CRITICAL"] }),
     )
     .await;
     assert_eq!(critical["severities"], json!(["CRITICAL"]));
@@ -80,6 +84,12 @@ async fn a_critical_breach_goes_to_cheery_a_high_one_to_the_team_and_the_bank_li
     );
     assert_eq!(recipients_of(&mails, "Verbose banner"), BTreeSet::new(), "no setting holds for a Low breach");
     assert_eq!(mails.len(), 6, "one mail per recipient and breach");
+    // Only the Critical breaches paged: one incident each.
+    let pages = pager.wait_for(2).await;
+    let paged: BTreeSet<String> =
+        pages.iter().map(|page| page.json()["payload"]["component"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(paged, to(&["Payment replay", "RCE in the login form"]));
+    assert_eq!(pager.wait_for_within(3, std::time::Duration::from_millis(300)).await.len(), 2, "no High page");
     let rce = mails.iter().find(|m| m.data.contains("RCE in the login form")).expect("the RCE mail");
     assert_eq!(
         rce.subject(),
