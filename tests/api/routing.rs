@@ -85,10 +85,12 @@ async fn a_critical_breach_pages_and_mails_cheery_a_high_one_mails_the_team_and_
     assert_eq!(recipients_of(&mails, "Verbose banner"), BTreeSet::new(), "no setting holds for a Low breach");
     assert_eq!(mails.len(), 6, "one mail per recipient and breach");
     // Only the Critical breaches paged: one incident each.
-    let pages = pager.wait_for(2).await;
-    let paged: BTreeSet<String> =
-        pages.iter().map(|page| page.json()["payload"]["component"].as_str().unwrap_or_default().to_owned()).collect();
-    assert_eq!(paged, to(&["Payment replay", "RCE in the login form"]));
+    let incidents = pager.wait_for(2).await;
+    let paged_findings: BTreeSet<String> = incidents
+        .iter()
+        .map(|page| page.json()["payload"]["component"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(paged_findings, to(&["Payment replay", "RCE in the login form"]));
     assert_eq!(pager.wait_for_within(3, std::time::Duration::from_millis(300)).await.len(), 2, "no High page");
     let rce = mails.iter().find(|m| m.data.contains("RCE in the login form")).expect("the RCE mail");
     assert_eq!(
