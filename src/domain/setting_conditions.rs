@@ -30,7 +30,7 @@ pub enum DigestCadence {
 }
 
 /// What an event is about, as far as conditions look: a finding's severity, the product and its type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Subject {
     pub severity: Option<Severity>,
     pub product_id: Option<ProductId>,

@@ -102,13 +102,9 @@ pub fn gelf_body(
 /// `sha256=<hex of HMAC-SHA256(secret, body)>`.
 #[must_use]
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    use std::fmt::Write;
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
     mac.update(body);
-    mac.finalize().into_bytes().iter().fold("sha256=".to_owned(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    format!("sha256={}", crate::security::token::to_hex(&mac.finalize().into_bytes()))
 }
 
 /// Why the endpoint is not tried now, if it is not: refused after a client error, resting after failures,

@@ -130,7 +130,6 @@ pub fn parse_each(
 /// DefectDojo's hash: SHA-256 over the format's hash fields, each as text, concatenated.
 #[must_use]
 pub fn hash_code(scan_type: ScanType, finding: &ParsedFinding) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::new();
     for field in scan_type.hash_fields() {
         match field {
@@ -143,13 +142,7 @@ pub fn hash_code(scan_type: ScanType, finding: &ParsedFinding) -> String {
             HashField::VulnerabilityIds => text.push_str(&finding.vulnerability_ids.join("|")),
         }
     }
-    // By table, not `write!("{:02x}")`: formatting each byte was a few per cent of an import's time.
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(text.trim().as_bytes()) {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    hex
+    crate::security::token::to_hex(&Sha256::digest(text.trim().as_bytes()))
 }
 
 /// A severity as scanners write it, in any case: DefectDojo's five names plus `UNKNOWN`/`none`/

@@ -35,7 +35,7 @@ impl LinkKey {
     /// The signature of a link to `report` through `share`, valid until `expires_at` (epoch seconds), hex.
     #[must_use]
     pub fn sign(&self, report: ReportId, share: ReportShareId, expires_at: i64) -> String {
-        hex(&mac(&self.0, message(report, share, expires_at).as_bytes()))
+        super::token::to_hex(&mac(&self.0, message(report, share, expires_at).as_bytes()))
     }
 
     /// Whether `signature` is this server's for that link and the link has not expired at `now`.
@@ -68,11 +68,6 @@ fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
         Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes.iter().flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]]).map(char::from).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -18,12 +18,12 @@ pub struct ChannelHealth {
     pub enabled: bool,
     /// What it needs is there (in-app alerts and webhooks need nothing system-wide).
     pub configured: bool,
-    /// Usable and its latest attempt did not fail (an unused channel that can work is ok).
+    /// Configured, and no delivery failed in the past day without a later one going through.
     pub ok: bool,
-    /// Why its latest attempt failed.
+    /// Why that delivery failed.
     pub last_error: Option<String>,
-    /// When that attempt was (epoch seconds).
-    pub last_attempt_at: Option<i64>,
+    /// When (epoch seconds).
+    pub last_error_at: Option<i64>,
 }
 
 /// Every channel's state (superusers).
@@ -33,6 +33,7 @@ pub async fn channels(state: &AppState, actor: &Actor) -> ServiceResult<Vec<Chan
         .one(&state.db)
         .await?
         .ok_or_else(|| ServiceError::internal("the system settings row is missing"))?;
+    let since = state.clock.now().timestamp() - 86_400;
     let mut health = Vec::with_capacity(Channel::ALL.len());
     for channel in Channel::ALL {
         let (enabled, configured) = match channel {
@@ -43,21 +44,33 @@ pub async fn channels(state: &AppState, actor: &Actor) -> ServiceResult<Vec<Chan
             Channel::Webhook => (settings.enable_webhooks, true),
             Channel::Pager => (settings.enable_pager, settings.pager_routing_key.is_some()),
         };
-        // The newest attempted delivery of the channel, found from the newest id down.
-        let latest = delivery::Entity::find()
+        // Its latest failure of the past day (through the status index: failures are few, deliveries many),
+        // unless a delivery made after it went through (ids above it: only the newer rows are read).
+        let failure = delivery::Entity::find()
+            .filter(delivery::Column::Status.is_in([DeliveryStatus::Retrying, DeliveryStatus::Dead]))
             .filter(delivery::Column::Channel.eq(channel))
-            .filter(delivery::Column::Attempts.gt(0))
-            .order_by_desc(delivery::Column::Id)
+            .filter(delivery::Column::UpdatedAt.gte(since))
+            .order_by_desc(delivery::Column::UpdatedAt)
             .one(&state.db)
             .await?;
-        let failed = latest.as_ref().filter(|d| matches!(d.status, DeliveryStatus::Retrying | DeliveryStatus::Dead));
+        let recovered = match &failure {
+            Some(failed) => delivery::Entity::find()
+                .filter(delivery::Column::Id.gt(failed.id))
+                .filter(delivery::Column::Channel.eq(channel))
+                .filter(delivery::Column::Status.eq(DeliveryStatus::Delivered))
+                .one(&state.db)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        let failure = failure.filter(|_| !recovered);
         health.push(ChannelHealth {
             channel,
             enabled,
             configured,
-            ok: configured && failed.is_none(),
-            last_error: failed.and_then(|d| d.last_error.clone()),
-            last_attempt_at: latest.map(|d| d.updated_at),
+            ok: configured && failure.is_none(),
+            last_error: failure.as_ref().and_then(|d| d.last_error.clone()),
+            last_error_at: failure.map(|d| d.updated_at),
         });
     }
     Ok(health)

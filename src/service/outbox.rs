@@ -11,7 +11,7 @@ use crate::domain::recipients::{
 };
 use crate::domain::setting_conditions::{ConditionalSetting, DigestCadence, Subject, setting_for};
 use crate::domain::{
-    FindingId, NotificationEvent, NotificationId, NotificationPayload, ProductId, ProductRole, Severity, UserId,
+    FindingId, NotificationEvent, NotificationId, NotificationPayload, ProductId, ProductRole, UserId,
 };
 use crate::entity::{delivery, notification, notification_setting, product, product_member, system_settings, user};
 use crate::error::{ServiceError, ServiceResult};
@@ -92,10 +92,9 @@ pub async fn publish_many<C: ConnectionTrait>(
         }
         fresh.push((index, new));
     }
-    // A fan-out's recipients depend only on the event, its product and its finding's severity (settings'
-    // conditions look at nothing else), so a sweep's thousand breaches resolve a handful of times.
-    let mut fan_out_targets: HashMap<(Option<ProductId>, NotificationEvent, Option<Severity>, bool), Targets> =
-        HashMap::new();
+    // A fan-out's recipients depend only on its event and its subject (what settings' conditions look at),
+    // so a sweep's thousand breaches resolve a handful of times.
+    let mut fan_out_targets: HashMap<(NotificationEvent, Subject), Targets> = HashMap::new();
     for chunk in fresh.chunks(INSERT_CHUNK) {
         let rows = chunk.iter().map(|(_, new)| notification::ActiveModel {
             event: Set(new.event),
@@ -117,13 +116,10 @@ pub async fn publish_many<C: ConnectionTrait>(
         for ((index, new), id) in chunk.iter().zip(inserted) {
             ids[*index] = Some(id);
             let mut targets = match &new.audience {
-                Audience::FanOut => {
-                    let severity = new.payload.finding.as_ref().map(|finding| finding.severity);
-                    fan_out_targets
-                        .entry((new.product_id, new.event, severity, new.payload.daily))
-                        .or_insert_with(|| directory.resolve(new))
-                        .clone()
-                }
+                Audience::FanOut => fan_out_targets
+                    .entry((new.event, directory.subject(new)))
+                    .or_insert_with(|| directory.resolve(new))
+                    .clone(),
                 Audience::Directed(_) => directory.resolve(new),
             };
             let enabled = |(channel, _): &&(Channel, Target)| directory.system.enabled(*channel);
@@ -246,22 +242,26 @@ impl Directory {
         Ok(Self { system, products, members, users, settings })
     }
 
+    /// What a notification is about, as settings' conditions see it: its finding's severity, its product and
+    /// the product's type, and which digest it is.
+    fn subject(&self, new: &NewNotification) -> Subject {
+        let product = new.product_id.and_then(|id| self.products.get(&id));
+        let cadence = if new.payload.daily { DigestCadence::Daily } else { DigestCadence::PerSweep };
+        Subject {
+            severity: new.payload.finding.as_ref().map(|finding| finding.severity),
+            product_id: new.product_id,
+            product_type_id: product.map(|p| p.product_type_id),
+            digest: (new.event == NotificationEvent::SlaBreachCombined).then_some(cadence),
+        }
+    }
+
     /// The (channel, target) pairs of one notification.
     fn resolve(&self, new: &NewNotification) -> Targets {
         let product = new.product_id.and_then(|id| self.products.get(&id));
         let no_members = BTreeMap::new();
         let members = product.and_then(|p| self.members.get(&p.id)).unwrap_or(&no_members);
         // What the event is about, for the settings' conditions.
-        let subject = Subject {
-            severity: new.payload.finding.as_ref().map(|finding| finding.severity),
-            product_id: product.map(|p| p.id),
-            product_type_id: product.map(|p| p.product_type_id),
-            digest: (new.event == NotificationEvent::SlaBreachCombined).then_some(if new.payload.daily {
-                DigestCadence::Daily
-            } else {
-                DigestCadence::PerSweep
-            }),
-        };
+        let subject = self.subject(new);
         let pick = |owner: Owner| -> Option<EventSetting> {
             self.settings.get(&owner.key()).and_then(|settings| setting_for(settings, new.event, subject))
         };

@@ -30,6 +30,7 @@ pub struct Share {
 pub(crate) async fn create<C: ConnectionTrait>(
     conn: &C,
     key: &LinkKey,
+    site: &str,
     report_id: ReportId,
     created_by: Option<UserId>,
     days: i64,
@@ -45,8 +46,7 @@ pub(crate) async fn create<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    let site = outbox::site_url(conn).await?;
-    Ok(view(&row, key, &site))
+    Ok(view(&row, key, site))
 }
 
 fn view(row: &report_share::Model, key: &LinkKey, site: &str) -> Share {
@@ -68,7 +68,8 @@ pub async fn share(state: &AppState, actor: &Actor, report_id: ReportId, days: O
         return Err(ServiceError::bad_input(format!("expiresInDays must be between 1 and {MAX_DAYS}")));
     }
     reports::file(state, actor, report_id).await?;
-    create(&state.db, &state.report_links, report_id, Some(actor.user_id), days, state.clock.now()).await
+    let site = outbox::site_url(&state.db).await?;
+    create(&state.db, &state.report_links, &site, report_id, Some(actor.user_id), days, state.clock.now()).await
 }
 
 /// `revokeReportShare`: the link stops opening at once (whoever may fetch the report may revoke it).
@@ -77,7 +78,10 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: ReportShareId) -> Servi
         .one(&state.db)
         .await?
         .ok_or_else(|| ServiceError::not_found("report share"))?;
-    reports::file(state, actor, found.report_id).await.map_err(|_| ServiceError::not_found("report share"))?;
+    reports::file(state, actor, found.report_id).await.map_err(|err| match err {
+        ServiceError::NotFound(_) => ServiceError::not_found("report share"),
+        other => other,
+    })?;
     let mut row: report_share::ActiveModel = found.clone().into();
     row.revoked_at = Set(Some(found.revoked_at.unwrap_or_else(|| state.clock.now().timestamp())));
     let updated = row.update(&state.db).await?;

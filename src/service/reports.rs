@@ -99,7 +99,8 @@ pub async fn generate(
         None
     } else {
         let days = crate::service::report_shares::DEFAULT_DAYS;
-        Some(crate::service::report_shares::create(&txn, &state.report_links, created.id, None, days, now).await?)
+        let key = &state.report_links;
+        Some(crate::service::report_shares::create(&txn, key, &site, created.id, None, days, now).await?)
     };
     let verdict = if view.passed { "targets met" } else { "targets missed" };
     outbox::publish(

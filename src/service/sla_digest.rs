@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::domain::notification_payload::{DigestEntry, Named, NotificationPayload};
 use crate::domain::recipients::Audience;
 use crate::domain::sla_events::{ScheduledEvent, SlaEventKind};
-use crate::domain::{NotificationEvent, ProductId};
+use crate::domain::{FindingId, NotificationEvent, ProductId};
 use crate::entity::{finding, product, sla_event, system_settings};
 use crate::error::ServiceResult;
 use crate::service::outbox::{self, NewNotification};
@@ -29,19 +29,29 @@ pub fn digests(
     site: &str,
     now: DateTime<Utc>,
 ) -> Vec<NewNotification> {
-    let mut by_product: BTreeMap<ProductId, (&product::Model, Vec<DigestEntry>)> = BTreeMap::new();
+    // Per product, each finding once, with the latest moment it reached: a catch-up crosses several at once,
+    // and a finding's events come in order, so the last one written stays.
+    let mut by_product: BTreeMap<ProductId, (&product::Model, BTreeMap<FindingId, SlaEventKind>)> = BTreeMap::new();
     for (found, product, event) in notified.iter().filter(|(_, _, e)| e.kind != SlaEventKind::Resolved) {
-        let deadline = found.sla_deadline.and_then(|d| DateTime::from_timestamp(d, 0)).map(|d| d.to_rfc3339());
-        let entry = DigestEntry { finding: crate::service::events::finding_facts(found), kind: event.kind, deadline };
-        let listed = &mut by_product.entry(product.id).or_insert_with(|| (product, Vec::new())).1;
-        // A finding is listed once, with the latest moment it reached (a catch-up crosses several at once;
-        // a finding's events come in order).
-        match listed.iter_mut().find(|known| known.finding.id == entry.finding.id) {
-            Some(known) => *known = entry,
-            None => listed.push(entry),
-        }
+        by_product.entry(product.id).or_insert_with(|| (product, BTreeMap::new())).1.insert(found.id, event.kind);
     }
-    by_product.into_values().map(|(product, entries)| digest(product, entries, site, now)).collect()
+    let findings: std::collections::HashMap<FindingId, &finding::Model> =
+        notified.iter().map(|(found, _, _)| (found.id, *found)).collect();
+    by_product
+        .into_values()
+        .map(|(product, reached)| {
+            let entries = reached
+                .into_iter()
+                .filter_map(|(id, kind)| findings.get(&id).map(|found| entry(found, kind)))
+                .collect();
+            digest(product, entries, site, now)
+        })
+        .collect()
+}
+
+fn entry(found: &finding::Model, kind: SlaEventKind) -> DigestEntry {
+    let deadline = found.sla_deadline.and_then(|d| DateTime::from_timestamp(d, 0)).map(|d| d.to_rfc3339());
+    DigestEntry { finding: crate::service::events::finding_facts(found), kind, deadline }
 }
 
 /// When the daily digest goes out (UTC), covering the 24 hours before.
@@ -60,6 +70,11 @@ pub async fn daily(state: &AppState) -> ServiceResult<usize> {
     // The day is claimed in the transaction that writes its digests: the job runs every sweep interval, and
     // after the day's claim it reads nothing until tomorrow (on any instance).
     let day = due.timestamp().div_euclid(86_400);
+    // A read first: once the day is claimed, the chore must not take the write lock every interval.
+    let settings = system_settings::Entity::find_by_id(1).one(&state.db).await?;
+    if settings.and_then(|s| s.daily_digest_day).is_some_and(|done| done >= day) {
+        return Ok(0);
+    }
     let txn = crate::db::begin_write(&state.db).await?;
     let claimed = system_settings::Entity::update_many()
         .col_expr(system_settings::Column::DailyDigestDay, sea_orm::sea_query::Expr::value(day))

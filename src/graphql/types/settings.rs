@@ -116,15 +116,16 @@ impl ChannelStatus {
     async fn configured(&self) -> bool {
         self.0.configured
     }
-    /// Configured, and its latest attempt did not fail.
+    /// Configured, and no delivery failed in the past day without a later one going through.
     async fn ok(&self) -> bool {
         self.0.ok
     }
-    /// Why its latest attempt failed ("no SMTP server is configured …", the receiver's answer).
+    /// Why that delivery failed ("no SMTP server is configured …", the receiver's answer).
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
-    async fn last_attempt_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_attempt_at.and_then(super::instant)
+    /// When it failed.
+    async fn last_error_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_error_at.and_then(super::instant)
     }
 }
