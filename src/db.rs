@@ -190,6 +190,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// On SQLite, the first id a new row of `table` (an `AUTOINCREMENT` key) may take: above every id the table
+/// ever had (`sqlite_sequence`) and every id it has. Only meaningful inside a write transaction, which keeps
+/// other writers out until it ends; `None` on PostgreSQL, whose ids come from a sequence.
+pub async fn sqlite_next_id<C: sea_orm::ConnectionTrait>(conn: &C, table: &str) -> Result<Option<i32>, DbErr> {
+    if conn.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let statement = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Sqlite,
+        format!(
+            "SELECT COALESCE(MAX(n), 0) + 1 FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = ?1 \
+             UNION ALL SELECT MAX(id) FROM \"{table}\")"
+        ),
+        [table.into()],
+    );
+    let row = conn.query_one_raw(statement).await?.ok_or_else(|| DbErr::RecordNotFound(table.to_owned()))?;
+    row.try_get_by_index::<i32>(0).map(Some)
+}
+
 /// Runs a multi-row INSERT and returns the new rows' ids in the order of the rows (`RETURNING id`; both
 /// SQLite and PostgreSQL return a multi-row VALUES insert's rows in order, as Django's `bulk_create` relies
 /// on). Rows skipped by an `ON CONFLICT DO NOTHING` return nothing.

@@ -219,29 +219,46 @@ async fn run(
     let mut signals = Vec::new();
     // Within the file, the first of a hash stands for the rest (as DefectDojo deduplicates a report).
     let mut seen_hashes = HashSet::new();
-    while let Some(batch) = reading.next().await {
-        let mut new_findings = Vec::new();
-        let wanted = batch.into_iter().filter(|f| f.severity.is_some_and(|s| s <= request.minimum_severity));
-        for report in wanted {
-            if !seen_hashes.insert(report.hash_code.clone()) {
-                continue;
-            }
-            match matching.find(&report) {
-                Some(index) if matching.listed[index] => {}
-                Some(index) => {
-                    matching.listed[index] = true;
-                    let existing = &matching.known[index];
-                    if reimport && (existing.is_mitigated || !existing.active) {
-                        to_reactivate.push(existing.id);
-                    } else {
-                        statistics.untouched += 1;
-                    }
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&txn);
+    let mut numbering = match db::sqlite_next_id(&txn, "findings").await? {
+        Some(next) => Numbering::Here { next },
+        None => Numbering::ReadBack,
+    };
+    let mut pending = Prepared::default();
+    let mut batches_left = true;
+    while batches_left || !pending.statements.is_empty() {
+        let batch = if batches_left { reading.next().await } else { None };
+        batches_left = batch.is_some();
+        let writing = std::mem::take(&mut pending);
+        // The previous batch is written while this one is matched and built: SQLite's worker thread and this
+        // task run side by side instead of taking turns (`join!` polls the write first, which hands its
+        // statement to the worker, then builds).
+        let (written, prepared) = tokio::join!(write(&txn, writing, &policy, now, post_breach), async {
+            let Some(batch) = batch else { return Ok(Prepared::default()) };
+            let mut new_findings = Vec::new();
+            let wanted = batch.into_iter().filter(|f| f.severity.is_some_and(|s| s <= request.minimum_severity));
+            for report in wanted {
+                if !seen_hashes.insert(report.hash_code.clone()) {
+                    continue;
                 }
-                None => new_findings.push(new_finding(&request, &engagement, test.id, scan_date, report)),
+                match matching.find(&report) {
+                    Some(index) if matching.listed[index] => {}
+                    Some(index) => {
+                        matching.listed[index] = true;
+                        let existing = &matching.known[index];
+                        if reimport && (existing.is_mitigated || !existing.active) {
+                            to_reactivate.push(existing.id);
+                        } else {
+                            statistics.untouched += 1;
+                        }
+                    }
+                    None => new_findings.push(new_finding(&request, &engagement, test.id, scan_date, report)),
+                }
             }
-        }
-        let created = insert(&txn, new_findings, &policy, now).await?;
-        quiet_history(&txn, &created, &policy, now, post_breach).await?;
+            insert_statements(backend, new_findings, &policy, now, &mut numbering)
+        });
+        let created = written?;
+        pending = prepared?;
         statistics.created += created.len();
         signals.extend(created.iter().map(|f| Signal::Finding { id: f.id }));
     }
@@ -330,8 +347,7 @@ fn new_finding(
     new
 }
 
-/// What an insert reads back of each new finding: its id and the SLA columns the history rule needs (not
-/// the whole row: copying forty returned columns per finding was most of SQLite's time in an import).
+/// A new finding's id and the SLA columns the history rule needs.
 #[derive(Debug, FromQueryResult)]
 struct Inserted {
     id: FindingId,
@@ -345,6 +361,8 @@ struct Inserted {
 }
 
 impl Inserted {
+    /// What PostgreSQL returns of each new row (not the whole row: copying forty returned columns per finding
+    /// was most of the database's time in an import).
     const COLUMNS: [finding::Column; 8] = [
         finding::Column::Id,
         finding::Column::IsOpen,
@@ -355,6 +373,23 @@ impl Inserted {
         finding::Column::SlaExpirationDay,
         finding::Column::SlaApproachingAt,
     ];
+
+    /// The same, from a row about to be inserted with its id.
+    fn of(row: &finding::ActiveModel) -> ServiceResult<Self> {
+        fn set<V: Clone + Into<sea_orm::Value>>(value: &sea_orm::ActiveValue<V>) -> ServiceResult<V> {
+            value.try_as_ref().cloned().ok_or_else(|| ServiceError::internal("a new finding's row lacks a column"))
+        }
+        Ok(Self {
+            id: set(&row.id)?,
+            is_open: set(&row.is_open)?,
+            sla_cycle: set(&row.sla_cycle)?,
+            sla_start: set(&row.sla_start)?,
+            sla_start_is_date: set(&row.sla_start_is_date)?,
+            sla_deadline: set(&row.sla_deadline)?,
+            sla_expiration_day: set(&row.sla_expiration_day)?,
+            sla_approaching_at: set(&row.sla_approaching_at)?,
+        })
+    }
 
     fn schedule(&self) -> finding_sla::StoredSchedule {
         finding_sla::StoredSchedule {
@@ -367,32 +402,80 @@ impl Inserted {
     }
 }
 
-/// Inserts the new findings in chunks; returns their ids and SLA columns. A finding a report dates after
-/// its own mitigation is refused with the finding's title.
-async fn insert<C: sea_orm::ConnectionTrait>(
-    conn: &C,
+/// Where new findings' ids come from. On SQLite the import numbers them itself: its transaction holds the
+/// database's only write lock, and reading each new row back (`RETURNING`, a row at a time across SQLite's
+/// worker thread) cost a fifth of the import. On PostgreSQL they come from the table's sequence, read back.
+enum Numbering {
+    Here { next: i32 },
+    ReadBack,
+}
+
+/// A batch's insert statements; `numbered` holds its rows' ids and SLA columns when they were numbered here
+/// (`None`: read them back).
+#[derive(Default)]
+struct Prepared {
+    statements: Vec<sea_orm::Statement>,
+    numbered: Option<Vec<Inserted>>,
+}
+
+/// The statements inserting the new findings, a chunk each. A finding a report dates after its own
+/// mitigation is refused with the finding's title.
+fn insert_statements(
+    backend: sea_orm::DbBackend,
     news: Vec<NewFinding>,
     policy: &SlaPolicy,
     now: DateTime<Utc>,
-) -> ServiceResult<Vec<Inserted>> {
-    let mut created = Vec::with_capacity(news.len());
+    numbering: &mut Numbering,
+) -> ServiceResult<Prepared> {
     let mut rows = Vec::with_capacity(news.len());
+    let mut numbered = match numbering {
+        Numbering::Here { .. } => Some(Vec::with_capacity(news.len())),
+        Numbering::ReadBack => None,
+    };
     for new in news {
         let title = new.title.clone();
-        let row = findings::new_row(new, policy, now)
+        let mut row = findings::new_row(new, policy, now)
             .map_err(|err| ServiceError::bad_input(format!("finding {title:?}: {}", err.public_message())))?;
+        if let (Numbering::Here { next }, Some(numbered)) = (&mut *numbering, numbered.as_mut()) {
+            row.id = Set(FindingId::new(*next));
+            *next = next.checked_add(1).ok_or_else(|| ServiceError::internal("finding ids are exhausted"))?;
+            numbered.push(Inserted::of(&row)?);
+        }
         rows.push(row);
     }
-    let backend = conn.get_database_backend();
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(ROWS_AT_ONCE));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_AT_ONCE).collect();
         let mut statement = finding::Entity::insert_many(chunk).into_query();
-        statement.returning(sea_orm::sea_query::Query::returning().columns(Inserted::COLUMNS));
-        let returned = conn.query_all_raw(backend.build(&statement)).await?;
-        for row in returned {
-            created.push(Inserted::from_query_result(&row, "")?);
+        if numbered.is_none() {
+            statement.returning(sea_orm::sea_query::Query::returning().columns(Inserted::COLUMNS));
+        }
+        statements.push(backend.build(&statement));
+    }
+    Ok(Prepared { statements, numbered })
+}
+
+/// Runs a batch's inserts, then quiets the history of what they created; returns the new findings' ids and
+/// SLA columns.
+async fn write<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    prepared: Prepared,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+    post_breach: chrono::TimeDelta,
+) -> ServiceResult<Vec<Inserted>> {
+    let mut created = Vec::new();
+    for statement in prepared.statements {
+        if prepared.numbered.is_some() {
+            conn.execute_raw(statement).await?;
+        } else {
+            for row in conn.query_all_raw(statement).await? {
+                created.push(Inserted::from_query_result(&row, "")?);
+            }
         }
     }
+    let created = prepared.numbered.unwrap_or(created);
+    quiet_history(conn, &created, policy, now, post_breach).await?;
     Ok(created)
 }

@@ -349,3 +349,61 @@ async fn an_upload_over_the_limit_is_refused_before_anything_is_read_into_findin
     assert!(answer.to_string().contains("100 MiB"), "{answer}");
     assert!(scan_added_notifications(&app).await.is_empty(), "no test, no import");
 }
+
+/// Writes a Generic Findings Import report of `titles` (High each) to a temporary file; returns `@path`.
+fn generic_report(name: &str, titles: &[&str]) -> (std::path::PathBuf, String) {
+    let findings: Vec<Value> =
+        titles.iter().map(|t| json!({ "title": t, "severity": "High", "description": "numbered" })).collect();
+    let path = std::env::temp_dir().join(format!("{name}-{}.json", std::process::id()));
+    std::fs::write(&path, json!({ "findings": findings }).to_string()).expect("write");
+    let file = format!("@{}", path.display());
+    (path, file)
+}
+
+#[tokio::test]
+async fn imported_findings_take_ids_never_used_before_in_step_with_other_writers() {
+    let app = spawn_app().await;
+    let form = |file: &str| {
+        vec![
+            ("scan_type", "Generic Findings Import"),
+            ("file", file),
+            ("product_name", "Ledger"),
+            ("product_type_name", "Finance"),
+            ("engagement_name", "CI"),
+            ("auto_create_context", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect::<Vec<_>>()
+    };
+    let send = async |fields: Vec<(&str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        import(&app, &fields).await
+    };
+    let (path, file) = generic_report("first-ids", &["first"]);
+    let (status, answer) = send(form(&file)).await;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(status, 201, "{answer}");
+    let product = answer["product"].as_u64().expect("product").to_string();
+    let create =
+        "mutation($p: ID!, $t: String!) { createFinding(input: {productId: $p, title: $t, severity: HIGH}) { id } }";
+    let id = |v: &Value| v.as_str().and_then(|s| s.parse::<i64>().ok()).expect("an id");
+    let doomed = id(&app.admin(create, json!({ "p": product, "t": "doomed" })).await.data()["createFinding"]["id"]);
+    app.admin("mutation($id: ID!) { deleteFinding(id: $id) { id } }", json!({ "id": doomed.to_string() })).await.data();
+
+    let (path, file) = generic_report("second-ids", &["second a", "second b", "second c"]);
+    let (status, answer) = send(form(&file)).await;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!((status, delta(&answer, "created")), (201, 3), "{answer}");
+    let later = id(&app.admin(create, json!({ "p": product, "t": "later" })).await.data()["createFinding"]["id"]);
+
+    let mut by_title: Vec<(String, i64)> =
+        findings(&app).await.iter().map(|f| (f["title"].as_str().expect("title").to_owned(), id(&f["id"]))).collect();
+    by_title.sort_by_key(|(_, id)| *id);
+    let imported: Vec<i64> = by_title.iter().filter(|(t, _)| t.starts_with("second")).map(|(_, id)| *id).collect();
+    assert_eq!(imported.len(), 3, "{by_title:?}");
+    assert!(imported.iter().all(|i| *i > doomed), "a deleted finding's id is not given again: {by_title:?}");
+    assert!(later > imported[2], "a finding created after the import comes after it: {by_title:?}");
+    let titles: Vec<&str> = by_title.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(titles, ["first", "second a", "second b", "second c", "later"], "ids follow the report's order");
+}
