@@ -6,6 +6,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod defectdojo;
 pub mod domain;
 pub mod entity;
 pub mod error;
@@ -96,7 +97,7 @@ mod layering {
     /// The pure domain and the report parsers import neither the database nor the API layer.
     #[test]
     fn the_domain_is_pure() {
-        for (path, text) in sources(&["domain", "scans"]) {
+        for (path, text) in sources(&["domain", "scans", "defectdojo"]) {
             for forbidden in ["sea_orm", "async_graphql", "axum", "crate::entity", "crate::service"] {
                 assert!(!text.contains(forbidden), "{} uses {forbidden}: the domain is pure", path.display());
             }

@@ -86,4 +86,8 @@ entity_ids! {
     ReportScheduleId = "report schedule",
     /// A signed link to a report (`report_shares.id`).
     ReportShareId = "report share",
+    /// A DefectDojo instance kept in step (`defectdojo_sources.id`).
+    DefectDojoSourceId = "DefectDojo source",
+    /// DefectDojo's own id of a record it owns (unique within one source).
+    DojoId = "DefectDojo id",
 }

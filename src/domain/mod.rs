@@ -33,8 +33,9 @@ pub mod webhook_health;
 
 pub use finding_status::FindingStatus;
 pub use ids::{
-    AlertId, ApiTokenId, DeliveryId, EngagementId, EntityId, FindingId, MembershipId, NotificationId, ProductId,
-    ProductTypeId, ReportId, ReportScheduleId, ReportShareId, SlaConfigurationId, TestId, UserId, WebhookId,
+    AlertId, ApiTokenId, DefectDojoSourceId, DeliveryId, DojoId, EngagementId, EntityId, FindingId, MembershipId,
+    NotificationId, ProductId, ProductTypeId, ReportId, ReportScheduleId, ReportShareId, SlaConfigurationId, TestId,
+    UserId, WebhookId,
 };
 pub use notification_event::NotificationEvent;
 pub use notification_payload::NotificationPayload;

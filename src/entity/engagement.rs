@@ -21,6 +21,10 @@ pub struct Model {
     pub status: EngagementStatus,
     pub lead_id: Option<UserId>,
     pub created_at: i64,
+    /// The DefectDojo instance this row is kept in step with (`None`: made in slawatch).
+    pub source_id: Option<crate::domain::DefectDojoSourceId>,
+    /// DefectDojo's id of it in that source.
+    pub external_id: Option<crate::domain::DojoId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -61,6 +61,10 @@ pub struct Model {
     pub references: Option<String>,
     /// One URL a line.
     pub endpoints: Option<String>,
+    /// The DefectDojo instance this row is kept in step with (`None`: made in slawatch).
+    pub source_id: Option<crate::domain::DefectDojoSourceId>,
+    /// DefectDojo's id of it in that source.
+    pub external_id: Option<crate::domain::DojoId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

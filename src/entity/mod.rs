@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod api_token;
+pub mod defectdojo_source;
 pub mod delivery;
 pub mod delivery_view;
 pub mod engagement;

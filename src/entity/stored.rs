@@ -145,4 +145,6 @@ stored_as_integer!(
     crate::domain::ids::ReportId,
     crate::domain::ids::ReportScheduleId,
     crate::domain::ids::ReportShareId,
+    crate::domain::ids::DefectDojoSourceId,
+    crate::domain::ids::DojoId,
 );

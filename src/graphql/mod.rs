@@ -5,6 +5,7 @@ mod pass_on;
 
 pub mod auth;
 pub mod context;
+pub mod defectdojo;
 pub mod engagements;
 pub mod findings;
 pub mod http;
@@ -39,6 +40,7 @@ pub struct QueryRoot(
     sla::SlaQuery,
     settings::SettingsQuery,
     reports::ReportQuery,
+    defectdojo::DefectDojoQuery,
 );
 
 /// Every mutation of the API.
@@ -54,6 +56,7 @@ pub struct MutationRoot(
     reports::ReportMutation,
     report_shares::ReportShareMutation,
     imports::ImportMutation,
+    defectdojo::DefectDojoMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

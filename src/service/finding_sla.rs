@@ -73,14 +73,7 @@ pub fn start(model: &finding::Model) -> Option<SlaStart> {
 /// The stored schedule, read back (no policy needed).
 #[must_use]
 pub fn schedule(model: &finding::Model) -> Option<SlaSchedule> {
-    StoredSchedule {
-        start: model.sla_start,
-        start_is_date: model.sla_start_is_date,
-        deadline: model.sla_deadline,
-        expiration_day: model.sla_expiration_day,
-        approaching_at: model.sla_approaching_at,
-    }
-    .read()
+    StoredSchedule::of(model).read()
 }
 
 /// A finding's stored SLA columns, however they were read (a whole row, or the few an insert returns).
@@ -94,6 +87,18 @@ pub struct StoredSchedule {
 }
 
 impl StoredSchedule {
+    /// The columns of a whole row.
+    #[must_use]
+    pub fn of(model: &finding::Model) -> Self {
+        Self {
+            start: model.sla_start,
+            start_is_date: model.sla_start_is_date,
+            deadline: model.sla_deadline,
+            expiration_day: model.sla_expiration_day,
+            approaching_at: model.sla_approaching_at,
+        }
+    }
+
     /// The schedule the columns hold; `None` without an SLA.
     #[must_use]
     pub fn read(self) -> Option<SlaSchedule> {

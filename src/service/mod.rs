@@ -4,9 +4,14 @@
 
 pub mod access;
 pub mod alerts;
+pub(crate) mod arrived_history;
 pub mod auth;
 pub mod channel_health;
 pub mod compliance;
+pub mod defectdojo_findings;
+pub(crate) mod defectdojo_reference;
+pub mod defectdojo_sources;
+pub mod defectdojo_sync;
 pub mod deliveries;
 pub mod demo;
 pub mod engagements;

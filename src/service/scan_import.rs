@@ -16,18 +16,18 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, Query
 use crate::db;
 use crate::domain::import_statistics::ImportStatistics;
 use crate::domain::scan_type::ScanType;
-use crate::domain::sla_events;
 use crate::domain::tags::Tags;
 use crate::domain::{FindingId, ProductId, Severity, SlaPolicy, TestId};
-use crate::entity::{engagement, finding, scan_test, sla_event};
+use crate::entity::{engagement, finding, scan_test};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
 use crate::scans::ParsedFinding;
+use crate::service::arrived_history::{self, Arrived};
 use crate::service::finding_sla;
 use crate::service::findings::{self, NewFinding, ScanOrigin};
 use crate::service::scan_context::{self, ImportTarget};
 use crate::service::scan_reading::{self, Reading};
-use crate::service::{Actor, events, outbox, sla_sweep};
+use crate::service::{Actor, events, outbox};
 use crate::state::AppState;
 
 /// An import or re-import request, with DefectDojo's options.
@@ -300,31 +300,6 @@ async fn rows<C: sea_orm::ConnectionTrait>(conn: &C, ids: &[FindingId]) -> Servi
     Ok(found)
 }
 
-/// Marks the SLA events an imported finding's history already passed as done without a notification, so the
-/// sweep announces at most its present state (`domain::sla_events::quieted_history`) instead of every
-/// threshold it crossed before anyone imported it.
-async fn quiet_history<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    created: &[Inserted],
-    policy: &SlaPolicy,
-    now: DateTime<Utc>,
-    post_breach: chrono::TimeDelta,
-) -> ServiceResult<()> {
-    let mut quiet = Vec::new();
-    for row in created.iter().filter(|f| f.is_open) {
-        let Some(schedule) = row.schedule().read() else { continue };
-        let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
-        let passed = sla_events::quieted_history(&events, now, post_breach);
-        quiet.extend(passed.iter().map(|event| sla_sweep::event_row(row.id, row.sla_cycle, event, None, now)));
-    }
-    let mut quiet = quiet.into_iter().peekable();
-    while quiet.peek().is_some() {
-        let chunk: Vec<_> = quiet.by_ref().take(ROWS_AT_ONCE).collect();
-        sla_event::Entity::insert_many(chunk).exec_without_returning(conn).await?;
-    }
-    Ok(())
-}
-
 fn new_finding(
     request: &ImportRequest,
     engagement: &engagement::Model,
@@ -476,6 +451,8 @@ async fn write<C: sea_orm::ConnectionTrait>(
         }
     }
     let created = prepared.numbered.unwrap_or(created);
-    quiet_history(conn, &created, policy, now, post_breach).await?;
+    let open = created.iter().filter(|f| f.is_open);
+    let arrived = open.map(|f| Arrived { id: f.id, cycle: f.sla_cycle, schedule: f.schedule() });
+    arrived_history::quiet(conn, arrived, policy, now, post_breach).await?;
     Ok(created)
 }

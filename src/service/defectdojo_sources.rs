@@ -1,0 +1,124 @@
+//! The DefectDojo instances slawatch keeps in step with (superusers only): their URL, write-only API
+//! token and interval, and how their last sync went.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+
+use crate::db;
+use crate::domain::DefectDojoSourceId;
+use crate::entity::defectdojo_source;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::Actor;
+use crate::state::AppState;
+
+/// The sync interval when none is given (DefectDojo's API is not hammered: five minutes).
+pub const DEFAULT_INTERVAL_SECONDS: i32 = 300;
+/// The shortest and longest intervals a source may have.
+pub const INTERVAL_RANGE: std::ops::RangeInclusive<i32> = 60..=86_400;
+/// The longest wait after failed runs (the back-off doubles the interval up to it).
+const LONGEST_BACK_OFF_SECONDS: i64 = 3_600;
+
+/// A new source.
+#[derive(Debug, Clone)]
+pub struct SourceInput {
+    pub url: String,
+    pub token: String,
+    pub interval_seconds: Option<i32>,
+}
+
+fn checked_url(url: &str) -> ServiceResult<String> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|err| ServiceError::bad_input(format!("url: {err}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ServiceError::bad_input("url must be an http(s) address of a DefectDojo instance"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some() {
+        return Err(ServiceError::bad_input("url must carry no credentials or query (the token goes in `token`)"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Adds a source; its first sync runs at the scheduler's next look (or `slawatch sync defectdojo`).
+pub async fn create(state: &AppState, actor: &Actor, input: SourceInput) -> ServiceResult<defectdojo_source::Model> {
+    actor.require_superuser()?;
+    let url = checked_url(&input.url)?;
+    let token = input.token.trim().to_owned();
+    if token.is_empty() || token.len() > 200 || token.chars().any(char::is_whitespace) {
+        return Err(ServiceError::bad_input(
+            "token must be DefectDojo's API v2 key (no spaces, at most 200 characters)",
+        ));
+    }
+    let interval = input.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS);
+    if !INTERVAL_RANGE.contains(&interval) {
+        return Err(ServiceError::bad_input(format!(
+            "interval must be {} to {} seconds, got {interval}",
+            INTERVAL_RANGE.start(),
+            INTERVAL_RANGE.end()
+        )));
+    }
+    let now = state.clock.now().timestamp();
+    let model = defectdojo_source::ActiveModel {
+        url: Set(url),
+        token: Set(token),
+        interval_seconds: Set(interval),
+        findings_synced: Set(0),
+        failures: Set(0),
+        next_run_at: Set(Some(now)),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let txn = db::begin_write(&state.db).await?;
+    let created = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Every source (superusers).
+pub async fn list(state: &AppState, actor: &Actor) -> ServiceResult<Vec<defectdojo_source::Model>> {
+    actor.require_superuser()?;
+    Ok(defectdojo_source::Entity::find().order_by_asc(defectdojo_source::Column::Id).all(&state.db).await?)
+}
+
+/// One source (superusers); `NOT_FOUND` when there is none of that id.
+pub async fn get(state: &AppState, actor: &Actor, id: DefectDojoSourceId) -> ServiceResult<defectdojo_source::Model> {
+    actor.require_superuser()?;
+    defectdojo_source::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("DefectDojo source"))
+}
+
+/// Writes how a run that started at `started` ended: on success the count of findings it wrote and the next
+/// run one interval later; on failure the reason and a next run after a back-off that doubles with each
+/// failure in a row (up to an hour).
+pub(crate) async fn record_run(
+    state: &AppState,
+    source: &defectdojo_source::Model,
+    started: DateTime<Utc>,
+    outcome: Result<u64, &ServiceError>,
+) -> ServiceResult<()> {
+    let interval = i64::from(source.interval_seconds);
+    let mut model: defectdojo_source::ActiveModel = source.clone().into();
+    model.last_run_at = Set(Some(started.timestamp()));
+    match outcome {
+        Ok(written) => {
+            model.last_success_at = Set(Some(started.timestamp()));
+            model.last_error = Set(None);
+            model.failures = Set(0);
+            model.findings_synced =
+                Set(source.findings_synced.saturating_add(i64::try_from(written).unwrap_or(i64::MAX)));
+            model.next_run_at = Set(Some(started.timestamp() + interval));
+        }
+        Err(err) => {
+            let failures = source.failures.saturating_add(1);
+            let back_off =
+                interval.saturating_mul(1_i64 << failures.clamp(0, 10)).min(LONGEST_BACK_OFF_SECONDS.max(interval));
+            model.last_error = Set(Some(err.public_message()));
+            model.failures = Set(failures);
+            model.next_run_at = Set(Some(started.timestamp() + back_off));
+        }
+    }
+    let txn = db::begin_write(&state.db).await?;
+    model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! A sync run of one DefectDojo source: the reference data (one transaction), then every finding a page at a
+//! time in DefectDojo's id order (a transaction per page, so an interrupted run keeps what it wrote and the
+//! next run goes on from there: a record already current costs no write), then the findings DefectDojo no
+//! longer has, checked one by one by id before they are closed here. The run's outcome is written on the
+//! source (`lastRunAt`, `lastError`, `findingsSynced`), and a failed run is retried after a back-off.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::db;
+use crate::defectdojo::client::{DojoClient, DojoError};
+use crate::defectdojo::records;
+use crate::domain::{DefectDojoSourceId, DojoId, FindingId};
+use crate::entity::{defectdojo_source, finding};
+use crate::error::{ServiceError, ServiceResult};
+use crate::live::Signal;
+use crate::service::defectdojo_findings::{self, PageCounts, Placement};
+use crate::service::defectdojo_reference::{self, Mapped};
+use crate::service::{Actor, defectdojo_sources, findings};
+use crate::state::AppState;
+
+/// Records asked for per page of reference data and of findings.
+const REFERENCE_PAGE: u64 = 200;
+const FINDINGS_PAGE: u64 = 500;
+/// Ids asked for at once when checking that findings are gone.
+const IDS_AT_ONCE: usize = 100;
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncReport {
+    pub findings: PageCounts,
+    /// Findings DefectDojo no longer has, closed here.
+    pub closed: u64,
+    /// Deadlines recomputed because a configuration changed or a product switched.
+    pub recomputed: u64,
+}
+
+impl From<DojoError> for ServiceError {
+    fn from(err: DojoError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// Runs a sync of `source_id` now (superusers); `progress(done, total)` follows the findings.
+pub async fn run(
+    state: &AppState,
+    actor: &Actor,
+    source_id: DefectDojoSourceId,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> ServiceResult<SyncReport> {
+    let source = defectdojo_sources::get(state, actor, source_id).await?;
+    let started = state.clock.now();
+    let outcome = pull(state, &source, progress).await;
+    let written = outcome.as_ref().map(|report| report.findings.created + report.findings.updated + report.closed);
+    defectdojo_sources::record_run(state, &source, started, written).await?;
+    if let Err(err) = &outcome {
+        tracing::warn!(source = %source.id, error = %err.public_message(), "DefectDojo sync stopped");
+    }
+    outcome
+}
+
+async fn pull(
+    state: &AppState,
+    source: &defectdojo_source::Model,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> ServiceResult<SyncReport> {
+    let client = DojoClient::new(&source.url, &source.token)?;
+    let configurations: Vec<records::SlaConfiguration> = client.all("sla_configurations", REFERENCE_PAGE).await?;
+    let product_types: Vec<records::ProductType> = client.all("product_types", REFERENCE_PAGE).await?;
+    let products: Vec<records::Product> = client.all("products", REFERENCE_PAGE).await?;
+    let engagements: Vec<records::Engagement> = client.all("engagements", REFERENCE_PAGE).await?;
+    let tests: Vec<records::Test> = client.all("tests", REFERENCE_PAGE).await?;
+    let now = state.clock.now();
+    let mut mapped = Mapped::default();
+    let txn = db::begin_write(&state.db).await?;
+    defectdojo_reference::sla_configurations(&txn, source.id, &configurations, now, &mut mapped).await?;
+    defectdojo_reference::product_types(&txn, source.id, &product_types, now, &mut mapped).await?;
+    defectdojo_reference::products(&txn, source.id, &products, now, &mut mapped).await?;
+    defectdojo_reference::engagements(&txn, source.id, &engagements, now, &mut mapped).await?;
+    txn.commit().await?;
+    state.note_change();
+    let mut policies = HashMap::new();
+    for &product_id in mapped.products.values() {
+        policies.insert(product_id, findings::product_policy(&state.db, product_id).await?);
+    }
+    let placement = Placement {
+        source_id: source.id,
+        tests: tests
+            .iter()
+            .filter_map(|t| Some((DojoId::new(t.id), *mapped.engagements.get(&DojoId::new(t.engagement))?)))
+            .collect(),
+        policies,
+        post_breach: chrono::TimeDelta::days(state.config.sla_notify_post_breach_days),
+    };
+    let mut report = SyncReport { recomputed: mapped.recomputed, ..SyncReport::default() };
+    let mut seen = HashSet::new();
+    let order = [("o", "id".to_owned())];
+    loop {
+        let page: records::Page<records::Finding> =
+            client.page("findings", &order, seen.len() as u64, FINDINGS_PAGE).await?;
+        let last = page.next.is_none() || page.results.is_empty();
+        seen.extend(page.results.iter().map(|f| DojoId::new(f.id)));
+        report.findings.add(write(state, &placement, &page.results).await?);
+        progress(seen.len() as u64, page.count.max(seen.len() as u64));
+        if last {
+            break;
+        }
+    }
+    report.closed = close_gone(state, &client, &placement, &seen, &mut report.findings).await?;
+    Ok(report)
+}
+
+/// Writes one page in its own transaction and announces it.
+async fn write(state: &AppState, placement: &Placement, page: &[records::Finding]) -> ServiceResult<PageCounts> {
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let (counts, signals) = defectdojo_findings::write_page(&txn, placement, page, now).await?;
+    txn.commit().await?;
+    if !signals.is_empty() {
+        state.wake_delivery();
+        state.note_change();
+        state.announce(signals).await;
+    }
+    Ok(counts)
+}
+
+/// Closes the source's open findings that the run did not see and DefectDojo, asked by id, no longer has
+/// (a finding that moved between pages while the run paged is written instead). Returns how many closed.
+async fn close_gone(
+    state: &AppState,
+    client: &DojoClient,
+    placement: &Placement,
+    seen: &HashSet<DojoId>,
+    counts: &mut PageCounts,
+) -> ServiceResult<u64> {
+    let ours: Vec<(FindingId, Option<DojoId>)> = finding::Entity::find()
+        .select_only()
+        .columns([finding::Column::Id, finding::Column::ExternalId])
+        .filter(finding::Column::SourceId.eq(placement.source_id))
+        .filter(finding::Column::IsMitigated.eq(false))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let unseen: Vec<(FindingId, DojoId)> = ours
+        .into_iter()
+        .filter_map(|(id, external)| Some((id, external?)))
+        .filter(|(_, e)| !seen.contains(e))
+        .collect();
+    let mut closed = 0;
+    for chunk in unseen.chunks(IDS_AT_ONCE) {
+        let ids = chunk.iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join(",");
+        let still: records::Page<records::Finding> =
+            client.page("findings", &[("id", ids)], 0, IDS_AT_ONCE as u64).await?;
+        counts.add(write(state, placement, &still.results).await?);
+        let present: HashSet<i32> = still.results.iter().map(|f| f.id).collect();
+        let gone: Vec<FindingId> =
+            chunk.iter().filter(|(_, e)| !present.contains(&e.get())).map(|(id, _)| *id).collect();
+        closed += close(state, placement, &gone).await?;
+    }
+    Ok(closed)
+}
+
+/// Mitigates `ids` now, in one transaction (their SLA cycles end, MET or MISSED).
+async fn close(state: &AppState, placement: &Placement, ids: &[FindingId]) -> ServiceResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let rows = finding::Entity::find().filter(finding::Column::Id.is_in(ids.iter().copied())).all(&txn).await?;
+    let mut signals = Vec::new();
+    for row in rows {
+        let Some(policy) = placement.policies.get(&row.product_id) else { continue };
+        let (updated, resolved) = findings::mitigate_row(&txn, row, now, policy, now).await?;
+        signals.push(Signal::Finding { id: updated.id });
+        signals.extend(resolved.map(|id| Signal::Sla { id }));
+    }
+    txn.commit().await?;
+    let closed = signals.iter().filter(|s| matches!(s, Signal::Finding { .. })).count() as u64;
+    state.wake_delivery();
+    state.note_change();
+    state.announce(signals).await;
+    Ok(closed)
+}

@@ -1,0 +1,238 @@
+//! Running beside DefectDojo: a superuser adds an instance, a sync pulls its SLA configurations, product
+//! types, products, engagements and findings (from a local imitation serving the captured responses'
+//! shape), a later sync follows DefectDojo's changes (severity, mitigation, a new finding, a deletion), and
+//! faults leave what was synced neither lost nor duplicated.
+
+use serde_json::{Value, json};
+
+use crate::fake_dojo::{FakeDojo, captured, finding};
+use crate::helpers::{TestApp, spawn_app_without_scheduler};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// The imitation with the runbook-like instance: the captured SLA configurations and product (Oracle-Strict
+/// on Oracle-Strict-SLA: High 5 days, Low not enforced), one engagement, one test, four findings.
+async fn dojo() -> FakeDojo {
+    let dojo = FakeDojo::start(TOKEN).await;
+    dojo.set("sla_configurations", captured("sla_configurations_list")["results"].as_array().expect("list").clone());
+    dojo.set("product_types", vec![json!({ "id": 3, "name": "Oracle", "description": null })]);
+    let mut product = captured("product_detail_strict");
+    product.as_object_mut().expect("object").remove("prefetch");
+    dojo.set("products", vec![product]);
+    dojo.set(
+        "engagements",
+        vec![json!({ "id": 7, "name": "Nightly", "description": null, "product": 12,
+                     "target_start": "2026-02-01", "target_end": "2026-03-31", "status": "In Progress" })],
+    );
+    dojo.set("tests", vec![json!({ "id": 11, "engagement": 7, "title": null })]);
+    dojo.set(
+        "findings",
+        vec![
+            finding(&json!({ "id": 201, "title": "SQL injection", "severity": "High", "date": "2026-02-27" })),
+            finding(&json!({ "id": 202, "title": "Weak cipher", "severity": "High", "date": "2026-02-20",
+                             "active": false, "is_mitigated": true, "mitigated": "2026-02-24T12:00:00Z" })),
+            finding(&json!({ "id": 203, "title": "Reflected XSS", "severity": "Medium", "date": "2026-02-27" })),
+            finding(&json!({ "id": 204, "title": "Old header", "severity": "Low", "date": "2026-01-01" })),
+        ],
+    );
+    dojo
+}
+
+async fn add_source(app: &TestApp, url: &str) -> String {
+    let made = app
+        .admin(
+            "mutation($u: String!, $t: String!) { createDefectDojoSource(input: {url: $u, token: $t, interval: 300}) { id url interval } }",
+            json!({ "u": url, "t": TOKEN }),
+        )
+        .await;
+    made.data()["createDefectDojoSource"]["id"].as_str().expect("id").to_owned()
+}
+
+const SYNC: &str =
+    "mutation($id: ID!) { syncDefectDojoSource(id: $id) { created updated unchanged closed anomalies skipped } }";
+
+async fn sync(app: &TestApp, source: &str) -> Value {
+    app.admin(SYNC, json!({ "id": source })).await.data()["syncDefectDojoSource"].clone()
+}
+
+/// Each synced finding by title: (severity, slaState, isMitigated, slaExpirationDate, engagement name).
+async fn synced(app: &TestApp) -> Vec<(String, String, String, bool, Value, String)> {
+    let read = app
+        .admin(
+            "{ findings(first: 100) { edges { node { title severity slaState isMitigated slaExpirationDate
+                 engagement { name } product { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut rows: Vec<_> = read.data()["findings"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+            (
+                text(&n["title"]),
+                text(&n["severity"]),
+                text(&n["slaState"]),
+                n["isMitigated"].as_bool().expect("flag"),
+                n["slaExpirationDate"].clone(),
+                format!("{}/{}", text(&n["product"]["name"]), text(&n["engagement"]["name"])),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+async fn source_status(app: &TestApp) -> Value {
+    let read = app
+        .admin("{ defectDojoSources { id lastRunAt lastSuccessAt lastError findingsSynced failures } }", json!({}))
+        .await;
+    read.data()["defectDojoSources"][0].clone()
+}
+
+#[tokio::test]
+async fn a_first_sync_copies_defectdojo_and_a_later_one_follows_its_changes() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    let source = add_source(&app, &dojo.url).await;
+
+    let first = sync(&app, &source).await;
+    assert_eq!(first, json!({ "created": 4, "updated": 0, "unchanged": 0, "closed": 0, "anomalies": 0, "skipped": 0 }));
+    assert_eq!(dojo.refused(), 0, "every request carried the token");
+    let place = "Oracle-Strict/Nightly".to_owned();
+    assert_eq!(
+        synced(&app).await,
+        [
+            // Low is not enforced by Oracle-Strict-SLA: no SLA.
+            ("Old header".into(), "LOW".into(), "NONE".into(), false, Value::Null, place.clone()),
+            // Medium 30 days from 2026-02-27.
+            ("Reflected XSS".into(), "MEDIUM".into(), "ON_TRACK".into(), false, json!("2026-03-29"), place.clone()),
+            // High 5 days from 2026-02-27 (breached from 03-05): half of it left at noon on 03-02, after the
+            // test clock's 09:30.
+            ("SQL injection".into(), "HIGH".into(), "ON_TRACK".into(), false, json!("2026-03-04"), place.clone()),
+            // Mitigated on 2026-02-24, within its 5 days.
+            ("Weak cipher".into(), "HIGH".into(), "MET".into(), true, json!("2026-02-25"), place.clone()),
+        ]
+    );
+    let configurations = app
+        .admin("{ products(first: 10) { edges { node { name slaConfiguration { name high } } } } }", json!({}))
+        .await;
+    assert_eq!(
+        configurations.data()["products"]["edges"][0]["node"],
+        json!({ "name": "Oracle-Strict", "slaConfiguration": { "name": "Oracle-Strict-SLA", "high": 5 } })
+    );
+
+    // Nothing changed in DefectDojo: nothing is written.
+    let again = sync(&app, &source).await;
+    assert_eq!(
+        (again["created"].clone(), again["unchanged"].clone(), again["updated"].clone()),
+        (json!(0), json!(4), json!(0))
+    );
+
+    // DefectDojo: a severity raised, a mitigation, a new finding, a deletion.
+    dojo.change("findings", 201, &json!({ "severity": "Critical" }));
+    dojo.change(
+        "findings",
+        203,
+        &json!({ "is_mitigated": true, "active": false, "mitigated": "2026-03-01T10:00:00Z" }),
+    );
+    dojo.push(
+        "findings",
+        finding(&json!({ "id": 205, "title": "Open redirect", "severity": "High", "date": "2026-03-02" })),
+    );
+    dojo.remove("findings", 204);
+    let changed = sync(&app, &source).await;
+    assert_eq!(
+        changed,
+        json!({ "created": 1, "updated": 2, "unchanged": 1, "closed": 1, "anomalies": 0, "skipped": 0 })
+    );
+    let after = synced(&app).await;
+    let by_title = |title: &str| after.iter().find(|row| row.0 == title).cloned().expect(title);
+    // Critical: 1 day from 2026-02-27, breached.
+    assert_eq!(by_title("SQL injection").1.as_str(), "CRITICAL");
+    assert_eq!(by_title("SQL injection").2.as_str(), "BREACHED");
+    assert_eq!((by_title("Reflected XSS").2.as_str(), by_title("Reflected XSS").3), ("MET", true));
+    assert_eq!(by_title("Open redirect").4, json!("2026-03-07"));
+    assert!(by_title("Old header").3, "a finding deleted in DefectDojo is closed here");
+    assert_eq!(after.len(), 5, "nothing duplicated");
+    let status = source_status(&app).await;
+    assert_eq!((status["lastError"].clone(), status["failures"].clone()), (Value::Null, json!(0)));
+    assert_eq!(status["findingsSynced"], json!(8), "4 created, then 1 created, 2 changed and 1 closed");
+}
+
+#[tokio::test]
+async fn faults_stop_a_run_with_a_clear_status_and_lose_or_duplicate_nothing() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    // More than one page of findings, so a fault can strike mid-way.
+    for id in 300..1_300 {
+        dojo.push(
+            "findings",
+            finding(&json!({ "id": id, "title": format!("Finding {id}"), "severity": "Medium", "date": "2026-02-27" })),
+        );
+    }
+    let source = add_source(&app, &dojo.url).await;
+
+    // The first page goes through, the second gets a 502: the run stops, keeps the first page.
+    dojo.fail_findings_with(&[0, 502]);
+    let failed = app.admin(SYNC, json!({ "id": source })).await;
+    assert_eq!(failed.code(), "SERVICE_UNAVAILABLE", "{}", failed.message());
+    assert!(failed.message().contains("HTTP 502"), "{}", failed.message());
+    let status = source_status(&app).await;
+    assert!(status["lastError"].as_str().is_some_and(|e| e.contains("502")), "{status}");
+    assert_eq!(status["failures"], json!(1));
+    let kept = app.admin("{ findings(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(kept.data()["findings"]["totalCount"], json!(500), "the first page is kept");
+
+    // The token revoked: a clear reason, nothing changed.
+    dojo.set_token("another-token");
+    let refused = app.admin(SYNC, json!({ "id": source })).await;
+    assert!(refused.message().contains("refused the API token"), "{}", refused.message());
+    assert_eq!(source_status(&app).await["failures"], json!(2));
+
+    // DefectDojo unreachable.
+    let gone = add_source(&app, "http://127.0.0.1:9").await;
+    let unreachable = app.admin(SYNC, json!({ "id": gone })).await;
+    assert!(unreachable.message().contains("unreachable"), "{}", unreachable.message());
+
+    // Back to normal: the run resumes and ends with every finding once.
+    dojo.set_token(TOKEN);
+    let resumed = sync(&app, &source).await;
+    assert_eq!((resumed["created"].clone(), resumed["unchanged"].clone()), (json!(504), json!(500)));
+    let all = app.admin("{ findings(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(all.data()["findings"]["totalCount"], json!(1_004));
+    assert_eq!(source_status(&app).await["failures"], json!(0));
+}
+
+#[tokio::test]
+async fn only_superusers_manage_sources_and_bad_settings_are_refused() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let (_, member) = app.user("rincewind").await;
+    let create = "mutation($u: String!) { createDefectDojoSource(input: {url: $u, token: \"abc\"}) { id } }";
+    let denied = app.gql(Some(&member), create, json!({ "u": "https://dojo.example.com" })).await;
+    assert_eq!(denied.code(), "FORBIDDEN");
+    let listed = app.gql(Some(&member), "{ defectDojoSources { id } }", json!({})).await;
+    assert_eq!(listed.code(), "FORBIDDEN");
+    let synced = app.gql(Some(&member), SYNC, json!({ "id": "1" })).await;
+    assert_eq!(synced.code(), "FORBIDDEN");
+    assert_eq!(app.admin(SYNC, json!({ "id": "999" })).await.code(), "NOT_FOUND");
+    for (url, token, interval, word) in [
+        ("ftp://dojo.example.com", "abc", 300, "http(s)"),
+        ("https://user:secret@dojo.example.com", "abc", 300, "credentials"),
+        ("not a url", "abc", 300, "url"),
+        ("https://dojo.example.com", "", 300, "token"),
+        ("https://dojo.example.com", "abc", 5, "interval"),
+    ] {
+        let refused = app
+            .admin(
+                "mutation($u: String!, $t: String!, $i: Int) { createDefectDojoSource(input: {url: $u, token: $t, interval: $i}) { id } }",
+                json!({ "u": url, "t": token, "i": interval }),
+            )
+            .await;
+        assert_eq!(refused.code(), "BAD_USER_INPUT", "{url} {token} {interval}");
+        assert!(refused.message().contains(word), "{}", refused.message());
+    }
+    assert_eq!(app.admin("{ defectDojoSources { id } }", json!({})).await.data()["defectDojoSources"], json!([]));
+}
