@@ -32,6 +32,23 @@ pub enum Command {
     Report(ReportArgs),
     /// Import a scanner report into a product's engagement, as DefectDojo's import-scan (or reimport-scan).
     Import(ImportArgs),
+    /// Sync with another system now, as the scheduler does every interval.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Pull DefectDojo's SLA configurations, products, engagements and findings now (every source, or the one
+    /// of `--source`); `SLAWATCH_DEFECTDOJO_URL` and `_TOKEN` add theirs first.
+    Defectdojo(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The id of the source to sync (see `defectDojoSources`); default every source.
+    #[arg(long)]
+    pub source: Option<i32>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
-//! The CLI's progress bar while `slawatch import` reads a large report: drawn on stderr only when it is a
-//! terminal (a pipeline's log gets the summary line alone), fed by the import's count of bytes read.
+//! The CLI's progress bars, drawn on stderr only when it is a terminal (a pipeline's log gets the summary
+//! line alone): while `slawatch import` reads a large report (fed by its count of bytes read), and while
+//! `slawatch sync defectdojo` pages through findings (fed by the sync's count).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +49,35 @@ impl ReadProgress {
         if let Some(follower) = self.follower {
             follower.abort();
         }
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A bar counting `what` (findings synced) towards a total that may change while it runs.
+pub struct CountProgress {
+    bar: ProgressBar,
+}
+
+impl CountProgress {
+    #[must_use]
+    pub fn show(what: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template(&format!("{{wide_bar}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)"))
+        {
+            bar.set_style(style);
+        }
+        Self { bar }
+    }
+
+    /// `done` of `total`.
+    pub fn set(&self, done: u64, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
+    /// Clears the bar (the summary line follows it).
+    pub fn finish(self) {
         self.bar.finish_and_clear();
     }
 }

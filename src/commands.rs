@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::DateTime;
 
-use crate::cli::{ImportArgs, ReportArgs, TokenCommand, UserCommand};
+use crate::cli::{ImportArgs, ReportArgs, SyncArgs, TokenCommand, UserCommand};
 use crate::domain::{ApiTokenId, UserId};
 use crate::error::ServiceError;
 use crate::report::{Format, ReportView};
@@ -236,4 +236,41 @@ pub async fn import(state: &AppState, args: ImportArgs) -> Result<(), StartupErr
         outcome.test.id, changed.created, changed.closed, changed.reactivated, changed.untouched
     );
     Ok(())
+}
+
+/// `slawatch sync defectdojo`: every source (or `--source`) now, with a progress bar on a terminal, a
+/// summary line per source; a failed source names why and makes the command fail.
+pub async fn sync_defectdojo(state: &AppState, args: SyncArgs) -> Result<(), StartupError> {
+    use crate::service::{defectdojo_sources, defectdojo_sync};
+    let failed = |err: ServiceError| StartupError::Service(err.public_message());
+    defectdojo_sources::ensure_configured(state).await.map_err(failed)?;
+    let actor = command_line();
+    let sources = defectdojo_sources::list(state, &actor).await.map_err(failed)?;
+    let chosen: Vec<_> = sources.into_iter().filter(|s| args.source.is_none_or(|id| s.id.get() == id)).collect();
+    if chosen.is_empty() {
+        return Err(StartupError::Service(match args.source {
+            Some(id) => format!("--source {id}: there is no DefectDojo source of that id"),
+            None => "no DefectDojo source: set SLAWATCH_DEFECTDOJO_URL and SLAWATCH_DEFECTDOJO_TOKEN, or add one \
+                     with the createDefectDojoSource mutation"
+                .to_owned(),
+        }));
+    }
+    let mut failures = Vec::new();
+    for source in chosen {
+        eprintln!("syncing DefectDojo at {}…", source.url);
+        let bar = crate::cli_progress::CountProgress::show("findings");
+        let outcome = defectdojo_sync::run(state, &actor, source.id, &|done, total| bar.set(done, total)).await;
+        bar.finish();
+        match outcome {
+            Ok(report) => {
+                let f = report.findings;
+                println!(
+                    "source {} ({}): {} created, {} updated, {} unchanged, {} closed, {} anomalies, {} skipped",
+                    source.id, source.url, f.created, f.updated, f.unchanged, report.closed, f.anomalies, f.skipped
+                );
+            }
+            Err(err) => failures.push(format!("source {} ({}): {}", source.id, source.url, err.public_message())),
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(StartupError::Service(failures.join("; "))) }
 }

@@ -59,6 +59,9 @@ pub struct Config {
     pub reports_per_hour: u64,
     /// Kept reports older than this many days are deleted.
     pub report_retention_days: i64,
+    /// A DefectDojo instance to keep in step with (added as a source at start-up), and its API token.
+    pub defectdojo_url: Option<String>,
+    pub defectdojo_token: Option<String>,
     /// How long a request waits for a database connection before `SERVICE_UNAVAILABLE`.
     pub db_acquire_timeout: std::time::Duration,
 }
@@ -114,6 +117,8 @@ impl std::fmt::Debug for Config {
             reports_per_hour,
             report_retention_days,
             db_acquire_timeout,
+            defectdojo_url,
+            defectdojo_token,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -144,6 +149,8 @@ impl std::fmt::Debug for Config {
             .field("reports_per_hour", reports_per_hour)
             .field("report_retention_days", report_retention_days)
             .field("db_acquire_timeout", db_acquire_timeout)
+            .field("defectdojo_url", defectdojo_url)
+            .field("defectdojo_token", &redacted(defectdojo_token.as_ref()))
             .finish()
     }
 }
@@ -179,6 +186,8 @@ impl Default for Config {
             reports_per_hour: 20,
             report_retention_days: 400,
             db_acquire_timeout: std::time::Duration::from_secs(5),
+            defectdojo_url: None,
+            defectdojo_token: None,
         }
     }
 }
@@ -234,6 +243,8 @@ struct FileSettings {
     live_buffer_events: Option<usize>,
     ws_init_timeout_seconds: Option<u64>,
     max_pending_sockets_per_address: Option<usize>,
+    defectdojo_url: Option<String>,
+    defectdojo_token: Option<String>,
 }
 
 impl Config {
@@ -328,6 +339,16 @@ impl Config {
             config.limits.login_failure_window_seconds = seconds;
         }
         config.metrics_token = pick("SLAWATCH_METRICS_TOKEN", file.metrics_token);
+        config.defectdojo_url = pick("SLAWATCH_DEFECTDOJO_URL", file.defectdojo_url);
+        config.defectdojo_token = pick("SLAWATCH_DEFECTDOJO_TOKEN", file.defectdojo_token);
+        if config.defectdojo_url.is_some() != config.defectdojo_token.is_some() {
+            let missing =
+                if config.defectdojo_url.is_some() { "SLAWATCH_DEFECTDOJO_TOKEN" } else { "SLAWATCH_DEFECTDOJO_URL" };
+            return Err(invalid(
+                missing,
+                "SLAWATCH_DEFECTDOJO_URL and SLAWATCH_DEFECTDOJO_TOKEN go together".to_owned(),
+            ));
+        }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));
         }

@@ -82,6 +82,10 @@ async fn run(command: Command, config: Config) -> Result<(), StartupError> {
             let state = startup::prepare_state(config, Clock::system()).await?;
             commands::report(&state, args).await
         }
+        Command::Sync(slawatch::cli::SyncCommand::Defectdojo(args)) => {
+            let state = startup::prepare_state(config, Clock::system()).await?;
+            commands::sync_defectdojo(&state, args).await
+        }
         Command::Import(args) => {
             let state = startup::prepare_state(config, Clock::system()).await?;
             commands::import(&state, args).await

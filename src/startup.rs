@@ -124,6 +124,9 @@ impl Application {
                 ),
             }
         }
+        crate::service::defectdojo_sources::ensure_configured(&state)
+            .await
+            .map_err(|err| StartupError::Service(err.public_message()))?;
         let router = router(state.clone());
         Ok(Self { listener, router, state })
     }

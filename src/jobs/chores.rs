@@ -1,6 +1,6 @@
 //! The periodic chores, each on one instance at a time: risk acceptance expiry and scheduled reports every
 //! sweep interval, the hourly housekeeping (engagement reminders and auto-close, alert and report
-//! retention), and webhook recovery.
+//! retention), webhook recovery, and the DefectDojo syncs.
 
 use std::time::Duration;
 
@@ -62,6 +62,17 @@ pub async fn webhook_recovery(context: JobContext) {
     super::every_exclusive(context, "webhook_recovery", Duration::from_secs(seconds), || async {
         let recovered = housekeeping::recover_webhooks(&state).await;
         log_outcome(recovered, "webhook endpoints back to ACTIVE_TMP after their rest", "webhook recovery");
+    })
+    .await;
+}
+
+/// Syncs the DefectDojo sources whose next run has come (each at its own interval, with back-off after
+/// failures); looked for every 15 seconds.
+pub async fn defectdojo_sync(context: JobContext) {
+    let state = context.state.clone();
+    super::every_exclusive(context, "defectdojo_sync", Duration::from_secs(15), || async {
+        let synced = Box::pin(crate::service::defectdojo_sync::run_due(&state)).await;
+        log_outcome(synced, "DefectDojo sources synced", "DefectDojo sync");
     })
     .await;
 }

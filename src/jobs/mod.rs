@@ -46,7 +46,8 @@ impl Scheduler {
             tokio::spawn(sla_sweep::run(context.clone())),
             tokio::spawn(chores::hourly(context.clone())),
             tokio::spawn(chores::webhook_recovery(context.clone())),
-            tokio::spawn(chores::report_schedules(context)),
+            tokio::spawn(chores::report_schedules(context.clone())),
+            tokio::spawn(chores::defectdojo_sync(context)),
         ];
         Self { stop, handles, state: state.clone(), instance }
     }
@@ -65,7 +66,8 @@ impl Scheduler {
 }
 
 /// Runs every job's unit once, as the scheduler would when all are due, on this instance without leases:
-/// the SLA sweep, risk expiry, scheduled reports, the hourly chores, webhook recovery, then the delivery
+/// the SLA sweep, risk expiry, scheduled reports, the hourly chores, webhook recovery, the DefectDojo
+/// sources whose sync is due, then the delivery
 /// worker until nothing is due. For tests and administrators who run jobs on demand instead of waiting.
 pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     use crate::service::{housekeeping, reports, risk, sla_sweep};
@@ -77,6 +79,7 @@ pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     housekeeping::clean_alerts(state).await?;
     reports::delete_expired(state).await?;
     housekeeping::recover_webhooks(state).await?;
+    crate::service::defectdojo_sync::run_due(state).await?;
     let channels = crate::notify::Channels::from_state(state);
     while delivery::run_once(state, &channels).await? > 0 {}
     Ok(())

@@ -122,3 +122,31 @@ pub(crate) async fn record_run(
     txn.commit().await?;
     Ok(())
 }
+
+/// Adds the instance named by `SLAWATCH_DEFECTDOJO_URL` / `_TOKEN` as a source when there is none of that
+/// URL yet, or gives the existing one the configured token. Nothing when they are not set.
+pub async fn ensure_configured(state: &AppState) -> ServiceResult<()> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let (Some(url), Some(token)) = (&state.config.defectdojo_url, &state.config.defectdojo_token) else {
+        return Ok(());
+    };
+    let url = checked_url(url)
+        .map_err(|err| ServiceError::bad_input(format!("SLAWATCH_DEFECTDOJO_URL: {}", err.public_message())))?;
+    let found =
+        defectdojo_source::Entity::find().filter(defectdojo_source::Column::Url.eq(&url)).one(&state.db).await?;
+    match found {
+        None => {
+            let input = SourceInput { url, token: token.clone(), interval_seconds: None };
+            create(state, &Actor::system("configuration"), input).await?;
+        }
+        Some(source) if source.token != *token => {
+            let mut model: defectdojo_source::ActiveModel = source.into();
+            model.token = Set(token.clone());
+            let txn = db::begin_write(&state.db).await?;
+            model.update(&txn).await?;
+            txn.commit().await?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}

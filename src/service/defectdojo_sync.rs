@@ -183,3 +183,22 @@ async fn close(state: &AppState, placement: &Placement, ids: &[FindingId]) -> Se
     state.announce(signals).await;
     Ok(closed)
 }
+
+/// Syncs every source whose next run has come (the scheduler's job, one instance at a time); a failure is
+/// written on its source and retried after the back-off. Returns how many sources ran.
+pub async fn run_due(state: &AppState) -> ServiceResult<usize> {
+    let now = state.clock.now().timestamp();
+    let actor = Actor::system("defectdojo-sync");
+    let due: Vec<DefectDojoSourceId> = defectdojo_source::Entity::find()
+        .filter(defectdojo_source::Column::NextRunAt.lte(now))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|source| source.id)
+        .collect();
+    for &id in &due {
+        // Recorded on the source and logged by `run`; the other sources still run.
+        let _ = Box::pin(run(state, &actor, id, &|_, _| {})).await;
+    }
+    Ok(due.len())
+}

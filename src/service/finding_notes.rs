@@ -6,7 +6,7 @@ use crate::db;
 use crate::domain::{FindingId, NotificationEvent, ProductRole, UserId, mentions};
 use crate::entity::{finding, finding_note, finding_reviewer, user};
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::findings::editable;
+use crate::service::findings::annotatable;
 use crate::service::{Actor, access, events, outbox};
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub async fn add_note(
     }
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
+    let found = annotatable(&txn, actor, id, ProductRole::Writer).await?;
     let note = finding_note::ActiveModel {
         finding_id: Set(id),
         author_id: Set(Some(actor.user_id)),
@@ -75,7 +75,7 @@ pub async fn request_review(
     }
     let now = state.clock.now().timestamp();
     let txn = db::begin_write(&state.db).await?;
-    let found = editable(&txn, actor, id, ProductRole::Writer).await?;
+    let found = annotatable(&txn, actor, id, ProductRole::Writer).await?;
     for &reviewer in reviewer_ids {
         // Unknown, inactive and unable to view the product look the same: the error confirms no account.
         let no_such_reviewer = || ServiceError::NotFound(format!("user {reviewer} cannot review this finding"));

@@ -201,7 +201,8 @@ async fn visible<C: ConnectionTrait>(
     Ok((found, role))
 }
 
-pub(crate) async fn editable<C: ConnectionTrait>(
+/// A finding the actor may annotate (notes, review requests) with `required`, wherever it comes from.
+pub(crate) async fn annotatable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: FindingId,
@@ -209,6 +210,27 @@ pub(crate) async fn editable<C: ConnectionTrait>(
 ) -> ServiceResult<finding::Model> {
     let (found, role) = visible(conn, actor, id).await?;
     access::ensure_allows(role, required)?;
+    Ok(found)
+}
+
+/// A finding the actor may change with `required`. One kept in step with DefectDojo is DefectDojo's to
+/// change (a change here would be undone by the next sync): `FORBIDDEN`, naming the instance.
+pub(crate) async fn editable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: FindingId,
+    required: ProductRole,
+) -> ServiceResult<finding::Model> {
+    let found = annotatable(conn, actor, id, required).await?;
+    if let Some(source) = found.source_id {
+        let url = crate::entity::defectdojo_source::Entity::find_by_id(source)
+            .one(conn)
+            .await?
+            .map_or_else(|| format!("source {source}"), |s| s.url);
+        return Err(ServiceError::Forbidden(format!(
+            "this finding is kept in step with DefectDojo at {url}: change it there (notes may be added here)"
+        )));
+    }
     Ok(found)
 }
 

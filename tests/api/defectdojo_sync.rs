@@ -236,3 +236,130 @@ async fn only_superusers_manage_sources_and_bad_settings_are_refused() {
     }
     assert_eq!(app.admin("{ defectDojoSources { id } }", json!({})).await.data()["defectDojoSources"], json!([]));
 }
+
+#[tokio::test]
+async fn a_synced_finding_is_changed_in_defectdojo_only_but_takes_notes_here() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    let source = add_source(&app, &dojo.url).await;
+    sync(&app, &source).await;
+    let read = app
+        .admin("{ findings(first: 1, filter: {search: \"SQL injection\"}) { edges { node { id } } } }", json!({}))
+        .await;
+    let id = read.data()["findings"]["edges"][0]["node"]["id"].as_str().expect("the synced finding").to_owned();
+    for change in [
+        "mutation($id: ID!) { updateFinding(id: $id, input: {severity: LOW}) { id } }",
+        "mutation($id: ID!) { mitigateFinding(id: $id) { id } }",
+        "mutation($id: ID!) { acceptRisk(id: $id) { id } }",
+        "mutation($id: ID!) { deleteFinding(id: $id) { id } }",
+    ] {
+        let refused = app.admin(change, json!({ "id": id })).await;
+        assert_eq!(refused.code(), "FORBIDDEN", "{change}");
+        assert!(refused.message().contains(&dojo.url), "names the instance: {}", refused.message());
+    }
+    let noted = app
+        .admin(
+            "mutation($id: ID!) { addFindingNote(findingId: $id, text: \"Fix in sprint 12\") { text } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(noted.data()["addFindingNote"]["text"], json!("Fix in sprint 12"));
+    let kept = app.admin("query($id: ID!) { finding(id: $id) { severity isMitigated } }", json!({ "id": id })).await;
+    assert_eq!(kept.data()["finding"], json!({ "severity": "HIGH", "isMitigated": false }));
+}
+
+#[tokio::test]
+async fn data_as_defectdojo_stores_it_is_kept_and_its_history_does_not_flood() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    dojo.set(
+        "findings",
+        vec![
+            // Mitigated ten days before its own date, and `mitigated` without `is_mitigated`: kept, flagged.
+            finding(&json!({ "id": 401, "title": "Mitigated before found", "date": "2026-02-20", "active": false,
+                             "is_mitigated": true, "mitigated": "2026-02-10T08:00:00Z", "sla_expiration_date": null })),
+            finding(&json!({ "id": 402, "title": "Half closed", "date": "2026-02-27", "mitigated": "2026-02-28T08:00:00Z" })),
+            // History: breached three months ago (nothing), breached this night (one breach), half way (one
+            // approaching) — never a notification per threshold already passed.
+            finding(&json!({ "id": 403, "title": "Ancient", "severity": "High", "date": "2025-12-01" })),
+            finding(&json!({ "id": 404, "title": "Breached tonight", "severity": "Critical", "date": "2026-02-28" })),
+            finding(&json!({ "id": 405, "title": "Half way", "severity": "Medium", "date": "2026-02-13" })),
+        ],
+    );
+    let source = add_source(&app, &dojo.url).await;
+    let report = sync(&app, &source).await;
+    assert_eq!(
+        report,
+        json!({ "created": 5, "updated": 0, "unchanged": 0, "closed": 0, "anomalies": 2, "skipped": 0 })
+    );
+    let states: Vec<(String, String, bool)> =
+        synced(&app).await.into_iter().map(|(title, _, state, mitigated, _, _)| (title, state, mitigated)).collect();
+    assert!(states.contains(&("Mitigated before found".to_owned(), "MET".to_owned(), true)), "{states:?}");
+    assert!(states.contains(&("Half closed".to_owned(), "ON_TRACK".to_owned(), false)), "{states:?}");
+
+    app.run_due_jobs().await;
+    app.run_due_jobs().await;
+    let sql = "SELECT f.title AS title, n.event AS event FROM notifications n JOIN findings f ON f.id = n.finding_id \
+               WHERE n.event LIKE 'sla_%' ORDER BY f.title, n.id";
+    let backend = app.state.db.get_database_backend();
+    let rows = app.state.db.query_all_raw(Statement::from_string(backend, sql)).await.expect("query");
+    let sent: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.try_get::<String>("", "title").expect("title"), r.try_get::<String>("", "event").expect("event")))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("Breached tonight".to_owned(), "sla_breach".to_owned()),
+            ("Half way".to_owned(), "sla_breach_approaching".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_command_line_and_the_scheduler_sync_configured_sources() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    let cli = |args: &[&str], dojo_env: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_slawatch"));
+        command.args(args).env("DATABASE_URL", &app.state.config.database_url).env("RUST_LOG", "warn");
+        if dojo_env {
+            command.env("SLAWATCH_DEFECTDOJO_URL", &dojo.url).env("SLAWATCH_DEFECTDOJO_TOKEN", TOKEN);
+        }
+        command.output()
+    };
+    let none = cli(&["sync", "defectdojo"], false).await.expect("runs");
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("SLAWATCH_DEFECTDOJO_URL"), "{none:?}");
+
+    // The configured instance becomes a source and is synced.
+    let first = cli(&["sync", "defectdojo"], true).await.expect("runs");
+    let printed = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(first.status.success(), "{first:?}");
+    assert!(printed.contains("4 created, 0 updated, 0 unchanged, 0 closed"), "{printed}");
+    let unknown = cli(&["sync", "defectdojo", "--source", "999"], true).await.expect("runs");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--source 999"), "{unknown:?}");
+    let sources = app.admin("{ defectDojoSources { id url } }", json!({})).await;
+    assert_eq!(sources.data()["defectDojoSources"][0]["url"], json!(dojo.url));
+
+    // The scheduler's job syncs a source when its interval has passed, not before.
+    dojo.push(
+        "findings",
+        finding(&json!({ "id": 206, "title": "Clickjacking", "severity": "Low", "date": "2026-03-01" })),
+    );
+    app.run_due_jobs().await;
+    let count = || async {
+        app.admin("{ findings(first: 1) { totalCount } }", json!({})).await.data()["findings"]["totalCount"].clone()
+    };
+    assert_eq!(count().await, json!(4), "not due yet");
+    // The command line ran on the real clock: its next run is an interval after that.
+    let next =
+        app.admin("{ defectDojoSources { nextRunAt } }", json!({})).await.data()["defectDojoSources"][0]["nextRunAt"]
+            .as_str()
+            .map(crate::helpers::at)
+            .expect("a next run");
+    app.clock.set(next + chrono::TimeDelta::seconds(1));
+    app.run_due_jobs().await;
+    assert_eq!(count().await, json!(5));
+}
