@@ -29,6 +29,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer("findings_synced").default(0))
                     .col(integer("failures").default(0))
                     .col(big_integer_null("next_run_at"))
+                    .col(big_integer_null("watermark"))
+                    .col(big_integer_null("next_full_at"))
                     .col(big_integer("created_at"))
                     .to_owned(),
             )

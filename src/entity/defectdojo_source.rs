@@ -24,6 +24,11 @@ pub struct Model {
     pub failures: i32,
     /// When the scheduler runs it next.
     pub next_run_at: Option<i64>,
+    /// The newest `last_status_update` (epoch seconds) a completed run saw: later runs ask for findings
+    /// changed since (`None` until a full run completes).
+    pub watermark: Option<i64>,
+    /// When the next full run (every finding, deletions found) is due.
+    pub next_full_at: Option<i64>,
     pub created_at: i64,
 }
 

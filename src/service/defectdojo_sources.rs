@@ -17,6 +17,8 @@ pub const DEFAULT_INTERVAL_SECONDS: i32 = 300;
 pub const INTERVAL_RANGE: std::ops::RangeInclusive<i32> = 60..=86_400;
 /// The longest wait after failed runs (the back-off doubles the interval up to it).
 const LONGEST_BACK_OFF_SECONDS: i64 = 3_600;
+/// How often a run reads every finding (finding deletions and edits that leave the status alone).
+const FULL_RUN_EVERY_SECONDS: i64 = 3_600;
 
 /// A new source.
 #[derive(Debug, Clone)]
@@ -94,13 +96,18 @@ pub(crate) async fn record_run(
     state: &AppState,
     source: &defectdojo_source::Model,
     started: DateTime<Utc>,
-    outcome: Result<u64, &ServiceError>,
+    outcome: Result<&crate::service::defectdojo_sync::SyncReport, &ServiceError>,
 ) -> ServiceResult<()> {
     let interval = i64::from(source.interval_seconds);
     let mut model: defectdojo_source::ActiveModel = source.clone().into();
     model.last_run_at = Set(Some(started.timestamp()));
     match outcome {
-        Ok(written) => {
+        Ok(report) => {
+            let written = report.findings.created + report.findings.updated + report.closed;
+            model.watermark = Set(report.watermark.or(source.watermark).or(Some(started.timestamp())));
+            if report.full {
+                model.next_full_at = Set(Some(started.timestamp() + FULL_RUN_EVERY_SECONDS));
+            }
             model.last_success_at = Set(Some(started.timestamp()));
             model.last_error = Set(None);
             model.failures = Set(0);

@@ -1,7 +1,8 @@
-//! A sync run of one DefectDojo source: the reference data (one transaction), then every finding a page at a
-//! time in DefectDojo's id order (a transaction per page, so an interrupted run keeps what it wrote and the
-//! next run goes on from there: a record already current costs no write), then the findings DefectDojo no
-//! longer has, checked one by one by id before they are closed here. The run's outcome is written on the
+//! A sync run of one DefectDojo source: the reference data (one transaction), then the findings a page per
+//! transaction (an interrupted run keeps what it wrote; a record already current costs no write). A full run
+//! (the first, then hourly) reads every finding in id order and closes those DefectDojo no longer has,
+//! asked for by id first; the runs between read only the findings whose status changed since the last one
+//! (DefectDojo's `last_status_update`, newest first, down to the watermark). The run's outcome is written on the
 //! source (`lastRunAt`, `lastError`, `findingsSynced`), and a failed run is retried after a back-off.
 
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,8 @@ const REFERENCE_PAGE: u64 = 200;
 const FINDINGS_PAGE: u64 = 500;
 /// Ids asked for at once when checking that findings are gone.
 const IDS_AT_ONCE: usize = 100;
+/// How far before the watermark a run looks again.
+const WATERMARK_OVERLAP_SECONDS: i64 = 300;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,10 @@ pub struct SyncReport {
     pub closed: u64,
     /// Deadlines recomputed because a configuration changed or a product switched.
     pub recomputed: u64,
+    /// Whether it read every finding (and so found deletions), rather than those changed since the last run.
+    pub full: bool,
+    /// The newest status change seen so far: where the next run starts.
+    pub watermark: Option<i64>,
 }
 
 impl From<DojoError> for ServiceError {
@@ -52,8 +59,7 @@ pub async fn run(
     let source = defectdojo_sources::get(state, actor, source_id).await?;
     let started = state.clock.now();
     let outcome = pull(state, &source, progress).await;
-    let written = outcome.as_ref().map(|report| report.findings.created + report.findings.updated + report.closed);
-    defectdojo_sources::record_run(state, &source, started, written).await?;
+    defectdojo_sources::record_run(state, &source, started, outcome.as_ref()).await?;
     if let Err(err) = &outcome {
         tracing::warn!(source = %source.id, error = %err.public_message(), "DefectDojo sync stopped");
     }
@@ -94,21 +100,75 @@ async fn pull(
         post_breach: chrono::TimeDelta::days(state.config.sla_notify_post_breach_days),
     };
     let mut report = SyncReport { recomputed: mapped.recomputed, ..SyncReport::default() };
+    let now = now.timestamp();
+    let full = source.watermark.is_none() || source.next_full_at.is_none_or(|at| at <= now);
+    let newest = if full {
+        let (seen, newest) = every_finding(state, &client, &placement, &mut report, progress).await?;
+        report.closed = close_gone(state, &client, &placement, &seen, &mut report.findings).await?;
+        report.full = true;
+        newest
+    } else {
+        changed_findings(state, &client, &placement, source.watermark.unwrap_or(0), &mut report, progress).await?
+    };
+    report.watermark = newest.max(source.watermark);
+    Ok(report)
+}
+
+/// Every finding, a page at a time in id order; returns the ids seen and the newest status change.
+async fn every_finding(
+    state: &AppState,
+    client: &DojoClient,
+    placement: &Placement,
+    report: &mut SyncReport,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> ServiceResult<(HashSet<DojoId>, Option<i64>)> {
     let mut seen = HashSet::new();
+    let mut newest = None;
     let order = [("o", "id".to_owned())];
     loop {
         let page: records::Page<records::Finding> =
             client.page("findings", &order, seen.len() as u64, FINDINGS_PAGE).await?;
-        let last = page.next.is_none() || page.results.is_empty();
+        let finished = page.next.is_none() || page.results.is_empty();
         seen.extend(page.results.iter().map(|f| DojoId::new(f.id)));
-        report.findings.add(write(state, &placement, &page.results).await?);
+        newest = newest.max(page.results.iter().filter_map(|f| f.last_status_update).map(|at| at.timestamp()).max());
+        report.findings.add(write(state, placement, &page.results).await?);
         progress(seen.len() as u64, page.count.max(seen.len() as u64));
-        if last {
-            break;
+        if finished {
+            return Ok((seen, newest));
         }
     }
-    report.closed = close_gone(state, &client, &placement, &seen, &mut report.findings).await?;
-    Ok(report)
+}
+
+/// The findings whose status changed since `watermark` (and new ones), newest first, until a page reaches
+/// an older one (five minutes of overlap: clocks and commits are not exact). DefectDojo cannot order or
+/// filter by `updated`, so an edit that leaves the status alone (a severity) waits for the next full run.
+/// Returns the newest status change seen.
+async fn changed_findings(
+    state: &AppState,
+    client: &DojoClient,
+    placement: &Placement,
+    watermark: i64,
+    report: &mut SyncReport,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> ServiceResult<Option<i64>> {
+    let cutoff = watermark - WATERMARK_OVERLAP_SECONDS;
+    let order = [("o", "-last_status_update".to_owned())];
+    let (mut offset, mut newest) = (0, None);
+    loop {
+        let page: records::Page<records::Finding> = client.page("findings", &order, offset, FINDINGS_PAGE).await?;
+        offset += page.results.len() as u64;
+        let changes = page.results.iter().filter_map(|f| f.last_status_update).map(|at| at.timestamp());
+        newest = newest.max(changes.clone().max());
+        // A finding without a status time (older DefectDojo data) may sort first: it does not end the scan.
+        let reached_older = changes.clone().any(|at| at < cutoff);
+        let fresh: Vec<records::Finding> =
+            page.results.into_iter().filter(|f| f.last_status_update.is_none_or(|at| at.timestamp() >= cutoff)).collect();
+        report.findings.add(write(state, placement, &fresh).await?);
+        progress(offset, page.count);
+        if reached_older || page.next.is_none() || offset == 0 {
+            return Ok(newest);
+        }
+    }
 }
 
 /// Writes one page in its own transaction and announces it.

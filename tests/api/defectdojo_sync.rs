@@ -131,23 +131,31 @@ async fn a_first_sync_copies_defectdojo_and_a_later_one_follows_its_changes() {
         (json!(0), json!(4), json!(0))
     );
 
-    // DefectDojo: a severity raised, a mitigation, a new finding, a deletion.
+    // DefectDojo: a severity raised (its status time stays), a mitigation and a new finding (status times
+    // after the last run's), a deletion. The next run asks for what changed since the last one: the five
+    // minutes before that are read again, which here takes in the raised severity too.
     dojo.change("findings", 201, &json!({ "severity": "Critical" }));
     dojo.change(
         "findings",
         203,
-        &json!({ "is_mitigated": true, "active": false, "mitigated": "2026-03-01T10:00:00Z" }),
+        &json!({ "is_mitigated": true, "active": false, "mitigated": "2026-03-01T10:00:00Z",
+                 "last_status_update": "2026-11-24T08:00:00Z" }),
     );
     dojo.push(
         "findings",
-        finding(&json!({ "id": 205, "title": "Open redirect", "severity": "High", "date": "2026-03-02" })),
+        finding(&json!({ "id": 205, "title": "Open redirect", "severity": "High", "date": "2026-03-02",
+                         "last_status_update": "2026-11-24T09:00:00Z" })),
     );
     dojo.remove("findings", 204);
     let changed = sync(&app, &source).await;
-    assert_eq!(
-        changed,
-        json!({ "created": 1, "updated": 2, "unchanged": 1, "closed": 1, "anomalies": 0, "skipped": 0 })
-    );
+    assert_eq!(changed, json!({ "created": 1, "updated": 2, "unchanged": 1, "closed": 0, "anomalies": 0, "skipped": 0 }));
+    let requests = dojo.requests();
+    let last = requests.iter().rfind(|r| r.starts_with("/api/v2/findings/")).expect("a findings request");
+    assert!(last.contains("o=-last_status_update"), "an incremental run: {last}");
+    // The deletion shows at the next full run, an hour after the last.
+    app.clock.advance(chrono::TimeDelta::minutes(61));
+    let full = sync(&app, &source).await;
+    assert_eq!(full, json!({ "created": 0, "updated": 0, "unchanged": 4, "closed": 1, "anomalies": 0, "skipped": 0 }));
     let after = synced(&app).await;
     let by_title = |title: &str| after.iter().find(|row| row.0 == title).cloned().expect(title);
     // Critical: 1 day from 2026-02-27, breached.
@@ -346,7 +354,8 @@ async fn the_command_line_and_the_scheduler_sync_configured_sources() {
     // The scheduler's job syncs a source when its interval has passed, not before.
     dojo.push(
         "findings",
-        finding(&json!({ "id": 206, "title": "Clickjacking", "severity": "Low", "date": "2026-03-01" })),
+        finding(&json!({ "id": 206, "title": "Clickjacking", "severity": "Low", "date": "2026-03-01",
+                         "last_status_update": "2026-11-25T00:00:00Z" })),
     );
     app.run_due_jobs().await;
     let count = || async {

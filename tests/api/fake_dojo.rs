@@ -1,6 +1,6 @@
 //! A local imitation of DefectDojo's REST API v2 for the sync tests: lists in the captured responses'
 //! shape (`tests/fixtures/defectdojo/`, DRF's `count`/`next`/`previous`/`results`), `limit`/`offset`
-//! paging, `o=id` ordering and the `id=1,2,3` filter, `Authorization: Token …` checked on every request
+//! paging, `o=id` and `o=-last_status_update` ordering and the `id=1,2,3` filter, `Authorization: Token …` checked on every request
 //! (401 as DefectDojo answers otherwise), and faults scripted per request.
 
 use std::collections::{HashMap, VecDeque};
@@ -39,10 +39,12 @@ pub fn captured(name: &str) -> Value {
     all["requests"][name]["body"].clone()
 }
 
-/// A finding as DefectDojo answers it (the captured open finding, with these fields changed).
+/// A finding as DefectDojo answers it (the captured open finding, its status last changed on 2026-11-20 at
+/// 10:00 by DefectDojo's clock, with these fields changed).
 pub fn finding(changes: &Value) -> Value {
     let mut record = captured("finding_detail");
     record.as_object_mut().expect("an object").remove("prefetch");
+    record["last_status_update"] = json!("2026-11-20T10:00:00Z");
     for (key, value) in changes.as_object().expect("changes") {
         record[key] = value.clone();
     }
@@ -94,6 +96,10 @@ impl FakeDojo {
     pub fn refused(&self) -> usize {
         self.dojo.lock().expect("lock").refused
     }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.dojo.lock().expect("lock").requests.clone()
+    }
 }
 
 type Shared = (Arc<Mutex<Dojo>>, String);
@@ -124,8 +130,19 @@ async fn list(
         let wanted: Vec<i64> = ids.split(',').filter_map(|id| id.parse().ok()).collect();
         records.retain(|r| r["id"].as_i64().is_some_and(|id| wanted.contains(&id)));
     }
-    if query.get("o").map(String::as_str) == Some("id") {
-        records.sort_by_key(|r| r["id"].as_i64());
+    match query.get("o").map(String::as_str) {
+        Some("id") => records.sort_by_key(|r| r["id"].as_i64()),
+        // PostgreSQL's order, as DefectDojo's: descending puts the findings without a time first.
+        Some("-last_status_update") => records.sort_by(|a, b| {
+            let at = |r: &Value| r["last_status_update"].as_str().map(str::to_owned);
+            match (at(a), at(b)) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => y.cmp(&x),
+            }
+        }),
+        _ => {}
     }
     let number = |name: &str, default: usize| query.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
     let (limit, offset) = (number("limit", 20), number("offset", 0));
