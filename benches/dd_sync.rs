@@ -33,7 +33,7 @@ const PRODUCTS: usize = 10;
 #[derive(Default)]
 struct Lists {
     reference: HashMap<String, Vec<String>>,
-    /// (id, last_status_update, JSON) in id order.
+    /// (id, `last_status_update`, JSON) in id order.
     findings: Vec<(i64, String, String)>,
 }
 
@@ -95,7 +95,8 @@ async fn list(
     } else {
         "null".to_owned()
     };
-    let body = format!("{{\"count\": {count}, \"next\": {next}, \"previous\": null, \"results\": [{}]}}", page.join(","));
+    let body =
+        format!("{{\"count\": {count}, \"next\": {next}, \"previous\": null, \"results\": [{}]}}", page.join(","));
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -125,19 +126,30 @@ async fn main() -> BenchResult<()> {
         lists.reference.insert("sla_configurations".into(), reference(vec![json!({ "id": 1, "name": "Default",
             "description": null, "critical": 1, "enforce_critical": true, "high": 7, "enforce_high": true,
             "medium": 30, "enforce_medium": true, "low": 90, "enforce_low": true, "restart_sla_on_reactivation": false })]));
-        lists.reference.insert("product_types".into(), reference(vec![json!({ "id": 1, "name": "Dojo", "description": null })]));
-        lists.reference.insert("products".into(), all(&|p| json!({ "id": p + 1, "name": format!("dojo-product-{p}"),
-            "description": null, "prod_type": 1, "sla_configuration": 1 })));
-        lists.reference.insert("engagements".into(), all(&|p| json!({ "id": p + 1, "name": "Nightly", "description": null,
-            "product": p + 1, "target_start": "2026-11-01", "target_end": "2026-12-31", "status": "In Progress" })));
+        lists
+            .reference
+            .insert("product_types".into(), reference(vec![json!({ "id": 1, "name": "Dojo", "description": null })]));
+        lists.reference.insert(
+            "products".into(),
+            all(&|p| {
+                json!({ "id": p + 1, "name": format!("dojo-product-{p}"),
+            "description": null, "prod_type": 1, "sla_configuration": 1 })
+            }),
+        );
+        lists.reference.insert(
+            "engagements".into(),
+            all(&|p| {
+                json!({ "id": p + 1, "name": "Nightly", "description": null,
+            "product": p + 1, "target_start": "2026-11-01", "target_end": "2026-12-31", "status": "In Progress" })
+            }),
+        );
         lists.reference.insert("tests".into(), all(&|p| json!({ "id": 100 + p, "engagement": p + 1 })));
         lists.findings = (0..total).map(|i| finding(&template, i, false)).collect();
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let app = axum::Router::new()
-        .route("/api/v2/{list}/", axum::routing::get(list))
-        .with_state((lists.clone(), url.clone()));
+    let app =
+        axum::Router::new().route("/api/v2/{list}/", axum::routing::get(list)).with_state((lists.clone(), url.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let input = SourceInput { url, token: "bench-token".to_owned(), interval_seconds: None };

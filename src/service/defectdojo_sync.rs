@@ -161,8 +161,11 @@ async fn changed_findings(
         newest = newest.max(changes.clone().max());
         // A finding without a status time (older DefectDojo data) may sort first: it does not end the scan.
         let reached_older = changes.clone().any(|at| at < cutoff);
-        let fresh: Vec<records::Finding> =
-            page.results.into_iter().filter(|f| f.last_status_update.is_none_or(|at| at.timestamp() >= cutoff)).collect();
+        let fresh: Vec<records::Finding> = page
+            .results
+            .into_iter()
+            .filter(|f| f.last_status_update.is_none_or(|at| at.timestamp() >= cutoff))
+            .collect();
         report.findings.add(write(state, placement, &fresh).await?);
         progress(offset, page.count);
         if reached_older || page.next.is_none() || offset == 0 {

@@ -87,7 +87,10 @@ async fn synced(app: &TestApp) -> Vec<(String, String, String, bool, Value, Stri
 
 async fn source_status(app: &TestApp) -> Value {
     let read = app
-        .admin("{ defectDojoSources { id lastRunAt lastSuccessAt lastError findingsSynced failures } }", json!({}))
+        .admin(
+            "{ defectDojoSources { id lastRunAt lastSuccessAt lastError findingsSynced failures nextRunAt } }",
+            json!({}),
+        )
         .await;
     read.data()["defectDojoSources"][0].clone()
 }
@@ -148,7 +151,10 @@ async fn a_first_sync_copies_defectdojo_and_a_later_one_follows_its_changes() {
     );
     dojo.remove("findings", 204);
     let changed = sync(&app, &source).await;
-    assert_eq!(changed, json!({ "created": 1, "updated": 2, "unchanged": 1, "closed": 0, "anomalies": 0, "skipped": 0 }));
+    assert_eq!(
+        changed,
+        json!({ "created": 1, "updated": 2, "unchanged": 1, "closed": 0, "anomalies": 0, "skipped": 0 })
+    );
     let requests = dojo.requests();
     let last = requests.iter().rfind(|r| r.starts_with("/api/v2/findings/")).expect("a findings request");
     assert!(last.contains("o=-last_status_update"), "an incremental run: {last}");
@@ -198,7 +204,20 @@ async fn faults_stop_a_run_with_a_clear_status_and_lose_or_duplicate_nothing() {
     dojo.set_token("another-token");
     let refused = app.admin(SYNC, json!({ "id": source })).await;
     assert!(refused.message().contains("refused the API token"), "{}", refused.message());
-    assert_eq!(source_status(&app).await["failures"], json!(2));
+    let status = source_status(&app).await;
+    assert_eq!(status["failures"], json!(2));
+    // The back-off doubles per failure: 300 s × 2² after the second.
+    let instant = |key: &str| status[key].as_str().map(crate::helpers::at).expect(key);
+    assert_eq!((instant("nextRunAt") - instant("lastRunAt")).num_seconds(), 1_200);
+
+    // A record that is not what DefectDojo sends stops the run, naming it; one of an unknown severity is
+    // skipped and counted.
+    dojo.set_token(TOKEN);
+    dojo.push("findings", finding(&json!({ "id": 1_400, "title": "Broken", "severity": 5 })));
+    let malformed = app.admin(SYNC, json!({ "id": source })).await;
+    assert!(malformed.message().contains("not what slawatch expects"), "{}", malformed.message());
+    dojo.remove("findings", 1_400);
+    dojo.set_token("another-token");
 
     // DefectDojo unreachable.
     let gone = add_source(&app, "http://127.0.0.1:9").await;
@@ -207,8 +226,10 @@ async fn faults_stop_a_run_with_a_clear_status_and_lose_or_duplicate_nothing() {
 
     // Back to normal: the run resumes and ends with every finding once.
     dojo.set_token(TOKEN);
+    dojo.push("findings", finding(&json!({ "id": 1_401, "title": "Unsure", "severity": "Urgent" })));
     let resumed = sync(&app, &source).await;
-    assert_eq!((resumed["created"].clone(), resumed["unchanged"].clone()), (json!(504), json!(500)));
+    let count = |key: &str| resumed[key].as_u64().expect(key);
+    assert_eq!((count("created") + count("unchanged"), count("skipped"), count("updated")), (1_004, 1, 0), "{resumed}");
     let all = app.admin("{ findings(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(all.data()["findings"]["totalCount"], json!(1_004));
     assert_eq!(source_status(&app).await["failures"], json!(0));
