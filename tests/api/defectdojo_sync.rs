@@ -299,7 +299,6 @@ async fn a_synced_finding_is_changed_in_defectdojo_only_but_takes_notes_here() {
 
 #[tokio::test]
 async fn data_as_defectdojo_stores_it_is_kept_and_its_history_does_not_flood() {
-    use sea_orm::{ConnectionTrait, Statement};
     let app = spawn_app_without_scheduler(|_| {}).await;
     let dojo = dojo().await;
     dojo.set(
@@ -329,14 +328,7 @@ async fn data_as_defectdojo_stores_it_is_kept_and_its_history_does_not_flood() {
 
     app.run_due_jobs().await;
     app.run_due_jobs().await;
-    let sql = "SELECT f.title AS title, n.event AS event FROM notifications n JOIN findings f ON f.id = n.finding_id \
-               WHERE n.event LIKE 'sla_%' ORDER BY f.title, n.id";
-    let backend = app.state.db.get_database_backend();
-    let rows = app.state.db.query_all_raw(Statement::from_string(backend, sql)).await.expect("query");
-    let sent: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| (r.try_get::<String>("", "title").expect("title"), r.try_get::<String>("", "event").expect("event")))
-        .collect();
+    let sent = app.sla_notifications_by_title().await;
     assert_eq!(
         sent,
         [

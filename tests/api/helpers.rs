@@ -246,6 +246,17 @@ pub async fn spawn_app_without_scheduler(adjust: impl FnOnce(&mut Config)) -> Te
 
 impl TestApp {
     /// Runs every job once, as the scheduler would with all of them due (with `spawn_app_without_scheduler`).
+    /// The SLA notifications written so far, as (finding title, event), by title then in order.
+    pub async fn sla_notifications_by_title(&self) -> Vec<(String, String)> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let sql = "SELECT f.title AS title, n.event AS event FROM notifications n JOIN findings f ON f.id = n.finding_id \
+                   WHERE n.event LIKE 'sla_%' ORDER BY f.title, n.id";
+        let backend = self.state.db.get_database_backend();
+        let rows = self.state.db.query_all_raw(Statement::from_string(backend, sql)).await.expect("query");
+        let text = |row: &sea_orm::QueryResult, column: &str| row.try_get::<String>("", column).expect(column);
+        rows.iter().map(|row| (text(row, "title"), text(row, "event"))).collect()
+    }
+
     pub async fn run_due_jobs(&self) {
         slawatch::jobs::run_due_once(&self.state).await.unwrap_or_else(|e| panic!("jobs: {}", e.detail()));
     }

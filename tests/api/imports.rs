@@ -278,7 +278,6 @@ async fn only_a_products_writers_import_and_others_learn_nothing() {
 
 #[tokio::test]
 async fn imported_history_announces_each_findings_present_state_once_and_old_breaches_not_at_all() {
-    use sea_orm::{ConnectionTrait, Statement};
     let app = crate::helpers::spawn_app_without_scheduler(|_| {}).await;
     // The test clock stands at 2026-03-02; the default configuration gives High 7, Medium 30, Low 90 days.
     let report = json!({ "findings": [
@@ -311,14 +310,7 @@ async fn imported_history_announces_each_findings_present_state_once_and_old_bre
     assert!(sla_states.contains(&("Reflected XSS".to_owned(), "APPROACHING".to_owned())), "{sla_states:?}");
     app.run_due_jobs().await;
     app.run_due_jobs().await; // a second sweep emits nothing more
-    let backend = app.state.db.get_database_backend();
-    let sql = "SELECT f.title AS title, n.event AS event FROM notifications n JOIN findings f ON f.id = n.finding_id \
-               WHERE n.event LIKE 'sla_%' ORDER BY f.title, n.id";
-    let rows = app.state.db.query_all_raw(Statement::from_string(backend, sql)).await.expect("query");
-    let sent: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| (r.try_get::<String>("", "title").expect("title"), r.try_get::<String>("", "event").expect("event")))
-        .collect();
+    let sent = app.sla_notifications_by_title().await;
     assert_eq!(
         sent,
         [
