@@ -62,6 +62,8 @@ pub struct Config {
     /// A DefectDojo instance to keep in step with (added as a source at start-up), and its API token.
     pub defectdojo_url: Option<String>,
     pub defectdojo_token: Option<String>,
+    /// How long one request to DefectDojo may take.
+    pub defectdojo_timeout_seconds: u64,
     /// How long a request waits for a database connection before `SERVICE_UNAVAILABLE`.
     pub db_acquire_timeout: std::time::Duration,
 }
@@ -119,6 +121,7 @@ impl std::fmt::Debug for Config {
             db_acquire_timeout,
             defectdojo_url,
             defectdojo_token,
+            defectdojo_timeout_seconds,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -151,6 +154,7 @@ impl std::fmt::Debug for Config {
             .field("db_acquire_timeout", db_acquire_timeout)
             .field("defectdojo_url", defectdojo_url)
             .field("defectdojo_token", &redacted(defectdojo_token.as_ref()))
+            .field("defectdojo_timeout_seconds", defectdojo_timeout_seconds)
             .finish()
     }
 }
@@ -188,6 +192,7 @@ impl Default for Config {
             db_acquire_timeout: std::time::Duration::from_secs(5),
             defectdojo_url: None,
             defectdojo_token: None,
+            defectdojo_timeout_seconds: 30,
         }
     }
 }
@@ -245,6 +250,7 @@ struct FileSettings {
     max_pending_sockets_per_address: Option<usize>,
     defectdojo_url: Option<String>,
     defectdojo_token: Option<String>,
+    defectdojo_timeout_seconds: Option<u64>,
 }
 
 impl Config {
@@ -348,6 +354,11 @@ impl Config {
                 missing,
                 "SLAWATCH_DEFECTDOJO_URL and SLAWATCH_DEFECTDOJO_TOKEN go together".to_owned(),
             ));
+        }
+        if let Some(seconds) =
+            within(&env, "SLAWATCH_DEFECTDOJO_TIMEOUT_SECONDS", file.defectdojo_timeout_seconds, 1..=600)?
+        {
+            config.defectdojo_timeout_seconds = seconds;
         }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));

@@ -8,9 +8,6 @@ use serde::de::DeserializeOwned;
 
 use crate::defectdojo::records::Page;
 
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Why a request to DefectDojo did not give a page.
 #[derive(Debug, thiserror::Error)]
 pub enum DojoError {
@@ -32,12 +29,12 @@ pub struct DojoClient {
 }
 
 impl DojoClient {
-    /// A client for the instance at `base_url` (with or without a trailing `/` or `/api/v2`).
-    pub fn new(base_url: &str, token: &str) -> Result<Self, DojoError> {
+    /// A client for the instance at `base_url` (with or without a trailing `/` or `/api/v2`) whose requests
+    /// each take at most `timeout`.
+    pub fn new(base_url: &str, token: &str, timeout: Duration) -> Result<Self, DojoError> {
         let base = base_url.trim_end_matches('/').trim_end_matches("/api/v2").trim_end_matches('/').to_owned();
         let unreachable = |reason: String| DojoError::Unreachable { url: base.clone(), reason };
-        let http =
-            reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().map_err(|err| unreachable(err.to_string()))?;
+        let http = reqwest::Client::builder().timeout(timeout).build().map_err(|err| unreachable(err.to_string()))?;
         Ok(Self { http, base, token: token.to_owned() })
     }
 

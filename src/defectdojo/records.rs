@@ -47,6 +47,9 @@ pub struct Product {
     pub description: Option<String>,
     pub prod_type: i32,
     pub sla_configuration: Option<i32>,
+    /// No SLA breach notifications for this product's findings.
+    #[serde(default)]
+    pub disable_sla_breach_notifications: bool,
 }
 
 /// `GET /api/v2/engagements/`.

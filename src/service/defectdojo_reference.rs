@@ -210,11 +210,7 @@ pub(crate) async fn products<C: sea_orm::ConnectionTrait>(
                     (found.into(), switched)
                 }
                 Lookup::Missing => {
-                    let model = product::ActiveModel {
-                        disable_sla_breach_notifications: Set(false),
-                        created_at: Set(now.timestamp()),
-                        ..Default::default()
-                    };
+                    let model = product::ActiveModel { created_at: Set(now.timestamp()), ..Default::default() };
                     (model, false)
                 }
                 Lookup::NameTaken => {
@@ -228,6 +224,7 @@ pub(crate) async fn products<C: sea_orm::ConnectionTrait>(
         model.description.set_ne(record.description.clone().unwrap_or_default());
         model.product_type_id.set_ne(type_id);
         model.sla_configuration_id.set_ne(configuration);
+        model.disable_sla_breach_notifications.set_ne(record.disable_sla_breach_notifications);
         let saved = persist(conn, model).await?;
         if switched {
             let policy = sla_configs::policy_of(&sla_configs::get(conn, configuration).await?)?;

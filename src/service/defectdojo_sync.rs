@@ -71,7 +71,8 @@ async fn pull(
     source: &defectdojo_source::Model,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> ServiceResult<SyncReport> {
-    let client = DojoClient::new(&source.url, &source.token)?;
+    let timeout = std::time::Duration::from_secs(state.config.defectdojo_timeout_seconds);
+    let client = DojoClient::new(&source.url, &source.token, timeout)?;
     let configurations: Vec<records::SlaConfiguration> = client.all("sla_configurations", REFERENCE_PAGE).await?;
     let product_types: Vec<records::ProductType> = client.all("product_types", REFERENCE_PAGE).await?;
     let products: Vec<records::Product> = client.all("products", REFERENCE_PAGE).await?;

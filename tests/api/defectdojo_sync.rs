@@ -385,3 +385,87 @@ async fn the_command_line_and_the_scheduler_sync_configured_sources() {
     app.run_due_jobs().await;
     assert_eq!(count().await, json!(5));
 }
+
+#[tokio::test]
+async fn what_defectdojo_changes_moves_deadlines_and_notifies_once() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    dojo.set(
+        "findings",
+        vec![finding(&json!({ "id": 501, "title": "SQL injection", "severity": "High", "date": "2026-02-27" }))],
+    );
+    let source = add_source(&app, &dojo.url).await;
+    sync(&app, &source).await;
+    let expiration = || async {
+        let read =
+            app.admin("{ findings(first: 1) { edges { node { slaExpirationDate slaState } } } }", json!({})).await;
+        read.data()["findings"]["edges"][0]["node"].clone()
+    };
+    assert_eq!(expiration().await["slaExpirationDate"], json!("2026-03-04"));
+
+    // Oracle-Strict-SLA gives High 10 days now: the deadline moves, as for a local change.
+    dojo.change("sla_configurations", 4, &json!({ "high": 10 }));
+    let moved =
+        app.admin("mutation($id: ID!) { syncDefectDojoSource(id: $id) { recomputed } }", json!({ "id": source })).await;
+    assert_eq!(moved.data()["syncDefectDojoSource"]["recomputed"], json!(1));
+    assert_eq!(expiration().await["slaExpirationDate"], json!("2026-03-09"));
+
+    // Breached between two syncs: one sla_breach at the next sweep, not one per sweep or sync.
+    app.clock.set(crate::helpers::at("2026-03-10T12:00:00Z"));
+    app.run_due_jobs().await;
+    app.run_due_jobs().await;
+    assert_eq!(expiration().await["slaState"], json!("BREACHED"));
+    let breaches = |sent: &[(String, String)], event: &str| sent.iter().filter(|(_, e)| e == event).count();
+    assert_eq!(breaches(&app.sla_notifications_by_title().await, "sla_breach"), 1);
+
+    // Mitigated in DefectDojo: the cycle ends MISSED and the breach is resolved, once.
+    dojo.change(
+        "findings",
+        501,
+        &json!({ "is_mitigated": true, "active": false, "mitigated": "2026-03-10T13:00:00Z",
+                 "last_status_update": "2026-11-24T08:00:00Z" }),
+    );
+    sync(&app, &source).await;
+    app.run_due_jobs().await;
+    assert_eq!(expiration().await["slaState"], json!("MISSED"));
+    let sent = app.sla_notifications_by_title().await;
+    assert_eq!((breaches(&sent, "sla_breach"), breaches(&sent, "sla_resolved")), (1, 1), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_slow_defectdojo_times_out_and_the_next_run_goes_through() {
+    let app = spawn_app_without_scheduler(|config| config.defectdojo_timeout_seconds = 2).await;
+    let dojo = dojo().await;
+    let source = add_source(&app, &dojo.url).await;
+    dojo.delay_findings(std::time::Duration::from_secs(5));
+    let slow = app.admin(SYNC, json!({ "id": source })).await;
+    assert!(slow.message().contains("timed out"), "{}", slow.message());
+    assert!(source_status(&app).await["lastError"].as_str().is_some_and(|e| e.contains("timed out")));
+    dojo.delay_findings(std::time::Duration::ZERO);
+    assert_eq!(sync(&app, &source).await["created"], json!(4));
+}
+
+#[tokio::test]
+async fn shifting_pages_close_nothing_by_mistake() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    for id in 300..1_300 {
+        dojo.push("findings", finding(&json!({ "id": id, "title": format!("Finding {id}"), "date": "2026-02-27" })));
+    }
+    let source = add_source(&app, &dojo.url).await;
+    assert_eq!(sync(&app, &source).await["created"], json!(1_004));
+
+    // A finding deleted in DefectDojo while a full run pages by offset: every later one moves a place up,
+    // so one is not on the page the run reads. It is asked for by id, found, and not closed.
+    dojo.delete_after_first_page(300);
+    app.clock.advance(chrono::TimeDelta::minutes(61));
+    let shifted = sync(&app, &source).await;
+    assert_eq!((shifted["closed"].clone(), shifted["unchanged"].clone()), (json!(0), json!(1_004)), "{shifted}");
+    // The next full run closes the deleted one.
+    app.clock.advance(chrono::TimeDelta::minutes(61));
+    let next = sync(&app, &source).await;
+    assert_eq!((next["closed"].clone(), next["unchanged"].clone()), (json!(1), json!(1_003)), "{next}");
+    let open = app.admin("{ findings(first: 1, filter: {isMitigated: false}) { totalCount } }", json!({})).await;
+    // 1,004 less the one closed here and the one DefectDojo had mitigated from the start.
+    assert_eq!(open.data()["findings"]["totalCount"], json!(1_002));
+}

@@ -24,6 +24,10 @@ pub struct Dojo {
     pub requests: Vec<String>,
     /// Requests refused for a missing or wrong token.
     pub refused: usize,
+    /// How long findings requests wait before the answer (longer than the client's timeout: a timeout).
+    pub findings_delay: std::time::Duration,
+    /// A finding deleted right after the first findings page in id order is served (the pages shift).
+    pub delete_after_first_page: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -97,6 +101,14 @@ impl FakeDojo {
         self.dojo.lock().expect("lock").refused
     }
 
+    pub fn delay_findings(&self, by: std::time::Duration) {
+        self.dojo.lock().expect("lock").findings_delay = by;
+    }
+
+    pub fn delete_after_first_page(&self, id: i64) {
+        self.dojo.lock().expect("lock").delete_after_first_page = Some(id);
+    }
+
     pub fn requests(&self) -> Vec<String> {
         self.dojo.lock().expect("lock").requests.clone()
     }
@@ -110,6 +122,8 @@ async fn list(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let delay = if list == "findings" { dojo.lock().expect("lock").findings_delay } else { std::time::Duration::ZERO };
+    tokio::time::sleep(delay).await;
     let mut dojo = dojo.lock().expect("lock");
     let mut asked: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     asked.sort();
@@ -148,6 +162,13 @@ async fn list(
     let (limit, offset) = (number("limit", 20), number("offset", 0));
     let count = records.len();
     let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
+    if list == "findings"
+        && offset == 0
+        && query.get("o").map(String::as_str) == Some("id")
+        && let Some(id) = dojo.delete_after_first_page.take()
+    {
+        dojo.lists.get_mut("findings").expect("findings").retain(|r| r["id"] != id);
+    }
     let link = |at: usize| format!("{base}/api/v2/{list}/?limit={limit}&offset={at}");
     let next = (offset + limit < count).then(|| link(offset + limit));
     let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
