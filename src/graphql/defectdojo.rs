@@ -1,5 +1,5 @@
 //! Keeping slawatch in step with a DefectDojo instance (superusers): `defectDojoSources`,
-//! `createDefectDojoSource`, `syncDefectDojoSource`.
+//! `createDefectDojoSource`, `updateDefectDojoSource`, `deleteDefectDojoSource`, `syncDefectDojoSource`.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::context::{ContextExt, parse_id};
 use super::types::instant;
 use crate::entity::defectdojo_source;
-use crate::service::defectdojo_sources::{self, SourceInput};
+use crate::service::defectdojo_sources::{self, SourceChanges, SourceInput};
 use crate::service::defectdojo_sync::{self, SyncReport};
 
 #[derive(Default)]
@@ -33,6 +33,18 @@ pub struct DefectDojoSourceInput {
     pub interval: Option<i32>,
 }
 
+/// Changes to a DefectDojo source; omitted fields keep their values.
+#[derive(InputObject)]
+pub struct DefectDojoSourceChanges {
+    /// Another address: the next run reads everything again.
+    pub url: Option<String>,
+    /// A new API v2 key (a revoked one replaced): the failures are cleared and the next run is due at once.
+    /// Write-only.
+    pub token: Option<String>,
+    /// Seconds between syncs (60 to 86400).
+    pub interval: Option<i32>,
+}
+
 #[derive(Default)]
 pub struct DefectDojoMutation;
 
@@ -47,6 +59,23 @@ impl DefectDojoMutation {
         let DefectDojoSourceInput { url, token, interval } = input;
         let input = SourceInput { url, token, interval_seconds: interval };
         Ok(DefectDojoSource(defectdojo_sources::create(ctx.state()?, ctx.actor()?, input).await?))
+    }
+
+    /// Changes a source's address, token or interval.
+    async fn update_defect_dojo_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: DefectDojoSourceChanges,
+    ) -> Result<DefectDojoSource> {
+        let DefectDojoSourceChanges { url, token, interval } = input;
+        let changes = SourceChanges { url, token, interval_seconds: interval };
+        Ok(DefectDojoSource(defectdojo_sources::update(ctx.state()?, ctx.actor()?, parse_id(&id)?, changes).await?))
+    }
+
+    /// Stops keeping in step with a source. What it brought stays as slawatch's own (editable here again).
+    async fn delete_defect_dojo_source(&self, ctx: &Context<'_>, id: ID) -> Result<DefectDojoSource> {
+        Ok(DefectDojoSource(defectdojo_sources::delete(ctx.state()?, ctx.actor()?, parse_id(&id)?).await?))
     }
 
     /// Syncs a source now and answers what changed (a failure is also written on the source).

@@ -39,24 +39,34 @@ fn checked_url(url: &str) -> ServiceResult<String> {
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
-/// Adds a source; its first sync runs at the scheduler's next look (or `slawatch sync defectdojo`).
-pub async fn create(state: &AppState, actor: &Actor, input: SourceInput) -> ServiceResult<defectdojo_source::Model> {
-    actor.require_superuser()?;
-    let url = checked_url(&input.url)?;
-    let token = input.token.trim().to_owned();
+fn checked_token(token: &str) -> ServiceResult<String> {
+    let token = token.trim();
     if token.is_empty() || token.len() > 200 || token.chars().any(char::is_whitespace) {
         return Err(ServiceError::bad_input(
             "token must be DefectDojo's API v2 key (no spaces, at most 200 characters)",
         ));
     }
-    let interval = input.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS);
-    if !INTERVAL_RANGE.contains(&interval) {
-        return Err(ServiceError::bad_input(format!(
+    Ok(token.to_owned())
+}
+
+fn checked_interval(interval: i32) -> ServiceResult<i32> {
+    if INTERVAL_RANGE.contains(&interval) {
+        Ok(interval)
+    } else {
+        Err(ServiceError::bad_input(format!(
             "interval must be {} to {} seconds, got {interval}",
             INTERVAL_RANGE.start(),
             INTERVAL_RANGE.end()
-        )));
+        )))
     }
+}
+
+/// Adds a source; its first sync runs at the scheduler's next look (or `slawatch sync defectdojo`).
+pub async fn create(state: &AppState, actor: &Actor, input: SourceInput) -> ServiceResult<defectdojo_source::Model> {
+    actor.require_superuser()?;
+    let url = checked_url(&input.url)?;
+    let token = checked_token(&input.token)?;
+    let interval = checked_interval(input.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS))?;
     let now = state.clock.now().timestamp();
     let model = defectdojo_source::ActiveModel {
         url: Set(url),
@@ -72,6 +82,76 @@ pub async fn create(state: &AppState, actor: &Actor, input: SourceInput) -> Serv
     let created = model.insert(&txn).await?;
     txn.commit().await?;
     Ok(created)
+}
+
+/// Changes to a source; `None` keeps a value.
+#[derive(Debug, Clone, Default)]
+pub struct SourceChanges {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub interval_seconds: Option<i32>,
+}
+
+/// Changes a source (superusers). A new token (a revoked one replaced) or URL clears the failures and
+/// makes the next run due at once; a new URL also makes it a full run from the start (another instance's
+/// ids mean other records).
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: DefectDojoSourceId,
+    changes: SourceChanges,
+) -> ServiceResult<defectdojo_source::Model> {
+    let found = get(state, actor, id).await?;
+    let now = state.clock.now().timestamp();
+    let mut model: defectdojo_source::ActiveModel = found.into();
+    if let Some(url) = changes.url {
+        model.url.set_ne(checked_url(&url)?);
+        if model.url.is_set() {
+            model.watermark = Set(None);
+            model.next_full_at = Set(None);
+        }
+    }
+    if let Some(token) = changes.token {
+        model.token.set_ne(checked_token(&token)?);
+    }
+    if let Some(interval) = changes.interval_seconds {
+        model.interval_seconds.set_ne(checked_interval(interval)?);
+    }
+    if model.url.is_set() || model.token.is_set() {
+        model.failures = Set(0);
+        model.next_run_at = Set(Some(now));
+    }
+    let txn = db::begin_write(&state.db).await?;
+    let updated =
+        if model.is_changed() { model.update(&txn).await? } else { sea_orm::TryIntoModel::try_into_model(model)? };
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Removes a source (superusers). What it brought stays, as slawatch's own: the rows lose their source and
+/// DefectDojo id, so they can be changed here again.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    id: DefectDojoSourceId,
+) -> ServiceResult<defectdojo_source::Model> {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let found = get(state, actor, id).await?;
+    let txn = db::begin_write(&state.db).await?;
+    for table in ["findings", "engagements", "products", "product_types", "sla_configurations"] {
+        let detach = Query::update()
+            .table(Alias::new(table))
+            .value(Alias::new("source_id"), Option::<i32>::None)
+            .value(Alias::new("external_id"), Option::<i32>::None)
+            .and_where(Expr::col(Alias::new("source_id")).eq(id.get()))
+            .to_owned();
+        txn.execute(&detach).await?;
+    }
+    defectdojo_source::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
+    state.note_change();
+    Ok(found)
 }
 
 /// Every source (superusers).

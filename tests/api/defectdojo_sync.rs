@@ -469,3 +469,40 @@ async fn shifting_pages_close_nothing_by_mistake() {
     // 1,004 less the one closed here and the one DefectDojo had mitigated from the start.
     assert_eq!(open.data()["findings"]["totalCount"], json!(1_002));
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_replaced_and_a_removed_source_leaves_its_findings_editable() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let dojo = dojo().await;
+    let source = add_source(&app, &dojo.url).await;
+    dojo.set_token("rotated-in-defectdojo");
+    assert_eq!(app.admin(SYNC, json!({ "id": source })).await.code(), "SERVICE_UNAVAILABLE");
+    assert_eq!(source_status(&app).await["failures"], json!(1));
+
+    let update = "mutation($id: ID!, $t: String, $i: Int) { updateDefectDojoSource(id: $id, input: {token: $t, interval: $i}) { interval failures } }";
+    let (_, member) = app.user("twoflower").await;
+    let denied = app.gql(Some(&member), update, json!({ "id": source, "t": "x" })).await;
+    assert_eq!(denied.code(), "FORBIDDEN");
+    assert_eq!(app.admin(update, json!({ "id": "999", "t": "x" })).await.code(), "NOT_FOUND");
+    assert_eq!(app.admin(update, json!({ "id": source, "i": 10 })).await.code(), "BAD_USER_INPUT");
+    let updated = app.admin(update, json!({ "id": source, "t": "rotated-in-defectdojo", "i": 600 })).await;
+    assert_eq!(updated.data()["updateDefectDojoSource"], json!({ "interval": 600, "failures": 0 }));
+    let status = source_status(&app).await;
+    assert_eq!(status["nextRunAt"].as_str().map(crate::helpers::at), Some(app.clock.now()), "due at once");
+    assert_eq!(sync(&app, &source).await["created"], json!(4));
+
+    let delete = "mutation($id: ID!) { deleteDefectDojoSource(id: $id) { id } }";
+    assert_eq!(app.gql(Some(&member), delete, json!({ "id": source })).await.code(), "FORBIDDEN");
+    app.admin(delete, json!({ "id": source })).await.data();
+    assert_eq!(app.admin("{ defectDojoSources { id } }", json!({})).await.data()["defectDojoSources"], json!([]));
+    let read = app.admin("{ findings(first: 10) { totalCount edges { node { id } } } }", json!({})).await;
+    assert_eq!(read.data()["findings"]["totalCount"], json!(4), "the findings stay");
+    let id = read.data()["findings"]["edges"][0]["node"]["id"].clone();
+    let edited = app
+        .admin(
+            "mutation($id: ID!) { updateFinding(id: $id, input: {severity: LOW}) { severity } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(edited.data()["updateFinding"]["severity"], json!("LOW"), "slawatch's own now");
+}
