@@ -20,6 +20,9 @@ use crate::live::Signal;
 use crate::service::arrived_history::{self, Arrived};
 use crate::service::{finding_sla, findings};
 
+/// New rows per insert statement.
+const ROWS_AT_ONCE: usize = 200;
+
 /// What a sync knows while it writes findings: the source, where each DefectDojo test sits here, and the
 /// SLA policy of each product.
 pub(crate) struct Placement {
@@ -79,9 +82,6 @@ fn facts(record: &records::Finding, placement: &Placement, source: DefectDojoSou
     let anomalous = (record.mitigated.is_some() && !record.is_mitigated)
         || mitigated_at.is_some_and(|at| at < start.instant())
         || (record.is_mitigated && record.mitigated.is_none());
-    if anomalous {
-        tracing::warn!(%source, finding = record.id, "DefectDojo finding kept as stored with an inconsistent mitigation");
-    }
     let status = FindingStatus {
         active: record.active,
         verified: record.verified,
@@ -151,11 +151,16 @@ pub(crate) async fn write_page<C: sea_orm::ConnectionTrait>(
             counts.skipped += 1;
             continue;
         };
-        counts.anomalies += u64::from(facts.anomalous);
         let Some(policy) = placement.policies.get(&facts.product_id) else {
             counts.skipped += 1;
             continue;
         };
+        let current = known.get(&DojoId::new(record.id)).filter(|found| is_current(found, record, &facts));
+        // Counted and logged when written, not again at every run that finds it unchanged.
+        if facts.anomalous && current.is_none() {
+            counts.anomalies += 1;
+            tracing::warn!(%source, finding = record.id, "DefectDojo finding kept as stored with an inconsistent mitigation");
+        }
         match known.get(&DojoId::new(record.id)) {
             None => {
                 let mut model = finding::ActiveModel {
@@ -169,7 +174,7 @@ pub(crate) async fn write_page<C: sea_orm::ConnectionTrait>(
                 findings::restate(&mut model, facts.start, facts.severity, &facts.status, policy, now);
                 created.entry(facts.product_id).or_default().push(model);
             }
-            Some(found) if is_current(found, record, &facts) => counts.unchanged += 1,
+            Some(_) if current.is_some() => counts.unchanged += 1,
             Some(found) => {
                 let (updated, resolved) = bring_up_to_date(conn, found.clone(), record, &facts, policy, now).await?;
                 signals.push(Signal::Finding { id: updated });
@@ -180,7 +185,13 @@ pub(crate) async fn write_page<C: sea_orm::ConnectionTrait>(
     }
     for (product_id, rows) in created {
         let Some(policy) = placement.policies.get(&product_id) else { continue };
-        let inserted = finding::Entity::insert_many(rows).exec_with_returning(conn).await?;
+        let mut inserted = Vec::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            // A statement's parameters stay well under SQLite's limit (32,766) whatever the page size.
+            let chunk: Vec<_> = rows.by_ref().take(ROWS_AT_ONCE).collect();
+            inserted.extend(finding::Entity::insert_many(chunk).exec_with_returning(conn).await?);
+        }
         counts.created += inserted.len() as u64;
         signals.extend(inserted.iter().map(|f| Signal::Finding { id: f.id }));
         let arrived = inserted.iter().filter(|f| f.is_open).map(|f| Arrived {
