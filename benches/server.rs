@@ -15,32 +15,24 @@
 #![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
 
 mod loadgen;
+mod server_world;
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use futures_util::{SinkExt, StreamExt};
-use loadgen::{MakeRequest, TABLE_HEADER};
-use sea_orm::ConnectionTrait;
+use loadgen::TABLE_HEADER;
 use serde_json::{Value, json};
-use slawatch::clock::Clock;
-use slawatch::config::Config;
-use slawatch::domain::ProductId;
-use slawatch::service::findings::NewFinding;
-use support::{ADMIN, Bench, BenchResult, OWNER, severity_of};
+use server_world::{BareHandler, Server, prepare_data_set, serve_bare_handler};
+use support::{ADMIN, BenchResult, OWNER};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-const PRODUCTS: usize = 100;
-const DAY: i64 = 86_400;
-const JWT_SECRET: &str = "bench-jwt-secret-bench-jwt-secret-0123456789";
 const COUNT: &str = "{ findings(filter: {outsideSla: true}) { totalCount } }";
 const FIRST_PAGE: &str =
     "{ findings(filter: {outsideSla: true}, first: 100) { nodes { id title severity slaDeadline } } }";
@@ -121,7 +113,7 @@ async fn main() -> BenchResult<()> {
         if !selected(&format!("bare axum handler c{concurrency}")) {
             continue;
         }
-        let report = loadgen::run(bare.request(), concurrency, warm_up, duration).await;
+        let report = loadgen::run(bare.request(COUNT), concurrency, warm_up, duration).await;
         if concurrency == 32 {
             bare_c32 = report.per_second();
         }
@@ -140,244 +132,6 @@ async fn main() -> BenchResult<()> {
 /// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
 fn selected(name: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
-}
-
-const KINDS: [&str; 8] = [
-    "SQL injection",
-    "Cross-site scripting",
-    "Outdated dependency",
-    "Weak TLS configuration",
-    "Hard-coded secret",
-    "Path traversal",
-    "Missing security header",
-    "Insecure deserialization",
-];
-
-/// Finding `index`: 85 % fixed, found at spread instants over the last two years and fixed after 10 % to
-/// 125 % of their period (about one in five late); 15 % open, found within the last 120 days (so most open
-/// Criticals and Highs are past their deadline, Lows mostly not).
-fn realistic(index: usize, product_id: ProductId, now: DateTime<Utc>) -> NewFinding {
-    let (severity, days) = severity_of(index);
-    let spread = |modulus: i64| (index as i64).wrapping_mul(7_919_993).rem_euclid(modulus);
-    let kind = KINDS[index % KINDS.len()];
-    let mut finding = NewFinding {
-        description: Some(format!("{kind} reported by the nightly scan of service {} (finding {index}).", index % 61)),
-        external_reference: Some(format!("SCAN-{index:07}")),
-        ..NewFinding::new(product_id, format!("{kind} in component-{}", index % 997), severity)
-    };
-    if index % 100 >= 85 {
-        finding.sla_start = Some(now - TimeDelta::seconds(spread(120 * DAY)));
-    } else {
-        let start = now - TimeDelta::seconds(DAY + spread(730 * DAY));
-        let took = days.max(1) * DAY * (10 + (index as i64 * 31 % 116)) / 100;
-        finding.sla_start = Some(start);
-        finding.is_mitigated = Some(true);
-        finding.mitigated_at = Some((start + TimeDelta::seconds(took)).min(now));
-    }
-    finding
-}
-
-/// Loads the data set (unless `BENCH_REUSE` says it is there), sweeps what is due so the server starts idle
-/// (the history's deliveries are marked delivered), and returns the database URL and the temp dir to keep.
-async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::TempDir)> {
-    let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1");
-    let dir = tempfile::tempdir()?;
-    let database_url = match (std::env::var("BENCH_DATABASE_URL"), std::env::var("BENCH_SQLITE_FILE")) {
-        (Ok(url), _) => url,
-        (_, Ok(file)) => format!("sqlite://{file}?mode=rwc"),
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()),
-    };
-    let now = Utc::now();
-    let state = if reuse {
-        let config = Config { database_url: database_url.clone(), scheduler_enabled: false, ..Config::default() };
-        slawatch::startup::prepare_state(config, Clock::system()).await.map_err(|e| e.to_string())?
-    } else {
-        let config = Config { database_url: database_url.clone(), ..Config::default() };
-        let bench = Bench::prepare_with(Clock::system(), PRODUCTS, config, tempfile::tempdir()?).await?;
-        let took = bench.load(total, |i, product_id| realistic(i, product_id, now)).await?;
-        eprintln!("loaded {total} findings in {:.1} s", took.as_secs_f64());
-        bench.state.clone()
-    };
-    let started = Instant::now();
-    let events = support::sweep_until_idle(&state).await?;
-    let delivered = state
-        .db
-        .execute_unprepared(&format!(
-            "UPDATE deliveries SET status = 'DELIVERED', delivered_at = {0}, updated_at = {0} WHERE status = 'PENDING'",
-            now.timestamp()
-        ))
-        .await?
-        .rows_affected();
-    eprintln!(
-        "swept the history: {events} SLA events in {:.1} s; {delivered} deliveries marked delivered",
-        started.elapsed().as_secs_f64()
-    );
-    state.db.clone().close().await?;
-    Ok((database_url, dir))
-}
-
-/// A `slawatch serve` process.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Server {
-    fn start(database_url: &str, extra_args: &[&str]) -> BenchResult<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(env!("CARGO_BIN_EXE_slawatch"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(extra_args)
-            .env("DATABASE_URL", database_url)
-            .env("SLAWATCH_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() })
-    }
-
-    async fn wait_ready(&self) -> BenchResult<()> {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        Err("the server did not become ready within 120 s".into())
-    }
-
-    /// Stops the server with SIGTERM, as a service manager would, and waits for it.
-    fn stop(mut self) -> BenchResult<()> {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
-        self.child.wait()?;
-        Ok(())
-    }
-
-    fn rss_mib(&self) -> BenchResult<f64> {
-        status_kib(self.child.id(), "VmRSS:").map(|kib| kib / 1024.0)
-    }
-
-    fn peak_mib(&self) -> BenchResult<f64> {
-        status_kib(self.child.id(), "VmHWM:").map(|kib| kib / 1024.0)
-    }
-
-    async fn graphql(&self, jwt: &str, query: &str) -> BenchResult<Value> {
-        let body: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .bearer_auth(jwt)
-            .json(&json!({ "query": query }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if body.get("errors").is_some() {
-            return Err(format!("{query}: {body}").into());
-        }
-        Ok(body)
-    }
-
-    async fn login(&self, (username, password): (&str, &str)) -> BenchResult<String> {
-        let body: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({
-                "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-                "variables": { "u": username, "p": password },
-            }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        body["data"]["login"]["token"].as_str().map(str::to_owned).ok_or_else(|| format!("login: {body}").into())
-    }
-
-    async fn api_token(&self, jwt: &str) -> BenchResult<String> {
-        let body = self.graphql(jwt, "mutation { createApiToken(name: \"bench\") { token } }").await?;
-        body["data"]["createApiToken"]["token"].as_str().map(str::to_owned).ok_or_else(|| "no API token".into())
-    }
-
-    fn graphql_request(&self, jwt: &str, query: &str) -> MakeRequest {
-        let (url, header, body) =
-            (format!("{}/graphql", self.base), format!("Bearer {jwt}"), json!({ "query": query }).to_string());
-        Arc::new(move |client: &reqwest::Client| {
-            client
-                .post(&url)
-                .header("authorization", &header)
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
-    }
-
-    fn rest_request(&self, token: &str, path: &str) -> MakeRequest {
-        let (url, header) = (format!("{}{path}", self.base), format!("Token {token}"));
-        Arc::new(move |client: &reqwest::Client| client.get(&url).header("authorization", &header))
-    }
-}
-
-fn status_kib(pid: u32, field: &str) -> BenchResult<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with(field)).ok_or("no such field in /proc/…/status")?;
-    Ok(line.trim_start_matches(field).trim().trim_end_matches("kB").trim().parse()?)
-}
-
-/// This bench re-run as a bare axum server (`BENCH_ROLE=bare-axum`): the ceiling for request rates.
-struct BareHandler {
-    child: Child,
-    url: String,
-}
-
-impl BareHandler {
-    fn start() -> BenchResult<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .env("BENCH_ROLE", "bare-axum")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let port: u16 = line.trim().parse()?;
-        Ok(Self { child, url: format!("http://127.0.0.1:{port}/graphql") })
-    }
-
-    fn request(&self) -> MakeRequest {
-        let (url, body) = (self.url.clone(), json!({ "query": COUNT }).to_string());
-        Arc::new(move |client: &reqwest::Client| {
-            client
-                .post(&url)
-                .header("authorization", "Bearer x")
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
-    }
-}
-
-impl Drop for BareHandler {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve_bare_handler() -> BenchResult<()> {
-    use axum::routing::post;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?.port());
-    let app = axum::Router::new().route(
-        "/graphql",
-        post(|body: axum::body::Bytes| async move {
-            let answer = if body.is_empty() { "{}" } else { r#"{"data":{"findings":{"totalCount":0}}}"# };
-            ([(axum::http::header::CONTENT_TYPE, "application/json")], answer)
-        }),
-    );
-    axum::serve(listener, app).await?;
-    Ok(())
 }
 
 /// `subscribers` websocket clients subscribe to breaches; one Critical is created past its deadline and

@@ -66,6 +66,12 @@ pub struct Config {
     pub defectdojo_timeout_seconds: u64,
     /// How long a request waits for a database connection before `SERVICE_UNAVAILABLE`.
     pub db_acquire_timeout: std::time::Duration,
+    /// Whether identical finding reads share one answer until it can change (`kept::read_cache`); off, every
+    /// request is computed, as varied requests are (benchmarks measure both).
+    pub kept_answers: bool,
+    /// Whether open findings are also kept in memory for counts, pages and summaries (SQLite;
+    /// `service::finding_index`); off, SQL answers them (what the index is measured and tested against).
+    pub finding_index: bool,
 }
 
 /// How many due findings one SLA sweep transaction handles.
@@ -122,6 +128,8 @@ impl std::fmt::Debug for Config {
             defectdojo_url,
             defectdojo_token,
             defectdojo_timeout_seconds,
+            kept_answers,
+            finding_index,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -155,6 +163,8 @@ impl std::fmt::Debug for Config {
             .field("defectdojo_url", defectdojo_url)
             .field("defectdojo_token", &redacted(defectdojo_token.as_ref()))
             .field("defectdojo_timeout_seconds", defectdojo_timeout_seconds)
+            .field("kept_answers", kept_answers)
+            .field("finding_index", finding_index)
             .finish()
     }
 }
@@ -193,6 +203,8 @@ impl Default for Config {
             defectdojo_url: None,
             defectdojo_token: None,
             defectdojo_timeout_seconds: 30,
+            kept_answers: true,
+            finding_index: true,
         }
     }
 }
@@ -251,6 +263,8 @@ struct FileSettings {
     defectdojo_url: Option<String>,
     defectdojo_token: Option<String>,
     defectdojo_timeout_seconds: Option<u64>,
+    kept_answers: Option<bool>,
+    finding_index: Option<bool>,
 }
 
 impl Config {
@@ -360,6 +374,12 @@ impl Config {
         {
             config.defectdojo_timeout_seconds = seconds;
         }
+        if let Some(kept) = flag(&env, "SLAWATCH_KEPT_ANSWERS", file.kept_answers)? {
+            config.kept_answers = kept;
+        }
+        if let Some(index) = flag(&env, "SLAWATCH_FINDING_INDEX", file.finding_index)? {
+            config.finding_index = index;
+        }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));
         }
@@ -423,64 +443,6 @@ pub fn toml_key(env_name: &str) -> String {
     env_name.strip_prefix("SLAWATCH_").unwrap_or(env_name).to_ascii_lowercase()
 }
 
-fn invalid(name: &'static str, message: String) -> ConfigError {
-    ConfigError::Invalid { name, message }
-}
-
-fn number<T: std::str::FromStr>(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    file_value: Option<T>,
-) -> Result<Option<T>, ConfigError> {
-    match env(name) {
-        Some(text) => text.trim().parse().map(Some).map_err(|_| invalid(name, format!("{text:?} is not a number"))),
-        None => Ok(file_value),
-    }
-}
-
-/// `number`, refused outside `range` (a message naming the variable and the range).
-fn within<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    file_value: Option<T>,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<Option<T>, ConfigError> {
-    match number(env, name, file_value)? {
-        Some(value) if !range.contains(&value) => {
-            Err(invalid(name, format!("must be between {} and {}", range.start(), range.end())))
-        }
-        value => Ok(value),
-    }
-}
-
-/// `number`, refused below `least`.
-fn at_least<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    file_value: Option<T>,
-    least: T,
-) -> Result<Option<T>, ConfigError> {
-    match number(env, name, file_value)? {
-        Some(value) if value < least => Err(invalid(name, format!("must be at least {least}"))),
-        value => Ok(value),
-    }
-}
-
-fn flag(
-    env: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    file_value: Option<bool>,
-) -> Result<Option<bool>, ConfigError> {
-    match env(name) {
-        Some(text) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Some(true)),
-            "false" | "0" | "no" => Ok(Some(false)),
-            _ => Err(invalid(name, format!("{text:?} is not true or false"))),
-        },
-        None => Ok(file_value),
-    }
-}
-
 /// Parses `host:port`, accepting `localhost`.
 pub fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
     let normalized = text.trim().replace("localhost", "127.0.0.1");
@@ -488,7 +450,9 @@ pub fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
 }
 
 mod limits;
+mod read;
 #[cfg(test)]
 mod tests;
 
 pub use limits::{Limits, mebibytes};
+use read::{at_least, flag, invalid, number, within};

@@ -84,6 +84,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         metrics: Arc::default(),
         finding_reads: Arc::default(),
         identities: Arc::default(),
+        finding_index: Arc::default(),
     })
 }
 

@@ -32,6 +32,9 @@ pub struct AppState {
     pub finding_reads: Arc<crate::kept::FindingReads>,
     /// The user of each request, by user id, kept the same way (`None`: gone).
     pub identities: Arc<crate::kept::Identities>,
+    /// Open findings and closed findings' counts in memory, brought up to date from the change log before
+    /// each read (SQLite; `service::finding_index`).
+    pub finding_index: Arc<crate::kept::finding_index::KeptFindingIndex>,
 }
 
 impl AppState {

@@ -21,6 +21,7 @@ mod m20261202_000015_smtp_url;
 mod m20261202_000016_report_shares;
 mod m20261202_000017_daily_digest;
 mod m20261203_000018_defectdojo_sources;
+mod m20261203_000019_finding_changes;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_report_shares::Migration),
             Box::new(m20261202_000017_daily_digest::Migration),
             Box::new(m20261203_000018_defectdojo_sources::Migration),
+            Box::new(m20261203_000019_finding_changes::Migration),
         ]
     }
 }

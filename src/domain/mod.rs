@@ -7,6 +7,7 @@ pub mod compliance;
 pub mod delivery;
 pub mod engagement_reminders;
 pub mod engagement_status;
+pub mod finding_index;
 pub mod finding_status;
 pub mod ids;
 pub mod import_statistics;

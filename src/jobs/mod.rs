@@ -47,7 +47,8 @@ impl Scheduler {
             tokio::spawn(chores::hourly(context.clone())),
             tokio::spawn(chores::webhook_recovery(context.clone())),
             tokio::spawn(chores::report_schedules(context.clone())),
-            tokio::spawn(chores::defectdojo_sync(context)),
+            tokio::spawn(chores::defectdojo_sync(context.clone())),
+            tokio::spawn(chores::finding_changes_prune(context)),
         ];
         Self { stop, handles, state: state.clone(), instance }
     }
@@ -80,6 +81,7 @@ pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     reports::delete_expired(state).await?;
     housekeeping::recover_webhooks(state).await?;
     crate::service::defectdojo_sync::run_due(state).await?;
+    crate::service::finding_index::prune(&state.db).await?;
     let channels = crate::notify::Channels::from_state(state);
     while delivery::run_once(state, &channels).await? > 0 {}
     Ok(())

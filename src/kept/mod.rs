@@ -3,6 +3,7 @@
 //! `AppState` holds. Below both `state` and `service`: it knows entities and domain types, not the use cases
 //! that fill it (`service::finding_reads`, `service::auth`).
 
+pub mod finding_index;
 pub mod memo;
 pub mod read_cache;
 

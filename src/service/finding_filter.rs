@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 
+use crate::domain::finding_index::{IndexQuery, OpenStates, Scope};
 use crate::domain::{ProductId, Severity, SlaState};
 use crate::entity::{finding, product};
 
@@ -84,6 +85,86 @@ impl FindingFilter {
             );
         }
         all
+    }
+}
+
+impl FindingFilter {
+    /// The same filter as a question to the in-memory finding index, restricted to `visible` products (`None`:
+    /// all), when the index can answer it: about open findings only (`outsideSla: true` or open SLA states),
+    /// without a text search or a product name, or about every finding of some products (no other field set).
+    /// `None`: ask SQL.
+    #[must_use]
+    pub fn index_query(&self, visible: Option<&[ProductId]>) -> Option<IndexQuery> {
+        let searched = self.search.as_deref().is_some_and(|text| !text.trim().is_empty());
+        if searched || self.product_name.is_some() || self.outside_sla == Some(false) {
+            return None;
+        }
+        let outside = self.outside_sla == Some(true);
+        let named = |state: SlaState| self.sla_states.as_ref().is_none_or(|states| states.contains(&state));
+        if let Some(states) = &self.sla_states
+            && states.iter().any(|state| matches!(state, SlaState::None | SlaState::Met | SlaState::Missed))
+        {
+            return None;
+        }
+        let products = match (self.product_id, visible) {
+            (None, None) => None,
+            (Some(id), None) => Some(vec![id]),
+            (None, Some(visible)) => Some(visible.to_vec()),
+            (Some(id), Some(visible)) => Some(if visible.contains(&id) { vec![id] } else { Vec::new() }),
+        }
+        .map(|mut ids| {
+            ids.sort_unstable();
+            ids
+        });
+        if !outside && self.sla_states.is_none() {
+            // Destructured whole, so a new field of the filter cannot be forgotten here.
+            let FindingFilter {
+                product_id: _,
+                product_name: _,
+                search: _,
+                outside_sla: _,
+                sla_states: _,
+                severities,
+                active,
+                verified,
+                is_mitigated,
+                deadline_before,
+                deadline_after,
+            } = self;
+            let narrowed = severities.is_some()
+                || active.is_some()
+                || verified.is_some()
+                || is_mitigated.is_some()
+                || deadline_before.is_some()
+                || deadline_after.is_some();
+            if narrowed {
+                return None;
+            }
+            let everything = IndexQuery {
+                scope: Scope::All,
+                products,
+                severities: None,
+                verified: None,
+                deadline_before: None,
+                deadline_after: None,
+            };
+            return Some(everything);
+        }
+        // Open implies active and not mitigated: asking for the opposite admits nothing.
+        let possible = self.active != Some(false) && self.is_mitigated != Some(true);
+        let states = OpenStates {
+            breached: possible && named(SlaState::Breached),
+            approaching: possible && !outside && named(SlaState::Approaching),
+            on_track: possible && !outside && named(SlaState::OnTrack),
+        };
+        Some(IndexQuery {
+            scope: Scope::Open(states),
+            products,
+            severities: self.severities.clone(),
+            verified: self.verified,
+            deadline_before: self.deadline_before.map(|at| at.timestamp()),
+            deadline_after: self.deadline_after.map(|at| at.timestamp()),
+        })
     }
 }
 

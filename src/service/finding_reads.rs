@@ -11,11 +11,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::domain::{ProductId, Severity, SlaState};
+use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window};
+use crate::domain::{FindingId, ProductId, Severity, SlaState};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
+use crate::service::finding_index;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access};
 use crate::state::AppState;
@@ -31,12 +33,105 @@ pub async fn list(
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
+        if let Some(page) = indexed_page(state, actor, filter, request, now).await? {
+            return Ok(page.map(Arc::new));
+        }
         let select = visible_matching(actor, filter, now);
         let page =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
         Ok(page.map(Arc::new))
     })
     .await
+}
+
+/// `list`'s page from the in-memory finding index, when it can answer the filter (`None`: ask SQL). The index
+/// names the ids; their rows are read with the filter applied again, so a row changed in between is left out
+/// rather than shown as matching.
+async fn indexed_page(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    request: PageRequest,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<Page<finding::Model>>> {
+    let (size, from_end) = request.size(state.config.limits.max_page_size)?;
+    let window = Window {
+        after: request.after.map(FindingId::new),
+        before: request.before.map(FindingId::new),
+        skip: 0,
+        size: usize::try_from(size).unwrap_or(usize::MAX),
+        from_end,
+    };
+    let Some(Indexed { total_count, page: ids, query }) =
+        indexed(state, actor, filter, now, request.parts.total_count, request.parts.items.then_some(window)).await?
+    else {
+        return Ok(None);
+    };
+    let Some(ids) = ids else {
+        return Ok(Some(Page { items: Vec::new(), total_count, has_previous_page: false, has_next_page: false }));
+    };
+    let items = rows_by_id(state, &query, now, ids.ids).await?;
+    Ok(Some(Page {
+        items,
+        total_count,
+        has_previous_page: if from_end { ids.has_more } else { request.after.is_some() },
+        has_next_page: if from_end { request.before.is_some() } else { ids.has_more },
+    }))
+}
+
+/// What the finding index answered, and the question it was asked.
+struct Indexed {
+    total_count: u64,
+    page: Option<IdPage>,
+    query: IndexQuery,
+}
+
+/// The count (when `count`) and the ids in `window` of the open findings matching `filter` that the actor may
+/// view, from the finding index; `None` when the index cannot answer.
+async fn indexed(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    count: bool,
+    window: Option<Window>,
+) -> ServiceResult<Option<Indexed>> {
+    if !finding_index::available(state) {
+        return Ok(None);
+    }
+    let visible = access::visible_product_ids(&state.db, actor).await?;
+    let Some(query) = filter.index_query(visible.as_deref()) else {
+        return Ok(None);
+    };
+    let at = now.timestamp();
+    let answer = finding_index::read(state, |index| {
+        let total = if count { index.count(&query, at) } else { 0 };
+        (total, window.map(|window| index.page(&query, at, &window)))
+    })
+    .await?;
+    Ok(answer.map(|(total_count, page)| Indexed { total_count, page, query }))
+}
+
+/// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is
+/// left out rather than shown as matching), in id order. Read by id alone: with the filter's columns beside
+/// the ids SQLite may prefer their index and read every breached finding to return twenty.
+async fn rows_by_id(
+    state: &AppState,
+    query: &IndexQuery,
+    now: DateTime<Utc>,
+    ids: Vec<FindingId>,
+) -> ServiceResult<Vec<finding::Model>> {
+    use sea_orm::QueryOrder;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = finding::Entity::find()
+        .filter(finding::Column::Id.is_in(ids))
+        .order_by_asc(finding::Column::Id)
+        .all(&state.db)
+        .await?;
+    let at = now.timestamp();
+    Ok(rows.into_iter().filter(|row| query.admits_row(&finding_index::indexed_row(row), at)).collect())
 }
 
 /// The findings the actor may view that match `filter` at `now`.
@@ -65,7 +160,7 @@ where
     Fut: Future<Output = ServiceResult<T>>,
 {
     let generation = state.live.changes();
-    if filter.sla_states.is_some() {
+    if filter.sla_states.is_some() || !state.config.kept_answers {
         return fetch().await;
     }
     let kept = cache
@@ -111,6 +206,16 @@ pub async fn slice(
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.slices, key, filter, now, || async {
+        let window = Window {
+            skip: usize::try_from(offset).unwrap_or(usize::MAX),
+            size: usize::try_from(limit).unwrap_or(usize::MAX),
+            ..Window::default()
+        };
+        if let Some(Indexed { total_count, page: Some(page), query }) =
+            indexed(state, actor, filter, now, true, Some(window)).await?
+        {
+            return Ok((total_count, rows_by_id(state, &query, now, page.ids).await?));
+        }
         let select = visible_matching(actor, filter, now);
         let count = select.clone().count(&state.db).await?;
         let rows = if offset >= count {
@@ -137,6 +242,9 @@ pub async fn sla_summary(
     }
     let generation = state.live.changes();
     let now = state.clock.now();
+    if !state.config.kept_answers {
+        return Ok(count_by_severity_and_state(state, actor, product_id, now).await?.value.as_ref().clone());
+    }
     let key = format!("{}:{}|{product_id:?}", actor.user_id, actor.is_superuser);
     let rows = state
         .finding_reads
@@ -158,6 +266,9 @@ async fn count_by_severity_and_state(
     now: DateTime<Utc>,
 ) -> ServiceResult<Timed<Arc<Vec<SummaryRow>>>> {
     use sea_orm::sea_query::Expr;
+    if let Some(summary) = indexed_summary(state, actor, product_id, now).await? {
+        return Ok(Timed { value: Arc::new(summary_rows(&summary.counts)), valid_until: summary.next_change });
+    }
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
     let select = visible_matching(actor, &filter, now);
     let at = now.timestamp();
@@ -185,7 +296,12 @@ async fn count_by_severity_and_state(
         *counts.entry((severity, state)).or_default() += u64::try_from(n).unwrap_or(0);
         valid_until = [valid_until, next_deadline, next_approaching].into_iter().flatten().min();
     }
-    let rows = Severity::ALL
+    Ok(Timed { value: Arc::new(summary_rows(&counts)), valid_until })
+}
+
+/// Every severity and state with its count, zeros included.
+fn summary_rows(counts: &HashMap<(Severity, SlaState), u64>) -> Vec<SummaryRow> {
+    Severity::ALL
         .iter()
         .flat_map(|&severity| SlaState::ALL.iter().map(move |&state| (severity, state)))
         .map(|(severity, state)| SummaryRow {
@@ -193,6 +309,27 @@ async fn count_by_severity_and_state(
             state,
             count: counts.get(&(severity, state)).copied().unwrap_or(0),
         })
-        .collect();
-    Ok(Timed { value: Arc::new(rows), valid_until })
+        .collect()
+}
+
+/// The summary from the finding index (`None` where there is none).
+async fn indexed_summary(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<ProductId>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<Summary>> {
+    if !finding_index::available(state) {
+        return Ok(None);
+    }
+    let visible = access::visible_product_ids(&state.db, actor).await?;
+    let products = match (product_id, visible) {
+        (Some(id), _) => Some(vec![id]),
+        (None, Some(mut ids)) => {
+            ids.sort_unstable();
+            Some(ids)
+        }
+        (None, None) => None,
+    };
+    finding_index::read(state, |index| index.summary(products.as_deref(), now.timestamp())).await
 }

@@ -17,6 +17,7 @@ mod delivery_lanes;
 mod digest;
 mod disk_full;
 mod fake_dojo;
+mod finding_index;
 mod first_hour;
 mod graphql_imports;
 mod health;

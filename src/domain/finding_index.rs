@@ -1,0 +1,496 @@
+//! What counts, pages and the SLA summary read, kept in memory so a varied request costs a scan of the open
+//! findings instead of a query over a million rows: every open finding with the columns the filters look at
+//! (in id order), and per product, severity and SLA state how many closed findings there are (a closed
+//! finding's state no longer depends on the time). Pure: `service::finding_index` feeds it from the
+//! database's change log; its answers equal `service::finding_filter`'s SQL (a property test holds it to it).
+
+use std::collections::HashMap;
+
+use crate::domain::{FindingId, ProductId, Severity, SlaState};
+
+/// A finding's stored columns, as far as the index looks at them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedRow {
+    pub product_id: ProductId,
+    pub severity: Severity,
+    pub verified: bool,
+    pub is_open: bool,
+    pub is_mitigated: bool,
+    pub mitigated_at: Option<i64>,
+    pub deadline: Option<i64>,
+    pub approaching_at: Option<i64>,
+}
+
+impl IndexedRow {
+    /// The SLA state of a closed row (`finding_filter::state_case_sql`'s cases before the open ones): no
+    /// deadline or closed unmitigated is `None`, mitigated after the deadline `Missed`, else `Met`.
+    #[must_use]
+    pub fn closed_state(&self) -> SlaState {
+        match (self.deadline, self.is_mitigated) {
+            (None, _) | (Some(_), false) => SlaState::None,
+            (Some(deadline), true) if self.mitigated_at.is_some_and(|at| at > deadline) => SlaState::Missed,
+            (Some(_), true) => SlaState::Met,
+        }
+    }
+}
+
+/// No deadline or no approaching threshold, in `OpenFinding`'s integer columns.
+const NONE: i64 = i64::MIN;
+
+/// An open finding: 32 bytes, so 150,000 of them are a 4.6 MiB scan.
+#[derive(Debug, Clone, Copy)]
+struct OpenFinding {
+    id: FindingId,
+    product_id: ProductId,
+    deadline: i64,
+    approaching_at: i64,
+    severity: Severity,
+    verified: bool,
+}
+
+impl OpenFinding {
+    fn of(id: FindingId, row: &IndexedRow) -> Self {
+        Self {
+            id,
+            product_id: row.product_id,
+            deadline: row.deadline.unwrap_or(NONE),
+            approaching_at: row.approaching_at.unwrap_or(NONE),
+            severity: row.severity,
+            verified: row.verified,
+        }
+    }
+
+    fn deadline(&self) -> Option<i64> {
+        (self.deadline != NONE).then_some(self.deadline)
+    }
+
+    /// `finding_filter::state_condition` of an open row at `now` (`None` without a deadline).
+    fn state(&self, now: i64) -> SlaState {
+        match self.deadline() {
+            None => SlaState::None,
+            Some(deadline) if deadline <= now => SlaState::Breached,
+            Some(_) if self.approaching_at != NONE && self.approaching_at <= now => SlaState::Approaching,
+            Some(_) => SlaState::OnTrack,
+        }
+    }
+}
+
+/// The open states a query may ask for; a query about closed findings is not the index's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenStates {
+    pub breached: bool,
+    pub approaching: bool,
+    pub on_track: bool,
+}
+
+/// Which findings a query is about: open ones in some of their states, or every finding (of its products;
+/// the index knows only the product of a closed finding, so no other field may narrow such a query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Open(OpenStates),
+    All,
+}
+
+/// Which findings a count or page wants: every field narrows, `None` is "any".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexQuery {
+    pub scope: Scope,
+    /// The products looked at (already the ones the actor may view), sorted.
+    pub products: Option<Vec<ProductId>>,
+    pub severities: Option<Vec<Severity>>,
+    pub verified: Option<bool>,
+    /// Deadline strictly before / after (epoch seconds).
+    pub deadline_before: Option<i64>,
+    pub deadline_after: Option<i64>,
+}
+
+impl IndexQuery {
+    /// Whether the query admits a finding whose row is `row` at `now` (a row read after the index answered).
+    #[must_use]
+    pub fn admits_row(&self, row: &IndexedRow, now: i64) -> bool {
+        match self.scope {
+            Scope::All => self.looks_at(row.product_id),
+            Scope::Open(_) => row.is_open && self.admits(&OpenFinding::of(FindingId::new(0), row), now),
+        }
+    }
+
+    fn looks_at(&self, product: ProductId) -> bool {
+        self.products.as_ref().is_none_or(|products| products.binary_search(&product).is_ok())
+    }
+
+    /// Whether an open finding is admitted (`Scope::All` admits every finding of its products).
+    fn admits(&self, finding: &OpenFinding, now: i64) -> bool {
+        Compiled::of(self, now).admits(finding)
+    }
+}
+
+/// An `IndexQuery` at one instant, as one comparison or bit test per field: the loop of every count runs it
+/// over each open finding.
+struct Compiled {
+    /// A bit per product id looked at (`None`: all).
+    products: Option<Vec<u64>>,
+    /// A bit per `Severity` (its position in `Severity::ALL`).
+    severities: u8,
+    /// Bit 0: unverified findings admitted; bit 1: verified ones.
+    verified: u8,
+    /// `None` for `Scope::All`.
+    states: Option<OpenStates>,
+    /// The deadline must be strictly above and below these (no deadline is `NONE`, never above).
+    above: i64,
+    below: i64,
+    now: i64,
+}
+
+impl Compiled {
+    fn of(query: &IndexQuery, now: i64) -> Self {
+        let products = query.products.as_ref().map(|ids| {
+            let mut bits = Vec::new();
+            for id in ids.iter().filter_map(|id| usize::try_from(id.get()).ok()) {
+                if bits.len() <= id / 64 {
+                    bits.resize(id / 64 + 1, 0_u64);
+                }
+                bits[id / 64] |= 1 << (id % 64);
+            }
+            bits
+        });
+        let severities = query
+            .severities
+            .as_ref()
+            .map_or(u8::MAX, |wanted| wanted.iter().fold(0, |bits, &severity| bits | 1 << severity as u8));
+        let verified = query.verified.map_or(0b11, |verified| if verified { 0b10 } else { 0b01 });
+        let states = match query.scope {
+            Scope::Open(states) => Some(states),
+            Scope::All => None,
+        };
+        Self {
+            products,
+            severities,
+            verified,
+            states,
+            above: query.deadline_after.unwrap_or(NONE),
+            below: query.deadline_before.unwrap_or(i64::MAX),
+            now,
+        }
+    }
+
+    fn looks_at(&self, product: ProductId) -> bool {
+        let Some(bits) = &self.products else { return true };
+        usize::try_from(product.get())
+            .ok()
+            .and_then(|id| bits.get(id / 64).map(|word| word >> (id % 64) & 1 == 1))
+            .unwrap_or(false)
+    }
+
+    /// Whether open findings of this product, severity and verification may be admitted.
+    fn admits_group(&self, product: ProductId, severity: Severity, verified: bool) -> bool {
+        self.severities >> severity as u8 & 1 == 1
+            && self.verified >> u8::from(verified) & 1 == 1
+            && self.looks_at(product)
+    }
+
+    fn admits(&self, finding: &OpenFinding) -> bool {
+        let Some(states) = self.states else { return self.looks_at(finding.product_id) };
+        if finding.deadline <= self.above || finding.deadline >= self.below {
+            return false;
+        }
+        if self.severities >> finding.severity as u8 & 1 == 0 || self.verified >> u8::from(finding.verified) & 1 == 0 {
+            return false;
+        }
+        let in_state = if finding.deadline <= self.now {
+            states.breached
+        } else if finding.approaching_at != NONE && finding.approaching_at <= self.now {
+            states.approaching
+        } else {
+            states.on_track
+        };
+        in_state && self.looks_at(finding.product_id)
+    }
+}
+
+/// Which of a query's findings a page holds, in id order: strictly between the cursors, the first `size`
+/// after skipping `skip` (or the last ones, when `from_end`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub after: Option<FindingId>,
+    pub before: Option<FindingId>,
+    pub skip: usize,
+    pub size: usize,
+    pub from_end: bool,
+}
+
+/// A page of ids in ascending order and whether the query has more beyond it (in the direction read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdPage {
+    pub ids: Vec<FindingId>,
+    pub has_more: bool,
+}
+
+/// The ids in `window` of the `items` (in id order) that `admitted` lets through.
+fn page_of<T>(items: &[T], id: impl Fn(&T) -> FindingId, admitted: impl Fn(&T) -> bool, window: &Window) -> IdPage {
+    let start = window.after.map_or(0, |after| items.partition_point(|item| id(item) <= after));
+    let end = window.before.map_or(items.len(), |before| items.partition_point(|item| id(item) < before));
+    let within = items.get(start..end).unwrap_or_default();
+    let wanted = window.size + 1;
+    let mut ids: Vec<FindingId> = if window.from_end {
+        within.iter().rev().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+    } else {
+        within.iter().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+    };
+    let has_more = ids.len() > window.size;
+    ids.truncate(window.size);
+    if window.from_end {
+        ids.reverse();
+    }
+    IdPage { ids, has_more }
+}
+
+/// Counts per severity and state, and when they next change by time alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub counts: HashMap<(Severity, SlaState), u64>,
+    pub next_change: Option<i64>,
+}
+
+/// A finding as the index last knew it and as it stands now (`None`: not there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexChange {
+    pub id: FindingId,
+    pub before: Option<IndexedRow>,
+    pub after: Option<IndexedRow>,
+}
+
+/// Up to this many entries leave one by one (each a move of what follows); more, in one pass.
+const ONE_BY_ONE: usize = 8;
+
+/// Puts `item` in its place in `items` (sorted by `key`), replacing the one of the same key; a key beyond the
+/// last is appended without a search.
+fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) -> Option<T> {
+    if items.last().is_none_or(|last| key(last) < key(&item)) {
+        items.push(item);
+        return None;
+    }
+    match items.binary_search_by_key(&key(&item), &key) {
+        Ok(at) => Some(std::mem::replace(&mut items[at], item)),
+        Err(at) => {
+            items.insert(at, item);
+            None
+        }
+    }
+}
+
+/// Removes the entries whose key is in `ids` from `items` (sorted by `key`) and returns them.
+fn drop_ids<T, K: Ord + Copy + std::hash::Hash>(items: &mut Vec<T>, ids: &[K], key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut dropped = Vec::new();
+    if ids.len() <= ONE_BY_ONE {
+        for id in ids {
+            if let Ok(at) = items.binary_search_by_key(id, &key) {
+                dropped.push(items.remove(at));
+            }
+        }
+    } else {
+        let ids: std::collections::HashSet<K> = ids.iter().copied().collect();
+        let (kept, gone): (Vec<T>, Vec<T>) =
+            std::mem::take(items).into_iter().partition(|item| !ids.contains(&key(item)));
+        *items = kept;
+        dropped = gone;
+    }
+    dropped
+}
+
+/// The deadlines of the open findings per product, severity and verification, each list sorted: an
+/// `outsideSla` count is two binary searches per group instead of a look at every open finding.
+#[derive(Debug, Default, Clone)]
+struct Deadlines(HashMap<(ProductId, Severity, bool), Vec<i64>>);
+
+impl Deadlines {
+    fn add(&mut self, finding: &OpenFinding) {
+        if finding.deadline == NONE {
+            return;
+        }
+        let list = self.0.entry((finding.product_id, finding.severity, finding.verified)).or_default();
+        let at = list.partition_point(|&deadline| deadline < finding.deadline);
+        list.insert(at, finding.deadline);
+    }
+
+    fn remove(&mut self, finding: &OpenFinding) {
+        if let Some(list) = self.0.get_mut(&(finding.product_id, finding.severity, finding.verified))
+            && let Ok(at) = list.binary_search(&finding.deadline)
+        {
+            list.remove(at);
+        }
+    }
+
+    /// How many open findings past their deadline at `query.now` the query admits.
+    fn count_breached(&self, query: &Compiled) -> usize {
+        let below = query.below.min(query.now.saturating_add(1));
+        self.0
+            .iter()
+            .filter(|((product, severity, verified), _)| query.admits_group(*product, *severity, *verified))
+            .map(|(_, list)| {
+                let from = list.partition_point(|&deadline| deadline <= query.above);
+                let to = list.partition_point(|&deadline| deadline < below);
+                to.saturating_sub(from)
+            })
+            .sum()
+    }
+}
+
+/// The open findings in id order and the closed findings' counts.
+#[derive(Debug, Default, Clone)]
+pub struct FindingIndex {
+    open: Vec<OpenFinding>,
+    deadlines: Deadlines,
+    /// Every finding with its product, in id order (8 bytes each): counts and pages of `Scope::All`.
+    all: Vec<(FindingId, ProductId)>,
+    closed: HashMap<(ProductId, Severity, SlaState), u64>,
+}
+
+impl FindingIndex {
+    /// How many open findings it holds.
+    #[must_use]
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Adds `n` closed findings of a product and severity in `state` (a rebuild reads them grouped).
+    pub fn add_closed(&mut self, product_id: ProductId, severity: Severity, state: SlaState, n: u64) {
+        *self.closed.entry((product_id, severity, state)).or_default() += n;
+    }
+
+    /// Takes in finding `id` as `row` now stands (replacing what the index held of the same id).
+    pub fn insert(&mut self, id: FindingId, row: &IndexedRow) {
+        upsert(&mut self.all, (id, row.product_id), |entry| entry.0);
+        if row.is_open {
+            self.put_open(OpenFinding::of(id, row));
+        } else {
+            self.add_closed(row.product_id, row.severity, row.closed_state(), 1);
+        }
+    }
+
+    fn put_open(&mut self, finding: OpenFinding) {
+        if let Some(replaced) = upsert(&mut self.open, finding, |f| f.id) {
+            self.deadlines.remove(&replaced);
+        }
+        self.deadlines.add(&finding);
+    }
+
+    /// Forgets finding `id` as it stood (`row`): the change log says what it was.
+    pub fn remove(&mut self, id: FindingId, row: &IndexedRow) {
+        if let Ok(at) = self.all.binary_search_by_key(&id, |entry| entry.0) {
+            self.all.remove(at);
+        }
+        if row.is_open {
+            if let Ok(at) = self.open.binary_search_by_key(&id, |f| f.id) {
+                let gone = self.open.remove(at);
+                self.deadlines.remove(&gone);
+            }
+        } else {
+            self.forget_closed(row);
+        }
+    }
+
+    fn forget_closed(&mut self, row: &IndexedRow) {
+        let key = (row.product_id, row.severity, row.closed_state());
+        if let Some(n) = self.closed.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.closed.remove(&key);
+            }
+        }
+    }
+
+    /// Brings the index from each change's `before` to its `after` (one change per finding). An entry that
+    /// stays is replaced in place and a new one is mostly appended (ids grow); what leaves goes in one pass
+    /// when there is much of it.
+    pub fn apply(&mut self, changes: &[IndexChange]) {
+        let mut leaving_open = Vec::new();
+        let mut deleted = Vec::new();
+        for change in changes {
+            match (&change.before, &change.after) {
+                (Some(before), after) if before.is_open && !after.is_some_and(|a| a.is_open) => {
+                    leaving_open.push(change.id);
+                }
+                (Some(before), _) if !before.is_open => self.forget_closed(before),
+                _ => {}
+            }
+            if change.before.is_some() && change.after.is_none() {
+                deleted.push(change.id);
+            }
+        }
+        for gone in drop_ids(&mut self.open, &leaving_open, |f| f.id) {
+            self.deadlines.remove(&gone);
+        }
+        drop_ids(&mut self.all, &deleted, |entry| entry.0);
+        for change in changes {
+            let Some(after) = &change.after else { continue };
+            upsert(&mut self.all, (change.id, after.product_id), |entry| entry.0);
+            if after.is_open {
+                self.put_open(OpenFinding::of(change.id, after));
+            } else {
+                self.add_closed(after.product_id, after.severity, after.closed_state(), 1);
+            }
+        }
+    }
+
+    /// How many findings `query` admits at `now`.
+    #[must_use]
+    pub fn count(&self, query: &IndexQuery, now: i64) -> u64 {
+        let compiled = Compiled::of(query, now);
+        let admitted = match (query.scope, &query.products) {
+            (Scope::All, None) => self.all.len(),
+            (Scope::All, Some(_)) => self.all.iter().filter(|(_, product)| compiled.looks_at(*product)).count(),
+            (Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }), _) => {
+                self.deadlines.count_breached(&compiled)
+            }
+            (Scope::Open(_), _) => self.open.iter().filter(|f| compiled.admits(f)).count(),
+        };
+        admitted as u64
+    }
+
+    /// The ids in `window` of the findings `query` admits at `now`.
+    #[must_use]
+    pub fn page(&self, query: &IndexQuery, now: i64, window: &Window) -> IdPage {
+        let compiled = Compiled::of(query, now);
+        match query.scope {
+            Scope::All => page_of(&self.all, |entry| entry.0, |entry| compiled.looks_at(entry.1), window),
+            Scope::Open(_) => page_of(&self.open, |f| f.id, |f| compiled.admits(f), window),
+        }
+    }
+
+    /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted), and the first
+    /// instant after `now` at which an open one's state changes by time alone.
+    #[must_use]
+    pub fn summary(&self, products: Option<&[ProductId]>, now: i64) -> Summary {
+        let looked_at = |product: &ProductId| products.is_none_or(|products| products.binary_search(product).is_ok());
+        // Counted in an array first: a hash map entry per open finding was most of a summary's time.
+        let mut open_counts = [[0_u64; SlaState::ALL.len()]; Severity::ALL.len()];
+        let mut next_change = i64::MAX;
+        for finding in self.open.iter().filter(|f| looked_at(&f.product_id)) {
+            open_counts[finding.severity as usize][finding.state(now) as usize] += 1;
+            for at in [finding.deadline, finding.approaching_at] {
+                if at > now && at < next_change {
+                    next_change = at;
+                }
+            }
+        }
+        let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
+        for severity in Severity::ALL {
+            for state in SlaState::ALL {
+                let n = open_counts[severity as usize][state as usize];
+                if n > 0 {
+                    counts.insert((severity, state), n);
+                }
+            }
+        }
+        let next_change = (next_change != i64::MAX).then_some(next_change);
+        for (&(product, severity, state), &n) in &self.closed {
+            if looked_at(&product) {
+                *counts.entry((severity, state)).or_default() += n;
+            }
+        }
+        Summary { counts, next_change }
+    }
+}
+
+#[cfg(test)]
+mod tests;

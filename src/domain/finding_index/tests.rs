@@ -1,0 +1,119 @@
+//! Tests of `domain::finding_index`.
+
+use super::*;
+
+fn open(product: i32, severity: Severity, deadline: Option<i64>, approaching_at: Option<i64>) -> IndexedRow {
+    IndexedRow {
+        product_id: ProductId::new(product),
+        severity,
+        verified: false,
+        is_open: true,
+        is_mitigated: false,
+        mitigated_at: None,
+        deadline,
+        approaching_at,
+    }
+}
+
+fn any_open() -> IndexQuery {
+    IndexQuery {
+        products: None,
+        severities: None,
+        verified: None,
+        scope: Scope::Open(OpenStates { breached: true, approaching: true, on_track: true }),
+        deadline_before: None,
+        deadline_after: None,
+    }
+}
+
+#[test]
+fn an_open_finding_moves_from_on_track_to_approaching_to_breached_with_the_time() {
+    let mut index = FindingIndex::default();
+    index.insert(FindingId::new(1), &open(1, Severity::High, Some(100), Some(50)));
+    let breached = IndexQuery {
+        scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
+        ..any_open()
+    };
+    assert_eq!([index.count(&breached, 49), index.count(&breached, 99), index.count(&breached, 100)], [0, 0, 1]);
+    assert_eq!(index.summary(None, 49).counts[&(Severity::High, SlaState::OnTrack)], 1);
+    assert_eq!(index.summary(None, 49).next_change, Some(50));
+    assert_eq!(index.summary(None, 50).next_change, Some(100));
+    assert_eq!(index.summary(None, 100).next_change, None);
+    assert_eq!(index.summary(None, 50).counts[&(Severity::High, SlaState::Approaching)], 1);
+    assert_eq!(index.summary(None, 100).counts[&(Severity::High, SlaState::Breached)], 1);
+}
+
+#[test]
+fn a_closed_finding_is_counted_by_its_state_and_forgotten_as_it_was() {
+    let mut index = FindingIndex::default();
+    let late = IndexedRow {
+        is_open: false,
+        is_mitigated: true,
+        mitigated_at: Some(200),
+        ..open(1, Severity::Low, Some(100), None)
+    };
+    let on_time = IndexedRow { mitigated_at: Some(100), ..late };
+    let unmitigated = IndexedRow { is_mitigated: false, ..late };
+    for (id, row) in [(1, late), (2, on_time), (3, unmitigated)] {
+        index.insert(FindingId::new(id), &row);
+    }
+    let summary = index.summary(None, 0).counts;
+    let states = [SlaState::Missed, SlaState::Met, SlaState::None].map(|s| summary[&(Severity::Low, s)]);
+    assert_eq!(states, [1, 1, 1]);
+    index.remove(FindingId::new(1), &late);
+    assert!(!index.summary(None, 0).counts.contains_key(&(Severity::Low, SlaState::Missed)));
+    assert_eq!(index.open_count(), 0);
+}
+
+#[test]
+fn pages_run_in_id_order_from_either_end_within_the_cursors() {
+    let mut index = FindingIndex::default();
+    for id in 1..=10 {
+        index.insert(FindingId::new(id), &open(id % 2, Severity::Critical, Some(0), None));
+    }
+    let odd = IndexQuery { products: Some(vec![ProductId::new(1)]), ..any_open() };
+    let ids = |window: Window| {
+        let page = index.page(&odd, 5, &window);
+        (page.ids.iter().map(|id| id.get()).collect::<Vec<_>>(), page.has_more)
+    };
+    let first_two = Window { size: 2, ..Window::default() };
+    assert_eq!(ids(first_two), (vec![1, 3], true));
+    assert_eq!(ids(Window { after: Some(FindingId::new(3)), ..first_two }), (vec![5, 7], true));
+    assert_eq!(ids(Window { skip: 3, ..first_two }), (vec![7, 9], false));
+    assert_eq!(ids(Window { from_end: true, ..first_two }), (vec![7, 9], true));
+    let between = Window { after: Some(FindingId::new(5)), before: Some(FindingId::new(9)), size: 5, ..first_two };
+    assert_eq!(ids(between), (vec![7], false));
+}
+
+#[test]
+fn a_query_narrows_by_every_field_and_deadlineless_findings_match_no_deadline_bound() {
+    let mut index = FindingIndex::default();
+    index.insert(FindingId::new(1), &IndexedRow { verified: true, ..open(1, Severity::High, Some(10), None) });
+    index.insert(FindingId::new(2), &open(2, Severity::Info, None, None));
+    let all = any_open();
+    assert_eq!(index.count(&all, 5), 1, "a finding without a deadline is in no open state the filter names");
+    assert_eq!(index.count(&IndexQuery { verified: Some(false), ..all.clone() }, 5), 0);
+    assert_eq!(index.count(&IndexQuery { severities: Some(vec![Severity::Low]), ..all.clone() }, 5), 0);
+    assert_eq!(index.count(&IndexQuery { deadline_before: Some(10), ..all.clone() }, 5), 0);
+    assert_eq!(index.count(&IndexQuery { deadline_after: Some(9), ..all.clone() }, 5), 1);
+    assert_eq!(index.summary(Some(&[ProductId::new(2)]), 5).counts[&(Severity::Info, SlaState::None)], 1);
+}
+
+#[test]
+fn a_breach_count_takes_the_deadline_bounds_and_the_instant_exactly() {
+    let mut index = FindingIndex::default();
+    for (id, deadline) in [(1, 99), (2, 100), (3, 101), (4, 50), (5, 49)] {
+        index.insert(FindingId::new(id), &open(1, Severity::High, Some(deadline), None));
+    }
+    let breached = IndexQuery {
+        scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
+        ..any_open()
+    };
+    assert_eq!(index.count(&breached, 100), 4, "a deadline at the instant is past");
+    assert_eq!(index.count(&breached, 99), 3);
+    assert_eq!(index.count(&IndexQuery { deadline_before: Some(100), ..breached.clone() }, 100), 3);
+    assert_eq!(index.count(&IndexQuery { deadline_after: Some(49), ..breached.clone() }, 100), 3);
+    let scanned = IndexQuery { deadline_before: Some(100), deadline_after: Some(49), ..breached.clone() };
+    assert_eq!(index.count(&scanned, 100), 2);
+    assert_eq!(index.page(&scanned, 100, &Window { size: 10, ..Window::default() }).ids.len(), 2);
+}

@@ -1,0 +1,23 @@
+//! The in-memory finding index (`domain::finding_index`) `AppState` holds, and how far into the database's
+//! change log it has read. `service::finding_index` loads it and brings it up to date before each read.
+
+use std::sync::RwLock;
+use std::time::Instant;
+
+use crate::domain::finding_index::FindingIndex;
+
+/// The index as of change-log row `watermark`.
+#[derive(Debug)]
+pub struct Loaded {
+    pub index: FindingIndex,
+    pub watermark: i64,
+}
+
+/// The index (`None` until first read) and one catch-up at a time.
+#[derive(Debug, Default)]
+pub struct KeptFindingIndex {
+    pub loaded: RwLock<Option<Loaded>>,
+    /// Held while catching up; holds when the last successful catch-up started (a read that began before it
+    /// needs none of its own: that catch-up saw every commit the read must see).
+    pub catching_up: tokio::sync::Mutex<Option<Instant>>,
+}

@@ -1,0 +1,266 @@
+//! Brings the in-memory finding index (`domain::finding_index`, held in `kept::finding_index`) up to date with
+//! the database before a read. SQLite's `finding_changes` log (written by triggers: migration 19) says which
+//! findings changed since the index last read it and what each was; their rows as they are now are read in
+//! the same snapshot. A first read, a gap (log rows pruned before this process read them) or a backlog
+//! longer than `REBUILD_AFTER` loads it whole. PostgreSQL keeps no such log: `read` answers `None` there and
+//! the caller asks SQL.
+
+use std::collections::HashMap;
+use std::sync::PoisonError;
+use std::time::Instant;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
+};
+
+use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
+use crate::domain::{FindingId, ProductId, Severity};
+use crate::entity::finding;
+use crate::error::{ServiceError, ServiceResult};
+use crate::kept::finding_index::{KeptFindingIndex, Loaded};
+use crate::state::AppState;
+
+/// More unread changes than this and the index is loaded whole instead (a recomputation, a large import).
+const REBUILD_AFTER: i64 = 50_000;
+
+/// Change-log rows kept behind its head (`prune`); a reader further behind loads the index whole.
+pub const LOG_KEPT: i64 = 100_000;
+
+/// Findings read by id at once.
+const IDS_PER_QUERY: usize = 1_000;
+
+/// `answer` from the index as of every write committed before this call, or `None` where there is no
+/// index (PostgreSQL).
+pub async fn read<R>(state: &AppState, answer: impl FnOnce(&FindingIndex) -> R) -> ServiceResult<Option<R>> {
+    if !available(state) {
+        return Ok(None);
+    }
+    let asked = Instant::now();
+    let kept = &state.finding_index;
+    {
+        let mut last_started = kept.catching_up.lock().await;
+        if last_started.is_none_or(|started| started < asked) {
+            let started = Instant::now();
+            catch_up(&state.db, kept).await?;
+            *last_started = Some(started);
+        }
+    }
+    let loaded = kept.loaded.read().unwrap_or_else(PoisonError::into_inner);
+    Ok(loaded.as_ref().map(|loaded| answer(&loaded.index)))
+}
+
+/// Whether reads can ask the index: on SQLite, unless `SLAWATCH_FINDING_INDEX` turned it off.
+#[must_use]
+pub fn available(state: &AppState) -> bool {
+    state.config.finding_index && !state.config.is_postgres()
+}
+
+/// What a catch-up read: the changes since the watermark, or the whole index.
+enum Fresh {
+    Changes(Vec<IndexChange>),
+    Whole(FindingIndex),
+}
+
+async fn catch_up(db: &DatabaseConnection, kept: &KeptFindingIndex) -> ServiceResult<()> {
+    let watermark = kept.loaded.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|l| l.watermark);
+    if let Some(watermark) = watermark
+        && log_head(db).await? == watermark
+    {
+        return Ok(());
+    }
+    // One snapshot for the log and the rows it names (SQLite's deferred transaction reads one).
+    let txn = db.begin().await?;
+    let head = log_head(&txn).await?;
+    let changes = match watermark {
+        Some(watermark) if head - watermark <= REBUILD_AFTER => changes_since(&txn, watermark, head).await?,
+        _ => None,
+    };
+    let fresh = match changes {
+        Some(changes) => Fresh::Changes(changes),
+        None => Fresh::Whole(load_whole(&txn).await?),
+    };
+    txn.commit().await?;
+    let mut loaded = kept.loaded.write().unwrap_or_else(PoisonError::into_inner);
+    match (fresh, loaded.as_mut()) {
+        (Fresh::Changes(changes), Some(current)) => {
+            current.index.apply(&changes);
+            current.watermark = head;
+        }
+        (Fresh::Whole(index), _) => {
+            tracing::debug!(open = index.open_count(), watermark = head, "finding index loaded");
+            *loaded = Some(Loaded { index, watermark: head });
+        }
+        (Fresh::Changes(_), None) => return Err(ServiceError::internal("finding index changes without an index")),
+    }
+    Ok(())
+}
+
+/// The number of the change log's last row ever written (0 before the first).
+async fn log_head<C: ConnectionTrait>(conn: &C) -> ServiceResult<i64> {
+    let sql = "SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes'";
+    let row = conn.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
+/// A finding's columns the index reads.
+#[derive(Debug, FromQueryResult)]
+struct StoredRow {
+    id: FindingId,
+    product_id: ProductId,
+    severity: Severity,
+    verified: bool,
+    is_open: bool,
+    is_mitigated: bool,
+    mitigated_at: Option<i64>,
+    sla_deadline: Option<i64>,
+    sla_approaching_at: Option<i64>,
+}
+
+impl StoredRow {
+    fn indexed(&self) -> IndexedRow {
+        IndexedRow {
+            product_id: self.product_id,
+            severity: self.severity,
+            verified: self.verified,
+            is_open: self.is_open,
+            is_mitigated: self.is_mitigated,
+            mitigated_at: self.mitigated_at,
+            deadline: self.sla_deadline,
+            approaching_at: self.sla_approaching_at,
+        }
+    }
+}
+
+/// The index's view of a finding read whole.
+#[must_use]
+pub fn indexed_row(row: &finding::Model) -> IndexedRow {
+    IndexedRow {
+        product_id: row.product_id,
+        severity: row.severity,
+        verified: row.verified,
+        is_open: row.is_open,
+        is_mitigated: row.is_mitigated,
+        mitigated_at: row.mitigated_at,
+        deadline: row.sla_deadline,
+        approaching_at: row.sla_approaching_at,
+    }
+}
+
+/// One row of the change log: the finding and, for an update or a deletion, what it was.
+#[derive(Debug, FromQueryResult)]
+struct LoggedChange {
+    finding_id: FindingId,
+    old_product_id: Option<ProductId>,
+    old_severity: Option<Severity>,
+    old_is_open: Option<bool>,
+    old_is_mitigated: Option<bool>,
+    old_mitigated_at: Option<i64>,
+    old_sla_deadline: Option<i64>,
+}
+
+impl LoggedChange {
+    /// The row before the change, as far as removing it from the index needs (`None`: it was inserted).
+    fn before(&self) -> Option<IndexedRow> {
+        Some(IndexedRow {
+            product_id: self.old_product_id?,
+            severity: self.old_severity?,
+            verified: false,
+            is_open: self.old_is_open?,
+            is_mitigated: self.old_is_mitigated?,
+            mitigated_at: self.old_mitigated_at,
+            deadline: self.old_sla_deadline,
+            approaching_at: None,
+        })
+    }
+}
+
+fn selected_columns<E: EntityTrait>(select: sea_orm::Select<E>) -> sea_orm::Select<E> {
+    use finding::Column as C;
+    select.select_only().columns([
+        C::Id,
+        C::ProductId,
+        C::Severity,
+        C::Verified,
+        C::IsOpen,
+        C::IsMitigated,
+        C::MitigatedAt,
+        C::SlaDeadline,
+        C::SlaApproachingAt,
+    ])
+}
+
+/// The changes after `watermark` up to `head`, one per finding, or `None` when some were pruned unread.
+async fn changes_since<C: ConnectionTrait>(
+    conn: &C,
+    watermark: i64,
+    head: i64,
+) -> ServiceResult<Option<Vec<IndexChange>>> {
+    let sql = "SELECT finding_id, old_product_id, old_severity, old_is_open, old_is_mitigated, old_mitigated_at, \
+               old_sla_deadline FROM finding_changes WHERE seq > ? AND seq <= ? ORDER BY seq";
+    let logged = LoggedChange::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        sql,
+        [watermark.into(), head.into()],
+    ))
+    .all(conn)
+    .await?;
+    if i64::try_from(logged.len()).ok() != Some(head - watermark) {
+        return Ok(None);
+    }
+    // What each finding was before its first unread change; what it is now is read below.
+    let mut before: HashMap<FindingId, Option<IndexedRow>> = HashMap::new();
+    let mut order = Vec::new();
+    for change in &logged {
+        before.entry(change.finding_id).or_insert_with(|| {
+            order.push(change.finding_id);
+            change.before()
+        });
+    }
+    let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(order.len());
+    for ids in order.chunks(IDS_PER_QUERY) {
+        let rows = selected_columns(finding::Entity::find())
+            .filter(finding::Column::Id.is_in(ids.iter().copied()))
+            .into_model::<StoredRow>()
+            .all(conn)
+            .await?;
+        now_stored.extend(rows.iter().map(|row| (row.id, row.indexed())));
+    }
+    Ok(Some(
+        order
+            .into_iter()
+            .map(|id| IndexChange {
+                id,
+                before: before.get(&id).copied().flatten(),
+                after: now_stored.get(&id).copied(),
+            })
+            .collect(),
+    ))
+}
+
+/// Every finding, read in one pass over the table: open ones whole, closed ones counted per product,
+/// severity and state (`IndexedRow::closed_state`, the definition catch-ups use too).
+async fn load_whole<C: ConnectionTrait>(conn: &C) -> ServiceResult<FindingIndex> {
+    let rows = selected_columns(finding::Entity::find())
+        .order_by_asc(finding::Column::Id)
+        .into_model::<StoredRow>()
+        .all(conn)
+        .await?;
+    let mut index = FindingIndex::default();
+    for row in &rows {
+        index.insert(row.id, &row.indexed());
+    }
+    Ok(index)
+}
+
+/// Deletes change-log rows more than `LOG_KEPT` behind its head (SQLite; nothing elsewhere). Returns how many.
+pub async fn prune(db: &DatabaseConnection) -> ServiceResult<u64> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(0);
+    }
+    let sql = format!(
+        "DELETE FROM finding_changes WHERE seq <= \
+         (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {LOG_KEPT}"
+    );
+    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+}

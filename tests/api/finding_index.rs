@@ -1,0 +1,281 @@
+//! The in-memory finding index answers as SQL does: random writes through the API (creations one at a time
+//! and in batches, edits, mitigations, reactivations, deletions, an SLA configuration change) and clock moves,
+//! and after each, counts, pages in both directions, REST slices and SLA summaries read with the index are
+//! compared with the same reads with it off, for a superuser and for a member of two of three products.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+use slawatch::config::Config;
+use slawatch::domain::{ProductId, Severity, SlaState, UserId};
+use slawatch::service::Actor;
+use slawatch::service::finding_filter::FindingFilter;
+use slawatch::service::finding_reads;
+use slawatch::service::page::{PageParts, PageRequest};
+use slawatch::state::AppState;
+
+use crate::helpers::{TestApp, spawn_app_without_scheduler};
+
+/// A small deterministic generator (xorshift64*), so a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.below(items.len() as u64)).expect("small")]
+    }
+}
+
+const SEVERITIES: [&str; 5] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
+
+struct World {
+    app: TestApp,
+    without_index: AppState,
+    products: Vec<String>,
+    findings: Vec<String>,
+    member: Actor,
+    admin: Actor,
+}
+
+#[tokio::test]
+async fn the_finding_index_answers_as_sql_does_under_random_writes_and_clock_moves() {
+    let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
+    if app.state.config.is_postgres() {
+        return; // PostgreSQL has no finding index: both sides would be the same SQL.
+    }
+    let products = vec![app.product("Index A").await, app.product("Index B").await, app.product("Index C").await];
+    let (member_id, _) = app.user("index-member").await;
+    for product in [&products[0], &products[2]] {
+        app.add_member(product, &member_id, "WRITER").await;
+    }
+    let config = Config { finding_index: false, ..(*app.state.config).clone() };
+    let without_index = AppState { config: Arc::new(config), ..app.state.clone() };
+    let member = Actor {
+        user_id: UserId::new(member_id.parse().expect("numeric id")),
+        username: "index-member".into(),
+        is_superuser: false,
+    };
+    let admin = Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true };
+    let mut world = World { app, without_index, products, findings: Vec::new(), member, admin };
+    let mut rng = Rng(0x5EED_1DE7_2026_1203);
+    let mut since_compared = Vec::new();
+    for step in 0..240 {
+        since_compared.push(world.change(&mut rng).await);
+        // Several writes between reads too, so one catch-up meets a finding changed more than once.
+        if rng.chance(40) {
+            world.compare(&mut rng, &format!("step {step} (after {})", since_compared.join(", "))).await;
+            since_compared.clear();
+        }
+    }
+}
+
+impl World {
+    /// One random write or clock move; says which.
+    async fn change(&mut self, rng: &mut Rng) -> String {
+        let now = self.app.clock.now();
+        let roll = rng.below(100);
+        if roll < 30 || self.findings.is_empty() {
+            let input = self.new_finding(rng, now);
+            let created = self
+                .app
+                .admin("mutation($i: CreateFindingInput!) { createFinding(input: $i) { id } }", json!({ "i": input }))
+                .await;
+            self.findings.push(created.data()["createFinding"]["id"].as_str().expect("id").to_owned());
+            return "create".into();
+        }
+        if roll < 36 {
+            let inputs: Vec<Value> = (0..40).map(|_| self.new_finding(rng, now)).collect();
+            let created = self
+                .app
+                .admin(
+                    "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }",
+                    json!({ "i": inputs }),
+                )
+                .await;
+            let ids = created.data()["createFindings"].as_array().expect("list").clone();
+            self.findings.extend(ids.iter().map(|f| f["id"].as_str().expect("id").to_owned()));
+            return "create 40".into();
+        }
+        let id = rng.pick(&self.findings).clone();
+        let (query, variables, what) = match roll {
+            36..=50 => (
+                "mutation($id: ID!, $i: UpdateFindingInput!) { updateFinding(id: $id, input: $i) { id } }",
+                json!({ "id": id, "i": {
+                    "severity": rng.pick(&SEVERITIES),
+                    "verified": rng.chance(50),
+                    "slaStart": (now - TimeDelta::hours(i64::try_from(rng.below(24 * 60)).expect("small"))).to_rfc3339(),
+                }}),
+                "update",
+            ),
+            51..=62 => (
+                "mutation($id: ID!, $at: DateTime) { mitigateFinding(id: $id, mitigatedAt: $at) { id } }",
+                json!({ "id": id, "at": (now - TimeDelta::hours(i64::try_from(rng.below(24 * 20)).expect("small"))).to_rfc3339() }),
+                "mitigate",
+            ),
+            63..=70 => ("mutation($id: ID!) { reactivateFinding(id: $id) { id } }", json!({ "id": id }), "reactivate"),
+            71..=76 => ("mutation($id: ID!) { deleteFinding(id: $id) { id } }", json!({ "id": id }), "delete"),
+            77..=80 => {
+                let sla = self.app.default_sla_id().await;
+                let days = |rng: &mut Rng| 1 + i64::try_from(rng.below(60)).expect("small");
+                let input = json!({ "critical": days(rng), "high": days(rng), "medium": days(rng), "low": days(rng) });
+                self.app
+                    .admin(
+                        "mutation($id: ID!, $i: SlaConfigurationInput!) { updateSlaConfiguration(id: $id, input: $i) { id } }",
+                        json!({ "id": sla, "i": input }),
+                    )
+                    .await
+                    .data();
+                return "SLA configuration".into();
+            }
+            _ => {
+                self.app.clock.advance(TimeDelta::minutes(i64::try_from(1 + rng.below(60 * 24 * 6)).expect("small")));
+                return "clock".into();
+            }
+        };
+        // A refused change (reactivating an open finding, say) is a change that did not happen: fine here.
+        let answer = self.app.admin(query, variables).await;
+        if what == "delete" && answer.0.get("errors").is_none() {
+            self.findings.retain(|f| *f != id);
+        }
+        what.into()
+    }
+
+    fn new_finding(&self, rng: &mut Rng, now: DateTime<Utc>) -> Value {
+        let started = now - TimeDelta::hours(i64::try_from(rng.below(24 * 90)).expect("small"));
+        let mut input = json!({
+            "productId": rng.pick(&self.products),
+            "title": format!("Finding {}", rng.below(1_000)),
+            "severity": rng.pick(&SEVERITIES),
+            "slaStart": started.to_rfc3339(),
+            "verified": rng.chance(50),
+        });
+        match rng.below(10) {
+            0 => input["isMitigated"] = json!(true),
+            1 => input["riskAccepted"] = json!(true),
+            2 => input["active"] = json!(false),
+            _ => {}
+        }
+        input
+    }
+
+    async fn compare(&self, rng: &mut Rng, when: &str) {
+        let now = self.app.clock.now();
+        let filters = [
+            FindingFilter { outside_sla: Some(true), ..FindingFilter::default() },
+            FindingFilter {
+                sla_states: Some(vec![SlaState::Breached, SlaState::Approaching]),
+                ..FindingFilter::default()
+            },
+            self.random_filter(rng, now),
+            self.random_filter(rng, now),
+            FindingFilter::default(),
+            FindingFilter { product_id: Some(self.random_product(rng)), ..FindingFilter::default() },
+        ];
+        for actor in [&self.admin, &self.member] {
+            for filter in &filters {
+                let after = rng.chance(30).then(|| self.random_id(rng));
+                let before = rng.chance(20).then(|| self.random_id(rng));
+                let forward = PageRequest { first: Some(5), after, ..PageRequest::default() };
+                let backward = PageRequest { last: Some(3), before, ..PageRequest::default() };
+                let count_only =
+                    PageRequest { parts: PageParts { total_count: true, items: false }, ..PageRequest::default() };
+                for request in [forward, backward, count_only] {
+                    let read = |state: &AppState| {
+                        let (state, filter) = (state.clone(), filter.clone());
+                        async move {
+                            let page = finding_reads::list(&state, actor, &filter, request).await.expect("a page");
+                            let ids: Vec<i32> = page.items.iter().map(|f| f.id.get()).collect();
+                            (ids, page.total_count, page.has_previous_page, page.has_next_page)
+                        }
+                    };
+                    let (indexed, by_sql) = (read(&self.app.state).await, read(&self.without_index).await);
+                    assert_eq!(indexed, by_sql, "{when}: {filter:?} {request:?} as {}", actor.username);
+                }
+                let offset = rng.below(12);
+                let indexed = finding_reads::slice(&self.app.state, actor, filter, 4, offset).await.expect("a slice");
+                let by_sql =
+                    finding_reads::slice(&self.without_index, actor, filter, 4, offset).await.expect("a slice");
+                let ids = |slice: &(u64, Vec<slawatch::entity::finding::Model>)| {
+                    (slice.0, slice.1.iter().map(|f| f.id.get()).collect::<Vec<_>>())
+                };
+                assert_eq!(ids(&indexed), ids(&by_sql), "{when}: slice {filter:?} +{offset} as {}", actor.username);
+            }
+            let product = rng.chance(50).then(|| self.random_product(rng));
+            let product = product.filter(|_| actor.is_superuser);
+            let indexed = finding_reads::sla_summary(&self.app.state, actor, product).await.expect("a summary");
+            let by_sql = finding_reads::sla_summary(&self.without_index, actor, product).await.expect("a summary");
+            assert_eq!(indexed, by_sql, "{when}: summary of {product:?} as {}", actor.username);
+        }
+    }
+
+    fn random_filter(&self, rng: &mut Rng, now: DateTime<Utc>) -> FindingFilter {
+        let open_states = [SlaState::Breached, SlaState::Approaching, SlaState::OnTrack];
+        let states: Vec<SlaState> = open_states.iter().copied().filter(|_| rng.chance(50)).collect();
+        let severities: Vec<Severity> = Severity::ALL.iter().copied().filter(|_| rng.chance(60)).collect();
+        let hours =
+            |rng: &mut Rng| TimeDelta::hours(i64::try_from(rng.below(24 * 120)).expect("small")) - TimeDelta::days(60);
+        FindingFilter {
+            product_id: rng.chance(40).then(|| self.random_product(rng)),
+            severities: rng.chance(60).then_some(severities),
+            verified: rng.chance(40).then(|| rng.chance(50)),
+            outside_sla: rng.chance(50).then_some(true),
+            sla_states: rng.chance(50).then_some(states),
+            deadline_before: rng.chance(40).then(|| now + hours(rng)),
+            deadline_after: rng.chance(30).then(|| now + hours(rng)),
+            active: rng.chance(10).then(|| rng.chance(50)),
+            is_mitigated: rng.chance(10).then(|| rng.chance(50)),
+            ..FindingFilter::default()
+        }
+    }
+
+    fn random_product(&self, rng: &mut Rng) -> ProductId {
+        ProductId::new(rng.pick(&self.products).parse().expect("numeric id"))
+    }
+
+    fn random_id(&self, rng: &mut Rng) -> i32 {
+        if self.findings.is_empty() { 1 } else { rng.pick(&self.findings).parse().expect("numeric id") }
+    }
+}
+
+#[tokio::test]
+async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
+    if app.state.config.is_postgres() {
+        return;
+    }
+    let product = app.product("Pruned").await;
+    let breached = || {
+        json!({ "productId": product, "title": "Old", "severity": "CRITICAL",
+                "slaStart": (app.clock.now() - TimeDelta::days(200)).to_rfc3339() })
+    };
+    let count = || async {
+        let answer = app.admin("{ findings(filter: {outsideSla: true}) { totalCount } }", json!({})).await;
+        answer.data()["findings"]["totalCount"].as_u64().expect("a count")
+    };
+    app.finding(breached()).await;
+    assert_eq!(count().await, 1);
+    app.finding(breached()).await;
+    app.finding(breached()).await;
+    // As `finding_index::prune` does to rows far behind the head, here before the index read them.
+    app.state.db.execute_unprepared("DELETE FROM finding_changes").await.expect("pruned");
+    app.finding(breached()).await;
+    assert_eq!(count().await, 4, "the index noticed the rows it never read and loaded itself again");
+    let pruned = slawatch::service::finding_index::prune(&app.state.db).await.expect("prunes");
+    assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
+}
