@@ -26,7 +26,7 @@ use chrono::{TimeDelta, Utc};
 use futures_util::{SinkExt, StreamExt};
 use loadgen::TABLE_HEADER;
 use serde_json::{Value, json};
-use server_world::{BareHandler, Server, prepare_data_set, serve_bare_handler};
+use server_world::{BareHandler, Server, prepare_data_set, selected, serve_bare_handler};
 use support::{ADMIN, BenchResult, OWNER};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
@@ -127,11 +127,6 @@ async fn main() -> BenchResult<()> {
         fan_out(&database_url, subscribers).await?;
     }
     Ok(())
-}
-
-/// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
-fn selected(name: &str) -> bool {
-    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
 }
 
 /// `subscribers` websocket clients subscribe to breaches; one Critical is created past its deadline and

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use loadgen::{MakeRequest, TABLE_HEADER};
 use serde_json::{Value, json};
-use server_world::{BareHandler, Server, prepare_data_set, serve_bare_handler};
+use server_world::{BareHandler, Server, prepare_data_set, selected, serve_bare_handler};
 use support::{ADMIN, BenchResult, OWNER};
 
 const PAGE: &str = "query($f: FindingFilter, $after: ID) { findings(filter: $f, first: 20, after: $after) { \
@@ -99,11 +99,6 @@ async fn main() -> BenchResult<()> {
     }
     println!("\n{TABLE_HEADER}\n{}\n", rows.join("\n"));
     Ok(())
-}
-
-/// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
-fn selected(name: &str) -> bool {
-    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
 }
 
 /// One server in `mode` (`index` or `sql`): each varied request at concurrency 1 and 32 under the writes.

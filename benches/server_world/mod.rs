@@ -267,3 +267,8 @@ pub async fn serve_bare_handler() -> BenchResult<()> {
     axum::serve(listener, app).await?;
     Ok(())
 }
+
+/// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
+pub fn selected(name: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
+}
