@@ -8,6 +8,12 @@ use std::collections::HashMap;
 
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
 
+mod deadlines;
+mod sorted;
+
+use deadlines::Deadlines;
+use sorted::{drop_ids, page_of, upsert};
+
 /// A finding's stored columns, as far as the index looks at them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexedRow {
@@ -225,25 +231,6 @@ pub struct IdPage {
     pub has_more: bool,
 }
 
-/// The ids in `window` of the `items` (in id order) that `admitted` lets through.
-fn page_of<T>(items: &[T], id: impl Fn(&T) -> FindingId, admitted: impl Fn(&T) -> bool, window: &Window) -> IdPage {
-    let start = window.after.map_or(0, |after| items.partition_point(|item| id(item) <= after));
-    let end = window.before.map_or(items.len(), |before| items.partition_point(|item| id(item) < before));
-    let within = items.get(start..end).unwrap_or_default();
-    let wanted = window.size + 1;
-    let mut ids: Vec<FindingId> = if window.from_end {
-        within.iter().rev().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
-    } else {
-        within.iter().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
-    };
-    let has_more = ids.len() > window.size;
-    ids.truncate(window.size);
-    if window.from_end {
-        ids.reverse();
-    }
-    IdPage { ids, has_more }
-}
-
 /// Counts per severity and state, and when they next change by time alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -259,87 +246,16 @@ pub struct IndexChange {
     pub after: Option<IndexedRow>,
 }
 
-/// Up to this many entries leave one by one (each a move of what follows); more, in one pass.
-const ONE_BY_ONE: usize = 8;
-
-/// Puts `item` in its place in `items` (sorted by `key`), replacing the one of the same key; a key beyond the
-/// last is appended without a search.
-fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) -> Option<T> {
-    if items.last().is_none_or(|last| key(last) < key(&item)) {
-        items.push(item);
-        return None;
-    }
-    match items.binary_search_by_key(&key(&item), &key) {
-        Ok(at) => Some(std::mem::replace(&mut items[at], item)),
-        Err(at) => {
-            items.insert(at, item);
-            None
-        }
-    }
-}
-
-/// Removes the entries whose key is in `ids` from `items` (sorted by `key`) and returns them.
-fn drop_ids<T, K: Ord + Copy + std::hash::Hash>(items: &mut Vec<T>, ids: &[K], key: impl Fn(&T) -> K) -> Vec<T> {
-    let mut dropped = Vec::new();
-    if ids.len() <= ONE_BY_ONE {
-        for id in ids {
-            if let Ok(at) = items.binary_search_by_key(id, &key) {
-                dropped.push(items.remove(at));
-            }
-        }
-    } else {
-        let ids: std::collections::HashSet<K> = ids.iter().copied().collect();
-        let (kept, gone): (Vec<T>, Vec<T>) =
-            std::mem::take(items).into_iter().partition(|item| !ids.contains(&key(item)));
-        *items = kept;
-        dropped = gone;
-    }
-    dropped
-}
-
-/// The deadlines of the open findings per product, severity and verification, each list sorted: an
-/// `outsideSla` count is two binary searches per group instead of a look at every open finding.
-#[derive(Debug, Default, Clone)]
-struct Deadlines(HashMap<(ProductId, Severity, bool), Vec<i64>>);
-
-impl Deadlines {
-    fn add(&mut self, finding: &OpenFinding) {
-        if finding.deadline == NONE {
-            return;
-        }
-        let list = self.0.entry((finding.product_id, finding.severity, finding.verified)).or_default();
-        let at = list.partition_point(|&deadline| deadline < finding.deadline);
-        list.insert(at, finding.deadline);
-    }
-
-    fn remove(&mut self, finding: &OpenFinding) {
-        if let Some(list) = self.0.get_mut(&(finding.product_id, finding.severity, finding.verified))
-            && let Ok(at) = list.binary_search(&finding.deadline)
-        {
-            list.remove(at);
-        }
-    }
-
-    /// How many open findings past their deadline at `query.now` the query admits.
-    fn count_breached(&self, query: &Compiled) -> usize {
-        let below = query.below.min(query.now.saturating_add(1));
-        self.0
-            .iter()
-            .filter(|((product, severity, verified), _)| query.admits_group(*product, *severity, *verified))
-            .map(|(_, list)| {
-                let from = list.partition_point(|&deadline| deadline <= query.above);
-                let to = list.partition_point(|&deadline| deadline < below);
-                to.saturating_sub(from)
-            })
-            .sum()
-    }
-}
+/// Up to this many products, a page or count walks their own lists instead of every open finding.
+const FEW_PRODUCTS: usize = 16;
 
 /// The open findings in id order and the closed findings' counts.
 #[derive(Debug, Default, Clone)]
 pub struct FindingIndex {
     open: Vec<OpenFinding>,
     deadlines: Deadlines,
+    /// The open findings' ids per product, in id order (4 bytes each): pages of a few products.
+    by_product: HashMap<ProductId, Vec<FindingId>>,
     /// Every finding with its product, in id order (8 bytes each): counts and pages of `Scope::All`.
     all: Vec<(FindingId, ProductId)>,
     closed: HashMap<(ProductId, Severity, SlaState), u64>,
@@ -369,9 +285,32 @@ impl FindingIndex {
 
     fn put_open(&mut self, finding: OpenFinding) {
         if let Some(replaced) = upsert(&mut self.open, finding, |f| f.id) {
-            self.deadlines.remove(&replaced);
+            self.untrack(&replaced);
         }
         self.deadlines.add(&finding);
+        upsert(self.by_product.entry(finding.product_id).or_default(), finding.id, |id| *id);
+    }
+
+    /// Forgets an open finding that left `open` in the per-group lists.
+    fn untrack(&mut self, finding: &OpenFinding) {
+        self.deadlines.remove(finding);
+        if let Some(ids) = self.by_product.get_mut(&finding.product_id)
+            && let Ok(at) = ids.binary_search(&finding.id)
+        {
+            ids.remove(at);
+        }
+    }
+
+    /// The open finding `id`.
+    fn open_finding(&self, id: FindingId) -> Option<&OpenFinding> {
+        self.open.binary_search_by_key(&id, |f| f.id).ok().map(|at| &self.open[at])
+    }
+
+    /// The ids of the open findings of `query`'s products, when it names few: a page or count then looks at
+    /// those products' findings only.
+    fn few_products<'a>(&'a self, query: &'a IndexQuery) -> Option<impl Iterator<Item = &'a [FindingId]> + 'a> {
+        let products = query.products.as_ref().filter(|products| products.len() <= FEW_PRODUCTS)?;
+        Some(products.iter().filter_map(|product| self.by_product.get(product).map(Vec::as_slice)))
     }
 
     /// Forgets finding `id` as it stood (`row`): the change log says what it was.
@@ -382,7 +321,7 @@ impl FindingIndex {
         if row.is_open {
             if let Ok(at) = self.open.binary_search_by_key(&id, |f| f.id) {
                 let gone = self.open.remove(at);
-                self.deadlines.remove(&gone);
+                self.untrack(&gone);
             }
         } else {
             self.forget_closed(row);
@@ -418,7 +357,7 @@ impl FindingIndex {
             }
         }
         for gone in drop_ids(&mut self.open, &leaving_open, |f| f.id) {
-            self.deadlines.remove(&gone);
+            self.untrack(&gone);
         }
         drop_ids(&mut self.all, &deleted, |entry| entry.0);
         for change in changes {
@@ -442,7 +381,13 @@ impl FindingIndex {
             (Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }), _) => {
                 self.deadlines.count_breached(&compiled)
             }
-            (Scope::Open(_), _) => self.open.iter().filter(|f| compiled.admits(f)).count(),
+            (Scope::Open(_), _) => match self.few_products(query) {
+                Some(lists) => lists
+                    .flat_map(|ids| ids.iter())
+                    .filter(|&&id| self.open_finding(id).is_some_and(|f| compiled.admits(f)))
+                    .count(),
+                None => self.open.iter().filter(|f| compiled.admits(f)).count(),
+            },
         };
         admitted as u64
     }
@@ -453,7 +398,25 @@ impl FindingIndex {
         let compiled = Compiled::of(query, now);
         match query.scope {
             Scope::All => page_of(&self.all, |entry| entry.0, |entry| compiled.looks_at(entry.1), window),
-            Scope::Open(_) => page_of(&self.open, |f| f.id, |f| compiled.admits(f), window),
+            Scope::Open(_) => match self.few_products(query) {
+                Some(lists) => {
+                    // Each product's first (or last) matches within the cursors, merged in id order.
+                    let wanted = window.skip + window.size + 1;
+                    let mut candidates = Vec::new();
+                    for ids in lists {
+                        let matching = page_of(
+                            ids,
+                            |id| *id,
+                            |&id| self.open_finding(id).is_some_and(|f| compiled.admits(f)),
+                            &Window { skip: 0, size: wanted, ..*window },
+                        );
+                        candidates.extend(matching.ids);
+                    }
+                    candidates.sort_unstable();
+                    page_of(&candidates, |id| *id, |_| true, &Window { after: None, before: None, ..*window })
+                }
+                None => page_of(&self.open, |f| f.id, |f| compiled.admits(f), window),
+            },
         }
     }
 

@@ -1,0 +1,71 @@
+//! Vectors kept sorted by a key, as the finding index holds them: put in place, drop many, read a window.
+
+use std::collections::HashSet;
+
+use super::{FindingId, IdPage, Window};
+
+/// Up to this many entries leave one by one (each a move of what follows); more, in one pass.
+const ONE_BY_ONE: usize = 8;
+
+/// Puts `item` in its place in `items` (sorted by `key`), replacing the one of the same key; a key beyond the
+/// last is appended without a search.
+pub(super) fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) -> Option<T> {
+    if items.last().is_none_or(|last| key(last) < key(&item)) {
+        items.push(item);
+        return None;
+    }
+    match items.binary_search_by_key(&key(&item), &key) {
+        Ok(at) => Some(std::mem::replace(&mut items[at], item)),
+        Err(at) => {
+            items.insert(at, item);
+            None
+        }
+    }
+}
+
+/// Removes the entries whose key is in `ids` from `items` (sorted by `key`) and returns them.
+pub(super) fn drop_ids<T, K: Ord + Copy + std::hash::Hash>(
+    items: &mut Vec<T>,
+    ids: &[K],
+    key: impl Fn(&T) -> K,
+) -> Vec<T> {
+    let mut dropped = Vec::new();
+    if ids.len() <= ONE_BY_ONE {
+        for id in ids {
+            if let Ok(at) = items.binary_search_by_key(id, &key) {
+                dropped.push(items.remove(at));
+            }
+        }
+    } else {
+        let ids: HashSet<K> = ids.iter().copied().collect();
+        let (kept, gone): (Vec<T>, Vec<T>) =
+            std::mem::take(items).into_iter().partition(|item| !ids.contains(&key(item)));
+        *items = kept;
+        dropped = gone;
+    }
+    dropped
+}
+
+/// The ids in `window` of the `items` (in id order) that `admitted` lets through.
+pub(super) fn page_of<T>(
+    items: &[T],
+    id: impl Fn(&T) -> FindingId,
+    admitted: impl Fn(&T) -> bool,
+    window: &Window,
+) -> IdPage {
+    let start = window.after.map_or(0, |after| items.partition_point(|item| id(item) <= after));
+    let end = window.before.map_or(items.len(), |before| items.partition_point(|item| id(item) < before));
+    let within = items.get(start..end).unwrap_or_default();
+    let wanted = window.size + 1;
+    let mut ids: Vec<FindingId> = if window.from_end {
+        within.iter().rev().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+    } else {
+        within.iter().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+    };
+    let has_more = ids.len() > window.size;
+    ids.truncate(window.size);
+    if window.from_end {
+        ids.reverse();
+    }
+    IdPage { ids, has_more }
+}
