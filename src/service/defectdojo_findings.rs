@@ -155,13 +155,14 @@ pub(crate) async fn write_page<C: sea_orm::ConnectionTrait>(
             counts.skipped += 1;
             continue;
         };
-        let current = known.get(&DojoId::new(record.id)).filter(|found| is_current(found, record, &facts));
+        let found = known.get(&DojoId::new(record.id));
+        let current = found.filter(|found| is_current(found, record, &facts));
         // Counted and logged when written, not again at every run that finds it unchanged.
         if facts.anomalous && current.is_none() {
             counts.anomalies += 1;
             tracing::warn!(%source, finding = record.id, "DefectDojo finding kept as stored with an inconsistent mitigation");
         }
-        match known.get(&DojoId::new(record.id)) {
+        match found {
             None => {
                 let mut model = finding::ActiveModel {
                     source_id: Set(Some(source)),

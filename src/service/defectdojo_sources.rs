@@ -135,19 +135,23 @@ pub async fn delete(
     actor: &Actor,
     id: DefectDojoSourceId,
 ) -> ServiceResult<defectdojo_source::Model> {
-    use sea_orm::ConnectionTrait;
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use crate::entity::{engagement, finding, product, product_type, sla_configuration};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    /// Each table's rows of the source lose their source and DefectDojo id.
+    macro_rules! detach {
+        ($txn:expr, $($table:ident),+) => {$(
+            $table::Entity::update_many()
+                .col_expr($table::Column::SourceId, Expr::value(Option::<i32>::None))
+                .col_expr($table::Column::ExternalId, Expr::value(Option::<i32>::None))
+                .filter($table::Column::SourceId.eq(id))
+                .exec($txn)
+                .await?;
+        )+};
+    }
     let found = get(state, actor, id).await?;
     let txn = db::begin_write(&state.db).await?;
-    for table in ["findings", "engagements", "products", "product_types", "sla_configurations"] {
-        let detach = Query::update()
-            .table(Alias::new(table))
-            .value(Alias::new("source_id"), Option::<i32>::None)
-            .value(Alias::new("external_id"), Option::<i32>::None)
-            .and_where(Expr::col(Alias::new("source_id")).eq(id.get()))
-            .to_owned();
-        txn.execute(&detach).await?;
-    }
+    detach!(&txn, finding, engagement, product, product_type, sla_configuration);
     defectdojo_source::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
     state.note_change();

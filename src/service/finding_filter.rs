@@ -72,7 +72,7 @@ impl FindingFilter {
         if let Some(after) = self.deadline_after {
             all = all.add(finding::Column::SlaDeadline.gt(after.timestamp()));
         }
-        if let Some(text) = self.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = self.search_text() {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
             let like = |column: finding::Column| -> SimpleExpr {
                 Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
@@ -95,8 +95,7 @@ impl FindingFilter {
     /// `None`: ask SQL.
     #[must_use]
     pub fn index_query(&self, visible: Option<&[ProductId]>) -> Option<IndexQuery> {
-        let searched = self.search.as_deref().is_some_and(|text| !text.trim().is_empty());
-        if searched || self.product_name.is_some() || self.outside_sla == Some(false) {
+        if self.search_text().is_some() || self.product_name.is_some() || self.outside_sla == Some(false) {
             return None;
         }
         let outside = self.outside_sla == Some(true);
@@ -106,16 +105,7 @@ impl FindingFilter {
         {
             return None;
         }
-        let products = match (self.product_id, visible) {
-            (None, None) => None,
-            (Some(id), None) => Some(vec![id]),
-            (None, Some(visible)) => Some(visible.to_vec()),
-            (Some(id), Some(visible)) => Some(if visible.contains(&id) { vec![id] } else { Vec::new() }),
-        }
-        .map(|mut ids| {
-            ids.sort_unstable();
-            ids
-        });
+        let products = looked_at(self.product_id, visible);
         if !outside && self.sla_states.is_none() {
             // Destructured whole, so a new field of the filter cannot be forgotten here.
             let FindingFilter {
@@ -166,6 +156,27 @@ impl FindingFilter {
             deadline_after: self.deadline_after.map(|at| at.timestamp()),
         })
     }
+}
+
+impl FindingFilter {
+    /// The text searched for, trimmed (`None`: no search; an empty text searches for nothing).
+    fn search_text(&self) -> Option<&str> {
+        self.search.as_deref().map(str::trim).filter(|text| !text.is_empty())
+    }
+}
+
+/// The products a read looks at, sorted: the one asked for (if visible), else the `visible` ones (`None`:
+/// all).
+#[must_use]
+pub fn looked_at(product_id: Option<ProductId>, visible: Option<&[ProductId]>) -> Option<Vec<ProductId>> {
+    let mut ids = match (product_id, visible) {
+        (None, None) => return None,
+        (Some(id), None) => vec![id],
+        (None, Some(visible)) => visible.to_vec(),
+        (Some(id), Some(visible)) => visible.iter().copied().filter(|&v| v == id).take(1).collect(),
+    };
+    ids.sort_unstable();
+    Some(ids)
 }
 
 /// `domain::sla::state` as SQL over the stored columns.

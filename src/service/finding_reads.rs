@@ -322,14 +322,11 @@ async fn indexed_summary(
     if !finding_index::available(state) {
         return Ok(None);
     }
-    let visible = access::visible_product_ids(&state.db, actor).await?;
-    let products = match (product_id, visible) {
-        (Some(id), _) => Some(vec![id]),
-        (None, Some(mut ids)) => {
-            ids.sort_unstable();
-            Some(ids)
-        }
-        (None, None) => None,
+    // A product asked for was checked by `sla_summary` (`access::product_role`): no membership read then.
+    let visible = match product_id {
+        Some(_) => None,
+        None => access::visible_product_ids(&state.db, actor).await?,
     };
+    let products = finding_filter::looked_at(product_id, visible.as_deref());
     finding_index::read(state, |index| index.summary(products.as_deref(), now.timestamp())).await
 }

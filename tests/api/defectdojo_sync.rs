@@ -488,6 +488,9 @@ async fn a_revoked_token_is_replaced_and_a_removed_source_leaves_its_findings_ed
     assert_eq!(denied.code(), "FORBIDDEN");
     assert_eq!(app.admin(update, json!({ "id": "999", "t": "x" })).await.code(), "NOT_FOUND");
     assert_eq!(app.admin(update, json!({ "id": source, "i": 10 })).await.code(), "BAD_USER_INPUT");
+    let bad_url = "mutation($id: ID!) { updateDefectDojoSource(id: $id, input: {url: \"ftp://dojo\"}) { id } }";
+    assert_eq!(app.admin(bad_url, json!({ "id": source })).await.code(), "BAD_USER_INPUT");
+    assert_eq!(app.admin(update, json!({ "id": source, "t": "two words" })).await.code(), "BAD_USER_INPUT");
     let updated = app.admin(update, json!({ "id": source, "t": "rotated-in-defectdojo", "i": 600 })).await;
     assert_eq!(updated.data()["updateDefectDojoSource"], json!({ "interval": 600, "failures": 0 }));
     let status = source_status(&app).await;
