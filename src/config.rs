@@ -72,6 +72,23 @@ pub struct Config {
     /// Whether open findings are also kept in memory for counts, pages and summaries (SQLite;
     /// `service::finding_index`); off, SQL answers them (what the index is measured and tested against).
     pub finding_index: bool,
+    /// SQLite's memory: page cache per connection and memory-mapped reads (`db::connect`).
+    pub sqlite_memory: SqliteMemory,
+}
+
+/// How much memory SQLite may hold: each of the pool's connections (up to 8) keeps a page cache of
+/// `cache_mib`, and reads up to `mmap_mib` of the file through a memory map (pages read so are counted in the
+/// process's resident size; 0 reads through the kernel's page cache, which is not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteMemory {
+    pub cache_mib: u32,
+    pub mmap_mib: u32,
+}
+
+impl Default for SqliteMemory {
+    fn default() -> Self {
+        Self { cache_mib: 4, mmap_mib: 0 }
+    }
 }
 
 /// How many due findings one SLA sweep transaction handles.
@@ -130,6 +147,7 @@ impl std::fmt::Debug for Config {
             defectdojo_timeout_seconds,
             kept_answers,
             finding_index,
+            sqlite_memory,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -165,6 +183,7 @@ impl std::fmt::Debug for Config {
             .field("defectdojo_timeout_seconds", defectdojo_timeout_seconds)
             .field("kept_answers", kept_answers)
             .field("finding_index", finding_index)
+            .field("sqlite_memory", sqlite_memory)
             .finish()
     }
 }
@@ -205,6 +224,7 @@ impl Default for Config {
             defectdojo_timeout_seconds: 30,
             kept_answers: true,
             finding_index: true,
+            sqlite_memory: SqliteMemory::default(),
         }
     }
 }
@@ -265,6 +285,8 @@ struct FileSettings {
     defectdojo_timeout_seconds: Option<u64>,
     kept_answers: Option<bool>,
     finding_index: Option<bool>,
+    sqlite_cache_mib: Option<u32>,
+    sqlite_mmap_mib: Option<u32>,
 }
 
 impl Config {
@@ -379,6 +401,12 @@ impl Config {
         }
         if let Some(index) = flag(&env, "SLAWATCH_FINDING_INDEX", file.finding_index)? {
             config.finding_index = index;
+        }
+        if let Some(mib) = within(&env, "SLAWATCH_SQLITE_CACHE_MIB", file.sqlite_cache_mib, 1..=4096)? {
+            config.sqlite_memory.cache_mib = mib;
+        }
+        if let Some(mib) = within(&env, "SLAWATCH_SQLITE_MMAP_MIB", file.sqlite_mmap_mib, 0..=65_536)? {
+            config.sqlite_memory.mmap_mib = mib;
         }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));

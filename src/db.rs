@@ -3,27 +3,29 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+
+use crate::config::SqliteMemory;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 
-/// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and a
-/// larger page cache. A request waits at most `acquire_timeout` for a connection: while PostgreSQL is down
+/// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and
+/// the page cache and memory map `memory` asks for. A request waits at most `acquire_timeout` for a connection: while PostgreSQL is down
 /// it fails with `SERVICE_UNAVAILABLE` after that, instead of hanging.
-pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite") {
-        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // A page cache of up to 32 MiB per connection (the default is 2 MiB), and reads through a
-                // memory map: at a million findings the sweep and the queries stop re-reading pages.
-                .pragma("cache_size", "-32768")
-                .pragma("mmap_size", "268435456")
+                // Negative: a size in KiB. The defaults keep a server at a million findings near 200 MiB
+                // (BENCHMARKS.md, "Memory"); pages not cached are read from the kernel's page cache.
+                .pragma("cache_size", format!("-{}", u64::from(memory.cache_mib) * 1024))
+                .pragma("mmap_size", (u64::from(memory.mmap_mib) << 20).to_string())
                 // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
                 // past this many pages (64 MiB), should that task fall behind.
                 .pragma("wal_autocheckpoint", "16384")

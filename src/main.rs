@@ -11,7 +11,9 @@ use slawatch::startup::{self, Application, StartupError};
 use slawatch::{commands, graphql};
 
 /// mimalloc instead of the system allocator: a page of 100 findings is mostly small allocations (a third
-/// of its cost with glibc's, whose arenas the request threads contend for).
+/// of its cost with glibc's, whose arenas the request threads contend for). Built without transparent huge
+/// pages (`no_thp`): a 2 MiB page it asks for counts whole in the resident size however little of it is in
+/// use (one idle server held 38 MiB of them; BENCHMARKS.md, "Memory").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -61,7 +61,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|err| StartupError::Service(format!("HTTP client: {err}")))?;
-    let db = db::connect(&config.database_url, config.db_acquire_timeout).await?;
+    let db = db::connect(&config.database_url, config.db_acquire_timeout, config.sqlite_memory).await?;
     db::migrate(&db).await?;
     db::spawn_wal_checkpoints(&db);
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
@@ -128,6 +128,8 @@ impl Application {
         crate::service::defectdojo_sources::ensure_configured(&state)
             .await
             .map_err(|err| StartupError::Service(err.public_message()))?;
+        // Loaded while the server starts answering (SQL answers the reads that come before it is ready).
+        crate::service::finding_index::start_loading(&state);
         let router = router(state.clone());
         Ok(Self { listener, router, state })
     }

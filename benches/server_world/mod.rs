@@ -150,6 +150,20 @@ impl Server {
         status_kib(self.child.id(), "VmRSS:").map(|kib| kib / 1024.0)
     }
 
+    /// The resident size split as the kernel counts it: anonymous (heap, the finding index) and file-backed
+    /// (the binary's code, and SQLite's memory-mapped pages when `SLAWATCH_SQLITE_MMAP_MIB` > 0).
+    pub fn memory(&self) -> BenchResult<String> {
+        let pid = self.child.id();
+        let mib = |field| status_kib(pid, field).map(|kib| kib / 1024.0);
+        Ok(format!(
+            "{:.1} MiB RSS (anonymous {:.1}, file {:.1}), peak {:.1} MiB",
+            mib("VmRSS:")?,
+            mib("RssAnon:")?,
+            mib("RssFile:")?,
+            mib("VmHWM:")?
+        ))
+    }
+
     pub fn peak_mib(&self) -> BenchResult<f64> {
         status_kib(self.child.id(), "VmHWM:").map(|kib| kib / 1024.0)
     }

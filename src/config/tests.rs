@@ -52,6 +52,16 @@ fn bad_values_are_named() {
     assert!(Config::from_sources(None, env_of(&[("SLAWATCH_JWT_SECRET", "short")])).is_err());
     assert!(Config::from_sources(Some("unknown_key = 1"), env_of(&[])).is_err());
     assert!(Config::from_sources(None, env_of(&[("SLAWATCH_BIND", "nowhere")])).is_err());
+    let err = Config::from_sources(None, env_of(&[("SLAWATCH_SQLITE_CACHE_MIB", "0")])).expect_err("no cache");
+    assert!(err.to_string().contains("SLAWATCH_SQLITE_CACHE_MIB"), "{err}");
+}
+
+#[test]
+fn sqlite_memory_is_set_from_the_file_and_the_environment() {
+    let file = "sqlite_cache_mib = 16\nsqlite_mmap_mib = 256\n";
+    let config = Config::from_sources(Some(file), env_of(&[("SLAWATCH_SQLITE_MMAP_MIB", "0")])).expect("valid");
+    assert_eq!(config.sqlite_memory, SqliteMemory { cache_mib: 16, mmap_mib: 0 });
+    assert_eq!(Config::default().sqlite_memory, SqliteMemory { cache_mib: 4, mmap_mib: 0 });
 }
 
 /// Every environment variable this file reads, from its source.

@@ -268,6 +268,15 @@ impl FindingIndex {
         self.open.len()
     }
 
+    /// About how much memory it holds: its vectors' capacities (the maps' tables are small beside them).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.open.capacity() * size_of::<OpenFinding>()
+            + self.all.capacity() * size_of::<(FindingId, ProductId)>()
+            + self.by_product.values().map(|ids| ids.capacity() * size_of::<FindingId>()).sum::<usize>()
+            + self.deadlines.heap_bytes()
+    }
+
     /// Adds `n` closed findings of a product and severity in `state` (a rebuild reads them grouped).
     pub fn add_closed(&mut self, product_id: ProductId, severity: Severity, state: SlaState, n: u64) {
         *self.closed.entry((product_id, severity, state)).or_default() += n;

@@ -1,7 +1,7 @@
 //! The in-memory finding index (`domain::finding_index`) `AppState` holds, and how far into the database's
 //! change log it has read. `service::finding_index` loads it and brings it up to date before each read.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::domain::finding_index::FindingIndex;
@@ -13,11 +13,13 @@ pub struct Loaded {
     pub watermark: i64,
 }
 
-/// The index (`None` until first read) and one catch-up at a time.
+/// The index (`None` until loaded, and again while a reload runs), one catch-up and one load at a time.
 #[derive(Debug, Default)]
 pub struct KeptFindingIndex {
     pub loaded: RwLock<Option<Loaded>>,
     /// Held while catching up; holds when the last successful catch-up started (a read that began before it
     /// needs none of its own: that catch-up saw every commit the read must see).
     pub catching_up: tokio::sync::Mutex<Option<Instant>>,
+    /// Held while the index is loaded whole (in the background: reads ask SQL meanwhile).
+    pub loading: Arc<tokio::sync::Mutex<()>>,
 }

@@ -1,9 +1,9 @@
 //! Brings the in-memory finding index (`domain::finding_index`, held in `kept::finding_index`) up to date with
 //! the database before a read. SQLite's `finding_changes` log (written by triggers: migration 19) says which
 //! findings changed since the index last read it and what each was; their rows as they are now are read in
-//! the same snapshot. A first read, a gap (log rows pruned before this process read them) or a backlog
-//! longer than `REBUILD_AFTER` loads it whole. PostgreSQL keeps no such log: `read` answers `None` there and
-//! the caller asks SQL.
+//! the same snapshot. At start-up, and after a gap (log rows pruned before this process read them) or a
+//! backlog longer than `REBUILD_AFTER`, it is loaded whole in the background while SQL answers. PostgreSQL
+//! keeps no such log: `read` answers `None` there and the caller asks SQL.
 
 use std::collections::HashMap;
 use std::sync::PoisonError;
@@ -27,22 +27,33 @@ const REBUILD_AFTER: i64 = 50_000;
 /// Change-log rows kept behind its head (`prune`); a reader further behind loads the index whole.
 pub const LOG_KEPT: i64 = 100_000;
 
+/// Findings a whole load reads at once (a few MiB).
+const LOAD_CHUNK: u64 = 20_000;
+
 /// Findings read by id at once.
 const IDS_PER_QUERY: usize = 1_000;
 
-/// `answer` from the index as of every write committed before this call, or `None` where there is no
-/// index (PostgreSQL).
+/// `answer` from the index as of every write committed before this call, or `None` when the index cannot
+/// answer: PostgreSQL, or not loaded yet (a load is then started in the background and SQL answers meanwhile,
+/// so no request waits for a pass over a million findings).
 pub async fn read<R>(state: &AppState, answer: impl FnOnce(&FindingIndex) -> R) -> ServiceResult<Option<R>> {
     if !available(state) {
         return Ok(None);
     }
     let asked = Instant::now();
     let kept = &state.finding_index;
+    if !is_loaded(kept) {
+        start_loading(state);
+        return Ok(None);
+    }
     {
         let mut last_started = kept.catching_up.lock().await;
         if last_started.is_none_or(|started| started < asked) {
             let started = Instant::now();
-            catch_up(&state.db, kept).await?;
+            if catch_up(&state.db, kept).await? == CaughtUp::Dropped {
+                start_loading(state);
+                return Ok(None);
+            }
             *last_started = Some(started);
         }
     }
@@ -56,44 +67,97 @@ pub fn available(state: &AppState) -> bool {
     state.config.finding_index && !state.config.is_postgres()
 }
 
-/// What a catch-up read: the changes since the watermark, or the whole index.
-enum Fresh {
-    Changes(Vec<IndexChange>),
-    Whole(FindingIndex),
+fn is_loaded(kept: &KeptFindingIndex) -> bool {
+    kept.loaded.read().unwrap_or_else(PoisonError::into_inner).is_some()
 }
 
-async fn catch_up(db: &DatabaseConnection, kept: &KeptFindingIndex) -> ServiceResult<()> {
-    let watermark = kept.loaded.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|l| l.watermark);
-    if let Some(watermark) = watermark
-        && log_head(db).await? == watermark
-    {
+/// Loads the index whole in the background unless it is loaded or a load is under way (start-up, and reads
+/// that find none).
+pub fn start_loading(state: &AppState) {
+    if !available(state) {
+        return;
+    }
+    let Ok(alone) = state.finding_index.loading.clone().try_lock_owned() else {
+        return; // a load is under way
+    };
+    let (db, kept) = (state.db.clone(), state.finding_index.clone());
+    tokio::spawn(async move {
+        if !is_loaded(&kept)
+            && let Err(err) = load(&db, &kept).await
+        {
+            tracing::warn!(error = %err.detail(), "loading the finding index failed; reads ask SQL until a later read retries");
+        }
+        drop(alone);
+    });
+}
+
+/// Waits until the index is loaded, loading it now unless a load is under way (tests and benches, which
+/// want the index's answers from their first read). Nothing to do where there is no index.
+pub async fn ensure_loaded(state: &AppState) -> ServiceResult<()> {
+    if !available(state) {
         return Ok(());
+    }
+    let _alone = state.finding_index.loading.lock().await;
+    if !is_loaded(&state.finding_index) {
+        load(&state.db, &state.finding_index).await?;
+    }
+    Ok(())
+}
+
+/// Reads every finding in one snapshot and keeps the index as of the change log's head in it.
+async fn load(db: &DatabaseConnection, kept: &KeptFindingIndex) -> ServiceResult<()> {
+    let started = Instant::now();
+    let txn = db.begin().await?;
+    let head = log_head(&txn).await?;
+    let index = load_whole(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(
+        open = index.open_count(),
+        mib = index.heap_bytes() >> 20,
+        watermark = head,
+        elapsed_ms = started.elapsed().as_millis(),
+        "finding index loaded"
+    );
+    *kept.loaded.write().unwrap_or_else(PoisonError::into_inner) = Some(Loaded { index, watermark: head });
+    Ok(())
+}
+
+/// How a catch-up ended.
+#[derive(Debug, PartialEq, Eq)]
+enum CaughtUp {
+    /// The index is as of the log's head.
+    Current,
+    /// Too far behind (a gap, or more than `REBUILD_AFTER` changes): the index was dropped to be loaded again.
+    Dropped,
+}
+
+async fn catch_up(db: &DatabaseConnection, kept: &KeptFindingIndex) -> ServiceResult<CaughtUp> {
+    let watermark = kept.loaded.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|l| l.watermark);
+    let Some(watermark) = watermark else {
+        return Ok(CaughtUp::Dropped);
+    };
+    if log_head(db).await? == watermark {
+        return Ok(CaughtUp::Current);
     }
     // One snapshot for the log and the rows it names (SQLite's deferred transaction reads one).
     let txn = db.begin().await?;
     let head = log_head(&txn).await?;
-    let changes = match watermark {
-        Some(watermark) if head - watermark <= REBUILD_AFTER => changes_since(&txn, watermark, head).await?,
-        _ => None,
-    };
-    let fresh = match changes {
-        Some(changes) => Fresh::Changes(changes),
-        None => Fresh::Whole(load_whole(&txn).await?),
-    };
+    let changes = if head - watermark <= REBUILD_AFTER { changes_since(&txn, watermark, head).await? } else { None };
     txn.commit().await?;
     let mut loaded = kept.loaded.write().unwrap_or_else(PoisonError::into_inner);
-    match (fresh, loaded.as_mut()) {
-        (Fresh::Changes(changes), Some(current)) => {
+    match (changes, loaded.as_mut()) {
+        (Some(changes), Some(current)) => {
             current.index.apply(&changes);
             current.watermark = head;
+            Ok(CaughtUp::Current)
         }
-        (Fresh::Whole(index), _) => {
-            tracing::debug!(open = index.open_count(), watermark = head, "finding index loaded");
-            *loaded = Some(Loaded { index, watermark: head });
+        (None, _) => {
+            tracing::info!(watermark, head, "the finding index is too far behind its change log: loading it again");
+            *loaded = None;
+            Ok(CaughtUp::Dropped)
         }
-        (Fresh::Changes(_), None) => return Err(ServiceError::internal("finding index changes without an index")),
+        (Some(_), None) => Err(ServiceError::internal("finding index changes without an index")),
     }
-    Ok(())
 }
 
 /// The number of the change log's last row ever written (0 before the first).
@@ -238,17 +302,25 @@ async fn changes_since<C: ConnectionTrait>(
     ))
 }
 
-/// Every finding, read in one pass over the table: open ones whole, closed ones counted per product,
-/// severity and state (`IndexedRow::closed_state`, the definition catch-ups use too).
+/// Every finding, read in id order a chunk at a time (`LOAD_CHUNK` rows held at once; all in the caller's
+/// one snapshot): open ones whole, closed ones counted per product, severity and state
+/// (`IndexedRow::closed_state`, the definition catch-ups use too).
 async fn load_whole<C: ConnectionTrait>(conn: &C) -> ServiceResult<FindingIndex> {
-    let rows = selected_columns(finding::Entity::find())
-        .order_by_asc(finding::Column::Id)
-        .into_model::<StoredRow>()
-        .all(conn)
-        .await?;
     let mut index = FindingIndex::default();
-    for row in &rows {
-        index.insert(row.id, &row.indexed());
+    let mut after = FindingId::new(0);
+    loop {
+        let rows = selected_columns(finding::Entity::find())
+            .filter(finding::Column::Id.gt(after))
+            .order_by_asc(finding::Column::Id)
+            .limit(LOAD_CHUNK)
+            .into_model::<StoredRow>()
+            .all(conn)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for row in &rows {
+            index.insert(row.id, &row.indexed());
+        }
     }
     Ok(index)
 }

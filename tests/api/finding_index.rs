@@ -71,6 +71,7 @@ async fn the_finding_index_answers_as_sql_does_under_random_writes_and_clock_mov
         is_superuser: false,
     };
     let admin = Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true };
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("index loaded");
     let mut world = World { app, without_index, products, findings: Vec::new(), member, admin };
     let mut rng = Rng(0x5EED_1DE7_2026_1203);
     let mut since_compared = Vec::new();
@@ -268,6 +269,7 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
         let answer = app.admin("{ findings(filter: {outsideSla: true}) { totalCount } }", json!({})).await;
         answer.data()["findings"]["totalCount"].as_u64().expect("a count")
     };
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded");
     app.finding(breached()).await;
     assert_eq!(count().await, 1);
     app.finding(breached()).await;
@@ -275,7 +277,13 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     // As `finding_index::prune` does to rows far behind the head, here before the index read them.
     app.state.db.execute_unprepared("DELETE FROM finding_changes").await.expect("pruned");
     app.finding(breached()).await;
-    assert_eq!(count().await, 4, "the index noticed the rows it never read and loaded itself again");
+    assert_eq!(count().await, 4, "SQL answers while the index, noticing rows it never read, loads again");
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded again");
+    let from_index =
+        slawatch::service::finding_index::read(&app.state, slawatch::domain::finding_index::FindingIndex::open_count)
+            .await
+            .expect("read");
+    assert_eq!(from_index, Some(4), "the index, loaded again in the background, holds every finding");
     let pruned = slawatch::service::finding_index::prune(&app.state.db).await.expect("prunes");
     assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
 }

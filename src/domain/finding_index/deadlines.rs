@@ -28,6 +28,11 @@ impl Deadlines {
         }
     }
 
+    /// The bytes its lists hold (their capacity), without the map's own table.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.0.values().map(|list| list.capacity() * size_of::<i64>()).sum()
+    }
+
     /// How many open findings past their deadline at `query.now` the query admits.
     pub(super) fn count_breached(&self, query: &Compiled) -> usize {
         let below = query.below.min(query.now.saturating_add(1));
