@@ -10,6 +10,19 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
+/// The pool's connections on SQLite (one writes at a time; the rest read) and on PostgreSQL.
+pub const SQLITE_CONNECTIONS: u32 = 8;
+pub const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// How many finding reads SQL may scan for at once (`service::finding_reads`): half the pool, so queries
+/// that read for seconds (a text search over a million findings) leave connections to writers and to the
+/// reads the finding index answers.
+#[must_use]
+pub fn concurrent_scans(backend: sea_orm::DbBackend) -> usize {
+    let connections = if backend == sea_orm::DbBackend::Postgres { POSTGRES_CONNECTIONS } else { SQLITE_CONNECTIONS };
+    usize::try_from(connections / 2).unwrap_or(1).max(1)
+}
+
 /// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and
 /// the page cache and memory map `memory` asks for. A request waits at most `acquire_timeout` for a connection: while PostgreSQL is down
 /// it fails with `SERVICE_UNAVAILABLE` after that, instead of hanging.
@@ -17,7 +30,7 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite") {
-        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
+        options.max_connections(SQLITE_CONNECTIONS).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
@@ -34,7 +47,7 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
             pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
         });
     } else {
-        options.max_connections(16).min_connections(1);
+        options.max_connections(POSTGRES_CONNECTIONS).min_connections(1);
     }
     Database::connect(options).await
 }

@@ -36,6 +36,7 @@ pub async fn list(
         if let Some(page) = indexed_page(state, actor, filter, request, now).await? {
             return Ok(page.map(Arc::new));
         }
+        let _turn = scan_turn(state).await?;
         let select = visible_matching(actor, filter, now);
         let page =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
@@ -134,6 +135,20 @@ async fn rows_by_id(
     Ok(rows.into_iter().filter(|row| query.admits_row(&finding_index::indexed_row(row), at)).collect())
 }
 
+/// A turn to ask SQL for findings the index cannot answer (`AppState::sql_scans`), held until the answer is
+/// read. Waits as long as a request waits for a pool connection, then `SERVICE_UNAVAILABLE`: a stream of slow
+/// searches cannot take every connection from writers and from the reads the index answers.
+async fn scan_turn(state: &AppState) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
+    let waited = tokio::time::timeout(state.config.db_acquire_timeout, state.sql_scans.clone().acquire_owned()).await;
+    match waited {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_closed)) => Err(ServiceError::internal("the scan permits were closed")),
+        Err(_elapsed) => Err(ServiceError::Unavailable(
+            "too many finding searches are running: try again shortly, or narrow the filter".to_owned(),
+        )),
+    }
+}
+
 /// The findings the actor may view that match `filter` at `now`.
 fn visible_matching(actor: &Actor, filter: &FindingFilter, now: DateTime<Utc>) -> sea_orm::Select<finding::Entity> {
     let select = finding::Entity::find().filter(filter.condition(now));
@@ -216,6 +231,7 @@ pub async fn slice(
         {
             return Ok((total_count, rows_by_id(state, &query, now, page.ids).await?));
         }
+        let _turn = scan_turn(state).await?;
         let select = visible_matching(actor, filter, now);
         let count = select.clone().count(&state.db).await?;
         let rows = if offset >= count {
@@ -270,6 +286,7 @@ async fn count_by_severity_and_state(
         return Ok(Timed { value: Arc::new(summary_rows(&summary.counts)), valid_until: summary.next_change });
     }
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
+    let _turn = scan_turn(state).await?;
     let select = visible_matching(actor, &filter, now);
     let at = now.timestamp();
     // `at` is an integer of ours, not input: safe to inline.

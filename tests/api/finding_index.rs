@@ -287,3 +287,45 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     let pruned = slawatch::service::finding_index::prune(&app.state.db).await.expect("prunes");
     assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
 }
+
+#[tokio::test]
+async fn searches_sql_must_scan_take_turns_and_leave_indexed_reads_and_writes_their_connections() {
+    let app = spawn_app_without_scheduler(|config| {
+        config.kept_answers = false;
+        config.db_acquire_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let product = app.product("Turns").await;
+    app.finding(json!({ "productId": product, "title": "Component-7 outdated", "severity": "CRITICAL",
+                        "slaStart": (app.clock.now() - TimeDelta::days(200)).to_rfc3339() }))
+        .await;
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded");
+    let search = "{ findings(filter: {search: \"component-7\"}) { totalCount } }";
+    let rest_search = || async {
+        let answer = reqwest::Client::new()
+            .get(app.url("/api/v2/findings/?product_name=Turns"))
+            .header("authorization", format!("Token {}", app.admin_api_token))
+            .send()
+            .await
+            .expect("an answer");
+        answer.status()
+    };
+    assert_eq!(app.admin(search, json!({})).await.data()["findings"]["totalCount"], 1);
+
+    // Every turn taken, as by that many slow searches.
+    let turns = u32::try_from(slawatch::db::concurrent_scans(app.state.db.get_database_backend())).expect("few");
+    let taken = app.state.sql_scans.clone().acquire_many_owned(turns).await.expect("turns");
+    let refused = app.admin(search, json!({})).await;
+    assert_eq!(refused.code(), "SERVICE_UNAVAILABLE", "a search waits its turn as long as for a connection");
+    assert!(refused.message().contains("too many finding searches"), "{}", refused.message());
+    assert_eq!(rest_search().await, 503, "REST by product name (SQL too)");
+    if !app.state.config.is_postgres() {
+        let counted = app.admin("{ findings(filter: {outsideSla: true}) { totalCount } }", json!({})).await;
+        assert_eq!(counted.data()["findings"]["totalCount"], 1, "the index still answers");
+    }
+    app.finding(json!({ "productId": product, "title": "Component-7 again", "severity": "LOW" })).await;
+
+    drop(taken);
+    assert_eq!(app.admin(search, json!({})).await.data()["findings"]["totalCount"], 2, "a turn again");
+    assert_eq!(rest_search().await, 200);
+}
