@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-
-use crate::config::SqliteMemory;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
+
+use crate::config::SqliteMemory;
 
 /// The pool's connections on SQLite (one writes at a time; the rest read) and on PostgreSQL.
 pub const SQLITE_CONNECTIONS: u32 = 8;
@@ -24,8 +24,8 @@ pub fn concurrent_scans(backend: sea_orm::DbBackend) -> usize {
 }
 
 /// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and
-/// the page cache and memory map `memory` asks for. A request waits at most `acquire_timeout` for a connection: while PostgreSQL is down
-/// it fails with `SERVICE_UNAVAILABLE` after that, instead of hanging.
+/// the page cache and memory map `memory` asks for. A request waits at most `acquire_timeout` for a
+/// connection: while PostgreSQL is down it fails with `SERVICE_UNAVAILABLE` after that, instead of hanging.
 pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).acquire_timeout(acquire_timeout);
@@ -35,8 +35,8 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // Negative: a size in KiB. The defaults keep a server at a million findings near 200 MiB
-                // (BENCHMARKS.md, "Memory"); pages not cached are read from the kernel's page cache.
+                // Negative: a size in KiB. With the defaults SQLite holds at most 32 MiB of pages (BENCHMARKS.md,
+                // "Memory"); pages not cached are read from the kernel's page cache.
                 .pragma("cache_size", format!("-{}", u64::from(memory.cache_mib) * 1024))
                 .pragma("mmap_size", (u64::from(memory.mmap_mib) << 20).to_string())
                 // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only

@@ -95,7 +95,7 @@ impl FindingFilter {
     /// `None`: ask SQL.
     #[must_use]
     pub fn index_query(&self, visible: Option<&[ProductId]>) -> Option<IndexQuery> {
-        if self.search_text().is_some() || self.product_name.is_some() || self.outside_sla == Some(false) {
+        if !self.index_may_answer() {
             return None;
         }
         let outside = self.outside_sla == Some(true);
@@ -159,7 +159,14 @@ impl FindingFilter {
 }
 
 impl FindingFilter {
-    /// The text searched for, trimmed (`None`: no search; an empty text searches for nothing).
+    /// Whether `index_query` may answer at all, whoever asks: no text search, product name or `outsideSla:
+    /// false` (SQL answers those). Cheap: callers check it before reading who may view what.
+    #[must_use]
+    pub fn index_may_answer(&self) -> bool {
+        self.search_text().is_none() && self.product_name.is_none() && self.outside_sla != Some(false)
+    }
+
+    /// The text searched for, trimmed (`None`: no search, which a blank text is too).
     fn search_text(&self) -> Option<&str> {
         self.search.as_deref().map(str::trim).filter(|text| !text.is_empty())
     }

@@ -91,8 +91,8 @@ pub fn start_loading(state: &AppState) {
     });
 }
 
-/// Waits until the index is loaded, loading it now unless a load is under way (tests and benches, which
-/// want the index's answers from their first read). Nothing to do where there is no index.
+/// Waits until the index is loaded, loading it now unless a load is under way (tests, which want the
+/// index's answers from their first read). Nothing to do where there is no index.
 pub async fn ensure_loaded(state: &AppState) -> ServiceResult<()> {
     if !available(state) {
         return Ok(());

@@ -97,7 +97,8 @@ async fn indexed(
     count: bool,
     window: Option<Window>,
 ) -> ServiceResult<Option<Indexed>> {
-    if !finding_index::available(state) {
+    // No membership read for a filter only SQL answers (a text search): it reads them itself.
+    if !finding_index::available(state) || !filter.index_may_answer() {
         return Ok(None);
     }
     let visible = access::visible_product_ids(&state.db, actor).await?;
