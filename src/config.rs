@@ -74,6 +74,8 @@ pub struct Config {
     pub finding_index: bool,
     /// SQLite's memory: page cache per connection and memory-mapped reads (`db::connect`).
     pub sqlite_memory: SqliteMemory,
+    /// Finding reads SQL may scan for at once (`None`: `db::concurrent_scans` for the backend and machine).
+    pub concurrent_scans: Option<usize>,
 }
 
 /// How much memory SQLite may hold: each of the pool's connections (up to 8) keeps a page cache of
@@ -147,6 +149,7 @@ impl std::fmt::Debug for Config {
             defectdojo_timeout_seconds,
             kept_answers,
             finding_index,
+            concurrent_scans,
             sqlite_memory,
         } = self;
         f.debug_struct("Config")
@@ -183,6 +186,7 @@ impl std::fmt::Debug for Config {
             .field("defectdojo_timeout_seconds", defectdojo_timeout_seconds)
             .field("kept_answers", kept_answers)
             .field("finding_index", finding_index)
+            .field("concurrent_scans", concurrent_scans)
             .field("sqlite_memory", sqlite_memory)
             .finish()
     }
@@ -224,6 +228,7 @@ impl Default for Config {
             defectdojo_timeout_seconds: 30,
             kept_answers: true,
             finding_index: true,
+            concurrent_scans: None,
             sqlite_memory: SqliteMemory::default(),
         }
     }
@@ -287,6 +292,7 @@ struct FileSettings {
     finding_index: Option<bool>,
     sqlite_cache_mib: Option<u32>,
     sqlite_mmap_mib: Option<u32>,
+    concurrent_scans: Option<usize>,
 }
 
 impl Config {
@@ -407,6 +413,9 @@ impl Config {
         }
         if let Some(mib) = within(&env, "SLAWATCH_SQLITE_MMAP_MIB", file.sqlite_mmap_mib, 0..=65_536)? {
             config.sqlite_memory.mmap_mib = mib;
+        }
+        if let Some(scans) = within(&env, "SLAWATCH_CONCURRENT_SCANS", file.concurrent_scans, 1..=64)? {
+            config.concurrent_scans = Some(scans);
         }
         if config.metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(invalid("SLAWATCH_METRICS_TOKEN", "must be at least 32 characters".to_owned()));

@@ -14,13 +14,20 @@ use crate::config::SqliteMemory;
 pub const SQLITE_CONNECTIONS: u32 = 8;
 pub const POSTGRES_CONNECTIONS: u32 = 16;
 
-/// How many finding reads SQL may scan for at once (`service::finding_reads`): half the pool, so queries
-/// that read for seconds (a text search over a million findings) leave connections to writers and to the
-/// reads the finding index answers.
+/// How many finding reads SQL may scan for at once (`service::finding_reads`) unless
+/// `SLAWATCH_CONCURRENT_SCANS` says. On SQLite the scan runs on this machine's cores: half of them (at least
+/// one, at most half the pool), because a text search over a million findings keeps a core busy for a
+/// fraction of a second and more of them at once only took the cores from every other request. On
+/// PostgreSQL, where the database has its own cores, half the pool. Either way connections are left to
+/// writers and to the reads the finding index answers.
 #[must_use]
 pub fn concurrent_scans(backend: sea_orm::DbBackend) -> usize {
-    let connections = if backend == sea_orm::DbBackend::Postgres { POSTGRES_CONNECTIONS } else { SQLITE_CONNECTIONS };
-    usize::try_from(connections / 2).unwrap_or(1).max(1)
+    let half_the_pool = |connections: u32| usize::try_from(connections / 2).unwrap_or(1).max(1);
+    if backend == sea_orm::DbBackend::Postgres {
+        return half_the_pool(POSTGRES_CONNECTIONS);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cores / 2).clamp(1, half_the_pool(SQLITE_CONNECTIONS))
 }
 
 /// Opens the pool. SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys on, and

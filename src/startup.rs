@@ -68,7 +68,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
     let report_links = crate::security::report_links::LinkKey::from_secret(secret.as_bytes());
     let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
-    let sql_scans = Arc::new(tokio::sync::Semaphore::new(db::concurrent_scans(db.get_database_backend())));
+    let scans = config.concurrent_scans.unwrap_or_else(|| db::concurrent_scans(db.get_database_backend()));
+    let sql_scans = Arc::new(tokio::sync::Semaphore::new(scans));
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
     Ok(AppState {

@@ -1,5 +1,7 @@
 //! A small closed-loop HTTP load generator: `concurrency` workers, each with its own keep-alive connection,
 //! send the same request back to back for a fixed time and record every latency.
+// Each bench uses part of this module.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -10,12 +10,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{SinkExt, StreamExt};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use slawatch::clock::Clock;
 use slawatch::config::Config;
 use slawatch::domain::ProductId;
 use slawatch::service::findings::NewFinding;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::loadgen::MakeRequest;
 use crate::support::{self, Bench, BenchResult, severity_of};
@@ -96,6 +101,20 @@ pub async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::Te
     );
     state.db.clone().close().await?;
     Ok((database_url, dir))
+}
+
+/// A copy of an SQLite data set for one run that writes (`<file>.<label>-run`), so every run starts from the
+/// same data; a PostgreSQL URL is returned as it is.
+pub fn working_copy(database_url: &str, label: &str) -> BenchResult<String> {
+    let Some(file) = database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) else {
+        return Ok(database_url.to_owned());
+    };
+    let run = format!("{file}.{label}-run");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{run}{suffix}"));
+    }
+    std::fs::copy(file, &run)?;
+    Ok(format!("sqlite://{run}?mode=rwc"))
 }
 
 /// A `slawatch serve` process.
@@ -199,6 +218,18 @@ impl Server {
         body["data"]["login"]["token"].as_str().map(str::to_owned).ok_or_else(|| format!("login: {body}").into())
     }
 
+    /// The ids of the first 100 products.
+    pub async fn product_ids(&self, jwt: &str) -> BenchResult<Vec<String>> {
+        let listed = self.graphql(jwt, "{ products(first: 100) { nodes { id } } }").await?;
+        let products: Vec<String> = listed["data"]["products"]["nodes"]
+            .as_array()
+            .ok_or("no products")?
+            .iter()
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect();
+        if products.is_empty() { Err("no products".into()) } else { Ok(products) }
+    }
+
     pub async fn api_token(&self, jwt: &str) -> BenchResult<String> {
         let body = self.graphql(jwt, "mutation { createApiToken(name: \"bench\") { token } }").await?;
         body["data"]["createApiToken"]["token"].as_str().map(str::to_owned).ok_or_else(|| "no API token".into())
@@ -220,6 +251,30 @@ impl Server {
         let (url, header) = (format!("{}{path}", self.base), format!("Token {token}"));
         Arc::new(move |client: &reqwest::Client| client.get(&url).header("authorization", &header))
     }
+}
+
+/// A websocket client's connection, and what its tasks may fail with (sent between tasks).
+pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Opens `url` (`/graphql/ws`) with `graphql-transport-ws` and signs in with `jwt`, at most as many at once
+/// as `handshakes` allows (the server lets one address keep only 16 sockets waiting for `connection_init`).
+pub async fn ws_connect(url: &str, jwt: &str, handshakes: &Semaphore) -> Result<WsStream, TaskError> {
+    let _permit = handshakes.acquire().await?;
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {jwt}") } });
+    socket.send(Message::text(init.to_string())).await?;
+    while let Some(message) = socket.next().await {
+        if let Message::Text(text) = message? {
+            if text.contains("connection_ack") {
+                return Ok(socket);
+            }
+            return Err(format!("refused: {text}").into());
+        }
+    }
+    Err("closed before connection_ack".into())
 }
 
 pub fn status_kib(pid: u32, field: &str) -> BenchResult<f64> {

@@ -64,6 +64,17 @@ fn sqlite_memory_is_set_from_the_file_and_the_environment() {
     assert_eq!(Config::default().sqlite_memory, SqliteMemory { cache_mib: 4, mmap_mib: 0 });
 }
 
+#[test]
+fn concurrent_scans_are_set_within_their_range() {
+    assert_eq!(Config::default().concurrent_scans, None, "by the backend and the machine");
+    let config = Config::from_sources(Some("concurrent_scans = 3\n"), env_of(&[])).expect("valid");
+    assert_eq!(config.concurrent_scans, Some(3));
+    let config = Config::from_sources(None, env_of(&[("SLAWATCH_CONCURRENT_SCANS", "1")])).expect("valid");
+    assert_eq!(config.concurrent_scans, Some(1));
+    let err = Config::from_sources(None, env_of(&[("SLAWATCH_CONCURRENT_SCANS", "0")])).expect_err("none");
+    assert!(err.to_string().contains("SLAWATCH_CONCURRENT_SCANS"), "{err}");
+}
+
 /// Every environment variable this file reads, from its source.
 fn environment_names() -> Vec<String> {
     let source = include_str!("../config.rs");

@@ -69,6 +69,10 @@ impl Visibility {
 }
 
 /// Every live event the subscriber may see, mapped by `pick`; a lagging subscriber gets an error item.
+///
+/// A subscription keeps its resolver's future and this stream for as long as it lasts, each sized for its
+/// largest await: every database read here and in the resolvers is boxed, so an idle subscription holds a
+/// pointer where the read's state would be (a quarter of a subscription's memory in the fan-out bench).
 async fn watch<T, F>(ctx: &Context<'_>, mut pick: F) -> Result<impl Stream<Item = Result<T>> + use<T, F>>
 where
     T: Send + 'static,
@@ -83,40 +87,43 @@ where
     };
     // Subscribe before reading the memberships, so nothing committed in between is missed.
     let mut receiver = state.live.subscribe();
-    let mut visible = Visibility::load(&state, &actor).await?;
+    let mut visible = Box::pin(Visibility::load(&state, &actor)).await?;
     Ok(async_stream::stream! {
         let _slot = slot;
-        loop {
+        'listening: loop {
             match receiver.recv().await {
-                Ok(event) => {
+                Ok(batch) => {
                     // Nothing more for a session that has ended: the connection closes with 4403.
-                    if let Some(session) = &session {
-                        if session.expired(state.clock.now()) {
-                            session.end("the session token has expired".to_owned());
-                            break;
-                        }
-                        if let LiveEvent::UserChanged { user_id } = &*event
+                    if let Some(session) = &session
+                        && session.expired(state.clock.now())
+                    {
+                        session.end("the session token has expired".to_owned());
+                        break;
+                    }
+                    for event in batch.iter() {
+                        if let Some(session) = &session
+                            && let LiveEvent::UserChanged { user_id } = event
                             && *user_id == actor.user_id
-                            && let Err(reason) = session.recheck(&state).await
+                            && let Err(reason) = Box::pin(session.recheck(&state)).await
                         {
                             session.end(reason);
-                            break;
+                            break 'listening;
                         }
-                    }
-                    if let LiveEvent::MembershipChanged { user_id } = &*event {
-                        if *user_id == actor.user_id {
-                            match Visibility::load(&state, &actor).await {
-                                Ok(now_visible) => visible = now_visible,
-                                Err(err) => yield Err(err.into()),
+                        if let LiveEvent::MembershipChanged { user_id } = event {
+                            if *user_id == actor.user_id {
+                                match Box::pin(Visibility::load(&state, &actor)).await {
+                                    Ok(now_visible) => visible = now_visible,
+                                    Err(err) => yield Err(err.into()),
+                                }
                             }
+                            continue;
                         }
-                        continue;
-                    }
-                    if event.product_id().is_some_and(|id| !visible.allows(id)) {
-                        continue;
-                    }
-                    if let Some(item) = pick(&event) {
-                        yield Ok(item);
+                        if event.product_id().is_some_and(|id| !visible.allows(id)) {
+                            continue;
+                        }
+                        if let Some(item) = pick(event) {
+                            yield Ok(item);
+                        }
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -131,11 +138,12 @@ where
 }
 
 /// The item a subscriber that fell behind gets: `extensions.code` `RESYNC_REQUIRED` and `missed`, the
-/// number of live events it did not receive.
+/// number of live messages (each up to `live::EVENTS_PER_MESSAGE` events) it did not receive.
 fn resync_required(missed: u64) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
     async_graphql::Error::new(format!(
-        "this subscriber fell behind and missed {missed} live events: query again to catch up; the subscription goes on"
+        "this subscriber fell behind and missed {missed} live messages: query again to catch up; the subscription \
+         goes on"
     ))
     .extend_with(|_, extensions| {
         extensions.set("code", "RESYNC_REQUIRED");
@@ -161,7 +169,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<SlaEvent>>> {
         let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
-            access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
+            Box::pin(access::product_role(&ctx.state()?.db, ctx.actor()?, id)).await?;
         }
         let severities: Option<Vec<&'static str>> = severities.map(|s| s.into_iter().map(Severity::as_str).collect());
         let kinds: Option<Vec<&'static str>> =
@@ -198,7 +206,7 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<Finding>>> {
         let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
-            access::product_role(&ctx.state()?.db, ctx.actor()?, id).await?;
+            Box::pin(access::product_role(&ctx.state()?.db, ctx.actor()?, id)).await?;
         }
         watch(ctx, move |event| match event {
             LiveEvent::FindingChanged(finding) if product_id.is_none_or(|id| id == finding.product_id) => {

@@ -74,10 +74,18 @@ impl LiveEvent {
     }
 }
 
+/// Events committed together, as one broadcast message: a subscriber wakes once for the lot (one message
+/// per event woke every subscriber per event — a thousand imported findings a second woke each dashboard a
+/// thousand times).
+pub type LiveBatch = Arc<[LiveEvent]>;
+
+/// The most events one message carries; a larger announcement is sent in several.
+pub const EVENTS_PER_MESSAGE: usize = 64;
+
 /// The broadcast side of live events, shared by the whole process.
 #[derive(Debug, Clone)]
 pub struct LiveBus {
-    sender: broadcast::Sender<Arc<LiveEvent>>,
+    sender: broadcast::Sender<LiveBatch>,
     through_postgres: bool,
     /// Counts changes to findings and memberships (this instance's and, on PostgreSQL, the others'
     /// announced ones): kept query answers are only reused while it stands still.
@@ -85,10 +93,11 @@ pub struct LiveBus {
 }
 
 impl LiveBus {
-    /// `buffer` events are kept per subscriber before it lags.
+    /// About `buffer_events` events are kept per subscriber before it lags: as many messages as that fills
+    /// when full (`EVENTS_PER_MESSAGE` each), so a stalled subscriber holds at most that many events.
     #[must_use]
-    pub fn new(buffer: usize, through_postgres: bool) -> Self {
-        let (sender, _) = broadcast::channel(buffer.max(16));
+    pub fn new(buffer_events: usize, through_postgres: bool) -> Self {
+        let (sender, _) = broadcast::channel(buffer_events.div_ceil(EVENTS_PER_MESSAGE).max(1));
         Self { sender, through_postgres, changes: Arc::default() }
     }
 
@@ -109,9 +118,9 @@ impl LiveBus {
         self.changes.load(Ordering::SeqCst)
     }
 
-    /// A receiver of every event from now on.
+    /// A receiver of every event from now on, in messages of up to `EVENTS_PER_MESSAGE`.
     #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
         self.sender.subscribe()
     }
 
@@ -152,9 +161,11 @@ impl LiveBus {
         }
         match hydrate(db, signals).await {
             Ok(events) => {
-                for event in events {
+                let mut events = events.into_iter().peekable();
+                while events.peek().is_some() {
+                    let batch: LiveBatch = events.by_ref().take(EVENTS_PER_MESSAGE).collect();
                     // An error only means that every subscriber has gone meanwhile.
-                    let _ = self.sender.send(Arc::new(event));
+                    let _ = self.sender.send(batch);
                 }
             }
             Err(err) => tracing::warn!(error = %err, "could not load live events"),
@@ -318,6 +329,28 @@ mod tests {
         bus.deliver_locally(&db, &[Signal::Membership { user: UserId::new(7) }]).await;
         bus.deliver_locally(&db, &[Signal::User { user: UserId::new(7) }]).await;
         assert_eq!(bus.changes(), 3);
+    }
+
+    #[tokio::test]
+    async fn events_committed_together_reach_a_subscriber_in_few_messages() {
+        let bus = LiveBus::new(8_000, false);
+        let mut receiver = bus.subscribe();
+        let db = sea_orm::DatabaseConnection::default();
+        let signals: Vec<Signal> = (0..100).map(|id| Signal::User { user: UserId::new(id) }).collect();
+        bus.deliver_locally(&db, &signals).await;
+        let first = receiver.try_recv().expect("a first message");
+        let second = receiver.try_recv().expect("a second message");
+        assert_eq!((first.len(), second.len()), (EVENTS_PER_MESSAGE, 100 - EVENTS_PER_MESSAGE));
+        assert!(receiver.try_recv().is_err(), "nothing more");
+        let users: Vec<UserId> = first
+            .iter()
+            .chain(second.iter())
+            .filter_map(|event| match event {
+                LiveEvent::UserChanged { user_id } => Some(*user_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(users, (0..100).map(UserId::new).collect::<Vec<_>>(), "every event, in order");
     }
 
     #[test]

@@ -313,7 +313,7 @@ async fn searches_sql_must_scan_take_turns_and_leave_indexed_reads_and_writes_th
     assert_eq!(app.admin(search, json!({})).await.data()["findings"]["totalCount"], 1);
 
     // Every turn taken, as by that many slow searches.
-    let turns = u32::try_from(slawatch::db::concurrent_scans(app.state.db.get_database_backend())).expect("few");
+    let turns = u32::try_from(app.state.sql_scans.available_permits()).expect("few");
     let taken = app.state.sql_scans.clone().acquire_many_owned(turns).await.expect("turns");
     let refused = app.admin(search, json!({})).await;
     assert_eq!(refused.code(), "SERVICE_UNAVAILABLE", "a search waits its turn as long as for a connection");

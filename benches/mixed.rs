@@ -1,0 +1,363 @@
+//! A day in the life at N findings (default 1,000,000) for `BENCH_MINUTES` (default 10): findings imported at
+//! `BENCH_WRITES_PER_SECOND` (default 1,000: `createFindings` every 100 ms, their SLAs started within the last
+//! day, and an edit every 20 ms), `BENCH_SUBSCRIBERS` (default 1,000) dashboards on websockets (each the
+//! dashboard's three subscriptions on one product), `BENCH_CLIENTS` (default 50) clients sending varied reads
+//! back to back, and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds (default
+//! 60, the server's default) and the delivery worker sending every breach to a local webhook receiver (GELF).
+//!
+//! Every second a probe, a Critical due 30 s later, is created: the sweep lag is the time from its deadline
+//! until a watcher hears its breach on `slaEvents`, the delivery lag from then until the webhook receiver has
+//! it. Reports, minute by minute, the reads' rate, p50 and p99 and the server's memory, then both lags.
+//!
+//! `cargo bench --bench mixed`; the data set is the `server` bench's (`BENCH_SQLITE_FILE`, `BENCH_REUSE=1`,
+//! `BENCH_DATABASE_URL` as there); an SQLite data set is copied first, so every run starts from the same one.
+
+#![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
+
+mod loadgen;
+mod server_world;
+mod support;
+mod workload;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{SinkExt, StreamExt};
+use loadgen::MakeRequest;
+use serde_json::{Value, json};
+use server_world::{Server, TaskError, prepare_data_set, ws_connect};
+use support::{ADMIN, BenchResult, OWNER, env_number};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+use workload::{Draws, Writer, member_page, outside_sla_page, rest, summary};
+
+/// How long after its creation a probe is due.
+const PROBE_DUE_IN_SECONDS: i64 = 30;
+
+/// When something was first seen, by finding id.
+type SeenAt = Arc<Mutex<HashMap<String, DateTime<Utc>>>>;
+
+#[tokio::main]
+async fn main() -> BenchResult<()> {
+    let total = support::findings_wanted(1_000_000);
+    let minutes: u64 = env_number("BENCH_MINUTES", 10);
+    let writes_per_second: u64 = env_number("BENCH_WRITES_PER_SECOND", 1_000);
+    let dashboards_wanted: usize = env_number("BENCH_SUBSCRIBERS", 1_000);
+    let clients: usize = env_number("BENCH_CLIENTS", 50);
+    let sweep_interval: u64 = env_number("BENCH_SWEEP_INTERVAL", 60);
+    let (database_url, _dir) = prepare_data_set(total).await?;
+    let database_url = server_world::working_copy(&database_url, "mixed")?;
+    let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    println!(
+        "## A day in the life: {backend}, {total} findings, {minutes} min, {writes_per_second} findings/s imported, \
+         {dashboards_wanted} dashboards, {clients} clients, sweep every {sweep_interval} s\n"
+    );
+
+    let delivered: SeenAt = Arc::default();
+    let receiver = serve_webhook_receiver(delivered.clone()).await?;
+    let interval = sweep_interval.to_string();
+    let settings = [("SLAWATCH_SWEEP_INTERVAL", interval.as_str()), ("RUST_LOG", "warn")];
+    let server = Server::start_with(&database_url, &[], &settings)?;
+    server.wait_ready().await?;
+    eprintln!("server pid {}", server.child.id());
+    let admin = server.login(ADMIN).await?;
+    let owner = server.login(OWNER).await?;
+    let api_token = server.api_token(&admin).await?;
+    let products = server.product_ids(&admin).await?;
+    route_breaches_to(&server, &admin, &receiver).await?;
+
+    let ws_url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
+    let heard: SeenAt = Arc::default();
+    let dashboard_messages = Arc::new(AtomicU64::new(0));
+    // Well under what the server lets one address keep waiting for `connection_init` (16 by default): a
+    // socket counts until the server has taken its `connection_init`, a little after the client's permit.
+    let handshakes = Arc::new(Semaphore::new(8));
+    let mut sockets = vec![tokio::spawn(watch_breaches(ws_url.clone(), admin.clone(), heard.clone()))];
+    for i in 0..dashboards_wanted {
+        let (url, jwt, product) = (ws_url.clone(), admin.clone(), products[i % products.len()].clone());
+        let (messages, handshakes) = (dashboard_messages.clone(), handshakes.clone());
+        sockets.push(tokio::spawn(async move {
+            if let Err(err) = dashboard(url, jwt, product, messages, handshakes).await {
+                eprintln!("a dashboard failed: {err}");
+            }
+        }));
+    }
+    // The finding index loads in the background from start-up; give it and the sockets time.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    println!("idle 30 s after start, {dashboards_wanted} dashboards connected: {}\n", server.memory()?);
+
+    let writing = Writer::start(&server, &admin, &products, writes_per_second, 24);
+    let stop_probes = Arc::new(AtomicBool::new(false));
+    let probing =
+        tokio::spawn(create_probes(server.base.clone(), admin.clone(), products.clone(), stop_probes.clone()));
+    let reads = mixed_reads(&server, &admin, &owner, &api_token, &products);
+    println!("| minute | reads/s | p50 ms | p99 ms | max ms | failures | dashboard messages/s | server memory |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for minute in 1..=minutes {
+        let before = dashboard_messages.load(Ordering::Relaxed);
+        let report = loadgen::run(reads.clone(), clients, Duration::ZERO, Duration::from_secs(60)).await;
+        let messages = dashboard_messages.load(Ordering::Relaxed) - before;
+        println!(
+            "| {minute} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} |",
+            report.per_second(),
+            report.latency_ms(0.5),
+            report.latency_ms(0.99),
+            report.latency_ms(1.0),
+            report.failures,
+            messages as f64 / 60.0,
+            server.memory()?
+        );
+    }
+    stop_probes.store(true, Ordering::Relaxed);
+    let written = writing.stop().await;
+    let probes = probing.await?;
+    // The last probes fall due after the reads stopped: wait for their sweep and delivery.
+    let wait_until = Utc::now() + TimeDelta::seconds(PROBE_DUE_IN_SECONDS + i64::try_from(sweep_interval)? + 30);
+    while Utc::now() < wait_until && !all_seen(&probes, &delivered) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "\nimported meanwhile {} findings ({:.0}/s), createFindings of {} p99 {:.1} ms; {} edits p50 {:.2} ms p99 {:.2} ms",
+        written.created,
+        written.created as f64 / written.elapsed.as_secs_f64(),
+        written.batch,
+        written.batch_ms(0.99),
+        written.edits.len(),
+        written.edit_ms(0.5),
+        written.edit_ms(0.99)
+    );
+    report_lags(&probes, &heard, &delivered, sweep_interval);
+    println!("webhook receiver: {} breaches delivered in all", lock(&delivered).len());
+    for socket in sockets {
+        socket.abort();
+    }
+    server.stop()?;
+    Ok(())
+}
+
+/// Sweep lag (deadline → heard) and delivery lag (heard → received by the webhook) over the probes.
+fn report_lags(probes: &[(String, DateTime<Utc>)], heard: &SeenAt, delivered: &SeenAt, sweep_interval: u64) {
+    let heard = lock(heard).clone();
+    let delivered = lock(delivered).clone();
+    let mut sweep_lags: Vec<Duration> = Vec::new();
+    let mut delivery_lags: Vec<Duration> = Vec::new();
+    for (id, deadline) in probes {
+        if let Some(at) = heard.get(id) {
+            sweep_lags.push((*at - *deadline).to_std().unwrap_or_default());
+            if let Some(received) = delivered.get(id) {
+                delivery_lags.push((*received - *at).to_std().unwrap_or_default());
+            }
+        }
+    }
+    sweep_lags.sort();
+    delivery_lags.sort();
+    let ms = |lags: &[Duration], q: f64| workload::quantile_ms(lags, q);
+    println!(
+        "sweep lag (deadline → breach heard on slaEvents), {} of {} probes heard: p50 {:.0} ms, p99 {:.0} ms, max \
+         {:.0} ms (interval {} s)",
+        sweep_lags.len(),
+        probes.len(),
+        ms(&sweep_lags, 0.5),
+        ms(&sweep_lags, 0.99),
+        ms(&sweep_lags, 1.0),
+        sweep_interval
+    );
+    println!(
+        "delivery lag (breach heard → webhook received), {} delivered: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        delivery_lags.len(),
+        ms(&delivery_lags, 0.5),
+        ms(&delivery_lags, 0.99),
+        ms(&delivery_lags, 1.0)
+    );
+}
+
+fn all_seen(probes: &[(String, DateTime<Utc>)], delivered: &SeenAt) -> bool {
+    let delivered = lock(delivered);
+    probes.iter().all(|(id, _)| delivered.contains_key(id))
+}
+
+fn lock(seen: &SeenAt) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
+    seen.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn remember(seen: &SeenAt, id: String) {
+    lock(seen).entry(id).or_insert_with(Utc::now);
+}
+
+/// The users' reads, each different: outside-SLA count and page 40 %, `slaSummary` 20 %, a member's page
+/// 20 %, REST outside-SLA at a random offset 10 %, REST all findings deep 5 %, a text search 5 %.
+fn mixed_reads(server: &Server, admin: &str, owner: &str, api_token: &str, products: &[String]) -> MakeRequest {
+    let draws = Draws::new(0x5EED);
+    let products = Arc::new(products.to_vec());
+    let choices: Vec<(u64, MakeRequest)> = vec![
+        (40, outside_sla_page(server, admin, &draws, &products, false)),
+        (20, summary(server, admin, &draws, &products)),
+        (20, member_page(server, owner, &draws)),
+        (10, rest(server, api_token, &draws, 50_001, true)),
+        (5, rest(server, api_token, &draws, 900_001, false)),
+        (5, outside_sla_page(server, admin, &draws, &products, true)),
+    ];
+    Arc::new(move |client: &reqwest::Client| {
+        let mut pick = draws.below(100);
+        for (weight, make) in &choices {
+            if pick < *weight {
+                return make(client);
+            }
+            pick -= weight;
+        }
+        choices[0].1(client)
+    })
+}
+
+/// Turns webhooks on and sends every SLA breach to `url` as GELF.
+async fn route_breaches_to(server: &Server, admin: &str, url: &str) -> BenchResult<()> {
+    server
+        .graphql(admin, "mutation { updateSystemSettings(input: {enableWebhooks: true}) { enableWebhooks } }")
+        .await?;
+    let created = server
+        .graphql(
+            admin,
+            &format!(
+                "mutation {{ createWebhook(input: {{name: \"Graylog\", url: \"{url}\", format: GELF}}) {{ id }} }}"
+            ),
+        )
+        .await?;
+    let hook = created["data"]["createWebhook"]["id"].as_str().ok_or("no webhook id")?;
+    server
+        .graphql(
+            admin,
+            &format!(
+                "mutation {{ setNotificationSetting(input: {{scope: SYSTEM, event: SLA_BREACH, channels: [WEBHOOK], \
+                 webhookIds: [\"{hook}\"]}}) {{ configured }} }}"
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A local GELF receiver: remembers when each finding's `sla_breach` first arrived. Returns its URL.
+async fn serve_webhook_receiver(delivered: SeenAt) -> BenchResult<String> {
+    use axum::routing::post;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/gelf", listener.local_addr()?);
+    let app = axum::Router::new().route(
+        "/gelf",
+        post(move |body: axum::body::Bytes| {
+            let delivered = delivered.clone();
+            async move {
+                let Ok(gelf) = serde_json::from_slice::<Value>(&body) else {
+                    return axum::http::StatusCode::BAD_REQUEST;
+                };
+                if gelf["_event"] == "sla_breach"
+                    && let Some(id) = gelf["_finding_id"].as_i64()
+                {
+                    remember(&delivered, id.to_string());
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+/// Every second until `stop`, a Critical due `PROBE_DUE_IN_SECONDS` later (its SLA of one day started a day
+/// earlier, less that); returns each probe's id and deadline as the server computed it.
+async fn create_probes(
+    base: String,
+    jwt: String,
+    products: Vec<String>,
+    stop: Arc<AtomicBool>,
+) -> Vec<(String, DateTime<Utc>)> {
+    let client = reqwest::Client::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    let mut probes = Vec::new();
+    let query = "mutation($i: CreateFindingInput!) { createFinding(input: $i) { id slaDeadline } }";
+    while !stop.load(Ordering::Relaxed) {
+        ticks.tick().await;
+        let started = Utc::now() - TimeDelta::days(1) + TimeDelta::seconds(PROBE_DUE_IN_SECONDS);
+        let input = json!({
+            "productId": products[probes.len() % products.len()],
+            "title": format!("Probe {}", probes.len()),
+            "severity": "CRITICAL",
+            "slaStart": started.to_rfc3339(),
+        });
+        let answer = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&jwt)
+            .json(&json!({ "query": query, "variables": { "i": input } }))
+            .send()
+            .await;
+        let Ok(answer) = answer else { continue };
+        let Ok(body) = answer.json::<Value>().await else { continue };
+        let created = &body["data"]["createFinding"];
+        let deadline = created["slaDeadline"].as_str().and_then(|d| DateTime::parse_from_rfc3339(d).ok());
+        match (created["id"].as_str(), deadline) {
+            (Some(id), Some(deadline)) => probes.push((id.to_owned(), deadline.with_timezone(&Utc))),
+            _ => eprintln!("a probe was not created: {body}"),
+        }
+    }
+    probes
+}
+
+/// One dashboard: the web app's three subscriptions on `product`, counting what arrives.
+async fn dashboard(
+    url: String,
+    jwt: String,
+    product: String,
+    messages: Arc<AtomicU64>,
+    handshakes: Arc<Semaphore>,
+) -> Result<(), TaskError> {
+    let mut socket = ws_connect(&url, &jwt, &handshakes).await?;
+    let subscriptions = [
+        (
+            "sla",
+            "subscription($p: ID) { slaEvents(productId: $p) { kind threshold occurredAt finding { id title severity product { name } } } }",
+        ),
+        ("changed", "subscription($p: ID) { findingChanged(productId: $p) { id } }"),
+        ("alerts", "subscription { alerts { id title } }"),
+    ];
+    for (id, query) in subscriptions {
+        let subscribe =
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "p": product } } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+    }
+    while let Some(message) = socket.next().await {
+        match message? {
+            Message::Text(text) if text.contains("\"next\"") => {
+                messages.fetch_add(1, Ordering::Relaxed);
+            }
+            Message::Text(text) if text.contains("\"ping\"") => {
+                socket.send(Message::text(json!({ "type": "pong" }).to_string())).await?;
+            }
+            Message::Text(text) if text.contains("\"error\"") => return Err(format!("subscription: {text}").into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A watcher of every breach (a superuser's `slaEvents`), remembering when each finding's was heard.
+async fn watch_breaches(url: String, jwt: String, heard: SeenAt) {
+    let watched = async {
+        let mut socket = ws_connect(&url, &jwt, &Semaphore::new(1)).await?;
+        let query = "subscription { slaEvents(kinds: [BREACH]) { finding { id } } }";
+        let subscribe = json!({ "id": "breaches", "type": "subscribe", "payload": { "query": query } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+        while let Some(message) = socket.next().await {
+            if let Message::Text(text) = message? {
+                let frame: Value = serde_json::from_str(&text)?;
+                if let Some(id) = frame["payload"]["data"]["slaEvents"]["finding"]["id"].as_str() {
+                    remember(&heard, id.to_owned());
+                }
+            }
+        }
+        Ok::<(), TaskError>(())
+    };
+    if let Err(err) = watched.await {
+        eprintln!("the breach watcher failed: {err}");
+    }
+}
