@@ -135,6 +135,7 @@ async fn main() -> BenchResult<()> {
         socket.abort();
     }
     server.stop()?;
+    server_world::remove_working_copy(&database_url);
     Ok(())
 }
 

@@ -127,5 +127,6 @@ async fn measure_mode(
     );
     println!("{mode}: after the load: {}", server.memory()?);
     server.stop()?;
+    server_world::remove_working_copy(&database_url);
     Ok(rows)
 }
