@@ -70,6 +70,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
     let scans = config.concurrent_scans.unwrap_or_else(|| db::concurrent_scans(db.get_database_backend()));
     let sql_scans = Arc::new(tokio::sync::Semaphore::new(scans));
+    let write_turns = db::WriteTurns::for_backend(db.get_database_backend());
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
     Ok(AppState {
@@ -88,6 +89,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         identities: Arc::default(),
         finding_index: Arc::default(),
         sql_scans,
+        write_turns,
     })
 }
 

@@ -38,9 +38,16 @@ pub struct AppState {
     /// Finding reads SQL scans for at once (`SLAWATCH_CONCURRENT_SCANS`, else `db::concurrent_scans`); the
     /// others wait their turn.
     pub sql_scans: Arc<tokio::sync::Semaphore>,
+    /// This process's writers on SQLite, queued in arrival order (`db::WriteTurns`).
+    pub write_turns: crate::db::WriteTurns,
 }
 
 impl AppState {
+    /// Begins a transaction that will write, after the writers ahead of it (SQLite).
+    pub async fn begin_write(&self) -> Result<crate::db::WriteTransaction, sea_orm::DbErr> {
+        self.write_turns.begin(&self.db).await
+    }
+
     /// Tells the delivery worker there is new work (call after the commit).
     pub fn wake_delivery(&self) {
         self.delivery_wakeup.notify_one();

@@ -40,6 +40,15 @@ impl Channel {
             Self::Pager => "PAGER",
         }
     }
+
+    /// Whether a message sent twice (after a crash, before its outcome was stored) does no harm: webhooks
+    /// carry the same `X-Slawatch-Delivery` on every attempt for the receiver to deduplicate, PagerDuty
+    /// merges events by their dedup key, an in-app alert is stored once per notification and user. A
+    /// repeated mail, Slack or Teams message is seen twice.
+    #[must_use]
+    pub fn repeat_is_harmless(self) -> bool {
+        matches!(self, Self::Webhook | Self::Pager | Self::Alert)
+    }
 }
 
 impl std::str::FromStr for Channel {

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
-use crate::db;
 use crate::domain::DefectDojoSourceId;
 use crate::entity::defectdojo_source;
 use crate::error::{ServiceError, ServiceResult};
@@ -78,7 +77,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: SourceInput) -> Serv
         created_at: Set(now),
         ..Default::default()
     };
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let created = model.insert(&txn).await?;
     txn.commit().await?;
     Ok(created)
@@ -121,7 +120,7 @@ pub async fn update(
         model.failures = Set(0);
         model.next_run_at = Set(Some(now));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let updated =
         if model.is_changed() { model.update(&txn).await? } else { sea_orm::TryIntoModel::try_into_model(model)? };
     txn.commit().await?;
@@ -150,7 +149,7 @@ pub async fn delete(
         )+};
     }
     let found = get(state, actor, id).await?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     detach!(&txn, finding, engagement, product, product_type, sla_configuration);
     defectdojo_source::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
@@ -208,7 +207,7 @@ pub(crate) async fn record_run(
             model.next_run_at = Set(Some(started.timestamp() + back_off));
         }
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     model.update(&txn).await?;
     txn.commit().await?;
     Ok(())
@@ -233,7 +232,7 @@ pub async fn ensure_configured(state: &AppState) -> ServiceResult<()> {
         Some(source) if source.token != *token => {
             let mut model: defectdojo_source::ActiveModel = source.into();
             model.token = Set(token.clone());
-            let txn = db::begin_write(&state.db).await?;
+            let txn = state.begin_write().await?;
             model.update(&txn).await?;
             txn.commit().await?;
         }

@@ -55,7 +55,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: EngagementInput) -> 
     if let Some(lead) = lead_id {
         check_lead(state, lead, product_id).await?;
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let model = engagement::ActiveModel {
         product_id: Set(product_id),
         name: Set(name),
@@ -138,7 +138,7 @@ pub async fn update(
         check_lead(state, lead, *model.product_id.as_ref()).await?;
         model.lead_id = Set(Some(lead));
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let updated = model.update(&txn).await?;
     if updated.status == EngagementStatus::Completed && !was_completed {
         announce(state, &txn, NotificationEvent::CloseEngagement, &updated).await?;

@@ -2,7 +2,6 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::db;
 use crate::domain::{FindingId, NotificationEvent, ProductRole, UserId, mentions};
 use crate::entity::{finding, finding_note, finding_reviewer, user};
 use crate::error::{ServiceError, ServiceResult};
@@ -23,7 +22,7 @@ pub async fn add_note(
         return Err(ServiceError::bad_input("a note must have between 1 and 10000 characters"));
     }
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = annotatable(&txn, actor, id, ProductRole::Writer).await?;
     let note = finding_note::ActiveModel {
         finding_id: Set(id),
@@ -74,7 +73,7 @@ pub async fn request_review(
         return Err(ServiceError::bad_input("name at least one reviewer"));
     }
     let now = state.clock.now().timestamp();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = annotatable(&txn, actor, id, ProductRole::Writer).await?;
     for &reviewer in reviewer_ids {
         // Unknown, inactive and unable to view the product look the same: the error confirms no account.

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
-use crate::db;
 use crate::domain::sla::{self, SlaStart};
 use crate::domain::{EngagementId, FindingId, FindingStatus, ProductId, ProductRole, Severity, SlaPolicy, validated};
 use crate::entity::{engagement, finding};
@@ -163,7 +162,7 @@ pub async fn create_many(
         ServiceError::BadInput(m) if several => ServiceError::BadInput(format!("inputs[{index}]: {m}")),
         other => other,
     };
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let mut policies: HashMap<ProductId, SlaPolicy> = HashMap::new();
 
     let mut rows = Vec::with_capacity(inputs.len());
@@ -295,7 +294,7 @@ pub async fn update(
         engagement_id,
     } = changes;
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = editable(&txn, actor, id, ProductRole::Writer).await?;
     let policy = product_policy(&txn, found.product_id).await?;
     let (mut start, mut severity_value, mut status) = parse_stored(&found)?;
@@ -360,7 +359,7 @@ pub async fn mitigate(
     at: Option<DateTime<Utc>>,
 ) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = editable(&txn, actor, id, ProductRole::Writer).await?;
     if found.is_mitigated {
         return Err(ServiceError::Conflict("the finding is already mitigated".to_owned()));
@@ -383,7 +382,7 @@ pub async fn mitigate(
 /// now; otherwise the old deadline stands, as DefectDojo.
 pub async fn reactivate(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = editable(&txn, actor, id, ProductRole::Writer).await?;
     if found.active && !found.is_mitigated {
         return Err(ServiceError::Conflict("the finding is already active".to_owned()));

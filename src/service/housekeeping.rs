@@ -6,7 +6,6 @@ use chrono::TimeDelta;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::db;
 use crate::domain::engagement_reminders::{self, Reminder, UPCOMING_DAYS};
 use crate::domain::webhook_health::Health;
 use crate::entity::{alert, engagement, system_settings, webhook};
@@ -39,7 +38,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
         else {
             continue;
         };
-        let txn = db::begin_write(&state.db).await?;
+        let txn = state.begin_write().await?;
         let product = products::get_unchecked(&txn, found.product_id).await?;
         let site = outbox::site_url(&txn).await?;
         let mut subject = found;

@@ -33,7 +33,7 @@ pub async fn create(
     actor.require_superuser()?;
     let name = validated::name("name", name)?;
     let now = state.clock.now().timestamp();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     ensure_name_free(&txn, &name, None).await?;
     let model = product_type::ActiveModel {
         name: Set(name),

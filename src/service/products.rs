@@ -2,7 +2,6 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::db;
 use crate::domain::{ProductId, ProductRole, ProductTypeId, SlaConfigurationId, validated};
 use crate::entity::product;
 use crate::error::{ServiceError, ServiceResult};
@@ -37,7 +36,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: ProductInput) -> Ser
         input;
     let name = validated::name("name", name.as_deref().unwrap_or_default())?;
     let product_type_id = product_type_id.ok_or_else(|| ServiceError::bad_input("productTypeId is required"))?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     product_types::get(&txn, product_type_id).await?;
     let sla_configuration_id = match sla_configuration_id {
         Some(id) => sla_configs::get(&txn, id).await?.id,
@@ -71,7 +70,7 @@ pub async fn update(
 ) -> ServiceResult<product::Model> {
     let ProductInput { name, description, product_type_id, sla_configuration_id, disable_sla_breach_notifications } =
         input;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     access::require_role(&txn, actor, id, ProductRole::Owner).await?;
     let found = get_unchecked(&txn, id).await?;
     let previous_configuration = found.sla_configuration_id;

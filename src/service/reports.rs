@@ -9,7 +9,6 @@ use sea_orm::{
     Set,
 };
 
-use crate::db;
 use crate::domain::compliance::RelativePeriod;
 use crate::domain::recipients::{Audience, Channel, Target};
 use crate::domain::{NotificationEvent, ProductRole, report_schedule, validated};
@@ -77,7 +76,7 @@ pub async fn generate(
     let computed = compliance::compliance(state, actor, scope).await?;
     let view = ReportView::new(&computed, now);
     let content = view.render(format).map_err(ServiceError::internal)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let created = report::ActiveModel {
         requested_by: Set(Some(actor.user_id).filter(|id| id.get() > 0)),
         schedule_id: Set(schedule_id),

@@ -7,7 +7,6 @@ use crate::domain::notification_payload::{Named, NotificationPayload};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use crate::db;
 use crate::domain::recipients::Audience;
 use crate::domain::{NotificationEvent, ProductRole, sla};
 use crate::entity::finding;
@@ -29,7 +28,7 @@ pub async fn accept(
     if expires_at.is_some_and(|at| at <= now) {
         return Err(ServiceError::bad_input("expiresAt must be in the future"));
     }
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = editable(&txn, actor, id, ProductRole::Owner).await?;
     if found.risk_accepted {
         return Err(ServiceError::Conflict("the finding's risk is already accepted".to_owned()));
@@ -43,7 +42,7 @@ pub async fn accept(
 /// Ends a risk acceptance by hand (owners).
 pub async fn revoke(state: &AppState, actor: &Actor, id: FindingId) -> ServiceResult<finding::Model> {
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = editable(&txn, actor, id, ProductRole::Owner).await?;
     if !found.risk_accepted {
         return Err(ServiceError::Conflict("the finding's risk is not accepted".to_owned()));
@@ -91,7 +90,7 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
         .await?;
     let mut ended = Vec::new();
     for id in due {
-        let txn = db::begin_write(&state.db).await?;
+        let txn = state.begin_write().await?;
         // Re-read inside the transaction: another instance may have ended it already.
         let Some(found) = finding::Entity::find_by_id(id).one(&txn).await?.filter(|f| f.risk_accepted) else {
             continue;

@@ -4,7 +4,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::db;
 use crate::domain::{EscalationHours, SeverityRule, SlaConfigurationId, SlaDays, SlaPolicy, Thresholds, validated};
 use crate::entity::{product, sla_configuration};
 use crate::error::{ServiceError, ServiceResult};
@@ -104,7 +103,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: SlaConfigInput) -> S
     actor.require_superuser()?;
     let name = validated::name("name", input.name.as_deref().unwrap_or_default())?;
     let policy = merged_policy(&SlaPolicy::runbook_default(), &input)?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     ensure_name_free(&txn, &name, None).await?;
     let mut model = sla_configuration::ActiveModel {
         name: Set(name),
@@ -128,7 +127,7 @@ pub async fn update(
     input: SlaConfigInput,
 ) -> ServiceResult<(sla_configuration::Model, u64)> {
     actor.require_superuser()?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = get_in(&txn, id).await?;
     let before = policy_of(&found)?;
     let policy = merged_policy(&before, &input)?;
@@ -160,7 +159,7 @@ pub async fn delete(
     id: SlaConfigurationId,
 ) -> ServiceResult<sla_configuration::Model> {
     actor.require_superuser()?;
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let found = get_in(&txn, id).await?;
     if found.is_default {
         return Err(ServiceError::Conflict("the default SLA configuration cannot be deleted".to_owned()));

@@ -69,7 +69,7 @@ pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
 
 async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let mut query = finding::Entity::find()
         .filter(finding::Column::NextSlaEventAt.lte(now.timestamp()))
         .order_by_asc(finding::Column::NextSlaEventAt)

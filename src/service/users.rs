@@ -81,7 +81,7 @@ pub async fn create_unchecked<C: ConnectionTrait>(conn: &C, new: NewUser, now: i
 /// Creates a user (superusers only).
 pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceResult<user::Model> {
     actor.require_superuser()?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let user = create_unchecked(&txn, new, state.clock.now().timestamp()).await?;
     txn.commit().await?;
     Ok(user)
@@ -141,7 +141,7 @@ pub async fn update(
         model.slack_email = Set(if address.trim().is_empty() { None } else { Some(validated::email(&address)?) });
         model.slack_user_id = Set(None);
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let updated = model.update(&txn).await?;
     if ends_sessions {
         end_sessions_of(&txn, id).await?;

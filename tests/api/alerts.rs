@@ -244,7 +244,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
     let app = spawn_app().await;
     let now = app.clock.now().timestamp();
     for batch in 0..5 {
-        let txn = slawatch::db::begin_write(&app.state.db).await.expect("transaction");
+        let txn = app.state.begin_write().await.expect("transaction");
         for i in 0..201 {
             let new = NewNotification {
                 event: slawatch::domain::NotificationEvent::Other,

@@ -80,7 +80,7 @@ pub async fn pending_deliveries_to(dir: &tempfile::TempDir, receiver_urls: &[&st
         digest: slawatch::domain::setting_conditions::DigestCadence::PerSweep,
     };
     notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
-    let txn = slawatch::db::begin_write(&state.db).await.expect("transaction");
+    let txn = state.begin_write().await.expect("transaction");
     let now = state.clock.now().timestamp();
     for i in 0..count {
         let new = NewNotification {
@@ -131,10 +131,13 @@ async fn a_killed_server_delivers_everything_after_a_restart_without_duplicates(
     second.kill().expect("stop");
     second.wait().expect("reaped");
     assert_eq!(per_id.len(), DELIVERIES, "every delivery arrived");
+    // A webhook's lane sends on while its outcomes are stored: what it had sent and not stored when it was
+    // killed (the one in flight and at most 32 waiting, `jobs::delivery::recorder::UNSTORED_AT_MOST`) is
+    // sent again, once, with the same delivery key.
     let repeated: Vec<_> = per_id.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
-        repeated.len() <= 1 && repeated.iter().all(|(_, n)| **n == 2),
-        "at most the one in flight twice: {repeated:?}"
+        repeated.len() <= 33 && repeated.iter().all(|(_, n)| **n == 2),
+        "at most the unstored ones twice: {repeated:?}"
     );
 }
 

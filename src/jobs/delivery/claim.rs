@@ -9,7 +9,6 @@ use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::lane::LaneKey;
-use crate::db;
 use crate::domain::delivery::DeliveryStatus;
 use crate::entity::delivery;
 use crate::error::ServiceResult;
@@ -23,7 +22,7 @@ pub const BATCH: u64 = 50;
 /// they are due) and the lease's end.
 pub async fn claim(state: &AppState, busy: &HashSet<LaneKey>) -> ServiceResult<(Vec<delivery::Model>, i64)> {
     let now = state.clock.now().timestamp();
-    let txn = db::begin_write(&state.db).await?;
+    let txn = state.begin_write().await?;
     let mut due = delivery::Entity::find()
         .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
         .filter(delivery::Column::NextAttemptAt.lte(now))

@@ -1,32 +1,24 @@
 //! A lane: the deliveries of one receiver (a webhook, a mail address) or of one channel that must go in
 //! order (in-app alerts, Slack, Teams), sent one at a time through one `notify::Sender`, each outcome
-//! recorded as soon as it is known. Lanes run independently of each other, so a receiver that hangs
-//! holds up only its own deliveries.
+//! stored by the lane's recorder as soon as a write is free. Lanes run independently of each other, so a
+//! receiver that hangs holds up only its own deliveries.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::lease::ClaimLease;
-use crate::domain::delivery::{Attempt, after_attempt};
+use super::recorder::{self, Outcome, Recorder};
 use crate::domain::recipients::{Channel, Target};
 use crate::domain::{NotificationId, NotificationPayload};
 use crate::entity::{delivery, notification};
-use crate::error::{ServiceError, ServiceResult};
-use crate::live::Signal;
+use crate::error::ServiceResult;
 use crate::notify::{Channels, Outgoing, SendError, Sender, Sent};
-use crate::service::deliveries;
 use crate::state::AppState;
 
-/// How often a lane hands the live signals of what it sent to subscribers while it goes on (a slow
-/// receiver's lane must not hold back the dashboard's news for its whole length).
-const ANNOUNCE_EVERY: Duration = Duration::from_secs(1);
-
 /// What deliveries go one at a time, in order: one receiver's (a webhook's, a mail address's, so a crash
-/// resends at most the one in flight to it), or a whole channel's where order or a shared limit spans
+/// resends at most what it sent to it and had not stored yet), or a whole channel's where order or a shared limit spans
 /// receivers (a user's alerts, Slack's rate limit and cached user lookups, the one Teams workflow).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LaneKey {
@@ -35,6 +27,14 @@ pub enum LaneKey {
 }
 
 impl LaneKey {
+    /// The channel the lane's deliveries go through.
+    #[must_use]
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Receiver { channel, .. } | Self::Channel(channel) => *channel,
+        }
+    }
+
     #[must_use]
     pub fn of(row: &delivery::Model) -> Self {
         if matches!(row.channel, Channel::Webhook | Channel::Mail) {
@@ -56,37 +56,53 @@ pub struct Lane {
 
 impl Lane {
     /// Sends the lane's deliveries one after another until done or until a stop is asked for, storing
-    /// each outcome as soon as it is known, and announces what it sent.
+    /// each outcome and announcing what was stored. Where a repeat after a crash is harmless the lane sends
+    /// on while its outcomes are stored (several per write when writes are slower than sends); elsewhere
+    /// each outcome is stored before the next send.
     pub async fn run(self, state: AppState, channels: Channels, stopped: watch::Receiver<bool>) -> ServiceResult<()> {
-        let mut signals = Vec::new();
-        let mut announced = Instant::now();
+        let recorder = Recorder::new(&state, &self.lease);
+        if !self.key.channel().repeat_is_harmless() {
+            return self.send_and_store_each(&state, &channels, &stopped, recorder).await;
+        }
+        let (outcomes, sent) = mpsc::channel(recorder::UNSTORED_AT_MOST);
+        let sending = async {
+            let mut sender = channels.sender();
+            for row in &self.rows {
+                if *stopped.borrow() {
+                    break;
+                }
+                let outcome = send_one(&mut sender, &self.notifications, row, &state).await;
+                if outcomes.send(outcome).await.is_err() {
+                    // The recorder stopped on an error, which it returns: what is left is released.
+                    break;
+                }
+            }
+            drop(outcomes);
+        };
+        let ((), stored) = tokio::join!(sending, recorder.store_as_they_come(sent));
+        stored
+    }
+
+    async fn send_and_store_each(
+        &self,
+        state: &AppState,
+        channels: &Channels,
+        stopped: &watch::Receiver<bool>,
+        mut recorder: Recorder<'_>,
+    ) -> ServiceResult<()> {
         let mut sender = channels.sender();
         let mut result = Ok(());
         for row in &self.rows {
             if *stopped.borrow() {
                 break;
             }
-            let now = state.clock.now().timestamp();
-            let sent = send_one(&mut sender, self.notifications.get(&row.notification_id), row, now).await;
-            deliveries::store_learned(&state.db, sent.learned).await;
-            let outcome = sent.result;
-            if outcome.is_ok()
-                && let Target::User(user) = row.target
-                && row.channel == Channel::Alert
-            {
-                signals.push(Signal::Alert { notification: row.notification_id, user });
-            }
-            if let Err(err) = self.lease.recording(|until| record(&state, row, outcome, until)).await {
+            let outcome = send_one(&mut sender, &self.notifications, row, state).await;
+            if let Err(err) = recorder.store(&mut vec![outcome]).await {
                 result = Err(err);
                 break;
             }
-            signals.push(Signal::Delivery { id: row.id });
-            if announced.elapsed() >= ANNOUNCE_EVERY {
-                state.announce(std::mem::take(&mut signals)).await;
-                announced = Instant::now();
-            }
         }
-        state.announce(signals).await;
+        recorder.finish().await;
         result
     }
 }
@@ -109,7 +125,18 @@ pub fn lanes_of(
 }
 
 /// Sends one delivery of its notification.
-async fn send_one(
+async fn send_one<'r>(
+    sender: &mut Sender<'_>,
+    notifications: &HashMap<NotificationId, notification::Model>,
+    row: &'r delivery::Model,
+    state: &AppState,
+) -> Outcome<'r> {
+    let now = state.clock.now().timestamp();
+    let sent = send(sender, notifications.get(&row.notification_id), row, now).await;
+    Outcome { row, result: sent.result, learned: sent.learned }
+}
+
+async fn send(
     sender: &mut Sender<'_>,
     notification: Option<&notification::Model>,
     row: &delivery::Model,
@@ -127,63 +154,4 @@ async fn send_one(
     let outgoing =
         Outgoing { notification, payload: &payload, target: &row.target, delivery_key: &row.delivery_key, now };
     sender.send(row.channel, &outgoing).await
-}
-
-/// Stores the outcome of one attempt, if the row is still leased to this worker's claim (`lease_until`).
-async fn record(
-    state: &AppState,
-    row: &delivery::Model,
-    outcome: Result<(), SendError>,
-    lease_until: i64,
-) -> ServiceResult<()> {
-    let now = state.clock.now().timestamp();
-    let (label, attempt) = match outcome {
-        Ok(()) => ("delivered", Attempt::Sent),
-        Err(SendError::Defer { until, reason }) => ("deferred", Attempt::Deferred { until, reason }),
-        Err(SendError::Retry { reason, retry_after_seconds }) => {
-            ("retry", Attempt::Failed { reason, retry_after_seconds })
-        }
-        Err(SendError::Permanent(reason)) => ("dead", Attempt::Refused(reason)),
-    };
-    let latency = matches!(attempt, Attempt::Sent).then(|| now - row.created_at);
-    state.metrics.delivery(row.channel.as_str(), label, latency);
-    let after = after_attempt(row.attempts, attempt, now, &state.config.retry, jitter());
-    let mut model = delivery::ActiveModel {
-        id: Set(row.id),
-        attempts: Set(after.attempts),
-        lease_until: Set(None),
-        updated_at: Set(now),
-        last_error: Set(after.last_error),
-        ..Default::default()
-    };
-    if let Some(status) = after.status {
-        model.status = Set(status);
-    }
-    if let Some(at) = after.next_attempt_at {
-        model.next_attempt_at = Set(at);
-    }
-    if let Some(at) = after.delivered_at {
-        model.delivered_at = Set(Some(at));
-    }
-    let stored = delivery::Entity::update_many()
-        .set(model)
-        .filter(delivery::Column::Id.eq(row.id))
-        .filter(delivery::Column::LeaseUntil.eq(lease_until))
-        .exec(&state.db)
-        .await
-        .map_err(ServiceError::from)?;
-    if stored.rows_affected == 0 {
-        // Another worker claimed it after this pass's lease lapsed (a pause longer than the lease): its
-        // outcome is that worker's to record.
-        tracing::warn!(delivery = %row.id,
- "a delivery's lease was lost before its outcome was recorded");
-    }
-    Ok(())
-}
-
-/// A factor in [0.5, 1] from the system's randomness.
-fn jitter() -> f64 {
-    let mut bytes = [0u8; 2];
-    let _ = getrandom::fill(&mut bytes);
-    0.5 + f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX) / 2.0
 }

@@ -56,14 +56,16 @@ impl ClaimLease {
         }
     }
 
-    /// Runs `record` with the lease's current end; renewals wait meanwhile, so the value stays true.
+    /// Runs `record`, which stores the outcomes of `rows` of the claim's rows, with the lease's current
+    /// end; renewals wait meanwhile, so the value stays true.
     pub async fn recording<F: Future<Output = ServiceResult<()>>>(
         &self,
+        rows: usize,
         record: impl FnOnce(i64) -> F,
     ) -> ServiceResult<()> {
         let until = self.until.read().await;
         record(*until).await?;
-        self.outstanding.fetch_sub(1, Ordering::Relaxed);
+        self.outstanding.fetch_sub(rows, Ordering::Relaxed);
         Ok(())
     }
 

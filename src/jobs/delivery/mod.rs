@@ -10,6 +10,7 @@
 mod claim;
 mod lane;
 mod lease;
+mod recorder;
 
 use std::collections::{HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;

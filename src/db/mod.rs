@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::config::SqliteMemory;
+
+mod write_turn;
+pub use write_turn::{WriteTransaction, WriteTurns};
 
 /// The pool's connections on SQLite (one writes at a time; the rest read) and on PostgreSQL.
 pub const SQLITE_CONNECTIONS: u32 = 8;
@@ -200,16 +200,6 @@ async fn lock_file(path: String) -> std::io::Result<std::fs::File> {
     })
     .await
     .map_err(std::io::Error::other)?
-}
-
-/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`, so two
-/// writers queue on the busy timeout instead of failing when a read lock would have to be upgraded.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
 }
 
 /// On SQLite, the first id a new row of `table` (an `AUTOINCREMENT` key) may take: above every id the table
