@@ -14,7 +14,15 @@ const state = {
   socket: null,
   reconnectDelay: 1000,
   refreshTimer: null,
+  // The trend of the last 90 days: fetched at start, on a product change and at most once a minute after a
+  // change (it reads every finding of the period); between fetches today's point follows the counts.
+  trend: null,
+  trendFetchedAt: 0,
+  trendProduct: null,
 };
+
+const TREND_DAYS = 90;
+const TREND_REFETCH_MS = 60000;
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -116,6 +124,7 @@ async function refresh() {
     variables,
   );
   renderCounts(data.slaSummary);
+  await refreshTrend(data.slaSummary);
   state.findings = data.findings.edges.map(({ node }) => ({
     id: node.id,
     title: node.title,
@@ -151,6 +160,87 @@ function renderCounts(rows) {
     );
   });
   $("#counts").replaceChildren(...cards);
+}
+
+// ---- The trend chart: inline SVG drawn here (no library, nothing from elsewhere: the CSP allows neither) ----
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes = {}, text = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function utcDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+async function refreshTrend(summary) {
+  const stale = Date.now() - state.trendFetchedAt > TREND_REFETCH_MS || state.trendProduct !== state.productId;
+  if (stale || !state.trend) {
+    const to = new Date();
+    const from = new Date(to.getTime() - (TREND_DAYS - 1) * 86400000);
+    const data = await gql(
+      `query($p: ID, $from: Date!, $to: Date!) {
+        slaTrend(productId: $p, from: $from, to: $to, interval: DAY) { start bySeverity { severity breached } }
+      }`,
+      { p: state.productId || null, from: utcDay(from), to: utcDay(to) },
+    );
+    state.trend = data.slaTrend.map((point) => ({
+      day: point.start.slice(0, 10),
+      breached: Object.fromEntries(point.bySeverity.map((c) => [c.severity, c.breached])),
+    }));
+    state.trendFetchedAt = Date.now();
+    state.trendProduct = state.productId;
+  }
+  // Today's point is "breached now": the same figure as the counts above, so it follows them.
+  const today = state.trend[state.trend.length - 1];
+  if (today) {
+    for (const severity of SEVERITIES) {
+      today.breached[severity] = summary
+        .filter((r) => r.severity === severity && r.state === "BREACHED")
+        .reduce((n, r) => n + r.count, 0);
+    }
+  }
+  renderTrend(state.trend);
+}
+
+function renderTrend(points) {
+  const [width, height, left, right, top, bottom] = [760, 220, 44, 12, 12, 28];
+  const chart = $("#trend-chart");
+  const highest = Math.max(1, ...points.flatMap((p) => SEVERITIES.map((s) => p.breached[s] ?? 0)));
+  const x = (i) => left + (points.length < 2 ? 0 : (i * (width - left - right)) / (points.length - 1));
+  const y = (n) => top + (height - top - bottom) * (1 - n / highest);
+  const nodes = [
+    svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: height - bottom }),
+    svg("text", { class: "label", x: left - 6, y: top + 4, "text-anchor": "end" }, String(highest)),
+    svg("text", { class: "label", x: left - 6, y: height - bottom + 4, "text-anchor": "end" }, "0"),
+  ];
+  if (points.length > 0) {
+    nodes.push(svg("text", { class: "label", x: left, y: height - 8 }, points[0].day));
+    nodes.push(svg("text", { class: "label", x: width - right, y: height - 8, "text-anchor": "end" }, points[points.length - 1].day));
+  }
+  for (const severity of SEVERITIES) {
+    const values = points.map((p) => p.breached[severity] ?? 0);
+    const line = values.map((n, i) => `${x(i).toFixed(1)},${y(n).toFixed(1)}`).join(" ");
+    nodes.push(
+      svg("polyline", {
+        class: `series ${severity}`,
+        "data-severity": severity,
+        "data-last": values.length ? values[values.length - 1] : 0,
+        points: line,
+      }),
+    );
+  }
+  // The target, zero breaches, drawn last so that it shows above the series lying on it.
+  nodes.push(svg("line", { class: "target", x1: left, y1: y(0), x2: width - right, y2: y(0) }));
+  chart.replaceChildren(...nodes);
+  $("#trend-legend").replaceChildren(
+    ...SEVERITIES.map((s) => element("span", { class: `key ${s}`, text: SEVERITY_NAMES[s] })),
+    element("span", { class: "key target", text: "target: 0" }),
+  );
 }
 
 // ---- The findings table ----

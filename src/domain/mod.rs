@@ -27,6 +27,7 @@ pub mod severity;
 pub mod sla;
 pub mod sla_events;
 pub mod sla_policy;
+pub mod sla_trend;
 pub mod tags;
 pub mod validated;
 pub mod webhook_format;

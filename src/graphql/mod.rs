@@ -19,6 +19,7 @@ pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod subscriptions;
+pub mod trends;
 pub mod types;
 pub mod ws;
 pub mod ws_session;
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     sla::SlaQuery,
     settings::SettingsQuery,
     reports::ReportQuery,
+    trends::TrendQuery,
     defectdojo::DefectDojoQuery,
 );
 

@@ -139,7 +139,7 @@ async fn rows_by_id(
 /// A turn to ask SQL for findings the index cannot answer (`AppState::sql_scans`), held until the answer is
 /// read. Waits as long as a request waits for a pool connection, then `SERVICE_UNAVAILABLE`: a stream of slow
 /// searches cannot take every connection from writers and from the reads the index answers.
-async fn scan_turn(state: &AppState) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
+pub(crate) async fn scan_turn(state: &AppState) -> ServiceResult<tokio::sync::OwnedSemaphorePermit> {
     let waited = tokio::time::timeout(state.config.db_acquire_timeout, state.sql_scans.clone().acquire_owned()).await;
     match waited {
         Ok(Ok(permit)) => Ok(permit),

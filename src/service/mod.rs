@@ -43,6 +43,7 @@ pub mod sla_configs;
 pub mod sla_digest;
 pub mod sla_recompute;
 pub mod sla_sweep;
+pub mod sla_trend;
 pub mod test_send;
 pub mod tokens;
 pub mod users;

@@ -99,7 +99,10 @@ async fn the_dashboard_signs_in_counts_as_graphql_and_shows_a_breach_live() {
         &stdout,
         &[
             "counts equal GraphQL's slaSummary",
+            "the trend chart has a 90-day series per severity ending at the breach counts",
+            "the trend chart draws the zero target line",
             "the live feed shows the breach and the Critical count rose by one",
+            "the trend chart's Critical series ends one higher, live",
             "no reload happened",
             "a mitigated finding leaves the count and the table without a reload",
             "mark all read",

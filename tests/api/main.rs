@@ -45,5 +45,6 @@ mod startup_race;
 mod subscriptions;
 mod sweep;
 mod test_sends;
+mod trends;
 mod webhooks;
 mod ws_client;

@@ -29,6 +29,18 @@ async function shownCounts(page) {
   }, SEVERITIES);
 }
 
+// The trend chart's series: per severity, its number of points and its last value.
+async function trendSeries(page) {
+  return page.evaluate((severities) => {
+    const series = {};
+    for (const s of severities) {
+      const line = document.querySelector(`#trend-chart polyline.series[data-severity="${s}"]`);
+      series[s] = line ? { points: line.getAttribute("points").trim().split(/\s+/).length, last: Number(line.dataset.last) } : null;
+    }
+    return series;
+  }, SEVERITIES);
+}
+
 async function signIn(page, username) {
   await page.goto(base);
   await page.getByLabel("Username").fill(username);
@@ -51,6 +63,13 @@ try {
     shown: await shownCounts(page),
     expected,
   });
+  const series = await trendSeries(page);
+  check(
+    SEVERITIES.every((s) => series[s]?.points === 90 && series[s].last === expected[s]),
+    "the trend chart has a 90-day series per severity ending at the breach counts",
+    { series, expected },
+  );
+  check((await page.locator("#trend-chart line.target").count()) === 1, "the trend chart draws the zero target line");
   const rows = await page.locator("#findings tbody tr").count();
   const listed = await gql(token, "{ findings(filter: {slaStates: [BREACHED, APPROACHING]}) { totalCount } }");
   check(rows === Math.min(listed.findings.totalCount, 100), "the table lists the breached and approaching findings", {
@@ -76,6 +95,12 @@ try {
     { timeout: 15000 },
   );
   check(true, "the live feed shows the breach and the Critical count rose by one", { title });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector(`#trend-chart polyline.series[data-severity="CRITICAL"]`).dataset.last) === n,
+    expected.CRITICAL + 1,
+    { timeout: 15000 },
+  );
+  check(true, "the trend chart's Critical series ends one higher, live");
   const todayTime = await page.locator(`#feed li[data-kind='BREACH']`, { hasText: title }).locator("time").textContent();
   check(/^\d\d:\d\d:\d\d \S+$/.test(todayTime), "today's event shows its time and the time zone", { todayTime });
 
