@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use serde::Deserialize;
-
 /// Everything the server needs to know at start-up, validated. Its `Debug` hides secrets.
 #[derive(Clone)]
 pub struct Config {
@@ -76,6 +74,8 @@ pub struct Config {
     pub sqlite_memory: SqliteMemory,
     /// Finding reads SQL may scan for at once (`None`: `db::concurrent_scans` for the backend and machine).
     pub concurrent_scans: Option<usize>,
+    /// Whether the scheduler also sweeps as soon as the next SLA event is due, not only every interval.
+    pub sweep_at_deadlines: bool,
 }
 
 /// How much memory SQLite may hold: each of the pool's connections (up to 8) keeps a page cache of
@@ -151,6 +151,7 @@ impl std::fmt::Debug for Config {
             finding_index,
             concurrent_scans,
             sqlite_memory,
+            sweep_at_deadlines,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &crate::domain::outbound::redacted_url(database_url))
@@ -188,6 +189,7 @@ impl std::fmt::Debug for Config {
             .field("finding_index", finding_index)
             .field("concurrent_scans", concurrent_scans)
             .field("sqlite_memory", sqlite_memory)
+            .field("sweep_at_deadlines", sweep_at_deadlines)
             .finish()
     }
 }
@@ -230,6 +232,7 @@ impl Default for Config {
             finding_index: true,
             concurrent_scans: None,
             sqlite_memory: SqliteMemory::default(),
+            sweep_at_deadlines: true,
         }
     }
 }
@@ -243,56 +246,6 @@ pub enum ConfigError {
     Toml { path: String, source: toml::de::Error },
     #[error("invalid value for {name} ({} in slawatch.toml): {message}", toml_key(name))]
     Invalid { name: &'static str, message: String },
-}
-
-/// The shape of `slawatch.toml`; every key optional, named as its environment variable in lower case without
-/// the `SLAWATCH_` prefix (`toml_key`; a unit test holds every setting to it).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    database_url: Option<String>,
-    bind: Option<String>,
-    admin_user: Option<String>,
-    admin_password: Option<String>,
-    jwt_secret: Option<String>,
-    jwt_ttl_minutes: Option<i64>,
-    sweep_interval: Option<u64>,
-    /// `DD_EMAIL_URL`; `email_url`, its name before the rule, is still read.
-    #[serde(alias = "email_url")]
-    dd_email_url: Option<String>,
-    rust_log: Option<String>,
-    max_query_depth: Option<usize>,
-    max_query_complexity: Option<usize>,
-    max_query_fields: Option<u64>,
-    max_body_bytes: Option<usize>,
-    max_report_bytes: Option<usize>,
-    delivery_max_attempts: Option<i32>,
-    slack_api_url: Option<String>,
-    delivery_lease_seconds: Option<i64>,
-    housekeeping_interval: Option<u64>,
-    webhook_recovery_seconds: Option<i64>,
-    alert_retention_days: Option<i64>,
-    sla_notify_post_breach_days: Option<i64>,
-    max_subscriptions_per_connection: Option<usize>,
-    login_failures_allowed: Option<u32>,
-    login_failure_window_seconds: Option<i64>,
-    metrics_token: Option<String>,
-    metrics_public: Option<bool>,
-    webhook_deny_private: Option<bool>,
-    reports_per_hour: Option<u64>,
-    report_retention_days: Option<i64>,
-    db_acquire_timeout_seconds: Option<u64>,
-    live_buffer_events: Option<usize>,
-    ws_init_timeout_seconds: Option<u64>,
-    max_pending_sockets_per_address: Option<usize>,
-    defectdojo_url: Option<String>,
-    defectdojo_token: Option<String>,
-    defectdojo_timeout_seconds: Option<u64>,
-    kept_answers: Option<bool>,
-    finding_index: Option<bool>,
-    sqlite_cache_mib: Option<u32>,
-    sqlite_mmap_mib: Option<u32>,
-    concurrent_scans: Option<usize>,
 }
 
 impl Config {
@@ -408,6 +361,9 @@ impl Config {
         if let Some(index) = flag(&env, "SLAWATCH_FINDING_INDEX", file.finding_index)? {
             config.finding_index = index;
         }
+        if let Some(at_deadlines) = flag(&env, "SLAWATCH_SWEEP_AT_DEADLINES", file.sweep_at_deadlines)? {
+            config.sweep_at_deadlines = at_deadlines;
+        }
         if let Some(mib) = within(&env, "SLAWATCH_SQLITE_CACHE_MIB", file.sqlite_cache_mib, 1..=4096)? {
             config.sqlite_memory.cache_mib = mib;
         }
@@ -486,10 +442,12 @@ pub fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
     normalized.parse().map_err(|_| invalid("SLAWATCH_BIND", format!("{text:?} is not host:port")))
 }
 
+mod file;
 mod limits;
 mod read;
 #[cfg(test)]
 mod tests;
 
+use file::FileSettings;
 pub use limits::{Limits, mebibytes};
 use read::{at_least, flag, invalid, number, within};

@@ -107,10 +107,30 @@ fn instance_name(state: &AppState) -> String {
 
 /// Runs `unit` now and then every `interval` until shutdown; on PostgreSQL only while this instance holds
 /// the lease on `job`, which it renews every `LEASE_RENEWAL` (also while `unit` runs).
-pub async fn every_exclusive<F, Fut>(context: JobContext, job: &'static str, interval: Duration, mut unit: F)
+pub async fn every_exclusive<F, Fut>(context: JobContext, job: &'static str, interval: Duration, unit: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
+{
+    every_exclusive_or_sooner(context, job, interval, unit, None::<fn() -> std::future::Ready<bool>>).await;
+}
+
+/// How often `every_exclusive_or_sooner` asks whether its unit is due before its interval.
+const SOONER_CHECK: Duration = Duration::from_secs(1);
+
+/// `every_exclusive`, and also whenever `due_sooner` (asked every `SOONER_CHECK` while the lease is held)
+/// says the unit has work before its interval comes round.
+pub async fn every_exclusive_or_sooner<F, Fut, S, SFut>(
+    context: JobContext,
+    job: &'static str,
+    interval: Duration,
+    mut unit: F,
+    mut due_sooner: Option<S>,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+    S: FnMut() -> SFut,
+    SFut: std::future::Future<Output = bool>,
 {
     let JobContext { state, instance, mut stopped } = context;
     let shared = state.db.get_database_backend() == DbBackend::Postgres;
@@ -120,7 +140,13 @@ where
             return;
         }
         let held = !shared || holds_lease(&state, job, &instance, LEASE_TTL_SECONDS).await;
-        if held && tokio::time::Instant::now() >= next_run {
+        let due = tokio::time::Instant::now() >= next_run
+            || (held
+                && match due_sooner.as_mut() {
+                    Some(check) => check().await,
+                    None => false,
+                });
+        if held && due {
             next_run = tokio::time::Instant::now() + interval;
             if shared {
                 tokio::select! {
@@ -131,8 +157,13 @@ where
                 unit().await;
             }
         }
-        let until_next = next_run.saturating_duration_since(tokio::time::Instant::now());
-        let wait = if shared { until_next.min(LEASE_RENEWAL) } else { until_next };
+        let mut wait = next_run.saturating_duration_since(tokio::time::Instant::now());
+        if shared {
+            wait = wait.min(LEASE_RENEWAL);
+        }
+        if due_sooner.is_some() {
+            wait = wait.min(SOONER_CHECK);
+        }
         tokio::select! {
             _ = stopped.changed() => {}
             () = tokio::time::sleep(wait) => {}

@@ -67,6 +67,20 @@ pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
     Ok(report)
 }
 
+/// When the next SLA event of any finding is due (epoch seconds): the first of the index the sweep reads,
+/// one probe. The scheduler sweeps then rather than at the next interval.
+pub async fn next_event_at(state: &AppState) -> ServiceResult<Option<i64>> {
+    let first: Option<Option<i64>> = finding::Entity::find()
+        .select_only()
+        .column(finding::Column::NextSlaEventAt)
+        .filter(finding::Column::NextSlaEventAt.is_not_null())
+        .order_by_asc(finding::Column::NextSlaEventAt)
+        .into_tuple()
+        .one(&state.db)
+        .await?;
+    Ok(first.flatten())
+}
+
 async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let now = state.clock.now();
     let txn = state.begin_write().await?;

@@ -265,3 +265,40 @@ async fn with_notify_only_verified_an_unverified_finding_is_tracked_but_not_noti
     let breach = app.admin("{ deliveries(filter: {event: SLA_BREACH}) { totalCount } }", json!({})).await;
     assert_eq!(breach.data()["deliveries"]["totalCount"], 1, "only the verified finding's breach is notified");
 }
+
+/// With `SLAWATCH_SWEEP_AT_DEADLINES` (the default) the scheduler does not wait for its interval (an hour
+/// here): a deadline that comes is swept within about a second, and each threshold in turn.
+#[tokio::test]
+async fn the_scheduler_sweeps_when_the_next_sla_event_is_due_not_only_every_interval() {
+    let app = spawn_app_with(|config| {
+        config.sweep_interval_seconds = 3600;
+        config.sweep_at_deadlines = true;
+    })
+    .await;
+    let product = app.product("Royal-Bank-Integration").await;
+    critical(&app, &product).await;
+    let notified =
+        || async { app.sla_notifications_by_title().await.into_iter().map(|(_, event)| event).collect::<Vec<_>>() };
+    let within_seconds = |expected: usize| {
+        let notified = &notified;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let events = notified().await;
+                if events.len() >= expected || std::time::Instant::now() > deadline {
+                    return events;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // 12 h before the deadline (50 % of a day left), then the deadline itself.
+    app.clock.advance(TimeDelta::hours(12));
+    assert_eq!(within_seconds(1).await, ["sla_breach_approaching"], "swept at the threshold, not in an hour");
+    app.clock.advance(TimeDelta::hours(13));
+    assert_eq!(
+        within_seconds(3).await,
+        ["sla_breach_approaching", "sla_breach_approaching", "sla_breach"],
+        "the 10 % threshold and the breach, in order"
+    );
+}
