@@ -19,6 +19,8 @@ stored_enum! {
 impl DeliveryStatus {
     /// The statuses the worker claims from.
     pub const DUE: [Self; 2] = [Self::Pending, Self::Retrying];
+    /// Every status, in the order a delivery goes through them.
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Retrying, Self::Delivered, Self::Dead];
 }
 
 /// What one attempt came to.

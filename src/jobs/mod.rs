@@ -140,6 +140,7 @@ pub async fn every_exclusive_or_sooner<F, Fut, S, SFut>(
             return;
         }
         let held = !shared || holds_lease(&state, job, &instance, LEASE_TTL_SECONDS).await;
+        state.metrics.job_lease(job, held);
         let due = tokio::time::Instant::now() >= next_run
             || (held
                 && match due_sooner.as_mut() {

@@ -25,6 +25,11 @@ struct FindingLabels {
     severity: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
 /// The finding metrics at this instant.
 struct FindingGauges {
     registry: Registry,
@@ -38,6 +43,7 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
     let counts = crate::service::finding_counts::open_and_breached(state).await?;
     let open = Family::<FindingLabels, Gauge>::default();
     let breached = Family::<FindingLabels, Gauge>::default();
+    let approaching = Family::<FindingLabels, Gauge>::default();
     let mut per_severity: Vec<(String, i64)> = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low]
         .iter()
         .map(|s| (s.as_str().to_lowercase(), 0))
@@ -46,6 +52,7 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
         let labels = FindingLabels { product: count.product, severity: count.severity.to_lowercase() };
         open.get_or_create(&labels).set(count.open);
         breached.get_or_create(&labels).set(count.breached);
+        approaching.get_or_create(&labels).set(count.approaching);
         if let Some(slot) = per_severity.iter_mut().find(|(severity, _)| *severity == labels.severity) {
             slot.1 += count.breached;
         }
@@ -57,6 +64,16 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
         "Open findings at or past their SLA deadline by product and severity",
         breached,
     );
+    registry.register(
+        "slawatch_findings_approaching",
+        "Open findings past an SLA threshold and not yet at their deadline by product and severity",
+        approaching,
+    );
+    let statuses = Family::<StatusLabel, Gauge>::default();
+    for (status, count) in crate::service::deliveries::count_by_status(state).await? {
+        statuses.get_or_create(&StatusLabel { status: status.as_str().to_lowercase() }).set(count);
+    }
+    registry.register("slawatch_deliveries_in_status", "Notification deliveries in each status", statuses);
     let subscriptions = Gauge::<i64>::default();
     subscriptions.set(i64::try_from(state.live.subscriber_count()).unwrap_or(i64::MAX));
     registry.register("slawatch_live_subscriptions", "GraphQL subscriptions listening on this instance", subscriptions);

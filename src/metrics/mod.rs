@@ -6,6 +6,7 @@ pub mod endpoint;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -20,6 +21,12 @@ struct ChannelLabel {
     channel: String,
 }
 
+/// A scheduled job (`task`, not `job`: Prometheus gives `job` to the scrape).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabel {
+    task: String,
+}
+
 /// The process's own metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -29,6 +36,7 @@ pub struct Metrics {
     sweep_duration: Histogram,
     sweep_examined: Counter,
     sla_events: Counter,
+    job_leases: Family<TaskLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -54,7 +62,13 @@ impl Default for Metrics {
         );
         let sla_events = Counter::default();
         registry.register("slawatch_sla_events", "SLA events emitted by sweeps", sla_events.clone());
-        Self { registry, deliveries, delivery_latency, sweep_duration, sweep_examined, sla_events }
+        let job_leases = Family::<TaskLabel, Gauge>::default();
+        registry.register(
+            "slawatch_job_lease_held",
+            "Whether this instance runs a scheduled job (1): holds its lease, or runs on SQLite alone",
+            job_leases.clone(),
+        );
+        Self { registry, deliveries, delivery_latency, sweep_duration, sweep_examined, sla_events, job_leases }
     }
 }
 
@@ -67,6 +81,11 @@ impl Metrics {
             let label = ChannelLabel { channel: channel.to_owned() };
             self.delivery_latency.get_or_create(&label).observe(seconds.max(0) as f64);
         }
+    }
+
+    /// Whether this instance holds the lease of the scheduled job `task` now.
+    pub fn job_lease(&self, task: &str, held: bool) {
+        self.job_leases.get_or_create(&TaskLabel { task: task.to_owned() }).set(i64::from(held));
     }
 
     /// One sweep.

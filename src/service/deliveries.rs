@@ -1,7 +1,7 @@
 //! The delivery log (superusers): every (notification, channel, target) with its status and attempts, and
 //! retrying a delivery that died; and storing what a send learned (a webhook's health, a Slack user id).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::domain::DeliveryId;
 use crate::domain::delivery::DeliveryStatus;
@@ -123,4 +123,20 @@ pub async fn store_learned<C: sea_orm::ConnectionTrait>(conn: &C, learned: Optio
     if let Err(err) = written {
         tracing::warn!(error = %err, "could not store what a send learned");
     }
+}
+
+/// How many deliveries are in each status, every status listed (0 when none), for `/metrics`.
+pub async fn count_by_status(state: &AppState) -> ServiceResult<Vec<(DeliveryStatus, i64)>> {
+    let rows: Vec<(DeliveryStatus, i64)> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Status)
+        .column_as(delivery::Column::Id.count(), "count")
+        .group_by(delivery::Column::Status)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    Ok(DeliveryStatus::ALL
+        .iter()
+        .map(|status| (*status, rows.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n)))
+        .collect())
 }

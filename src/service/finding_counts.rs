@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use crate::domain::SlaState;
 use crate::entity::{finding, product};
 use crate::error::ServiceResult;
 use crate::state::AppState;
@@ -21,7 +22,12 @@ pub struct OpenCount {
     pub open: i64,
     /// Open and at or past the deadline.
     pub breached: i64,
+    /// Open, past an SLA threshold and not yet at the deadline (the SLA state `APPROACHING`).
+    pub approaching: i64,
 }
+
+/// A product id, a severity, and its open, breached and approaching counts.
+type CountRow = (i32, String, i64, Option<i64>, Option<i64>);
 
 /// The counts of every product with open findings, at the clock's instant.
 pub async fn open_and_breached(state: &AppState) -> ServiceResult<Vec<OpenCount>> {
@@ -29,12 +35,18 @@ pub async fn open_and_breached(state: &AppState) -> ServiceResult<Vec<OpenCount>
     // `now` is an integer of ours, not input: safe to inline.
     let past_deadline = crate::service::finding_filter::past_deadline_sql(now);
     let breached_sql = Expr::cust(format!("CAST(SUM(CASE WHEN {past_deadline} THEN 1 ELSE 0 END) AS BIGINT)"));
-    let rows: Vec<(i32, String, i64, Option<i64>)> = finding::Entity::find()
+    // The one SQL form of the SLA state (held to `domain::sla::state` by the SLA tests).
+    let state_sql = crate::service::finding_filter::state_case_sql(state.clock.now());
+    let approaching = SlaState::Approaching.as_str();
+    let approaching_sql =
+        Expr::cust(format!("CAST(SUM(CASE WHEN ({state_sql}) = '{approaching}' THEN 1 ELSE 0 END) AS BIGINT)"));
+    let rows: Vec<CountRow> = finding::Entity::find()
         .select_only()
         .column(finding::Column::ProductId)
         .column(finding::Column::Severity)
         .column_as(finding::Column::Id.count(), "open_count")
         .column_as(breached_sql, "breached_count")
+        .column_as(approaching_sql, "approaching_count")
         .filter(finding::Column::IsOpen.eq(true))
         .group_by(finding::Column::ProductId)
         .group_by(finding::Column::Severity)
@@ -52,11 +64,12 @@ pub async fn open_and_breached(state: &AppState) -> ServiceResult<Vec<OpenCount>
         .collect();
     Ok(rows
         .into_iter()
-        .map(|(product_id, severity, open, breached)| OpenCount {
+        .map(|(product_id, severity, open, breached, approaching)| OpenCount {
             product: names.get(&product_id).cloned().unwrap_or_else(|| product_id.to_string()),
             severity,
             open,
             breached: breached.unwrap_or(0),
+            approaching: approaching.unwrap_or(0),
         })
         .collect())
 }

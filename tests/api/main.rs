@@ -31,6 +31,7 @@ mod mail;
 mod metrics;
 mod migrations;
 mod notifications;
+mod operations_kit;
 mod pager;
 mod readme;
 mod receiver;
