@@ -162,6 +162,29 @@ pub struct Breach {
     pub remediated_at: Option<DateTime<Utc>>,
 }
 
+/// A finding that counts in the period (on time or breached), as the report's appendix lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedFinding {
+    pub finding_id: FindingId,
+    pub title: String,
+    pub reference: Option<String>,
+    pub severity: Severity,
+    pub reported_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    /// Remediated before the cutoff (else still open at it).
+    pub remediated_at: Option<DateTime<Utc>>,
+    pub breached: bool,
+}
+
+impl CountedFinding {
+    /// Days from report to remediation, for the remediated ones.
+    #[must_use]
+    pub fn days_to_remediate(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss, reason = "seconds of a finding's life fit an f64 exactly")]
+        self.remediated_at.map(|at| (at - self.reported_at).num_seconds() as f64 / 86_400.0)
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compliance {
@@ -177,6 +200,8 @@ pub struct Compliance {
     /// Breaches of the severities with a target (High and Critical by default), most severe first, then by
     /// deadline.
     pub listed_breaches: Vec<Breach>,
+    /// Every finding that counts (`on_time + breached` of them), most severe first, then by deadline.
+    pub counted: Vec<CountedFinding>,
 }
 
 enum Outcome {
@@ -227,6 +252,7 @@ pub fn compute(findings: &[ReportFinding], period: Period, now: DateTime<Utc>, t
         })
         .collect();
     let mut listed_breaches = Vec::new();
+    let mut counted = Vec::new();
     let mut opened_info = 0;
     for finding in findings {
         let reported_in_period = period.start <= finding.reported_at && finding.reported_at < period.end;
@@ -235,7 +261,20 @@ pub fn compute(findings: &[ReportFinding], period: Period, now: DateTime<Utc>, t
             continue;
         };
         figures.opened += u32::from(reported_in_period);
-        match outcome(finding, &period, cutoff) {
+        let result = outcome(finding, &period, cutoff);
+        if let (Some(result), Some(deadline)) = (&result, finding.deadline) {
+            counted.push(CountedFinding {
+                finding_id: finding.id,
+                title: finding.title.clone(),
+                reference: finding.reference.clone(),
+                severity: finding.severity,
+                reported_at: finding.reported_at,
+                deadline,
+                remediated_at: finding.remediated_at.filter(|at| *at < cutoff),
+                breached: matches!(result, Outcome::Breached { .. }),
+            });
+        }
+        match result {
             Some(Outcome::OnTime) => figures.on_time += 1,
             Some(Outcome::Breached { duration, still_open }) => {
                 figures.breached += 1;
@@ -260,6 +299,7 @@ pub fn compute(findings: &[ReportFinding], period: Period, now: DateTime<Utc>, t
         figures.passed = figures.target.map(|minimum| figures.compliance_rate.is_none_or(|r| r >= minimum - 1e-9));
     }
     listed_breaches.sort_by_key(|b| (b.severity, b.deadline, b.finding_id));
+    counted.sort_by_key(|c| (c.severity, c.deadline, c.finding_id));
     let on_time = severities.iter().map(|f| f.on_time).sum();
     let breached = severities.iter().map(|f| f.breached).sum();
     Compliance {
@@ -272,6 +312,7 @@ pub fn compute(findings: &[ReportFinding], period: Period, now: DateTime<Utc>, t
         passed: severities.iter().all(|f| f.passed != Some(false)),
         severities,
         listed_breaches,
+        counted,
     }
 }
 
@@ -361,6 +402,14 @@ mod tests {
         assert_eq!(listed, [(7, 90 * 24 + 15), (2, 48), (3, 23 * 24 + 15)]);
         assert_eq!(report.listed_breaches[1].remediated_at, Some(at("2026-02-10T09:00:00Z")));
         assert_eq!(report.listed_breaches[0].remediated_at, None);
+        // The appendix: every counted finding (on time or breached), most severe first, then by deadline;
+        // the one not yet due (4) and the one remediated before the period (6) are not in it; 3 and 5 share a
+        // deadline and go by id.
+        let counted: Vec<(i32, bool)> = report.counted.iter().map(|c| (c.finding_id.get(), c.breached)).collect();
+        assert_eq!(counted, [(7, true), (1, false), (2, true), (3, true), (5, false)]);
+        assert_eq!(counted.len(), (report.on_time + report.breached) as usize);
+        let days: Vec<Option<f64>> = report.counted.iter().map(CountedFinding::days_to_remediate).collect();
+        assert_eq!(days, [None, Some(11.0 / 24.0), Some(9.0), None, Some(4.0)]);
     }
 
     #[test]

@@ -34,6 +34,38 @@ pub struct ReportView {
     pub passed: bool,
     pub severities: Vec<SeverityFigures>,
     pub breaches: Vec<BreachRow>,
+    /// The organisation (the system settings' team name).
+    pub organisation: String,
+    /// Who asked for the report (the requesting user, or the schedule's owner).
+    pub prepared_by: String,
+    /// The SLA profiles applied to the report's products.
+    pub profiles: Vec<ProfileRow>,
+    /// Every finding counted (on time or breached): the appendix.
+    pub counted: Vec<CountedRow>,
+}
+
+/// An SLA profile applied to some of the report's products.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    pub name: String,
+    /// Days per severity (Critical, High, Medium, Low); `None` where not enforced.
+    pub days: Vec<(&'static str, Option<i32>)>,
+    pub products: Vec<String>,
+}
+
+/// A finding counted in the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountedRow {
+    pub finding_id: FindingId,
+    pub title: String,
+    pub reference: Option<String>,
+    pub severity: &'static str,
+    pub reported_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub remediated_at: Option<DateTime<Utc>>,
+    pub breached: bool,
+    /// Days from report to remediation, for the remediated ones.
+    pub days_to_remediate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +110,32 @@ impl ReportView {
                     breach_duration_seconds: b.duration.num_seconds(),
                     breach_duration: crate::domain::sla::human_duration(b.duration.num_seconds()),
                     remediated_at: b.remediated_at,
+                })
+                .collect(),
+            organisation: report.organisation.clone(),
+            prepared_by: report.prepared_by.clone(),
+            profiles: report
+                .profiles
+                .iter()
+                .map(|p| ProfileRow {
+                    name: p.name.clone(),
+                    days: p.days.iter().map(|(severity, days)| (severity.as_str(), *days)).collect(),
+                    products: p.products.clone(),
+                })
+                .collect(),
+            counted: figures
+                .counted
+                .iter()
+                .map(|c| CountedRow {
+                    finding_id: c.finding_id,
+                    title: c.title.clone(),
+                    reference: c.reference.clone(),
+                    severity: c.severity.as_str(),
+                    reported_at: c.reported_at,
+                    deadline: c.deadline,
+                    remediated_at: c.remediated_at,
+                    breached: c.breached,
+                    days_to_remediate: c.days_to_remediate(),
                 })
                 .collect(),
         }

@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::ProductId;
 use crate::domain::compliance::{self, Compliance, Period, ReportFinding};
-use crate::entity::{finding, product};
+use crate::domain::{ProductId, Severity};
+use crate::entity::{finding, product, sla_configuration, system_settings};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::finding_sla::instant;
 use crate::service::{Actor, access, products};
@@ -19,11 +19,27 @@ pub struct ReportScope {
     pub period: Period,
 }
 
-/// A computed report with its product.
+/// A computed report with its product, and what its cover states.
 #[derive(Debug, Clone)]
 pub struct ComplianceReport {
     pub product: Option<product::Model>,
     pub compliance: Compliance,
+    /// The organisation (the system settings' team name).
+    pub organisation: String,
+    /// Who asked for it: the requesting user, or the schedule's owner (a scheduled report runs as them).
+    pub prepared_by: String,
+    /// The SLA profiles applied to the report's products, as configured now.
+    pub profiles: Vec<AppliedProfile>,
+}
+
+/// An SLA configuration applied to products of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedProfile {
+    pub name: String,
+    /// Days per severity with an SLA; `None` where the configuration does not enforce one.
+    pub days: Vec<(Severity, Option<i32>)>,
+    /// The report's products on it, by name.
+    pub products: Vec<String>,
 }
 
 /// The period from `from`/`to` (inclusive days) or a `quarter` such as `2026-Q1`; exactly one of the two.
@@ -91,7 +107,44 @@ pub async fn compliance(state: &AppState, actor: &Actor, scope: &ReportScope) ->
     let rows = select.all(&state.db).await?;
     let findings = rows.iter().map(report_finding).collect::<ServiceResult<Vec<_>>>()?;
     let compliance = compliance::compute(&findings, period, state.clock.now(), &compliance::default_targets());
-    Ok(ComplianceReport { product, compliance })
+    let organisation = system_settings::Entity::find().one(&state.db).await?.map(|s| s.team_name).unwrap_or_default();
+    let profiles = applied_profiles(state, actor, scope.product_id).await?;
+    Ok(ComplianceReport { product, compliance, organisation, prepared_by: actor.username.clone(), profiles })
+}
+
+/// The SLA configurations of the report's products (the one product, or every product the actor may view),
+/// each with the products on it.
+async fn applied_profiles(
+    state: &AppState,
+    actor: &Actor,
+    product_id: Option<ProductId>,
+) -> ServiceResult<Vec<AppliedProfile>> {
+    let mut products = product::Entity::find().order_by_asc(product::Column::Name);
+    if let Some(id) = product_id {
+        products = products.filter(product::Column::Id.eq(id));
+    }
+    if let Some(condition) = access::visible_products(actor, product::Column::Id) {
+        products = products.filter(condition);
+    }
+    let products = products.all(&state.db).await?;
+    let configurations = sla_configuration::Entity::find()
+        .filter(sla_configuration::Column::Id.is_in(products.iter().map(|p| p.sla_configuration_id)))
+        .order_by_asc(sla_configuration::Column::Name)
+        .all(&state.db)
+        .await?;
+    Ok(configurations
+        .into_iter()
+        .map(|c| AppliedProfile {
+            days: vec![
+                (Severity::Critical, c.enforce_critical.then_some(c.critical_days)),
+                (Severity::High, c.enforce_high.then_some(c.high_days)),
+                (Severity::Medium, c.enforce_medium.then_some(c.medium_days)),
+                (Severity::Low, c.enforce_low.then_some(c.low_days)),
+            ],
+            products: products.iter().filter(|p| p.sla_configuration_id == c.id).map(|p| p.name.clone()).collect(),
+            name: c.name,
+        })
+        .collect())
 }
 
 fn report_finding(row: &finding::Model) -> ServiceResult<ReportFinding> {

@@ -189,7 +189,7 @@ pub(crate) async fn pdf_text(pdf: &[u8]) -> Option<String> {
     }
 }
 
-async fn download(app: &TestApp, query: &str, authorization: Option<&str>) -> reqwest::Response {
+pub(crate) async fn download(app: &TestApp, query: &str, authorization: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(&format!("/reports/sla-compliance?{query}")));
     if let Some(value) = authorization {
         request = request.header("Authorization", value);

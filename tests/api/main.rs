@@ -9,6 +9,7 @@ mod browser;
 mod chat;
 mod cli;
 mod compliance;
+mod compliance_pdf;
 mod crash;
 mod crud;
 mod database_outage;
