@@ -125,6 +125,26 @@ impl SlaPolicy {
         rule.enforced.then_some(rule.days.get())
     }
 
+    /// How the SLA periods changed from `before` to this, in words ("High 7 d → 5 d, Low 90 d → not
+    /// enforced"); `None` when no period changed (thresholds and escalation are not the SLA's days).
+    #[must_use]
+    pub fn period_changes_from(&self, before: &Self) -> Option<String> {
+        let days = |days: Option<u32>| days.map_or_else(|| "not enforced".to_owned(), |d| format!("{d} d"));
+        let changes: Vec<String> = Severity::WITH_SLA
+            .iter()
+            .filter(|&&severity| before.period_days(severity) != self.period_days(severity))
+            .map(|&severity| {
+                format!(
+                    "{} {} → {}",
+                    severity.as_str(),
+                    days(before.period_days(severity)),
+                    days(self.period_days(severity))
+                )
+            })
+            .collect();
+        (!changes.is_empty()).then(|| changes.join(", "))
+    }
+
     /// The runbook's global values: 1 / 7 / 30 / 90 days, all enforced, thresholds 50 % and 10 %, 48 h.
     #[must_use]
     pub fn runbook_default() -> Self {
@@ -178,5 +198,18 @@ mod tests {
     fn escalation_is_bounded() {
         assert!(EscalationHours::new(0).is_err());
         assert_eq!(EscalationHours::new(48).map(EscalationHours::get), Ok(48));
+    }
+
+    #[test]
+    fn period_changes_are_said_per_severity_and_only_when_days_change() {
+        let before = SlaPolicy::runbook_default();
+        assert_eq!(before.period_changes_from(&before), None);
+        let mut after = before.clone();
+        after.high = SeverityRule { days: SlaDays(5), enforced: true };
+        after.low = SeverityRule { days: SlaDays(90), enforced: false };
+        assert_eq!(after.period_changes_from(&before).as_deref(), Some("High 7 d → 5 d, Low 90 d → not enforced"));
+        let mut thresholds_only = before.clone();
+        thresholds_only.restart_sla_on_reactivation = !before.restart_sla_on_reactivation;
+        assert_eq!(thresholds_only.period_changes_from(&before), None);
     }
 }

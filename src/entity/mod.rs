@@ -21,6 +21,7 @@ pub mod report_share;
 pub mod scan_test;
 pub mod sla_configuration;
 pub mod sla_event;
+pub mod sla_profile_change;
 mod stored;
 pub mod system_settings;
 pub mod user;

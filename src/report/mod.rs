@@ -40,6 +40,8 @@ pub struct ReportView {
     pub prepared_by: String,
     /// The SLA profiles applied to the report's products.
     pub profiles: Vec<ProfileRow>,
+    /// Changes of those profiles during the period, oldest first.
+    pub profile_changes: Vec<ProfileChangeRow>,
     /// Every finding counted (on time or breached): the appendix.
     pub counted: Vec<CountedRow>,
 }
@@ -51,6 +53,13 @@ pub struct ProfileRow {
     /// Days per severity (Critical, High, Medium, Low); `None` where not enforced.
     pub days: Vec<(&'static str, Option<i32>)>,
     pub products: Vec<String>,
+}
+
+/// A change of an SLA profile during the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileChangeRow {
+    pub changed_at: DateTime<Utc>,
+    pub summary: String,
 }
 
 /// A finding counted in the period.
@@ -122,6 +131,11 @@ impl ReportView {
                     days: p.days.iter().map(|(severity, days)| (severity.as_str(), *days)).collect(),
                     products: p.products.clone(),
                 })
+                .collect(),
+            profile_changes: report
+                .profile_changes
+                .iter()
+                .map(|(changed_at, summary)| ProfileChangeRow { changed_at: *changed_at, summary: summary.clone() })
                 .collect(),
             counted: figures
                 .counted

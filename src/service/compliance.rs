@@ -9,7 +9,7 @@ use crate::domain::{ProductId, Severity};
 use crate::entity::{finding, product, sla_configuration, system_settings};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::finding_sla::instant;
-use crate::service::{Actor, access, products};
+use crate::service::{Actor, access, products, sla_profile_history};
 use crate::state::AppState;
 
 /// What a report is asked for: a product (or every product the actor may view) and a period.
@@ -30,6 +30,8 @@ pub struct ComplianceReport {
     pub prepared_by: String,
     /// The SLA profiles applied to the report's products, as configured now.
     pub profiles: Vec<AppliedProfile>,
+    /// Changes of those profiles during the period (days changed, a product moved), oldest first.
+    pub profile_changes: Vec<(DateTime<Utc>, String)>,
 }
 
 /// An SLA configuration applied to products of the report.
@@ -108,17 +110,25 @@ pub async fn compliance(state: &AppState, actor: &Actor, scope: &ReportScope) ->
     let findings = rows.iter().map(report_finding).collect::<ServiceResult<Vec<_>>>()?;
     let compliance = compliance::compute(&findings, period, state.clock.now(), &compliance::default_targets());
     let organisation = system_settings::Entity::find().one(&state.db).await?.map(|s| s.team_name).unwrap_or_default();
-    let profiles = applied_profiles(state, actor, scope.product_id).await?;
-    Ok(ComplianceReport { product, compliance, organisation, prepared_by: actor.username.clone(), profiles })
+    let (profiles, profile_changes) = applied_profiles(state, actor, scope.product_id, period).await?;
+    Ok(ComplianceReport {
+        product,
+        compliance,
+        organisation,
+        prepared_by: actor.username.clone(),
+        profiles,
+        profile_changes,
+    })
 }
 
 /// The SLA configurations of the report's products (the one product, or every product the actor may view),
-/// each with the products on it.
+/// each with the products on it, and their changes during `period`.
 async fn applied_profiles(
     state: &AppState,
     actor: &Actor,
     product_id: Option<ProductId>,
-) -> ServiceResult<Vec<AppliedProfile>> {
+    period: Period,
+) -> ServiceResult<(Vec<AppliedProfile>, Vec<(DateTime<Utc>, String)>)> {
     let mut products = product::Entity::find().order_by_asc(product::Column::Name);
     if let Some(id) = product_id {
         products = products.filter(product::Column::Id.eq(id));
@@ -132,7 +142,10 @@ async fn applied_profiles(
         .order_by_asc(sla_configuration::Column::Name)
         .all(&state.db)
         .await?;
-    Ok(configurations
+    let product_ids: Vec<ProductId> = products.iter().map(|p| p.id).collect();
+    let configuration_ids: Vec<_> = configurations.iter().map(|c| c.id).collect();
+    let changes = sla_profile_history::changes_in(&state.db, period, &product_ids, &configuration_ids).await?;
+    let profiles = configurations
         .into_iter()
         .map(|c| AppliedProfile {
             days: vec![
@@ -144,7 +157,8 @@ async fn applied_profiles(
             products: products.iter().filter(|p| p.sla_configuration_id == c.id).map(|p| p.name.clone()).collect(),
             name: c.name,
         })
-        .collect())
+        .collect();
+    Ok((profiles, changes))
 }
 
 fn report_finding(row: &finding::Model) -> ServiceResult<ReportFinding> {

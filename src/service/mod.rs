@@ -41,6 +41,7 @@ pub mod scan_reading;
 pub mod settings;
 pub mod sla_configs;
 pub mod sla_digest;
+pub mod sla_profile_history;
 pub mod sla_recompute;
 pub mod sla_sweep;
 pub mod sla_trend;

@@ -6,6 +6,7 @@ use crate::domain::{ProductId, ProductRole, ProductTypeId, SlaConfigurationId, v
 use crate::entity::product;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::page::{self, Page, PageRequest};
+use crate::service::sla_profile_history;
 use crate::service::sla_recompute::{self, Scope};
 use crate::service::{Actor, access, events, outbox, product_types, sla_configs};
 use crate::state::AppState;
@@ -103,6 +104,12 @@ pub async fn update(
         model.sla_configuration_id = Set(config.id);
     }
     let updated = model.update(&txn).await?;
+    if let Some(config) = &new_configuration {
+        let previous = sla_configs::get(&txn, previous_configuration).await?;
+        let summary = format!("{} moved from {} to {}", updated.name, previous.name, config.name);
+        let now = state.clock.now().timestamp();
+        sla_profile_history::record(&txn, now, config.id, Some(id), summary).await?;
+    }
     if let Some(config) = new_configuration {
         sla_recompute::recompute(&txn, &sla_configs::policy_of(&config)?, Scope::Product(id)).await?;
     }

@@ -8,6 +8,7 @@ use crate::domain::{EscalationHours, SeverityRule, SlaConfigurationId, SlaDays, 
 use crate::entity::{product, sla_configuration};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::Actor;
+use crate::service::sla_profile_history;
 use crate::service::sla_recompute::{self, Scope};
 use crate::state::AppState;
 
@@ -142,6 +143,10 @@ pub async fn update(
     }
     write_policy(&mut model, &policy)?;
     let updated = model.update(&txn).await?;
+    if let Some(change) = policy.period_changes_from(&before) {
+        let summary = format!("{}: {change}", updated.name);
+        sla_profile_history::record(&txn, state.clock.now().timestamp(), id, None, summary).await?;
+    }
     let recomputed = if sla_recompute::deadlines_differ(&before, &policy) {
         sla_recompute::recompute(&txn, &policy, Scope::Configuration(id)).await?
     } else {

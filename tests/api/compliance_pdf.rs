@@ -53,7 +53,27 @@ async fn the_auditors_pdf_states_everything_on_page_1_draws_its_charts_and_lists
     app.admin("mutation { updateSystemSettings(input: {teamName: \"Golem Trust\"}) { teamName } }", json!({}))
         .await
         .data();
-    let (bank, _, _, _) = quarter_of_history(&app).await;
+    let (bank, portal, _, _) = quarter_of_history(&app).await;
+    // Two changes of profile in the quarter: the Default configuration's Low days (the bank's profile; its
+    // one Low is not due either way), and the Golem Portal moved to a stricter one (not the bank's concern).
+    app.clock.set(at("2026-03-15T12:00:00Z"));
+    let default = app.default_sla_id().await;
+    app.admin(
+        "mutation($id: ID!) { updateSlaConfiguration(id: $id, input: {low: 120}) { low } }",
+        json!({ "id": default }),
+    )
+    .await
+    .data();
+    let strict =
+        app.admin("mutation { createSlaConfiguration(input: {name: \"Strict\", high: 5}) { id } }", json!({})).await;
+    let strict = strict.data()["createSlaConfiguration"]["id"].as_str().expect("id").to_owned();
+    app.admin(
+        "mutation($id: ID!, $c: ID!) { updateProduct(id: $id, input: {slaConfigurationId: $c}) { id } }",
+        json!({ "id": portal, "c": strict }),
+    )
+    .await
+    .data();
+    app.clock.set(at("2026-04-10T09:00:00Z"));
     let token = format!("Token {}", app.admin_api_token);
     let response = download(&app, &format!("format=pdf&productId={bank}&quarter=2026-Q1"), Some(&token)).await;
     assert_eq!(response.status(), 200);
@@ -86,12 +106,23 @@ async fn the_auditors_pdf_states_everything_on_page_1_draws_its_charts_and_lists
         "High 20 19 1 0 95.0 % 95 % PASS",
         "Medium 1 0 1 1 0.0 %",
         "Total 24 21 2 1 91.3 % PASS",
-        "Default: Critical 1 d, High 7 d, Medium 30 d, Low 90 d",
+        "Default: Critical 1 d, High 7 d, Medium 30 d, Low 120 d",
+        "Changes of profile during the period",
+        "2026-03-15 12:00: Default: Low 90 d → 120 d",
         "How findings are counted",
         "Opened is not within SLA + breached",
     ] {
         assert!(first.contains(expected), "{expected:?} not on page 1:\n{first}");
     }
+
+    assert!(!first.contains("moved from"), "another product's move is not the bank's: {first}");
+
+    // The Golem Portal's report states its move.
+    let portal_pdf = download(&app, &format!("format=pdf&productId={portal}&quarter=2026-Q1"), Some(&token)).await;
+    let portal_text =
+        pdf_text(&portal_pdf.bytes().await.expect("body")).await.map(|t| squeezed(&t)).unwrap_or_default();
+    assert!(portal_text.contains("2026-03-15 12:00: Golem Portal moved from Default to Strict"), "{portal_text}");
+    assert!(portal_text.contains("Strict: Critical 1 d, High 5 d, Medium 30 d, Low 90 d"), "{portal_text}");
 
     let charts = &pages[1];
     for expected in [
@@ -102,6 +133,7 @@ async fn the_auditors_pdf_states_everything_on_page_1_draws_its_charts_and_lists
         "n=2 median 0.6 d, max 0.8 d; SLA 1 d",
         "n=20 median 3.0 d, max 9.0 d; SLA 7 d",
         "none remediated; SLA 30 d",
+        "none remediated; SLA 120 d",
     ] {
         assert!(charts.contains(expected), "{expected:?} not on page 2:\n{charts}");
     }

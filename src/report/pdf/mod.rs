@@ -187,13 +187,32 @@ fn summary_page(pen: &mut Pen<'_, '_>, view: &ReportView) {
         pen.text(MARGIN, y, 9.0, GREY, &format!("and {} more profiles", view.profiles.len() - 6));
     }
     y += ROW - 2.0;
-    pen.text(
-        MARGIN,
-        y,
-        8.5,
-        GREY,
-        "As configured when the report was made; a change of profile recomputes the open findings' deadlines.",
-    );
+    if view.profile_changes.is_empty() {
+        pen.text(
+            MARGIN,
+            y,
+            8.5,
+            GREY,
+            "No change of profile during the period (days as configured when the report was made).",
+        );
+    } else {
+        pen.text(
+            MARGIN,
+            y,
+            9.0,
+            BLACK,
+            "Changes of profile during the period (each recomputed the open findings' deadlines):",
+        );
+        for change in view.profile_changes.iter().take(5) {
+            y += ROW - 4.0;
+            let line = format!("{}: {}", change.changed_at.format("%Y-%m-%d %H:%M"), change.summary);
+            pen.text(MARGIN + 12.0, y, 8.5, BLACK, &clip(&line, 100));
+        }
+        if view.profile_changes.len() > 5 {
+            y += ROW - 4.0;
+            pen.text(MARGIN + 12.0, y, 8.5, GREY, &format!("and {} more", view.profile_changes.len() - 5));
+        }
+    }
     y += 18.0;
 
     let box_height = 20.0 + ROW * 0.8 * 7.0;
