@@ -143,12 +143,15 @@ function scheduleRefresh() {
   state.refreshTimer = setTimeout(() => refresh().catch(showProblem), 250);
 }
 
+// The findings of one severity in one SLA state, from `slaSummary`'s rows.
+function countOf(rows, severity, slaState) {
+  return rows.filter((r) => r.severity === severity && r.state === slaState).reduce((n, r) => n + r.count, 0);
+}
+
 function renderCounts(rows) {
-  const count = (severity, slaState) =>
-    rows.filter((r) => r.severity === severity && r.state === slaState).reduce((n, r) => n + r.count, 0);
   const cards = SEVERITIES.map((severity) => {
-    const breached = count(severity, "BREACHED");
-    const approaching = count(severity, "APPROACHING");
+    const breached = countOf(rows, severity, "BREACHED");
+    const approaching = countOf(rows, severity, "APPROACHING");
     const name = SEVERITY_NAMES[severity];
     return element(
       "div",
@@ -199,11 +202,7 @@ async function refreshTrend(summary) {
   // Today's point is "breached now": the same figure as the counts above, so it follows them.
   const today = state.trend[state.trend.length - 1];
   if (today) {
-    for (const severity of SEVERITIES) {
-      today.breached[severity] = summary
-        .filter((r) => r.severity === severity && r.state === "BREACHED")
-        .reduce((n, r) => n + r.count, 0);
-    }
+    for (const severity of SEVERITIES) today.breached[severity] = countOf(summary, severity, "BREACHED");
   }
   renderTrend(state.trend);
 }

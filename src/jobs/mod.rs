@@ -135,11 +135,18 @@ pub async fn every_exclusive_or_sooner<F, Fut, S, SFut>(
     let JobContext { state, instance, mut stopped } = context;
     let shared = state.db.get_database_backend() == DbBackend::Postgres;
     let mut next_run = tokio::time::Instant::now();
+    // The lease is taken or renewed every `LEASE_RENEWAL` (a write on PostgreSQL), not at every wake-up:
+    // `due_sooner` wakes the loop every second.
+    let mut held = !shared;
+    let mut lease_checked: Option<tokio::time::Instant> = None;
     loop {
         if *stopped.borrow() {
             return;
         }
-        let held = !shared || holds_lease(&state, job, &instance, LEASE_TTL_SECONDS).await;
+        if shared && lease_checked.is_none_or(|at| at.elapsed() >= LEASE_RENEWAL) {
+            held = holds_lease(&state, job, &instance, LEASE_TTL_SECONDS).await;
+            lease_checked = Some(tokio::time::Instant::now());
+        }
         state.metrics.job_lease(job, held);
         let due = tokio::time::Instant::now() >= next_run
             || (held
