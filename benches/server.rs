@@ -5,7 +5,9 @@
 //! `cargo bench --bench server` (SQLite in a temp dir); `BENCH_DATABASE_URL=postgres://…` (an empty
 //! database) for PostgreSQL. `BENCH_SQLITE_FILE=/path/bench.db` keeps the SQLite data set, and
 //! `BENCH_REUSE=1` uses the one already there (loading a million findings takes minutes). `BENCH_FINDINGS`,
-//! `BENCH_SECONDS` (per measurement, default 10) and `BENCH_SUBSCRIBERS` (default 10,000) change the sizes.
+//! `BENCH_SECONDS` (per measurement, default 10) and `BENCH_SUBSCRIBERS` (default 10,000) change the sizes;
+//! `BENCH_SUBSCRIPTIONS_PER_SOCKET` (default 1) lets each websocket carry that many of the subscribers (a
+//! process here may open only 20,000 files, so 50,000 subscribers need several per socket).
 //! `BENCH_ONLY=count,bare` runs only the measurements whose names contain one of the words (`fan-out` for
 //! the subscribers), e.g. to profile one of them (the server's pid is printed).
 //!
@@ -46,6 +48,7 @@ async fn main() -> BenchResult<()> {
     let total = support::findings_wanted(1_000_000);
     let seconds: u64 = support::env_number("BENCH_SECONDS", 10);
     let subscribers: usize = support::env_number("BENCH_SUBSCRIBERS", 10_000);
+    let per_socket: usize = support::env_number("BENCH_SUBSCRIPTIONS_PER_SOCKET", 1).max(1);
     let (database_url, _dir) = prepare_data_set(total).await?;
     let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     let binary = env!("CARGO_BIN_EXE_slawatch");
@@ -122,15 +125,17 @@ async fn main() -> BenchResult<()> {
     println!("count query at concurrency 32: {:.0} % of the bare handler's rate\n", 100.0 * count_c32 / bare_c32);
 
     if selected("fan-out") {
-        fan_out(&database_url, subscribers).await?;
+        fan_out(&database_url, subscribers, per_socket).await?;
     }
     Ok(())
 }
 
-/// `subscribers` websocket clients subscribe to breaches; one Critical is created past its deadline and
-/// `runSlaSweep` records the breach: the time from the sweep's start to each subscriber's receipt, and the
-/// server's memory per subscriber.
-async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
+/// `subscribers` subscriptions to breaches, `per_socket` on each websocket client; one Critical is created
+/// past its deadline and `runSlaSweep` records the breach: the time from the sweep's start to each
+/// subscriber's receipt, and the server's memory per subscriber.
+async fn fan_out(database_url: &str, subscribers: usize, per_socket: usize) -> BenchResult<()> {
+    let sockets = subscribers.div_ceil(per_socket);
+    let subscribers = sockets * per_socket;
     let server = Server::start(database_url, &["--no-scheduler"])?;
     server.wait_ready().await?;
     let admin_jwt = server.login(ADMIN).await?;
@@ -146,20 +151,20 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     let (go, _) = tokio::sync::broadcast::channel::<()>(1);
     let connected = Arc::new(AtomicUsize::new(0));
     let connecting = Instant::now();
-    let mut tasks = Vec::with_capacity(subscribers);
-    for _ in 0..subscribers {
+    let mut tasks = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
         let (url, jwt, sender) = (ws_url.clone(), admin_jwt.clone(), received_tx.clone());
         let (handshakes, go, connected) = (handshakes.clone(), go.subscribe(), connected.clone());
         tasks.push(tokio::spawn(async move {
-            if let Err(err) = subscriber(url, jwt, sender, handshakes, connected, go).await {
+            if let Err(err) = subscriber(url, jwt, per_socket, sender, handshakes, connected, go).await {
                 eprintln!("a subscriber failed: {err}");
             }
         }));
     }
     drop(received_tx);
-    while connected.load(Ordering::SeqCst) < subscribers {
+    while connected.load(Ordering::SeqCst) < sockets {
         if connecting.elapsed() > Duration::from_secs(300) {
-            return Err(format!("not all {subscribers} connected within 300 s").into());
+            return Err(format!("not all {sockets} sockets connected within 300 s").into());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -215,19 +220,20 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     let heard = latencies.len();
     let (median, _) = support::median_and_p99(&mut latencies);
     let last = latencies.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    println!("## Fan-out of one breach to {subscribers} websocket subscribers\n");
+    println!("## Fan-out of one breach to {subscribers} websocket subscribers ({per_socket} per socket)\n");
     println!(
-        "connected (websocket, connection_init) in {:.1} s; all subscribed {:.1} s after the start",
+        "{sockets} sockets connected (websocket, connection_init) in {:.1} s; all subscribed {:.1} s after the start",
         connected_in.as_secs_f64(),
         subscribed_in.as_secs_f64()
     );
-    let per = |from: f64, to: f64| (to - from) * 1024.0 / subscribers as f64;
+    let per = |from: f64, to: f64, count: usize| (to - from) * 1024.0 / count as f64;
     println!(
-        "server memory: {before:.1} MiB before, {with_connections:.1} MiB with {subscribers} connections \
-         ({:.1} KiB each), {after:.1} MiB once each subscribed ({:.1} KiB more each): {:.1} KiB per subscriber",
-        per(before, with_connections),
-        per(with_connections, after),
-        per(before, after)
+        "server memory: {before:.1} MiB before, {with_connections:.1} MiB with {sockets} connections \
+         ({:.1} KiB each), {after:.1} MiB once subscribed ({:.1} KiB more per subscription): {:.1} KiB per \
+         subscriber",
+        per(before, with_connections, sockets),
+        per(with_connections, after, subscribers),
+        per(before, after, subscribers)
     );
     println!("runSlaSweep answered in {:.1} ms ({})", sweep_done.as_secs_f64() * 1000.0, sweep["data"]["runSlaSweep"]);
     println!(
@@ -240,11 +246,12 @@ async fn fan_out(database_url: &str, subscribers: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// One websocket subscriber: connects, subscribes on `go`, reports when it hears its first breach, then
-/// stays connected until aborted.
+/// One websocket client: connects, starts `subscriptions` subscriptions on `go`, reports when each hears its
+/// first breach, then stays connected until aborted.
 async fn subscriber(
     url: String,
     jwt: String,
+    subscriptions: usize,
     received: mpsc::UnboundedSender<(Instant, String)>,
     handshakes: Arc<Semaphore>,
     connected: Arc<AtomicUsize>,
@@ -253,8 +260,11 @@ async fn subscriber(
     let mut socket = ws_connect(&url, &jwt, &handshakes).await?;
     connected.fetch_add(1, Ordering::SeqCst);
     go.recv().await?;
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": BREACHES } });
-    socket.send(Message::text(subscribe.to_string())).await?;
+    for id in 0..subscriptions {
+        let subscribe = json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": BREACHES } });
+        socket.send(Message::text(subscribe.to_string())).await?;
+    }
+    let mut heard = 0;
     while let Some(message) = socket.next().await {
         if let Message::Text(text) = message? {
             let at = Instant::now();
@@ -262,7 +272,10 @@ async fn subscriber(
             if value["type"] == "next" {
                 let id = value["payload"]["data"]["slaEvents"]["finding"]["id"].as_str().unwrap_or_default();
                 received.send((at, id.to_owned()))?;
-                break;
+                heard += 1;
+                if heard == subscriptions {
+                    break;
+                }
             }
         }
     }

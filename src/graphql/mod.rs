@@ -4,6 +4,7 @@
 mod pass_on;
 
 pub mod auth;
+mod compact_document;
 pub mod context;
 pub mod defectdojo;
 pub mod engagements;

@@ -145,7 +145,7 @@ pub fn refusal(err: &CostError) -> ServerError {
 pub struct AlreadyMeasured;
 
 /// Measures every document that reaches the schema without `AlreadyMeasured` (websocket operations)
-/// before async-graphql parses and checks it.
+/// before async-graphql parses and checks it, and trims what it parsed (`compact_document`).
 pub struct CostLimit(pub CostLimits);
 
 impl ExtensionFactory for CostLimit {
@@ -169,7 +169,10 @@ impl Extension for CostLimitExtension {
             let document = async_graphql::parser::parse_query(query)?;
             measure(&document, self.0).map_err(|err| refusal(&err))?;
         }
-        next.run(ctx, query, variables).await
+        let mut document = next.run(ctx, query, variables).await?;
+        // A subscription keeps its document while it lasts.
+        super::compact_document::compact(&mut document);
+        Ok(document)
     }
 }
 

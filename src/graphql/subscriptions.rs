@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::futures_util::Stream;
+use async_graphql::futures_util::future::BoxFuture;
+use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Context, ID, Result, Subscription};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -68,72 +69,80 @@ impl Visibility {
     }
 }
 
+/// What a subscription resolver returns: its events, boxed one by one.
+type Events<T> = BoxStream<'static, Result<Box<T>>>;
+
 /// Every live event the subscriber may see, mapped by `pick`; a lagging subscriber gets an error item.
 ///
-/// A subscription keeps its resolver's future and this stream for as long as it lasts, each sized for its
-/// largest await: every database read here and in the resolvers is boxed, so an idle subscription holds a
-/// pointer where the read's state would be (a quarter of a subscription's memory in the fan-out bench).
-async fn watch<T, F>(ctx: &Context<'_>, mut pick: F) -> Result<impl Stream<Item = Result<T>> + use<T, F>>
+/// async-graphql keeps, in one allocation for as long as a subscription lasts, the resolver's future (room
+/// for its largest await), the stream it returned, and room for one item being resolved. So this future is
+/// boxed, the stream is boxed and its items are boxed: each is a pointer there (4.1 KiB an idle
+/// subscription before, BENCHMARKS.md "Fan-out memory"); every database read here is boxed for the same
+/// reason inside the stream.
+fn watch<'c, T, F>(ctx: &'c Context<'_>, mut pick: F) -> BoxFuture<'c, Result<Events<T>>>
 where
     T: Send + 'static,
     F: FnMut(&LiveEvent) -> Option<T> + Send + 'static,
 {
-    let state = ctx.state()?.clone();
-    let actor = ctx.actor()?.clone();
-    let session = ctx.data_opt::<ConnectionSession>().cloned();
-    let slot = match ctx.data_opt::<SubscriptionSlots>() {
-        Some(slots) => Some(slots.take()?),
-        None => None,
-    };
-    // Subscribe before reading the memberships, so nothing committed in between is missed.
-    let mut receiver = state.live.subscribe();
-    let mut visible = Box::pin(Visibility::load(&state, &actor)).await?;
-    Ok(async_stream::stream! {
-        let _slot = slot;
-        'listening: loop {
-            match receiver.recv().await {
-                Ok(batch) => {
-                    // Nothing more for a session that has ended: the connection closes with 4403.
-                    if let Some(session) = &session
-                        && session.expired(state.clock.now())
-                    {
-                        session.end("the session token has expired".to_owned());
-                        break;
-                    }
-                    for event in batch.iter() {
+    Box::pin(async move {
+        let state = ctx.state()?.clone();
+        let actor = ctx.actor()?.clone();
+        let session = ctx.data_opt::<ConnectionSession>().cloned();
+        let slot = match ctx.data_opt::<SubscriptionSlots>() {
+            Some(slots) => Some(slots.take()?),
+            None => None,
+        };
+        // Subscribe before reading the memberships, so nothing committed in between is missed.
+        let mut receiver = state.live.subscribe();
+        let mut visible = Box::pin(Visibility::load(&state, &actor)).await?;
+        let events: Events<T> = Box::pin(async_stream::stream! {
+            let _slot = slot;
+            'listening: loop {
+                match receiver.recv().await {
+                    Ok(batch) => {
+                        // Nothing more for a session that has ended: the connection closes with 4403.
                         if let Some(session) = &session
-                            && let LiveEvent::UserChanged { user_id } = event
-                            && *user_id == actor.user_id
-                            && let Err(reason) = Box::pin(session.recheck(&state)).await
+                            && session.expired(state.clock.now())
                         {
-                            session.end(reason);
-                            break 'listening;
+                            session.end("the session token has expired".to_owned());
+                            break;
                         }
-                        if let LiveEvent::MembershipChanged { user_id } = event {
-                            if *user_id == actor.user_id {
-                                match Box::pin(Visibility::load(&state, &actor)).await {
-                                    Ok(now_visible) => visible = now_visible,
-                                    Err(err) => yield Err(err.into()),
-                                }
+                        for event in batch.iter() {
+                            if let Some(session) = &session
+                                && let LiveEvent::UserChanged { user_id } = event
+                                && *user_id == actor.user_id
+                                && let Err(reason) = Box::pin(session.recheck(&state)).await
+                            {
+                                session.end(reason);
+                                break 'listening;
                             }
-                            continue;
-                        }
-                        if event.product_id().is_some_and(|id| !visible.allows(id)) {
-                            continue;
-                        }
-                        if let Some(item) = pick(event) {
-                            yield Ok(item);
+                            if let LiveEvent::MembershipChanged { user_id } = event {
+                                if *user_id == actor.user_id {
+                                    match Box::pin(Visibility::load(&state, &actor)).await {
+                                        Ok(now_visible) => visible = now_visible,
+                                        Err(err) => yield Err(err.into()),
+                                    }
+                                }
+                                continue;
+                            }
+                            if event.product_id().is_some_and(|id| !visible.allows(id)) {
+                                continue;
+                            }
+                            if let Some(item) = pick(event) {
+                                yield Ok(Box::new(item));
+                            }
                         }
                     }
+                    Err(RecvError::Lagged(missed)) => {
+                        // A signal to act on, not a failure: the subscription goes on, and the client reloads
+                        // what it shows (the dashboard reloads its counts, table and alerts).
+                        yield Err(resync_required(missed));
+                    }
+                    Err(RecvError::Closed) => break,
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    // A signal to act on, not a failure: the subscription goes on, and the client reloads
-                    // what it shows (the dashboard reloads its counts, table and alerts).
-                    yield Err(resync_required(missed));
-                }
-                Err(RecvError::Closed) => break,
             }
-        }
+        });
+        Ok(events)
     })
 }
 
@@ -166,7 +175,7 @@ impl SubscriptionRoot {
         product_id: Option<ID>,
         severities: Option<Vec<Severity>>,
         kinds: Option<Vec<SlaEventKind>>,
-    ) -> Result<impl Stream<Item = Result<SlaEvent>>> {
+    ) -> Result<Events<SlaEvent>> {
         let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
             Box::pin(access::product_role(&ctx.state()?.db, ctx.actor()?, id)).await?;
@@ -188,7 +197,7 @@ impl SubscriptionRoot {
     }
 
     /// The caller's new in-app alerts.
-    async fn alerts(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Alert>>> {
+    async fn alerts(&self, ctx: &Context<'_>) -> Result<Events<Alert>> {
         let user_id = ctx.actor()?.user_id;
         watch(ctx, move |event| match event {
             LiveEvent::Alert(alert) if alert.user_id == user_id => Some(Alert(alert.clone())),
@@ -199,11 +208,7 @@ impl SubscriptionRoot {
 
     /// Findings the caller may view as they are created or change (edits, mitigation, reactivation, risk
     /// acceptance, SLA events).
-    async fn finding_changed(
-        &self,
-        ctx: &Context<'_>,
-        product_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<Finding>>> {
+    async fn finding_changed(&self, ctx: &Context<'_>, product_id: Option<ID>) -> Result<Events<Finding>> {
         let product_id = parse_opt_id(product_id.as_ref())?;
         if let Some(id) = product_id {
             Box::pin(access::product_role(&ctx.state()?.db, ctx.actor()?, id)).await?;
@@ -218,7 +223,7 @@ impl SubscriptionRoot {
     }
 
     /// Every delivery attempt's outcome (superusers).
-    async fn deliveries(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = Result<Delivery>>> {
+    async fn deliveries(&self, ctx: &Context<'_>) -> Result<Events<Delivery>> {
         ctx.actor()?.require_superuser()?;
         watch(ctx, |event| match event {
             LiveEvent::Delivery(view) => Some(Delivery(view.clone())),

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use async_graphql::Data;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::futures_util::{SinkExt, StreamExt, sink};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::futures_util::future::ready;
+use async_graphql::futures_util::{SinkExt, StreamExt};
+use async_graphql::http::{WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
@@ -27,72 +28,114 @@ use crate::state::AppState;
 /// The reason prefix that marks a refusal of credentials.
 const REFUSED: &str = "Forbidden: ";
 
-/// The read and write buffer of one websocket connection.
-const WS_BUFFER_BYTES: usize = 4 * 1024;
+/// The read buffer of one websocket connection (and the size its writes are gathered to). GraphQL messages
+/// from a client are a few hundred bytes; a longer one still arrives whole, up to the size limit. Every idle
+/// subscriber holds this buffer (tungstenite's default is 128 KiB).
+const WS_READ_BUFFER_BYTES: usize = 1024;
 
 /// `GET /graphql/ws`. At most `max_pending_sockets_per_address` sockets per client address may wait for
-/// their `connection_init` at once (429 beyond).
+/// their `connection_init` at once (429 beyond); a request offering no GraphQL websocket protocol is 400.
 pub async fn graphql_ws(
     State(endpoint): State<GraphqlEndpoint>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    protocol: GraphQLProtocol,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let Some(protocol) = offered_protocol(&headers) else {
+        let message =
+            "offer a GraphQL websocket protocol (graphql-transport-ws or graphql-ws) in Sec-WebSocket-Protocol";
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    };
     let limits = endpoint.state.config.limits;
     let Some(pending) = endpoint.pending_sockets.admit(peer.ip(), limits.max_pending_sockets_per_address) else {
         let message = "too many websocket connections from this address are waiting for connection_init";
         return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
     };
-    // GraphQL messages are small: 4 KiB buffers instead of tungstenite's 128 KiB each keep an idle
-    // subscriber at a few dozen KiB (a longer message still arrives whole, up to the size limit).
     upgrade
-        .read_buffer_size(WS_BUFFER_BYTES)
-        .write_buffer_size(WS_BUFFER_BYTES)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_READ_BUFFER_BYTES)
         .max_message_size(limits.max_ws_message_bytes)
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(endpoint, protocol, socket, pending, peer.ip()))
+        .on_upgrade(move |socket| serve_socket(&endpoint, protocol, socket, pending, peer.ip()))
 }
 
-/// Runs the GraphQL protocol on `socket` until the client leaves or the connection must close.
-async fn serve_socket(
-    endpoint: GraphqlEndpoint,
-    protocol: GraphQLProtocol,
+/// The first GraphQL websocket protocol the client offers.
+fn offered_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    let offered = headers.get(header::SEC_WEBSOCKET_PROTOCOL)?.to_str().ok()?;
+    offered.split(',').find_map(|protocol| protocol.trim().parse().ok())
+}
+
+/// What `connection_init` needs, boxed: the protocol keeps its callback's place for as long as the
+/// connection lasts, so it holds a pointer there.
+struct InitContext {
+    state: AppState,
+    socket_state: Arc<watch::Sender<SocketState>>,
+    pending: PendingSocket,
+    client: IpAddr,
+}
+
+/// The future that runs the GraphQL protocol on `socket` until the client leaves or the connection must
+/// close. Not an `async fn`: one keeps its arguments (the socket, the endpoint) in its future for as long as
+/// it runs, even once moved out, and every idle subscriber's connection holds this future.
+fn serve_socket(
+    endpoint: &GraphqlEndpoint,
+    protocol: WebSocketProtocols,
     socket: WebSocket,
     pending: PendingSocket,
     client: IpAddr,
-) {
-    let (sink, stream) = socket.split();
-    let sink = Arc::new(tokio::sync::Mutex::new(sink));
-    // async-graphql closes a refused connection_init with 1002; graphql-transport-ws asks for 4403.
-    let outgoing = sink::unfold(Arc::clone(&sink), |sink, message: Message| async move {
-        sink.lock().await.send(forbidden_code(message)).await?;
-        Ok::<_, axum::Error>(sink)
+) -> impl Future<Output = ()> + Send + use<> {
+    let (mut sink, stream) = socket.split();
+    // The client's text and binary messages until it leaves or its socket fails.
+    let incoming = stream.take_while(|message| ready(message.is_ok())).filter_map(|message| {
+        ready(match message {
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+            _ => None,
+        })
     });
     let (socket_state, watched) = watch::channel(SocketState::AwaitingInit);
-    let socket_state = Arc::new(socket_state);
-    let state = endpoint.state.clone();
-    let init_timeout = state.config.ws_init_timeout;
-    let protocol_run = GraphQLWebSocket::new_with_pair(outgoing, stream, endpoint.schema.clone(), protocol)
-        .on_connection_init(move |payload| {
-            let accepted = connection_init(state, payload, socket_state, client);
-            async move {
-                let data = accepted.await?;
-                // Signed in: no longer one of the address's pending sockets.
-                drop(pending);
-                Ok(data)
+    let init =
+        Box::new(InitContext { state: endpoint.state.clone(), socket_state: Arc::new(socket_state), pending, client });
+    let init_timeout = endpoint.state.config.ws_init_timeout;
+    let outgoing = async_graphql::http::WebSocket::new(endpoint.schema.clone(), incoming, protocol).on_connection_init(
+        move |payload| async move {
+            let InitContext { state, socket_state, pending, client } = *init;
+            let data = connection_init(state, payload, socket_state, client).await?;
+            // Signed in: no longer one of the address's pending sockets.
+            drop(pending);
+            Ok(data)
+        },
+    );
+    async move {
+        let mut outgoing = std::pin::pin!(outgoing);
+        let mut closing = std::pin::pin!(closing(watched, init_timeout));
+        loop {
+            let message = tokio::select! {
+                message = outgoing.next() => match message {
+                    Some(message) => forbidden_code(axum_message(message)),
+                    None => break,
+                },
+                (code, reason) = &mut closing => {
+                    Message::Close(Some(CloseFrame { code, reason: fit_close_reason(&reason).into() }))
+                }
+            };
+            let close = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || close {
+                break;
             }
-        })
-        .serve();
-    tokio::select! {
-        () = protocol_run => {}
-        (code, reason) = closing(watched, init_timeout) => {
-            let frame = CloseFrame { code, reason: fit_close_reason(&reason).into() };
-            let _ = sink.lock().await.send(Message::Close(Some(frame))).await;
         }
     }
 }
 
+/// A message of the GraphQL protocol as axum sends it.
+fn axum_message(message: WsMessage) -> Message {
+    match message {
+        WsMessage::Text(text) => Message::Text(text.into()),
+        WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame { code, reason: reason.into() })),
+    }
+}
+
+/// async-graphql closes a refused `connection_init` with 1002; graphql-transport-ws asks for 4403.
 fn forbidden_code(message: Message) -> Message {
     match message {
         Message::Close(Some(frame)) if frame.reason.as_str().starts_with(REFUSED) => {

@@ -33,7 +33,8 @@ pub enum SocketState {
 /// One connection's signed-in session, shared by its subscriptions (connection data).
 #[derive(Debug, Clone)]
 pub struct ConnectionSession {
-    credential: String,
+    /// Shared, not copied, by the connection's subscriptions (each holds the session).
+    credential: Arc<str>,
     actor: Actor,
     /// Epoch seconds at which the session token expires (`None` for API tokens).
     expires_at: Option<i64>,
@@ -52,7 +53,7 @@ impl ConnectionSession {
     ) -> Self {
         let expires_in = expires_at.map(|at| Duration::from_secs(u64::try_from(at - now.timestamp()).unwrap_or(0)));
         state.send_replace(SocketState::Open { expires_in });
-        Self { credential, actor, expires_at, state }
+        Self { credential: credential.into(), actor, expires_at, state }
     }
 
     /// Whether the session token has expired at `now`.

@@ -38,8 +38,9 @@ pub struct VerifiedToken {
 /// Signing and verification keys from one secret.
 #[derive(Clone)]
 pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Shared by every clone of the state (each subscription and data loader holds one): a clone of the
+    /// keys themselves copies their bytes.
+    keys: Arc<(EncodingKey, DecodingKey)>,
     ttl: TimeDelta,
     /// Tokens whose signature checked out: token → (user id, expiry). A dashboard sends the same token
     /// with every request; its expiry is still checked each time.
@@ -67,8 +68,7 @@ impl JwtKeys {
     #[must_use]
     pub fn new(secret: &[u8], ttl: TimeDelta) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            keys: Arc::new((EncodingKey::from_secret(secret), DecodingKey::from_secret(secret))),
             ttl,
             verified: Arc::new(Memo::new(VERIFIED_TOKENS_KEPT, MAX_TOKEN_LEN_KEPT)),
         }
@@ -83,7 +83,7 @@ impl JwtKeys {
     ) -> Result<(String, DateTime<Utc>), JwtError> {
         let expires = now + self.ttl;
         let claims = Claims { sub: user_id.to_string(), iat: now.timestamp(), exp: expires.timestamp(), generation };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.keys.0)
             .map_err(|_| JwtError::Signing)?;
         Ok((token, expires))
     }
@@ -96,8 +96,8 @@ impl JwtKeys {
                 let mut validation = Validation::new(Algorithm::HS256);
                 validation.validate_exp = false;
                 validation.required_spec_claims.clear();
-                let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-                    .map_err(|_| JwtError::Invalid)?;
+                let data =
+                    jsonwebtoken::decode::<Claims>(token, &self.keys.1, &validation).map_err(|_| JwtError::Invalid)?;
                 let user_id = UserId::new(data.claims.sub.parse().map_err(|_| JwtError::Invalid)?);
 
                 let verified =

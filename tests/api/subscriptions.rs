@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::ws_client::{LEGACY_WS, Refusal, TRANSPORT_WS, WsClient, wait_for_subscribers};
@@ -197,6 +199,39 @@ async fn alerts_finding_changes_and_deliveries_arrive_live_and_new_memberships_w
         deliveries.iter().any(|d| d["event"] == "sla_breach" && d["channel"] == "ALERT" && d["status"] == "DELIVERED"),
         "{deliveries:?}"
     );
+}
+
+/// The upgrade needs a GraphQL websocket protocol (400 naming the header without one); a message longer than
+/// a connection's read buffer (1 KiB) still arrives whole.
+#[tokio::test]
+async fn an_upgrade_needs_a_graphql_protocol_and_a_long_message_arrives_whole() {
+    let app = spawn_app().await;
+    for offered in [None, Some("chat, superchat")] {
+        let url = format!("{}/graphql/ws", app.address).replacen("http", "ws", 1);
+        let mut request = url.into_client_request().expect("websocket request");
+        if let Some(offered) = offered {
+            request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(offered));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 400, "{offered:?}");
+                let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+                assert!(body.contains("Sec-WebSocket-Protocol"), "{offered:?}: {body}");
+            }
+            other => panic!("{offered:?}: not refused: {:?}", other.map(|_| "upgraded")),
+        }
+    }
+
+    let product = app.product("Royal-Bank-Integration").await;
+    let mut client =
+        WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("accepted");
+    let long =
+        format!("# {}\nsubscription($p: ID) {{ findingChanged(productId: $p) {{ title }} }}", "x".repeat(20_000));
+    client.subscribe("changes", &long, json!({ "p": product })).await;
+    wait_for_subscribers(&app, 1).await;
+    critical(&app, &product, "Heard after a long subscribe").await;
+    let answer = client.answer_to("changes").await;
+    assert_eq!(answer["payload"]["data"]["findingChanged"]["title"], "Heard after a long subscribe", "{answer}");
 }
 
 #[tokio::test]
