@@ -189,7 +189,7 @@ impl SubscriptionRoot {
                     && severities.as_ref().is_none_or(|s| s.contains(&finding.severity.as_str()))
                     && kinds.as_ref().is_none_or(|k| k.contains(&event.kind.as_str())) =>
             {
-                Some(SlaEvent { event: event.clone(), finding: Some(finding.clone()) })
+                Some(SlaEvent { event: event.clone(), finding: Some(Arc::clone(finding)) })
             }
             _ => None,
         })
@@ -215,7 +215,7 @@ impl SubscriptionRoot {
         }
         watch(ctx, move |event| match event {
             LiveEvent::FindingChanged(finding) if product_id.is_none_or(|id| id == finding.product_id) => {
-                Some(Finding::from(finding.clone()))
+                Some(Finding(Arc::clone(finding)))
             }
             _ => None,
         })

@@ -54,12 +54,20 @@ impl Signal {
 /// A hydrated event, as subscribers receive it.
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
-    Sla { event: sla_event::Model, finding: finding::Model },
-    FindingChanged(finding::Model),
+    /// The finding is shared: every subscriber's copy of the event is a reference to it.
+    Sla {
+        event: sla_event::Model,
+        finding: Arc<finding::Model>,
+    },
+    FindingChanged(Arc<finding::Model>),
     Alert(alert::Model),
     Delivery(DeliveryView),
-    MembershipChanged { user_id: UserId },
-    UserChanged { user_id: UserId },
+    MembershipChanged {
+        user_id: UserId,
+    },
+    UserChanged {
+        user_id: UserId,
+    },
 }
 
 impl LiveEvent {
@@ -233,7 +241,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
         finding_ids.extend(rows.iter().map(|e| e.finding_id));
         rows.into_iter().map(|e| (e.id, e)).collect()
     };
-    let findings: HashMap<FindingId, finding::Model> = if finding_ids.is_empty() {
+    let findings: HashMap<FindingId, Arc<finding::Model>> = if finding_ids.is_empty() {
         HashMap::new()
     } else {
         finding::Entity::find()
@@ -241,7 +249,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
             .all(conn)
             .await?
             .into_iter()
-            .map(|f| (f.id, f))
+            .map(|f| (f.id, Arc::new(f)))
             .collect()
     };
     let alerts: HashMap<(NotificationId, UserId), alert::Model> = if alert_keys.is_empty() {
@@ -263,7 +271,7 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
             Signal::Sla { id } => sla_events.get(&id).and_then(|event| {
                 findings
                     .get(&event.finding_id)
-                    .map(|finding| LiveEvent::Sla { event: event.clone(), finding: finding.clone() })
+                    .map(|finding| LiveEvent::Sla { event: event.clone(), finding: Arc::clone(finding) })
             }),
             Signal::Finding { id } => findings.get(&id).cloned().map(LiveEvent::FindingChanged),
             Signal::Alert { notification, user } => alerts.get(&(notification, user)).cloned().map(LiveEvent::Alert),

@@ -183,8 +183,9 @@ impl From<finding_note::Model> for Note {
 /// Something that happened in a finding's SLA.
 pub struct SlaEvent {
     pub event: crate::entity::sla_event::Model,
-    /// The finding, when already at hand (subscriptions); otherwise loaded on demand.
-    pub finding: Option<crate::entity::finding::Model>,
+    /// The finding, when already at hand (subscriptions, shared by every subscriber); otherwise loaded on
+    /// demand.
+    pub finding: Option<Arc<crate::entity::finding::Model>>,
 }
 
 impl From<crate::entity::sla_event::Model> for SlaEvent {
@@ -213,7 +214,7 @@ impl SlaEvent {
     }
     async fn finding(&self, ctx: &Context<'_>) -> Result<Finding> {
         match &self.finding {
-            Some(found) => Ok(Finding::from(found.clone())),
+            Some(found) => Ok(Finding(Arc::clone(found))),
             None => Ok(Finding::from(
                 crate::service::findings::get(ctx.state()?, ctx.actor()?, self.event.finding_id).await?,
             )),
