@@ -125,15 +125,22 @@ impl SlaPolicy {
         rule.enforced.then_some(rule.days.get())
     }
 
+    /// The severities whose SLA period (days, or whether it is enforced) differs between `before` and this.
+    pub fn changed_periods<'a>(&'a self, before: &'a Self) -> impl Iterator<Item = Severity> + 'a {
+        Severity::WITH_SLA
+            .iter()
+            .copied()
+            .filter(move |&severity| before.period_days(severity) != self.period_days(severity))
+    }
+
     /// How the SLA periods changed from `before` to this, in words ("High 7 d → 5 d, Low 90 d → not
     /// enforced"); `None` when no period changed (thresholds and escalation are not the SLA's days).
     #[must_use]
     pub fn period_changes_from(&self, before: &Self) -> Option<String> {
         let days = |days: Option<u32>| days.map_or_else(|| "not enforced".to_owned(), |d| format!("{d} d"));
-        let changes: Vec<String> = Severity::WITH_SLA
-            .iter()
-            .filter(|&&severity| before.period_days(severity) != self.period_days(severity))
-            .map(|&severity| {
+        let changes: Vec<String> = self
+            .changed_periods(before)
+            .map(|severity| {
                 format!(
                     "{} {} → {}",
                     severity.as_str(),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::domain::compliance::SeverityFigures;
 use crate::domain::{FindingId, ProductId};
 use crate::service::compliance::ComplianceReport;
+use crate::service::sla_profile_history::ProfileChange;
 
 pub use crate::domain::report_format::ReportFormat as Format;
 
@@ -41,7 +42,7 @@ pub struct ReportView {
     /// The SLA profiles applied to the report's products.
     pub profiles: Vec<ProfileRow>,
     /// Changes of those profiles during the period, oldest first.
-    pub profile_changes: Vec<ProfileChangeRow>,
+    pub profile_changes: Vec<ProfileChange>,
     /// Every finding counted (on time or breached): the appendix.
     pub counted: Vec<CountedRow>,
 }
@@ -53,13 +54,6 @@ pub struct ProfileRow {
     /// Days per severity (Critical, High, Medium, Low); `None` where not enforced.
     pub days: Vec<(&'static str, Option<i32>)>,
     pub products: Vec<String>,
-}
-
-/// A change of an SLA profile during the period.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProfileChangeRow {
-    pub changed_at: DateTime<Utc>,
-    pub summary: String,
 }
 
 /// A finding counted in the period.
@@ -132,11 +126,7 @@ impl ReportView {
                     products: p.products.clone(),
                 })
                 .collect(),
-            profile_changes: report
-                .profile_changes
-                .iter()
-                .map(|(changed_at, summary)| ProfileChangeRow { changed_at: *changed_at, summary: summary.clone() })
-                .collect(),
+            profile_changes: report.profile_changes.clone(),
             counted: figures
                 .counted
                 .iter()

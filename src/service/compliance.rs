@@ -9,7 +9,8 @@ use crate::domain::{ProductId, Severity};
 use crate::entity::{finding, product, sla_configuration, system_settings};
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::finding_sla::instant;
-use crate::service::{Actor, access, products, sla_profile_history};
+use crate::service::sla_profile_history::{self, ProfileChange};
+use crate::service::{Actor, access, products};
 use crate::state::AppState;
 
 /// What a report is asked for: a product (or every product the actor may view) and a period.
@@ -31,7 +32,7 @@ pub struct ComplianceReport {
     /// The SLA profiles applied to the report's products, as configured now.
     pub profiles: Vec<AppliedProfile>,
     /// Changes of those profiles during the period (days changed, a product moved), oldest first.
-    pub profile_changes: Vec<(DateTime<Utc>, String)>,
+    pub profile_changes: Vec<ProfileChange>,
 }
 
 /// An SLA configuration applied to products of the report.
@@ -128,7 +129,7 @@ async fn applied_profiles(
     actor: &Actor,
     product_id: Option<ProductId>,
     period: Period,
-) -> ServiceResult<(Vec<AppliedProfile>, Vec<(DateTime<Utc>, String)>)> {
+) -> ServiceResult<(Vec<AppliedProfile>, Vec<ProfileChange>)> {
     let mut products = product::Entity::find().order_by_asc(product::Column::Name);
     if let Some(id) = product_id {
         products = products.filter(product::Column::Id.eq(id));

@@ -104,13 +104,11 @@ pub async fn update(
         model.sla_configuration_id = Set(config.id);
     }
     let updated = model.update(&txn).await?;
-    if let Some(config) = &new_configuration {
+    if let Some(config) = new_configuration {
         let previous = sla_configs::get(&txn, previous_configuration).await?;
         let summary = format!("{} moved from {} to {}", updated.name, previous.name, config.name);
         let now = state.clock.now().timestamp();
         sla_profile_history::record(&txn, now, config.id, Some(id), summary).await?;
-    }
-    if let Some(config) = new_configuration {
         sla_recompute::recompute(&txn, &sla_configs::policy_of(&config)?, Scope::Product(id)).await?;
     }
     txn.commit().await?;

@@ -10,6 +10,14 @@ use crate::entity::sla_profile_change;
 use crate::error::ServiceResult;
 use crate::service::finding_sla::instant;
 
+/// A change of profile, as the compliance report states it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProfileChange {
+    pub changed_at: DateTime<Utc>,
+    /// What changed, in words ("Default: Low 90 d → 120 d", "Golem Portal moved from Default to Strict").
+    pub summary: String,
+}
+
 /// Records a change of profile at `now`: of the configuration itself (`product_id` none), or a product
 /// moved to it.
 pub async fn record<C: ConnectionTrait>(
@@ -37,7 +45,7 @@ pub async fn changes_in<C: ConnectionTrait>(
     period: Period,
     products: &[ProductId],
     configurations: &[SlaConfigurationId],
-) -> ServiceResult<Vec<(DateTime<Utc>, String)>> {
+) -> ServiceResult<Vec<ProfileChange>> {
     let rows = sla_profile_change::Entity::find()
         .filter(sla_profile_change::Column::ChangedAt.gte(period.start.timestamp()))
         .filter(sla_profile_change::Column::ChangedAt.lt(period.end.timestamp()))
@@ -52,5 +60,8 @@ pub async fn changes_in<C: ConnectionTrait>(
         .order_by_asc(sla_profile_change::Column::Id)
         .all(conn)
         .await?;
-    Ok(rows.into_iter().filter_map(|row| Some((instant(row.changed_at)?, row.summary))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some(ProfileChange { changed_at: instant(row.changed_at)?, summary: row.summary }))
+        .collect())
 }

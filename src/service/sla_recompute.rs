@@ -23,8 +23,7 @@ pub enum Scope {
 /// Whether two policies give different stored deadlines or threshold instants.
 #[must_use]
 pub fn deadlines_differ(before: &SlaPolicy, after: &SlaPolicy) -> bool {
-    Severity::WITH_SLA.iter().any(|&s| before.period_days(s) != after.period_days(s))
-        || before.thresholds.largest() != after.thresholds.largest()
+    after.changed_periods(before).next().is_some() || before.thresholds.largest() != after.thresholds.largest()
 }
 
 /// Rewrites `sla_deadline`, `sla_expiration_day`, `sla_approaching_at` and `next_sla_event_at` of every
