@@ -127,6 +127,57 @@ async fn main() -> BenchResult<()> {
     if selected("fan-out") {
         fan_out(&database_url, subscribers, per_socket).await?;
     }
+    if selected("createFindings") {
+        create_rate(&database_url, warm_up, duration).await?;
+    }
+    Ok(())
+}
+
+/// `createFindings` of 1,000 open findings per call, back to back at concurrency 1 and 2, on a copy of the
+/// data set (so the reads above and later runs see the same data): findings written per second.
+async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) -> BenchResult<()> {
+    const BATCH: usize = 1_000;
+    let copy = server_world::working_copy(database_url, "create")?;
+    let server = Server::start(&copy, &["--no-scheduler"])?;
+    server.wait_ready().await?;
+    let admin_jwt = server.login(ADMIN).await?;
+    let products = server.product_ids(&admin_jwt).await?;
+    // The finding index loads in the background after start-up (one pass over the table): measure after it.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
+    let started = Utc::now();
+    let inputs: Vec<serde_json::Value> = (0..BATCH)
+        .map(|i| {
+            json!({
+                "productId": products[i % products.len()],
+                "title": format!("Created by the bench {i}"),
+                "description": format!("Reported by the nightly scan (finding {i})."),
+                "severity": severities[i % severities.len()],
+                "slaStart": (started - TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).to_rfc3339(),
+            })
+        })
+        .collect();
+    let query = "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }";
+    let body = json!({ "query": query, "variables": { "i": inputs } }).to_string();
+    let (url, header) = (format!("{}/graphql", server.base), format!("Bearer {admin_jwt}"));
+    let make: loadgen::MakeRequest = Arc::new(move |client: &reqwest::Client| {
+        client.post(&url).header("authorization", &header).header("content-type", "application/json").body(body.clone())
+    });
+    println!(
+        "\ncreateFindings of {BATCH} open findings each, on a copy of the data set (server pid {}):\n",
+        server.child.id()
+    );
+    println!("{TABLE_HEADER}");
+    for concurrency in [1, 2] {
+        let report = loadgen::run(make.clone(), concurrency, warm_up, duration).await;
+        println!(
+            "{}",
+            report.row(&format!("createFindings of {BATCH}: {:.0} findings/s", report.per_second() * BATCH as f64))
+        );
+    }
+    println!("memory after the writes: {:.1} MiB RSS", server.rss_mib()?);
+    server.stop()?;
+    server_world::remove_working_copy(&copy);
     Ok(())
 }
 

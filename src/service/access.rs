@@ -1,5 +1,7 @@
 //! Who is acting, and what they may see and do: superusers everything, members by their product role.
 
+use std::collections::HashMap;
+
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -55,6 +57,25 @@ pub async fn product_role<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| ServiceError::not_found("product"))?;
     Ok(membership.role)
+}
+
+/// The actor's roles in those of `ids` they may view, in one query (a batch's products); a product missing
+/// from the answer does not exist for them.
+pub async fn product_roles<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    ids: &[ProductId],
+) -> ServiceResult<HashMap<ProductId, ProductRole>> {
+    if actor.is_superuser {
+        let found = product::Entity::find().filter(product::Column::Id.is_in(ids.iter().copied())).all(conn).await?;
+        return Ok(found.into_iter().map(|p| (p.id, ProductRole::Owner)).collect());
+    }
+    let memberships = product_member::Entity::find()
+        .filter(product_member::Column::ProductId.is_in(ids.iter().copied()))
+        .filter(product_member::Column::UserId.eq(actor.user_id))
+        .all(conn)
+        .await?;
+    Ok(memberships.into_iter().map(|m| (m.product_id, m.role)).collect())
 }
 
 /// Requires at least `required` in the product: `NOT_FOUND` for a non-member, `FORBIDDEN` for a member whose

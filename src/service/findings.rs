@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::sla::{self, SlaStart};
 use crate::domain::{EngagementId, FindingId, FindingStatus, ProductId, ProductRole, Severity, SlaPolicy, validated};
@@ -128,15 +128,44 @@ pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: Pro
     sla_configs::policy_of(&sla_configs::get(conn, product.sla_configuration_id).await?)
 }
 
-async fn check_engagement<C: ConnectionTrait>(
+/// The SLA policies of `ids` (products that exist), in two queries.
+async fn product_policies<C: ConnectionTrait>(
     conn: &C,
-    engagement_id: EngagementId,
-    product_id: ProductId,
-) -> ServiceResult<()> {
-    match engagement::Entity::find_by_id(engagement_id).one(conn).await? {
-        Some(e) if e.product_id == product_id => Ok(()),
+    ids: &[ProductId],
+) -> ServiceResult<HashMap<ProductId, SlaPolicy>> {
+    let found = products::by_ids(conn, ids).await?;
+    let config_ids: Vec<_> = found.iter().map(|p| p.sla_configuration_id).collect();
+    let configs: HashMap<_, _> = sla_configs::by_ids(conn, &config_ids).await?.into_iter().map(|c| (c.id, c)).collect();
+    let mut policies = HashMap::with_capacity(found.len());
+    for product in found {
+        let config = configs
+            .get(&product.sla_configuration_id)
+            .ok_or_else(|| ServiceError::internal("a product's SLA configuration is missing"))?;
+        policies.insert(product.id, sla_configs::policy_of(config)?);
+    }
+    Ok(policies)
+}
+
+/// The product of each of `ids` that exists, in one query.
+async fn engagement_products<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[EngagementId],
+) -> ServiceResult<HashMap<EngagementId, ProductId>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = engagement::Entity::find().filter(engagement::Column::Id.is_in(ids.iter().copied())).all(conn).await?;
+    Ok(found.into_iter().map(|e| (e.id, e.product_id)).collect())
+}
+
+/// An engagement named for a finding must be one of the finding's product (`engagement_product` is the
+/// engagement's product, `None` when it does not exist).
+fn check_engagement(engagement_product: Option<ProductId>, product_id: ProductId) -> ServiceResult<()> {
+    if engagement_product == Some(product_id) {
+        Ok(())
+    } else {
         // Another product's engagement is not named as such: that product may be one the caller cannot view.
-        _ => Err(ServiceError::NotFound("there is no engagement with that id in this finding's product".to_owned())),
+        Err(ServiceError::NotFound("there is no engagement with that id in this finding's product".to_owned()))
     }
 }
 
@@ -163,18 +192,29 @@ pub async fn create_many(
         other => other,
     };
     let txn = state.begin_write().await?;
-    let mut policies: HashMap<ProductId, SlaPolicy> = HashMap::new();
+    // A batch names few products and engagements: each is looked up once, all in a handful of queries.
+    let mut product_ids: Vec<ProductId> = Vec::new();
+    for input in &inputs {
+        if !product_ids.contains(&input.product_id) {
+            product_ids.push(input.product_id);
+        }
+    }
+    let roles = access::product_roles(&txn, actor, &product_ids).await?;
+    for product_id in &product_ids {
+        let role = roles.get(product_id).ok_or_else(|| ServiceError::not_found("product"))?;
+        access::ensure_allows(*role, ProductRole::Writer)?;
+    }
+    let policies = product_policies(&txn, &product_ids).await?;
+    let engagement_ids: Vec<EngagementId> = inputs.iter().filter_map(|input| input.engagement_id).collect();
+    let engagements = engagement_products(&txn, &engagement_ids).await?;
 
     let mut rows = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(input.product_id) {
-            access::require_role(&txn, actor, input.product_id, ProductRole::Writer).await?;
-            slot.insert(product_policy(&txn, input.product_id).await?);
-        }
         if let Some(engagement_id) = input.engagement_id {
-            check_engagement(&txn, engagement_id, input.product_id).await.map_err(|e| at_index(index, e))?;
+            check_engagement(engagements.get(&engagement_id).copied(), input.product_id)
+                .map_err(|e| at_index(index, e))?;
         }
-        let policy = &policies[&input.product_id];
+        let policy = policies.get(&input.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
         rows.push(new_row(input, policy, now).map_err(|e| at_index(index, e))?);
     }
     let mut created = Vec::with_capacity(rows.len());
@@ -299,7 +339,10 @@ pub async fn update(
     let policy = product_policy(&txn, found.product_id).await?;
     let (mut start, mut severity_value, mut status) = parse_stored(&found)?;
     if let Some(engagement_id) = engagement_id {
-        check_engagement(&txn, engagement_id, found.product_id).await?;
+        check_engagement(
+            engagement_products(&txn, &[engagement_id]).await?.get(&engagement_id).copied(),
+            found.product_id,
+        )?;
     }
     let mut model: finding::ActiveModel = found.clone().into();
     if let Some(title) = title {

@@ -190,6 +190,17 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: SlaConfigurationId) -> Servic
     get_in(conn, id).await
 }
 
+/// The configurations of `ids` that exist, in one query.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[SlaConfigurationId],
+) -> ServiceResult<Vec<sla_configuration::Model>> {
+    Ok(sla_configuration::Entity::find()
+        .filter(sla_configuration::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
 /// All configurations, by name.
 pub async fn list(state: &AppState) -> ServiceResult<Vec<sla_configuration::Model>> {
     Ok(sla_configuration::Entity::find().order_by_asc(sla_configuration::Column::Name).all(&state.db).await?)

@@ -167,3 +167,41 @@ async fn users_can_edit_themselves_but_not_their_privileges() {
     let other = "mutation { updateUser(id: \"1\", input: {displayName: \"hacked\"}) { id } }";
     assert_eq!(outcome(&app, Some(&token), other, json!({})).await, "NOT_FOUND");
 }
+
+/// A batch's products and engagements are looked up together: one product the writer may not write to, or
+/// may not see, or an engagement of another product refuses the whole batch, and nothing of it is stored.
+#[tokio::test]
+async fn a_batch_is_refused_whole_when_any_of_its_products_is_not_the_writers() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let (read_only, hidden) = (app.product("Read-Only-Here").await, app.product("Hidden-From-Angua").await);
+    let angua = app.gql(Some(&t.writer), "{ me { id } }", json!({})).await.data()["me"]["id"].clone();
+    app.add_member(&read_only, angua.as_str().expect("the writer's id"), "READER").await;
+    let hidden_engagement = app
+        .admin(
+            "mutation($p: ID!) { createEngagement(input: {productId: $p, name: \"theirs\"}) { id } }",
+            json!({ "p": hidden }),
+        )
+        .await
+        .data()["createEngagement"]["id"]
+        .clone();
+    let create = "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }";
+    let ours = json!({ "productId": t.product, "title": "ours", "severity": "LOW" });
+    for (second, expected) in [
+        (json!({ "productId": read_only, "title": "read only", "severity": "LOW" }), "FORBIDDEN"),
+        (json!({ "productId": hidden, "title": "hidden", "severity": "LOW" }), "NOT_FOUND"),
+        (json!({ "productId": "999999", "title": "no such product", "severity": "LOW" }), "NOT_FOUND"),
+        (
+            json!({ "productId": t.product, "engagementId": hidden_engagement, "title": "x", "severity": "LOW" }),
+            "NOT_FOUND",
+        ),
+    ] {
+        assert_eq!(outcome(&app, Some(&t.writer), create, json!({ "i": [ours.clone(), second] })).await, expected);
+    }
+    let count = "{ findings { totalCount } }";
+    assert_eq!(app.admin(count, json!({})).await.data()["findings"]["totalCount"], 1, "nothing of a refused batch");
+    let both = json!({ "i": [ours.clone(), ours] });
+    let created = app.gql(Some(&t.writer), create, both).await;
+    assert_eq!(created.data()["createFindings"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.admin(count, json!({})).await.data()["findings"]["totalCount"], 3);
+}
