@@ -146,34 +146,38 @@ async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) 
     tokio::time::sleep(Duration::from_secs(20)).await;
     let severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
     let started = Utc::now();
-    let inputs: Vec<serde_json::Value> = (0..BATCH)
-        .map(|i| {
-            json!({
-                "productId": products[i % products.len()],
-                "title": format!("Created by the bench {i}"),
-                "description": format!("Reported by the nightly scan (finding {i})."),
-                "severity": severities[i % severities.len()],
-                "slaStart": (started - TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).to_rfc3339(),
-            })
-        })
-        .collect();
-    let query = "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }";
-    let body = json!({ "query": query, "variables": { "i": inputs } }).to_string();
-    let (url, header) = (format!("{}/graphql", server.base), format!("Bearer {admin_jwt}"));
-    let make: loadgen::MakeRequest = Arc::new(move |client: &reqwest::Client| {
-        client.post(&url).header("authorization", &header).header("content-type", "application/json").body(body.clone())
-    });
     println!(
-        "\ncreateFindings of {BATCH} open findings each, on a copy of the data set (server pid {}):\n",
+        "\ncreateFindings of {BATCH} open findings each, on a copy of the data set (server pid {}):\n\n{TABLE_HEADER}",
         server.child.id()
     );
-    println!("{TABLE_HEADER}");
-    for concurrency in [1, 2] {
-        let report = loadgen::run(make.clone(), concurrency, warm_up, duration).await;
-        println!(
-            "{}",
-            report.row(&format!("createFindings of {BATCH}: {:.0} findings/s", report.per_second() * BATCH as f64))
-        );
+    // A scan import names one product; a sync or a script may spread a call over many.
+    for (spread, products_per_call) in [("of one product", 1), ("over 100 products", products.len())] {
+        let inputs: Vec<serde_json::Value> = (0..BATCH)
+            .map(|i| {
+                json!({
+                    "productId": products[i % products_per_call],
+                    "title": format!("Created by the bench {i}"),
+                    "description": format!("Reported by the nightly scan (finding {i})."),
+                    "severity": severities[i % severities.len()],
+                    "slaStart": (started - TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).to_rfc3339(),
+                })
+            })
+            .collect();
+        let query = "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }";
+        let body = json!({ "query": query, "variables": { "i": inputs } }).to_string();
+        let (url, header) = (format!("{}/graphql", server.base), format!("Bearer {admin_jwt}"));
+        let make: loadgen::MakeRequest = Arc::new(move |client: &reqwest::Client| {
+            client
+                .post(&url)
+                .header("authorization", &header)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        });
+        for concurrency in [1, 2] {
+            let report = loadgen::run(make.clone(), concurrency, warm_up, duration).await;
+            let rate = report.per_second() * BATCH as f64;
+            println!("{}", report.row(&format!("createFindings of {BATCH} {spread}: {rate:.0} findings/s")));
+        }
     }
     println!("memory after the writes: {:.1} MiB RSS", server.rss_mib()?);
     server.stop()?;
