@@ -173,7 +173,7 @@ async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) 
                 .header("content-type", "application/json")
                 .body(body.clone())
         });
-        for concurrency in [1, 2] {
+        for concurrency in [1, 2, 4] {
             let report = loadgen::run(make.clone(), concurrency, warm_up, duration).await;
             let rate = report.per_second() * BATCH as f64;
             println!("{}", report.row(&format!("createFindings of {BATCH} {spread}: {rate:.0} findings/s")));
