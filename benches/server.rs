@@ -133,8 +133,9 @@ async fn main() -> BenchResult<()> {
     Ok(())
 }
 
-/// `createFindings` of 1,000 open findings per call, back to back at concurrency 1 and 2, on a copy of the
-/// data set (so the reads above and later runs see the same data): findings written per second.
+/// `createFindings` of 1,000 open findings per call, of one product or spread over all of them, back to back
+/// at concurrency 1, 2 and 4, on a copy of the data set (so the reads above and later runs see the same
+/// data): findings written per second.
 async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) -> BenchResult<()> {
     const BATCH: usize = 1_000;
     let copy = server_world::working_copy(database_url, "create")?;
@@ -151,7 +152,8 @@ async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) 
         server.child.id()
     );
     // A scan import names one product; a sync or a script may spread a call over many.
-    for (spread, products_per_call) in [("of one product", 1), ("over 100 products", products.len())] {
+    let spread_over_all = format!("over {} products", products.len());
+    for (spread, products_per_call) in [("of one product", 1), (spread_over_all.as_str(), products.len())] {
         let inputs: Vec<serde_json::Value> = (0..BATCH)
             .map(|i| {
                 json!({

@@ -43,20 +43,10 @@ pub async fn product_role<C: ConnectionTrait>(
     actor: &Actor,
     product_id: ProductId,
 ) -> ServiceResult<ProductRole> {
-    if actor.is_superuser {
-        return product::Entity::find_by_id(product_id)
-            .one(conn)
-            .await?
-            .map(|_| ProductRole::Owner)
-            .ok_or_else(|| ServiceError::not_found("product"));
-    }
-    let membership = product_member::Entity::find()
-        .filter(product_member::Column::ProductId.eq(product_id))
-        .filter(product_member::Column::UserId.eq(actor.user_id))
-        .one(conn)
+    product_roles(conn, actor, &[product_id])
         .await?
-        .ok_or_else(|| ServiceError::not_found("product"))?;
-    Ok(membership.role)
+        .remove(&product_id)
+        .ok_or_else(|| ServiceError::not_found("product"))
 }
 
 /// The actor's roles in those of `ids` they may view, in one query (a batch's products); a product missing

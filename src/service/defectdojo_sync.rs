@@ -5,7 +5,7 @@
 //! (DefectDojo's `last_status_update`, newest first, down to the watermark). The run's outcome is written on the
 //! source (`lastRunAt`, `lastError`, `findingsSynced`), and a failed run is retried after a back-off.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -86,10 +86,8 @@ async fn pull(
     defectdojo_reference::engagements(&txn, source.id, &engagements, now, &mut mapped).await?;
     txn.commit().await?;
     state.note_change();
-    let mut policies = HashMap::new();
-    for &product_id in mapped.products.values() {
-        policies.insert(product_id, findings::product_policy(&state.db, product_id).await?);
-    }
+    let product_ids: Vec<_> = mapped.products.values().copied().collect();
+    let policies = findings::product_policies(&state.db, &product_ids).await?;
     let placement = Placement {
         source_id: source.id,
         tests: tests

@@ -122,14 +122,13 @@ pub(crate) fn new_row(
     Ok(model)
 }
 
-/// The SLA policy of a product.
+/// The SLA policy of a product (`NOT_FOUND` when it does not exist).
 pub(crate) async fn product_policy<C: ConnectionTrait>(conn: &C, product_id: ProductId) -> ServiceResult<SlaPolicy> {
-    let product = products::get_unchecked(conn, product_id).await?;
-    sla_configs::policy_of(&sla_configs::get(conn, product.sla_configuration_id).await?)
+    product_policies(conn, &[product_id]).await?.remove(&product_id).ok_or_else(|| ServiceError::not_found("product"))
 }
 
 /// The SLA policies of `ids` (products that exist), in two queries.
-async fn product_policies<C: ConnectionTrait>(
+pub(crate) async fn product_policies<C: ConnectionTrait>(
     conn: &C,
     ids: &[ProductId],
 ) -> ServiceResult<HashMap<ProductId, SlaPolicy>> {
@@ -205,7 +204,9 @@ pub async fn create_many(
         access::ensure_allows(*role, ProductRole::Writer)?;
     }
     let policies = product_policies(&txn, &product_ids).await?;
-    let engagement_ids: Vec<EngagementId> = inputs.iter().filter_map(|input| input.engagement_id).collect();
+    let mut engagement_ids: Vec<EngagementId> = inputs.iter().filter_map(|input| input.engagement_id).collect();
+    engagement_ids.sort_unstable();
+    engagement_ids.dedup();
     let engagements = engagement_products(&txn, &engagement_ids).await?;
 
     let mut rows = Vec::with_capacity(inputs.len());
