@@ -49,9 +49,6 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
                 // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
                 // past this many pages (64 MiB), should that task fall behind.
                 .pragma("wal_autocheckpoint", "16384")
-                // A log that was copied back whole starts over at the next write, keeping its length on disk:
-                // beyond `WAL_KEPT_BYTES` the file is cut back then.
-                .pragma("journal_size_limit", WAL_KEPT_BYTES.to_string())
         });
         options.map_sqlx_sqlite_pool_opts(|pool| {
             pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
@@ -83,20 +80,14 @@ fn outside_transaction(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
 /// without readers on older snapshots to copy all of it back and truncate it.
 const WAL_TRUNCATE_PAGES: i64 = 4096;
 
-/// How much of a write-ahead log that starts over stays on disk (64 MiB): a second of imports writes about
-/// that much, and a log file cut shorter has to be extended again, block by block, by the next ones.
-const WAL_KEPT_BYTES: i64 = 64 << 20;
-
 /// On SQLite, copies the write-ahead log back into the database file every second, off the writers' path:
 /// with SQLite's default a commit pays for that every thousand pages (25 ms in the middle of an SLA sweep,
 /// 240 ms with a larger log). A passive checkpoint never blocks readers or the writer, but under a steady
 /// stream of writes with readers always on some snapshot it never completes, and SQLite then never starts
 /// the log over: it grew by 15 MiB a second under four busy writers until the disk was full, and filled
-/// again whatever space was freed. So once the log passes `WAL_TRUNCATE_PAGES` and the passive checkpoint
-/// could not copy all of it, a `TRUNCATE` checkpoint waits (on the busy timeout; new writers wait meanwhile)
-/// until it can copy everything and empty the file. A log copied whole needs none: SQLite starts it over at
-/// the next write (and `journal_size_limit` cuts the file back). Truncating every long log instead made
-/// writers wait every few seconds under imports (BENCHMARKS.md, "Writes"). Ends when the pool is closed.
+/// again whatever space was freed. So once the log passes `WAL_TRUNCATE_PAGES` a `TRUNCATE` checkpoint
+/// waits (on the busy timeout; new writers wait meanwhile) until it can copy everything and empty the
+/// file. Ends when the pool is closed.
 pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return;
@@ -116,30 +107,18 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
     });
 }
 
-/// One passive checkpoint, followed by a truncating one when the log has grown past `WAL_TRUNCATE_PAGES`
-/// and readers kept the passive one from copying all of it.
+/// One passive checkpoint, followed by a truncating one when the log has grown past `WAL_TRUNCATE_PAGES`.
 async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
     let passive = sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
-    // The answer's columns: busy, pages in the log, pages of it now copied back.
-    let (log_pages, copied_pages) = match db.query_one_raw(passive).await? {
-        Some(row) => (row.try_get_by_index::<i64>(1)?, row.try_get_by_index::<i64>(2)?),
-        None => (0, 0),
+    let log_pages = match db.query_one_raw(passive).await? {
+        Some(row) => row.try_get_by_index::<i64>(1)?,
+        None => 0,
     };
-    if needs_truncating(log_pages, copied_pages) {
-        tracing::debug!(
-            log_pages,
-            copied_pages,
-            "the write-ahead log is long and not copied back: truncating checkpoint"
-        );
+    if log_pages > WAL_TRUNCATE_PAGES {
+        tracing::debug!(log_pages, "the write-ahead log is long: truncating checkpoint");
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     }
     Ok(())
-}
-
-/// Whether a passive checkpoint's outcome calls for a truncating one: a long log that it could not copy
-/// back whole (SQLite answers -1 for both on a database not in WAL mode).
-fn needs_truncating(log_pages: i64, copied_pages: i64) -> bool {
-    log_pages > WAL_TRUNCATE_PAGES && copied_pages < log_pages
 }
 
 /// Something only one process at a time may do on a database, whichever process (`serve`, a CLI command)
@@ -257,48 +236,4 @@ where
     statement.returning(Query::returning().column(Alias::new("id")));
     let rows = conn.query_all(&statement).await?;
     rows.iter().map(|row| row.try_get_by_index::<Id>(0)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_long_log_that_was_not_copied_back_whole_is_truncated() {
-        assert!(needs_truncating(WAL_TRUNCATE_PAGES + 1, WAL_TRUNCATE_PAGES));
-        assert!(needs_truncating(WAL_TRUNCATE_PAGES + 1, 0));
-        assert!(!needs_truncating(WAL_TRUNCATE_PAGES + 1, WAL_TRUNCATE_PAGES + 1), "copied whole");
-        assert!(!needs_truncating(WAL_TRUNCATE_PAGES, 0), "not long");
-        assert!(!needs_truncating(-1, -1), "not in WAL mode");
-    }
-
-    /// A long log copied back whole is left to SQLite, which starts it over at the next write and cuts the
-    /// file back to `WAL_KEPT_BYTES` then: the file does not keep the length of the longest burst.
-    #[tokio::test]
-    async fn a_log_copied_back_whole_is_cut_back_at_the_next_write() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("wal.db");
-        let url = format!("sqlite://{}?mode=rwc", file.display());
-        let db = connect(&url, Duration::from_secs(5), SqliteMemory::default()).await.expect("connect");
-        db.execute_unprepared("CREATE TABLE blobs (data BLOB)").await.expect("table");
-        db.execute_unprepared("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96) INSERT INTO blobs SELECT randomblob(1048576) FROM n")
-            .await
-            .expect("96 MiB written");
-        let wal = dir.path().join("wal.db-wal");
-        let wal_bytes = || std::fs::metadata(&wal).map_or(0, |m| m.len());
-        assert!(wal_bytes() > 96 << 20, "the burst is in the log: {} bytes", wal_bytes());
-        checkpoint(&db).await.expect("checkpoint");
-        assert!(wal_bytes() > 96 << 20, "a log copied whole is not truncated by the checkpoint");
-        db.execute_unprepared("INSERT INTO blobs VALUES (x'00')").await.expect("a small write");
-        let limit = u64::try_from(WAL_KEPT_BYTES).expect("positive");
-        assert!(wal_bytes() <= limit, "the log starts over and is cut back: {} bytes", wal_bytes());
-        let count = db
-            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT count(*) FROM blobs"))
-            .await
-            .expect("count")
-            .expect("a row")
-            .try_get_by_index::<i64>(0)
-            .expect("a number");
-        assert_eq!(count, 97, "nothing lost");
-    }
 }
