@@ -23,6 +23,7 @@ mod m20261202_000017_daily_digest;
 mod m20261203_000018_defectdojo_sources;
 mod m20261203_000019_finding_changes;
 mod m20261203_000020_sla_profile_changes;
+mod m20261204_000021_finding_text;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_defectdojo_sources::Migration),
             Box::new(m20261203_000019_finding_changes::Migration),
             Box::new(m20261203_000020_sla_profile_changes::Migration),
+            Box::new(m20261204_000021_finding_text::Migration),
         ]
     }
 }

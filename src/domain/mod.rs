@@ -29,6 +29,7 @@ pub mod sla_events;
 pub mod sla_policy;
 pub mod sla_trend;
 pub mod tags;
+pub mod trigrams;
 pub mod validated;
 pub mod webhook_format;
 pub mod webhook_health;

@@ -32,7 +32,7 @@ pub struct FindingFilter {
     pub deadline_before: Option<DateTime<Utc>>,
     /// Deadline strictly after this instant.
     pub deadline_after: Option<DateTime<Utc>>,
-    /// Case-insensitive text in title, description or external reference.
+    /// Case-insensitive text in title, description or external reference (at most 200 characters).
     pub search: Option<String>,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod finding_index;
 pub mod memo;
+pub mod piece_sample;
 pub mod read_cache;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, Condition};
 use crate::domain::finding_index::{IndexQuery, OpenStates, Scope};
 use crate::domain::{ProductId, Severity, SlaState};
 use crate::entity::{finding, product};
+use crate::error::{ServiceError, ServiceResult};
 
 /// What a client may filter findings by. Every field narrows; `None` means "any".
 #[derive(Debug, Clone, Default)]
@@ -26,7 +27,22 @@ pub struct FindingFilter {
     pub search: Option<String>,
 }
 
+/// The longest text search, in characters: longer texts name no more findings, and a hostile one would
+/// only cost time.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 impl FindingFilter {
+    /// Refuses a filter no finding read should run: a text search over `MAX_SEARCH_CHARS`.
+    pub fn check(&self) -> ServiceResult<()> {
+        match self.search_text() {
+            Some(text) if text.chars().count() > MAX_SEARCH_CHARS => Err(ServiceError::bad_input(format!(
+                "search: at most {MAX_SEARCH_CHARS} characters (got {})",
+                text.chars().count()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The SQL condition at instant `now`.
     #[must_use]
     pub fn condition(&self, now: DateTime<Utc>) -> Condition {
@@ -167,7 +183,7 @@ impl FindingFilter {
     }
 
     /// The text searched for, trimmed (`None`: no search, which a blank text is too).
-    fn search_text(&self) -> Option<&str> {
+    pub(crate) fn search_text(&self) -> Option<&str> {
         self.search.as_deref().map(str::trim).filter(|text| !text.is_empty())
     }
 }

@@ -19,7 +19,7 @@ use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_index;
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access};
+use crate::service::{Actor, access, text_search};
 use crate::state::AppState;
 
 /// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
@@ -30,14 +30,14 @@ pub async fn list(
     filter: &FindingFilter,
     request: PageRequest,
 ) -> ServiceResult<Page<Arc<finding::Model>>> {
+    filter.check()?;
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
         if let Some(page) = indexed_page(state, actor, filter, request, now).await? {
             return Ok(page.map(Arc::new));
         }
-        let _turn = scan_turn(state).await?;
-        let select = visible_matching(actor, filter, now);
+        let (select, _turn) = visible_matching(state, actor, filter, now).await?;
         let page =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
         Ok(page.map(Arc::new))
@@ -150,13 +150,27 @@ pub(crate) async fn scan_turn(state: &AppState) -> ServiceResult<tokio::sync::Ow
     }
 }
 
-/// The findings the actor may view that match `filter` at `now`.
-fn visible_matching(actor: &Actor, filter: &FindingFilter, now: DateTime<Utc>) -> sea_orm::Select<finding::Entity> {
-    let select = finding::Entity::find().filter(filter.condition(now));
-    match access::visible_products(actor, finding::Column::ProductId) {
-        Some(condition) => select.filter(condition),
-        None => select,
+/// The findings the actor may view that match `filter` at `now`, and the scan turn held while they are read
+/// (`scan_turn`): none for a text search the trigram index narrows to a few findings (`text_search`), which
+/// costs milliseconds, not a scan.
+async fn visible_matching(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+) -> ServiceResult<(sea_orm::Select<finding::Entity>, Option<tokio::sync::OwnedSemaphorePermit>)> {
+    let mut matching = filter.condition(now);
+    if let Some(visible) = access::visible_products(actor, finding::Column::ProductId) {
+        matching = matching.add(visible);
     }
+    let select = finding::Entity::find();
+    Ok(match text_search::narrowing(state, filter).await? {
+        Some(narrowed) => {
+            let turn = if narrowed.few { None } else { Some(scan_turn(state).await?) };
+            (select.filter(narrowed.condition).filter(text_search::tested_on_each(matching)), turn)
+        }
+        None => (select.filter(matching), Some(scan_turn(state).await?)),
+    })
 }
 
 /// `fetch`'s answer to `filter` at `now`, shared through `cache` under `key` (`finding_reads`) unless the
@@ -219,6 +233,7 @@ pub async fn slice(
     offset: u64,
 ) -> ServiceResult<(u64, Vec<finding::Model>)> {
     use sea_orm::{PaginatorTrait, QueryOrder};
+    filter.check()?;
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{limit}+{offset}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.slices, key, filter, now, || async {
@@ -232,8 +247,7 @@ pub async fn slice(
         {
             return Ok((total_count, rows_by_id(state, &query, now, page.ids).await?));
         }
-        let _turn = scan_turn(state).await?;
-        let select = visible_matching(actor, filter, now);
+        let (select, _turn) = visible_matching(state, actor, filter, now).await?;
         let count = select.clone().count(&state.db).await?;
         let rows = if offset >= count {
             Vec::new()
@@ -287,8 +301,7 @@ async fn count_by_severity_and_state(
         return Ok(Timed { value: Arc::new(summary_rows(&summary.counts)), valid_until: summary.next_change });
     }
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
-    let _turn = scan_turn(state).await?;
-    let select = visible_matching(actor, &filter, now);
+    let (select, _turn) = visible_matching(state, actor, &filter, now).await?;
     let at = now.timestamp();
     // `at` is an integer of ours, not input: safe to inline.
     let next = |column: &str| {

@@ -15,31 +15,7 @@ use slawatch::service::finding_reads;
 use slawatch::service::page::{PageParts, PageRequest};
 use slawatch::state::AppState;
 
-use crate::helpers::{TestApp, spawn_app_without_scheduler};
-
-/// A small deterministic generator (xorshift64*), so a failure repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[usize::try_from(self.below(items.len() as u64)).expect("small")]
-    }
-}
+use crate::helpers::{Rng, TestApp, spawn_app_without_scheduler};
 
 const SEVERITIES: [&str; 5] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"];
 
@@ -300,7 +276,9 @@ async fn searches_sql_must_scan_take_turns_and_leave_indexed_reads_and_writes_th
                         "slaStart": (app.clock.now() - TimeDelta::days(200)).to_rfc3339() }))
         .await;
     slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded");
-    let search = "{ findings(filter: {search: \"component-7\"}) { totalCount } }";
+    // Two characters: too short for the trigram index, so SQL scans for it.
+    let search = "{ findings(filter: {search: \"-7\"}) { totalCount } }";
+    let narrowed = "{ findings(filter: {search: \"component-7\"}) { totalCount } }";
     let rest_search = || async {
         let answer = reqwest::Client::new()
             .get(app.url("/api/v2/findings/?product_name=Turns"))
@@ -319,9 +297,13 @@ async fn searches_sql_must_scan_take_turns_and_leave_indexed_reads_and_writes_th
     assert_eq!(refused.code(), "SERVICE_UNAVAILABLE", "a search waits its turn as long as for a connection");
     assert!(refused.message().contains("too many finding searches"), "{}", refused.message());
     assert_eq!(rest_search().await, 503, "REST by product name (SQL too)");
-    if !app.state.config.is_postgres() {
+    if app.state.config.is_postgres() {
+        assert_eq!(app.admin(narrowed, json!({})).await.code(), "SERVICE_UNAVAILABLE", "no trigram index");
+    } else {
         let counted = app.admin("{ findings(filter: {outsideSla: true}) { totalCount } }", json!({})).await;
         assert_eq!(counted.data()["findings"]["totalCount"], 1, "the index still answers");
+        let found = app.admin(narrowed, json!({})).await;
+        assert_eq!(found.data()["findings"]["totalCount"], 1, "the trigram index names few findings: no scan");
     }
     app.finding(json!({ "productId": product, "title": "Component-7 again", "severity": "LOW" })).await;
 

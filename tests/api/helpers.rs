@@ -307,3 +307,32 @@ impl TestApp {
 pub const FINDING_FIELDS: &str = "id title severity date slaStart slaDeadline slaExpirationDate slaDaysRemaining \
     slaRemainingSeconds slaState outsideSla slaCycle active verified isMitigated mitigatedAt riskAccepted isOpen \
     product { id name }";
+
+/// A small deterministic generator (xorshift64*), so a failure repeats.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// An index below `len`.
+    pub fn index(&mut self, len: usize) -> usize {
+        usize::try_from(self.below(len as u64)).expect("small")
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.below(items.len() as u64)).expect("small")]
+    }
+}

@@ -47,6 +47,7 @@ mod startup_race;
 mod subscriptions;
 mod sweep;
 mod test_sends;
+mod text_search;
 mod trends;
 mod webhooks;
 mod ws_client;

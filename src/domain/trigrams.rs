@@ -1,0 +1,159 @@
+//! Three-character pieces of text (trigrams), as SQLite's FTS5 trigram index holds them: which of a search's
+//! pieces are rarest among findings, judged from a sample, so the index is asked about the pieces that narrow
+//! a search most (asking about common ones costs a walk over nearly every finding).
+
+use std::collections::{HashMap, HashSet};
+
+/// How many of its rarest pieces a search asks the index about: each is one lookup, and a finding holding
+/// the three rarest pieces of a search rarely lacks the others.
+const PIECES_ASKED: usize = 3;
+
+/// A piece held by more than this many times the findings the rarest piece is held by is not asked about:
+/// reading its findings' list costs more than the few findings it would leave out.
+const FAR_WIDER: f64 = 10.0;
+
+/// A search the sample expects in more than this share of findings is left to the scan: reading that many
+/// findings by id costs more than reading them all in order.
+const WIDE_SHARE: f64 = 0.3;
+
+/// Below this many expected findings the index is asked whatever the share (small tables: both are cheap).
+const FEW_FINDINGS: f64 = 20_000.0;
+
+/// The pieces of `text`, lowercased: every run of three characters, spaces and punctuation included, each
+/// once, in order of first appearance. Text of fewer than three characters has none.
+#[must_use]
+pub fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    let mut seen = HashSet::new();
+    chars
+        .windows(3)
+        .map(|window| window.iter().collect::<String>())
+        .filter(|piece| seen.insert(piece.clone()))
+        .collect()
+}
+
+/// How many sampled findings hold each piece.
+#[derive(Debug, Default, Clone)]
+pub struct PieceSample {
+    findings: u32,
+    findings_with: HashMap<String, u32>,
+}
+
+impl PieceSample {
+    /// Counts the pieces of each sampled finding's texts (a piece counts once per finding).
+    pub fn from_findings<'a, F, T>(findings: F) -> Self
+    where
+        F: IntoIterator<Item = T>,
+        T: IntoIterator<Item = &'a str>,
+    {
+        let mut sample = Self::default();
+        for texts in findings {
+            sample.findings += 1;
+            let held: HashSet<String> = texts.into_iter().flat_map(pieces).collect();
+            for piece in held {
+                *sample.findings_with.entry(piece).or_default() += 1;
+            }
+        }
+        sample
+    }
+
+    /// The question to put to the trigram index for `search` among `total` findings, or `None` when the index
+    /// cannot narrow it: fewer than three characters, or pieces so common that a scan is cheaper. The index's
+    /// answer holds every finding whose text contains `search` (and perhaps others, which the search's `LIKE`
+    /// then leaves out).
+    #[must_use]
+    pub fn narrowing(&self, search: &str, total: u64) -> Option<IndexQuestion> {
+        let mut asked: Vec<(u32, usize, String)> = pieces(search)
+            .into_iter()
+            .enumerate()
+            .map(|(position, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), position, piece))
+            .collect();
+        asked.sort_unstable();
+        let share = |held: u32| if self.findings == 0 { 0.0 } else { f64::from(held) / f64::from(self.findings) };
+        let rarest = share(asked.first()?.0);
+        #[allow(clippy::cast_precision_loss)] // an estimate of how many findings: precision does not matter
+        let expected = rarest * total as f64;
+        if rarest > WIDE_SHARE && expected > FEW_FINDINGS {
+            return None;
+        }
+        // After the rarest, a piece held far more widely narrows little and costs a walk over its findings.
+        let terms: Vec<String> = asked
+            .iter()
+            .take(PIECES_ASKED)
+            .enumerate()
+            .filter(|&(rank, &(held, _, _))| {
+                rank == 0 || (share(held) <= WIDE_SHARE && share(held) <= rarest * FAR_WIDER)
+            })
+            .map(|(_, (_, _, piece))| format!("\"{}\"", piece.replace('"', "\"\"")))
+            .collect();
+        // At most the rarest piece's findings hold them all; `as` saturates.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let expected_findings = expected.ceil() as u64;
+        Some(IndexQuestion { match_expression: terms.join(" AND "), expected_findings })
+    }
+}
+
+/// What to ask the trigram index, and how many findings the sample expects its answer to name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexQuestion {
+    /// An FTS5 `MATCH` expression: the pieces asked about, each quoted, all required.
+    pub match_expression: String,
+    pub expected_findings: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_lowercased_runs_of_three_characters_each_once() {
+        assert_eq!(pieces("AbcAbc"), ["abc", "bca", "cab"]);
+        assert_eq!(pieces("n c"), ["n c"]);
+        assert_eq!(pieces("Éco"), ["éco"]);
+        assert!(pieces("ab").is_empty());
+        assert!(pieces("").is_empty());
+    }
+
+    fn sample() -> PieceSample {
+        // "com" in every finding, "512" in one of four.
+        PieceSample::from_findings([
+            ["component-512", "", "SCAN-1"],
+            ["component-7", "desc", "SCAN-2"],
+            ["component-8", "other", "SCAN-3"],
+            ["component-9", "more", "SCAN-4"],
+        ])
+    }
+
+    #[test]
+    fn the_rarest_three_pieces_are_asked_about_quoted() {
+        let question = sample().narrowing("component-512", 1_000_000).expect("narrow enough");
+        // "t-5", "-51" and "512" were each seen once, the others four times.
+        assert_eq!(question.match_expression, r#""t-5" AND "-51" AND "512""#);
+        // Only the rare piece of a search whose other pieces every finding holds.
+        let question = sample().narrowing("Component-7", 1_000_000).expect("narrow enough");
+        assert_eq!(question.match_expression, r#""t-7""#);
+        let quoted = sample().narrowing(r#"a"b"#, 1_000_000).expect("unseen");
+        assert_eq!(quoted.match_expression, r#""a""b""#);
+    }
+
+    #[test]
+    fn a_piece_held_ten_times_as_widely_as_the_rarest_is_not_asked_about() {
+        let mut findings = vec!["abcd"];
+        findings.extend(std::iter::repeat_n("bcd", 20));
+        findings.extend(std::iter::repeat_n("xyz", 79));
+        let sample = PieceSample::from_findings(findings.into_iter().map(|text| [text]));
+        let question = sample.narrowing("abcd", 1_000).expect("narrow enough");
+        assert_eq!(question.match_expression, r#""abc""#, "bcd: 21 % of findings, 21 times abc's 1 %");
+        assert_eq!(question.expected_findings, 10);
+    }
+
+    #[test]
+    fn a_search_too_short_or_too_common_is_left_to_the_scan() {
+        assert_eq!(sample().narrowing("ab", 1_000_000), None);
+        assert_eq!(sample().narrowing("component", 1_000_000), None);
+        // Common, but few findings in all: the index is asked anyway.
+        assert!(sample().narrowing("component", 1_000).is_some());
+        // Nothing sampled: every piece is rare.
+        assert!(PieceSample::default().narrowing("anything", 1_000_000).is_some());
+    }
+}

@@ -1,0 +1,137 @@
+//! Text search over findings on SQLite: the FTS5 trigram index `finding_text` (migration 21) names the
+//! findings that hold the search's rarest three-character pieces, and the filter's `LIKE` decides among them,
+//! so a search answers what a `LIKE` over every finding answers while reading only those findings. Which
+//! pieces are rare comes from a sample of findings taken at most every ten minutes (`kept::piece_sample`).
+//! PostgreSQL has no such index and runs the `LIKE` alone.
+
+use std::sync::Arc;
+
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, Statement};
+
+use crate::domain::trigrams::PieceSample;
+use crate::entity::finding;
+use crate::error::ServiceResult;
+use crate::kept::piece_sample::Sampled;
+use crate::service::finding_filter::FindingFilter;
+use crate::state::AppState;
+
+/// How many stretches of consecutive findings the sample reads, spread evenly over the ids.
+const STRETCHES: i64 = 50;
+
+/// How many findings each stretch reads.
+const STRETCH_FINDINGS: i64 = 40;
+
+/// Below this many expected findings a narrowed search reads without waiting for a scan turn: it reads at
+/// most about that many rows by id (4 µs each at a million findings, so ~20 ms). With 20,000 the searches of
+/// 10,000 findings ran all at once, took both cores and starved the writers (BENCHMARKS "Text search").
+const TURNLESS_FINDINGS: u64 = 5_000;
+
+/// A text search narrowed by the trigram index.
+pub(crate) struct Narrowed {
+    /// The findings the index names (every one that holds the search text, and perhaps some that do not).
+    pub condition: SimpleExpr,
+    /// The sample expects at most `TURNLESS_FINDINGS` of them.
+    pub few: bool,
+}
+
+/// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (no search, a
+/// search shorter than three characters or too common, PostgreSQL).
+pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Narrowed>> {
+    let Some(text) = filter.search_text() else {
+        return Ok(None);
+    };
+    if state.db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let sample = sample(state).await?;
+    let Some(question) = sample.pieces.narrowing(&text.to_lowercase(), sample.findings) else {
+        return Ok(None);
+    };
+    let named = Query::select()
+        .expr(Expr::cust("rowid"))
+        .from(Alias::new("finding_text"))
+        .and_where(Expr::cust_with_values("finding_text MATCH ?", [question.match_expression]))
+        .to_owned();
+    Ok(Some(Narrowed {
+        condition: finding::Column::Id.in_subquery(named),
+        few: question.expected_findings <= TURNLESS_FINDINGS,
+    }))
+}
+
+/// `condition`, tested on each finding the index named rather than used to choose which findings to read:
+/// without statistics SQLite takes any indexed column's condition (open, deadline, product) for the narrower
+/// one, walks that index and tests each entry against the trigram index's answer — 20–30 ms where reading
+/// the named findings by id takes 1–3 ms (1,000,000 findings; BENCHMARKS "Text search"). SQLite's unary `+`
+/// keeps a term from driving an index and changes nothing else.
+pub(crate) fn tested_on_each(condition: Condition) -> SimpleExpr {
+    Expr::cust_with_expr("+(?)", Expr::from(condition))
+}
+
+/// The kept sample, or a new one when it is older than `kept::piece_sample::MAX_AGE_SECONDS`. Two searches
+/// that find it stale together may both take one (about 50 ms each): not worth a lock.
+async fn sample(state: &AppState) -> ServiceResult<Arc<Sampled>> {
+    let now = state.clock.now().timestamp();
+    if let Some(sample) = state.piece_sample.fresh(now) {
+        return Ok(sample);
+    }
+    let sample = Arc::new(take_sample(&state.db).await?);
+    state.piece_sample.keep(now, Arc::clone(&sample));
+    Ok(sample)
+}
+
+/// Reads `STRETCHES` stretches of `STRETCH_FINDINGS` findings spread over the ids, and counts their pieces.
+async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
+    let bounds = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT MIN(id) AS low, MAX(id) AS high FROM findings",
+        ))
+        .await?;
+    let (low, high) = match bounds {
+        Some(row) => (row.try_get::<Option<i64>>("", "low")?, row.try_get::<Option<i64>>("", "high")?),
+        None => (None, None),
+    };
+    let (Some(low), Some(high)) = (low, high) else {
+        return Ok(Sampled { pieces: PieceSample::default(), findings: 0 });
+    };
+    let step = ((high - low) / STRETCHES).max(1);
+    let stretch = |start: i64| {
+        format!(
+            "SELECT * FROM (SELECT title, description, external_reference FROM findings WHERE id >= {start} \
+             ORDER BY id LIMIT {STRETCH_FINDINGS})"
+        )
+    };
+    // The starts are integers of ours, not input: safe to inline.
+    let sql = (0..STRETCHES).map(|k| stretch(low + k * step)).collect::<Vec<_>>().join(" UNION ALL ");
+    let rows = db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    let mut texts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let title: String = row.try_get("", "title")?;
+        let description: String = row.try_get("", "description")?;
+        let reference: Option<String> = row.try_get("", "external_reference")?;
+        texts.push([title, description, reference.unwrap_or_default()]);
+    }
+    let pieces = PieceSample::from_findings(texts.iter().map(|row| row.iter().map(String::as_str)));
+    Ok(Sampled { pieces, findings: u64::try_from(high - low + 1).unwrap_or(0) })
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn a_condition_tested_on_each_finding_is_wrapped_whole_in_a_unary_plus() {
+        let condition = Condition::all()
+            .add(finding::Column::IsOpen.eq(true))
+            .add(Condition::any().add(finding::Column::ProductId.eq(3)).add(finding::Column::Verified.eq(true)));
+        let sql =
+            finding::Entity::find().filter(tested_on_each(condition)).build(sea_orm::DbBackend::Sqlite).to_string();
+        assert!(
+            sql.ends_with(r#"WHERE +("findings"."is_open" = TRUE AND ("findings"."product_id" = 3 OR "findings"."verified" = TRUE))"#),
+            "{sql}"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! A text search answers what a case-insensitive `LIKE` over every finding answers, whether or not SQLite's
+//! trigram index narrows it first (`service::text_search`): random texts of a small alphabet (spaces, LIKE
+//! wildcards, quotes, a backslash, an accent) created, edited and deleted through the API, with a product
+//! deleted whole, searched for with random strings and random pieces of the texts; and the index stays exact
+//! (FTS5's own integrity check against the findings). Also the search's length limit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::TimeDelta;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{Rng, TestApp, spawn_app_without_scheduler};
+
+/// Characters the texts are made of. Only lowercase accented letters: SQLite's `lower()` folds ASCII alone
+/// and PostgreSQL's every letter, so an uppercase `É` in a text would be found on one and not the other.
+const TEXT_ALPHABET: [char; 12] = ['a', 'b', 'A', 'B', 'c', ' ', '-', '%', '_', '"', '\\', 'é'];
+
+/// Characters searched for: the texts' and an uppercase accent (folded by the search itself).
+const SEARCH_ALPHABET: [char; 13] = ['a', 'b', 'A', 'B', 'c', ' ', '-', '%', '_', '"', '\\', 'é', 'É'];
+
+/// `shortest` to `longest` characters of `alphabet`.
+fn text(rng: &mut Rng, alphabet: &[char], shortest: usize, longest: usize) -> String {
+    let length = shortest + rng.index(longest - shortest + 1);
+    (0..length).map(|_| alphabet[rng.index(alphabet.len())]).collect()
+}
+
+/// A title: its first character a letter, so it is never blank.
+fn title(rng: &mut Rng) -> String {
+    format!("{}{}", ['a', 'b', 'c'][rng.index(3)], text(rng, &TEXT_ALPHABET, 2, 13))
+}
+
+/// What each finding's searchable texts are, by id, as the test wrote them.
+type Texts = BTreeMap<String, [String; 3]>;
+
+async fn create_batch(app: &TestApp, rng: &mut Rng, product: &str, count: usize, texts: &mut Texts) {
+    let inputs: Vec<Value> = (0..count)
+        .map(|_| {
+            let reference = (rng.index(3) > 0).then(|| text(rng, &TEXT_ALPHABET, 1, 8));
+            json!({ "productId": product, "title": title(rng), "severity": "HIGH",
+                    "description": text(rng, &TEXT_ALPHABET, 0, 24), "externalReference": reference })
+        })
+        .collect();
+    let created = app
+        .admin(
+            "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id title description externalReference } }",
+            json!({ "i": inputs }),
+        )
+        .await;
+    for finding in created.data()["createFindings"].as_array().expect("created") {
+        let text = |field: &str| finding[field].as_str().unwrap_or_default().to_owned();
+        texts.insert(text("id"), [text("title"), text("description"), text("externalReference")]);
+    }
+}
+
+/// Searches for `search` and checks the answer against the texts the test wrote.
+async fn check_search(app: &TestApp, search: &str, texts: &Texts) {
+    let wanted = search.trim().to_lowercase();
+    let expected: BTreeSet<&str> = texts
+        .iter()
+        .filter(|(_, fields)| fields.iter().any(|field| field.to_lowercase().contains(&wanted)))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let answer = app
+        .admin(
+            "query($s: String!) { findings(filter: {search: $s}, first: 100) { totalCount nodes { id } } }",
+            json!({ "s": search }),
+        )
+        .await;
+    let expected_ids: BTreeSet<String> = expected.iter().map(|&id| id.to_owned()).collect();
+    assert_eq!(node_ids(answer.data()), expected_ids, "search {search:?}");
+    assert_eq!(answer.data()["findings"]["totalCount"], expected.len(), "count of search {search:?}");
+}
+
+/// The ids of a `findings` answer's nodes.
+fn node_ids(data: &Value) -> BTreeSet<String> {
+    let nodes = data["findings"]["nodes"].as_array().expect("nodes");
+    nodes.iter().map(|node| node["id"].as_str().expect("id").to_owned()).collect()
+}
+
+/// Random strings, and random pieces of the texts with their letters' case turned at random.
+async fn check_searches(app: &TestApp, rng: &mut Rng, texts: &Texts, rounds: usize) {
+    for _ in 0..rounds {
+        let search = if rng.index(2) == 0 {
+            text(rng, &SEARCH_ALPHABET, 1, 5)
+        } else {
+            let ids: Vec<&String> = texts.keys().collect();
+            let field = &texts[ids[rng.index(ids.len())]][rng.index(3)];
+            let chars: Vec<char> = field.chars().collect();
+            let start = rng.index(chars.len());
+            let end = (start + 1 + rng.index(6)).min(chars.len());
+            chars[start..end]
+                .iter()
+                .map(|&c| if rng.index(2) == 0 { c.to_ascii_uppercase() } else { c })
+                .collect::<String>()
+        };
+        check_search(app, &search, texts).await;
+    }
+}
+
+/// FTS5's check of the trigram index against the findings (SQLite; fails on any difference).
+async fn assert_index_exact(app: &TestApp) {
+    if app.state.config.is_postgres() {
+        return;
+    }
+    app.state
+        .db
+        .execute_unprepared("INSERT INTO finding_text (finding_text, rank) VALUES ('integrity-check', 1)")
+        .await
+        .expect("the trigram index matches the findings");
+}
+
+#[tokio::test]
+async fn a_search_answers_as_like_over_every_finding_through_writes() {
+    let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
+    let mut rng = Rng(0x5EA7_C4F0_0D15_EA5E);
+    let kept = app.product("Kept").await;
+    let dropped = app.product("Dropped").await;
+    let mut texts = Texts::new();
+    create_batch(&app, &mut rng, &kept, 60, &mut texts).await;
+    create_batch(&app, &mut rng, &dropped, 20, &mut texts).await;
+    check_searches(&app, &mut rng, &texts, 80).await;
+    assert_index_exact(&app).await;
+
+    // Edits of each text, deletions one at a time, and a product deleted with its findings.
+    let ids: Vec<String> = texts.keys().cloned().collect();
+    for id in ids.iter().step_by(3) {
+        let [stored_title, description, reference] = texts.get_mut(id).expect("known");
+        let input = match rng.index(3) {
+            0 => {
+                *stored_title = title(&mut rng);
+                json!({ "title": stored_title })
+            }
+            1 => {
+                *description = text(&mut rng, &TEXT_ALPHABET, 0, 24);
+                json!({ "description": description })
+            }
+            _ => {
+                *reference = text(&mut rng, &TEXT_ALPHABET, 1, 8);
+                json!({ "externalReference": reference })
+            }
+        };
+        app.admin(
+            "mutation($id: ID!, $i: UpdateFindingInput!) { updateFinding(id: $id, input: $i) { id } }",
+            json!({ "id": id, "i": input }),
+        )
+        .await
+        .data();
+    }
+    for id in ids.iter().skip(1).step_by(7) {
+        app.admin("mutation($id: ID!) { deleteFinding(id: $id) { id } }", json!({ "id": id })).await.data();
+        texts.remove(id);
+    }
+    let dropped_ids = node_ids(
+        app.admin(
+            "query($p: ID!) { findings(filter: {productId: $p}, first: 100) { nodes { id } } }",
+            json!({ "p": dropped }),
+        )
+        .await
+        .data(),
+    );
+    app.admin("mutation($id: ID!) { deleteProduct(id: $id) { id } }", json!({ "id": dropped })).await.data();
+    texts.retain(|id, _| !dropped_ids.contains(id));
+    create_batch(&app, &mut rng, &kept, 20, &mut texts).await;
+
+    // Once with the rarity sample taken before these writes, once with a new one.
+    check_searches(&app, &mut rng, &texts, 80).await;
+    app.clock.advance(TimeDelta::hours(1));
+    check_searches(&app, &mut rng, &texts, 40).await;
+    check_search(&app, "   ", &texts).await;
+    assert_index_exact(&app).await;
+}
+
+#[tokio::test]
+async fn a_search_longer_than_200_characters_is_refused_naming_the_field() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let query = "query($s: String!) { findings(filter: {search: $s}) { totalCount } }";
+    let refused = app.admin(query, json!({ "s": "a".repeat(201) })).await;
+    assert_eq!(refused.code(), "BAD_USER_INPUT");
+    assert!(refused.message().contains("search: at most 200 characters"), "{}", refused.message());
+    let accepted = app.admin(query, json!({ "s": format!("  {}  ", "é".repeat(200)) })).await;
+    assert_eq!(accepted.data()["findings"]["totalCount"], 0, "200 characters (trimmed), however many bytes");
+}
