@@ -231,6 +231,12 @@ pub struct IdPage {
     pub has_more: bool,
 }
 
+/// The ids in `window` of `ids` (ascending).
+#[must_use]
+pub fn window_of(ids: &[FindingId], window: &Window) -> IdPage {
+    page_of(ids, |id| *id, |_| true, window)
+}
+
 /// Counts per severity and state, and when they next change by time alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -399,6 +405,20 @@ impl FindingIndex {
             },
         };
         admitted as u64
+    }
+
+    /// Of `ids` (ascending), those `query` admits at `now`: a text search's candidates, narrowed here before
+    /// their text is read.
+    #[must_use]
+    pub fn admitted(&self, query: &IndexQuery, now: i64, ids: &[FindingId]) -> Vec<FindingId> {
+        let compiled = Compiled::of(query, now);
+        let admits = |id: FindingId| match query.scope {
+            Scope::All => {
+                self.all.binary_search_by_key(&id, |entry| entry.0).is_ok_and(|at| compiled.looks_at(self.all[at].1))
+            }
+            Scope::Open(_) => self.open_finding(id).is_some_and(|f| compiled.admits(f)),
+        };
+        ids.iter().copied().filter(|&id| admits(id)).collect()
     }
 
     /// The ids in `window` of the findings `query` admits at `now`.

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window};
+use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window, window_of};
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
@@ -63,7 +63,7 @@ async fn indexed_page(
         size: usize::try_from(size).unwrap_or(usize::MAX),
         from_end,
     };
-    let Some(Indexed { total_count, page: ids, query }) =
+    let Some(Indexed { total_count, page: ids, query, text }) =
         indexed(state, actor, filter, now, request.parts.total_count, request.parts.items.then_some(window)).await?
     else {
         return Ok(None);
@@ -71,7 +71,7 @@ async fn indexed_page(
     let Some(ids) = ids else {
         return Ok(Some(Page { items: Vec::new(), total_count, has_previous_page: false, has_next_page: false }));
     };
-    let items = rows_by_id(state, &query, now, ids.ids).await?;
+    let items = rows_by_id(state, &query, text, now, ids.ids).await?;
     Ok(Some(Page {
         items,
         total_count,
@@ -80,11 +80,12 @@ async fn indexed_page(
     }))
 }
 
-/// What the finding index answered, and the question it was asked.
+/// What the finding index answered, and the question it was asked (with the text searched for, as SQL).
 struct Indexed {
     total_count: u64,
     page: Option<IdPage>,
     query: IndexQuery,
+    text: Option<Condition>,
 }
 
 /// The count (when `count`) and the ids in `window` of the open findings matching `filter` that the actor may
@@ -97,7 +98,10 @@ async fn indexed(
     count: bool,
     window: Option<Window>,
 ) -> ServiceResult<Option<Indexed>> {
-    // No membership read for a filter only SQL answers (a text search): it reads them itself.
+    if filter.search_text().is_some() {
+        return indexed_search(state, actor, filter, now, count, window).await;
+    }
+    // No membership read for a filter only SQL answers: it reads them itself.
     if !finding_index::available(state) || !filter.index_may_answer() {
         return Ok(None);
     }
@@ -111,7 +115,43 @@ async fn indexed(
         (total, window.map(|window| index.page(&query, at, &window)))
     })
     .await?;
-    Ok(answer.map(|(total_count, page)| Indexed { total_count, page, query }))
+    Ok(answer.map(|(total_count, page)| Indexed { total_count, page, query, text: None }))
+}
+
+/// `indexed` for a text search the trigram index narrows (`text_search`) and a filter the finding index
+/// answers otherwise: the candidates the finding index admits, then of those the
+/// ones holding the text (read by id), counted and paged here. Most candidates are closed or outside the
+/// filter, so most are never read.
+async fn indexed_search(
+    state: &AppState,
+    actor: &Actor,
+    filter: &FindingFilter,
+    now: DateTime<Utc>,
+    count: bool,
+    window: Option<Window>,
+) -> ServiceResult<Option<Indexed>> {
+    let rest = FindingFilter { search: None, ..filter.clone() };
+    if !finding_index::available(state) || !rest.index_may_answer() {
+        return Ok(None);
+    }
+    let Some(candidates) = text_search::candidates(state, filter).await? else {
+        return Ok(None);
+    };
+    let visible = access::visible_product_ids(&state.db, actor).await?;
+    let Some(query) = rest.index_query(visible.as_deref()) else {
+        return Ok(None);
+    };
+    let at = now.timestamp();
+    let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, &candidates)).await? else {
+        return Ok(None);
+    };
+    // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does.
+    let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
+    let _turn = if few { None } else { Some(scan_turn(state).await?) };
+    let holding = text_search::holding_text(state, filter, &admitted).await?;
+    let total_count = if count { holding.len() as u64 } else { 0 };
+    let page = window.map(|window| window_of(&holding, &window));
+    Ok(Some(Indexed { total_count, page, query, text: Some(text_search::text_condition(filter)) }))
 }
 
 /// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is
@@ -120,6 +160,7 @@ async fn indexed(
 async fn rows_by_id(
     state: &AppState,
     query: &IndexQuery,
+    text: Option<Condition>,
     now: DateTime<Utc>,
     ids: Vec<FindingId>,
 ) -> ServiceResult<Vec<finding::Model>> {
@@ -129,6 +170,7 @@ async fn rows_by_id(
     }
     let rows = finding::Entity::find()
         .filter(finding::Column::Id.is_in(ids))
+        .filter(text.unwrap_or_else(Condition::all))
         .order_by_asc(finding::Column::Id)
         .all(&state.db)
         .await?;
@@ -242,10 +284,10 @@ pub async fn slice(
             size: usize::try_from(limit).unwrap_or(usize::MAX),
             ..Window::default()
         };
-        if let Some(Indexed { total_count, page: Some(page), query }) =
+        if let Some(Indexed { total_count, page: Some(page), query, text }) =
             indexed(state, actor, filter, now, true, Some(window)).await?
         {
-            return Ok((total_count, rows_by_id(state, &query, now, page.ids).await?));
+            return Ok((total_count, rows_by_id(state, &query, text, now, page.ids).await?));
         }
         let (select, _turn) = visible_matching(state, actor, filter, now).await?;
         let count = select.clone().count(&state.db).await?;

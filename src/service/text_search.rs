@@ -7,9 +7,12 @@
 use std::sync::Arc;
 
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, Statement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 
-use crate::domain::trigrams::PieceSample;
+use crate::domain::FindingId;
+use crate::domain::trigrams::{IndexQuestion, PieceSample};
 use crate::entity::finding;
 use crate::error::ServiceResult;
 use crate::kept::piece_sample::Sampled;
@@ -25,7 +28,7 @@ const STRETCH_FINDINGS: i64 = 40;
 /// Below this many expected findings a narrowed search reads without waiting for a scan turn: it reads at
 /// most about that many rows by id (4 µs each at a million findings, so ~20 ms). With 20,000 the searches of
 /// 10,000 findings ran all at once, took both cores and starved the writers (BENCHMARKS "Text search").
-const TURNLESS_FINDINGS: u64 = 5_000;
+pub(crate) const TURNLESS_FINDINGS: u64 = 5_000;
 
 /// A text search narrowed by the trigram index.
 pub(crate) struct Narrowed {
@@ -35,17 +38,9 @@ pub(crate) struct Narrowed {
     pub few: bool,
 }
 
-/// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (no search, a
-/// search shorter than three characters or too common, PostgreSQL).
+/// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`question`).
 pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Narrowed>> {
-    let Some(text) = filter.search_text() else {
-        return Ok(None);
-    };
-    if state.db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(None);
-    }
-    let sample = sample(state).await?;
-    let Some(question) = sample.pieces.narrowing(&text.to_lowercase(), sample.findings) else {
+    let Some(question) = question(state, filter).await? else {
         return Ok(None);
     };
     let named = Query::select()
@@ -57,6 +52,82 @@ pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> Servi
         condition: finding::Column::Id.in_subquery(named),
         few: question.expected_findings <= TURNLESS_FINDINGS,
     }))
+}
+
+/// What to ask the trigram index for `filter`'s search (`None`: no search, a search shorter than three
+/// characters or too common, PostgreSQL).
+async fn question(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<IndexQuestion>> {
+    let Some(text) = filter.search_text() else {
+        return Ok(None);
+    };
+    if state.db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let sample = sample(state).await?;
+    Ok(sample.pieces.narrowing(&text.to_lowercase(), sample.findings))
+}
+
+/// At most this many candidates are read from the trigram index for the finding index to narrow (50,000 ids
+/// take ~2 ms to read and 200 KB); a search whose pieces name more is answered by SQL instead.
+const MOST_CANDIDATES: usize = 50_000;
+
+/// How many candidates one statement checks the text of.
+const CHECKED_AT_ONCE: usize = 1_000;
+
+/// The findings the trigram index names for `filter`'s search, in id order (`None`: not narrowed, or more
+/// than `MOST_CANDIDATES`). Some may not hold the text: `holding_text` says.
+pub(crate) async fn candidates(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Vec<FindingId>>> {
+    let Some(question) = question(state, filter).await? else {
+        return Ok(None);
+    };
+    if question.expected_findings > MOST_CANDIDATES as u64 {
+        return Ok(None);
+    }
+    let limit = MOST_CANDIDATES + 1;
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("SELECT rowid AS id FROM finding_text WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit}"),
+            [question.match_expression.into()],
+        ))
+        .await?;
+    if rows.len() > MOST_CANDIDATES {
+        return Ok(None);
+    }
+    let ids = rows.iter().map(|row| row.try_get::<i32>("", "id").map(FindingId::new)).collect::<Result<_, _>>()?;
+    Ok(Some(ids))
+}
+
+/// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`, asked of
+/// the findings by id, a thousand at a time.
+pub(crate) async fn holding_text(
+    state: &AppState,
+    filter: &FindingFilter,
+    candidates: &[FindingId],
+) -> ServiceResult<Vec<FindingId>> {
+    let text = text_condition(filter);
+    let mut holding = Vec::new();
+    for chunk in candidates.chunks(CHECKED_AT_ONCE) {
+        let ids: Vec<i32> = finding::Entity::find()
+            .select_only()
+            .column(finding::Column::Id)
+            .filter(finding::Column::Id.is_in(chunk.iter().map(|id| id.get())))
+            .filter(text.clone())
+            .order_by_asc(finding::Column::Id)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        holding.extend(ids.into_iter().map(FindingId::new));
+    }
+    Ok(holding)
+}
+
+/// `filter`'s text search alone, as SQL.
+pub(crate) fn text_condition(filter: &FindingFilter) -> Condition {
+    let search_only = FindingFilter { search: filter.search.clone(), ..FindingFilter::default() };
+    // The search's condition does not depend on the instant.
+    search_only.condition(chrono::DateTime::UNIX_EPOCH)
 }
 
 /// `condition`, tested on each finding the index named rather than used to choose which findings to read:

@@ -1,7 +1,8 @@
 //! The in-memory finding index answers as SQL does: random writes through the API (creations one at a time
 //! and in batches, edits, mitigations, reactivations, deletions, an SLA configuration change) and clock moves,
 //! and after each, counts, pages in both directions, REST slices and SLA summaries read with the index are
-//! compared with the same reads with it off, for a superuser and for a member of two of three products.
+//! compared with the same reads with it off, for a superuser and for a member of two of three products; with
+//! text searches too, which the index answers from the trigram index's candidates.
 
 use std::sync::Arc;
 
@@ -162,6 +163,7 @@ impl World {
             self.random_filter(rng, now),
             FindingFilter::default(),
             FindingFilter { product_id: Some(self.random_product(rng)), ..FindingFilter::default() },
+            FindingFilter { outside_sla: Some(true), search: Some("finding 1".to_owned()), ..FindingFilter::default() },
         ];
         for actor in [&self.admin, &self.member] {
             for filter in &filters {
@@ -216,6 +218,11 @@ impl World {
             deadline_after: rng.chance(30).then(|| now + hours(rng)),
             active: rng.chance(10).then(|| rng.chance(50)),
             is_mitigated: rng.chance(10).then(|| rng.chance(50)),
+            // Titles are "Finding <n>": searches the trigram index narrows (three characters or more) and
+            // ones SQL scans for.
+            search: rng
+                .chance(40)
+                .then(|| format!("{} {}", rng.pick(&["Finding", "ding", "g", "FINDING"]), rng.below(40))),
             ..FindingFilter::default()
         }
     }
