@@ -119,9 +119,8 @@ async fn indexed(
 }
 
 /// `indexed` for a text search the trigram index narrows (`text_search`) and a filter the finding index
-/// answers otherwise: the candidates the finding index admits, then of those the
-/// ones holding the text (read by id), counted and paged here. Most candidates are closed or outside the
-/// filter, so most are never read.
+/// answers otherwise: the candidates the finding index admits, then of those the ones holding the text (read
+/// by id), counted and paged here. Most candidates are closed or outside the filter, so most are never read.
 async fn indexed_search(
     state: &AppState,
     actor: &Actor,
