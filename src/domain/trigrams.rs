@@ -63,8 +63,10 @@ impl PieceSample {
     /// then leaves out).
     #[must_use]
     pub fn narrowing(&self, search: &str, total: u64) -> Option<IndexQuestion> {
+        // FTS5 reads its query as a C string: a NUL would end it inside a quoted piece.
         let mut asked: Vec<(u32, usize, String)> = pieces(search)
             .into_iter()
+            .filter(|piece| !piece.contains('\0'))
             .enumerate()
             .map(|(position, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), position, piece))
             .collect();
@@ -150,6 +152,8 @@ mod tests {
     #[test]
     fn a_search_too_short_or_too_common_is_left_to_the_scan() {
         assert_eq!(sample().narrowing("ab", 1_000_000), None);
+        assert_eq!(sample().narrowing("a\0b", 1_000_000), None, "no piece without a NUL");
+        assert_eq!(sample().narrowing("a\0bcd", 1_000_000).expect("bcd").match_expression, r#""bcd""#);
         assert_eq!(sample().narrowing("component", 1_000_000), None);
         // Common, but few findings in all: the index is asked anyway.
         assert!(sample().narrowing("component", 1_000).is_some());

@@ -32,13 +32,18 @@ pub struct FindingFilter {
 pub const MAX_SEARCH_CHARS: usize = 200;
 
 impl FindingFilter {
-    /// Refuses a filter no finding read should run: a text search over `MAX_SEARCH_CHARS`.
+    /// Refuses a filter no finding read should run: a text search over `MAX_SEARCH_CHARS`, or with a NUL
+    /// (no text holds one; SQLite's `LIKE` would end the pattern there and match everything, PostgreSQL refuses
+    /// it as text).
     pub fn check(&self) -> ServiceResult<()> {
         match self.search_text() {
             Some(text) if text.chars().count() > MAX_SEARCH_CHARS => Err(ServiceError::bad_input(format!(
                 "search: at most {MAX_SEARCH_CHARS} characters (got {})",
                 text.chars().count()
             ))),
+            Some(text) if text.contains('\0') => {
+                Err(ServiceError::bad_input("search: must not contain NUL characters".to_owned()))
+            }
             _ => Ok(()),
         }
     }

@@ -181,3 +181,21 @@ async fn a_search_longer_than_200_characters_is_refused_naming_the_field() {
     let accepted = app.admin(query, json!({ "s": format!("  {}  ", "é".repeat(200)) })).await;
     assert_eq!(accepted.data()["findings"]["totalCount"], 0, "200 characters (trimmed), however many bytes");
 }
+
+#[tokio::test]
+async fn a_search_with_fts_syntax_is_plain_text_and_one_with_a_nul_is_refused() {
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    let product = app.product("Odd").await;
+    app.finding(json!({ "productId": product, "title": "ab NEAR(c) \"d\" e* OR f", "severity": "LOW" })).await;
+    let query = "query($s: String!) { findings(filter: {search: $s}) { totalCount } }";
+    let searches = [("ab N", 1), ("NEAR(c)", 1), ("\"d\" e*", 1), ("e* OR f", 1), ("OR", 1), ("*:^", 0), ("\"\"\"", 0)];
+    for (search, expected) in searches {
+        let answer = app.admin(query, json!({ "s": search })).await;
+        assert_eq!(answer.data()["findings"]["totalCount"], expected, "search {search:?}");
+    }
+    for search in ["a\u{0}b", "\u{0}\u{0}\u{0}"] {
+        let refused = app.admin(query, json!({ "s": search })).await;
+        assert_eq!(refused.code(), "BAD_USER_INPUT", "search {search:?}");
+        assert!(refused.message().contains("search: must not contain NUL"), "{}", refused.message());
+    }
+}
