@@ -93,19 +93,27 @@ impl FindingFilter {
         if let Some(after) = self.deadline_after {
             all = all.add(finding::Column::SlaDeadline.gt(after.timestamp()));
         }
-        if let Some(text) = self.search_text() {
-            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-            let like = |column: finding::Column| -> SimpleExpr {
-                Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
-            };
-            all = all.add(
-                Condition::any()
-                    .add(like(finding::Column::Title))
-                    .add(like(finding::Column::Description))
-                    .add(like(finding::Column::ExternalReference)),
-            );
+        if let Some(text) = self.search_condition() {
+            all = all.add(text);
         }
         all
+    }
+
+    /// The text search alone as SQL (`None`: no search): the text, case-insensitive, in the title, description
+    /// or external reference.
+    #[must_use]
+    pub fn search_condition(&self) -> Option<Condition> {
+        let text = self.search_text()?;
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let like = |column: finding::Column| -> SimpleExpr {
+            Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        Some(
+            Condition::any()
+                .add(like(finding::Column::Title))
+                .add(like(finding::Column::Description))
+                .add(like(finding::Column::ExternalReference)),
+        )
     }
 }
 

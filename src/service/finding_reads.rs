@@ -5,6 +5,7 @@
 //! A dashboard wall asking `findings(filter: {outsideSla: true}) { totalCount }` thirty times a second costs
 //! one index count per change instead of one per request; concurrent identical misses wait for one query.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -89,7 +90,8 @@ struct Indexed {
 }
 
 /// The count (when `count`) and the ids in `window` of the open findings matching `filter` that the actor may
-/// view, from the finding index; `None` when the index cannot answer.
+/// view, from the finding index; `None` when the index cannot answer. A text search the trigram index narrows
+/// (`text_search`) is answered here too when the rest of the filter is the index's: see `searched`.
 async fn indexed(
     state: &AppState,
     actor: &Actor,
@@ -98,17 +100,28 @@ async fn indexed(
     count: bool,
     window: Option<Window>,
 ) -> ServiceResult<Option<Indexed>> {
-    if filter.search_text().is_some() {
-        return indexed_search(state, actor, filter, now, count, window).await;
-    }
+    let searching = filter.search_text().is_some();
+    let rest =
+        if searching { Cow::Owned(FindingFilter { search: None, ..filter.clone() }) } else { Cow::Borrowed(filter) };
     // No membership read for a filter only SQL answers: it reads them itself.
-    if !finding_index::available(state) || !filter.index_may_answer() {
+    if !finding_index::available(state) || !rest.index_may_answer() {
         return Ok(None);
     }
+    let candidates = if searching {
+        let Some(ids) = text_search::candidates(state, filter).await? else {
+            return Ok(None);
+        };
+        Some(ids)
+    } else {
+        None
+    };
     let visible = access::visible_product_ids(&state.db, actor).await?;
-    let Some(query) = filter.index_query(visible.as_deref()) else {
+    let Some(query) = rest.index_query(visible.as_deref()) else {
         return Ok(None);
     };
+    if let Some(candidates) = candidates {
+        return searched(state, filter, query, &candidates, now, count, window).await;
+    }
     let at = now.timestamp();
     let answer = finding_index::read(state, |index| {
         let total = if count { index.count(&query, at) } else { 0 };
@@ -118,30 +131,20 @@ async fn indexed(
     Ok(answer.map(|(total_count, page)| Indexed { total_count, page, query, text: None }))
 }
 
-/// `indexed` for a text search the trigram index narrows (`text_search`) and a filter the finding index
-/// answers otherwise: the candidates the finding index admits, then of those the ones holding the text (read
-/// by id), counted and paged here. Most candidates are closed or outside the filter, so most are never read.
-async fn indexed_search(
+/// `indexed` for a text search: of the trigram index's `candidates`, those the finding index admits, then of
+/// those the ones holding the text (read by id), counted and paged here. Most candidates are closed or
+/// outside the filter, so most are never read.
+async fn searched(
     state: &AppState,
-    actor: &Actor,
     filter: &FindingFilter,
+    query: IndexQuery,
+    candidates: &[FindingId],
     now: DateTime<Utc>,
     count: bool,
     window: Option<Window>,
 ) -> ServiceResult<Option<Indexed>> {
-    let rest = FindingFilter { search: None, ..filter.clone() };
-    if !finding_index::available(state) || !rest.index_may_answer() {
-        return Ok(None);
-    }
-    let Some(candidates) = text_search::candidates(state, filter).await? else {
-        return Ok(None);
-    };
-    let visible = access::visible_product_ids(&state.db, actor).await?;
-    let Some(query) = rest.index_query(visible.as_deref()) else {
-        return Ok(None);
-    };
     let at = now.timestamp();
-    let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, &candidates)).await? else {
+    let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, candidates)).await? else {
         return Ok(None);
     };
     // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does.
@@ -150,7 +153,7 @@ async fn indexed_search(
     let holding = text_search::holding_text(state, filter, &admitted).await?;
     let total_count = if count { holding.len() as u64 } else { 0 };
     let page = window.map(|window| window_of(&holding, &window));
-    Ok(Some(Indexed { total_count, page, query, text: Some(text_search::text_condition(filter)) }))
+    Ok(Some(Indexed { total_count, page, query, text: filter.search_condition() }))
 }
 
 /// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is

@@ -99,14 +99,14 @@ pub(crate) async fn candidates(state: &AppState, filter: &FindingFilter) -> Serv
     Ok(Some(ids))
 }
 
-/// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`, asked of
-/// the findings by id, a thousand at a time.
+/// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`
+/// (`FindingFilter::search_condition`), asked of the findings by id, a thousand at a time.
 pub(crate) async fn holding_text(
     state: &AppState,
     filter: &FindingFilter,
     candidates: &[FindingId],
 ) -> ServiceResult<Vec<FindingId>> {
-    let text = text_condition(filter);
+    let text = filter.search_condition().unwrap_or_else(Condition::all);
     let mut holding = Vec::new();
     for chunk in candidates.chunks(CHECKED_AT_ONCE) {
         let ids: Vec<i32> = finding::Entity::find()
@@ -121,13 +121,6 @@ pub(crate) async fn holding_text(
         holding.extend(ids.into_iter().map(FindingId::new));
     }
     Ok(holding)
-}
-
-/// `filter`'s text search alone, as SQL.
-pub(crate) fn text_condition(filter: &FindingFilter) -> Condition {
-    let search_only = FindingFilter { search: filter.search.clone(), ..FindingFilter::default() };
-    // The search's condition does not depend on the instant.
-    search_only.condition(chrono::DateTime::UNIX_EPOCH)
 }
 
 /// `condition`, tested on each finding the index named rather than used to choose which findings to read:
