@@ -87,6 +87,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         metrics: Arc::default(),
         finding_reads: Arc::default(),
         identities: Arc::default(),
+        api_tokens: Arc::default(),
+        catalog: Arc::default(),
         finding_index: Arc::default(),
         piece_sample: Arc::default(),
         sql_scans,

@@ -32,6 +32,10 @@ pub struct AppState {
     pub finding_reads: Arc<crate::kept::FindingReads>,
     /// The user of each request, by user id, kept the same way (`None`: gone).
     pub identities: Arc<crate::kept::Identities>,
+    /// The user of each API token, kept the same way.
+    pub api_tokens: Arc<crate::kept::ApiTokens>,
+    /// Product names and the site URL, kept until something other than a finding changes.
+    pub catalog: Arc<crate::kept::Catalog>,
     /// Open findings and closed findings' counts in memory, brought up to date from the change log before
     /// each read (SQLite; `service::finding_index`).
     pub finding_index: Arc<crate::kept::finding_index::KeptFindingIndex>,

@@ -12,7 +12,7 @@ mod deadlines;
 mod sorted;
 
 use deadlines::Deadlines;
-use sorted::{drop_ids, page_of, upsert};
+use sorted::{drop_ids, page_of, page_of_every, upsert};
 
 /// A finding's stored columns, as far as the index looks at them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +234,7 @@ pub struct IdPage {
 /// The ids in `window` of `ids` (ascending).
 #[must_use]
 pub fn window_of(ids: &[FindingId], window: &Window) -> IdPage {
-    page_of(ids, |id| *id, |_| true, window)
+    page_of_every(ids, |id| *id, window)
 }
 
 /// Counts per severity and state, and when they next change by time alone.
@@ -426,6 +426,7 @@ impl FindingIndex {
     pub fn page(&self, query: &IndexQuery, now: i64, window: &Window) -> IdPage {
         let compiled = Compiled::of(query, now);
         match query.scope {
+            Scope::All if compiled.products.is_none() => page_of_every(&self.all, |entry| entry.0, window),
             Scope::All => page_of(&self.all, |entry| entry.0, |entry| compiled.looks_at(entry.1), window),
             Scope::Open(_) => match self.few_products(query) {
                 Some(lists) => {
@@ -442,7 +443,7 @@ impl FindingIndex {
                         candidates.extend(matching.ids);
                     }
                     candidates.sort_unstable();
-                    page_of(&candidates, |id| *id, |_| true, &Window { after: None, before: None, ..*window })
+                    page_of_every(&candidates, |id| *id, &Window { after: None, before: None, ..*window })
                 }
                 None => page_of(&self.open, |f| f.id, |f| compiled.admits(f), window),
             },

@@ -8,10 +8,12 @@ pub mod memo;
 pub mod piece_sample;
 pub mod read_cache;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::domain::page::Page;
 use crate::domain::sla::SummaryRow;
+use crate::domain::{ProductId, UserId};
 use crate::entity::{finding, user};
 use read_cache::ReadCache;
 
@@ -25,3 +27,16 @@ pub struct FindingReads {
 
 /// The user behind each request, by user id (`None`: gone), kept the same way.
 pub type Identities = ReadCache<Option<user::Model>>;
+
+/// The user of each API token, by the token's digest (`None`: unknown or revoked), kept the same way.
+pub type ApiTokens = ReadCache<Option<UserId>>;
+
+/// What requests read beside the findings and that rarely changes, kept until a catalog change
+/// (`LiveBus::catalog_changes`) or `read_cache::MAX_AGE`.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Every product's name, by id.
+    pub product_names: ReadCache<Arc<HashMap<ProductId, String>>>,
+    /// The system settings' site URL (empty: none set).
+    pub site_url: ReadCache<String>,
+}

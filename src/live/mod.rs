@@ -49,6 +49,14 @@ impl Signal {
     pub fn alters_queries(&self) -> bool {
         matches!(self, Self::Finding { .. } | Self::Membership { .. } | Self::User { .. })
     }
+
+    /// Whether the change can alter who a request's credential belongs to or what is kept around the
+    /// findings (`LiveBus::catalog_changes`): a user's account or tokens, or their memberships. A finding's
+    /// change does not, so a stream of imports leaves those kept.
+    #[must_use]
+    pub fn alters_catalog(&self) -> bool {
+        matches!(self, Self::Membership { .. } | Self::User { .. })
+    }
 }
 
 /// A hydrated event, as subscribers receive it.
@@ -98,6 +106,9 @@ pub struct LiveBus {
     /// Counts changes to findings and memberships (this instance's and, on PostgreSQL, the others'
     /// announced ones): kept query answers are only reused while it stands still.
     changes: Arc<AtomicU64>,
+    /// Counts the changes of those that are not a finding's alone (`Signal::alters_catalog`, and every
+    /// `note_change`): what is kept of users, tokens, products and settings is reused while it stands still.
+    catalog_changes: Arc<AtomicU64>,
 }
 
 impl LiveBus {
@@ -106,17 +117,21 @@ impl LiveBus {
     #[must_use]
     pub fn new(buffer_events: usize, through_postgres: bool) -> Self {
         let (sender, _) = broadcast::channel(buffer_events.div_ceil(EVENTS_PER_MESSAGE).max(1));
-        Self { sender, through_postgres, changes: Arc::default() }
+        Self { sender, through_postgres, changes: Arc::default(), catalog_changes: Arc::default() }
     }
 
     /// Records a committed change that may alter what queries answer (call after the commit).
+    /// It may be any kind of change, so both counts move.
     pub fn note_change(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
+        self.catalog_changes.fetch_add(1, Ordering::SeqCst);
     }
 
     fn note_changes_in(&self, signals: &[Signal]) {
-        if signals.iter().any(Signal::alters_queries) {
+        if signals.iter().any(Signal::alters_catalog) {
             self.note_change();
+        } else if signals.iter().any(Signal::alters_queries) {
+            self.changes.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -124,6 +139,13 @@ impl LiveBus {
     #[must_use]
     pub fn changes(&self) -> u64 {
         self.changes.load(Ordering::SeqCst)
+    }
+
+    /// The number of changes recorded so far other than findings' own; read it before a query whose answer
+    /// is kept with it (request identities, API tokens, product names, the site URL).
+    #[must_use]
+    pub fn catalog_changes(&self) -> u64 {
+        self.catalog_changes.load(Ordering::SeqCst)
     }
 
     /// A receiver of every event from now on, in messages of up to `EVENTS_PER_MESSAGE`.
@@ -334,9 +356,12 @@ mod tests {
             &[Signal::Delivery { id: DeliveryId::new(5) }, Signal::Finding { id: FindingId::new(6) }],
         )
         .await;
+        assert_eq!((bus.changes(), bus.catalog_changes()), (1, 0), "a finding's change keeps the catalog");
         bus.deliver_locally(&db, &[Signal::Membership { user: UserId::new(7) }]).await;
         bus.deliver_locally(&db, &[Signal::User { user: UserId::new(7) }]).await;
-        assert_eq!(bus.changes(), 3);
+        assert_eq!((bus.changes(), bus.catalog_changes()), (3, 2));
+        bus.note_change();
+        assert_eq!((bus.changes(), bus.catalog_changes()), (4, 3), "an unannounced change may be of anything");
     }
 
     #[tokio::test]

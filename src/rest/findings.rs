@@ -177,14 +177,13 @@ async fn product_names(
 ) -> Result<std::collections::HashMap<ProductId, String>, RestError> {
     let ids: Vec<ProductId> =
         rows.iter().map(|r| r.product_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    let found = crate::service::products::by_ids(&state.db, &ids).await?;
-    Ok(found.into_iter().map(|p| (p.id, p.name)).collect())
+    Ok(products::names(state, &ids).await?)
 }
 
 /// Where links point: the system's `siteUrl` (an http(s) URL, checked when it is set), else the address
 /// this server is bound to. Never the request's `Host` or `X-Forwarded-Proto`, which anyone can forge.
 async fn link_base(state: &AppState) -> Result<String, RestError> {
-    let site = crate::service::outbox::site_url(&state.db).await?;
+    let site = crate::service::settings::site_url(state).await?;
     let site = site.trim().trim_end_matches('/');
     Ok(if site.is_empty() { format!("http://{}", state.config.bind) } else { site.to_owned() })
 }

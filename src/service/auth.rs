@@ -111,9 +111,9 @@ pub async fn authenticate_session(state: &AppState, header: Option<&str>) -> Ser
     } else {
         return refused("unsupported Authorization scheme: use Bearer or Token".to_owned());
     };
-    // Every request needs the user: kept between requests until a change is announced (users::update
-    // announces one) or `read_cache::MAX_AGE` passes.
-    let generation = state.live.changes();
+    // Every request needs the user: kept between requests until a change to users is announced
+    // (users::update announces one) or `read_cache::MAX_AGE` passes; findings' changes keep it.
+    let generation = state.live.catalog_changes();
     let signed_in = state
         .identities
         .get_or_compute(user_id.to_string(), generation, now.timestamp(), || async {
@@ -137,21 +137,34 @@ fn looks_like_jwt(credential: &str) -> bool {
     credential.starts_with("eyJ") && credential.split('.').count() == 3
 }
 
-/// The user of a live API token, recording its use (at most once a minute, to keep reads cheap).
+/// How often a token's use is recorded at most (seconds), to keep reads cheap.
+const TOKEN_USE_RECORDED_EVERY: i64 = 60;
+
+/// The user of a live API token, recording its use (at most once a minute). Kept between requests like the
+/// user (a revocation announces a change to the user; a new token notes a change), until its use is due to
+/// be recorded again.
 async fn api_token_user(state: &AppState, credential: &str, now: DateTime<Utc>) -> ServiceResult<Option<UserId>> {
     let digest = token::token_digest(credential);
-    let Some(found) = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(digest)).one(&state.db).await?
-    else {
-        return Ok(None);
-    };
-    if found.revoked_at.is_some() {
-        return Ok(None);
-    }
-    let user_id = found.user_id;
-    if found.last_used_at.is_none_or(|last| now.timestamp() - last >= 60) {
-        let mut touched: api_token::ActiveModel = found.into();
-        touched.last_used_at = Set(Some(now.timestamp()));
-        touched.update(&state.db).await?;
-    }
-    Ok(Some(user_id))
+    let generation = state.live.catalog_changes();
+    let at = now.timestamp();
+    state
+        .api_tokens
+        .get_or_compute(digest.clone(), generation, at, || async {
+            let found =
+                api_token::Entity::find().filter(api_token::Column::TokenHash.eq(digest)).one(&state.db).await?;
+            let Some(found) = found.filter(|token| token.revoked_at.is_none()) else {
+                return Ok(Timed { value: None, valid_until: None });
+            };
+            let user_id = found.user_id;
+            let mut last_used = found.last_used_at;
+            if last_used.is_none_or(|last| at - last >= TOKEN_USE_RECORDED_EVERY) {
+                let mut touched: api_token::ActiveModel = found.into();
+                touched.last_used_at = Set(Some(at));
+                touched.update(&state.db).await?;
+                last_used = Some(at);
+            }
+            let valid_until = last_used.map(|last| last + TOKEN_USE_RECORDED_EVERY);
+            Ok(Timed { value: Some(user_id), valid_until })
+        })
+        .await
 }

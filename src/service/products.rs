@@ -1,10 +1,14 @@
 //! Products: created by superusers, configured by their owners, visible only to members.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::{ProductId, ProductRole, ProductTypeId, SlaConfigurationId, validated};
 use crate::entity::product;
 use crate::error::{ServiceError, ServiceResult};
+use crate::kept::read_cache::Timed;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::sla_profile_history;
 use crate::service::sla_recompute::{self, Scope};
@@ -161,6 +165,29 @@ pub async fn list(
         select = select.filter(product::Column::ProductTypeId.eq(type_id));
     }
     page::fetch(&state.db, select, product::Column::Id, request, state.config.limits.max_page_size).await
+}
+
+/// The names of the products of `ids` that exist, for rows that refer to them (the caller has checked
+/// visibility): every product's name is kept until a change other than a finding's is noted (a rename, a
+/// sync) or `read_cache::MAX_AGE` passes; a product made since then is read on its own.
+pub async fn names(state: &AppState, ids: &[ProductId]) -> ServiceResult<HashMap<ProductId, String>> {
+    let generation = state.live.catalog_changes();
+    let now = state.clock.now().timestamp();
+    let every = state
+        .catalog
+        .product_names
+        .get_or_compute(String::new(), generation, now, || async {
+            let all = product::Entity::find().all(&state.db).await?;
+            Ok(Timed { value: Arc::new(all.into_iter().map(|p| (p.id, p.name)).collect()), valid_until: None })
+        })
+        .await?;
+    let mut names: HashMap<ProductId, String> =
+        ids.iter().filter_map(|id| every.get(id).map(|name| (*id, name.clone()))).collect();
+    let unknown: Vec<ProductId> = ids.iter().copied().filter(|id| !names.contains_key(id)).collect();
+    if !unknown.is_empty() {
+        names.extend(by_ids(&state.db, &unknown).await?.into_iter().map(|p| (p.id, p.name)));
+    }
+    Ok(names)
 }
 
 /// Products by id, for loaders: the caller has already checked visibility of what refers to them.

@@ -5,7 +5,8 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use crate::domain::{NotificationEvent, validated};
 use crate::entity::system_settings;
 use crate::error::{ServiceError, ServiceResult};
-use crate::service::Actor;
+use crate::kept::read_cache::Timed;
+use crate::service::{Actor, outbox};
 use crate::state::AppState;
 
 /// The settings as they may be shown: secrets replaced by whether they are set.
@@ -254,7 +255,24 @@ pub async fn update(state: &AppState, actor: &Actor, changes: SettingsChanges) -
         model.engagement_auto_close_days = Set(Some(days).filter(|d| *d > 0));
     }
     model.updated_at = Set(state.clock.now().timestamp());
-    view(model.update(&state.db).await?, state.mailers.has_default())
+    let updated = model.update(&state.db).await?;
+    // The site URL is kept for links (`site_url`).
+    state.note_change();
+    view(updated, state.mailers.has_default())
+}
+
+/// The site URL, for links in responses: kept until a change other than a finding's is noted
+/// (`update` notes one) or `read_cache::MAX_AGE` passes.
+pub async fn site_url(state: &AppState) -> ServiceResult<String> {
+    let generation = state.live.catalog_changes();
+    let now = state.clock.now().timestamp();
+    state
+        .catalog
+        .site_url
+        .get_or_compute(String::new(), generation, now, || async {
+            Ok(Timed { value: outbox::site_url(&state.db).await?, valid_until: None })
+        })
+        .await
 }
 
 /// The JWT secret: the configured one, else the stored one, else a new one generated and stored now. Two

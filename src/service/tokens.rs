@@ -43,7 +43,10 @@ pub async fn create_unchecked<C: ConnectionTrait>(
 
 /// Creates a token for the acting user.
 pub async fn create(state: &AppState, actor: &Actor, name: &str) -> ServiceResult<CreatedToken> {
-    create_unchecked(&state.db, actor.user_id, name, state.clock.now().timestamp()).await
+    let created = create_unchecked(&state.db, actor.user_id, name, state.clock.now().timestamp()).await?;
+    // A request may have been refused with this token a moment ago: that answer is kept no longer.
+    state.note_change();
+    Ok(created)
 }
 
 /// The acting user's tokens, newest first.

@@ -240,3 +240,76 @@ async fn bad_requests_get_defectdojos_status_codes() {
         assert_eq!(get(&app, path, Some(&token)).await.status(), 404, "{path}");
     }
 }
+
+/// What a list keeps between requests (the token's user, product names, the site URL) while findings are
+/// written follows a rename, a new product, a new site URL and a revocation at once, and a token's use is
+/// still recorded once a minute.
+#[tokio::test]
+async fn what_a_list_keeps_between_requests_follows_each_change_at_once() {
+    let app = spawn_app().await;
+    let first_product = app.product("Alpha").await;
+    for n in 0..3 {
+        app.finding(json!({ "productId": first_product, "title": format!("alpha {n}"), "severity": "HIGH" })).await;
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["results"].as_array().expect("results").iter().map(|r| r["product_name"].to_string()).collect()
+    };
+    let page = get_json(&app, "/api/v2/findings/?limit=2", &app.admin_api_token).await;
+    assert_eq!(names(&page), ["\"Alpha\"", "\"Alpha\""]);
+    assert!(page["next"].as_str().is_some_and(|n| n.starts_with(&app.address)), "{page}");
+
+    // A finding's change keeps what was kept; a rename does not.
+    app.finding(json!({ "productId": first_product, "title": "alpha 3", "severity": "LOW" })).await;
+    let renamed = app
+        .admin(
+            "mutation($id: ID!) { updateProduct(id: $id, input: {name: \"Alpha Prime\"}) { name } }",
+            json!({ "id": first_product }),
+        )
+        .await;
+    assert_eq!(renamed.data()["updateProduct"]["name"], "Alpha Prime");
+    let page = get_json(&app, "/api/v2/findings/?limit=2", &app.admin_api_token).await;
+    assert_eq!(names(&page), ["\"Alpha Prime\"", "\"Alpha Prime\""]);
+
+    // A product made since the names were kept is named too.
+    let second_product = app.product("Beta").await;
+    app.finding(json!({ "productId": second_product, "title": "beta", "severity": "HIGH" })).await;
+    let page = get_json(&app, "/api/v2/findings/?limit=2&offset=3", &app.admin_api_token).await;
+    assert_eq!(names(&page), ["\"Alpha Prime\"", "\"Beta\""]);
+
+    // A new site URL is in the next link at once.
+    app.admin(
+        "mutation { updateSystemSettings(input: {siteUrl: \"https://sla.golemtrust.am/\"}) { siteUrl } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let page = get_json(&app, "/api/v2/findings/?limit=2", &app.admin_api_token).await;
+    assert!(
+        page["next"].as_str().is_some_and(|n| n.starts_with("https://sla.golemtrust.am/api/v2/findings/")),
+        "{page}"
+    );
+
+    // The token's use is recorded again after a minute, not on every request.
+    let last_used = || async {
+        let listed = app.admin("{ apiTokens { name lastUsedAt } }", json!({})).await;
+        let tokens = listed.data()["apiTokens"].as_array().expect("tokens").clone();
+        tokens.iter().find(|t| t["name"] == "tests").expect("the tests' token")["lastUsedAt"].clone()
+    };
+    let before = last_used().await;
+    app.clock.advance(TimeDelta::seconds(30));
+    get_json(&app, "/api/v2/findings/?limit=1", &app.admin_api_token).await;
+    assert_eq!(last_used().await, before, "within the minute");
+    app.clock.advance(TimeDelta::seconds(31));
+    get_json(&app, "/api/v2/findings/?limit=1", &app.admin_api_token).await;
+    assert_eq!(last_used().await, json!("2026-03-02T09:31:01+00:00"), "a minute later");
+
+    // A revoked token is refused at once, though it was kept a moment ago.
+    let created =
+        app.admin("mutation { createApiToken(name: \"exporter\") { token apiToken { id } } }", json!({})).await;
+    let token = created.data()["createApiToken"]["token"].as_str().expect("token").to_owned();
+    let id = created.data()["createApiToken"]["apiToken"]["id"].clone();
+    get_json(&app, "/api/v2/findings/?limit=1", &token).await;
+    app.finding(json!({ "productId": second_product, "title": "beta 2", "severity": "LOW" })).await;
+    app.admin("mutation($id: ID!) { revokeApiToken(id: $id) { id } }", json!({ "id": id })).await.data();
+    assert_eq!(get(&app, "/api/v2/findings/?limit=1", Some(&format!("Token {token}"))).await.status(), 401);
+}

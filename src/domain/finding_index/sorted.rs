@@ -53,14 +53,32 @@ pub(super) fn page_of<T>(
     admitted: impl Fn(&T) -> bool,
     window: &Window,
 ) -> IdPage {
+    page_among(within_cursors(items, &id, window).iter().filter(|item| admitted(item)), id, window)
+}
+
+/// `page_of` when every entry is admitted: the entries a deep page skips are not looked at.
+pub(super) fn page_of_every<T>(items: &[T], id: impl Fn(&T) -> FindingId, window: &Window) -> IdPage {
+    page_among(within_cursors(items, &id, window).iter(), id, window)
+}
+
+/// The entries of `items` between the window's cursors.
+fn within_cursors<'a, T>(items: &'a [T], id: &impl Fn(&T) -> FindingId, window: &Window) -> &'a [T] {
     let start = window.after.map_or(0, |after| items.partition_point(|item| id(item) <= after));
     let end = window.before.map_or(items.len(), |before| items.partition_point(|item| id(item) < before));
-    let within = items.get(start..end).unwrap_or_default();
+    items.get(start..end).unwrap_or_default()
+}
+
+/// The window's ids of `admitted` (in id order); a slice's own iterator skips without a walk.
+fn page_among<'a, T: 'a>(
+    admitted: impl DoubleEndedIterator<Item = &'a T>,
+    id: impl Fn(&T) -> FindingId,
+    window: &Window,
+) -> IdPage {
     let wanted = window.size + 1;
     let mut ids: Vec<FindingId> = if window.from_end {
-        within.iter().rev().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+        admitted.rev().skip(window.skip).take(wanted).map(&id).collect()
     } else {
-        within.iter().filter(|item| admitted(item)).skip(window.skip).take(wanted).map(&id).collect()
+        admitted.skip(window.skip).take(wanted).map(&id).collect()
     };
     let has_more = ids.len() > window.size;
     ids.truncate(window.size);
