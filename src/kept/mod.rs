@@ -21,7 +21,7 @@ use read_cache::ReadCache;
 #[derive(Debug, Default)]
 pub struct FindingReads {
     pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
-    pub slices: ReadCache<Arc<(u64, Vec<finding::Model>)>>,
+    pub slices: ReadCache<Arc<(u64, Vec<finding::Listed>)>>,
     pub summaries: ReadCache<Arc<Vec<SummaryRow>>>,
 }
 

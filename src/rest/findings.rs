@@ -45,7 +45,7 @@ pub struct RestFinding {
 }
 
 impl RestFinding {
-    fn new(model: finding::Model, product_name: String, now: DateTime<Utc>) -> Self {
+    fn new(model: finding::Listed, product_name: String, now: DateTime<Utc>) -> Self {
         let schedule = finding_sla::schedule(&model);
         let outside = crate::domain::sla::is_outside_sla(schedule.as_ref(), &finding_sla::status(&model), now);
         Self {
@@ -134,7 +134,7 @@ pub async fn one(
     let id = FindingId::new(id.parse().map_err(|_| RestError::not_found())?);
     let found = findings::get(&state, &actor, id).await?;
     let product = products::get_unchecked(&state.db, found.product_id).await?;
-    Ok(Json(RestFinding::new(found, product.name, state.clock.now())))
+    Ok(Json(RestFinding::new(found.into(), product.name, state.clock.now())))
 }
 
 /// `GET /api/v2/sla_configurations/`.
@@ -173,7 +173,7 @@ fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
 
 async fn product_names(
     state: &AppState,
-    rows: &[finding::Model],
+    rows: &[finding::Listed],
 ) -> Result<std::collections::HashMap<ProductId, String>, RestError> {
     let ids: Vec<ProductId> =
         rows.iter().map(|r| r.product_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();

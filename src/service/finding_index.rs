@@ -19,6 +19,7 @@ use crate::domain::{FindingId, ProductId, Severity};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::finding_index::{KeptFindingIndex, Loaded};
+use crate::service::finding_sla::StoredSla;
 use crate::state::AppState;
 
 /// More unread changes than this and the index is loaded whole instead (a recomputation, a large import).
@@ -196,19 +197,10 @@ impl StoredRow {
     }
 }
 
-/// The index's view of a finding read whole.
+/// The index's view of a stored finding (a whole row or a listed one).
 #[must_use]
-pub fn indexed_row(row: &finding::Model) -> IndexedRow {
-    IndexedRow {
-        product_id: row.product_id,
-        severity: row.severity,
-        verified: row.verified,
-        is_open: row.is_open,
-        is_mitigated: row.is_mitigated,
-        mitigated_at: row.mitigated_at,
-        deadline: row.sla_deadline,
-        approaching_at: row.sla_approaching_at,
-    }
+pub fn indexed_row(row: &impl StoredSla) -> IndexedRow {
+    row.indexed_row()
 }
 
 /// One row of the change log: the finding and, for an update or a deletion, what it was.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PartialModelTrait, QueryFilter, QuerySelect};
 
 use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window, window_of};
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
@@ -19,6 +19,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_index;
+use crate::service::finding_sla::StoredSla;
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, text_search};
 use crate::state::AppState;
@@ -159,21 +160,22 @@ async fn searched(
 /// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is
 /// left out rather than shown as matching), in id order. Read by id alone: with the filter's columns beside
 /// the ids SQLite may prefer their index and read every breached finding to return twenty.
-async fn rows_by_id(
+async fn rows_by_id<Row: PartialModelTrait + StoredSla + Send + Sync>(
     state: &AppState,
     query: &IndexQuery,
     text: Option<Condition>,
     now: DateTime<Utc>,
     ids: Vec<FindingId>,
-) -> ServiceResult<Vec<finding::Model>> {
+) -> ServiceResult<Vec<Row>> {
     use sea_orm::QueryOrder;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = finding::Entity::find()
+    let rows: Vec<Row> = finding::Entity::find()
         .filter(finding::Column::Id.is_in(ids))
         .filter(text.unwrap_or_else(Condition::all))
         .order_by_asc(finding::Column::Id)
+        .into_partial_model()
         .all(&state.db)
         .await?;
     let at = now.timestamp();
@@ -268,14 +270,14 @@ async fn next_crossing<C: ConnectionTrait>(
 }
 
 /// A DRF-style slice of the findings the actor may view that match `filter`: the total and the rows
-/// `offset..offset + limit` in id order (the REST `/api/v2/findings/`).
+/// `offset..offset + limit` in id order, with the columns a list shows (the REST `/api/v2/findings/`).
 pub async fn slice(
     state: &AppState,
     actor: &Actor,
     filter: &FindingFilter,
     limit: u64,
     offset: u64,
-) -> ServiceResult<(u64, Vec<finding::Model>)> {
+) -> ServiceResult<(u64, Vec<finding::Listed>)> {
     use sea_orm::{PaginatorTrait, QueryOrder};
     filter.check()?;
     let now = state.clock.now();
@@ -296,7 +298,8 @@ pub async fn slice(
         let rows = if offset >= count {
             Vec::new()
         } else {
-            select.order_by_asc(finding::Column::Id).offset(offset).limit(limit).all(&state.db).await?
+            let page = select.order_by_asc(finding::Column::Id).offset(offset).limit(limit);
+            page.into_partial_model().all(&state.db).await?
         };
         Ok((count, rows))
     })

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
+use crate::domain::finding_index::IndexedRow;
 use crate::domain::sla::{self, SECONDS_PER_DAY, SlaSchedule, SlaStart};
 use crate::domain::{FindingStatus, Severity, SlaPolicy};
 use crate::entity::finding;
@@ -49,19 +50,81 @@ pub fn instant(epoch_seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(epoch_seconds, 0)
 }
 
+/// What a stored finding's SLA is read from: the same columns in a whole row (`finding::Model`) and in a
+/// listed one (`finding::Listed`), so one macro implements it for both.
+pub trait StoredSla {
+    /// The lifecycle flags.
+    fn status(&self) -> FindingStatus;
+    /// The SLA columns.
+    fn stored_schedule(&self) -> StoredSchedule;
+    /// What the finding index holds of it.
+    fn indexed_row(&self) -> IndexedRow;
+}
+
+macro_rules! stored_sla {
+    ($row:ty) => {
+        impl StoredSla for $row {
+            fn status(&self) -> FindingStatus {
+                FindingStatus {
+                    active: self.active,
+                    verified: self.verified,
+                    is_mitigated: self.is_mitigated,
+                    mitigated_at: self.mitigated_at.and_then(instant),
+                    false_positive: self.false_p,
+                    duplicate: self.duplicate,
+                    out_of_scope: self.out_of_scope,
+                    risk_accepted: self.risk_accepted,
+                }
+            }
+
+            fn stored_schedule(&self) -> StoredSchedule {
+                StoredSchedule {
+                    start: self.sla_start,
+                    start_is_date: self.sla_start_is_date,
+                    deadline: self.sla_deadline,
+                    expiration_day: self.sla_expiration_day,
+                    approaching_at: self.sla_approaching_at,
+                }
+            }
+
+            fn indexed_row(&self) -> IndexedRow {
+                IndexedRow {
+                    product_id: self.product_id,
+                    severity: self.severity,
+                    verified: self.verified,
+                    is_open: self.is_open,
+                    is_mitigated: self.is_mitigated,
+                    mitigated_at: self.mitigated_at,
+                    deadline: self.sla_deadline,
+                    approaching_at: self.sla_approaching_at,
+                }
+            }
+        }
+    };
+}
+
+stored_sla!(finding::Model);
+stored_sla!(finding::Listed);
+
+/// Rows are shared with subscribers and kept answers behind an `Arc`.
+impl<Row: StoredSla> StoredSla for std::sync::Arc<Row> {
+    fn status(&self) -> FindingStatus {
+        self.as_ref().status()
+    }
+
+    fn stored_schedule(&self) -> StoredSchedule {
+        self.as_ref().stored_schedule()
+    }
+
+    fn indexed_row(&self) -> IndexedRow {
+        self.as_ref().indexed_row()
+    }
+}
+
 /// The lifecycle flags of a stored finding.
 #[must_use]
-pub fn status(model: &finding::Model) -> FindingStatus {
-    FindingStatus {
-        active: model.active,
-        verified: model.verified,
-        is_mitigated: model.is_mitigated,
-        mitigated_at: model.mitigated_at.and_then(instant),
-        false_positive: model.false_p,
-        duplicate: model.duplicate,
-        out_of_scope: model.out_of_scope,
-        risk_accepted: model.risk_accepted,
-    }
+pub fn status(row: &impl StoredSla) -> FindingStatus {
+    row.status()
 }
 
 /// Where the stored finding's clock starts.
@@ -72,8 +135,8 @@ pub fn start(model: &finding::Model) -> Option<SlaStart> {
 
 /// The stored schedule, read back (no policy needed).
 #[must_use]
-pub fn schedule(model: &finding::Model) -> Option<SlaSchedule> {
-    StoredSchedule::of(model).read()
+pub fn schedule(row: &impl StoredSla) -> Option<SlaSchedule> {
+    row.stored_schedule().read()
 }
 
 /// A finding's stored SLA columns, however they were read (a whole row, or the few an insert returns).
@@ -87,16 +150,10 @@ pub struct StoredSchedule {
 }
 
 impl StoredSchedule {
-    /// The columns of a whole row.
+    /// The columns of a stored row.
     #[must_use]
-    pub fn of(model: &finding::Model) -> Self {
-        Self {
-            start: model.sla_start,
-            start_is_date: model.sla_start_is_date,
-            deadline: model.sla_deadline,
-            expiration_day: model.sla_expiration_day,
-            approaching_at: model.sla_approaching_at,
-        }
+    pub fn of(row: &impl StoredSla) -> Self {
+        row.stored_schedule()
     }
 
     /// The schedule the columns hold; `None` without an SLA.
@@ -113,9 +170,9 @@ impl StoredSchedule {
 /// DefectDojo's `sla_days_remaining` of a stored finding at `now`: 0 on the expiration day, negative after,
 /// frozen at the mitigation day. `None` without an SLA.
 #[must_use]
-pub fn days_remaining(model: &finding::Model, now: DateTime<Utc>) -> Option<i64> {
-    let expiration = date_of_epoch_day(model.sla_expiration_day?)?;
-    let mitigated_on = model.mitigated_at.and_then(instant).map(|at| at.date_naive());
+pub fn days_remaining(row: &impl StoredSla, now: DateTime<Utc>) -> Option<i64> {
+    let expiration = date_of_epoch_day(row.stored_schedule().expiration_day?)?;
+    let mitigated_on = row.status().mitigated_at.map(|at| at.date_naive());
     Some(sla::days_remaining(expiration, now.date_naive(), mitigated_on))
 }
 

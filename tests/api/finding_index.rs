@@ -189,7 +189,7 @@ impl World {
                 let indexed = finding_reads::slice(&self.app.state, actor, filter, 4, offset).await.expect("a slice");
                 let by_sql =
                     finding_reads::slice(&self.without_index, actor, filter, 4, offset).await.expect("a slice");
-                let ids = |slice: &(u64, Vec<slawatch::entity::finding::Model>)| {
+                let ids = |slice: &(u64, Vec<slawatch::entity::finding::Listed>)| {
                     (slice.0, slice.1.iter().map(|f| f.id.get()).collect::<Vec<_>>())
                 };
                 assert_eq!(ids(&indexed), ids(&by_sql), "{when}: slice {filter:?} +{offset} as {}", actor.username);
