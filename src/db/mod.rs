@@ -14,6 +14,12 @@ pub use write_turn::{WriteTransaction, WriteTurns};
 pub const SQLITE_CONNECTIONS: u32 = 8;
 pub const POSTGRES_CONNECTIONS: u32 = 16;
 
+/// Prepared statements each SQLite connection keeps (sqlx's default is 100). Reads with varied filters and
+/// id lists of varied lengths are each a statement of their own, so the default kept a hundred per
+/// connection: 35–42 MiB of the server's memory at a million findings under the varied bench, for no speed
+/// that bench could measure (BENCHMARKS.md, "Memory: prepared statements").
+const STATEMENTS_KEPT: usize = 32;
+
 /// How many finding reads SQL may scan for at once (`service::finding_reads`) unless
 /// `SLAWATCH_CONCURRENT_SCANS` says. On SQLite the scan runs on this machine's cores: half of them (at least
 /// one, at most half the pool), because a text search over a million findings keeps a core busy for a
@@ -49,6 +55,7 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
                 // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
                 // past this many pages (64 MiB), should that task fall behind.
                 .pragma("wal_autocheckpoint", "16384")
+                .statement_cache_capacity(STATEMENTS_KEPT)
         });
         options.map_sqlx_sqlite_pool_opts(|pool| {
             pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
