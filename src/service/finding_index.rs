@@ -19,7 +19,6 @@ use crate::domain::{FindingId, ProductId, Severity};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::finding_index::{KeptFindingIndex, Loaded};
-use crate::service::finding_sla::StoredSla;
 use crate::state::AppState;
 
 /// More unread changes than this and the index is loaded whole instead (a recomputation, a large import).
@@ -182,24 +181,37 @@ struct StoredRow {
     sla_approaching_at: Option<i64>,
 }
 
-impl StoredRow {
-    fn indexed(&self) -> IndexedRow {
-        IndexedRow {
-            product_id: self.product_id,
-            severity: self.severity,
-            verified: self.verified,
-            is_open: self.is_open,
-            is_mitigated: self.is_mitigated,
-            mitigated_at: self.mitigated_at,
-            deadline: self.sla_deadline,
-            approaching_at: self.sla_approaching_at,
-        }
-    }
+/// A stored finding's row that holds the columns the index holds (the same names in each, so one macro
+/// implements it for all).
+pub trait IndexedColumns {
+    /// What the finding index holds of it.
+    fn indexed_row(&self) -> IndexedRow;
 }
 
-/// The index's view of a stored finding (a whole row or a listed one).
+macro_rules! indexed_columns {
+    ($($row:ty),+) => {$(
+        impl IndexedColumns for $row {
+            fn indexed_row(&self) -> IndexedRow {
+                IndexedRow {
+                    product_id: self.product_id,
+                    severity: self.severity,
+                    verified: self.verified,
+                    is_open: self.is_open,
+                    is_mitigated: self.is_mitigated,
+                    mitigated_at: self.mitigated_at,
+                    deadline: self.sla_deadline,
+                    approaching_at: self.sla_approaching_at,
+                }
+            }
+        }
+    )+};
+}
+
+indexed_columns!(finding::Model, finding::Listed, StoredRow);
+
+/// The index's view of a stored finding (a whole row, a listed one, or the index's own columns).
 #[must_use]
-pub fn indexed_row(row: &impl StoredSla) -> IndexedRow {
+pub fn indexed_row(row: &impl IndexedColumns) -> IndexedRow {
     row.indexed_row()
 }
 
@@ -280,7 +292,7 @@ async fn changes_since<C: ConnectionTrait>(
             .into_model::<StoredRow>()
             .all(conn)
             .await?;
-        now_stored.extend(rows.iter().map(|row| (row.id, row.indexed())));
+        now_stored.extend(rows.iter().map(|row| (row.id, row.indexed_row())));
     }
     Ok(Some(
         order
@@ -311,7 +323,7 @@ async fn load_whole<C: ConnectionTrait>(conn: &C) -> ServiceResult<FindingIndex>
         let Some(last) = rows.last() else { break };
         after = last.id;
         for row in &rows {
-            index.insert(row.id, &row.indexed());
+            index.insert(row.id, &row.indexed_row());
         }
     }
     Ok(index)

@@ -18,8 +18,7 @@ use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
-use crate::service::finding_index;
-use crate::service::finding_sla::StoredSla;
+use crate::service::finding_index::{self, IndexedColumns};
 use crate::service::page::{self, Page, PageRequest};
 use crate::service::{Actor, access, text_search};
 use crate::state::AppState;
@@ -160,7 +159,7 @@ async fn searched(
 /// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is
 /// left out rather than shown as matching), in id order. Read by id alone: with the filter's columns beside
 /// the ids SQLite may prefer their index and read every breached finding to return twenty.
-async fn rows_by_id<Row: PartialModelTrait + StoredSla + Send + Sync>(
+async fn rows_by_id<Row: PartialModelTrait + IndexedColumns + Send + Sync>(
     state: &AppState,
     query: &IndexQuery,
     text: Option<Condition>,

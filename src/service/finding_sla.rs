@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
-use crate::domain::finding_index::IndexedRow;
 use crate::domain::sla::{self, SECONDS_PER_DAY, SlaSchedule, SlaStart};
 use crate::domain::{FindingStatus, Severity, SlaPolicy};
 use crate::entity::finding;
@@ -57,12 +56,10 @@ pub trait StoredSla {
     fn status(&self) -> FindingStatus;
     /// The SLA columns.
     fn stored_schedule(&self) -> StoredSchedule;
-    /// What the finding index holds of it.
-    fn indexed_row(&self) -> IndexedRow;
 }
 
 macro_rules! stored_sla {
-    ($row:ty) => {
+    ($($row:ty),+) => {$(
         impl StoredSla for $row {
             fn status(&self) -> FindingStatus {
                 FindingStatus {
@@ -86,25 +83,11 @@ macro_rules! stored_sla {
                     approaching_at: self.sla_approaching_at,
                 }
             }
-
-            fn indexed_row(&self) -> IndexedRow {
-                IndexedRow {
-                    product_id: self.product_id,
-                    severity: self.severity,
-                    verified: self.verified,
-                    is_open: self.is_open,
-                    is_mitigated: self.is_mitigated,
-                    mitigated_at: self.mitigated_at,
-                    deadline: self.sla_deadline,
-                    approaching_at: self.sla_approaching_at,
-                }
-            }
         }
-    };
+    )+};
 }
 
-stored_sla!(finding::Model);
-stored_sla!(finding::Listed);
+stored_sla!(finding::Model, finding::Listed);
 
 /// Rows are shared with subscribers and kept answers behind an `Arc`.
 impl<Row: StoredSla> StoredSla for std::sync::Arc<Row> {
@@ -114,10 +97,6 @@ impl<Row: StoredSla> StoredSla for std::sync::Arc<Row> {
 
     fn stored_schedule(&self) -> StoredSchedule {
         self.as_ref().stored_schedule()
-    }
-
-    fn indexed_row(&self) -> IndexedRow {
-        self.as_ref().indexed_row()
     }
 }
 
