@@ -88,6 +88,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         finding_reads: Arc::default(),
         identities: Arc::default(),
         api_tokens: Arc::default(),
+        memberships: Arc::default(),
         catalog: Arc::default(),
         finding_index: Arc::default(),
         piece_sample: Arc::default(),

@@ -34,6 +34,8 @@ pub struct AppState {
     pub identities: Arc<crate::kept::Identities>,
     /// The user of each API token, kept the same way.
     pub api_tokens: Arc<crate::kept::ApiTokens>,
+    /// The products each member may view, kept the same way.
+    pub memberships: Arc<crate::kept::Memberships>,
     /// Product names and the site URL, kept until something other than a finding changes.
     pub catalog: Arc<crate::kept::Catalog>,
     /// Open findings and closed findings' counts in memory, brought up to date from the change log before

@@ -31,6 +31,9 @@ pub type Identities = ReadCache<Option<user::Model>>;
 /// The user of each API token, by the token's digest (`None`: unknown or revoked), kept the same way.
 pub type ApiTokens = ReadCache<Option<UserId>>;
 
+/// The products each member may view, by user id, kept the same way.
+pub type Memberships = ReadCache<Arc<Vec<ProductId>>>;
+
 /// What requests read beside the findings and that rarely changes, kept until a catalog change
 /// (`LiveBus::catalog_changes`) or `read_cache::MAX_AGE`.
 #[derive(Debug, Default)]

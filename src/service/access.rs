@@ -1,6 +1,7 @@
 //! Who is acting, and what they may see and do: superusers everything, members by their product role.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -8,6 +9,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::domain::{ProductId, ProductRole, UserId};
 use crate::entity::{product, product_member, user};
 use crate::error::{ServiceError, ServiceResult};
+use crate::kept::read_cache::Timed;
+use crate::state::AppState;
 
 /// The authenticated user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,25 @@ pub fn visible_products(actor: &Actor, product_column: impl ColumnTrait) -> Opti
         .and_where(Expr::col(product_member::Column::UserId).eq(actor.user_id))
         .to_owned();
     Some(product_column.in_subquery(member_of))
+}
+
+/// `visible_product_ids` for a request: a member's products are kept between requests until a membership
+/// or user change is announced or a change noted (`LiveBus::catalog_changes`: adding, changing and removing
+/// a membership all do), or `read_cache::MAX_AGE` passes.
+pub async fn kept_visible_product_ids(state: &AppState, actor: &Actor) -> ServiceResult<Option<Vec<ProductId>>> {
+    if actor.is_superuser {
+        return Ok(None);
+    }
+    let generation = state.live.catalog_changes();
+    let now = state.clock.now().timestamp();
+    let ids = state
+        .memberships
+        .get_or_compute(actor.user_id.to_string(), generation, now, || async {
+            let ids = visible_product_ids(&state.db, actor).await?.unwrap_or_default();
+            Ok(Timed { value: Arc::new(ids), valid_until: None })
+        })
+        .await?;
+    Ok(Some(ids.as_ref().clone()))
 }
 
 /// The ids of the products the actor may view (`None`: all of them).

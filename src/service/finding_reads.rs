@@ -115,7 +115,7 @@ async fn indexed(
     } else {
         None
     };
-    let visible = access::visible_product_ids(&state.db, actor).await?;
+    let visible = access::kept_visible_product_ids(state, actor).await?;
     let Some(query) = rest.index_query(visible.as_deref()) else {
         return Ok(None);
     };
@@ -402,7 +402,7 @@ async fn indexed_summary(
     // A product asked for was checked by `sla_summary` (`access::product_role`): no membership read then.
     let visible = match product_id {
         Some(_) => None,
-        None => access::visible_product_ids(&state.db, actor).await?,
+        None => access::kept_visible_product_ids(state, actor).await?,
     };
     let products = finding_filter::looked_at(product_id, visible.as_deref());
     finding_index::read(state, |index| index.summary(products.as_deref(), now.timestamp())).await

@@ -205,3 +205,37 @@ async fn a_batch_is_refused_whole_when_any_of_its_products_is_not_the_writers() 
     assert_eq!(created.data()["createFindings"].as_array().map(Vec::len), Some(2));
     assert_eq!(app.admin(count, json!({})).await.data()["findings"]["totalCount"], 3);
 }
+
+/// A member's products are kept between requests while findings are written, and a membership added or
+/// removed shows in the member's next read at once (finding lists, counts and summaries).
+#[tokio::test]
+async fn a_membership_added_or_removed_shows_in_the_next_read() {
+    let app = spawn_app().await;
+    let (first, second) = (app.product("First").await, app.product("Second").await);
+    for product in [&first, &second] {
+        app.finding(json!({ "productId": product, "title": "open", "severity": "HIGH" })).await;
+    }
+    let (user_id, token) = app.user("otto").await;
+    let read = || async {
+        let read = app
+            .gql(Some(&token), "{ findings { totalCount nodes { product { name } } } slaSummary { count } }", json!({}))
+            .await;
+        let names: Vec<String> = read.data()["findings"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["product"]["name"].as_str().expect("name").to_owned())
+            .collect();
+        let summed: u64 =
+            read.data()["slaSummary"].as_array().expect("rows").iter().filter_map(|r| r["count"].as_u64()).sum();
+        (read.data()["findings"]["totalCount"].as_u64().expect("count"), names, summed)
+    };
+    assert_eq!(read().await, (0, vec![], 0), "no membership yet");
+    let membership = app.add_member(&first, &user_id, "READER").await;
+    assert_eq!(read().await, (1, vec!["First".to_owned()], 1));
+    app.finding(json!({ "productId": second, "title": "another", "severity": "LOW" })).await;
+    app.add_member(&second, &user_id, "READER").await;
+    assert_eq!(read().await.0, 3, "both products, a finding's change in between");
+    app.admin("mutation($id: ID!) { removeProductMember(id: $id) { id } }", json!({ "id": membership })).await.data();
+    assert_eq!(read().await, (2, vec!["Second".to_owned(), "Second".to_owned()], 2), "the first is gone at once");
+}
