@@ -35,10 +35,11 @@ pub async fn list(
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
     kept_answer(state, &state.finding_reads.pages, key, filter, now, || async {
-        if let Some(page) = indexed_page(state, actor, filter, request, now).await? {
+        let mut narrowed = text_search::narrowing(state, filter).await?;
+        if let Some(page) = indexed_page(state, actor, filter, narrowed.as_mut(), request, now).await? {
             return Ok(page.map(Arc::new));
         }
-        let (select, _turn) = visible_matching(state, actor, filter, now).await?;
+        let (select, _turn) = visible_matching(state, actor, filter, narrowed.as_ref(), now).await?;
         let page =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
         Ok(page.map(Arc::new))
@@ -53,6 +54,7 @@ async fn indexed_page(
     state: &AppState,
     actor: &Actor,
     filter: &FindingFilter,
+    narrowed: Option<&mut text_search::Narrowed>,
     request: PageRequest,
     now: DateTime<Utc>,
 ) -> ServiceResult<Option<Page<finding::Model>>> {
@@ -65,7 +67,8 @@ async fn indexed_page(
         from_end,
     };
     let Some(Indexed { total_count, page: ids, query, text }) =
-        indexed(state, actor, filter, now, request.parts.total_count, request.parts.items.then_some(window)).await?
+        indexed(state, actor, filter, narrowed, now, request.parts.total_count, request.parts.items.then_some(window))
+            .await?
     else {
         return Ok(None);
     };
@@ -96,6 +99,7 @@ async fn indexed(
     state: &AppState,
     actor: &Actor,
     filter: &FindingFilter,
+    narrowed: Option<&mut text_search::Narrowed>,
     now: DateTime<Utc>,
     count: bool,
     window: Option<Window>,
@@ -108,7 +112,8 @@ async fn indexed(
         return Ok(None);
     }
     let candidates = if searching {
-        let Some(ids) = text_search::candidates(state, filter).await? else {
+        let Some(narrowed) = narrowed else { return Ok(None) };
+        let Some(ids) = text_search::candidates(state, narrowed).await? else {
             return Ok(None);
         };
         Some(ids)
@@ -202,6 +207,7 @@ async fn visible_matching(
     state: &AppState,
     actor: &Actor,
     filter: &FindingFilter,
+    narrowed: Option<&text_search::Narrowed>,
     now: DateTime<Utc>,
 ) -> ServiceResult<(sea_orm::Select<finding::Entity>, Option<tokio::sync::OwnedSemaphorePermit>)> {
     let mut matching = filter.condition(now);
@@ -209,10 +215,10 @@ async fn visible_matching(
         matching = matching.add(visible);
     }
     let select = finding::Entity::find();
-    Ok(match text_search::narrowing(state, filter).await? {
+    Ok(match narrowed {
         Some(narrowed) => {
             let turn = if narrowed.few { None } else { Some(scan_turn(state).await?) };
-            (select.filter(narrowed.condition).filter(text_search::tested_on_each(matching)), turn)
+            (select.filter(narrowed.condition()).filter(text_search::tested_on_each(matching)), turn)
         }
         None => (select.filter(matching), Some(scan_turn(state).await?)),
     })
@@ -287,12 +293,13 @@ pub async fn slice(
             size: usize::try_from(limit).unwrap_or(usize::MAX),
             ..Window::default()
         };
+        let mut narrowed = text_search::narrowing(state, filter).await?;
         if let Some(Indexed { total_count, page: Some(page), query, text }) =
-            indexed(state, actor, filter, now, true, Some(window)).await?
+            indexed(state, actor, filter, narrowed.as_mut(), now, true, Some(window)).await?
         {
             return Ok((total_count, rows_by_id(state, &query, text, now, page.ids).await?));
         }
-        let (select, _turn) = visible_matching(state, actor, filter, now).await?;
+        let (select, _turn) = visible_matching(state, actor, filter, narrowed.as_ref(), now).await?;
         let count = select.clone().count(&state.db).await?;
         let rows = if offset >= count {
             Vec::new()
@@ -347,7 +354,7 @@ async fn count_by_severity_and_state(
         return Ok(Timed { value: Arc::new(summary_rows(&summary.counts)), valid_until: summary.next_change });
     }
     let filter = FindingFilter { product_id, ..FindingFilter::default() };
-    let (select, _turn) = visible_matching(state, actor, &filter, now).await?;
+    let (select, _turn) = visible_matching(state, actor, &filter, None, now).await?;
     let at = now.timestamp();
     // `at` is an integer of ours, not input: safe to inline.
     let next = |column: &str| {

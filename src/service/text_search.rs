@@ -30,27 +30,31 @@ const STRETCH_FINDINGS: i64 = 40;
 /// 10,000 findings ran all at once, took both cores and starved the writers (BENCHMARKS "Text search").
 pub(crate) const TURNLESS_FINDINGS: u64 = 5_000;
 
-/// A text search narrowed by the trigram index.
+/// A text search narrowed by the trigram index: worked out once per read, and told what the index's answer
+/// turned out to be when it was read (`candidates`).
 pub(crate) struct Narrowed {
-    /// The findings the index names (every one that holds the search text, and perhaps some that do not).
-    pub condition: SimpleExpr,
-    /// The sample expects at most `TURNLESS_FINDINGS` of them.
+    question: IndexQuestion,
+    /// At most `TURNLESS_FINDINGS` findings are expected (by the sample), or were named (by the index).
     pub few: bool,
+}
+
+impl Narrowed {
+    /// The findings the index names (every one that holds the search text, and perhaps some that do not).
+    pub(crate) fn condition(&self) -> SimpleExpr {
+        let named = Query::select()
+            .expr(Expr::cust("rowid"))
+            .from(Alias::new("finding_text"))
+            .and_where(Expr::cust_with_values("finding_text MATCH ?", [self.question.match_expression.clone()]))
+            .to_owned();
+        finding::Column::Id.in_subquery(named)
+    }
 }
 
 /// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`question`).
 pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Narrowed>> {
-    let Some(question) = question(state, filter).await? else {
-        return Ok(None);
-    };
-    let named = Query::select()
-        .expr(Expr::cust("rowid"))
-        .from(Alias::new("finding_text"))
-        .and_where(Expr::cust_with_values("finding_text MATCH ?", [question.match_expression]))
-        .to_owned();
-    Ok(Some(Narrowed {
-        condition: finding::Column::Id.in_subquery(named),
-        few: question.expected_findings <= TURNLESS_FINDINGS,
+    Ok(question(state, filter).await?.map(|question| {
+        let few = question.expected_findings <= TURNLESS_FINDINGS;
+        Narrowed { question, few }
     }))
 }
 
@@ -74,13 +78,11 @@ const MOST_CANDIDATES: usize = 50_000;
 /// How many candidates one statement checks the text of.
 const CHECKED_AT_ONCE: usize = 1_000;
 
-/// The findings the trigram index names for `filter`'s search, in id order (`None`: not narrowed, or more
-/// than `MOST_CANDIDATES`). Some may not hold the text: `holding_text` says.
-pub(crate) async fn candidates(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Vec<FindingId>>> {
-    let Some(question) = question(state, filter).await? else {
-        return Ok(None);
-    };
-    if question.expected_findings > MOST_CANDIDATES as u64 {
+/// The findings the trigram index names for a narrowed search, in id order (`None`: more than
+/// `MOST_CANDIDATES`, expected or found; a search the sample misjudged is then no longer `few`, so the SQL
+/// read that answers it instead waits for a scan turn). Some may not hold the text: `holding_text` says.
+pub(crate) async fn candidates(state: &AppState, narrowed: &mut Narrowed) -> ServiceResult<Option<Vec<FindingId>>> {
+    if narrowed.question.expected_findings > MOST_CANDIDATES as u64 {
         return Ok(None);
     }
     let limit = MOST_CANDIDATES + 1;
@@ -89,10 +91,11 @@ pub(crate) async fn candidates(state: &AppState, filter: &FindingFilter) -> Serv
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
             format!("SELECT rowid AS id FROM finding_text WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit}"),
-            [question.match_expression.into()],
+            [narrowed.question.match_expression.clone().into()],
         ))
         .await?;
     if rows.len() > MOST_CANDIDATES {
+        narrowed.few = false;
         return Ok(None);
     }
     let ids = rows.iter().map(|row| row.try_get::<i32>("", "id").map(FindingId::new)).collect::<Result<_, _>>()?;
