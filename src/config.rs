@@ -89,7 +89,10 @@ pub struct SqliteMemory {
 
 impl Default for SqliteMemory {
     fn default() -> Self {
-        Self { cache_mib: 4, mmap_mib: 0 }
+        // 1 MiB a connection: at a million findings under the varied bench a larger cache bought no speed
+        // (the finding index answers the open-finding reads; the rest are pages the kernel's cache holds)
+        // and cost 3 MiB of the server's memory per connection (BENCHMARKS.md, "Memory: the page cache").
+        Self { cache_mib: 1, mmap_mib: 0 }
     }
 }
 

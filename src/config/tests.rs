@@ -61,7 +61,7 @@ fn sqlite_memory_is_set_from_the_file_and_the_environment() {
     let file = "sqlite_cache_mib = 16\nsqlite_mmap_mib = 256\n";
     let config = Config::from_sources(Some(file), env_of(&[("SLAWATCH_SQLITE_MMAP_MIB", "0")])).expect("valid");
     assert_eq!(config.sqlite_memory, SqliteMemory { cache_mib: 16, mmap_mib: 0 });
-    assert_eq!(Config::default().sqlite_memory, SqliteMemory { cache_mib: 4, mmap_mib: 0 });
+    assert_eq!(Config::default().sqlite_memory, SqliteMemory { cache_mib: 1, mmap_mib: 0 });
 }
 
 #[test]

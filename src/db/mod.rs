@@ -18,7 +18,7 @@ pub const POSTGRES_CONNECTIONS: u32 = 16;
 /// id lists of varied lengths are each a statement of their own, so the default kept a hundred per
 /// connection: 35–42 MiB of the server's memory at a million findings under the varied bench, for no speed
 /// that bench could measure (BENCHMARKS.md, "Memory: prepared statements").
-const STATEMENTS_KEPT: usize = 32;
+const STATEMENTS_KEPT: usize = 16;
 
 /// How many finding reads SQL may scan for at once (`service::finding_reads`) unless
 /// `SLAWATCH_CONCURRENT_SCANS` says. On SQLite the scan runs on this machine's cores: half of them (at least
@@ -48,8 +48,8 @@ pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                // Negative: a size in KiB. With the defaults SQLite holds at most 32 MiB of pages (BENCHMARKS.md,
-                // "Memory"); pages not cached are read from the kernel's page cache.
+                // Negative: a size in KiB. With the defaults SQLite holds at most 8 MiB of pages (BENCHMARKS.md,
+                // "Memory: the page cache"); pages not cached are read from the kernel's page cache.
                 .pragma("cache_size", format!("-{}", u64::from(memory.cache_mib) * 1024))
                 .pragma("mmap_size", (u64::from(memory.mmap_mib) << 20).to_string())
                 // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
