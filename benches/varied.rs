@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench varied`; the data set is the `server` bench's (`BENCH_SQLITE_FILE`, `BENCH_REUSE=1`,
 //! `BENCH_DATABASE_URL` as there). `BENCH_SECONDS` per measurement (default 10), `BENCH_MODES=index,sql`,
-//! `BENCH_ONLY=<words>` to run only the measurements whose names contain one of them.
+//! `BENCH_ONLY=<words>` to run only the measurements whose names contain one of them,
+//! `BENCH_SLA_STARTED_WITHIN_HOURS` how far back the written findings' SLAs started (default 2,880).
 
 #![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
 
@@ -58,6 +59,12 @@ async fn main() -> BenchResult<()> {
     Ok(())
 }
 
+/// How far back the written findings' SLAs started, at random (`BENCH_SLA_STARTED_WITHIN_HOURS`, default
+/// 120 days, so each lands at a random place among the data set's deadlines; 0: now, as a scan import's).
+fn sla_started_within_hours() -> u64 {
+    support::env_number("BENCH_SLA_STARTED_WITHIN_HOURS", 24 * 120)
+}
+
 /// One server in `mode` (`index` or `sql`): each varied request at concurrency 1 and 32 under the writes.
 async fn measure_mode(
     database_url: &str,
@@ -81,7 +88,7 @@ async fn measure_mode(
     server.graphql(&admin, "{ findings(filter: {outsideSla: true}) { totalCount } }").await?;
     println!("{mode}: first outsideSla count {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
 
-    let writing = Writer::start(&server, &admin, &products, writes_per_second, 24 * 120);
+    let writing = Writer::start(&server, &admin, &products, writes_per_second, sla_started_within_hours());
     let draws = Draws::new(0x5EED);
     let products = Arc::new(products);
     let requests: Vec<(&str, MakeRequest)> = vec![
