@@ -14,7 +14,7 @@ use sea_orm::{
 use crate::domain::FindingId;
 use crate::domain::trigrams::{IndexQuestion, PieceSample};
 use crate::entity::finding;
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::kept::piece_sample::Sampled;
 use crate::service::finding_filter::FindingFilter;
 use crate::state::AppState;
@@ -86,20 +86,38 @@ pub(crate) async fn candidates(state: &AppState, narrowed: &mut Narrowed) -> Ser
         return Ok(None);
     }
     let limit = MOST_CANDIDATES + 1;
-    let rows = state
+    // One row with the ids joined, not a row an id: sqlx hands each row from its SQLite thread to the
+    // request's task, and for thousands of ids under load those hand-overs (and the thread switches they
+    // wake) cost more than the index's answer itself (BENCHMARKS.md, "Text search: the candidates in one row").
+    let row = state
         .db
-        .query_all_raw(Statement::from_sql_and_values(
+        .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            format!("SELECT rowid AS id FROM finding_text WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit}"),
+            format!(
+                "SELECT count(*) AS found, group_concat(id) AS ids FROM (SELECT rowid AS id FROM finding_text \
+                 WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit})"
+            ),
             [narrowed.question.match_expression.clone().into()],
         ))
         .await?;
-    if rows.len() > MOST_CANDIDATES {
+    let (found, joined) = match row {
+        Some(row) => (row.try_get::<i64>("", "found")?, row.try_get::<Option<String>>("", "ids")?),
+        None => (0, None),
+    };
+    if usize::try_from(found).map_or(true, |found| found > MOST_CANDIDATES) {
         narrowed.few = false;
         return Ok(None);
     }
-    let ids = rows.iter().map(|row| row.try_get::<i32>("", "id").map(FindingId::new)).collect::<Result<_, _>>()?;
+    let ids = joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?;
     Ok(Some(ids))
+}
+
+/// The ids of `group_concat` ("3,1,2"; "" for none), ascending: the aggregate keeps its subquery's order in
+/// SQLite as it is, but does not promise to.
+fn joined_ids(joined: &str) -> Result<Vec<FindingId>, std::num::ParseIntError> {
+    let mut ids = joined.split(',').filter(|id| !id.is_empty()).map(str::parse).collect::<Result<Vec<i32>, _>>()?;
+    ids.sort_unstable();
+    Ok(ids.into_iter().map(FindingId::new).collect())
 }
 
 /// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`
@@ -188,6 +206,14 @@ mod tests {
     use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
 
     use super::*;
+
+    #[test]
+    fn the_joined_candidates_are_read_back_in_id_order() {
+        assert_eq!(joined_ids(""), Ok(vec![]));
+        assert_eq!(joined_ids("7"), Ok(vec![FindingId::new(7)]));
+        assert_eq!(joined_ids("12,3,40"), Ok([3, 12, 40].map(FindingId::new).to_vec()));
+        assert!(joined_ids("3,x").is_err());
+    }
 
     #[test]
     fn a_condition_tested_on_each_finding_is_wrapped_whole_in_a_unary_plus() {
