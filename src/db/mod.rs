@@ -17,7 +17,8 @@ pub const POSTGRES_CONNECTIONS: u32 = 16;
 /// Prepared statements each SQLite connection keeps (sqlx's default is 100). Reads with varied filters and
 /// id lists of varied lengths are each a statement of their own, so the default kept a hundred per
 /// connection: 35–42 MiB of the server's memory at a million findings under the varied bench, for no speed
-/// that bench could measure (BENCHMARKS.md, "Memory: prepared statements").
+/// that bench could measure; 16 rather than 32 took ~10 MiB more off after that load (BENCHMARKS.md, "Memory:
+/// prepared statements" and "Memory: the page cache").
 const STATEMENTS_KEPT: usize = 16;
 
 /// How many finding reads SQL may scan for at once (`service::finding_reads`) unless

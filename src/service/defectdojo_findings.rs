@@ -18,7 +18,8 @@ use crate::entity::finding;
 use crate::error::ServiceResult;
 use crate::live::Signal;
 use crate::service::arrived_history::{self, Arrived};
-use crate::service::{finding_sla, findings};
+use crate::service::finding_sla::{self, StoredSla};
+use crate::service::findings;
 
 /// New rows per insert statement.
 const ROWS_AT_ONCE: usize = 200;
@@ -198,7 +199,7 @@ pub(crate) async fn write_page<C: sea_orm::ConnectionTrait>(
         let arrived = inserted.iter().filter(|f| f.is_open).map(|f| Arrived {
             id: f.id,
             cycle: f.sla_cycle,
-            schedule: finding_sla::StoredSchedule::of(f),
+            schedule: f.stored_schedule(),
         });
         arrived_history::quiet(conn, arrived, policy, now, placement.post_breach).await?;
     }

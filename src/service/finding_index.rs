@@ -209,12 +209,6 @@ macro_rules! indexed_columns {
 
 indexed_columns!(finding::Model, finding::Listed, StoredRow);
 
-/// The index's view of a stored finding (a whole row, a listed one, or the index's own columns).
-#[must_use]
-pub fn indexed_row(row: &impl IndexedColumns) -> IndexedRow {
-    row.indexed_row()
-}
-
 /// One row of the change log: the finding and, for an update or a deletion, what it was.
 #[derive(Debug, FromQueryResult)]
 struct LoggedChange {

@@ -183,7 +183,7 @@ async fn rows_by_id<Row: PartialModelTrait + IndexedColumns + Send + Sync>(
         .all(&state.db)
         .await?;
     let at = now.timestamp();
-    Ok(rows.into_iter().filter(|row| query.admits_row(&finding_index::indexed_row(row), at)).collect())
+    Ok(rows.into_iter().filter(|row| query.admits_row(&row.indexed_row(), at)).collect())
 }
 
 /// A turn to ask SQL for findings the index cannot answer (`AppState::sql_scans`), held until the answer is

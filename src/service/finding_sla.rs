@@ -89,17 +89,6 @@ macro_rules! stored_sla {
 
 stored_sla!(finding::Model, finding::Listed);
 
-/// Rows are shared with subscribers and kept answers behind an `Arc`.
-impl<Row: StoredSla> StoredSla for std::sync::Arc<Row> {
-    fn status(&self) -> FindingStatus {
-        self.as_ref().status()
-    }
-
-    fn stored_schedule(&self) -> StoredSchedule {
-        self.as_ref().stored_schedule()
-    }
-}
-
 /// The lifecycle flags of a stored finding.
 #[must_use]
 pub fn status(row: &impl StoredSla) -> FindingStatus {
@@ -129,12 +118,6 @@ pub struct StoredSchedule {
 }
 
 impl StoredSchedule {
-    /// The columns of a stored row.
-    #[must_use]
-    pub fn of(row: &impl StoredSla) -> Self {
-        row.stored_schedule()
-    }
-
     /// The schedule the columns hold; `None` without an SLA.
     #[must_use]
     pub fn read(self) -> Option<SlaSchedule> {

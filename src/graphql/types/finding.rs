@@ -67,7 +67,7 @@ impl Finding {
     }
     /// DefectDojo's `sla_days_remaining`: 0 on the expiration day, negative after; frozen once mitigated.
     async fn sla_days_remaining(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
-        Ok(finding_sla::days_remaining(&self.0, Self::now(ctx)?))
+        Ok(finding_sla::days_remaining(self.0.as_ref(), Self::now(ctx)?))
     }
     /// Seconds until the deadline (negative past it); frozen at mitigation.
     async fn sla_remaining_seconds(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
@@ -76,13 +76,13 @@ impl Finding {
         Ok(Some(deadline - reference))
     }
     async fn sla_state(&self, ctx: &Context<'_>) -> Result<SlaState> {
-        let schedule = finding_sla::schedule(&self.0);
-        Ok(sla::state(schedule.as_ref(), &finding_sla::status(&self.0), Self::now(ctx)?).into())
+        let schedule = finding_sla::schedule(self.0.as_ref());
+        Ok(sla::state(schedule.as_ref(), &finding_sla::status(self.0.as_ref()), Self::now(ctx)?).into())
     }
     /// Open and at or past the deadline (DefectDojo's `outside_of_sla`).
     async fn outside_sla(&self, ctx: &Context<'_>) -> Result<bool> {
-        let schedule = finding_sla::schedule(&self.0);
-        Ok(sla::is_outside_sla(schedule.as_ref(), &finding_sla::status(&self.0), Self::now(ctx)?))
+        let schedule = finding_sla::schedule(self.0.as_ref());
+        Ok(sla::is_outside_sla(schedule.as_ref(), &finding_sla::status(self.0.as_ref()), Self::now(ctx)?))
     }
     /// When the first notification threshold is (or was) crossed.
     async fn sla_approaching_at(&self) -> Option<DateTime<Utc>> {
