@@ -24,6 +24,7 @@ mod m20261203_000018_defectdojo_sources;
 mod m20261203_000019_finding_changes;
 mod m20261203_000020_sla_profile_changes;
 mod m20261204_000021_finding_text;
+mod m20261205_000022_finding_changes_postgres;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_finding_changes::Migration),
             Box::new(m20261203_000020_sla_profile_changes::Migration),
             Box::new(m20261204_000021_finding_text::Migration),
+            Box::new(m20261205_000022_finding_changes_postgres::Migration),
         ]
     }
 }

@@ -6,11 +6,20 @@ use std::time::Instant;
 
 use crate::domain::finding_index::FindingIndex;
 
-/// The index as of change-log row `watermark`.
+/// The index as of `position` in the change log.
 #[derive(Debug)]
 pub struct Loaded {
     pub index: FindingIndex,
-    pub watermark: i64,
+    pub position: LogPosition,
+}
+
+/// How far into the database's change log a reader has read (`service::finding_changes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogPosition {
+    /// SQLite: the last row read (rows are numbered without gaps in commit order).
+    Row(i64),
+    /// PostgreSQL: the snapshot read in (`pg_current_snapshot()` as text): every row it did not see is unread.
+    Snapshot(String),
 }
 
 /// The index (`None` until loaded, and again while a reload runs), one catch-up and one load at a time.

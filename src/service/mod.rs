@@ -16,6 +16,7 @@ pub mod deliveries;
 pub mod demo;
 pub mod engagements;
 pub mod events;
+pub mod finding_changes;
 pub mod finding_counts;
 pub mod finding_filter;
 pub mod finding_index;

@@ -32,9 +32,6 @@ struct World {
 #[tokio::test]
 async fn the_finding_index_answers_as_sql_does_under_random_writes_and_clock_moves() {
     let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
-    if app.state.config.is_postgres() {
-        return; // PostgreSQL has no finding index: both sides would be the same SQL.
-    }
     let products = vec![app.product("Index A").await, app.product("Index B").await, app.product("Index C").await];
     let (member_id, _) = app.user("index-member").await;
     for product in [&products[0], &products[2]] {
@@ -240,9 +237,6 @@ impl World {
 async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() {
     use sea_orm::ConnectionTrait;
     let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
-    if app.state.config.is_postgres() {
-        return;
-    }
     let product = app.product("Pruned").await;
     let breached = || {
         json!({ "productId": product, "title": "Old", "severity": "CRITICAL",
@@ -257,8 +251,15 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     assert_eq!(count().await, 1);
     app.finding(breached()).await;
     app.finding(breached()).await;
-    // As `finding_index::prune` does to rows far behind the head, here before the index read them.
-    app.state.db.execute_unprepared("DELETE FROM finding_changes").await.expect("pruned");
+    // As `finding_index::prune` does to rows far behind the head, here before the index read them (PostgreSQL's
+    // prune notes the newest transaction it pruned a row of, which is how a reader knows).
+    let prune = if app.state.config.is_postgres() {
+        "WITH gone AS (DELETE FROM finding_changes RETURNING xid) \
+         UPDATE finding_changes_pruned SET newest_xid = (SELECT max(xid) FROM gone)"
+    } else {
+        "DELETE FROM finding_changes"
+    };
+    app.state.db.execute_unprepared(prune).await.expect("pruned");
     app.finding(breached()).await;
     assert_eq!(count().await, 4, "SQL answers while the index, noticing rows it never read, loads again");
     slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded again");
@@ -269,6 +270,37 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     assert_eq!(from_index, Some(4), "the index, loaded again in the background, holds every finding");
     let pruned = slawatch::service::finding_index::prune(&app.state.db).await.expect("prunes");
     assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
+}
+
+#[tokio::test]
+async fn a_write_that_commits_after_a_later_numbered_one_is_not_missed() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
+    if !app.state.config.is_postgres() {
+        return; // SQLite writes one transaction at a time: its log's numbers are its commit order.
+    }
+    let product = app.product("Commit order").await;
+    let new_finding = |title: &str| json!({ "productId": product, "title": title, "severity": "HIGH" });
+    let first = app.finding(new_finding("First")).await["id"].as_str().expect("id").to_owned();
+    let second = app.finding(new_finding("Second")).await["id"].as_str().expect("id").to_owned();
+    let outside_sla = || async {
+        let answer = app.admin("{ findings(filter: {outsideSla: true}) { totalCount } }", json!({})).await;
+        answer.data()["findings"]["totalCount"].as_u64().expect("a count")
+    };
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded");
+    assert_eq!(outside_sla().await, 0);
+    let breach = |id: &str| format!("UPDATE findings SET sla_deadline = 1 WHERE id = {id}");
+    // The first transaction's change is logged first and commits last.
+    let earlier = app.state.db.begin().await.expect("a transaction");
+    earlier.execute_unprepared(&breach(&first)).await.expect("breached");
+    let later = app.state.db.begin().await.expect("another");
+    later.execute_unprepared(&breach(&second)).await.expect("breached");
+    later.commit().await.expect("committed");
+    assert_eq!(outside_sla().await, 1, "the later-numbered change, committed");
+    earlier.commit().await.expect("committed");
+    assert_eq!(outside_sla().await, 2, "the earlier-numbered change, committed after the index read past it");
+    let loaded = slawatch::service::finding_index::read(&app.state, |_| ()).await.expect("read");
+    assert_eq!(loaded, Some(()), "the index answered, not SQL");
 }
 
 #[tokio::test]

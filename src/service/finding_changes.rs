@@ -1,0 +1,300 @@
+//! What the in-memory finding index (`service::finding_index`) reads from the database: every finding's indexed
+//! columns in one snapshot (a load), and the finding change log (`finding_changes`, written by triggers:
+//! migrations 19 and 22) with the changed findings' rows as they are now (a catch-up). SQLite numbers the log's
+//! rows without gaps in commit order (one writer at a time, a rolled-back transaction gives its numbers back),
+//! so a position in it is a row number. PostgreSQL commits in another order than it numbers, so a position is
+//! the snapshot last read in, and what follows it is every row that snapshot did not see.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+};
+
+use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
+use crate::domain::{FindingId, ProductId, Severity};
+use crate::entity::finding;
+use crate::error::ServiceResult;
+use crate::kept::finding_index::LogPosition;
+use crate::service::finding_index::{IndexedColumns, indexed_columns};
+
+/// Change-log rows kept behind its newest (`prune`); a reader further behind loads the index whole.
+pub const LOG_KEPT: i64 = 100_000;
+
+/// Findings a whole load reads at once (a few MiB).
+const LOAD_CHUNK: u64 = 20_000;
+
+/// Findings read by id at once.
+const IDS_PER_QUERY: usize = 1_000;
+
+/// The logged columns, in the order both backends' queries read them.
+const LOGGED_COLUMNS: &str =
+    "finding_id, old_product_id, old_severity, old_is_open, old_is_mitigated, old_mitigated_at, old_sla_deadline";
+
+/// One row of the change log: the finding and, for an update or a deletion, what it was.
+#[derive(Debug, FromQueryResult)]
+struct LoggedChange {
+    finding_id: FindingId,
+    old_product_id: Option<ProductId>,
+    old_severity: Option<Severity>,
+    old_is_open: Option<bool>,
+    old_is_mitigated: Option<bool>,
+    old_mitigated_at: Option<i64>,
+    old_sla_deadline: Option<i64>,
+}
+
+impl LoggedChange {
+    /// The row before the change, as far as removing it from the index needs (`None`: it was inserted).
+    fn before(&self) -> Option<IndexedRow> {
+        Some(IndexedRow {
+            product_id: self.old_product_id?,
+            severity: self.old_severity?,
+            verified: false,
+            is_open: self.old_is_open?,
+            is_mitigated: self.old_is_mitigated?,
+            mitigated_at: self.old_mitigated_at,
+            deadline: self.old_sla_deadline,
+            approaching_at: None,
+        })
+    }
+}
+
+/// A finding's columns the index reads (the names of `findings`' columns, as `IndexedColumns` wants them).
+#[derive(Debug, FromQueryResult)]
+struct StoredRow {
+    id: FindingId,
+    product_id: ProductId,
+    severity: Severity,
+    verified: bool,
+    is_open: bool,
+    is_mitigated: bool,
+    mitigated_at: Option<i64>,
+    sla_deadline: Option<i64>,
+    sla_approaching_at: Option<i64>,
+}
+
+indexed_columns!(StoredRow);
+
+fn selected_columns<E: EntityTrait>(select: sea_orm::Select<E>) -> sea_orm::Select<E> {
+    use finding::Column as C;
+    select.select_only().columns([
+        C::Id,
+        C::ProductId,
+        C::Severity,
+        C::Verified,
+        C::IsOpen,
+        C::IsMitigated,
+        C::MitigatedAt,
+        C::SlaDeadline,
+        C::SlaApproachingAt,
+    ])
+}
+
+/// Every finding in one snapshot, read in id order a chunk at a time (`LOAD_CHUNK` rows held at once): open
+/// ones whole, closed ones counted per product, severity and state (`IndexedRow::closed_state`, the definition
+/// catch-ups use too); and the log's position in that snapshot.
+pub async fn load_whole(db: &DatabaseConnection) -> ServiceResult<(FindingIndex, LogPosition)> {
+    let txn = begin_snapshot(db).await?;
+    let position = match txn.get_database_backend() {
+        DbBackend::Postgres => LogPosition::Snapshot(current_snapshot(&txn).await?),
+        _ => LogPosition::Row(newest_row(&txn).await?),
+    };
+    let mut index = FindingIndex::default();
+    let mut after = FindingId::new(0);
+    loop {
+        let rows = selected_columns(finding::Entity::find())
+            .filter(finding::Column::Id.gt(after))
+            .order_by_asc(finding::Column::Id)
+            .limit(LOAD_CHUNK)
+            .into_model::<StoredRow>()
+            .all(&txn)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for row in &rows {
+            index.insert(row.id, &row.indexed_row());
+        }
+    }
+    txn.commit().await?;
+    Ok((index, position))
+}
+
+/// A read-only transaction that reads one snapshot (SQLite's deferred transaction does; PostgreSQL's needs
+/// `REPEATABLE READ`).
+async fn begin_snapshot(db: &DatabaseConnection) -> ServiceResult<DatabaseTransaction> {
+    Ok(match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+        }
+        _ => db.begin().await?,
+    })
+}
+
+/// What changed after `since`, one change per finding (what it was before its first logged change and what
+/// it is now), as of an instant after this call began, and the log's position at that instant; `None` when
+/// some rows were pruned unread or there are more than `at_most` (the caller loads the index whole instead).
+pub async fn unread(
+    db: &DatabaseConnection,
+    since: &LogPosition,
+    at_most: i64,
+) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+    match since {
+        LogPosition::Row(row) => rows_after(db, *row, at_most).await,
+        LogPosition::Snapshot(snapshot) => unseen_by(db, snapshot, at_most).await,
+    }
+}
+
+/// SQLite: the rows numbered after `row`, which must all be there, and the findings they name, in one
+/// snapshot (none opened when nothing was written, the common case of a read).
+async fn rows_after(
+    db: &DatabaseConnection,
+    row: i64,
+    at_most: i64,
+) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+    if newest_row(db).await? == row {
+        return Ok(Some((Vec::new(), LogPosition::Row(row))));
+    }
+    let txn = db.begin().await?;
+    let newest = newest_row(&txn).await?;
+    if newest - row > at_most {
+        return Ok(None);
+    }
+    let sql = format!("SELECT {LOGGED_COLUMNS} FROM finding_changes WHERE seq > ? AND seq <= ? ORDER BY seq");
+    let logged = LoggedChange::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        sql,
+        [row.into(), newest.into()],
+    ))
+    .all(&txn)
+    .await?;
+    if i64::try_from(logged.len()).ok() != Some(newest - row) {
+        return Ok(None);
+    }
+    let ids = first_seen_order(&logged);
+    let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(ids.len());
+    for ids in ids.chunks(IDS_PER_QUERY) {
+        let rows = selected_columns(finding::Entity::find())
+            .filter(finding::Column::Id.is_in(ids.iter().copied()))
+            .into_model::<StoredRow>()
+            .all(&txn)
+            .await?;
+        now_stored.extend(rows.iter().map(|row| (row.id, row.indexed_row())));
+    }
+    txn.commit().await?;
+    Ok(Some((one_per_finding(&logged, &now_stored), LogPosition::Row(newest))))
+}
+
+/// A row `$1`'s snapshot did not see: written by a transaction that had not committed when it was taken (a
+/// transaction older than its `xmin` had ended, so only the rows from there on are looked at, by index).
+const UNSEEN: &str = "xid >= pg_snapshot_xmin(CAST($1 AS pg_snapshot)) \
+                      AND NOT pg_visible_in_snapshot(xid, CAST($1 AS pg_snapshot))";
+
+/// Whether a row pruned from the log may not have been seen by snapshot `$1` (its transaction was not older
+/// than every one the snapshot saw running); also when the note of pruned rows is missing.
+const PRUNED_UNSEEN: &str = "COALESCE((SELECT newest_xid FROM finding_changes_pruned) \
+                             >= pg_snapshot_xmin(CAST($1 AS pg_snapshot)), true)";
+
+/// PostgreSQL: the rows `snapshot` did not see, each with its finding's row, and the statement's own snapshot
+/// (`pg_current_snapshot()` is the snapshot the statement reads in), all in one statement. For one finding
+/// the rows' order is the order of its writes: a transaction that writes a finding holds its row until it
+/// commits, so the next writer's trigger numbers its log row later.
+async fn unseen_by(
+    db: &DatabaseConnection,
+    snapshot: &str,
+    at_most: i64,
+) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+    let sql = format!(
+        "SELECT head.now, head.gap, c.{logged_from_c}, f.id, f.product_id, f.severity, f.verified, f.is_open, \
+         f.is_mitigated, f.mitigated_at, f.sla_deadline, f.sla_approaching_at \
+         FROM (SELECT CAST(pg_current_snapshot() AS text) AS now, {PRUNED_UNSEEN} AS gap) AS head \
+         LEFT JOIN LATERAL (SELECT seq, {LOGGED_COLUMNS} FROM finding_changes \
+             WHERE NOT head.gap AND {UNSEEN} ORDER BY seq LIMIT $2) AS c ON true \
+         LEFT JOIN findings AS f ON f.id = c.finding_id ORDER BY c.seq",
+        logged_from_c = LOGGED_COLUMNS.replace(", ", ", c.")
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [snapshot.into(), (at_most + 1).into()],
+        ))
+        .await?;
+    let Some(head) = rows.first() else { return Ok(None) };
+    let (now, gap): (String, bool) = (head.try_get("", "now")?, head.try_get("", "gap")?);
+    if gap || i64::try_from(rows.len()).is_ok_and(|n| n > at_most) {
+        return Ok(None);
+    }
+    let mut logged = Vec::with_capacity(rows.len());
+    let mut now_stored = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let Some(change) = LoggedChange::from_query_result_optional(row, "")? else { continue };
+        if let Some(stored) = StoredRow::from_query_result_optional(row, "")? {
+            now_stored.insert(stored.id, stored.indexed_row());
+        }
+        logged.push(change);
+    }
+    Ok(Some((one_per_finding(&logged, &now_stored), LogPosition::Snapshot(now))))
+}
+
+/// The findings `logged` names, each once, in the order of their first change.
+fn first_seen_order(logged: &[LoggedChange]) -> Vec<FindingId> {
+    let mut seen = std::collections::HashSet::with_capacity(logged.len());
+    logged.iter().map(|change| change.finding_id).filter(|id| seen.insert(*id)).collect()
+}
+
+/// One change per finding `logged` names: what it was before its first change there and what it is now
+/// (`now_stored`; absent: deleted).
+fn one_per_finding(logged: &[LoggedChange], now_stored: &HashMap<FindingId, IndexedRow>) -> Vec<IndexChange> {
+    let mut before: HashMap<FindingId, Option<IndexedRow>> = HashMap::with_capacity(logged.len());
+    for change in logged {
+        before.entry(change.finding_id).or_insert_with(|| change.before());
+    }
+    first_seen_order(logged)
+        .into_iter()
+        .map(|id| IndexChange { id, before: before.get(&id).copied().flatten(), after: now_stored.get(&id).copied() })
+        .collect()
+}
+
+/// SQLite: the number of the log's last row ever written (0 before the first).
+async fn newest_row<C: ConnectionTrait>(conn: &C) -> ServiceResult<i64> {
+    let sql = "SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes'";
+    let row = conn.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0))
+}
+
+/// PostgreSQL: the transaction's snapshot, as text (`xmin:xmax:in-progress ids`).
+async fn current_snapshot(txn: &DatabaseTransaction) -> ServiceResult<String> {
+    let sql = "SELECT CAST(pg_current_snapshot() AS text)";
+    let row = txn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+    Ok(row.map(|row| row.try_get_by_index::<String>(0)).transpose()?.unwrap_or_default())
+}
+
+/// Deletes log rows more than `LOG_KEPT` behind the newest. Returns how many. On PostgreSQL only rows every
+/// running transaction sees, noting the newest transaction id among them for readers to compare with
+/// (`finding_changes_pruned`).
+pub async fn prune(db: &DatabaseConnection) -> ServiceResult<u64> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let sql = format!(
+                "DELETE FROM finding_changes WHERE seq <= \
+                 (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {LOG_KEPT}"
+            );
+            Ok(db.execute_unprepared(&sql).await?.rows_affected())
+        }
+        DbBackend::Postgres => {
+            let sql = format!(
+                "WITH gone AS (DELETE FROM finding_changes \
+                     WHERE seq <= (SELECT max(seq) FROM finding_changes) - {LOG_KEPT} \
+                     AND xid < pg_snapshot_xmin(pg_current_snapshot()) RETURNING xid), \
+                 noted AS (UPDATE finding_changes_pruned \
+                     SET newest_xid = greatest(newest_xid, (SELECT max(xid) FROM gone)) \
+                     WHERE EXISTS (SELECT 1 FROM gone)) \
+                 SELECT count(*) FROM gone"
+            );
+            let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+            Ok(row.map(|row| row.try_get_by_index::<i64>(0)).transpose()?.map_or(0, i64::unsigned_abs))
+        }
+        _ => Ok(0),
+    }
+}
