@@ -2,7 +2,7 @@
 //! findings that hold the search's rarest three-character pieces, and the filter's `LIKE` decides among them,
 //! so a search answers what a `LIKE` over every finding answers while reading only those findings. Which
 //! pieces are rare comes from a sample of findings taken at most every ten minutes (`kept::piece_sample`).
-//! PostgreSQL has no such index and runs the `LIKE` alone.
+//! PostgreSQL runs the `LIKE` alone, which `pg_trgm`'s GIN indexes on the lowered columns answer (migration 23).
 
 use std::sync::Arc;
 

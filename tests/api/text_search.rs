@@ -199,3 +199,36 @@ async fn a_search_with_fts_syntax_is_plain_text_and_one_with_a_nul_is_refused() 
         assert!(refused.message().contains("search: must not contain NUL"), "{}", refused.message());
     }
 }
+
+#[tokio::test]
+async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
+    use sea_orm::{EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
+    use slawatch::entity::finding;
+    use slawatch::service::finding_filter::FindingFilter;
+    let app = spawn_app_without_scheduler(|_| {}).await;
+    if !app.state.config.is_postgres() {
+        return; // SQLite's trigram index is asked separately (the property test above).
+    }
+    let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
+    let condition = filter.search_condition().expect("a search condition");
+    let statement = finding::Entity::find().filter(condition).build(sea_orm::DbBackend::Postgres);
+    // A new database is small enough for a sequential scan to be cheaper: forbid it, so the plan shows whether
+    // the indexes' expressions are the ones the search writes (a drift would leave only the scan).
+    let txn = app.state.db.begin().await.expect("a transaction");
+    txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
+    let explained = txn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            format!("EXPLAIN {}", statement.sql),
+            statement.values.map(|values| values.0).unwrap_or_default(),
+        ))
+        .await
+        .expect("explained");
+    let plan: Vec<String> = explained.iter().map(|row| row.try_get_by_index::<String>(0).expect("a line")).collect();
+    for index in
+        ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"]
+    {
+        assert!(plan.iter().any(|line| line.contains(index)), "{index} unused:\n{}", plan.join("\n"));
+    }
+    txn.rollback().await.expect("rolled back");
+}

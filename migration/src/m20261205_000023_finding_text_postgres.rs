@@ -1,0 +1,58 @@
+//! A trigram index for finding searches on PostgreSQL, as migration 21 gives SQLite: `pg_trgm`'s GIN operator
+//! class on the three lowered columns a search's `LIKE` reads (title, description, external reference), so
+//! PostgreSQL finds the rows holding the text from the index instead of reading every finding. The search's
+//! SQL is unchanged (`lower(column) LIKE '%text%'`, the expressions indexed here). `pg_trgm` ships with
+//! PostgreSQL and is a trusted extension (the database's owner may create it); where it is not installed the
+//! migration creates nothing and searches read every finding, as before.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// The index per searched column (one each, so PostgreSQL ORs the three in a bitmap).
+const INDEXES: [(&str, &str); 3] = [
+    ("idx_findings_title_trigrams", "title"),
+    ("idx_findings_description_trigrams", "description"),
+    ("idx_findings_external_reference_trigrams", "external_reference"),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let db = manager.get_connection();
+        let available = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'",
+            ))
+            .await?
+            .is_some();
+        if !available {
+            return Ok(());
+        }
+        db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
+        for (name, column) in INDEXES {
+            db.execute_unprepared(&format!(
+                "CREATE INDEX IF NOT EXISTS {name} ON findings USING gin (lower({column}) gin_trgm_ops)"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let db = manager.get_connection();
+        for (name, _) in INDEXES {
+            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
+        }
+        // The extension stays: other schemas of the database may use it.
+        Ok(())
+    }
+}
