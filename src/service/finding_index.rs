@@ -122,6 +122,11 @@ async fn catch_up(state: &AppState, kept: &KeptFindingIndex) -> ServiceResult<Ca
         return Ok(CaughtUp::Dropped);
     };
     let unread = finding_changes::unread(&state.db, &position, REBUILD_AFTER).await?;
+    // Nothing new: the index stays as it is, and readers are not stopped for the write lock. (On PostgreSQL the
+    // older snapshot kept is as good: nothing it did not see had committed.)
+    if unread.as_ref().is_some_and(|(changes, _)| changes.is_empty()) {
+        return Ok(CaughtUp::Current);
+    }
     let mut loaded = kept.loaded.write().unwrap_or_else(PoisonError::into_inner);
     match (unread, loaded.as_mut()) {
         (Some((changes, now)), Some(current)) => {
