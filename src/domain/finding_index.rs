@@ -260,8 +260,9 @@ const FEW_PRODUCTS: usize = 16;
 pub struct FindingIndex {
     open: Vec<OpenFinding>,
     deadlines: Deadlines,
-    /// The open findings' ids per product, in id order (4 bytes each): pages of a few products.
-    by_product: HashMap<ProductId, Vec<FindingId>>,
+    /// The open findings per product, in id order (a copy of `open`'s entries, 32 bytes each): counts, pages and
+    /// summaries of a few products look at their findings alone, without a search of `open` per finding.
+    by_product: HashMap<ProductId, Vec<OpenFinding>>,
     /// Every finding with its product, in id order (8 bytes each): counts and pages of `Scope::All`.
     all: Vec<(FindingId, ProductId)>,
     closed: HashMap<(ProductId, Severity, SlaState), u64>,
@@ -279,7 +280,7 @@ impl FindingIndex {
     pub fn heap_bytes(&self) -> usize {
         self.open.capacity() * size_of::<OpenFinding>()
             + self.all.capacity() * size_of::<(FindingId, ProductId)>()
-            + self.by_product.values().map(|ids| ids.capacity() * size_of::<FindingId>()).sum::<usize>()
+            + self.by_product.values().map(|open| open.capacity() * size_of::<OpenFinding>()).sum::<usize>()
             + self.deadlines.heap_bytes()
     }
 
@@ -303,16 +304,16 @@ impl FindingIndex {
             self.untrack(&replaced);
         }
         self.deadlines.add(&finding);
-        upsert(self.by_product.entry(finding.product_id).or_default(), finding.id, |id| *id);
+        upsert(self.by_product.entry(finding.product_id).or_default(), finding, |f| f.id);
     }
 
     /// Forgets an open finding that left `open` in the per-group lists.
     fn untrack(&mut self, finding: &OpenFinding) {
         self.deadlines.remove(finding);
-        if let Some(ids) = self.by_product.get_mut(&finding.product_id)
-            && let Ok(at) = ids.binary_search(&finding.id)
+        if let Some(open) = self.by_product.get_mut(&finding.product_id)
+            && let Ok(at) = open.binary_search_by_key(&finding.id, |f| f.id)
         {
-            ids.remove(at);
+            open.remove(at);
         }
     }
 
@@ -321,11 +322,16 @@ impl FindingIndex {
         self.open.binary_search_by_key(&id, |f| f.id).ok().map(|at| &self.open[at])
     }
 
-    /// The ids of the open findings of `query`'s products, when it names few: a page or count then looks at
-    /// those products' findings only.
-    fn few_products<'a>(&'a self, query: &'a IndexQuery) -> Option<impl Iterator<Item = &'a [FindingId]> + 'a> {
-        let products = query.products.as_ref().filter(|products| products.len() <= FEW_PRODUCTS)?;
-        Some(products.iter().filter_map(|product| self.by_product.get(product).map(Vec::as_slice)))
+    /// The open findings of `query`'s products, when it names few: a page or count then looks at those
+    /// products' findings only.
+    fn few_products<'a>(&'a self, query: &'a IndexQuery) -> Option<impl Iterator<Item = &'a [OpenFinding]> + 'a> {
+        self.open_of_few(query.products.as_deref()?)
+    }
+
+    /// The open findings of each of `products`, when they are few.
+    fn open_of_few<'a>(&'a self, products: &'a [ProductId]) -> Option<impl Iterator<Item = &'a [OpenFinding]> + 'a> {
+        (products.len() <= FEW_PRODUCTS)
+            .then(|| products.iter().filter_map(|product| self.by_product.get(product).map(Vec::as_slice)))
     }
 
     /// Forgets finding `id` as it stood (`row`): the change log says what it was.
@@ -397,10 +403,7 @@ impl FindingIndex {
                 self.deadlines.count_breached(&compiled)
             }
             (Scope::Open(_), _) => match self.few_products(query) {
-                Some(lists) => lists
-                    .flat_map(|ids| ids.iter())
-                    .filter(|&&id| self.open_finding(id).is_some_and(|f| compiled.admits(f)))
-                    .count(),
+                Some(lists) => lists.flat_map(|open| open.iter()).filter(|f| compiled.admits(f)).count(),
                 None => self.open.iter().filter(|f| compiled.admits(f)).count(),
             },
         };
@@ -433,11 +436,11 @@ impl FindingIndex {
                     // Each product's first (or last) matches within the cursors, merged in id order.
                     let wanted = window.skip + window.size + 1;
                     let mut candidates = Vec::new();
-                    for ids in lists {
+                    for open in lists {
                         let matching = page_of(
-                            ids,
-                            |id| *id,
-                            |&id| self.open_finding(id).is_some_and(|f| compiled.admits(f)),
+                            open,
+                            |f| f.id,
+                            |f| compiled.admits(f),
                             &Window { skip: 0, size: wanted, ..*window },
                         );
                         candidates.extend(matching.ids);
@@ -458,13 +461,18 @@ impl FindingIndex {
         // Counted in an array first: a hash map entry per open finding was most of a summary's time.
         let mut open_counts = [[0_u64; SlaState::ALL.len()]; Severity::ALL.len()];
         let mut next_change = i64::MAX;
-        for finding in self.open.iter().filter(|f| looked_at(&f.product_id)) {
+        let mut tally = |finding: &OpenFinding| {
             open_counts[finding.severity as usize][finding.state(now) as usize] += 1;
             for at in [finding.deadline, finding.approaching_at] {
                 if at > now && at < next_change {
                     next_change = at;
                 }
             }
+        };
+        // A few products' own findings, else one pass over all of them.
+        match products.and_then(|products| self.open_of_few(products)) {
+            Some(lists) => lists.flatten().for_each(&mut tally),
+            None => self.open.iter().filter(|f| looked_at(&f.product_id)).for_each(&mut tally),
         }
         let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
         for severity in Severity::ALL {
