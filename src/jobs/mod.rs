@@ -81,7 +81,7 @@ pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     reports::delete_expired(state).await?;
     housekeeping::recover_webhooks(state).await?;
     crate::service::defectdojo_sync::run_due(state).await?;
-    crate::service::finding_index::prune(&state.db).await?;
+    crate::service::finding_changes::prune(&state.db).await?;
     let channels = crate::notify::Channels::from_state(state);
     while delivery::run_once(state, &channels).await? > 0 {}
     Ok(())

@@ -15,12 +15,12 @@ use sea_orm::{
 use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
 use crate::domain::{FindingId, ProductId, Severity};
 use crate::entity::finding;
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::kept::finding_index::LogPosition;
 use crate::service::finding_index::{IndexedColumns, indexed_columns};
 
 /// Change-log rows kept behind its newest (`prune`); a reader further behind loads the index whole.
-pub const LOG_KEPT: i64 = 100_000;
+const LOG_KEPT: i64 = 100_000;
 
 /// Findings a whole load reads at once (a few MiB).
 const LOAD_CHUNK: u64 = 20_000;
@@ -131,14 +131,20 @@ async fn begin_snapshot(db: &DatabaseConnection) -> ServiceResult<DatabaseTransa
     })
 }
 
-/// What changed after `since`, one change per finding (what it was before its first logged change and what
-/// it is now), as of an instant after this call began, and the log's position at that instant; `None` when
-/// some rows were pruned unread or there are more than `at_most` (the caller loads the index whole instead).
-pub async fn unread(
-    db: &DatabaseConnection,
-    since: &LogPosition,
-    at_most: i64,
-) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+/// What the log holds after a position, as of an instant after the question was asked (`unread`).
+#[derive(Debug)]
+pub enum Unread {
+    /// Nothing: the index is current as it stands.
+    Nothing,
+    /// One change per finding (what it was before its first logged change and what it is now), and the
+    /// position they bring the index to.
+    Changes(Vec<IndexChange>, LogPosition),
+    /// Some rows were pruned unread, or there are more than asked for: load the index whole instead.
+    TooFarBehind,
+}
+
+/// What was logged after `since`, at most `at_most` rows of it.
+pub async fn unread(db: &DatabaseConnection, since: &LogPosition, at_most: i64) -> ServiceResult<Unread> {
     match since {
         LogPosition::Row(row) => rows_after(db, *row, at_most).await,
         LogPosition::Snapshot(snapshot) => unseen_by(db, snapshot, at_most).await,
@@ -147,18 +153,14 @@ pub async fn unread(
 
 /// SQLite: the rows numbered after `row`, which must all be there, and the findings they name, in one
 /// snapshot (none opened when nothing was written, the common case of a read).
-async fn rows_after(
-    db: &DatabaseConnection,
-    row: i64,
-    at_most: i64,
-) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+async fn rows_after(db: &DatabaseConnection, row: i64, at_most: i64) -> ServiceResult<Unread> {
     if newest_row(db).await? == row {
-        return Ok(Some((Vec::new(), LogPosition::Row(row))));
+        return Ok(Unread::Nothing);
     }
     let txn = db.begin().await?;
     let newest = newest_row(&txn).await?;
     if newest - row > at_most {
-        return Ok(None);
+        return Ok(Unread::TooFarBehind);
     }
     let sql = format!("SELECT {LOGGED_COLUMNS} FROM finding_changes WHERE seq > ? AND seq <= ? ORDER BY seq");
     let logged = LoggedChange::find_by_statement(Statement::from_sql_and_values(
@@ -169,20 +171,20 @@ async fn rows_after(
     .all(&txn)
     .await?;
     if i64::try_from(logged.len()).ok() != Some(newest - row) {
-        return Ok(None);
+        return Ok(Unread::TooFarBehind);
     }
-    let ids = first_seen_order(&logged);
-    let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(ids.len());
-    for ids in ids.chunks(IDS_PER_QUERY) {
+    let firsts = firsts(&logged);
+    let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(firsts.len());
+    for chunk in firsts.chunks(IDS_PER_QUERY) {
         let rows = selected_columns(finding::Entity::find())
-            .filter(finding::Column::Id.is_in(ids.iter().copied()))
+            .filter(finding::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
             .into_model::<StoredRow>()
             .all(&txn)
             .await?;
         now_stored.extend(rows.iter().map(|row| (row.id, row.indexed_row())));
     }
     txn.commit().await?;
-    Ok(Some((one_per_finding(&logged, &now_stored), LogPosition::Row(newest))))
+    Ok(Unread::Changes(changes(firsts, &now_stored), LogPosition::Row(newest)))
 }
 
 /// A row `$1`'s snapshot did not see: written by a transaction that had not committed when it was taken (a
@@ -199,11 +201,7 @@ const PRUNED_UNSEEN: &str = "COALESCE((SELECT newest_xid FROM finding_changes_pr
 /// (`pg_current_snapshot()` is the snapshot the statement reads in), all in one statement. For one finding
 /// the rows' order is the order of its writes: a transaction that writes a finding holds its row until it
 /// commits, so the next writer's trigger numbers its log row later.
-async fn unseen_by(
-    db: &DatabaseConnection,
-    snapshot: &str,
-    at_most: i64,
-) -> ServiceResult<Option<(Vec<IndexChange>, LogPosition)>> {
+async fn unseen_by(db: &DatabaseConnection, snapshot: &str, at_most: i64) -> ServiceResult<Unread> {
     let sql = format!(
         "SELECT head.now, head.gap, c.{logged_from_c}, f.id, f.product_id, f.severity, f.verified, f.is_open, \
          f.is_mitigated, f.mitigated_at, f.sla_deadline, f.sla_approaching_at \
@@ -220,10 +218,10 @@ async fn unseen_by(
             [snapshot.into(), (at_most + 1).into()],
         ))
         .await?;
-    let Some(head) = rows.first() else { return Ok(None) };
+    let head = rows.first().ok_or_else(|| ServiceError::internal("the catch-up statement returned no row"))?;
     let (now, gap): (String, bool) = (head.try_get("", "now")?, head.try_get("", "gap")?);
     if gap || i64::try_from(rows.len()).is_ok_and(|n| n > at_most) {
-        return Ok(None);
+        return Ok(Unread::TooFarBehind);
     }
     let mut logged = Vec::with_capacity(rows.len());
     let mut now_stored = HashMap::with_capacity(rows.len());
@@ -234,26 +232,28 @@ async fn unseen_by(
         }
         logged.push(change);
     }
-    Ok(Some((one_per_finding(&logged, &now_stored), LogPosition::Snapshot(now))))
-}
-
-/// The findings `logged` names, each once, in the order of their first change.
-fn first_seen_order(logged: &[LoggedChange]) -> Vec<FindingId> {
-    let mut seen = std::collections::HashSet::with_capacity(logged.len());
-    logged.iter().map(|change| change.finding_id).filter(|id| seen.insert(*id)).collect()
-}
-
-/// One change per finding `logged` names: what it was before its first change there and what it is now
-/// (`now_stored`; absent: deleted).
-fn one_per_finding(logged: &[LoggedChange], now_stored: &HashMap<FindingId, IndexedRow>) -> Vec<IndexChange> {
-    let mut before: HashMap<FindingId, Option<IndexedRow>> = HashMap::with_capacity(logged.len());
-    for change in logged {
-        before.entry(change.finding_id).or_insert_with(|| change.before());
+    if logged.is_empty() {
+        return Ok(Unread::Nothing);
     }
-    first_seen_order(logged)
-        .into_iter()
-        .map(|id| IndexChange { id, before: before.get(&id).copied().flatten(), after: now_stored.get(&id).copied() })
+    Ok(Unread::Changes(changes(firsts(&logged), &now_stored), LogPosition::Snapshot(now)))
+}
+
+/// Each finding `logged` names, once, with what it was before its first change there (in that order).
+fn firsts(logged: &[LoggedChange]) -> Vec<(FindingId, Option<IndexedRow>)> {
+    let mut seen = std::collections::HashSet::with_capacity(logged.len());
+    logged
+        .iter()
+        .filter(|change| seen.insert(change.finding_id))
+        .map(|change| (change.finding_id, change.before()))
         .collect()
+}
+
+/// The changes of `firsts`' findings: what each was and what it is now (`now_stored`; absent: deleted).
+fn changes(
+    firsts: Vec<(FindingId, Option<IndexedRow>)>,
+    now_stored: &HashMap<FindingId, IndexedRow>,
+) -> Vec<IndexChange> {
+    firsts.into_iter().map(|(id, before)| IndexChange { id, before, after: now_stored.get(&id).copied() }).collect()
 }
 
 /// SQLite: the number of the log's last row ever written (0 before the first).
@@ -267,25 +267,31 @@ async fn newest_row<C: ConnectionTrait>(conn: &C) -> ServiceResult<i64> {
 async fn current_snapshot(txn: &DatabaseTransaction) -> ServiceResult<String> {
     let sql = "SELECT CAST(pg_current_snapshot() AS text)";
     let row = txn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
-    Ok(row.map(|row| row.try_get_by_index::<String>(0)).transpose()?.unwrap_or_default())
+    let row = row.ok_or_else(|| ServiceError::internal("pg_current_snapshot() returned no row"))?;
+    Ok(row.try_get_by_index::<String>(0)?)
 }
 
-/// Deletes log rows more than `LOG_KEPT` behind the newest. Returns how many. On PostgreSQL only rows every
-/// running transaction sees, noting the newest transaction id among them for readers to compare with
-/// (`finding_changes_pruned`).
+/// Deletes log rows more than `LOG_KEPT` behind the newest (a chore). Returns how many.
 pub async fn prune(db: &DatabaseConnection) -> ServiceResult<u64> {
+    prune_keeping(db, LOG_KEPT).await
+}
+
+/// Deletes log rows more than `kept` behind the newest. Returns how many. On PostgreSQL only rows every running
+/// transaction sees, noting the newest transaction id among them for readers to compare with
+/// (`finding_changes_pruned`).
+pub async fn prune_keeping(db: &DatabaseConnection, kept: i64) -> ServiceResult<u64> {
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let sql = format!(
                 "DELETE FROM finding_changes WHERE seq <= \
-                 (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {LOG_KEPT}"
+                 (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {kept}"
             );
             Ok(db.execute_unprepared(&sql).await?.rows_affected())
         }
         DbBackend::Postgres => {
             let sql = format!(
                 "WITH gone AS (DELETE FROM finding_changes \
-                     WHERE seq <= (SELECT max(seq) FROM finding_changes) - {LOG_KEPT} \
+                     WHERE seq <= (SELECT max(seq) FROM finding_changes) - {kept} \
                      AND xid < pg_snapshot_xmin(pg_current_snapshot()) RETURNING xid), \
                  noted AS (UPDATE finding_changes_pruned \
                      SET newest_xid = greatest(newest_xid, (SELECT max(xid) FROM gone)) \

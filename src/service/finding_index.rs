@@ -13,10 +13,8 @@ use crate::domain::finding_index::{FindingIndex, IndexedRow};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::finding_index::{KeptFindingIndex, Loaded};
-use crate::service::finding_changes;
+use crate::service::finding_changes::{self, Unread};
 use crate::state::AppState;
-
-pub use finding_changes::{LOG_KEPT, prune};
 
 /// More unread changes than this and the index is loaded whole instead (a recomputation, a large import).
 const REBUILD_AFTER: i64 = 50_000;
@@ -121,25 +119,23 @@ async fn catch_up(state: &AppState, kept: &KeptFindingIndex) -> ServiceResult<Ca
     let Some(position) = position else {
         return Ok(CaughtUp::Dropped);
     };
-    let unread = finding_changes::unread(&state.db, &position, REBUILD_AFTER).await?;
-    // Nothing new: the index stays as it is, and readers are not stopped for the write lock. (On PostgreSQL the
-    // older snapshot kept is as good: nothing it did not see had committed.)
-    if unread.as_ref().is_some_and(|(changes, _)| changes.is_empty()) {
-        return Ok(CaughtUp::Current);
-    }
-    let mut loaded = kept.loaded.write().unwrap_or_else(PoisonError::into_inner);
-    match (unread, loaded.as_mut()) {
-        (Some((changes, now)), Some(current)) => {
+    match finding_changes::unread(&state.db, &position, REBUILD_AFTER).await? {
+        // The index stays as it is, and readers are not stopped for the write lock. (On PostgreSQL the older
+        // snapshot kept is as good: nothing it did not see had committed.)
+        Unread::Nothing => Ok(CaughtUp::Current),
+        Unread::Changes(changes, now) => {
+            let mut loaded = kept.loaded.write().unwrap_or_else(PoisonError::into_inner);
+            let current =
+                loaded.as_mut().ok_or_else(|| ServiceError::internal("finding index changes without an index"))?;
             current.index.apply(&changes);
             current.position = now;
             Ok(CaughtUp::Current)
         }
-        (None, _) => {
+        Unread::TooFarBehind => {
             tracing::info!(?position, "the finding index is too far behind its change log: loading it again");
-            *loaded = None;
+            *kept.loaded.write().unwrap_or_else(PoisonError::into_inner) = None;
             Ok(CaughtUp::Dropped)
         }
-        (Some(_), None) => Err(ServiceError::internal("finding index changes without an index")),
     }
 }
 

@@ -235,7 +235,6 @@ impl World {
 
 #[tokio::test]
 async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() {
-    use sea_orm::ConnectionTrait;
     let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
     let product = app.product("Pruned").await;
     let breached = || {
@@ -251,15 +250,10 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     assert_eq!(count().await, 1);
     app.finding(breached()).await;
     app.finding(breached()).await;
-    // As `finding_index::prune` does to rows far behind the head, here before the index read them (PostgreSQL's
-    // prune notes the newest transaction it pruned a row of, which is how a reader knows).
-    let prune = if app.state.config.is_postgres() {
-        "WITH gone AS (DELETE FROM finding_changes RETURNING xid) \
-         UPDATE finding_changes_pruned SET newest_xid = (SELECT max(xid) FROM gone)"
-    } else {
-        "DELETE FROM finding_changes"
-    };
-    app.state.db.execute_unprepared(prune).await.expect("pruned");
+    // The chore's prune keeping no row behind the head, so rows go before the index read them (on PostgreSQL
+    // it notes the newest transaction it pruned a row of, which is how a reader knows).
+    let gone = slawatch::service::finding_changes::prune_keeping(&app.state.db, 0).await.expect("pruned");
+    assert!(gone >= 2, "the two unread rows at least, {gone} pruned");
     app.finding(breached()).await;
     assert_eq!(count().await, 4, "SQL answers while the index, noticing rows it never read, loads again");
     slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded again");
@@ -268,7 +262,7 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
             .await
             .expect("read");
     assert_eq!(from_index, Some(4), "the index, loaded again in the background, holds every finding");
-    let pruned = slawatch::service::finding_index::prune(&app.state.db).await.expect("prunes");
+    let pruned = slawatch::service::finding_changes::prune(&app.state.db).await.expect("prunes");
     assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
 }
 
