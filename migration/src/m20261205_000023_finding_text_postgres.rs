@@ -2,8 +2,9 @@
 //! class on the three lowered columns a search's `LIKE` reads (title, description, external reference), so
 //! PostgreSQL finds the rows holding the text from the index instead of reading every finding. The search's
 //! SQL is unchanged (`lower(column) LIKE '%text%'`, the expressions indexed here). `pg_trgm` ships with
-//! PostgreSQL and is a trusted extension (the database's owner may create it); where it is not installed the
-//! migration creates nothing and searches read every finding, as before.
+//! PostgreSQL and is a trusted extension (a role with `CREATE` on the database may create it); where it is not
+//! installed and the role may not create it, the migration creates nothing and searches read every finding, as
+//! before (the server must start on a managed database whose role has no such right).
 
 use sea_orm_migration::prelude::*;
 
@@ -24,14 +25,20 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let db = manager.get_connection();
-        let available = db
+        // Installed already, or installable by this role: a superuser, or one with CREATE on the database when
+        // the extension's default version is trusted or needs no superuser.
+        let usable = db
             .query_one_raw(sea_orm::Statement::from_string(
                 sea_orm::DatabaseBackend::Postgres,
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'",
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') \
+                 OR EXISTS (SELECT 1 FROM pg_available_extension_versions v \
+                     JOIN pg_available_extensions a ON a.name = v.name AND a.default_version = v.version \
+                     WHERE v.name = 'pg_trgm' AND ((SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+                         OR (has_database_privilege(current_database(), 'CREATE') AND (v.trusted OR NOT v.superuser))))",
             ))
             .await?
             .is_some();
-        if !available {
+        if !usable {
             return Ok(());
         }
         db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
