@@ -67,7 +67,7 @@ pub struct Config {
     /// Whether identical finding reads share one answer until it can change (`kept::read_cache`); off, every
     /// request is computed, as varied requests are (benchmarks measure both).
     pub kept_answers: bool,
-    /// Whether open findings are also kept in memory for counts, pages and summaries (SQLite;
+    /// Whether open findings are also kept in memory for counts, pages and summaries (both backends;
     /// `service::finding_index`); off, SQL answers them (what the index is measured and tested against).
     pub finding_index: bool,
     /// SQLite's memory: page cache per connection and memory-mapped reads (`db::connect`).

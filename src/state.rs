@@ -39,7 +39,7 @@ pub struct AppState {
     /// Product names and the site URL, kept until something other than a finding changes.
     pub catalog: Arc<crate::kept::Catalog>,
     /// Open findings and closed findings' counts in memory, brought up to date from the change log before
-    /// each read (SQLite; `service::finding_index`).
+    /// each read (`service::finding_index`).
     pub finding_index: Arc<crate::kept::finding_index::KeptFindingIndex>,
     /// Which pieces of text are rare among findings, for text searches (`service::text_search`).
     pub piece_sample: Arc<crate::kept::piece_sample::KeptPieceSample>,
