@@ -1,6 +1,7 @@
-//! Three-character pieces of text (trigrams), as SQLite's FTS5 trigram index holds them: which of a search's
-//! pieces are rarest among findings, judged from a sample, so the index is asked about the pieces that narrow
-//! a search most (asking about common ones costs a walk over nearly every finding).
+//! Three-character pieces of text (trigrams), as SQLite's FTS5 trigram index and PostgreSQL's `pg_trgm`
+//! indexes hold them: which of a search's pieces are rarest among findings, judged from a sample, so the index
+//! is asked about the pieces that narrow a search most (asking about common ones costs a walk over nearly
+//! every finding).
 
 use std::collections::{HashMap, HashSet};
 
@@ -57,16 +58,15 @@ impl PieceSample {
         sample
     }
 
-    /// The question to put to the trigram index for `search` among `total` findings, or `None` when the index
-    /// cannot narrow it: fewer than three characters, or pieces so common that a scan is cheaper. The index's
+    /// The question to put to `index` for `search` among `total` findings, or `None` when the index cannot
+    /// narrow it: no piece it can be asked about, or pieces so common that a scan is cheaper. The index's
     /// answer holds every finding whose text contains `search` (and perhaps others, which the search's `LIKE`
     /// then leaves out).
     #[must_use]
-    pub fn narrowing(&self, search: &str, total: u64) -> Option<IndexQuestion> {
-        // FTS5 reads its query as a C string: a NUL would end it inside a quoted piece.
+    pub fn narrowing(&self, search: &str, total: u64, index: TrigramIndex) -> Option<IndexQuestion> {
         let mut asked: Vec<(u32, usize, String)> = pieces(search)
             .into_iter()
-            .filter(|piece| !piece.contains('\0'))
+            .filter(|piece| index.can_be_asked(piece))
             .enumerate()
             .map(|(position, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), position, piece))
             .collect();
@@ -79,32 +79,67 @@ impl PieceSample {
             return None;
         }
         // After the rarest, a piece held far more widely narrows little and costs a walk over its findings.
-        let terms: Vec<String> = asked
-            .iter()
+        let pieces: Vec<String> = asked
+            .into_iter()
             .take(PIECES_ASKED)
             .enumerate()
-            .filter(|&(rank, &(held, _, _))| {
+            .filter(|&(rank, (held, _, _))| {
                 rank == 0 || (share(held) <= WIDE_SHARE && share(held) <= rarest * FAR_WIDER)
             })
-            .map(|(_, (_, _, piece))| format!("\"{}\"", piece.replace('"', "\"\"")))
+            .map(|(_, (_, _, piece))| piece)
             .collect();
         // At most the rarest piece's findings hold them all; `as` saturates.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let expected_findings = expected.ceil() as u64;
-        Some(IndexQuestion { match_expression: terms.join(" AND "), expected_findings })
+        Some(IndexQuestion { pieces, expected_findings })
+    }
+}
+
+/// The trigram index a question is put to, which decides the pieces it can be asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrigramIndex {
+    /// SQLite's FTS5 trigram table (migration 21): any piece but one with a NUL (FTS5 reads its query as a C
+    /// string, so a NUL would end it inside a quoted piece).
+    Fts5,
+    /// PostgreSQL's `pg_trgm` GIN indexes (migration 23), asked with `LIKE '%abc%'`. `pg_trgm` splits text
+    /// into words at everything but letters and digits and pads each word's ends, so such a `LIKE` asks for
+    /// exactly the trigram "abc" only when all three are letters or digits (ASCII here: whether another
+    /// script's letters count depends on the database's locale).
+    PgTrgm,
+}
+
+impl TrigramIndex {
+    /// Whether this index can be asked about `piece`.
+    #[must_use]
+    pub fn can_be_asked(self, piece: &str) -> bool {
+        match self {
+            Self::Fts5 => !piece.contains('\0'),
+            Self::PgTrgm => piece.chars().all(|c| c.is_ascii_alphanumeric()),
+        }
     }
 }
 
 /// What to ask the trigram index, and how many findings the sample expects its answer to name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexQuestion {
-    /// An FTS5 `MATCH` expression: the pieces asked about, each quoted, all required.
-    pub match_expression: String,
+    /// The pieces asked about, lowercased, rarest first: a finding whose text holds the search holds them all.
+    pub pieces: Vec<String>,
     pub expected_findings: u64,
+}
+
+impl IndexQuestion {
+    /// The question as an FTS5 `MATCH` expression: each piece quoted, all required.
+    #[must_use]
+    pub fn fts5_match_expression(&self) -> String {
+        let quoted: Vec<String> =
+            self.pieces.iter().map(|piece| format!("\"{}\"", piece.replace('"', "\"\""))).collect();
+        quoted.join(" AND ")
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::TrigramIndex::{Fts5, PgTrgm};
     use super::*;
 
     #[test]
@@ -128,14 +163,26 @@ mod tests {
 
     #[test]
     fn the_rarest_three_pieces_are_asked_about_quoted() {
-        let question = sample().narrowing("component-512", 1_000_000).expect("narrow enough");
+        let question = sample().narrowing("component-512", 1_000_000, Fts5).expect("narrow enough");
         // "t-5", "-51" and "512" were each seen once, the others four times.
-        assert_eq!(question.match_expression, r#""t-5" AND "-51" AND "512""#);
+        assert_eq!(question.fts5_match_expression(), r#""t-5" AND "-51" AND "512""#);
         // Only the rare piece of a search whose other pieces every finding holds.
-        let question = sample().narrowing("Component-7", 1_000_000).expect("narrow enough");
-        assert_eq!(question.match_expression, r#""t-7""#);
-        let quoted = sample().narrowing(r#"a"b"#, 1_000_000).expect("unseen");
-        assert_eq!(quoted.match_expression, r#""a""b""#);
+        let question = sample().narrowing("Component-7", 1_000_000, Fts5).expect("narrow enough");
+        assert_eq!(question.fts5_match_expression(), r#""t-7""#);
+        let quoted = sample().narrowing(r#"a"b"#, 1_000_000, Fts5).expect("unseen");
+        assert_eq!(quoted.fts5_match_expression(), r#""a""b""#);
+    }
+
+    #[test]
+    fn pg_trgm_is_asked_only_about_pieces_of_three_letters_or_digits() {
+        // "t-5" and "-51" hold a hyphen, where pg_trgm ends a word: only "512" is a trigram of its own.
+        let question = sample().narrowing("component-512", 1_000_000, PgTrgm).expect("narrow enough");
+        assert_eq!(question.pieces, ["512"]);
+        // The search's only rare pieces hold a hyphen; the rest are in every finding: left to the scan.
+        assert_eq!(sample().narrowing("component-7", 1_000_000, PgTrgm), None);
+        assert_eq!(sample().narrowing("a b", 1_000_000, PgTrgm), None);
+        assert_eq!(sample().narrowing("éco", 1_000_000, PgTrgm), None, "a letter pg_trgm may not count as one");
+        assert_eq!(sample().narrowing("x%_y", 1_000_000, PgTrgm), None, "LIKE's own characters are never asked");
     }
 
     #[test]
@@ -144,20 +191,20 @@ mod tests {
         findings.extend(std::iter::repeat_n("bcd", 20));
         findings.extend(std::iter::repeat_n("xyz", 79));
         let sample = PieceSample::from_findings(findings.into_iter().map(|text| [text]));
-        let question = sample.narrowing("abcd", 1_000).expect("narrow enough");
-        assert_eq!(question.match_expression, r#""abc""#, "bcd: 21 % of findings, 21 times abc's 1 %");
+        let question = sample.narrowing("abcd", 1_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["abc"], "bcd: 21 % of findings, 21 times abc's 1 %");
         assert_eq!(question.expected_findings, 10);
     }
 
     #[test]
     fn a_search_too_short_or_too_common_is_left_to_the_scan() {
-        assert_eq!(sample().narrowing("ab", 1_000_000), None);
-        assert_eq!(sample().narrowing("a\0b", 1_000_000), None, "no piece without a NUL");
-        assert_eq!(sample().narrowing("a\0bcd", 1_000_000).expect("bcd").match_expression, r#""bcd""#);
-        assert_eq!(sample().narrowing("component", 1_000_000), None);
+        assert_eq!(sample().narrowing("ab", 1_000_000, Fts5), None);
+        assert_eq!(sample().narrowing("a\0b", 1_000_000, Fts5), None, "no piece without a NUL");
+        assert_eq!(sample().narrowing("a\0bcd", 1_000_000, Fts5).expect("bcd").pieces, ["bcd"]);
+        assert_eq!(sample().narrowing("component", 1_000_000, Fts5), None);
         // Common, but few findings in all: the index is asked anyway.
-        assert!(sample().narrowing("component", 1_000).is_some());
+        assert!(sample().narrowing("component", 1_000, Fts5).is_some());
         // Nothing sampled: every piece is rare.
-        assert!(PieceSample::default().narrowing("anything", 1_000_000).is_some());
+        assert!(PieceSample::default().narrowing("anything", 1_000_000, Fts5).is_some());
     }
 }

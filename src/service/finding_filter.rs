@@ -269,6 +269,7 @@ pub fn past_deadline_sql(now: i64) -> String {
     format!("sla_deadline <= {now}")
 }
 
+/// `text` for a `LIKE … ESCAPE '\\'` pattern: its own `%`, `_` and `\\` match only themselves.
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

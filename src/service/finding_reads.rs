@@ -113,10 +113,10 @@ async fn indexed(
     }
     let candidates = if searching {
         let Some(narrowed) = narrowed else { return Ok(None) };
-        let Some(ids) = text_search::candidates(state, narrowed).await? else {
+        let Some(candidates) = text_search::candidates(state, filter, narrowed).await? else {
             return Ok(None);
         };
-        Some(ids)
+        Some(candidates)
     } else {
         None
     };
@@ -143,19 +143,23 @@ async fn searched(
     state: &AppState,
     filter: &FindingFilter,
     query: IndexQuery,
-    candidates: &[FindingId],
+    candidates: &text_search::Candidates,
     now: DateTime<Utc>,
     count: bool,
     window: Option<Window>,
 ) -> ServiceResult<Option<Indexed>> {
     let at = now.timestamp();
-    let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, candidates)).await? else {
+    let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, &candidates.ids)).await? else {
         return Ok(None);
     };
-    // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does.
-    let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
-    let _turn = if few { None } else { Some(scan_turn(state).await?) };
-    let holding = text_search::holding_text(state, filter, &admitted).await?;
+    let holding = if candidates.hold_the_text {
+        admitted
+    } else {
+        // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does.
+        let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
+        let _turn = if few { None } else { Some(scan_turn(state).await?) };
+        text_search::holding_text(state, filter, &admitted).await?
+    };
     let total_count = if count { holding.len() as u64 } else { 0 };
     let page = window.map(|window| window_of(&holding, &window));
     Ok(Some(Indexed { total_count, page, query, text: filter.search_condition() }))
@@ -218,7 +222,8 @@ async fn visible_matching(
     Ok(match narrowed {
         Some(narrowed) => {
             let turn = if narrowed.few { None } else { Some(scan_turn(state).await?) };
-            (select.filter(narrowed.condition()).filter(text_search::tested_on_each(matching)), turn)
+            let backend = state.db.get_database_backend();
+            (select.filter(narrowed.condition()).filter(text_search::tested_on_each(backend, matching)), turn)
         }
         None => (select.filter(matching), Some(scan_turn(state).await?)),
     })

@@ -47,7 +47,7 @@ pub mod sla_recompute;
 pub mod sla_sweep;
 pub mod sla_trend;
 pub mod test_send;
-pub(crate) mod text_search;
+pub mod text_search;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

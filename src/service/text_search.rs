@@ -1,18 +1,22 @@
-//! Text search over findings on SQLite: the FTS5 trigram index `finding_text` (migration 21) names the
-//! findings that hold the search's rarest three-character pieces, and the filter's `LIKE` decides among them,
-//! so a search answers what a `LIKE` over every finding answers while reading only those findings. Which
-//! pieces are rare comes from a sample of findings taken at most every ten minutes (`kept::piece_sample`).
-//! PostgreSQL runs the `LIKE` alone, which `pg_trgm`'s GIN indexes on the lowered columns answer (migration 23).
+//! Text search over findings: a trigram index names the findings that hold the search's rarest
+//! three-character pieces, and the filter's `LIKE` decides among them, so a search answers what a `LIKE` over
+//! every finding answers while reading only those findings. On SQLite the index is the FTS5 table
+//! `finding_text` (migration 21); on PostgreSQL it is `pg_trgm`'s GIN indexes on the lowered columns
+//! (migration 23), asked with a `LIKE '%piece%'` per piece — the search's own `LIKE` would make them walk
+//! the lists of its common trigrams too ("component" is in every finding): 50 ms instead of 1 at a million.
+//! Which pieces are rare comes from a sample of findings taken at most every ten minutes
+//! (`kept::piece_sample`).
 
 use std::sync::Arc;
 
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement,
 };
 
 use crate::domain::FindingId;
-use crate::domain::trigrams::{IndexQuestion, PieceSample};
+use crate::domain::trigrams::{IndexQuestion, PieceSample, TrigramIndex};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::piece_sample::Sampled;
@@ -32,43 +36,121 @@ pub(crate) const TURNLESS_FINDINGS: u64 = 5_000;
 
 /// A text search narrowed by the trigram index: worked out once per read, and told what the index's answer
 /// turned out to be when it was read (`candidates`).
-pub(crate) struct Narrowed {
+pub struct Narrowed {
     question: IndexQuestion,
+    index: TrigramIndex,
     /// At most `TURNLESS_FINDINGS` findings are expected (by the sample), or were named (by the index).
     pub few: bool,
 }
 
 impl Narrowed {
+    /// The narrowing `question` puts to `index`.
+    #[must_use]
+    pub fn new(question: IndexQuestion, index: TrigramIndex) -> Self {
+        let few = question.expected_findings <= TURNLESS_FINDINGS;
+        Self { question, index, few }
+    }
+
+    /// The statement `candidates` runs: the count and the ids (joined by commas, at most `limit`) of the
+    /// findings the index names; on PostgreSQL those that hold the search text as well.
+    #[must_use]
+    pub fn candidates_statement(&self, filter: &FindingFilter, limit: usize) -> Statement {
+        match self.index {
+            TrigramIndex::Fts5 => Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!(
+                    "SELECT count(*) AS found, group_concat(id) AS ids FROM (SELECT rowid AS id FROM finding_text \
+                     WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit})"
+                ),
+                [self.question.fts5_match_expression().into()],
+            ),
+            TrigramIndex::PgTrgm => {
+                let text = filter.search_condition().unwrap_or_else(Condition::all);
+                let named = finding::Entity::find()
+                    .select_only()
+                    .column(finding::Column::Id)
+                    .filter(self.condition())
+                    .filter(tested_on_each(DbBackend::Postgres, text))
+                    .order_by_asc(finding::Column::Id)
+                    .limit(limit as u64)
+                    .build(DbBackend::Postgres);
+                Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!(
+                        "SELECT count(*) AS found, string_agg(named.id::text, ',') AS ids FROM ({}) AS named",
+                        named.sql
+                    ),
+                    named.values.map(|values| values.0).unwrap_or_default(),
+                )
+            }
+        }
+    }
+
     /// The findings the index names (every one that holds the search text, and perhaps some that do not).
     pub(crate) fn condition(&self) -> SimpleExpr {
-        let named = Query::select()
-            .expr(Expr::cust("rowid"))
-            .from(Alias::new("finding_text"))
-            .and_where(Expr::cust_with_values("finding_text MATCH ?", [self.question.match_expression.clone()]))
-            .to_owned();
-        finding::Column::Id.in_subquery(named)
+        match self.index {
+            TrigramIndex::Fts5 => {
+                let named = Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new("finding_text"))
+                    .and_where(Expr::cust_with_values("finding_text MATCH ?", [self.question.fts5_match_expression()]))
+                    .to_owned();
+                finding::Column::Id.in_subquery(named)
+            }
+            // Per column, a `LIKE` per piece: on one column they are one GIN scan of the pieces' lists. Written
+            // into the statement, not bound: with a bound pattern PostgreSQL soon plans the statement once for
+            // any pattern, and that plan walks every finding in id order (2.5 s a search at a million). A piece
+            // is three letters or digits (`TrigramIndex::can_be_asked`; any other is left out), so nothing in
+            // it needs quoting or escaping, and the plans are as many as the pieces.
+            TrigramIndex::PgTrgm => {
+                let holding_pieces = |column: &str| {
+                    self.question
+                        .pieces
+                        .iter()
+                        .filter(|piece| TrigramIndex::PgTrgm.can_be_asked(piece))
+                        .fold(Condition::all(), |all, piece| {
+                            all.add(Expr::cust(format!("LOWER(\"{column}\") LIKE '%{piece}%'")))
+                        })
+                };
+                Condition::any()
+                    .add(holding_pieces("title"))
+                    .add(holding_pieces("description"))
+                    .add(holding_pieces("external_reference"))
+                    .into()
+            }
+        }
     }
+}
+
+/// The findings the trigram index named for a search, in id order.
+pub(crate) struct Candidates {
+    pub ids: Vec<FindingId>,
+    /// Each holds the search text: on PostgreSQL the statement that asks the index tests the text as well
+    /// (the rows are read anyway); on SQLite the index names rowids, whose text `holding_text` tests.
+    pub hold_the_text: bool,
 }
 
 /// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`question`).
 pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Narrowed>> {
-    Ok(question(state, filter).await?.map(|question| {
-        let few = question.expected_findings <= TURNLESS_FINDINGS;
-        Narrowed { question, few }
-    }))
+    let index = match state.db.get_database_backend() {
+        DbBackend::Postgres => TrigramIndex::PgTrgm,
+        _ => TrigramIndex::Fts5,
+    };
+    Ok(question(state, filter, index).await?.map(|question| Narrowed::new(question, index)))
 }
 
-/// What to ask the trigram index for `filter`'s search (`None`: no search, a search shorter than three
-/// characters or too common, PostgreSQL).
-async fn question(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<IndexQuestion>> {
+/// What to ask the trigram index for `filter`'s search (`None`: no search, or no piece the index can be asked
+/// about, or pieces too common).
+async fn question(
+    state: &AppState,
+    filter: &FindingFilter,
+    index: TrigramIndex,
+) -> ServiceResult<Option<IndexQuestion>> {
     let Some(text) = filter.search_text() else {
         return Ok(None);
     };
-    if state.db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(None);
-    }
     let sample = sample(state).await?;
-    Ok(sample.pieces.narrowing(&text.to_lowercase(), sample.findings))
+    Ok(sample.pieces.narrowing(&text.to_lowercase(), sample.findings, index))
 }
 
 /// At most this many candidates are read from the trigram index for the finding index to narrow (50,000 ids
@@ -81,7 +163,11 @@ const CHECKED_AT_ONCE: usize = 1_000;
 /// The findings the trigram index names for a narrowed search, in id order (`None`: more than
 /// `MOST_CANDIDATES`, expected or found; a search the sample misjudged is then no longer `few`, so the SQL
 /// read that answers it instead waits for a scan turn). Some may not hold the text: `holding_text` says.
-pub(crate) async fn candidates(state: &AppState, narrowed: &mut Narrowed) -> ServiceResult<Option<Vec<FindingId>>> {
+pub(crate) async fn candidates(
+    state: &AppState,
+    filter: &FindingFilter,
+    narrowed: &mut Narrowed,
+) -> ServiceResult<Option<Candidates>> {
     if narrowed.question.expected_findings > MOST_CANDIDATES as u64 {
         return Ok(None);
     }
@@ -89,17 +175,8 @@ pub(crate) async fn candidates(state: &AppState, narrowed: &mut Narrowed) -> Ser
     // One row with the ids joined, not a row an id: sqlx hands each row from its SQLite thread to the
     // request's task, and for thousands of ids under load those hand-overs (and the thread switches they
     // wake) cost more than the index's answer itself (BENCHMARKS.md, "Text search: the candidates in one row").
-    let row = state
-        .db
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!(
-                "SELECT count(*) AS found, group_concat(id) AS ids FROM (SELECT rowid AS id FROM finding_text \
-                 WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit})"
-            ),
-            [narrowed.question.match_expression.clone().into()],
-        ))
-        .await?;
+    let statement = narrowed.candidates_statement(filter, limit);
+    let row = state.db.query_one_raw(statement).await?;
     let (found, joined) = match row {
         Some(row) => (row.try_get::<i64>("", "found")?, row.try_get::<Option<String>>("", "ids")?),
         None => (0, None),
@@ -109,7 +186,7 @@ pub(crate) async fn candidates(state: &AppState, narrowed: &mut Narrowed) -> Ser
         return Ok(None);
     }
     let ids = joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?;
-    Ok(Some(ids))
+    Ok(Some(Candidates { ids, hold_the_text: narrowed.index == TrigramIndex::PgTrgm }))
 }
 
 /// The ids of `group_concat` ("3,1,2"; "" for none), ascending: the aggregate keeps its subquery's order in
@@ -148,9 +225,13 @@ pub(crate) async fn holding_text(
 /// without statistics SQLite takes any indexed column's condition (open, deadline, product) for the narrower
 /// one, walks that index and tests each entry against the trigram index's answer — 20–30 ms where reading
 /// the named findings by id takes 1–3 ms (1,000,000 findings; BENCHMARKS "Text search"). SQLite's unary `+`
-/// keeps a term from driving an index and changes nothing else.
-pub(crate) fn tested_on_each(condition: Condition) -> SimpleExpr {
-    Expr::cust_with_expr("+(?)", Expr::from(condition))
+/// keeps a term from driving an index and changes nothing else; on PostgreSQL `IS TRUE` does (a `WHERE`
+/// keeps only true rows either way), so the search's own `LIKE` is not added to the GIN scan of the pieces.
+pub(crate) fn tested_on_each(backend: DbBackend, condition: Condition) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_expr("($1) IS TRUE", Expr::from(condition)),
+        _ => Expr::cust_with_expr("+(?)", Expr::from(condition)),
+    }
 }
 
 /// The kept sample, or a new one when it is older than `kept::piece_sample::MAX_AGE_SECONDS`. Two searches
@@ -167,10 +248,11 @@ async fn sample(state: &AppState) -> ServiceResult<Arc<Sampled>> {
 
 /// Reads `STRETCHES` stretches of `STRETCH_FINDINGS` findings spread over the ids, and counts their pieces.
 async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
+    let backend = db.get_database_backend();
     let bounds = db
         .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT MIN(id) AS low, MAX(id) AS high FROM findings",
+            backend,
+            "SELECT CAST(MIN(id) AS BIGINT) AS low, CAST(MAX(id) AS BIGINT) AS high FROM findings",
         ))
         .await?;
     let (low, high) = match bounds {
@@ -180,16 +262,17 @@ async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
     let (Some(low), Some(high)) = (low, high) else {
         return Ok(Sampled { pieces: PieceSample::default(), findings: 0 });
     };
-    let step = ((high - low) / STRETCHES).max(1);
-    let stretch = |start: i64| {
+    let step = std::cmp::max((high - low) / STRETCHES, 1);
+    let stretch = |k: i64| {
         format!(
-            "SELECT * FROM (SELECT title, description, external_reference FROM findings WHERE id >= {start} \
-             ORDER BY id LIMIT {STRETCH_FINDINGS})"
+            "SELECT * FROM (SELECT title, description, external_reference FROM findings WHERE id >= {} \
+             ORDER BY id LIMIT {STRETCH_FINDINGS}) AS stretch_{k}",
+            low + k * step
         )
     };
     // The starts are integers of ours, not input: safe to inline.
-    let sql = (0..STRETCHES).map(|k| stretch(low + k * step)).collect::<Vec<_>>().join(" UNION ALL ");
-    let rows = db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+    let sql = (0..STRETCHES).map(stretch).collect::<Vec<_>>().join(" UNION ALL ");
+    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
     let mut texts = Vec::with_capacity(rows.len());
     for row in rows {
         let title: String = row.try_get("", "title")?;
@@ -220,8 +303,10 @@ mod tests {
         let condition = Condition::all()
             .add(finding::Column::IsOpen.eq(true))
             .add(Condition::any().add(finding::Column::ProductId.eq(3)).add(finding::Column::Verified.eq(true)));
-        let sql =
-            finding::Entity::find().filter(tested_on_each(condition)).build(sea_orm::DbBackend::Sqlite).to_string();
+        let sql = finding::Entity::find()
+            .filter(tested_on_each(DbBackend::Sqlite, condition.clone()))
+            .build(sea_orm::DbBackend::Sqlite)
+            .to_string();
         assert!(
             sql.ends_with(r#"WHERE +("findings"."is_open" = TRUE AND ("findings"."product_id" = 3 OR "findings"."verified" = TRUE))"#),
             "{sql}"
