@@ -9,9 +9,12 @@ use crate::domain::trigrams::PieceSample;
 pub const MAX_AGE_SECONDS: i64 = 600;
 
 /// A sample and how many findings there were when it was taken.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Sampled {
+    /// Each finding's three searched texts counted as one (SQLite's FTS5 index holds them as one row).
     pub pieces: PieceSample,
+    /// The title, description and external reference counted apart (PostgreSQL has an index per column).
+    pub columns: [PieceSample; 3],
     pub findings: u64,
 }
 

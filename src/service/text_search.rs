@@ -37,34 +37,55 @@ pub(crate) const TURNLESS_FINDINGS: u64 = 5_000;
 /// A text search narrowed by the trigram index: worked out once per read, and told what the index's answer
 /// turned out to be when it was read (`candidates`).
 pub struct Narrowed {
-    question: IndexQuestion,
-    index: TrigramIndex,
+    asked: Asked,
     /// At most `TURNLESS_FINDINGS` findings are expected (by the sample), or were named (by the index).
     pub few: bool,
 }
 
+/// What the trigram index is asked.
+pub enum Asked {
+    /// SQLite: one question about a finding's three texts, which FTS5 holds as one row.
+    Fts5(IndexQuestion),
+    /// PostgreSQL: a question per searched column (`SEARCHED_COLUMNS`), each to that column's GIN index, about
+    /// the pieces rare in that column: "component-123"'s `123` is in 1,000 titles and 8,000 descriptions and
+    /// references (finding numbers), its `pon` in no description, so each column is asked what narrows it.
+    PgTrgm([IndexQuestion; 3]),
+}
+
+/// The columns a search looks in, in the order of `Asked::PgTrgm`'s questions.
+const SEARCHED_COLUMNS: [&str; 3] = ["title", "description", "external_reference"];
+
+impl Asked {
+    fn expected_findings(&self) -> u64 {
+        match self {
+            Self::Fts5(question) => question.expected_findings,
+            Self::PgTrgm(questions) => questions.iter().map(|question| question.expected_findings).sum(),
+        }
+    }
+}
+
 impl Narrowed {
-    /// The narrowing `question` puts to `index`.
+    /// A search narrowed by `asked`.
     #[must_use]
-    pub fn new(question: IndexQuestion, index: TrigramIndex) -> Self {
-        let few = question.expected_findings <= TURNLESS_FINDINGS;
-        Self { question, index, few }
+    pub fn new(asked: Asked) -> Self {
+        let few = asked.expected_findings() <= TURNLESS_FINDINGS;
+        Self { asked, few }
     }
 
     /// The statement `candidates` runs: the count and the ids (joined by commas, at most `limit`) of the
     /// findings the index names; on PostgreSQL those that hold the search text as well.
     #[must_use]
     pub fn candidates_statement(&self, filter: &FindingFilter, limit: usize) -> Statement {
-        match self.index {
-            TrigramIndex::Fts5 => Statement::from_sql_and_values(
+        match &self.asked {
+            Asked::Fts5(question) => Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 format!(
                     "SELECT count(*) AS found, group_concat(id) AS ids FROM (SELECT rowid AS id FROM finding_text \
                      WHERE finding_text MATCH ? ORDER BY rowid LIMIT {limit})"
                 ),
-                [self.question.fts5_match_expression().into()],
+                [question.fts5_match_expression().into()],
             ),
-            TrigramIndex::PgTrgm => {
+            Asked::PgTrgm(_) => {
                 let text = filter.search_condition().unwrap_or_else(Condition::all);
                 let named = finding::Entity::find()
                     .select_only()
@@ -88,12 +109,12 @@ impl Narrowed {
 
     /// The findings the index names (every one that holds the search text, and perhaps some that do not).
     pub(crate) fn condition(&self) -> SimpleExpr {
-        match self.index {
-            TrigramIndex::Fts5 => {
+        match &self.asked {
+            Asked::Fts5(question) => {
                 let named = Query::select()
                     .expr(Expr::cust("rowid"))
                     .from(Alias::new("finding_text"))
-                    .and_where(Expr::cust_with_values("finding_text MATCH ?", [self.question.fts5_match_expression()]))
+                    .and_where(Expr::cust_with_values("finding_text MATCH ?", [question.fts5_match_expression()]))
                     .to_owned();
                 finding::Column::Id.in_subquery(named)
             }
@@ -102,9 +123,9 @@ impl Narrowed {
             // any pattern, and that plan walks every finding in id order (2.5 s a search at a million). A piece
             // is three letters or digits (`TrigramIndex::can_be_asked`; any other is left out), so nothing in
             // it needs quoting or escaping, and the plans are as many as the pieces.
-            TrigramIndex::PgTrgm => {
-                let holding_pieces = |column: &str| {
-                    self.question
+            Asked::PgTrgm(questions) => {
+                let holding_pieces = |column: &str, question: &IndexQuestion| {
+                    question
                         .pieces
                         .iter()
                         .filter(|piece| TrigramIndex::PgTrgm.can_be_asked(piece))
@@ -112,10 +133,10 @@ impl Narrowed {
                             all.add(Expr::cust(format!("LOWER(\"{column}\") LIKE '%{piece}%'")))
                         })
                 };
-                Condition::any()
-                    .add(holding_pieces("title"))
-                    .add(holding_pieces("description"))
-                    .add(holding_pieces("external_reference"))
+                SEARCHED_COLUMNS
+                    .iter()
+                    .zip(questions)
+                    .fold(Condition::any(), |any, (column, question)| any.add(holding_pieces(column, question)))
                     .into()
             }
         }
@@ -130,27 +151,31 @@ pub(crate) struct Candidates {
     pub hold_the_text: bool,
 }
 
-/// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`question`).
+/// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`asked`).
 pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Narrowed>> {
-    let index = match state.db.get_database_backend() {
-        DbBackend::Postgres => TrigramIndex::PgTrgm,
-        _ => TrigramIndex::Fts5,
-    };
-    Ok(question(state, filter, index).await?.map(|question| Narrowed::new(question, index)))
+    Ok(asked(state, filter).await?.map(Narrowed::new))
 }
 
 /// What to ask the trigram index for `filter`'s search (`None`: no search, or no piece the index can be asked
-/// about, or pieces too common).
-async fn question(
-    state: &AppState,
-    filter: &FindingFilter,
-    index: TrigramIndex,
-) -> ServiceResult<Option<IndexQuestion>> {
+/// about, or pieces too common — on PostgreSQL in any one column).
+async fn asked(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Asked>> {
     let Some(text) = filter.search_text() else {
         return Ok(None);
     };
+    let text = text.to_lowercase();
     let sample = sample(state).await?;
-    Ok(sample.pieces.narrowing(&text.to_lowercase(), sample.findings, index))
+    let total = sample.findings;
+    Ok(match state.db.get_database_backend() {
+        DbBackend::Postgres => {
+            let [title, description, reference] =
+                sample.columns.each_ref().map(|column| column.narrowing(&text, total, TrigramIndex::PgTrgm));
+            title
+                .zip(description)
+                .zip(reference)
+                .map(|((title, description), reference)| Asked::PgTrgm([title, description, reference]))
+        }
+        _ => sample.pieces.narrowing(&text, total, TrigramIndex::Fts5).map(Asked::Fts5),
+    })
 }
 
 /// At most this many candidates are read from the trigram index for the finding index to narrow (50,000 ids
@@ -168,7 +193,7 @@ pub(crate) async fn candidates(
     filter: &FindingFilter,
     narrowed: &mut Narrowed,
 ) -> ServiceResult<Option<Candidates>> {
-    if narrowed.question.expected_findings > MOST_CANDIDATES as u64 {
+    if narrowed.asked.expected_findings() > MOST_CANDIDATES as u64 {
         return Ok(None);
     }
     let limit = MOST_CANDIDATES + 1;
@@ -186,7 +211,7 @@ pub(crate) async fn candidates(
         return Ok(None);
     }
     let ids = joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?;
-    Ok(Some(Candidates { ids, hold_the_text: narrowed.index == TrigramIndex::PgTrgm }))
+    Ok(Some(Candidates { ids, hold_the_text: matches!(narrowed.asked, Asked::PgTrgm(_)) }))
 }
 
 /// The ids of `group_concat` ("3,1,2"; "" for none), ascending: the aggregate keeps its subquery's order in
@@ -260,7 +285,7 @@ async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
         None => (None, None),
     };
     let (Some(low), Some(high)) = (low, high) else {
-        return Ok(Sampled { pieces: PieceSample::default(), findings: 0 });
+        return Ok(Sampled::default());
     };
     let step = std::cmp::max((high - low) / STRETCHES, 1);
     let stretch = |k: i64| {
@@ -281,7 +306,8 @@ async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
         texts.push([title, description, reference.unwrap_or_default()]);
     }
     let pieces = PieceSample::from_findings(texts.iter().map(|row| row.iter().map(String::as_str)));
-    Ok(Sampled { pieces, findings: u64::try_from(high - low + 1).unwrap_or(0) })
+    let columns = [0, 1, 2].map(|column| PieceSample::from_findings(texts.iter().map(|row| [row[column].as_str()])));
+    Ok(Sampled { pieces, columns, findings: u64::try_from(high - low + 1).unwrap_or(0) })
 }
 
 #[cfg(test)]

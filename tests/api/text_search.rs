@@ -202,7 +202,7 @@ async fn a_search_with_fts_syntax_is_plain_text_and_one_with_a_nul_is_refused() 
 
 #[tokio::test]
 async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
-    use sea_orm::{EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
+    use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
     use slawatch::entity::finding;
     use slawatch::service::finding_filter::FindingFilter;
     let app = spawn_app_without_scheduler(|_| {}).await;
@@ -212,33 +212,14 @@ async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
     let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
     let condition = filter.search_condition().expect("a search condition");
     let statement = finding::Entity::find().filter(condition).build(sea_orm::DbBackend::Postgres);
-    // A new database is small enough for a sequential scan to be cheaper: forbid it, so the plan shows whether
-    // the indexes' expressions are the ones the search writes (a drift would leave only the scan).
-    let txn = app.state.db.begin().await.expect("a transaction");
-    txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
-    let explained = txn
-        .query_all_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            format!("EXPLAIN {}", statement.sql),
-            statement.values.map(|values| values.0).unwrap_or_default(),
-        ))
-        .await
-        .expect("explained");
-    let plan: Vec<String> = explained.iter().map(|row| row.try_get_by_index::<String>(0).expect("a line")).collect();
-    for index in
-        ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"]
-    {
-        assert!(plan.iter().any(|line| line.contains(index)), "{index} unused:\n{}", plan.join("\n"));
-    }
-    txn.rollback().await.expect("rolled back");
+    explain_using_the_trigram_indexes(&app, statement).await;
 }
 
 #[tokio::test]
 async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_pieces_only() {
-    use sea_orm::TransactionTrait;
     use slawatch::domain::trigrams::{PieceSample, TrigramIndex};
     use slawatch::service::finding_filter::FindingFilter;
-    use slawatch::service::text_search::Narrowed;
+    use slawatch::service::text_search::{Asked, Narrowed};
     let app = spawn_app_without_scheduler(|_| {}).await;
     if !app.state.config.is_postgres() {
         return; // SQLite's FTS5 index is asked about pieces by construction (`fts5_match_expression`).
@@ -246,7 +227,7 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     // Every sampled finding holds "component"; none holds "123": the search asks for "123" alone.
     let sample = PieceSample::from_findings([["component-1", "", ""], ["component-2", "", ""]]);
     let question = sample.narrowing("component-123", 1_000_000, TrigramIndex::PgTrgm).expect("narrowed");
-    let narrowed = Narrowed::new(question, TrigramIndex::PgTrgm);
+    let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
     let filter = FindingFilter { search: Some("Component-123".into()), ..FindingFilter::default() };
     let statement = narrowed.candidates_statement(&filter, 50_001);
     // At a million findings the planner adds a `LIKE` it may use to the index scan (a BitmapAnd with the
@@ -260,6 +241,20 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     // The pieces are written into the statement: with a bound pattern PostgreSQL soon plans it once for any
     // pattern, and that plan reads every finding in id order.
     assert!(statement.sql.contains(r#"LOWER("title") LIKE '%123%'"#), "{}", statement.sql);
+    let plan = explain_using_the_trigram_indexes(&app, statement).await;
+    let shown = plan.join("\n");
+    // The index is asked for the piece; the whole text is tested on the rows it names, not added to the
+    // index's question (which would walk the lists of "component"'s trigrams: every finding).
+    let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
+    assert!(asked.iter().all(|line| line.contains("%123%") && !line.contains("component")), "{shown}");
+    assert!(plan.iter().any(|line| line.contains("Filter") && line.contains("%component-123%")), "{shown}");
+}
+
+/// PostgreSQL's plan of `statement` (its lines), which must use each searched column's trigram index. A new
+/// database is small enough for a sequential scan to be cheaper: it is forbidden, so the plan shows whether
+/// the indexes' expressions are the ones the statement writes (a drift would leave only the scan).
+async fn explain_using_the_trigram_indexes(app: &TestApp, statement: sea_orm::Statement) -> Vec<String> {
+    use sea_orm::TransactionTrait;
     let txn = app.state.db.begin().await.expect("a transaction");
     txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
     let explained = txn
@@ -270,19 +265,14 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
         ))
         .await
         .expect("explained");
+    txn.rollback().await.expect("rolled back");
     let plan: Vec<String> = explained.iter().map(|row| row.try_get_by_index::<String>(0).expect("a line")).collect();
-    let shown = plan.join("\n");
     for index in
         ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"]
     {
-        assert!(plan.iter().any(|line| line.contains(index)), "{index} unused:\n{shown}");
+        assert!(plan.iter().any(|line| line.contains(index)), "{index} unused:\n{}", plan.join("\n"));
     }
-    // The index is asked for the piece; the whole text is tested on the rows it names, not added to the
-    // index's question (which would walk the lists of "component"'s trigrams: every finding).
-    let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
-    assert!(asked.iter().all(|line| line.contains("%123%") && !line.contains("component")), "{shown}");
-    assert!(plan.iter().any(|line| line.contains("Filter") && line.contains("%component-123%")), "{shown}");
-    txn.rollback().await.expect("rolled back");
+    plan
 }
 
 #[tokio::test]
