@@ -187,7 +187,8 @@ const CHECKED_AT_ONCE: usize = 1_000;
 
 /// The findings the trigram index names for a narrowed search, in id order (`None`: more than
 /// `MOST_CANDIDATES`, expected or found; a search the sample misjudged is then no longer `few`, so the SQL
-/// read that answers it instead waits for a scan turn). Some may not hold the text: `holding_text` says.
+/// read that answers it instead waits for a scan turn). On SQLite some may not hold the text: `holding_text` says
+/// (`Candidates::hold_the_text`).
 pub(crate) async fn candidates(
     state: &AppState,
     filter: &FindingFilter,
