@@ -27,3 +27,9 @@ pub fn index(table: &'static str, name: &'static str, columns: &[&'static str]) 
     }
     statement.clone()
 }
+
+/// The connection to migrate, when the database is PostgreSQL (`None` elsewhere: a PostgreSQL-only migration
+/// does nothing there).
+pub fn on_postgres<'c>(manager: &'c SchemaManager) -> Option<&'c SchemaManagerConnection<'c>> {
+    (manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres).then(|| manager.get_connection())
+}

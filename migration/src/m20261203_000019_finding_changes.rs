@@ -12,7 +12,7 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 /// The columns whose change is logged.
-const WATCHED: [&str; 8] = [
+pub(crate) const WATCHED: [&str; 8] = [
     "product_id",
     "severity",
     "verified",
@@ -24,7 +24,8 @@ const WATCHED: [&str; 8] = [
 ];
 
 /// The columns of the row before, logged with an update or a deletion.
-const BEFORE: [&str; 6] = ["product_id", "severity", "is_open", "is_mitigated", "mitigated_at", "sla_deadline"];
+pub(crate) const BEFORE: [&str; 6] =
+    ["product_id", "severity", "is_open", "is_mitigated", "mitigated_at", "sla_deadline"];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

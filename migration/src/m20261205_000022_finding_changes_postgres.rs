@@ -9,23 +9,12 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::on_postgres;
+// The same columns as SQLite's log: the finding index reads both the same way.
+use crate::m20261203_000019_finding_changes::{BEFORE, WATCHED};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-/// The columns whose change is logged (migration 19's).
-const WATCHED: [&str; 8] = [
-    "product_id",
-    "severity",
-    "verified",
-    "is_open",
-    "is_mitigated",
-    "mitigated_at",
-    "sla_deadline",
-    "sla_approaching_at",
-];
-
-/// The columns of the row before, logged with an update or a deletion (migration 19's).
-const BEFORE: [&str; 6] = ["product_id", "severity", "is_open", "is_mitigated", "mitigated_at", "sla_deadline"];
 
 /// Trigger functions and what each logs from the statement's transition tables (`gone`: rows before,
 /// `came`: rows after).
@@ -38,10 +27,7 @@ const LOGGING: [(&str, &str, &str); 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
+        let Some(db) = on_postgres(manager) else { return Ok(()) };
         db.execute_unprepared(
             "CREATE TABLE finding_changes (
                 seq BIGSERIAL PRIMARY KEY,
@@ -94,10 +80,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
+        let Some(db) = on_postgres(manager) else { return Ok(()) };
         for (name, _, _) in LOGGING {
             db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS finding_changes_{name} ON findings")).await?;
             db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS finding_changes_{name}()")).await?;

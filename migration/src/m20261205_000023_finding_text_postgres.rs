@@ -8,6 +8,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl::on_postgres;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -21,10 +23,7 @@ const INDEXES: [(&str, &str); 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
+        let Some(db) = on_postgres(manager) else { return Ok(()) };
         // Installed already, or installable by this role: a superuser, or one with CREATE on the database when
         // the extension's default version is trusted or needs no superuser.
         let usable = db
@@ -52,10 +51,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
+        let Some(db) = on_postgres(manager) else { return Ok(()) };
         for (name, _) in INDEXES {
             db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
         }

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DerivePartialModel,
+    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
@@ -60,8 +60,10 @@ impl LoggedChange {
     }
 }
 
-/// A finding's columns the index reads (the names of `findings`' columns, as `IndexedColumns` wants them).
-#[derive(Debug, FromQueryResult)]
+/// A finding's columns the index reads (the names of `findings`' columns, as `IndexedColumns` wants them; a
+/// partial model, so a select reads just these).
+#[derive(Debug, DerivePartialModel)]
+#[sea_orm(entity = "finding::Entity", from_query_result)]
 struct StoredRow {
     id: FindingId,
     product_id: ProductId,
@@ -76,21 +78,6 @@ struct StoredRow {
 
 indexed_columns!(StoredRow);
 
-fn selected_columns<E: EntityTrait>(select: sea_orm::Select<E>) -> sea_orm::Select<E> {
-    use finding::Column as C;
-    select.select_only().columns([
-        C::Id,
-        C::ProductId,
-        C::Severity,
-        C::Verified,
-        C::IsOpen,
-        C::IsMitigated,
-        C::MitigatedAt,
-        C::SlaDeadline,
-        C::SlaApproachingAt,
-    ])
-}
-
 /// Every finding in one snapshot, read in id order a chunk at a time (`LOAD_CHUNK` rows held at once): open
 /// ones whole, closed ones counted per product, severity and state (`IndexedRow::closed_state`, the definition
 /// catch-ups use too); and the log's position in that snapshot.
@@ -103,11 +90,11 @@ pub async fn load_whole(db: &DatabaseConnection) -> ServiceResult<(FindingIndex,
     let mut index = FindingIndex::default();
     let mut after = FindingId::new(0);
     loop {
-        let rows = selected_columns(finding::Entity::find())
+        let rows = finding::Entity::find()
             .filter(finding::Column::Id.gt(after))
             .order_by_asc(finding::Column::Id)
             .limit(LOAD_CHUNK)
-            .into_model::<StoredRow>()
+            .into_partial_model::<StoredRow>()
             .all(&txn)
             .await?;
         let Some(last) = rows.last() else { break };
@@ -176,9 +163,9 @@ async fn rows_after(db: &DatabaseConnection, row: i64, at_most: i64) -> ServiceR
     let firsts = firsts(&logged);
     let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(firsts.len());
     for chunk in firsts.chunks(IDS_PER_QUERY) {
-        let rows = selected_columns(finding::Entity::find())
+        let rows = finding::Entity::find()
             .filter(finding::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
-            .into_model::<StoredRow>()
+            .into_partial_model::<StoredRow>()
             .all(&txn)
             .await?;
         now_stored.extend(rows.iter().map(|row| (row.id, row.indexed_row())));
@@ -203,13 +190,12 @@ const PRUNED_UNSEEN: &str = "COALESCE((SELECT newest_xid FROM finding_changes_pr
 /// commits, so the next writer's trigger numbers its log row later.
 async fn unseen_by(db: &DatabaseConnection, snapshot: &str, at_most: i64) -> ServiceResult<Unread> {
     let sql = format!(
-        "SELECT head.now, head.gap, c.{logged_from_c}, f.id, f.product_id, f.severity, f.verified, f.is_open, \
+        "SELECT head.now, head.gap, c.*, f.id, f.product_id, f.severity, f.verified, f.is_open, \
          f.is_mitigated, f.mitigated_at, f.sla_deadline, f.sla_approaching_at \
          FROM (SELECT CAST(pg_current_snapshot() AS text) AS now, {PRUNED_UNSEEN} AS gap) AS head \
          LEFT JOIN LATERAL (SELECT seq, {LOGGED_COLUMNS} FROM finding_changes \
              WHERE NOT head.gap AND {UNSEEN} ORDER BY seq LIMIT $2) AS c ON true \
-         LEFT JOIN findings AS f ON f.id = c.finding_id ORDER BY c.seq",
-        logged_from_c = LOGGED_COLUMNS.replace(", ", ", c.")
+         LEFT JOIN findings AS f ON f.id = c.finding_id ORDER BY c.seq"
     );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(

@@ -36,7 +36,7 @@ pub async fn read<R>(state: &AppState, answer: impl FnOnce(&FindingIndex) -> R) 
         let mut last_started = kept.catching_up.lock().await;
         if last_started.is_none_or(|started| started < asked) {
             let started = Instant::now();
-            if catch_up(state, kept).await? == CaughtUp::Dropped {
+            if catch_up(&state.db, kept).await? == CaughtUp::Dropped {
                 start_loading(state);
                 return Ok(None);
             }
@@ -114,12 +114,12 @@ enum CaughtUp {
     Dropped,
 }
 
-async fn catch_up(state: &AppState, kept: &KeptFindingIndex) -> ServiceResult<CaughtUp> {
+async fn catch_up(db: &DatabaseConnection, kept: &KeptFindingIndex) -> ServiceResult<CaughtUp> {
     let position = kept.loaded.read().unwrap_or_else(PoisonError::into_inner).as_ref().map(|l| l.position.clone());
     let Some(position) = position else {
         return Ok(CaughtUp::Dropped);
     };
-    match finding_changes::unread(&state.db, &position, REBUILD_AFTER).await? {
+    match finding_changes::unread(db, &position, REBUILD_AFTER).await? {
         // The index stays as it is, and readers are not stopped for the write lock. (On PostgreSQL the older
         // snapshot kept is as good: nothing it did not see had committed.)
         Unread::Nothing => Ok(CaughtUp::Current),
