@@ -108,14 +108,14 @@ impl FindingFilter {
         let like = |column: finding::Column| -> SimpleExpr {
             Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
-        Some(
-            Condition::any()
-                .add(like(finding::Column::Title))
-                .add(like(finding::Column::Description))
-                .add(like(finding::Column::ExternalReference)),
-        )
+        Some(SEARCHED_COLUMNS.into_iter().fold(Condition::any(), |any, column| any.add(like(column))))
     }
 }
+
+/// The columns a text search looks in (each `lower(column) LIKE '%text%'`; a trigram index per column on
+/// PostgreSQL, one over all three on SQLite).
+pub const SEARCHED_COLUMNS: [finding::Column; 3] =
+    [finding::Column::Title, finding::Column::Description, finding::Column::ExternalReference];
 
 impl FindingFilter {
     /// The same filter as a question to the in-memory finding index, restricted to `visible` products (`None`:

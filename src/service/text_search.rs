@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use sea_orm::IdenStatic;
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -20,7 +21,7 @@ use crate::domain::trigrams::{IndexQuestion, PieceSample, TrigramIndex};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::piece_sample::Sampled;
-use crate::service::finding_filter::FindingFilter;
+use crate::service::finding_filter::{FindingFilter, SEARCHED_COLUMNS};
 use crate::state::AppState;
 
 /// How many stretches of consecutive findings the sample reads, spread evenly over the ids.
@@ -46,14 +47,11 @@ pub struct Narrowed {
 pub enum Asked {
     /// SQLite: one question about a finding's three texts, which FTS5 holds as one row.
     Fts5(IndexQuestion),
-    /// PostgreSQL: a question per searched column (`SEARCHED_COLUMNS`), each to that column's GIN index, about
+    /// PostgreSQL: a question per searched column (`finding_filter::SEARCHED_COLUMNS`, in that order), each to that column's GIN index, about
     /// the pieces rare in that column: "component-123"'s `123` is in 1,000 titles and 8,000 descriptions and
     /// references (finding numbers), its `pon` in no description, so each column is asked what narrows it.
     PgTrgm([IndexQuestion; 3]),
 }
-
-/// The columns a search looks in, in the order of `Asked::PgTrgm`'s questions.
-const SEARCHED_COLUMNS: [&str; 3] = ["title", "description", "external_reference"];
 
 impl Asked {
     fn expected_findings(&self) -> u64 {
@@ -124,13 +122,13 @@ impl Narrowed {
             // is three letters or digits (`TrigramIndex::can_be_asked`; any other is left out), so nothing in
             // it needs quoting or escaping, and the plans are as many as the pieces.
             Asked::PgTrgm(questions) => {
-                let holding_pieces = |column: &str, question: &IndexQuestion| {
+                let holding_pieces = |column: &finding::Column, question: &IndexQuestion| {
                     question
                         .pieces
                         .iter()
                         .filter(|piece| TrigramIndex::PgTrgm.can_be_asked(piece))
                         .fold(Condition::all(), |all, piece| {
-                            all.add(Expr::cust(format!("LOWER(\"{column}\") LIKE '%{piece}%'")))
+                            all.add(Expr::cust(format!("LOWER(\"{}\") LIKE '%{piece}%'", column.as_str())))
                         })
                 };
                 SEARCHED_COLUMNS
@@ -289,10 +287,11 @@ async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
         return Ok(Sampled::default());
     };
     let step = std::cmp::max((high - low) / STRETCHES, 1);
+    let searched = SEARCHED_COLUMNS.map(|column| column.as_str());
     let stretch = |k: i64| {
         format!(
-            "SELECT * FROM (SELECT title, description, external_reference FROM findings WHERE id >= {} \
-             ORDER BY id LIMIT {STRETCH_FINDINGS}) AS stretch_{k}",
+            "SELECT * FROM (SELECT {} FROM findings WHERE id >= {} ORDER BY id LIMIT {STRETCH_FINDINGS}) AS stretch_{k}",
+            searched.join(", "),
             low + k * step
         )
     };
@@ -301,12 +300,14 @@ async fn take_sample<C: ConnectionTrait>(db: &C) -> ServiceResult<Sampled> {
     let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
     let mut texts = Vec::with_capacity(rows.len());
     for row in rows {
-        let title: String = row.try_get("", "title")?;
-        let description: String = row.try_get("", "description")?;
-        let reference: Option<String> = row.try_get("", "external_reference")?;
-        texts.push([title, description, reference.unwrap_or_default()]);
+        let mut text = [String::new(), String::new(), String::new()];
+        for (column, value) in searched.iter().zip(&mut text) {
+            *value = row.try_get::<Option<String>>("", column)?.unwrap_or_default();
+        }
+        texts.push(text);
     }
     let pieces = PieceSample::from_findings(texts.iter().map(|row| row.iter().map(String::as_str)));
+    // In `SEARCHED_COLUMNS`' order, as `Asked::PgTrgm` asks them.
     let columns = [0, 1, 2].map(|column| PieceSample::from_findings(texts.iter().map(|row| [row[column].as_str()])));
     Ok(Sampled { pieces, columns, findings: u64::try_from(high - low + 1).unwrap_or(0) })
 }
