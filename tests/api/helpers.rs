@@ -47,6 +47,7 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
                 Utc::now().timestamp_subsec_nanos()
             );
             let admin = Database::connect(base.as_str()).await.expect("TEST_DATABASE_URL reachable");
+            ABANDONED_DROPPED.get_or_init(|| drop_abandoned_databases(&admin)).await;
             admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
             admin.close().await.expect("close admin connection");
             let mut url = url::Url::parse(&base).expect("TEST_DATABASE_URL is a URL");
@@ -57,6 +58,36 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
             static NOTICE: std::sync::Once = std::sync::Once::new();
             NOTICE.call_once(|| eprintln!("TEST_DATABASE_URL is not set: integration tests run on SQLite only"));
             format!("sqlite://{}?mode=rwc", dir.path().join("slawatch.db").display())
+        }
+    }
+}
+
+/// Whether this test process has dropped what earlier ones left on the PostgreSQL server.
+static ABANDONED_DROPPED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the databases and roles of test processes that have ended (their names carry the process id): a
+/// test does not drop its own database (it would have to outlive the server it hands it to), so without
+/// this every run of the suite left ~200 databases behind on a developer's server.
+async fn drop_abandoned_databases(admin: &sea_orm::DatabaseConnection) {
+    let ended = |name: &str| {
+        let pid = name.split('_').nth(2).and_then(|pid| pid.parse::<u32>().ok());
+        pid.is_some_and(|pid| pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists())
+    };
+    let listed = |sql: &'static str| async move {
+        let rows = admin.query_all_raw(sea_orm::Statement::from_string(admin.get_database_backend(), sql)).await;
+        rows.map(|rows| rows.iter().filter_map(|row| row.try_get_by_index::<String>(0).ok()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let databases = listed(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'slawatch\\_test\\_%' OR datname LIKE 'slawatch\\_plain\\_%'",
+    );
+    for name in databases.await.into_iter().filter(|name| ended(name)) {
+        // Another process's cleanup may have dropped it first.
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await;
+    }
+    for name in listed("SELECT rolname FROM pg_roles WHERE rolname LIKE 'slawatch\\_plain\\_%'").await {
+        if ended(&name) {
+            let _ = admin.execute_unprepared(&format!("DROP ROLE IF EXISTS \"{name}\"")).await;
         }
     }
 }
