@@ -85,6 +85,8 @@ pub struct Config {
 pub struct SqliteMemory {
     pub cache_mib: u32,
     pub mmap_mib: u32,
+    /// The page cache of the one connection that writes (`db::connect_writer`).
+    pub writer_cache_mib: u32,
 }
 
 impl Default for SqliteMemory {
@@ -92,7 +94,9 @@ impl Default for SqliteMemory {
         // 1 MiB a connection: at a million findings under the varied bench a larger cache bought no speed
         // (the finding index answers the open-finding reads; the rest are pages the kernel's cache holds)
         // and cost 3 MiB of the server's memory per connection (BENCHMARKS.md, "Memory: the page cache").
-        Self { cache_mib: 1, mmap_mib: 0 }
+        // The writer's 4 MiB hold what one import of 1,000 findings changes; 16 measured no better
+        // (BENCHMARKS.md, "Writes on one connection").
+        Self { cache_mib: 1, mmap_mib: 0, writer_cache_mib: 4 }
     }
 }
 
@@ -369,6 +373,9 @@ impl Config {
         }
         if let Some(mib) = within(&env, "SLAWATCH_SQLITE_CACHE_MIB", file.sqlite_cache_mib, 1..=4096)? {
             config.sqlite_memory.cache_mib = mib;
+        }
+        if let Some(mib) = within(&env, "SLAWATCH_SQLITE_WRITER_CACHE_MIB", file.sqlite_writer_cache_mib, 1..=4096)? {
+            config.sqlite_memory.writer_cache_mib = mib;
         }
         if let Some(mib) = within(&env, "SLAWATCH_SQLITE_MMAP_MIB", file.sqlite_mmap_mib, 0..=65_536)? {
             config.sqlite_memory.mmap_mib = mib;

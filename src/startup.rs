@@ -70,7 +70,8 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let live = crate::live::LiveBus::new(config.live_buffer_events, db.get_database_backend() == DbBackend::Postgres);
     let scans = config.concurrent_scans.unwrap_or_else(|| db::concurrent_scans(db.get_database_backend()));
     let sql_scans = Arc::new(tokio::sync::Semaphore::new(scans));
-    let write_turns = db::WriteTurns::for_backend(db.get_database_backend());
+    let writer = db::connect_writer(&config.database_url, config.db_acquire_timeout, config.sqlite_memory).await?;
+    let write_turns = db::WriteTurns::with_writer(db.get_database_backend(), writer);
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
     Ok(AppState {

@@ -49,6 +49,7 @@ pub(super) struct FileSettings {
     pub(super) finding_index: Option<bool>,
     pub(super) sqlite_cache_mib: Option<u32>,
     pub(super) sqlite_mmap_mib: Option<u32>,
+    pub(super) sqlite_writer_cache_mib: Option<u32>,
     pub(super) concurrent_scans: Option<usize>,
     pub(super) sweep_at_deadlines: Option<bool>,
 }

@@ -58,10 +58,14 @@ fn bad_values_are_named() {
 
 #[test]
 fn sqlite_memory_is_set_from_the_file_and_the_environment() {
-    let file = "sqlite_cache_mib = 16\nsqlite_mmap_mib = 256\n";
-    let config = Config::from_sources(Some(file), env_of(&[("SLAWATCH_SQLITE_MMAP_MIB", "0")])).expect("valid");
-    assert_eq!(config.sqlite_memory, SqliteMemory { cache_mib: 16, mmap_mib: 0 });
-    assert_eq!(Config::default().sqlite_memory, SqliteMemory { cache_mib: 1, mmap_mib: 0 });
+    let file = "sqlite_cache_mib = 16\nsqlite_mmap_mib = 256\nsqlite_writer_cache_mib = 2\n";
+    let env = env_of(&[("SLAWATCH_SQLITE_MMAP_MIB", "0"), ("SLAWATCH_SQLITE_WRITER_CACHE_MIB", "32")]);
+    let config = Config::from_sources(Some(file), env).expect("valid");
+    assert_eq!(config.sqlite_memory, SqliteMemory { cache_mib: 16, mmap_mib: 0, writer_cache_mib: 32 });
+    let defaults = SqliteMemory { cache_mib: 1, mmap_mib: 0, writer_cache_mib: 4 };
+    assert_eq!(Config::default().sqlite_memory, defaults);
+    let err = Config::from_sources(None, env_of(&[("SLAWATCH_SQLITE_WRITER_CACHE_MIB", "0")])).expect_err("none");
+    assert!(err.to_string().contains("SLAWATCH_SQLITE_WRITER_CACHE_MIB"), "{err}");
 }
 
 #[test]

@@ -43,28 +43,59 @@ pub fn concurrent_scans(backend: sea_orm::DbBackend) -> usize {
 pub async fn connect(url: &str, acquire_timeout: Duration, memory: SqliteMemory) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).acquire_timeout(acquire_timeout);
-    if url.starts_with("sqlite") {
-        options.max_connections(SQLITE_CONNECTIONS).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
-            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // Negative: a size in KiB. With the defaults SQLite holds at most 8 MiB of pages (BENCHMARKS.md,
-                // "Memory: the page cache"); pages not cached are read from the kernel's page cache.
-                .pragma("cache_size", format!("-{}", u64::from(memory.cache_mib) * 1024))
-                .pragma("mmap_size", (u64::from(memory.mmap_mib) << 20).to_string())
-                // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
-                // past this many pages (64 MiB), should that task fall behind.
-                .pragma("wal_autocheckpoint", "16384")
-                .statement_cache_capacity(STATEMENTS_KEPT)
-        });
-        options.map_sqlx_sqlite_pool_opts(|pool| {
-            pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
-        });
+    if is_sqlite(url) {
+        sqlite_options(&mut options, SQLITE_CONNECTIONS, memory.cache_mib, memory.mmap_mib);
     } else {
         options.max_connections(POSTGRES_CONNECTIONS).min_connections(1);
     }
     Database::connect(options).await
+}
+
+/// On a SQLite file, the one connection its write transactions run on (`WriteTurns`), with a page cache of
+/// `memory.writer_cache_mib`. SQLite discards a connection's whole page cache when it begins a transaction
+/// after another connection has written, so writes spread over the pool each read the index pages they change
+/// again; one connection that does all the writing keeps them (nothing else changes the file under it).
+/// `None` on PostgreSQL and on an in-memory SQLite database (a second connection would open another one).
+pub async fn connect_writer(
+    url: &str,
+    acquire_timeout: Duration,
+    memory: SqliteMemory,
+) -> Result<Option<DatabaseConnection>, DbErr> {
+    if !is_sqlite(url) || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).acquire_timeout(acquire_timeout).idle_timeout(None).max_lifetime(None);
+    sqlite_options(&mut options, 1, memory.writer_cache_mib, memory.mmap_mib);
+    Database::connect(options).await.map(Some)
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite")
+}
+
+/// The settings every SQLite connection of this process gets.
+fn sqlite_options(options: &mut ConnectOptions, connections: u32, cache_mib: u32, mmap_mib: u32) {
+    options.max_connections(connections).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
+        opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            // Negative: a size in KiB. With the defaults SQLite holds at most 8 MiB of pages (BENCHMARKS.md,
+            // "Memory: the page cache"); pages not cached are read from the kernel's page cache.
+            .pragma("cache_size", format!("-{}", u64::from(cache_mib) * 1024))
+            .pragma("mmap_size", (u64::from(mmap_mib) << 20).to_string())
+            // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
+            // past this many pages (64 MiB), should that task fall behind.
+            .pragma("wal_autocheckpoint", "16384")
+            // A statement that changes many rows (an import's INSERT) first copies the pages it changes into a
+            // statement journal, to undo just itself on an error; in a file, that was 14 % of an import's time.
+            .pragma("temp_store", "memory")
+            .statement_cache_capacity(STATEMENTS_KEPT)
+    });
+    options.map_sqlx_sqlite_pool_opts(|pool| {
+        pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
+    });
 }
 
 /// Whether an idle SQLite connection may be handed out again: only when it is outside any transaction.

@@ -2,7 +2,8 @@
 //! finds the lock taken sleeps in SQLite's busy handler (1, 2, 5 … up to 100 ms between tries) and is
 //! overtaken by any writer that comes along while it sleeps, so under a stream of imports an edit or a
 //! delivery's outcome waited seconds. Queued here first (a fair mutex, held until the commit), the next
-//! writer starts as soon as the last one ends. PostgreSQL's writers do not queue (row locks do that).
+//! writer starts as soon as the last one ends, on the one connection kept for writing (`db::connect_writer`),
+//! whose page cache the writes keep. PostgreSQL's writers do not queue (row locks do that).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +22,26 @@ const TURN_WAIT: Duration = Duration::from_secs(10);
 
 /// This process's queue of writers on one database (none on PostgreSQL).
 #[derive(Clone, Debug)]
-pub struct WriteTurns(Option<Arc<Mutex<()>>>);
+pub struct WriteTurns(Option<Writers>);
+
+/// SQLite's queue, and the connection a writer whose turn came writes on (`None`: the pool's).
+#[derive(Clone, Debug, Default)]
+struct Writers {
+    turn: Arc<Mutex<()>>,
+    writer: Option<DatabaseConnection>,
+}
 
 impl WriteTurns {
-    /// Writers queue on SQLite, not on PostgreSQL.
+    /// Writers queue on SQLite, not on PostgreSQL; they write on the pool's connections.
     #[must_use]
     pub fn for_backend(backend: DbBackend) -> Self {
-        Self((backend == DbBackend::Sqlite).then(Arc::default))
+        Self((backend == DbBackend::Sqlite).then(Writers::default))
+    }
+
+    /// Writers queue on SQLite and write on `writer` (from `db::connect_writer`; `None` as `for_backend`).
+    #[must_use]
+    pub fn with_writer(backend: DbBackend, writer: Option<DatabaseConnection>) -> Self {
+        Self((backend == DbBackend::Sqlite).then(|| Writers { turn: Arc::default(), writer }))
     }
 
     /// Waits for this writer's turn, then begins a transaction that will write: on SQLite it takes the write
@@ -36,7 +50,7 @@ impl WriteTurns {
     pub async fn begin(&self, db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
         let turn = match &self.0 {
             None => None,
-            Some(queue) => match tokio::time::timeout(TURN_WAIT, queue.clone().lock_owned()).await {
+            Some(writers) => match tokio::time::timeout(TURN_WAIT, writers.turn.clone().lock_owned()).await {
                 Ok(turn) => Some(turn),
                 Err(_) => {
                     tracing::warn!("a writer waited 10 s for its turn; it goes ahead on SQLite's busy timeout");
@@ -44,8 +58,13 @@ impl WriteTurns {
                 }
             },
         };
+        // Without its turn a writer must not wait for the writing connection, which the turn's holder has.
+        let on = match (&self.0, &turn) {
+            (Some(writers), Some(_)) => writers.writer.as_ref().unwrap_or(db),
+            _ => db,
+        };
         #[allow(clippy::disallowed_methods, reason = "the one place a write transaction begins")]
-        let txn = db
+        let txn = on
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
@@ -137,10 +156,54 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(!second.is_finished(), "the second writer waits for its turn");
-        assert!(turns.0.as_ref().is_some_and(|queue| queue.try_lock().is_err()), "the first holds the turn");
+        assert!(turns.0.as_ref().is_some_and(|queue| queue.turn.try_lock().is_err()), "the first holds the turn");
         first.commit().await.expect("commit");
         second.await.expect("joined").expect("the second writer's turn came");
-        assert!(turns.0.as_ref().is_some_and(|queue| queue.try_lock().is_ok()), "its drop let the turn go");
+        assert!(turns.0.as_ref().is_some_and(|queue| queue.turn.try_lock().is_ok()), "its drop let the turn go");
+    }
+
+    /// Whether `conn` is the connection that made `temp.marker` (a temporary table exists on its connection
+    /// only).
+    async fn holds_the_marker(conn: &impl ConnectionTrait) -> bool {
+        let asked = Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM temp.marker");
+        conn.query_one_raw(asked).await.is_ok()
+    }
+
+    #[tokio::test]
+    async fn on_a_sqlite_file_every_write_transaction_runs_on_the_one_writing_connection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("turns.db").display());
+        let memory = crate::config::SqliteMemory::default();
+        let db = crate::db::connect(&url, Duration::from_secs(5), memory).await.expect("pool");
+        let writer = crate::db::connect_writer(&url, Duration::from_secs(5), memory).await.expect("writer");
+        assert!(writer.is_some(), "a SQLite file gets a writing connection");
+        let turns = WriteTurns::with_writer(DbBackend::Sqlite, writer);
+        let first = turns.begin(&db).await.expect("first");
+        first.execute_unprepared("CREATE TEMP TABLE marker (x)").await.expect("marker");
+        first.commit().await.expect("commit");
+        // The pool's connections stay busy meanwhile, so a write on any of them would be a different one.
+        let mut readers = Vec::new();
+        for _ in 0..crate::db::SQLITE_CONNECTIONS {
+            let reader = db.begin().await.expect("a reader");
+            assert!(!holds_the_marker(&reader).await, "a pool connection is not the writer");
+            readers.push(reader);
+        }
+        for _ in 0..5 {
+            let next = turns.begin(&db).await.expect("next writer");
+            assert!(holds_the_marker(&next).await, "each write transaction is on the writing connection");
+            next.commit().await.expect("commit");
+        }
+        drop(readers);
+    }
+
+    #[tokio::test]
+    async fn postgresql_and_in_memory_sqlite_get_no_writing_connection() {
+        let memory = crate::config::SqliteMemory::default();
+        let timeout = Duration::from_secs(1);
+        for url in ["sqlite::memory:", "sqlite://file.db?mode=memory", "postgres://nobody@127.0.0.1:1/none"] {
+            let writer = crate::db::connect_writer(url, timeout, memory).await.expect("nothing to connect");
+            assert!(writer.is_none(), "{url}");
+        }
     }
 
     #[tokio::test]
