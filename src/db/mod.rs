@@ -154,8 +154,10 @@ async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
         None => 0,
     };
     if log_pages > WAL_TRUNCATE_PAGES {
-        tracing::debug!(log_pages, "the write-ahead log is long: truncating checkpoint");
+        let started = std::time::Instant::now();
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        let took_ms = started.elapsed().as_millis();
+        tracing::debug!(log_pages, took_ms, "the write-ahead log was long: truncating checkpoint");
     }
     Ok(())
 }
