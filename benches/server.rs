@@ -153,27 +153,31 @@ async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) 
     );
     // A scan import names one product; a sync or a script may spread a call over many.
     let spread_over_all = format!("over {} products", products.len());
+    // Every call's findings are new ones (titles, hence hashes, and SLA starts of their own), as in a stream of
+    // imports: the same body sent again would pile equal keys into the indexes, and each later row of the table
+    // would measure a larger pile than the one before.
+    let calls = Arc::new(AtomicUsize::new(0));
     for (spread, products_per_call) in [("of one product", 1), (spread_over_all.as_str(), products.len())] {
-        let inputs: Vec<serde_json::Value> = (0..BATCH)
-            .map(|i| {
-                json!({
-                    "productId": products[i % products_per_call],
-                    "title": format!("Created by the bench {i}"),
-                    "description": format!("Reported by the nightly scan (finding {i})."),
-                    "severity": severities[i % severities.len()],
-                    "slaStart": (started - TimeDelta::minutes(i64::try_from(i).unwrap_or(0))).to_rfc3339(),
-                })
-            })
-            .collect();
+        let products = products.clone();
+        let calls = calls.clone();
         let query = "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }";
-        let body = json!({ "query": query, "variables": { "i": inputs } }).to_string();
         let (url, header) = (format!("{}/graphql", server.base), format!("Bearer {admin_jwt}"));
         let make: loadgen::MakeRequest = Arc::new(move |client: &reqwest::Client| {
-            client
-                .post(&url)
-                .header("authorization", &header)
-                .header("content-type", "application/json")
-                .body(body.clone())
+            let call = calls.fetch_add(1, Ordering::Relaxed);
+            let inputs: Vec<serde_json::Value> = (0..BATCH)
+                .map(|i| {
+                    let n = call * BATCH + i;
+                    json!({
+                        "productId": products[i % products_per_call],
+                        "title": format!("Created by the bench {n}"),
+                        "description": format!("Reported by the nightly scan (finding {n})."),
+                        "severity": severities[i % severities.len()],
+                        "slaStart": (started - TimeDelta::seconds(i64::try_from(n).unwrap_or(0))).to_rfc3339(),
+                    })
+                })
+                .collect();
+            let body = json!({ "query": query, "variables": { "i": inputs } }).to_string();
+            client.post(&url).header("authorization", &header).header("content-type", "application/json").body(body)
         });
         for concurrency in [1, 2, 4] {
             let report = loadgen::run(make.clone(), concurrency, warm_up, duration).await;
