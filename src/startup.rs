@@ -64,6 +64,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let db = db::connect(&config.database_url, config.db_acquire_timeout, config.sqlite_memory).await?;
     db::migrate(&db).await?;
     db::spawn_wal_checkpoints(&db);
+    let trigram_index = db::trigram_index(&db).await?;
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
     let report_links = crate::security::report_links::LinkKey::from_secret(secret.as_bytes());
@@ -92,6 +93,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         memberships: Arc::default(),
         catalog: Arc::default(),
         finding_index: Arc::default(),
+        trigram_index,
         piece_sample: Arc::default(),
         sql_scans,
         write_turns,

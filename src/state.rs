@@ -41,6 +41,8 @@ pub struct AppState {
     /// Open findings and closed findings' counts in memory, brought up to date from the change log before
     /// each read (`service::finding_index`).
     pub finding_index: Arc<crate::kept::finding_index::KeptFindingIndex>,
+    /// The trigram index text searches may ask (`db::trigram_index`; `None`: they read every finding).
+    pub trigram_index: Option<crate::domain::trigrams::TrigramIndex>,
     /// Which pieces of text are rare among findings, for text searches (`service::text_search`).
     pub piece_sample: Arc<crate::kept::piece_sample::KeptPieceSample>,
     /// Finding reads SQL scans for at once (`SLAWATCH_CONCURRENT_SCANS`, else `db::concurrent_scans`); the

@@ -6,6 +6,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
 use crate::config::SqliteMemory;
+use crate::domain::trigrams::TrigramIndex;
 
 mod write_turn;
 pub use write_turn::{WriteTransaction, WriteTurns};
@@ -96,6 +97,30 @@ fn sqlite_options(options: &mut ConnectOptions, connections: u32, cache_mib: u32
     options.map_sqlx_sqlite_pool_opts(|pool| {
         pool.before_acquire(|conn, _| Box::pin(std::future::ready(Ok(outside_transaction(conn)))))
     });
+}
+
+/// Migration 23's `pg_trgm` indexes, one per searched column.
+const PG_TRIGRAM_INDEXES: [&str; 3] =
+    ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"];
+
+/// The trigram index text searches may ask on this database: SQLite's FTS5 table (migration 21 always makes
+/// it); PostgreSQL's `pg_trgm` indexes only where migration 23 could make all three (not where the role may
+/// not create the extension). Without them a search narrowed by pieces would read every finding, and without
+/// waiting for a scan turn, since it expects to read few.
+pub async fn trigram_index(db: &DatabaseConnection) -> Result<Option<TrigramIndex>, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(Some(TrigramIndex::Fts5));
+    }
+    let asked = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT count(*) FROM pg_indexes WHERE tablename = 'findings' AND indexname = ANY($1)",
+        [PG_TRIGRAM_INDEXES.map(str::to_owned).to_vec().into()],
+    );
+    let found = match db.query_one_raw(asked).await? {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    };
+    Ok((found == 3).then_some(TrigramIndex::PgTrgm))
 }
 
 /// Whether an idle SQLite connection may be handed out again: only when it is outside any transaction.

@@ -47,8 +47,8 @@ pub struct Narrowed {
 pub enum Asked {
     /// SQLite: one question about a finding's three texts, which FTS5 holds as one row.
     Fts5(IndexQuestion),
-    /// PostgreSQL: a question per searched column (`finding_filter::SEARCHED_COLUMNS`, in that order), each to that column's GIN index, about
-    /// the pieces rare in that column: "component-123"'s `123` is in 1,000 titles and 8,000 descriptions and
+    /// PostgreSQL: a question per searched column (`finding_filter::SEARCHED_COLUMNS`, in that order), each
+    /// to that column's GIN index, about the pieces rare in that column: "component-123"'s `123` is in 1,000 titles and 8,000 descriptions and
     /// references (finding numbers), its `pon` in no description, so each column is asked what narrows it.
     PgTrgm([IndexQuestion; 3]),
 }
@@ -154,25 +154,25 @@ pub(crate) async fn narrowing(state: &AppState, filter: &FindingFilter) -> Servi
     Ok(asked(state, filter).await?.map(Narrowed::new))
 }
 
-/// What to ask the trigram index for `filter`'s search (`None`: no search, or no piece the index can be asked
-/// about, or pieces too common — on PostgreSQL in any one column).
+/// What to ask the trigram index for `filter`'s search (`None`: no search, no trigram index on this database,
+/// no piece the index can be asked about, or pieces too common — on PostgreSQL in any one column).
 async fn asked(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option<Asked>> {
-    let Some(text) = filter.search_text() else {
+    let (Some(text), Some(index)) = (filter.search_text(), state.trigram_index) else {
         return Ok(None);
     };
     let text = text.to_lowercase();
     let sample = sample(state).await?;
     let total = sample.findings;
-    Ok(match state.db.get_database_backend() {
-        DbBackend::Postgres => {
+    Ok(match index {
+        TrigramIndex::PgTrgm => {
             let [title, description, reference] =
-                sample.columns.each_ref().map(|column| column.narrowing(&text, total, TrigramIndex::PgTrgm));
+                sample.columns.each_ref().map(|column| column.narrowing(&text, total, index));
             title
                 .zip(description)
                 .zip(reference)
                 .map(|((title, description), reference)| Asked::PgTrgm([title, description, reference]))
         }
-        _ => sample.pieces.narrowing(&text, total, TrigramIndex::Fts5).map(Asked::Fts5),
+        TrigramIndex::Fts5 => sample.pieces.narrowing(&text, total, index).map(Asked::Fts5),
     })
 }
 

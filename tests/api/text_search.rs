@@ -203,12 +203,15 @@ async fn a_search_with_fts_syntax_is_plain_text_and_one_with_a_nul_is_refused() 
 #[tokio::test]
 async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
     use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+    use slawatch::domain::trigrams::TrigramIndex;
     use slawatch::entity::finding;
     use slawatch::service::finding_filter::FindingFilter;
     let app = spawn_app_without_scheduler(|_| {}).await;
     if !app.state.config.is_postgres() {
+        assert_eq!(app.state.trigram_index, Some(TrigramIndex::Fts5), "migration 21's table, always");
         return; // SQLite's trigram index is asked separately (the property test above).
     }
+    assert_eq!(app.state.trigram_index, Some(TrigramIndex::PgTrgm), "migration 23's indexes, found at start");
     let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
     let condition = filter.search_condition().expect("a search condition");
     let statement = finding::Entity::find().filter(condition).build(sea_orm::DbBackend::Postgres);
@@ -294,7 +297,13 @@ async fn a_role_that_may_not_create_extensions_migrates_without_the_trigram_inde
     url.set_password(None).expect("no password");
     let plain_url = url.to_string();
 
-    let app = crate::helpers::spawn_app_with(|config| config.database_url = plain_url).await;
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.database_url = plain_url;
+        config.kept_answers = false;
+        config.db_acquire_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    assert_eq!(app.state.trigram_index, None, "searches know there is no trigram index to ask");
     let indexes = app
         .state
         .db
@@ -313,4 +322,11 @@ async fn a_role_that_may_not_create_extensions_migrates_without_the_trigram_inde
     app.finding(json!({ "productId": product, "title": "Something else", "severity": "LOW" })).await;
     let found = app.admin("{ findings(filter: {search: \"component-12\"}) { totalCount } }", json!({})).await;
     assert_eq!(found.data()["findings"]["totalCount"], 1, "answered without the trigram indexes");
+    // Without the indexes a search reads every finding, so it waits for a scan turn like any scan: with every
+    // turn taken it is refused, not run beside them.
+    let turns = u32::try_from(app.state.sql_scans.available_permits()).expect("few");
+    let taken = app.state.sql_scans.clone().acquire_many_owned(turns).await.expect("turns");
+    let refused = app.admin("{ findings(filter: {search: \"component-12\"}) { totalCount } }", json!({})).await;
+    assert_eq!(refused.code(), "SERVICE_UNAVAILABLE", "a search without an index to narrow it takes a turn");
+    drop(taken);
 }
