@@ -25,20 +25,15 @@ const TURN_WAIT: Duration = Duration::from_secs(10);
 pub struct WriteTurns(Option<Writers>);
 
 /// SQLite's queue, and the connection a writer whose turn came writes on (`None`: the pool's).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Writers {
     turn: Arc<Mutex<()>>,
     writer: Option<DatabaseConnection>,
 }
 
 impl WriteTurns {
-    /// Writers queue on SQLite, not on PostgreSQL; they write on the pool's connections.
-    #[must_use]
-    pub fn for_backend(backend: DbBackend) -> Self {
-        Self((backend == DbBackend::Sqlite).then(Writers::default))
-    }
-
-    /// Writers queue on SQLite and write on `writer` (from `db::connect_writer`; `None` as `for_backend`).
+    /// Writers queue on SQLite, not on PostgreSQL, and write on `writer` (from `db::connect_writer`; `None`:
+    /// on the pool's connections).
     #[must_use]
     pub fn with_writer(backend: DbBackend, writer: Option<DatabaseConnection>) -> Self {
         Self((backend == DbBackend::Sqlite).then(|| Writers { turn: Arc::default(), writer }))
@@ -146,7 +141,7 @@ mod tests {
     #[tokio::test]
     async fn a_second_writer_starts_only_after_the_first_commits() {
         let db = sqlite().await;
-        let turns = WriteTurns::for_backend(DbBackend::Sqlite);
+        let turns = WriteTurns::with_writer(DbBackend::Sqlite, None);
         let first = turns.begin(&db).await.expect("first");
         let second = tokio::spawn({
             let (turns, db) = (turns.clone(), db.clone());
@@ -208,6 +203,6 @@ mod tests {
 
     #[tokio::test]
     async fn postgresql_writers_do_not_queue_here() {
-        assert!(WriteTurns::for_backend(DbBackend::Postgres).0.is_none());
+        assert!(WriteTurns::with_writer(DbBackend::Postgres, None).0.is_none());
     }
 }
