@@ -185,6 +185,13 @@ impl Application {
         if let Some(relay) = relay {
             let _ = relay.await;
         }
+        // On SQLite the log is copied into the file as the last connection closes, so a stopped server leaves
+        // one file behind. A connection some task still holds must not keep the process from stopping.
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.state.close_database()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "closing the database failed"),
+            Err(_) => tracing::warn!("the database did not close within 5 s; stopping without waiting for it"),
+        }
         served
     }
 }

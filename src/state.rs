@@ -58,6 +58,13 @@ impl AppState {
         self.write_turns.begin(&self.db).await
     }
 
+    /// Closes the database: the writing connection, then the pool. SQLite copies its log into the file when
+    /// the last connection closes, so after this the file alone holds every committed write.
+    pub async fn close_database(&self) -> Result<(), sea_orm::DbErr> {
+        self.write_turns.close().await?;
+        self.db.clone().close().await
+    }
+
     /// Tells the delivery worker there is new work (call after the commit).
     pub fn wake_delivery(&self) {
         self.delivery_wakeup.notify_one();

@@ -99,7 +99,7 @@ pub async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::Te
         "swept the history: {events} SLA events in {:.1} s; {delivered} deliveries marked delivered",
         started.elapsed().as_secs_f64()
     );
-    state.db.clone().close().await?;
+    state.close_database().await?;
     Ok((database_url, dir))
 }
 

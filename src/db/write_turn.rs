@@ -67,6 +67,18 @@ impl WriteTurns {
             .await?;
         Ok(WriteTransaction { txn, _turn: turn })
     }
+
+    /// Closes the writing connection (if there is one), after the writer whose turn it is. SQLite copies its
+    /// log into the file and removes it when its last connection closes; a connection left open keeps the
+    /// log, so a copy of the file alone would miss the latest writes.
+    pub async fn close(&self) -> Result<(), DbErr> {
+        let Some(writers) = &self.0 else { return Ok(()) };
+        let _turn = writers.turn.lock().await;
+        match &writers.writer {
+            Some(writer) => writer.clone().close().await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// A transaction that will write, holding its writer's turn until it is committed, rolled back or dropped.

@@ -125,7 +125,7 @@ async fn two_instances_on_one_postgresql_notify_each_threshold_once() {
         };
         notification_settings::set(&state, &root, route).await.unwrap_or_else(|e| panic!("{}", fail(e)));
     }
-    state.db.close().await.expect("close");
+    state.close_database().await.expect("close");
 
     let first = serve(&database_url).await;
     let second = serve(&database_url).await;
