@@ -17,7 +17,7 @@ use super::types::{Alert, Delivery, Finding, SlaEvent};
 use super::ws_session::ConnectionSession;
 use crate::domain::ProductId;
 use crate::error::{ServiceError, ServiceResult};
-use crate::live::LiveEvent;
+use crate::live::{LiveEvent, Topic};
 use crate::service::{Actor, access};
 use crate::state::AppState;
 
@@ -72,14 +72,16 @@ impl Visibility {
 /// What a subscription resolver returns: its events, boxed one by one.
 type Events<T> = BoxStream<'static, Result<Box<T>>>;
 
-/// Every live event the subscriber may see, mapped by `pick`; a lagging subscriber gets an error item.
+/// Every live event of `topic` the subscriber may see, mapped by `pick`; a lagging subscriber gets an error
+/// item. A subscription narrowed to a product or to its user's alerts listens to that topic alone, so the
+/// rest of the traffic does not wake it.
 ///
 /// async-graphql keeps, in one allocation for as long as a subscription lasts, the resolver's future (room
 /// for its largest await), the stream it returned, and room for one item being resolved. So this future is
 /// boxed, the stream is boxed and its items are boxed: each is a pointer there (4.1 KiB an idle
 /// subscription before, BENCHMARKS.md "Fan-out memory"); every database read here is boxed for the same
 /// reason inside the stream.
-fn watch<'c, T, F>(ctx: &'c Context<'_>, mut pick: F) -> BoxFuture<'c, Result<Events<T>>>
+fn watch<'c, T, F>(ctx: &'c Context<'_>, topic: Topic, mut pick: F) -> BoxFuture<'c, Result<Events<T>>>
 where
     T: Send + 'static,
     F: FnMut(&LiveEvent) -> Option<T> + Send + 'static,
@@ -93,7 +95,7 @@ where
             None => None,
         };
         // Subscribe before reading the memberships, so nothing committed in between is missed.
-        let mut receiver = state.live.subscribe();
+        let mut receiver = state.live.subscribe(topic);
         let mut visible = Box::pin(Visibility::load(&state, &actor)).await?;
         let events: Events<T> = Box::pin(async_stream::stream! {
             let _slot = slot;
@@ -183,7 +185,7 @@ impl SubscriptionRoot {
         let severities: Option<Vec<&'static str>> = severities.map(|s| s.into_iter().map(Severity::as_str).collect());
         let kinds: Option<Vec<&'static str>> =
             kinds.map(|k| k.into_iter().map(|kind| crate::domain::SlaEventKind::from(kind).as_str()).collect());
-        watch(ctx, move |event| match event {
+        watch(ctx, product_id.map_or(Topic::All, Topic::Product), move |event| match event {
             LiveEvent::Sla { event, finding }
                 if product_id.is_none_or(|id| id == finding.product_id)
                     && severities.as_ref().is_none_or(|s| s.contains(&finding.severity.as_str()))
@@ -199,7 +201,7 @@ impl SubscriptionRoot {
     /// The caller's new in-app alerts.
     async fn alerts(&self, ctx: &Context<'_>) -> Result<Events<Alert>> {
         let user_id = ctx.actor()?.user_id;
-        watch(ctx, move |event| match event {
+        watch(ctx, Topic::User(user_id), move |event| match event {
             LiveEvent::Alert(alert) if alert.user_id == user_id => Some(Alert(alert.clone())),
             _ => None,
         })
@@ -213,7 +215,7 @@ impl SubscriptionRoot {
         if let Some(id) = product_id {
             Box::pin(access::product_role(&ctx.state()?.db, ctx.actor()?, id)).await?;
         }
-        watch(ctx, move |event| match event {
+        watch(ctx, product_id.map_or(Topic::All, Topic::Product), move |event| match event {
             LiveEvent::FindingChanged(finding) if product_id.is_none_or(|id| id == finding.product_id) => {
                 Some(Finding(Arc::clone(finding)))
             }
@@ -225,7 +227,7 @@ impl SubscriptionRoot {
     /// Every delivery attempt's outcome (superusers).
     async fn deliveries(&self, ctx: &Context<'_>) -> Result<Events<Delivery>> {
         ctx.actor()?.require_superuser()?;
-        watch(ctx, |event| match event {
+        watch(ctx, Topic::All, |event| match event {
             LiveEvent::Delivery(view) => Some(Delivery(view.clone())),
             _ => None,
         })

@@ -3,6 +3,9 @@
 //! `NOTIFY` so that every instance's subscribers hear of changes made on any instance.
 
 pub mod relay;
+mod topics;
+
+pub use topics::Topic;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -101,7 +104,7 @@ pub const EVENTS_PER_MESSAGE: usize = 64;
 /// The broadcast side of live events, shared by the whole process.
 #[derive(Debug, Clone)]
 pub struct LiveBus {
-    sender: broadcast::Sender<LiveBatch>,
+    topics: Arc<topics::Topics>,
     through_postgres: bool,
     /// Counts changes to findings and memberships (this instance's and, on PostgreSQL, the others'
     /// announced ones): kept query answers are only reused while it stands still.
@@ -116,8 +119,8 @@ impl LiveBus {
     /// when full (`EVENTS_PER_MESSAGE` each), so a stalled subscriber holds at most that many events.
     #[must_use]
     pub fn new(buffer_events: usize, through_postgres: bool) -> Self {
-        let (sender, _) = broadcast::channel(buffer_events.div_ceil(EVENTS_PER_MESSAGE).max(1));
-        Self { sender, through_postgres, changes: Arc::default(), catalog_changes: Arc::default() }
+        let topics = Arc::new(topics::Topics::new(buffer_events.div_ceil(EVENTS_PER_MESSAGE)));
+        Self { topics, through_postgres, changes: Arc::default(), catalog_changes: Arc::default() }
     }
 
     /// Records a committed change that may alter what queries answer (call after the commit).
@@ -148,16 +151,16 @@ impl LiveBus {
         self.catalog_changes.load(Ordering::SeqCst)
     }
 
-    /// A receiver of every event from now on, in messages of up to `EVENTS_PER_MESSAGE`.
+    /// A receiver of the events `topic` carries from now on, in messages of up to `EVENTS_PER_MESSAGE`.
     #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
-        self.sender.subscribe()
+    pub fn subscribe(&self, topic: Topic) -> broadcast::Receiver<LiveBatch> {
+        self.topics.subscribe(topic)
     }
 
     /// How many subscriptions of this instance are listening.
     #[must_use]
     pub fn subscriber_count(&self) -> usize {
-        self.sender.receiver_count()
+        self.topics.subscriber_count()
     }
 
     /// Announces committed changes. Never fails the caller: the change is already stored, and a lost live
@@ -186,18 +189,11 @@ impl LiveBus {
     /// Hydrates the signals and hands them to this instance's subscribers (if there are any).
     pub async fn deliver_locally(&self, db: &DatabaseConnection, signals: &[Signal]) {
         self.note_changes_in(signals);
-        if self.sender.receiver_count() == 0 {
+        if self.topics.subscriber_count() == 0 {
             return;
         }
         match hydrate(db, signals).await {
-            Ok(events) => {
-                let mut events = events.into_iter().peekable();
-                while events.peek().is_some() {
-                    let batch: LiveBatch = events.by_ref().take(EVENTS_PER_MESSAGE).collect();
-                    // An error only means that every subscriber has gone meanwhile.
-                    let _ = self.sender.send(batch);
-                }
-            }
+            Ok(events) => self.topics.send(&events),
             Err(err) => tracing::warn!(error = %err, "could not load live events"),
         }
     }
@@ -367,7 +363,7 @@ mod tests {
     #[tokio::test]
     async fn events_committed_together_reach_a_subscriber_in_few_messages() {
         let bus = LiveBus::new(8_000, false);
-        let mut receiver = bus.subscribe();
+        let mut receiver = bus.subscribe(Topic::All);
         let db = sea_orm::DatabaseConnection::default();
         let signals: Vec<Signal> = (0..100).map(|id| Signal::User { user: UserId::new(id) }).collect();
         bus.deliver_locally(&db, &signals).await;

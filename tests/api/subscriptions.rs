@@ -273,3 +273,55 @@ async fn a_subscriber_that_falls_behind_is_told_to_resync_and_keeps_its_subscrip
     let next = client.answer_to("changes").await;
     assert_eq!(next["payload"]["data"]["findingChanged"]["id"], later["id"], "{next}");
 }
+
+/// Live events travel by topic (`live::Topic`): a subscription narrowed to a product listens to that
+/// product's channel alone, so other products' changes do not wake it; membership changes still reach it in
+/// order, so a member removed from the product hears nothing of it afterwards.
+#[tokio::test]
+async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_membership_ends() {
+    use slawatch::live::{LiveEvent, Topic};
+
+    let app = spawn_app().await;
+    let (watched, other) = (app.product("Royal-Bank-Integration").await, app.product("Clacks-Relay").await);
+    let (member_id, member) = app.user("carrot").await;
+    let membership = app.add_member(&watched, &member_id, "WRITER").await;
+    let mut client = WsClient::connect(
+        &app,
+        TRANSPORT_WS,
+        json!({ "authorization": format!("Token {}", api_token_of(&app, &member).await) }),
+    )
+    .await
+    .expect("accepted");
+    let changes = "subscription($p: ID) { findingChanged(productId: $p) { id title } }";
+    client.subscribe("watched", changes, json!({ "p": watched })).await;
+    wait_for_subscribers(&app, 1).await;
+    let product_id = |id: &str| slawatch::domain::ProductId::new(id.parse().expect("a product id"));
+    let mut of_watched = app.state.live.subscribe(Topic::Product(product_id(&watched)));
+    let mut of_other = app.state.live.subscribe(Topic::Product(product_id(&other)));
+    let mut of_all = app.state.live.subscribe(Topic::All);
+
+    let elsewhere = critical(&app, &other, "Elsewhere").await;
+    let here = critical(&app, &watched, "Here").await;
+    let heard = |receiver: &mut tokio::sync::broadcast::Receiver<slawatch::live::LiveBatch>| {
+        let mut ids = Vec::new();
+        while let Ok(batch) = receiver.try_recv() {
+            for event in batch.iter() {
+                if let LiveEvent::FindingChanged(finding) = event {
+                    ids.push(finding.id.to_string());
+                }
+            }
+        }
+        ids
+    };
+    assert_eq!(heard(&mut of_watched), vec![here.clone()], "the watched product's channel");
+    assert_eq!(heard(&mut of_other), vec![elsewhere.clone()], "the other product's channel");
+    assert_eq!(heard(&mut of_all), vec![elsewhere, here.clone()], "every event, in order");
+    let messages = client.drain(Duration::from_secs(1)).await;
+    let ids: Vec<&Value> = payloads(&messages).iter().map(|p| &p["data"]["findingChanged"]["id"]).collect();
+    assert_eq!(ids, vec![&json!(here)], "the subscriber heard its product's finding: {messages:?}");
+
+    app.admin("mutation($id: ID!) { removeProductMember(id: $id) { id } }", json!({ "id": membership })).await.data();
+    critical(&app, &watched, "After the membership ended").await;
+    let after = client.drain(Duration::from_millis(700)).await;
+    assert!(payloads(&after).is_empty(), "nothing of the product once the membership ended: {after:?}");
+}
