@@ -279,7 +279,7 @@ async fn a_subscriber_that_falls_behind_is_told_to_resync_and_keeps_its_subscrip
 /// order, so a member removed from the product hears nothing of it afterwards.
 #[tokio::test]
 async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_membership_ends() {
-    use slawatch::live::{LiveEvent, Topic};
+    use slawatch::live::Topic;
 
     let app = spawn_app().await;
     let (watched, other) = (app.product("Royal-Bank-Integration").await, app.product("Clacks-Relay").await);
@@ -302,26 +302,40 @@ async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_me
 
     let elsewhere = critical(&app, &other, "Elsewhere").await;
     let here = critical(&app, &watched, "Here").await;
-    let heard = |receiver: &mut tokio::sync::broadcast::Receiver<slawatch::live::LiveBatch>| {
-        let mut ids = Vec::new();
-        while let Ok(batch) = receiver.try_recv() {
-            for event in batch.iter() {
-                if let LiveEvent::FindingChanged(finding) = event {
-                    ids.push(finding.id.to_string());
-                }
-            }
-        }
-        ids
-    };
-    assert_eq!(heard(&mut of_watched), vec![here.clone()], "the watched product's channel");
-    assert_eq!(heard(&mut of_other), vec![elsewhere.clone()], "the other product's channel");
-    assert_eq!(heard(&mut of_all), vec![elsewhere, here.clone()], "every event, in order");
+    // On PostgreSQL the events come back through NOTIFY, after the mutations have answered: wait for them.
+    assert_eq!(finding_ids(&mut of_watched, 1).await, vec![here.clone()], "the watched product's channel");
+    assert_eq!(finding_ids(&mut of_other, 1).await, vec![elsewhere.clone()], "the other product's channel");
+    assert_eq!(finding_ids(&mut of_all, 2).await, vec![elsewhere, here.clone()], "every event, in order");
     let messages = client.drain(Duration::from_secs(1)).await;
     let ids: Vec<&Value> = payloads(&messages).iter().map(|p| &p["data"]["findingChanged"]["id"]).collect();
     assert_eq!(ids, vec![&json!(here)], "the subscriber heard its product's finding: {messages:?}");
+    for receiver in [&mut of_watched, &mut of_other, &mut of_all] {
+        let more = std::iter::from_fn(|| receiver.try_recv().ok())
+            .flat_map(|batch| batch.to_vec())
+            .filter(|event| matches!(event, slawatch::live::LiveEvent::FindingChanged(_)))
+            .count();
+        assert_eq!(more, 0, "no other finding's change on any channel");
+    }
 
     app.admin("mutation($id: ID!) { removeProductMember(id: $id) { id } }", json!({ "id": membership })).await.data();
     critical(&app, &watched, "After the membership ended").await;
     let after = client.drain(Duration::from_millis(700)).await;
     assert!(payloads(&after).is_empty(), "nothing of the product once the membership ended: {after:?}");
+}
+
+/// The ids of the findings changed in the next messages of `receiver`, until `want` are heard (five seconds
+/// at most for each message).
+async fn finding_ids(
+    receiver: &mut tokio::sync::broadcast::Receiver<slawatch::live::LiveBatch>,
+    want: usize,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    while ids.len() < want {
+        let Ok(Ok(batch)) = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await else { break };
+        ids.extend(batch.iter().filter_map(|event| match event {
+            slawatch::live::LiveEvent::FindingChanged(finding) => Some(finding.id.to_string()),
+            _ => None,
+        }));
+    }
+    ids
 }
