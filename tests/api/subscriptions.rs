@@ -25,6 +25,12 @@ async fn api_token_of(app: &TestApp, jwt: &str) -> String {
     created.data()["createApiToken"]["token"].as_str().expect("token").to_owned()
 }
 
+/// A websocket client signed in with an API token of the user signed in with `jwt`.
+async fn connect_with_token(app: &TestApp, jwt: &str) -> WsClient {
+    let token = api_token_of(app, jwt).await;
+    WsClient::connect(app, TRANSPORT_WS, json!({ "authorization": format!("Token {token}") })).await.expect("accepted")
+}
+
 async fn sweep(app: &TestApp) {
     app.admin("mutation { runSlaSweep { emitted } }", json!({})).await.data();
 }
@@ -49,13 +55,7 @@ async fn a_subscriber_hears_the_breach_of_a_finding_it_may_see_and_nothing_of_ot
     let seen = critical(&app, &visible, "RCE in payment gateway").await;
     critical(&app, &hidden, "SQL injection in relay").await;
 
-    let mut client = WsClient::connect(
-        &app,
-        TRANSPORT_WS,
-        json!({ "authorization": format!("Token {}", api_token_of(&app, &reader).await) }),
-    )
-    .await
-    .expect("a valid JWT is accepted");
+    let mut client = connect_with_token(&app, &reader).await;
     client.subscribe("breaches", SLA_EVENTS, json!({ "k": ["BREACH"] })).await;
     let mut admin = WsClient::connect(&app, LEGACY_WS, json!({ "token": app.admin_api_token })).await.expect("admin");
     admin.subscribe("all", SLA_EVENTS, json!({})).await;
@@ -129,13 +129,7 @@ async fn subscribing_to_a_product_one_may_not_view_or_to_deliveries_without_bein
     let app = spawn_app().await;
     let hidden = app.product("Clacks-Relay").await;
     let (_, reader) = app.user("nobby").await;
-    let mut client = WsClient::connect(
-        &app,
-        TRANSPORT_WS,
-        json!({ "authorization": format!("Token {}", api_token_of(&app, &reader).await) }),
-    )
-    .await
-    .expect("accepted");
+    let mut client = connect_with_token(&app, &reader).await;
     client.subscribe("1", SLA_EVENTS, json!({ "p": hidden })).await;
     let answer = client.answer_to("1").await;
     assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
@@ -152,13 +146,7 @@ async fn alerts_finding_changes_and_deliveries_arrive_live_and_new_memberships_w
     let app = spawn_app().await;
     let product = app.product("Royal-Bank-Integration").await;
     let (member_id, member) = app.user("carrot").await;
-    let mut client = WsClient::connect(
-        &app,
-        TRANSPORT_WS,
-        json!({ "authorization": format!("Token {}", api_token_of(&app, &member).await) }),
-    )
-    .await
-    .expect("accepted");
+    let mut client = connect_with_token(&app, &member).await;
     client.subscribe("changes", "subscription { findingChanged { id title slaState } }", json!({})).await;
     client.subscribe("alerts", "subscription { alerts { event title } }", json!({})).await;
     let mut admin = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
@@ -285,13 +273,7 @@ async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_me
     let (watched, other) = (app.product("Royal-Bank-Integration").await, app.product("Clacks-Relay").await);
     let (member_id, member) = app.user("carrot").await;
     let membership = app.add_member(&watched, &member_id, "WRITER").await;
-    let mut client = WsClient::connect(
-        &app,
-        TRANSPORT_WS,
-        json!({ "authorization": format!("Token {}", api_token_of(&app, &member).await) }),
-    )
-    .await
-    .expect("accepted");
+    let mut client = connect_with_token(&app, &member).await;
     let changes = "subscription($p: ID) { findingChanged(productId: $p) { id title } }";
     client.subscribe("watched", changes, json!({ "p": watched })).await;
     wait_for_subscribers(&app, 1).await;
