@@ -189,7 +189,7 @@ impl LiveBus {
     /// Hydrates the signals and hands them to this instance's subscribers (if there are any).
     pub async fn deliver_locally(&self, db: &DatabaseConnection, signals: &[Signal]) {
         self.note_changes_in(signals);
-        if self.topics.subscriber_count() == 0 {
+        if !self.topics.are_heard() {
             return;
         }
         match hydrate(db, signals).await {

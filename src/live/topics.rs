@@ -20,19 +20,25 @@ pub enum Topic {
     User(UserId),
 }
 
-impl Topic {
-    /// Whether the topic's subscribers hear `event`. Membership and account changes go to every topic: each
-    /// subscription acts on its own user's, in order with the events around them (a product's event committed
-    /// after a membership was removed must not be heard before the removal).
-    #[must_use]
-    pub fn carries(self, event: &LiveEvent) -> bool {
-        match (self, event) {
-            (_, LiveEvent::MembershipChanged { .. } | LiveEvent::UserChanged { .. }) | (Self::All, _) => true,
-            (Self::Product(product), LiveEvent::Sla { .. } | LiveEvent::FindingChanged(_)) => {
-                event.product_id() == Some(product)
+/// Which topics hear an event.
+enum Audience {
+    /// `All`, and the topic the event belongs to, if any.
+    AllAnd(Option<Topic>),
+    /// Every topic: a membership or account change, which each subscription checks against its own user in
+    /// order with the events around it (a product's event committed after a membership was removed must not
+    /// be heard before the removal).
+    Every,
+}
+
+impl Audience {
+    fn of(event: &LiveEvent) -> Self {
+        match event {
+            LiveEvent::MembershipChanged { .. } | LiveEvent::UserChanged { .. } => Self::Every,
+            LiveEvent::Sla { finding, .. } | LiveEvent::FindingChanged(finding) => {
+                Self::AllAnd(Some(Topic::Product(finding.product_id)))
             }
-            (Self::User(user), LiveEvent::Alert(alert)) => alert.user_id == user,
-            _ => false,
+            LiveEvent::Alert(alert) => Self::AllAnd(Some(Topic::User(alert.user_id))),
+            LiveEvent::Delivery(_) => Self::AllAnd(None),
         }
     }
 }
@@ -64,18 +70,37 @@ impl Topics {
     }
 
     /// Sends each topic the events it carries, in order, in messages of up to `EVENTS_PER_MESSAGE`, and
-    /// forgets the topics whose subscribers have all gone.
+    /// forgets the topics whose subscribers have all gone. Each event is routed to its own topics (two at
+    /// most, but for the rare membership and account changes), so the cost does not grow with the number of
+    /// topics listening.
     pub(super) fn send(&self, events: &[LiveEvent]) {
         let mut channels = self.channels();
         channels.retain(|_, sender| sender.receiver_count() > 0);
-        for (topic, sender) in channels.iter() {
-            let carried: Vec<&LiveEvent> = events.iter().filter(|event| topic.carries(event)).collect();
-            for message in carried.chunks(EVENTS_PER_MESSAGE) {
-                let batch: LiveBatch = message.iter().map(|event| (*event).clone()).collect();
-                // An error only means that the topic's subscribers have gone meanwhile.
-                let _ = sender.send(batch);
+        let mut carried: HashMap<Topic, Vec<LiveEvent>> = HashMap::new();
+        for event in events {
+            let mut carry = |topic: Topic| carried.entry(topic).or_default().push(event.clone());
+            match Audience::of(event) {
+                Audience::Every => channels.keys().copied().for_each(&mut carry),
+                Audience::AllAnd(own) => std::iter::once(Topic::All)
+                    .chain(own)
+                    .filter(|topic| channels.contains_key(topic))
+                    .for_each(&mut carry),
             }
         }
+        for (topic, events) in carried {
+            let Some(sender) = channels.get(&topic) else { continue };
+            let mut events = events.into_iter().peekable();
+            while events.peek().is_some() {
+                let message: LiveBatch = events.by_ref().take(EVENTS_PER_MESSAGE).collect();
+                // An error only means that the topic's subscribers have gone meanwhile.
+                let _ = sender.send(message);
+            }
+        }
+    }
+
+    /// Whether any subscription listens (else nothing need be loaded to announce).
+    pub(super) fn are_heard(&self) -> bool {
+        self.channels().values().any(|sender| sender.receiver_count() > 0)
     }
 }
 
