@@ -120,7 +120,7 @@ pub async fn trigram_index(db: &DatabaseConnection) -> Result<Option<TrigramInde
         Some(row) => row.try_get_by_index::<i64>(0)?,
         None => 0,
     };
-    Ok((found == 3).then_some(TrigramIndex::PgTrgm))
+    Ok((usize::try_from(found) == Ok(PG_TRIGRAM_INDEXES.len())).then_some(TrigramIndex::PgTrgm))
 }
 
 /// Whether an idle SQLite connection may be handed out again: only when it is outside any transaction.

@@ -48,8 +48,9 @@ pub enum Asked {
     /// SQLite: one question about a finding's three texts, which FTS5 holds as one row.
     Fts5(IndexQuestion),
     /// PostgreSQL: a question per searched column (`finding_filter::SEARCHED_COLUMNS`, in that order), each
-    /// to that column's GIN index, about the pieces rare in that column: "component-123"'s `123` is in 1,000 titles and 8,000 descriptions and
-    /// references (finding numbers), its `pon` in no description, so each column is asked what narrows it.
+    /// to that column's GIN index, about the pieces rare in that column: "component-123"'s `123` is in 1,000
+    /// titles and 8,000 descriptions and references (finding numbers), its `pon` in no description, so each
+    /// column is asked what narrows it.
     PgTrgm([IndexQuestion; 3]),
 }
 
