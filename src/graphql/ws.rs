@@ -111,13 +111,14 @@ fn serve_socket(
             Ok(data)
         },
     );
+    let outgoing = outgoing.map(|message| forbidden_code(axum_message(message)));
     async move {
         let mut outgoing = std::pin::pin!(outgoing);
         let mut closing = std::pin::pin!(closing(watched, init_timeout));
         loop {
-            let message = tokio::select! {
+            let first = tokio::select! {
                 message = outgoing.next() => match message {
-                    Some(message) => forbidden_code(axum_message(message)),
+                    Some(message) => message,
                     None => break,
                 },
                 (code, reason) = &mut closing => {
@@ -125,29 +126,22 @@ fn serve_socket(
                 }
             };
             // The messages already waiting go out with it, in one write (a system call) instead of one each.
-            let mut message = message;
-            for written in 1..=MESSAGES_PER_WRITE {
-                let close = matches!(message, Message::Close(_));
+            let (mut next, mut written, mut ended) = (Some(first), 0, false);
+            while let Some(message) = next.take() {
+                ended = matches!(message, Message::Close(_));
                 if sink.feed(message).await.is_err() {
                     return;
                 }
-                if close {
-                    let _ = sink.flush().await;
-                    return;
-                }
-                if written == MESSAGES_PER_WRITE {
-                    break;
-                }
-                message = match outgoing.next().now_or_never() {
-                    Some(Some(next)) => forbidden_code(axum_message(next)),
-                    Some(None) => {
-                        let _ = sink.flush().await;
-                        return;
+                written += 1;
+                if !ended && written < MESSAGES_PER_WRITE {
+                    match outgoing.next().now_or_never() {
+                        Some(None) => ended = true,
+                        Some(message) => next = message,
+                        None => {}
                     }
-                    None => break,
-                };
+                }
             }
-            if sink.flush().await.is_err() {
+            if sink.flush().await.is_err() || ended {
                 return;
             }
         }

@@ -305,6 +305,34 @@ async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_me
     assert!(payloads(&after).is_empty(), "nothing of the product once the membership ended: {after:?}");
 }
 
+/// A hundred changes announced at once are ready together on the socket: they go out several to a write
+/// (`graphql::ws`, at most `MESSAGES_PER_WRITE`), and every one arrives, in order, with nothing after them.
+#[tokio::test]
+async fn a_burst_of_changes_arrives_whole_and_in_order() {
+    let app = spawn_app().await;
+    let product = app.product("Royal-Bank-Integration").await;
+    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
+    client.subscribe("changes", "subscription { findingChanged { id } }", json!({})).await;
+    wait_for_subscribers(&app, 1).await;
+    let inputs: Vec<Value> =
+        (0..100).map(|n| json!({ "productId": product, "title": format!("Burst {n}"), "severity": "LOW" })).collect();
+    let answer = app
+        .admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
+        .await;
+    let data = answer.data();
+    let created: Vec<&Value> =
+        data["createFindings"].as_array().expect("the new findings").iter().map(|f| &f["id"]).collect();
+    let mut heard = Vec::new();
+    while heard.len() < created.len() {
+        let message = client.next_message(Duration::from_secs(5)).await.expect("the next change within 5 s");
+        assert_eq!(message["id"], "changes", "{message}");
+        heard.push(message["payload"]["data"]["findingChanged"]["id"].clone());
+    }
+    assert_eq!(heard.iter().collect::<Vec<_>>(), created, "every change, in the order of creation");
+    let after = client.drain(Duration::from_millis(300)).await;
+    assert!(after.is_empty(), "nothing more: {after:?}");
+}
+
 /// The ids of the findings changed in the next messages of `receiver`, until `want` are heard (five seconds
 /// at most for each message).
 async fn finding_ids(
