@@ -240,16 +240,9 @@ async fn a_connection_may_hold_only_so_many_subscriptions() {
 #[tokio::test]
 async fn a_subscriber_that_falls_behind_is_told_to_resync_and_keeps_its_subscription() {
     let app = spawn_app_with(|config| config.live_buffer_events = 16).await;
-    let product = app.product("Royal-Bank-Integration").await;
-    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
-    client.subscribe("changes", "subscription { findingChanged { id } }", json!({})).await;
-    wait_for_subscribers(&app, 1).await;
+    let (product, mut client) = watching_changes(&app).await;
     // One request announces 100 changes at once: more than the 16 a subscriber's buffer holds.
-    let inputs: Vec<Value> =
-        (0..100).map(|n| json!({ "productId": product, "title": format!("F{n}"), "severity": "LOW" })).collect();
-    app.admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
-        .await
-        .data();
+    create_findings_at_once(&app, &product, 100).await;
     let messages = client.drain(Duration::from_millis(1500)).await;
     let resync = messages
         .iter()
@@ -310,27 +303,36 @@ async fn a_product_subscription_hears_its_product_alone_and_nothing_after_its_me
 #[tokio::test]
 async fn a_burst_of_changes_arrives_whole_and_in_order() {
     let app = spawn_app().await;
-    let product = app.product("Royal-Bank-Integration").await;
-    let mut client = WsClient::connect(&app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
-    client.subscribe("changes", "subscription { findingChanged { id } }", json!({})).await;
-    wait_for_subscribers(&app, 1).await;
-    let inputs: Vec<Value> =
-        (0..100).map(|n| json!({ "productId": product, "title": format!("Burst {n}"), "severity": "LOW" })).collect();
-    let answer = app
-        .admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
-        .await;
-    let data = answer.data();
-    let created: Vec<&Value> =
-        data["createFindings"].as_array().expect("the new findings").iter().map(|f| &f["id"]).collect();
+    let (product, mut client) = watching_changes(&app).await;
+    let created = create_findings_at_once(&app, &product, 100).await;
     let mut heard = Vec::new();
     while heard.len() < created.len() {
         let message = client.next_message(Duration::from_secs(5)).await.expect("the next change within 5 s");
         assert_eq!(message["id"], "changes", "{message}");
         heard.push(message["payload"]["data"]["findingChanged"]["id"].clone());
     }
-    assert_eq!(heard.iter().collect::<Vec<_>>(), created, "every change, in the order of creation");
+    assert_eq!(heard, created, "every change, in the order of creation");
     let after = client.drain(Duration::from_millis(300)).await;
     assert!(after.is_empty(), "nothing more: {after:?}");
+}
+
+/// A product and an admin's websocket subscribed to every finding change (as "changes").
+async fn watching_changes(app: &TestApp) -> (String, WsClient) {
+    let product = app.product("Royal-Bank-Integration").await;
+    let mut client = WsClient::connect(app, TRANSPORT_WS, json!({ "token": app.admin_api_token })).await.expect("ok");
+    client.subscribe("changes", "subscription { findingChanged { id } }", json!({})).await;
+    wait_for_subscribers(app, 1).await;
+    (product, client)
+}
+
+/// Creates `count` findings of `product` in one `createFindings` (one announcement of them all); their ids.
+async fn create_findings_at_once(app: &TestApp, product: &str, count: usize) -> Vec<Value> {
+    let inputs: Vec<Value> =
+        (0..count).map(|n| json!({ "productId": product, "title": format!("F{n}"), "severity": "LOW" })).collect();
+    let answer = app
+        .admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": inputs }))
+        .await;
+    answer.data()["createFindings"].as_array().expect("the new findings").iter().map(|f| f["id"].clone()).collect()
 }
 
 /// The ids of the findings changed in the next messages of `receiver`, until `want` are heard (five seconds
