@@ -67,8 +67,9 @@ pub struct Model {
     pub external_id: Option<crate::domain::DojoId>,
 }
 
-/// The columns a finding list shows and its SLA is read from (24 of the 45): the REST list reads only these,
-/// because every column read costs an allocation per row (the columns were a third of a 100-row page's cost).
+/// The columns a finding list or a GraphQL finding shows and its SLA is read from (26 of the 45): lists,
+/// GraphQL pages and live events read only these, because every column read costs an allocation per row
+/// (the columns were a third of a 100-row page's cost), and a NULL one an error message besides.
 #[derive(Clone, Debug, PartialEq, Eq, DerivePartialModel)]
 #[sea_orm(entity = "Entity")]
 #[allow(clippy::struct_excessive_bools, reason = "the row's flags, as stored")]
@@ -90,11 +91,13 @@ pub struct Listed {
     pub duplicate: bool,
     pub out_of_scope: bool,
     pub risk_accepted: bool,
+    pub risk_acceptance_expires_at: Option<i64>,
     pub is_open: bool,
     pub external_reference: Option<String>,
     pub sla_deadline: Option<i64>,
     pub sla_expiration_day: Option<i64>,
     pub sla_approaching_at: Option<i64>,
+    pub sla_cycle: i32,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -119,11 +122,13 @@ impl From<Model> for Listed {
             duplicate: row.duplicate,
             out_of_scope: row.out_of_scope,
             risk_accepted: row.risk_accepted,
+            risk_acceptance_expires_at: row.risk_acceptance_expires_at,
             is_open: row.is_open,
             external_reference: row.external_reference,
             sla_deadline: row.sla_deadline,
             sla_expiration_day: row.sla_expiration_day,
             sla_approaching_at: row.sla_approaching_at,
+            sla_cycle: row.sla_cycle,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

@@ -20,7 +20,7 @@ use read_cache::ReadCache;
 /// The kept answers of the finding reads: pages (GraphQL), slices (REST) and SLA summaries.
 #[derive(Debug, Default)]
 pub struct FindingReads {
-    pub pages: ReadCache<Arc<Page<Arc<finding::Model>>>>,
+    pub pages: ReadCache<Arc<Page<Arc<finding::Listed>>>>,
     pub slices: ReadCache<Arc<(u64, Vec<finding::Listed>)>>,
     pub summaries: ReadCache<Arc<Vec<SummaryRow>>>,
 }

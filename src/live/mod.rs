@@ -68,9 +68,9 @@ pub enum LiveEvent {
     /// The finding is shared: every subscriber's copy of the event is a reference to it.
     Sla {
         event: sla_event::Model,
-        finding: Arc<finding::Model>,
+        finding: Arc<finding::Listed>,
     },
-    FindingChanged(Arc<finding::Model>),
+    FindingChanged(Arc<finding::Listed>),
     Alert(alert::Model),
     Delivery(DeliveryView),
     MembershipChanged {
@@ -259,11 +259,12 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
         finding_ids.extend(rows.iter().map(|e| e.finding_id));
         rows.into_iter().map(|e| (e.id, e)).collect()
     };
-    let findings: HashMap<FindingId, Arc<finding::Model>> = if finding_ids.is_empty() {
+    let findings: HashMap<FindingId, Arc<finding::Listed>> = if finding_ids.is_empty() {
         HashMap::new()
     } else {
         finding::Entity::find()
             .filter(finding::Column::Id.is_in(finding_ids))
+            .into_partial_model::<finding::Listed>()
             .all(conn)
             .await?
             .into_iter()

@@ -30,7 +30,7 @@ pub async fn list(
     actor: &Actor,
     filter: &FindingFilter,
     request: PageRequest,
-) -> ServiceResult<Page<Arc<finding::Model>>> {
+) -> ServiceResult<Page<Arc<finding::Listed>>> {
     filter.check()?;
     let now = state.clock.now();
     let key = format!("{}:{}|{filter:?}|{request:?}", actor.user_id, actor.is_superuser);
@@ -42,7 +42,7 @@ pub async fn list(
         let (select, _turn) = visible_matching(state, actor, filter, narrowed.as_ref(), now).await?;
         let page =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
-        Ok(page.map(Arc::new))
+        Ok(page.map(|row| Arc::new(row.into())))
     })
     .await
 }
@@ -57,7 +57,7 @@ async fn indexed_page(
     narrowed: Option<&mut text_search::Narrowed>,
     request: PageRequest,
     now: DateTime<Utc>,
-) -> ServiceResult<Option<Page<finding::Model>>> {
+) -> ServiceResult<Option<Page<finding::Listed>>> {
     let (size, from_end) = request.size(state.config.limits.max_page_size)?;
     let window = Window {
         after: request.after.map(FindingId::new),

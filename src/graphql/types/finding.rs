@@ -15,12 +15,13 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::ProductLoader;
 use crate::service::{engagements, finding_notes, finding_sla};
 
-/// A finding as GraphQL shows it; shared, so a kept page of findings is not copied per request.
-pub struct Finding(pub Arc<finding::Model>);
+/// A finding as GraphQL shows it (the columns it shows, `finding::Listed`); shared, so a kept page of findings
+/// or a live event is not copied per request or per subscriber.
+pub struct Finding(pub Arc<finding::Listed>);
 
 impl From<finding::Model> for Finding {
     fn from(model: finding::Model) -> Self {
-        Self(Arc::new(model))
+        Self(Arc::new(model.into()))
     }
 }
 
@@ -185,7 +186,7 @@ pub struct SlaEvent {
     pub event: crate::entity::sla_event::Model,
     /// The finding, when already at hand (subscriptions, shared by every subscriber); otherwise loaded on
     /// demand.
-    pub finding: Option<Arc<crate::entity::finding::Model>>,
+    pub finding: Option<Arc<crate::entity::finding::Listed>>,
 }
 
 impl From<crate::entity::sla_event::Model> for SlaEvent {
