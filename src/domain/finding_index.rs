@@ -8,9 +8,11 @@ use std::collections::HashMap;
 
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
 
+mod compiled;
 mod deadlines;
 mod sorted;
 
+use compiled::Compiled;
 use deadlines::Deadlines;
 use sorted::{drop_ids, page_of, page_of_every, upsert};
 
@@ -127,89 +129,6 @@ impl IndexQuery {
     /// Whether an open finding is admitted (`Scope::All` admits every finding of its products).
     fn admits(&self, finding: &OpenFinding, now: i64) -> bool {
         Compiled::of(self, now).admits(finding)
-    }
-}
-
-/// An `IndexQuery` at one instant, as one comparison or bit test per field: the loop of every count runs it
-/// over each open finding.
-struct Compiled {
-    /// A bit per product id looked at (`None`: all).
-    products: Option<Vec<u64>>,
-    /// A bit per `Severity` (its position in `Severity::ALL`).
-    severities: u8,
-    /// Bit 0: unverified findings admitted; bit 1: verified ones.
-    verified: u8,
-    /// `None` for `Scope::All`.
-    states: Option<OpenStates>,
-    /// The deadline must be strictly above and below these (no deadline is `NONE`, never above).
-    above: i64,
-    below: i64,
-    now: i64,
-}
-
-impl Compiled {
-    fn of(query: &IndexQuery, now: i64) -> Self {
-        let products = query.products.as_ref().map(|ids| {
-            let mut bits = Vec::new();
-            for id in ids.iter().filter_map(|id| usize::try_from(id.get()).ok()) {
-                if bits.len() <= id / 64 {
-                    bits.resize(id / 64 + 1, 0_u64);
-                }
-                bits[id / 64] |= 1 << (id % 64);
-            }
-            bits
-        });
-        let severities = query
-            .severities
-            .as_ref()
-            .map_or(u8::MAX, |wanted| wanted.iter().fold(0, |bits, &severity| bits | 1 << severity as u8));
-        let verified = query.verified.map_or(0b11, |verified| if verified { 0b10 } else { 0b01 });
-        let states = match query.scope {
-            Scope::Open(states) => Some(states),
-            Scope::All => None,
-        };
-        Self {
-            products,
-            severities,
-            verified,
-            states,
-            above: query.deadline_after.unwrap_or(NONE),
-            below: query.deadline_before.unwrap_or(i64::MAX),
-            now,
-        }
-    }
-
-    fn looks_at(&self, product: ProductId) -> bool {
-        let Some(bits) = &self.products else { return true };
-        usize::try_from(product.get())
-            .ok()
-            .and_then(|id| bits.get(id / 64).map(|word| word >> (id % 64) & 1 == 1))
-            .unwrap_or(false)
-    }
-
-    /// Whether open findings of this product, severity and verification may be admitted.
-    fn admits_group(&self, product: ProductId, severity: Severity, verified: bool) -> bool {
-        self.severities >> severity as u8 & 1 == 1
-            && self.verified >> u8::from(verified) & 1 == 1
-            && self.looks_at(product)
-    }
-
-    fn admits(&self, finding: &OpenFinding) -> bool {
-        let Some(states) = self.states else { return self.looks_at(finding.product_id) };
-        if finding.deadline <= self.above || finding.deadline >= self.below {
-            return false;
-        }
-        if self.severities >> finding.severity as u8 & 1 == 0 || self.verified >> u8::from(finding.verified) & 1 == 0 {
-            return false;
-        }
-        let in_state = if finding.deadline <= self.now {
-            states.breached
-        } else if finding.approaching_at != NONE && finding.approaching_at <= self.now {
-            states.approaching
-        } else {
-            states.on_track
-        };
-        in_state && self.looks_at(finding.product_id)
     }
 }
 
@@ -448,9 +367,25 @@ impl FindingIndex {
                     candidates.sort_unstable();
                     page_of_every(&candidates, |id| *id, &Window { after: None, before: None, ..*window })
                 }
-                None => page_of(&self.open, |f| f.id, |f| compiled.admits(f), window),
+                None => self
+                    .breached_page(&compiled, window)
+                    .unwrap_or_else(|| page_of(&self.open, |f| f.id, |f| compiled.admits(f), window)),
             },
         }
+    }
+
+    /// A page of breached findings from the deadlines' ranges, when they are so few that sorting them costs
+    /// less than the walk of the open findings, which looks at about `wanted × open / matching` of them;
+    /// `None`: walk.
+    fn breached_page(&self, compiled: &Compiled, window: &Window) -> Option<IdPage> {
+        let breached_only = OpenStates { breached: true, approaching: false, on_track: false };
+        if compiled.states != Some(breached_only) {
+            return None;
+        }
+        let wanted = window.skip.saturating_add(window.size).saturating_add(1);
+        let mut ids = self.deadlines.breached_ids(compiled, wanted.saturating_mul(self.open.len()).isqrt())?;
+        ids.sort_unstable();
+        Some(page_of_every(&ids, |id| *id, window))
     }
 
     /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted), and the first

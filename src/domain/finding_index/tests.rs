@@ -117,3 +117,64 @@ fn a_breach_count_takes_the_deadline_bounds_and_the_instant_exactly() {
     assert_eq!(index.count(&scanned, 100), 2);
     assert_eq!(index.page(&scanned, 100, &Window { size: 10, ..Window::default() }).ids.len(), 2);
 }
+
+/// A small xorshift, so the test below draws the same cases on every run.
+struct Draws(u64);
+
+impl Draws {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+#[test]
+fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_open_findings() {
+    let mut draws = Draws(0x5eed_cafe);
+    let mut index = FindingIndex::default();
+    for id in 1..=3_000 {
+        let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
+        let deadline = (!draws.chance(5)).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
+        let row = IndexedRow { verified: draws.chance(30), ..open(1 + id % 40, severity, deadline, None) };
+        index.insert(FindingId::new(id), &row);
+    }
+    let (mut from_deadlines, mut walked) = (0, 0);
+    for _ in 0..2_000 {
+        let bound = |draws: &mut Draws| draws.chance(50).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
+        let query = IndexQuery {
+            scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
+            products: draws.chance(30).then(|| (1..=40).filter(|_| draws.chance(70)).map(ProductId::new).collect()),
+            severities: draws.chance(60).then(|| Severity::ALL.into_iter().filter(|_| draws.chance(30)).collect()),
+            verified: draws.chance(40).then(|| draws.chance(50)),
+            deadline_before: bound(&mut draws),
+            deadline_after: bound(&mut draws),
+        };
+        let cursor = |draws: &mut Draws| {
+            draws.chance(30).then(|| FindingId::new(i32::try_from(draws.below(3_000)).unwrap_or(0)))
+        };
+        let window = Window {
+            after: cursor(&mut draws),
+            before: cursor(&mut draws),
+            skip: usize::try_from(draws.below(4)).unwrap_or(0),
+            size: usize::try_from(1 + draws.below(30)).unwrap_or(1),
+            from_end: draws.chance(30),
+        };
+        let now = i64::try_from(draws.below(1_100)).unwrap_or(0);
+        let compiled = Compiled::of(&query, now);
+        let walk = page_of(&index.open, |f| f.id, |f| compiled.admits(f), &window);
+        if index.few_products(&query).is_none() {
+            match index.breached_page(&compiled, &window) {
+                Some(_) => from_deadlines += 1,
+                None => walked += 1,
+            }
+        }
+        assert_eq!(index.page(&query, now, &window), walk, "{query:?} at {now} in {window:?}");
+    }
+    assert!(from_deadlines > 100 && walked > 100, "both ways were taken: {from_deadlines} and {walked}");
+}
