@@ -195,6 +195,16 @@ impl Server {
         ))
     }
 
+    /// The CPU time the server has used so far (user and system, in seconds; Linux counts it in 1/100 s).
+    pub fn cpu_seconds(&self) -> BenchResult<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // The command name is in parentheses and may hold spaces: the fields are counted after it.
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).ok_or("no command name in /proc/…/stat")?;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |at: usize| fields.get(at).and_then(|field| field.parse::<f64>().ok()).ok_or("no CPU times");
+        Ok((ticks(11)? + ticks(12)?) / 100.0)
+    }
+
     pub fn peak_mib(&self) -> BenchResult<f64> {
         status_kib(self.child.id(), "VmHWM:").map(|kib| kib / 1024.0)
     }
