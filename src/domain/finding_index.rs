@@ -91,6 +91,11 @@ pub struct OpenStates {
     pub on_track: bool,
 }
 
+impl OpenStates {
+    /// Breached alone (`outsideSla`): counted and paged from the deadline lists.
+    pub const BREACHED: Self = Self { breached: true, approaching: false, on_track: false };
+}
+
 /// Which findings a query is about: open ones in some of their states, or every finding (of its products;
 /// the index knows only the product of a closed finding, so no other field may narrow such a query).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,9 +323,7 @@ impl FindingIndex {
         let admitted = match (query.scope, &query.products) {
             (Scope::All, None) => self.all.len(),
             (Scope::All, Some(_)) => self.all.iter().filter(|(_, product)| compiled.looks_at(*product)).count(),
-            (Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }), _) => {
-                self.deadlines.count_breached(&compiled)
-            }
+            (Scope::Open(OpenStates::BREACHED), _) => self.deadlines.count_breached(&compiled),
             (Scope::Open(_), _) => match self.few_products(query) {
                 Some(lists) => lists.flat_map(|open| open.iter()).filter(|f| compiled.admits(f)).count(),
                 None => self.open.iter().filter(|f| compiled.admits(f)).count(),
@@ -378,8 +381,7 @@ impl FindingIndex {
     /// less than the walk of the open findings, which looks at about `wanted × open / matching` of them;
     /// `None`: walk.
     fn breached_page(&self, compiled: &Compiled, window: &Window) -> Option<IdPage> {
-        let breached_only = OpenStates { breached: true, approaching: false, on_track: false };
-        if compiled.states != Some(breached_only) {
+        if compiled.states != Some(OpenStates::BREACHED) {
             return None;
         }
         let wanted = window.skip.saturating_add(window.size).saturating_add(1);

@@ -40,9 +40,9 @@ pub async fn list(
             return Ok(page.map(Arc::new));
         }
         let (select, _turn) = visible_matching(state, actor, filter, narrowed.as_ref(), now).await?;
-        let page =
+        let page: Page<finding::Listed> =
             page::fetch(&state.db, select, finding::Column::Id, request, state.config.limits.max_page_size).await?;
-        Ok(page.map(|row| Arc::new(row.into())))
+        Ok(page.map(Arc::new))
     })
     .await
 }

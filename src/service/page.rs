@@ -2,7 +2,8 @@
 
 use sea_orm::sea_query::Order;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, PartialModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 
 use crate::error::{ServiceError, ServiceResult};
@@ -55,17 +56,19 @@ impl PageRequest {
     }
 }
 
-/// Runs `select` (already filtered) as a page ordered by `id_column`.
-pub async fn fetch<E, C>(
+/// Runs `select` (already filtered) as a page ordered by `id_column`, each row read as `Row`: the entity's
+/// model, or a partial one when the page shows only some columns.
+pub async fn fetch<E, Row, C>(
     conn: &C,
     select: Select<E>,
     id_column: E::Column,
     request: PageRequest,
     max_page_size: u64,
-) -> ServiceResult<Page<E::Model>>
+) -> ServiceResult<Page<Row>>
 where
     E: EntityTrait,
     E::Model: Sync,
+    Row: PartialModelTrait + Send + Sync,
     C: ConnectionTrait,
 {
     let (size, from_end) = request.size(max_page_size)?;
@@ -81,7 +84,7 @@ where
         window = window.filter(id_column.lt(before));
     }
     let order = if from_end { Order::Desc } else { Order::Asc };
-    let mut rows = window.order_by(id_column, order).limit(size + 1).all(conn).await?;
+    let mut rows = window.order_by(id_column, order).limit(size + 1).into_partial_model::<Row>().all(conn).await?;
     let has_more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if from_end {

@@ -44,15 +44,11 @@ impl Deadlines {
     /// The ids (unordered) of the open findings past their deadline that the query admits, if there are at
     /// most `most`: a page of them is then a sort of a few ids instead of a walk of the open findings.
     pub(super) fn breached_ids(&self, query: &Compiled, most: usize) -> Option<Vec<FindingId>> {
-        let mut found = 0_usize;
+        let mut ids = Vec::new();
         for range in self.breached_ranges(query) {
-            found += range.len();
-            if found > most {
+            if ids.len() + range.len() > most {
                 return None;
             }
-        }
-        let mut ids = Vec::with_capacity(found);
-        for range in self.breached_ranges(query) {
             ids.extend(range.iter().map(|&(_, id)| id));
         }
         Some(ids)

@@ -30,10 +30,7 @@ fn any_open() -> IndexQuery {
 fn an_open_finding_moves_from_on_track_to_approaching_to_breached_with_the_time() {
     let mut index = FindingIndex::default();
     index.insert(FindingId::new(1), &open(1, Severity::High, Some(100), Some(50)));
-    let breached = IndexQuery {
-        scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
-        ..any_open()
-    };
+    let breached = IndexQuery { scope: Scope::Open(OpenStates::BREACHED), ..any_open() };
     assert_eq!([index.count(&breached, 49), index.count(&breached, 99), index.count(&breached, 100)], [0, 0, 1]);
     assert_eq!(index.summary(None, 49).counts[&(Severity::High, SlaState::OnTrack)], 1);
     assert_eq!(index.summary(None, 49).next_change, Some(50));
@@ -105,10 +102,7 @@ fn a_breach_count_takes_the_deadline_bounds_and_the_instant_exactly() {
     for (id, deadline) in [(1, 99), (2, 100), (3, 101), (4, 50), (5, 49)] {
         index.insert(FindingId::new(id), &open(1, Severity::High, Some(deadline), None));
     }
-    let breached = IndexQuery {
-        scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
-        ..any_open()
-    };
+    let breached = IndexQuery { scope: Scope::Open(OpenStates::BREACHED), ..any_open() };
     assert_eq!(index.count(&breached, 100), 4, "a deadline at the instant is past");
     assert_eq!(index.count(&breached, 99), 3);
     assert_eq!(index.count(&IndexQuery { deadline_before: Some(100), ..breached.clone() }, 100), 3);
@@ -148,7 +142,7 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
     for _ in 0..2_000 {
         let bound = |draws: &mut Draws| draws.chance(50).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
         let query = IndexQuery {
-            scope: Scope::Open(OpenStates { breached: true, approaching: false, on_track: false }),
+            scope: Scope::Open(OpenStates::BREACHED),
             products: draws.chance(30).then(|| (1..=40).filter(|_| draws.chance(70)).map(ProductId::new).collect()),
             severities: draws.chance(60).then(|| Severity::ALL.into_iter().filter(|_| draws.chance(30)).collect()),
             verified: draws.chance(40).then(|| draws.chance(50)),
