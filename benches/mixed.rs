@@ -2,12 +2,14 @@
 //! `BENCH_WRITES_PER_SECOND` (default 1,000: `createFindings` every 100 ms, their SLAs started within the last
 //! day, and an edit every 20 ms), `BENCH_SUBSCRIBERS` (default 1,000) dashboards on websockets (each the
 //! dashboard's three subscriptions on one product), `BENCH_CLIENTS` (default 50) clients sending varied reads
-//! back to back, and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds (default
+//! back to back (or, with `BENCH_READS_PER_SECOND`, at that rate, due at random, each read's latency counted from
+//! when it was due), and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds (default
 //! 60, the server's default) and the delivery worker sending every breach to a local webhook receiver (GELF).
 //!
 //! Every second a probe, a Critical due 30 s later, is created: the sweep lag is the time from its deadline
 //! until a watcher hears its breach on `slaEvents`, the delivery lag from then until the webhook receiver has
-//! it. Reports, minute by minute, the reads' rate, p50 and p99 and the server's memory, then both lags.
+//! it. Reports, minute by minute, the reads' rate, p50 and p99 (and each kind's) and the server's memory, then
+//! both lags.
 //!
 //! `cargo bench --bench mixed`; the data set is the `server` bench's (`BENCH_SQLITE_FILE`, `BENCH_REUSE=1`,
 //! `BENCH_DATABASE_URL` as there); an SQLite data set is copied first, so every run starts from the same one.
@@ -37,6 +39,23 @@ use workload::{Draws, Writer, member_page, outside_sla_page, rest, summary};
 /// How long after its creation a probe is due.
 const PROBE_DUE_IN_SECONDS: i64 = 30;
 
+/// The messages the dashboards received, by subscription: `slaEvents`, `findingChanged`, `alerts`.
+#[derive(Default)]
+struct DashboardCounts([AtomicU64; 3]);
+
+type DashboardMessages = Arc<DashboardCounts>;
+
+impl DashboardCounts {
+    fn count(&self, message: &str) {
+        let which = ["\"id\":\"sla\"", "\"id\":\"changed\""].iter().position(|id| message.contains(id)).unwrap_or(2);
+        self.0[which].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn each(&self) -> [u64; 3] {
+        std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed))
+    }
+}
+
 /// When something was first seen, by finding id.
 type SeenAt = Arc<Mutex<HashMap<String, DateTime<Utc>>>>;
 
@@ -46,14 +65,17 @@ async fn main() -> BenchResult<()> {
     let minutes: u64 = env_number("BENCH_MINUTES", 10);
     let writes_per_second: u64 = env_number("BENCH_WRITES_PER_SECOND", 1_000);
     let dashboards_wanted: usize = env_number("BENCH_SUBSCRIBERS", 1_000);
+    let dashboard_users: usize = env_number("BENCH_DASHBOARD_USERS", dashboards_wanted);
     let clients: usize = env_number("BENCH_CLIENTS", 50);
+    let reads_per_second: u64 = env_number("BENCH_READS_PER_SECOND", 0);
     let sweep_interval: u64 = env_number("BENCH_SWEEP_INTERVAL", 60);
     let (database_url, _dir) = prepare_data_set(total).await?;
     let database_url = server_world::working_copy(&database_url, "mixed")?;
     let backend = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     println!(
         "## A day in the life: {backend}, {total} findings, {minutes} min, {writes_per_second} findings/s imported, \
-         {dashboards_wanted} dashboards, {clients} clients, sweep every {sweep_interval} s\n"
+         {dashboards_wanted} dashboards of {dashboard_users} users, {clients} clients{}, sweep every {sweep_interval} s\n",
+        if reads_per_second == 0 { " back to back".to_owned() } else { format!(" at {reads_per_second} reads/s") }
     );
 
     let delivered: SeenAt = Arc::default();
@@ -71,13 +93,19 @@ async fn main() -> BenchResult<()> {
 
     let ws_url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
     let heard: SeenAt = Arc::default();
-    let dashboard_messages = Arc::new(AtomicU64::new(0));
+    let dashboard_messages: DashboardMessages = Arc::default();
     // Well under what the server lets one address keep waiting for `connection_init` (16 by default): a
     // socket counts until the server has taken its `connection_init`, a little after the client's permit.
     let handshakes = Arc::new(Semaphore::new(8));
     let mut sockets = vec![tokio::spawn(watch_breaches(ws_url.clone(), admin.clone(), heard.clone()))];
+    let viewers = if dashboard_users <= 1 {
+        products.iter().map(|product| (admin.clone(), product.clone())).collect()
+    } else {
+        viewers(&server, &admin, &products, dashboard_users).await?
+    };
     for i in 0..dashboards_wanted {
-        let (url, jwt, product) = (ws_url.clone(), admin.clone(), products[i % products.len()].clone());
+        let (jwt, product) = viewers[i % viewers.len()].clone();
+        let url = ws_url.clone();
         let (messages, handshakes) = (dashboard_messages.clone(), handshakes.clone());
         sockets.push(tokio::spawn(async move {
             if let Err(err) = dashboard(url, jwt, product, messages, handshakes).await {
@@ -96,10 +124,16 @@ async fn main() -> BenchResult<()> {
     let reads = mixed_reads(&server, &admin, &owner, &api_token, &products);
     println!("| minute | reads/s | p50 ms | p99 ms | max ms | failures | dashboard messages/s | server memory |");
     println!("|---|---|---|---|---|---|---|---|");
+    let mut by_kind = Vec::new();
     for minute in 1..=minutes {
-        let before = dashboard_messages.load(Ordering::Relaxed);
-        let report = loadgen::run(reads.clone(), clients, Duration::ZERO, Duration::from_secs(60)).await;
-        let messages = dashboard_messages.load(Ordering::Relaxed) - before;
+        let before = dashboard_messages.each();
+        let report = if reads_per_second == 0 {
+            loadgen::run(reads.clone(), clients, Duration::ZERO, Duration::from_secs(60)).await
+        } else {
+            let per_second = reads_per_second as f64;
+            loadgen::run_at_rate(reads.clone(), clients, per_second, Duration::from_secs(60), minute).await
+        };
+        let messages: [u64; 3] = std::array::from_fn(|i| dashboard_messages.each()[i] - before[i]);
         println!(
             "| {minute} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} |",
             report.per_second(),
@@ -107,10 +141,16 @@ async fn main() -> BenchResult<()> {
             report.latency_ms(0.99),
             report.latency_ms(1.0),
             report.failures,
-            messages as f64 / 60.0,
+            messages.iter().sum::<u64>() as f64 / 60.0,
             server.memory()?
         );
+        let [sla, changed, alerts] = messages.map(|count| count / 60);
+        by_kind.push(format!(
+            "minute {minute}: {}; dashboard messages/s: slaEvents {sla}, findingChanged {changed}, alerts {alerts}",
+            report.kinds_line()
+        ));
     }
+    println!("\nby kind (requests, p50/p99 ms):\n{}", by_kind.join("\n"));
     stop_probes.store(true, Ordering::Relaxed);
     let written = writing.stop().await;
     let probes = probing.await?;
@@ -155,7 +195,7 @@ fn report_lags(probes: &[(String, DateTime<Utc>)], heard: &SeenAt, delivered: &S
     }
     sweep_lags.sort();
     delivery_lags.sort();
-    let ms = |lags: &[Duration], q: f64| workload::quantile_ms(lags, q);
+    let ms = |lags: &[Duration], q: f64| loadgen::quantile_ms(lags, q);
     println!(
         "sweep lag (deadline → breach heard on slaEvents), {} of {} probes heard: p50 {:.0} ms, p99 {:.0} ms, max \
          {:.0} ms (interval {} s)",
@@ -193,24 +233,58 @@ fn remember(seen: &SeenAt, id: String) {
 fn mixed_reads(server: &Server, admin: &str, owner: &str, api_token: &str, products: &[String]) -> MakeRequest {
     let draws = Draws::new(0x5EED);
     let products = Arc::new(products.to_vec());
-    let choices: Vec<(u64, MakeRequest)> = vec![
-        (40, outside_sla_page(server, admin, &draws, &products, false)),
-        (20, summary(server, admin, &draws, &products)),
-        (20, member_page(server, owner, &draws)),
-        (10, rest(server, api_token, &draws, 50_001, true)),
-        (5, rest(server, api_token, &draws, 900_001, false)),
-        (5, outside_sla_page(server, admin, &draws, &products, true)),
+    let choices: Vec<(u64, &str, MakeRequest)> = vec![
+        (40, "page", outside_sla_page(server, admin, &draws, &products, false)),
+        (20, "summary", summary(server, admin, &draws, &products)),
+        (20, "member", member_page(server, owner, &draws)),
+        (10, "rest", rest(server, api_token, &draws, 50_001, true)),
+        (5, "rest-deep", rest(server, api_token, &draws, 900_001, false)),
+        (5, "search", outside_sla_page(server, admin, &draws, &products, true)),
     ];
     Arc::new(move |client: &reqwest::Client| {
         let mut pick = draws.below(100);
-        for (weight, make) in &choices {
-            if pick < *weight {
-                return make(client);
-            }
-            pick -= weight;
-        }
-        choices[0].1(client)
+        let (_, kind, make) = choices
+            .iter()
+            .find(|(weight, ..)| {
+                let chosen = pick < *weight;
+                pick = pick.saturating_sub(*weight);
+                chosen
+            })
+            .unwrap_or(&choices[0]);
+        make(client).header(loadgen::KIND_HEADER, *kind)
     })
+}
+
+/// `count` users who watch a dashboard, each a reader of one product (in turn): their sign-ins and products.
+async fn viewers(
+    server: &Server,
+    admin: &str,
+    products: &[String],
+    count: usize,
+) -> BenchResult<Vec<(String, String)>> {
+    use futures_util::stream::{self, TryStreamExt};
+    let password = "bench-viewer-password";
+    let one = |index: usize| async move {
+        let username = format!("bench-viewer-{index}");
+        let product = products[index % products.len()].clone();
+        let created = server
+            .graphql(
+                admin,
+                &format!(
+                    "mutation {{ createUser(input: {{username: \"{username}\", email: \"{username}@bench.example\", \
+                     password: \"{password}\"}}) {{ id }} }}"
+                ),
+            )
+            .await?;
+        let user = created["data"]["createUser"]["id"].as_str().ok_or("no user id")?;
+        server
+            .graphql(admin, &format!("mutation {{ addProductMember(productId: \"{product}\", userId: \"{user}\", role: READER) {{ id }} }}"))
+            .await?;
+        let jwt = server.login((&username, password)).await?;
+        Ok::<_, Box<dyn std::error::Error>>((jwt, product))
+    };
+    let signed_in = stream::iter((0..count).map(one)).buffered(4).try_collect().await?;
+    Ok(signed_in)
 }
 
 /// Turns webhooks on and sends every SLA breach to `url` as GELF.
@@ -309,7 +383,7 @@ async fn dashboard(
     url: String,
     jwt: String,
     product: String,
-    messages: Arc<AtomicU64>,
+    messages: DashboardMessages,
     handshakes: Arc<Semaphore>,
 ) -> Result<(), TaskError> {
     let mut socket = ws_connect(&url, &jwt, &handshakes).await?;
@@ -328,9 +402,7 @@ async fn dashboard(
     }
     while let Some(message) = socket.next().await {
         match message? {
-            Message::Text(text) if text.contains("\"next\"") => {
-                messages.fetch_add(1, Ordering::Relaxed);
-            }
+            Message::Text(text) if text.contains("\"next\"") => messages.count(&text),
             Message::Text(text) if text.contains("\"ping\"") => {
                 socket.send(Message::text(json!({ "type": "pong" }).to_string())).await?;
             }

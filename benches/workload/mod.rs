@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::loadgen::MakeRequest;
+use crate::loadgen::{MakeRequest, quantile_ms};
 use crate::server_world::Server;
 
 pub const PAGE: &str = "query($f: FindingFilter, $after: ID) { findings(filter: $f, first: 20, after: $after) { \
@@ -161,14 +161,6 @@ impl Written {
     pub fn edit_ms(&self, quantile: f64) -> f64 {
         quantile_ms(&self.edits, quantile)
     }
-}
-
-pub fn quantile_ms(sorted: &[Duration], quantile: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64) * quantile).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
 impl Writer {
