@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::AppSchema;
 use super::context::RequestOrigin;
-use super::loaders::{ProductLoader, UserLoader};
+use super::loaders::UserLoader;
 use super::query_cost::{self, AlreadyMeasured, CostError, CostLimits};
 use super::ws_session::PendingSockets;
 use crate::error::{REQUEST_ID, ServiceError};
@@ -169,7 +169,6 @@ pub async fn graphql_post(
     let request = request
         .data(identity)
         .data(RequestOrigin::new(peer.ip()))
-        .data(DataLoader::new(ProductLoader(state.clone()), tokio::spawn))
         .data(DataLoader::new(UserLoader(state.clone()), tokio::spawn));
     let mut response = REQUEST_ID.scope(request_id.clone(), endpoint.schema.execute(request)).await;
     for error in &mut response.errors {

@@ -1,38 +1,24 @@
-//! Per-request batch loaders, so a page of findings costs one query for their products, not one each.
+//! Per-request batch loaders, so a page of engagements or products costs one query for their users, not one
+//! each. (Products are not loaded so: every product is kept, `service::products::kept`.)
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
-use crate::domain::{ProductId, UserId};
-use crate::entity::{product, user};
-use crate::service::{products, users};
+use crate::domain::UserId;
+use crate::entity::user;
+use crate::service::users;
 use crate::state::AppState;
 
-/// A loader of `$model`s by id through the service function `$by_ids(db, ids)`.
-macro_rules! by_id_loader {
-    ($(#[$doc:meta])* $name:ident: $id:ty => $model:ty = $by_ids:path) => {
-        $(#[$doc])*
-        pub struct $name(pub AppState);
+/// Users by id.
+pub struct UserLoader(pub AppState);
 
-        impl Loader<$id> for $name {
-            type Value = $model;
-            type Error = String;
+impl Loader<UserId> for UserLoader {
+    type Value = user::Model;
+    type Error = String;
 
-            async fn load(&self, keys: &[$id]) -> Result<HashMap<$id, Self::Value>, Self::Error> {
-                let rows = $by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
-                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-            }
-        }
-    };
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, Self::Error> {
+        let rows = users::by_ids(&self.0.db, keys).await.map_err(|e| e.public_message())?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
 }
-
-by_id_loader!(
-    /// Products by id.
-    ProductLoader: ProductId => product::Model = products::by_ids
-);
-by_id_loader!(
-    /// Users by id.
-    UserLoader: UserId => user::Model = users::by_ids
-
-);

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::context::RequestOrigin;
 use super::http::GraphqlEndpoint;
-use super::loaders::{ProductLoader, UserLoader};
+use super::loaders::UserLoader;
 use super::subscriptions::SubscriptionSlots;
 use super::ws_session::{ConnectionSession, PendingSocket, SocketState, closing};
 use crate::service::auth::{self, Identity};
@@ -213,7 +213,6 @@ async fn connection_init(
     data.insert(session);
     data.insert(RequestOrigin::new(client));
     data.insert(SubscriptionSlots::new(state.config.limits.max_subscriptions_per_connection));
-    data.insert(DataLoader::new(ProductLoader(state.clone()), tokio::spawn));
     data.insert(DataLoader::new(UserLoader(state.clone()), tokio::spawn));
     Ok(data)
 }

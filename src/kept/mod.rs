@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::domain::page::Page;
 use crate::domain::sla::SummaryRow;
 use crate::domain::{ProductId, UserId};
-use crate::entity::{finding, user};
+use crate::entity::{finding, product, user};
 use read_cache::ReadCache;
 
 /// The kept answers of the finding reads: pages (GraphQL), slices (REST) and SLA summaries.
@@ -38,8 +38,9 @@ pub type Memberships = ReadCache<Arc<Vec<ProductId>>>;
 /// (`LiveBus::catalog_changes`) or `read_cache::MAX_AGE`.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// Every product's name, by id.
-    pub product_names: ReadCache<Arc<HashMap<ProductId, String>>>,
+    /// Every product, by id (a few hundred bytes each: what a finding's `product` and a REST row's name
+    /// read, on every live event a dashboard is sent).
+    pub products: ReadCache<Arc<HashMap<ProductId, product::Model>>>,
     /// The system settings' site URL (empty: none set).
     pub site_url: ReadCache<String>,
 }

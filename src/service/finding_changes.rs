@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DerivePartialModel,
-    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
@@ -25,12 +26,13 @@ const LOG_KEPT: i64 = 100_000;
 /// Findings a whole load reads at once (a few MiB).
 const LOAD_CHUNK: u64 = 20_000;
 
-/// Findings read by id at once.
-const IDS_PER_QUERY: usize = 1_000;
-
 /// The logged columns, in the order both backends' queries read them.
 const LOGGED_COLUMNS: &str =
     "finding_id, old_product_id, old_severity, old_is_open, old_is_mitigated, old_mitigated_at, old_sla_deadline";
+
+/// `StoredRow`'s columns of the findings a catch-up statement joins as `f`.
+const STORED_COLUMNS: &str = "f.id, f.product_id, f.severity, f.verified, f.is_open, f.is_mitigated, f.mitigated_at, \
+                              f.sla_deadline, f.sla_approaching_at";
 
 /// One row of the change log: the finding and, for an update or a deletion, what it was.
 #[derive(Debug, FromQueryResult)]
@@ -138,40 +140,32 @@ pub async fn unread(db: &DatabaseConnection, since: &LogPosition, at_most: i64) 
     }
 }
 
-/// SQLite: the rows numbered after `row`, which must all be there, and the findings they name, in one
-/// snapshot (none opened when nothing was written, the common case of a read).
+/// SQLite: the rows numbered after `row`, which must all be there, each with its finding's row, all in one
+/// statement (one snapshot, and one trip to the connection's thread: a read waits for this catch-up, and
+/// under writes nearly every read has one).
 async fn rows_after(db: &DatabaseConnection, row: i64, at_most: i64) -> ServiceResult<Unread> {
-    if newest_row(db).await? == row {
+    let sql = format!(
+        "SELECT head.newest, c.*, {STORED_COLUMNS} \
+         FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes'), 0) AS newest) \
+             AS head \
+         LEFT JOIN (SELECT seq, {LOGGED_COLUMNS} FROM finding_changes WHERE seq > ? ORDER BY seq LIMIT ?) AS c \
+             ON 1 \
+         LEFT JOIN findings AS f ON f.id = c.finding_id ORDER BY c.seq"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [row.into(), (at_most + 1).into()]))
+        .await?;
+    let head = rows.first().ok_or_else(|| ServiceError::internal("the catch-up statement returned no row"))?;
+    let newest: i64 = head.try_get("", "newest")?;
+    if newest == row {
         return Ok(Unread::Nothing);
     }
-    let txn = db.begin().await?;
-    let newest = newest_row(&txn).await?;
-    if newest - row > at_most {
+    let (logged, now_stored) = logged_and_stored(&rows)?;
+    // Rows are numbered without gaps: fewer than that were pruned unread (or more were written than asked).
+    if newest - row > at_most || i64::try_from(logged.len()).ok() != Some(newest - row) {
         return Ok(Unread::TooFarBehind);
     }
-    let sql = format!("SELECT {LOGGED_COLUMNS} FROM finding_changes WHERE seq > ? AND seq <= ? ORDER BY seq");
-    let logged = LoggedChange::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        sql,
-        [row.into(), newest.into()],
-    ))
-    .all(&txn)
-    .await?;
-    if i64::try_from(logged.len()).ok() != Some(newest - row) {
-        return Ok(Unread::TooFarBehind);
-    }
-    let firsts = firsts(&logged);
-    let mut now_stored: HashMap<FindingId, IndexedRow> = HashMap::with_capacity(firsts.len());
-    for chunk in firsts.chunks(IDS_PER_QUERY) {
-        let rows = finding::Entity::find()
-            .filter(finding::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
-            .into_partial_model::<StoredRow>()
-            .all(&txn)
-            .await?;
-        now_stored.extend(rows.iter().map(|row| (row.id, row.indexed_row())));
-    }
-    txn.commit().await?;
-    Ok(Unread::Changes(changes(firsts, &now_stored), LogPosition::Row(newest)))
+    Ok(Unread::Changes(changes(firsts(&logged), &now_stored), LogPosition::Row(newest)))
 }
 
 /// A row `$1`'s snapshot did not see: written by a transaction that had not committed when it was taken (a
@@ -190,8 +184,7 @@ const PRUNED_UNSEEN: &str = "COALESCE((SELECT newest_xid FROM finding_changes_pr
 /// commits, so the next writer's trigger numbers its log row later.
 async fn unseen_by(db: &DatabaseConnection, snapshot: &str, at_most: i64) -> ServiceResult<Unread> {
     let sql = format!(
-        "SELECT head.now, head.gap, c.*, f.id, f.product_id, f.severity, f.verified, f.is_open, \
-         f.is_mitigated, f.mitigated_at, f.sla_deadline, f.sla_approaching_at \
+        "SELECT head.now, head.gap, c.*, {STORED_COLUMNS} \
          FROM (SELECT CAST(pg_current_snapshot() AS text) AS now, {PRUNED_UNSEEN} AS gap) AS head \
          LEFT JOIN LATERAL (SELECT seq, {LOGGED_COLUMNS} FROM finding_changes \
              WHERE NOT head.gap AND {UNSEEN} ORDER BY seq LIMIT $2) AS c ON true \
@@ -209,19 +202,26 @@ async fn unseen_by(db: &DatabaseConnection, snapshot: &str, at_most: i64) -> Ser
     if gap || i64::try_from(rows.len()).is_ok_and(|n| n > at_most) {
         return Ok(Unread::TooFarBehind);
     }
+    let (logged, now_stored) = logged_and_stored(&rows)?;
+    if logged.is_empty() {
+        return Ok(Unread::Nothing);
+    }
+    Ok(Unread::Changes(changes(firsts(&logged), &now_stored), LogPosition::Snapshot(now)))
+}
+
+/// The log rows of a catch-up statement's result, and the rows of the findings they name as they are now (a
+/// deleted finding has none; a result with no log row has its head alone).
+fn logged_and_stored(rows: &[QueryResult]) -> ServiceResult<(Vec<LoggedChange>, HashMap<FindingId, IndexedRow>)> {
     let mut logged = Vec::with_capacity(rows.len());
     let mut now_stored = HashMap::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let Some(change) = LoggedChange::from_query_result_optional(row, "")? else { continue };
         if let Some(stored) = StoredRow::from_query_result_optional(row, "")? {
             now_stored.insert(stored.id, stored.indexed_row());
         }
         logged.push(change);
     }
-    if logged.is_empty() {
-        return Ok(Unread::Nothing);
-    }
-    Ok(Unread::Changes(changes(firsts(&logged), &now_stored), LogPosition::Snapshot(now)))
+    Ok((logged, now_stored))
 }
 
 /// Each finding `logged` names, once, with what it was before its first change there (in that order).

@@ -168,29 +168,41 @@ pub async fn list(
 }
 
 /// The names of the products of `ids` that exist, for rows that refer to them (the caller has checked
-/// visibility): every product's name is kept until a change other than a finding's is noted (a rename, a
-/// sync) or `read_cache::MAX_AGE` passes; a product made since then is read on its own.
+/// visibility), from `kept_by_ids`.
 pub async fn names(state: &AppState, ids: &[ProductId]) -> ServiceResult<HashMap<ProductId, String>> {
+    Ok(kept_by_ids(state, ids).await?.into_iter().map(|p| (p.id, p.name)).collect())
+}
+
+/// The products of `ids` that exist, for what refers to them (the caller has checked visibility): every
+/// product is kept until a change other than a finding's is noted (an edit, a removal, a sync) or
+/// `read_cache::MAX_AGE` passes; a product made since then is read on its own. Live events name their
+/// finding's product on every dashboard they reach, so this must not be a query each.
+pub async fn kept_by_ids(state: &AppState, ids: &[ProductId]) -> ServiceResult<Vec<product::Model>> {
     let generation = state.live.catalog_changes();
     let now = state.clock.now().timestamp();
     let every = state
         .catalog
-        .product_names
+        .products
         .get_or_compute(String::new(), generation, now, || async {
             let all = product::Entity::find().all(&state.db).await?;
-            Ok(Timed { value: Arc::new(all.into_iter().map(|p| (p.id, p.name)).collect()), valid_until: None })
+            Ok(Timed { value: Arc::new(all.into_iter().map(|p| (p.id, p)).collect()), valid_until: None })
         })
         .await?;
-    let mut names: HashMap<ProductId, String> =
-        ids.iter().filter_map(|id| every.get(id).map(|name| (*id, name.clone()))).collect();
-    let unknown: Vec<ProductId> = ids.iter().copied().filter(|id| !names.contains_key(id)).collect();
+    let mut found: Vec<product::Model> = ids.iter().filter_map(|id| every.get(id).cloned()).collect();
+    let unknown: Vec<ProductId> = ids.iter().copied().filter(|id| !every.contains_key(id)).collect();
     if !unknown.is_empty() {
-        names.extend(by_ids(&state.db, &unknown).await?.into_iter().map(|p| (p.id, p.name)));
+        found.extend(by_ids(&state.db, &unknown).await?);
     }
-    Ok(names)
+    Ok(found)
 }
 
-/// Products by id, for loaders: the caller has already checked visibility of what refers to them.
+/// The product `id` refers to, as `kept_by_ids` has it (the caller has checked visibility of what refers to
+/// it).
+pub async fn kept(state: &AppState, id: ProductId) -> ServiceResult<product::Model> {
+    kept_by_ids(state, &[id]).await?.pop().ok_or_else(|| ServiceError::not_found("product"))
+}
+
+/// Products by id, read now: the caller has already checked visibility of what refers to them.
 pub async fn by_ids<C: ConnectionTrait>(conn: &C, ids: &[ProductId]) -> ServiceResult<Vec<product::Model>> {
     Ok(product::Entity::find()
         .filter(product::Column::Id.is_in(ids.iter().copied()))

@@ -7,7 +7,9 @@ use super::enums::EngagementStatus;
 use super::{Date, Product, User};
 use crate::entity::engagement;
 use crate::error::ServiceError;
-use crate::graphql::loaders::{ProductLoader, UserLoader};
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::UserLoader;
+use crate::service::products;
 
 pub struct Engagement(pub engagement::Model);
 
@@ -33,9 +35,7 @@ impl Engagement {
         self.0.status.into()
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
-        let loader = ctx.data::<DataLoader<ProductLoader>>()?;
-        let found = loader.load_one(self.0.product_id).await.map_err(ServiceError::internal)?;
-        Ok(Product(found.ok_or_else(|| ServiceError::not_found("product"))?))
+        Ok(Product(products::kept(ctx.state()?, self.0.product_id).await?))
     }
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(lead) = self.0.lead_id else { return Ok(None) };

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -10,10 +9,8 @@ use super::enums::{Severity, SlaEventKind, SlaState};
 use super::{Date, Engagement, Product, instant};
 use crate::domain::sla;
 use crate::entity::{finding, finding_note};
-use crate::error::ServiceError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::ProductLoader;
-use crate::service::{engagements, finding_notes, finding_sla};
+use crate::service::{engagements, finding_notes, finding_sla, products};
 
 /// A finding as GraphQL shows it (the columns it shows, `finding::Listed`); shared, so a kept page of findings
 /// or a live event is not copied per request or per subscriber.
@@ -130,9 +127,7 @@ impl Finding {
         self.0.external_reference.as_deref()
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
-        let loader = ctx.data::<DataLoader<ProductLoader>>()?;
-        let found = loader.load_one(self.0.product_id).await.map_err(ServiceError::internal)?;
-        Ok(Product(found.ok_or_else(|| ServiceError::not_found("product"))?))
+        Ok(Product(products::kept(ctx.state()?, self.0.product_id).await?))
     }
     async fn engagement(&self, ctx: &Context<'_>) -> Result<Option<Engagement>> {
         let Some(id) = self.0.engagement_id else { return Ok(None) };
