@@ -1,7 +1,7 @@
 //! Every query and mutation, end to end: product types, products, members, engagements, findings, notes,
 //! SLA configurations, users and system settings.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
@@ -263,4 +263,28 @@ async fn system_settings_are_updated_and_secrets_are_write_only() {
         )
         .await;
     assert_eq!(cleared.data()["updateSystemSettings"], json!({ "slackTokenSet": false, "msteamsUrlSet": true }));
+}
+
+/// A finding's product is read from the kept products (`service::products::kept`): an edit shows at once, and
+/// a product made after they were kept is found too.
+#[tokio::test]
+async fn a_findings_product_shows_its_edits_at_once_and_a_new_product_is_found() {
+    let app = spawn_app().await;
+    let portal = app.product("Portal").await;
+    let finding = app.finding(json!({ "productId": portal, "title": "Stored XSS", "severity": "HIGH" })).await;
+    let query = "query($id: ID!) { finding(id: $id) { product { name description } } }";
+    let app = &app;
+    let read =
+        |id: Value| async move { app.admin(query, json!({ "id": id })).await.data()["finding"]["product"].clone() };
+    assert_eq!(read(finding["id"].clone()).await, json!({ "name": "Portal", "description": "" }));
+    app.admin(
+        "mutation($id: ID!) { updateProduct(id: $id, input: {name: \"Portal 2\", description: \"renamed\"}) { id } }",
+        json!({ "id": portal }),
+    )
+    .await
+    .data();
+    assert_eq!(read(finding["id"].clone()).await, json!({ "name": "Portal 2", "description": "renamed" }));
+    let shop = app.product("Shop").await;
+    let in_shop = app.finding(json!({ "productId": shop, "title": "SQLi", "severity": "LOW" })).await;
+    assert_eq!(read(in_shop["id"].clone()).await, json!({ "name": "Shop", "description": "" }));
 }
