@@ -2,9 +2,11 @@
 //! `BENCH_WRITES_PER_SECOND` (default 1,000: `createFindings` every 100 ms, their SLAs started within the last
 //! day, and an edit every 20 ms), `BENCH_SUBSCRIBERS` (default 1,000) dashboards on websockets (each the
 //! dashboard's three subscriptions on one product), `BENCH_CLIENTS` (default 50) clients sending varied reads
-//! back to back (or, with `BENCH_READS_PER_SECOND`, at that rate, due at random, each read's latency counted from
-//! when it was due), and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds (default
-//! 60, the server's default) and the delivery worker sending every breach to a local webhook receiver (GELF).
+//! back to back (or, with `BENCH_READS_PER_SECOND`, at that rate, due at random, each read's latency counted
+//! from when it was due), and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds
+//! (default 60, the server's default) and the delivery worker sending every breach to a local webhook receiver
+//! (GELF). Each dashboard is a user of its own, a reader of one product (`BENCH_DASHBOARD_USERS` users, by
+//! default one per dashboard; 1: every dashboard the admin's, the earlier shape).
 //!
 //! Every second a probe, a Critical due 30 s later, is created: the sweep lag is the time from its deadline
 //! until a watcher hears its breach on `slaEvents`, the delivery lag from then until the webhook receiver has
@@ -131,7 +133,9 @@ async fn main() -> BenchResult<()> {
             loadgen::run(reads.clone(), clients, Duration::ZERO, Duration::from_secs(60)).await
         } else {
             let per_second = reads_per_second as f64;
-            loadgen::run_at_rate(reads.clone(), clients, per_second, Duration::from_secs(60), minute).await
+            let gaps = Draws::new(minute);
+            loadgen::run_at_rate(reads.clone(), clients, per_second, Duration::from_secs(60), move || gaps.uniform())
+                .await
         };
         let messages: [u64; 3] = std::array::from_fn(|i| dashboard_messages.each()[i] - before[i]);
         println!(

@@ -92,27 +92,23 @@ pub async fn run(make: MakeRequest, concurrency: usize, warm_up: Duration, durat
 
 /// Runs `make` for `duration` at `per_second` requests a second on average, due at random (exponentially
 /// distributed gaps, as independent users' requests arrive), sent by `concurrency` workers; a request waits
-/// for a free worker when all are busy, and its latency counts from when it was due. `seed` varies the gaps.
+/// for a free worker when all are busy, and its latency counts from when it was due. `uniform` draws the gaps
+/// (a number in [0, 1) each).
 pub async fn run_at_rate(
     make: MakeRequest,
     concurrency: usize,
     per_second: f64,
     duration: Duration,
-    seed: u64,
+    mut uniform: impl FnMut() -> f64 + Send + 'static,
 ) -> LoadReport {
     let (due, pending) = mpsc::unbounded_channel();
     let measure_from = Instant::now();
     let stop_at = measure_from + duration;
     tokio::spawn(async move {
-        let mut state = seed | 1;
         let mut at = measure_from;
         while at < stop_at {
-            // xorshift64*, then an exponential gap by inversion.
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            let uniform = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-            at += Duration::from_secs_f64(-(1.0 - uniform).ln() / per_second);
+            // An exponential gap, by inversion.
+            at += Duration::from_secs_f64(-(1.0 - uniform()).ln() / per_second);
             tokio::time::sleep_until(at.into()).await;
             if due.send(at).is_err() {
                 break;

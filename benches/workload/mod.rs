@@ -40,6 +40,11 @@ impl Draws {
         self.next() % n.max(1)
     }
 
+    /// A number in [0, 1).
+    pub fn uniform(&self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     pub fn chance(&self, percent: u64) -> bool {
         self.below(100) < percent
     }

@@ -160,9 +160,12 @@ async fn rows_after(db: &DatabaseConnection, row: i64, at_most: i64) -> ServiceR
     if newest == row {
         return Ok(Unread::Nothing);
     }
+    if newest - row > at_most {
+        return Ok(Unread::TooFarBehind);
+    }
     let (logged, now_stored) = logged_and_stored(&rows)?;
-    // Rows are numbered without gaps: fewer than that were pruned unread (or more were written than asked).
-    if newest - row > at_most || i64::try_from(logged.len()).ok() != Some(newest - row) {
+    // Rows are numbered without gaps: fewer than that were pruned unread.
+    if i64::try_from(logged.len()).ok() != Some(newest - row) {
         return Ok(Unread::TooFarBehind);
     }
     Ok(Unread::Changes(changes(firsts(&logged), &now_stored), LogPosition::Row(newest)))
