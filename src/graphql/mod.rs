@@ -23,6 +23,7 @@ pub mod subscriptions;
 pub mod trends;
 pub mod types;
 pub mod ws;
+mod ws_runtime;
 pub mod ws_session;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};

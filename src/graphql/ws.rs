@@ -62,7 +62,10 @@ pub async fn graphql_ws(
         .max_message_size(limits.max_ws_message_bytes)
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(&endpoint, protocol, socket, pending, peer.ip()))
+        .on_upgrade(move |socket| {
+            super::ws_runtime::spawn(serve_socket(&endpoint, protocol, socket, pending, peer.ip()));
+            ready(())
+        })
 }
 
 /// The first GraphQL websocket protocol the client offers.

@@ -1,0 +1,75 @@
+//! The threads websocket connections run on, apart from the request handlers' and below them in priority:
+//! a commit that concerns many dashboards (an import's findings, a sweep's breaches) readies thousands of
+//! subscription messages at once, and on the request handlers' threads every request that arrived meanwhile
+//! waited for them in the queue.
+
+use std::sync::OnceLock;
+
+/// The niceness of the connections' threads. Linux gives a thread of nice 10 about a tenth of the weight of
+/// one of nice 0: a request that wakes takes a core from the connections at once, and when the requests
+/// keep every core busy the connections still get a tenth of them, so no dashboard stops hearing.
+const NICENESS: i32 = 10;
+
+/// Runs a websocket connection until it ends, on the connections' threads (on the caller's runtime if they
+/// could not be started, which is logged once).
+pub fn spawn(connection: impl Future<Output = ()> + Send + 'static) {
+    match runtime() {
+        Some(runtime) => drop(runtime.spawn(connection)),
+        None => drop(tokio::spawn(connection)),
+    }
+}
+
+/// Started with the first connection and kept for the life of the process, like tokio's blocking pool: a
+/// runtime dropped inside another one's task would panic.
+fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("slawatch-live")
+                .enable_all()
+                .on_thread_start(lower_priority)
+                .build()
+                .inspect_err(|err| {
+                    tracing::warn!(error = %err, "could not start the websocket threads; connections share the request handlers'");
+                })
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Lowers the calling thread's priority: on Linux the niceness of "the calling process" is the calling
+/// thread's own. Where that is not allowed the connections run at the handlers' priority, on threads of
+/// their own still.
+fn lower_priority() {
+    if let Err(err) = rustix::process::setpriority_process(None, NICENESS) {
+        tracing::debug!(error = %err, "could not lower a websocket thread's priority");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_run_on_threads_of_their_own_below_the_handlers() {
+        let callers = rustix::process::getpriority_process(None).expect("the test's own niceness");
+        let (told, heard) = tokio::sync::oneshot::channel();
+        spawn(async move {
+            let thread = std::thread::current().name().map(str::to_owned);
+            let niceness = rustix::process::getpriority_process(None).ok();
+            let _ = told.send((thread, niceness));
+        });
+        let (thread, niceness) = heard.await.expect("the connection ran");
+        assert_eq!(thread.as_deref(), Some("slawatch-live"));
+        // A process started nicer still cannot make them less nice.
+        assert_eq!(niceness, Some(NICENESS.max(callers)));
+        assert_eq!(
+            rustix::process::getpriority_process(None).ok(),
+            Some(callers),
+            "the caller's thread is left as it was"
+        );
+    }
+}
