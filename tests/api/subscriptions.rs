@@ -241,8 +241,11 @@ async fn a_connection_may_hold_only_so_many_subscriptions() {
 async fn a_subscriber_that_falls_behind_is_told_to_resync_and_keeps_its_subscription() {
     let app = spawn_app_with(|config| config.live_buffer_events = 16).await;
     let (product, mut client) = watching_changes(&app).await;
-    // One request announces 100 changes at once: more than the 16 a subscriber's buffer holds.
-    create_findings_at_once(&app, &product, 100).await;
+    // One request announces 1,000 changes at once: sixteen messages of 64 events, sent back to back, where
+    // a subscriber's buffer holds one. Its connection runs on threads of its own (`graphql::ws_runtime`)
+    // and takes a message as soon as it is sent, but it is still resolving the first message's 64 events
+    // when the others come: with two messages of 100 events it sometimes kept up.
+    create_findings_at_once(&app, &product, 1_000).await;
     let messages = client.drain(Duration::from_millis(1500)).await;
     let resync = messages
         .iter()

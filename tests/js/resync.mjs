@@ -1,7 +1,8 @@
 // The dashboard when its live subscription falls behind (tests/api/browser.rs runs the server with a
-// 16-event live buffer): 200 findings created in one request are more than the buffer, the server says
-// RESYNC_REQUIRED, and the page reloads its counts instead of showing a problem. Environment:
-// SLAWATCH_URL, CHROMIUM. Prints one JSON line per check; exits non-zero on the first failure.
+// 16-event live buffer): 1,000 findings created in one request are more than the buffer (sixteen messages
+// sent at once, while the connection is still resolving the first), the server says RESYNC_REQUIRED,
+// and the page reloads its counts instead of showing a problem. Environment: SLAWATCH_URL,
+// CHROMIUM. Prints one JSON line per check; exits non-zero on the first failure.
 import { base, check, gql, launch, PASSWORD, watchedPage } from "./browser.mjs";
 
 
@@ -18,14 +19,14 @@ try {
   const product = (await gql(token, "{ products(first: 1) { nodes { id } } }")).products.nodes[0].id;
   const before = (await gql(token, "{ findings(filter: {outsideSla: true, severities: [CRITICAL]}) { totalCount } }"))
     .findings.totalCount;
-  const inputs = Array.from({ length: 200 }, (_, n) => ({
+  const inputs = Array.from({ length: 1000 }, (_, n) => ({
     productId: product,
     title: `Burst ${n}`,
     severity: "CRITICAL",
     slaStart: "2020-01-01T00:00:00Z",
   }));
   await gql(token, "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", { i: inputs });
-  const expected = before + 200;
+  const expected = before + 1000;
   await page.waitForFunction(
     (n) => Number(document.querySelector('.count[data-severity="CRITICAL"] .n')?.dataset.breached) === n,
     expected,
