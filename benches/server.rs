@@ -138,7 +138,7 @@ async fn main() -> BenchResult<()> {
 /// data): findings written per second.
 async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) -> BenchResult<()> {
     const BATCH: usize = 1_000;
-    let copy = server_world::working_copy(database_url, "create")?;
+    let copy = server_world::working_copy(database_url, "create").await?;
     let server = Server::start(&copy, &["--no-scheduler"])?;
     server.wait_ready().await?;
     let admin_jwt = server.login(ADMIN).await?;
@@ -187,7 +187,7 @@ async fn create_rate(database_url: &str, warm_up: Duration, duration: Duration) 
     }
     println!("memory after the writes: {:.1} MiB RSS", server.rss_mib()?);
     server.stop()?;
-    server_world::remove_working_copy(&copy);
+    server_world::remove_working_copy(&copy).await;
     Ok(())
 }
 

@@ -73,8 +73,8 @@ async fn measure_mode(
     seconds: u64,
     writes_per_second: u64,
 ) -> BenchResult<Vec<String>> {
-    // Each mode writes to its own copy of an SQLite data set, so both start from the same million.
-    let database_url = server_world::working_copy(database_url, mode)?;
+    // Each mode writes to its own copy of the data set, so both start from the same million.
+    let database_url = server_world::working_copy(database_url, mode).await?;
     let server = Server::start_with(&database_url, &[], settings)?;
     server.wait_ready().await?;
     let admin = server.login(ADMIN).await?;
@@ -142,6 +142,6 @@ async fn measure_mode(
     );
     println!("{mode}: after the load: {}", server.memory()?);
     server.stop()?;
-    server_world::remove_working_copy(&database_url);
+    server_world::remove_working_copy(&database_url).await;
     Ok(rows)
 }

@@ -65,6 +65,14 @@ impl AppState {
         self.db.clone().close().await
     }
 
+    /// Whether the database's connections are threads of their own reached through channels (SQLite), not
+    /// sockets of the tokio runtime that opened them (PostgreSQL): a task that queries may then run on
+    /// another runtime without tying connections to it (`graphql::ws_runtime`).
+    #[must_use]
+    pub fn connections_belong_to_no_runtime(&self) -> bool {
+        sea_orm::ConnectionTrait::get_database_backend(&self.db) == sea_orm::DbBackend::Sqlite
+    }
+
     /// Tells the delivery worker there is new work (call after the commit).
     pub fn wake_delivery(&self) {
         self.delivery_wakeup.notify_one();

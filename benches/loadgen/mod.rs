@@ -40,10 +40,12 @@ impl LoadReport {
         quantile_ms(&self.latencies, quantile)
     }
 
-    /// Each kind's requests, p50 and p99 in milliseconds, as `kind n p50/p99`, comma-separated.
-    pub fn kinds_line(&self) -> String {
+    /// Each kind's requests, p50 and p99 in milliseconds, and how many took longer than `over`, as
+    /// `kind n p50/p99 >k`, comma-separated: which kinds make the p99 of all of them.
+    pub fn kinds_line(&self, over: Duration) -> String {
         let each = self.kinds.iter().map(|(kind, seen)| {
-            format!("{kind} {} {:.1}/{:.1}", seen.len(), quantile_ms(seen, 0.5), quantile_ms(seen, 0.99))
+            let slower = seen.len() - seen.partition_point(|latency| *latency <= over);
+            format!("{kind} {} {:.1}/{:.1} >{slower}", seen.len(), quantile_ms(seen, 0.5), quantile_ms(seen, 0.99))
         });
         each.collect::<Vec<_>>().join(", ")
     }

@@ -103,30 +103,65 @@ pub async fn prepare_data_set(total: usize) -> BenchResult<(String, tempfile::Te
     Ok((database_url, dir))
 }
 
-/// A copy of an SQLite data set for one run that writes (`<file>.<label>-run`), so every run starts from the
-/// same data; a PostgreSQL URL is returned as it is.
-pub fn working_copy(database_url: &str, label: &str) -> BenchResult<String> {
-    let Some(file) = database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()) else {
-        return Ok(database_url.to_owned());
-    };
-    let run = format!("{file}.{label}-run");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{run}{suffix}"));
+/// A copy of the data set for one run that writes, so every run starts from the same data: an SQLite file
+/// is copied to `<file>.<label>-run`, a PostgreSQL database is created from the data set's as a template
+/// (`<name>_<label>_run`; PostgreSQL copies its files, as fast as the SQLite copy).
+pub async fn working_copy(database_url: &str, label: &str) -> BenchResult<String> {
+    if let Some(file) = sqlite_file(database_url) {
+        let run = format!("{file}.{label}-run");
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{run}{suffix}"));
+        }
+        std::fs::copy(file, &run)?;
+        return Ok(format!("sqlite://{run}?mode=rwc"));
     }
-    std::fs::copy(file, &run)?;
-    Ok(format!("sqlite://{run}?mode=rwc"))
+    let (server, name) = postgres_database(database_url)?;
+    let run = format!("{name}_{label}_run");
+    let maintenance = sea_orm::Database::connect(format!("{server}/postgres")).await?;
+    maintenance.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{run}\"")).await?;
+    maintenance.execute_unprepared(&format!("CREATE DATABASE \"{run}\" TEMPLATE \"{name}\"")).await?;
+    maintenance.close().await?;
+    Ok(format!("{server}/{run}"))
 }
 
-/// Deletes what `working_copy` made (nothing for PostgreSQL), so a run does not leave a million findings'
-/// worth of disk behind.
-pub fn remove_working_copy(database_url: &str) {
-    let copy = database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next());
-    // Only a copy: never the data set it was made from.
-    if let Some(file) = copy.filter(|file| file.ends_with("-run")) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{file}{suffix}"));
+/// Deletes what `working_copy` made (only a copy: never the data set it was made from), so a run does not
+/// leave a million findings' worth of disk behind.
+pub async fn remove_working_copy(database_url: &str) {
+    if let Some(file) = sqlite_file(database_url) {
+        if file.ends_with("-run") {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{file}{suffix}"));
+            }
         }
+        return;
     }
+    let Ok((server, name)) = postgres_database(database_url) else { return };
+    if !name.ends_with("_run") {
+        return;
+    }
+    match sea_orm::Database::connect(format!("{server}/postgres")).await {
+        Ok(maintenance) => {
+            if let Err(err) = maintenance.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await {
+                eprintln!("could not drop the working copy {name}: {err}");
+            }
+            let _ = maintenance.close().await;
+        }
+        Err(err) => eprintln!("could not drop the working copy {name}: {err}"),
+    }
+}
+
+fn sqlite_file(database_url: &str) -> Option<&str> {
+    database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next())
+}
+
+/// A PostgreSQL URL's server part and database name (`postgres://user@host:port`, `name`).
+fn postgres_database(database_url: &str) -> BenchResult<(&str, &str)> {
+    let (server, name) = database_url.rsplit_once('/').ok_or("a PostgreSQL URL names its database")?;
+    let name = name.split('?').next().unwrap_or(name);
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("the database name {name:?} is not letters, digits and underscores").into());
+    }
+    Ok((server, name))
 }
 
 /// A `slawatch serve` process.
@@ -362,4 +397,15 @@ pub async fn serve_bare_handler() -> BenchResult<()> {
 /// Whether `BENCH_ONLY` (comma-separated words) lets the measurement `name` run; all run without it.
 pub fn selected(name: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|word| name.contains(word.trim())))
+}
+
+/// A bench that fails between `Server::start` and `stop` does not leave the server running (holding the
+/// PostgreSQL data set, so the next run could not copy it).
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

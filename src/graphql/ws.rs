@@ -63,7 +63,8 @@ pub async fn graphql_ws(
         .max_frame_size(limits.max_ws_message_bytes)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            super::ws_runtime::spawn(serve_socket(&endpoint, protocol, socket, pending, peer.ip()));
+            let apart = endpoint.state.connections_belong_to_no_runtime();
+            super::ws_runtime::spawn(serve_socket(&endpoint, protocol, socket, pending, peer.ip()), apart);
             ready(())
         })
 }

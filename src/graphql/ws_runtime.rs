@@ -1,7 +1,7 @@
-//! The threads websocket connections run on, apart from the request handlers' and below them in priority:
-//! a commit that concerns many dashboards (an import's findings, a sweep's breaches) readies thousands of
-//! subscription messages at once, and on the request handlers' threads every request that arrived meanwhile
-//! waited for them in the queue.
+//! The threads websocket connections run on with SQLite, apart from the request handlers' and below them
+//! in priority: a commit that concerns many dashboards (an import's findings, a sweep's breaches) readies
+//! thousands of subscription messages at once, and on the request handlers' threads every request that
+//! arrived meanwhile waited for them in the queue.
 
 use std::sync::OnceLock;
 
@@ -10,10 +10,17 @@ use std::sync::OnceLock;
 /// keep every core busy the connections still get a tenth of them, so no dashboard stops hearing.
 const NICENESS: i32 = 10;
 
-/// Runs a websocket connection until it ends, on the connections' threads (on the caller's runtime if they
-/// could not be started, which is logged once).
-pub fn spawn(connection: impl Future<Output = ()> + Send + 'static) {
-    match runtime() {
+/// Runs a websocket connection until it ends: on the connections' threads where `apart` (on the caller's
+/// runtime if they could not be started, which is logged once), else on the caller's.
+///
+/// Only SQLite's connections run apart. A PostgreSQL connection of the pool is a socket of the runtime that
+/// opened it, and a socket's readiness is only seen when a thread of that runtime looks: a pool connection
+/// opened by a websocket's query would keep every later request using it waiting on the niced threads while
+/// they are busy. Measured on PostgreSQL, the reads gained nothing and the delivery lag's p99 tripled
+/// (BENCHMARKS.md, "Websocket connections on threads of their own"). SQLite's connections are threads of
+/// their own, reached through channels, and belong to no runtime.
+pub fn spawn(connection: impl Future<Output = ()> + Send + 'static, apart: bool) {
+    match runtime().filter(|_| apart) {
         Some(runtime) => drop(runtime.spawn(connection)),
         None => drop(tokio::spawn(connection)),
     }
@@ -57,11 +64,14 @@ mod tests {
     async fn connections_run_on_threads_of_their_own_below_the_handlers() {
         let callers = rustix::process::getpriority_process(None).expect("the test's own niceness");
         let (told, heard) = tokio::sync::oneshot::channel();
-        spawn(async move {
-            let thread = std::thread::current().name().map(str::to_owned);
-            let niceness = rustix::process::getpriority_process(None).ok();
-            let _ = told.send((thread, niceness));
-        });
+        spawn(
+            async move {
+                let thread = std::thread::current().name().map(str::to_owned);
+                let niceness = rustix::process::getpriority_process(None).ok();
+                let _ = told.send((thread, niceness));
+            },
+            true,
+        );
         let (thread, niceness) = heard.await.expect("the connection ran");
         assert_eq!(thread.as_deref(), Some("slawatch-live"));
         // A process started nicer still cannot make them less nice.
@@ -71,5 +81,18 @@ mod tests {
             Some(callers),
             "the caller's thread is left as it was"
         );
+    }
+
+    #[tokio::test]
+    async fn connections_not_apart_run_on_the_callers_runtime() {
+        let (told, heard) = tokio::sync::oneshot::channel();
+        spawn(
+            async move {
+                let _ = told.send(std::thread::current().name().map(str::to_owned));
+            },
+            false,
+        );
+        let thread = heard.await.expect("the connection ran");
+        assert_ne!(thread.as_deref(), Some("slawatch-live"));
     }
 }
