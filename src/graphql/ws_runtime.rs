@@ -5,10 +5,12 @@
 
 use std::sync::OnceLock;
 
-/// The niceness of the connections' threads. Linux gives a thread of nice 10 about a tenth of the weight of
-/// one of nice 0: a request that wakes takes a core from the connections at once, and when the requests
-/// keep every core busy the connections still get a tenth of them, so no dashboard stops hearing.
-const NICENESS: i32 = 10;
+/// The niceness of the connections' threads: the lowest. Linux weighs a thread of nice 19 at about 1/70 of
+/// one of nice 0, so a request that wakes takes a core from the connections at once; with the cores idle
+/// most of the time the connections still have them. Against nice 10 (a tenth of the weight) it cut the reads
+/// over 20 ms by two fifths in the day-in-the-life bench, and with the requests back to back the dashboards
+/// still got as many messages a second (BENCHMARKS.md, "Websocket connections on threads of their own").
+const NICENESS: i32 = 19;
 
 /// Runs a websocket connection until it ends: on the connections' threads where `apart` (on the caller's
 /// runtime if they could not be started, which is logged once), else on the caller's.
