@@ -150,7 +150,8 @@ async fn main() -> BenchResult<()> {
             loadgen::run_at_rate(reads.clone(), clients, per_second, Duration::from_secs(60), move || gaps.uniform())
                 .await
         };
-        let messages: [u64; 3] = std::array::from_fn(|i| dashboard_messages.each()[i] - before[i]);
+        let after = dashboard_messages.each();
+        let messages: [u64; 3] = std::array::from_fn(|i| after[i] - before[i]);
         println!(
             "| {minute} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} |",
             report.per_second(),
