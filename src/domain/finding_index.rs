@@ -241,11 +241,6 @@ impl FindingIndex {
         }
     }
 
-    /// The open finding `id`.
-    fn open_finding(&self, id: FindingId) -> Option<&OpenFinding> {
-        self.open.binary_search_by_key(&id, |f| f.id).ok().map(|at| &self.open[at])
-    }
-
     /// The open findings of `query`'s products, when it names few: a page or count then looks at those
     /// products' findings only.
     fn few_products<'a>(&'a self, query: &'a IndexQuery) -> Option<impl Iterator<Item = &'a [OpenFinding]> + 'a> {
@@ -337,13 +332,16 @@ impl FindingIndex {
     #[must_use]
     pub fn admitted(&self, query: &IndexQuery, now: i64, ids: &[FindingId]) -> Vec<FindingId> {
         let compiled = Compiled::of(query, now);
-        let admits = |id: FindingId| match query.scope {
-            Scope::All => {
-                self.all.binary_search_by_key(&id, |entry| entry.0).is_ok_and(|at| compiled.looks_at(self.all[at].1))
-            }
-            Scope::Open(_) => self.open_finding(id).is_some_and(|f| compiled.admits(f)),
-        };
-        ids.iter().copied().filter(|&id| admits(id)).collect()
+        match query.scope {
+            Scope::All => sorted::found_in_order(&self.all, ids, |entry| entry.0)
+                .filter(|(_, entry)| compiled.looks_at(entry.1))
+                .map(|(id, _)| id)
+                .collect(),
+            Scope::Open(_) => sorted::found_in_order(&self.open, ids, |f| f.id)
+                .filter(|(_, f)| compiled.admits(f))
+                .map(|(id, _)| id)
+                .collect(),
+        }
     }
 
     /// The ids in `window` of the findings `query` admits at `now`.

@@ -22,6 +22,7 @@ use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::piece_sample::Sampled;
 use crate::service::finding_filter::{FindingFilter, SEARCHED_COLUMNS};
+use crate::service::finding_reads;
 use crate::state::AppState;
 
 /// How many stretches of consecutive findings the sample reads, spread evenly over the ids.
@@ -177,12 +178,18 @@ async fn asked(state: &AppState, filter: &FindingFilter) -> ServiceResult<Option
     })
 }
 
-/// At most this many candidates are read from the trigram index for the finding index to narrow (50,000 ids
-/// take ~2 ms to read and 200 KB); a search whose pieces name more is answered by SQL instead.
-const MOST_CANDIDATES: usize = 50_000;
+/// At most this many candidates are read from the trigram index for the finding index to narrow (~0.25 µs and
+/// 4 bytes an id; 111,000 took 28 ms); a search whose pieces name more is answered by SQL instead, which reads
+/// every finding the pieces name (`Narrowed::condition`) and took 100–200 ms for those 111,000.
+const MOST_CANDIDATES: usize = 200_000;
 
-/// How many candidates one statement checks the text of.
-const CHECKED_AT_ONCE: usize = 1_000;
+/// A search expected to name more candidates than this reads them in a scan turn (`finding_reads::scan_turn`),
+/// as reading their text does: both take tens of milliseconds.
+const TURNLESS_CANDIDATES: u64 = 50_000;
+
+/// How many candidates one statement checks the text of (5,000 take ~5 ms of SQLite; more wait for a scan turn
+/// in `finding_reads::searched`, so a statement holds its connection about that long).
+const CHECKED_AT_ONCE: usize = 5_000;
 
 /// The findings the trigram index names for a narrowed search, in id order (`None`: more than
 /// `MOST_CANDIDATES`, expected or found; a search the sample misjudged is then no longer `few`, so the SQL
@@ -193,9 +200,11 @@ pub(crate) async fn candidates(
     filter: &FindingFilter,
     narrowed: &mut Narrowed,
 ) -> ServiceResult<Option<Candidates>> {
-    if narrowed.asked.expected_findings() > MOST_CANDIDATES as u64 {
+    let expected = narrowed.asked.expected_findings();
+    if expected > MOST_CANDIDATES as u64 {
         return Ok(None);
     }
+    let _turn = if expected > TURNLESS_CANDIDATES { Some(finding_reads::scan_turn(state).await?) } else { None };
     let limit = MOST_CANDIDATES + 1;
     // One row with the ids joined, not a row an id: sqlx hands each row from its SQLite thread to the
     // request's task, and for thousands of ids under load those hand-overs (and the thread switches they
@@ -223,7 +232,8 @@ fn joined_ids(joined: &str) -> Result<Vec<FindingId>, std::num::ParseIntError> {
 }
 
 /// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`
-/// (`FindingFilter::search_condition`), asked of the findings by id, a thousand at a time.
+/// (`FindingFilter::search_condition`), asked of the findings by id, `CHECKED_AT_ONCE` at a time. Only SQLite's
+/// candidates need it (`Candidates::hold_the_text`).
 pub(crate) async fn holding_text(
     state: &AppState,
     filter: &FindingFilter,
@@ -232,18 +242,33 @@ pub(crate) async fn holding_text(
     let text = filter.search_condition().unwrap_or_else(Condition::all);
     let mut holding = Vec::new();
     for chunk in candidates.chunks(CHECKED_AT_ONCE) {
-        let ids: Vec<i32> = finding::Entity::find()
-            .select_only()
-            .column(finding::Column::Id)
-            .filter(finding::Column::Id.is_in(chunk.iter().map(|id| id.get())))
-            .filter(text.clone())
-            .order_by_asc(finding::Column::Id)
-            .into_tuple()
-            .all(&state.db)
-            .await?;
-        holding.extend(ids.into_iter().map(FindingId::new));
+        let row = state.db.query_one_raw(holding_text_statement(text.clone(), chunk)).await?;
+        let joined = match row {
+            Some(row) => row.try_get::<Option<String>>("", "ids")?,
+            None => None,
+        };
+        holding.extend(joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?);
     }
     Ok(holding)
+}
+
+/// The statement `holding_text` runs for `ids`: the ids are one JSON array, so the statement's text is the
+/// same for any number of them and stays prepared, where `id IN (?, ?, …)` was parsed again for each count
+/// (a tenth of the server's time in a profile of searches); and the ids that hold the text come back joined in
+/// one row, not a row each (as `candidates` reads them).
+fn holding_text_statement(text: Condition, ids: &[FindingId]) -> Statement {
+    let listed = format!("[{}]", ids.iter().map(|id| id.get().to_string()).collect::<Vec<_>>().join(","));
+    let checked = finding::Entity::find()
+        .select_only()
+        .column(finding::Column::Id)
+        .filter(Expr::cust_with_values(r#""findings"."id" IN (SELECT value FROM json_each(?))"#, [listed]))
+        .filter(text)
+        .build(DbBackend::Sqlite);
+    Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("SELECT group_concat(id) AS ids FROM ({}) AS checked", checked.sql),
+        checked.values.map(|values| values.0).unwrap_or_default(),
+    )
 }
 
 /// `condition`, tested on each finding the index named rather than used to choose which findings to read:

@@ -23,6 +23,33 @@ pub(super) fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn
     }
 }
 
+/// Each of `keys` found in `items` (sorted by `key`), with its entry, in the order of `keys`. Keys in ascending
+/// order are a merge that gallops from where the last one was looked for: keys close together cost a few
+/// comparisons each in memory just read, where a binary search over all of `items` costs a cache miss a step
+/// (a tenth of a text search's time in `FindingIndex::admitted`). A key below the last one starts again from the
+/// beginning, so any order gives the right answer.
+pub(super) fn found_in_order<'a, T, K: Ord + Copy + 'a>(
+    items: &'a [T],
+    keys: &'a [K],
+    key: impl Fn(&T) -> K + 'a,
+) -> impl Iterator<Item = (K, &'a T)> + 'a {
+    let mut from = 0;
+    keys.iter().filter_map(move |&wanted| {
+        if from > 0 && key(&items[from - 1]) >= wanted {
+            from = 0;
+        }
+        let rest = &items[from..];
+        // Double the step until an entry at or past `wanted` (or the end) bounds the search.
+        let mut step = 1;
+        while step < rest.len() && key(&rest[step - 1]) < wanted {
+            step *= 2;
+        }
+        let at = from + rest[..step.min(rest.len())].partition_point(|item| key(item) < wanted);
+        from = at;
+        items.get(at).filter(|item| key(item) == wanted).map(|item| (wanted, item))
+    })
+}
+
 /// Removes the entries whose key is in `ids` from `items` (sorted by `key`) and returns them.
 pub(super) fn drop_ids<T, K: Ord + Copy + std::hash::Hash>(
     items: &mut Vec<T>,

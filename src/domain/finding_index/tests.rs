@@ -172,3 +172,26 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
     }
     assert!(from_deadlines > 100 && walked > 100, "both ways were taken: {from_deadlines} and {walked}");
 }
+
+#[test]
+fn keys_found_in_order_are_those_a_binary_search_finds_in_any_order_of_the_keys() {
+    let mut draws = Draws(0x0dd_ba11);
+    for round in 0..300 {
+        let size = usize::try_from(draws.below(400)).unwrap_or(0);
+        let mut items: Vec<(u64, u64)> = (0..size).map(|at| (draws.below(1_000), at as u64)).collect();
+        items.sort_unstable();
+        items.dedup_by_key(|item| item.0);
+        let mut keys: Vec<u64> = (0..draws.below(200)).map(|_| draws.below(1_100)).collect();
+        // Most rounds ascending, as the text search's candidates come; some in any order, with repeats.
+        if round % 4 != 0 {
+            keys.sort_unstable();
+        }
+        let expected: Vec<(u64, u64)> = keys
+            .iter()
+            .filter_map(|&key| items.binary_search_by_key(&key, |item| item.0).ok().map(|at| (key, items[at].1)))
+            .collect();
+        let found: Vec<(u64, u64)> =
+            sorted::found_in_order(&items, &keys, |item| item.0).map(|(key, item)| (key, item.1)).collect();
+        assert_eq!(found, expected, "items {items:?}, keys {keys:?}");
+    }
+}
