@@ -14,7 +14,7 @@ mod sorted;
 
 use compiled::Compiled;
 use deadlines::Deadlines;
-use sorted::{drop_ids, page_of, page_of_every, upsert};
+use sorted::{drop_ids, page_of, page_of_every, page_of_unsorted, upsert};
 
 /// A finding's stored columns, as far as the index looks at them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,17 +375,16 @@ impl FindingIndex {
         }
     }
 
-    /// A page of breached findings from the deadlines' ranges, when they are so few that sorting them costs
-    /// less than the walk of the open findings, which looks at about `wanted × open / matching` of them;
-    /// `None`: walk.
+    /// A page of breached findings from the deadlines' ranges, when they are so few that picking the page out of
+    /// them (in time linear in their number) costs less than the walk of the open findings, which looks at about
+    /// `wanted × open / matching` of them; `None`: walk.
     fn breached_page(&self, compiled: &Compiled, window: &Window) -> Option<IdPage> {
         if compiled.states != Some(OpenStates::BREACHED) {
             return None;
         }
         let wanted = window.skip.saturating_add(window.size).saturating_add(1);
-        let mut ids = self.deadlines.breached_ids(compiled, wanted.saturating_mul(self.open.len()).isqrt())?;
-        ids.sort_unstable();
-        Some(page_of_every(&ids, |id| *id, window))
+        let ids = self.deadlines.breached_ids(compiled, wanted.saturating_mul(self.open.len()).isqrt())?;
+        Some(page_of_unsorted(ids, window))
     }
 
     /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted), and the first

@@ -88,6 +88,44 @@ pub(super) fn page_of_every<T>(items: &[T], id: impl Fn(&T) -> FindingId, window
     page_among(within_cursors(items, &id, window).iter(), id, window)
 }
 
+/// `page_of_every` for ids in any order (which it takes): the window's ids are picked out by selection, in time
+/// linear in the number of ids, and only they are sorted. Sorting the ~75,000 breached findings' ids of a deep
+/// REST page was an eighth of its time.
+pub(super) fn page_of_unsorted(mut ids: Vec<FindingId>, window: &Window) -> IdPage {
+    ids.retain(|&id| window.after.is_none_or(|after| id > after) && window.before.is_none_or(|before| id < before));
+    // The positions, in id order, of the window's ids and the one beyond them that says whether there are more.
+    let wanted = window.size.saturating_add(1);
+    let (start, end) = if window.from_end {
+        let end = ids.len().saturating_sub(window.skip);
+        (end.saturating_sub(wanted), end)
+    } else {
+        let start = window.skip.min(ids.len());
+        (start, start.saturating_add(wanted).min(ids.len()))
+    };
+    if start >= end {
+        return IdPage { ids: Vec::new(), has_more: false };
+    }
+    if start > 0 {
+        ids.select_nth_unstable(start);
+    }
+    let picked = &mut ids[start..];
+    let count = end - start;
+    if count < picked.len() {
+        picked.select_nth_unstable(count - 1);
+    }
+    let mut page = picked[..count].to_vec();
+    page.sort_unstable();
+    let has_more = count > window.size;
+    if has_more {
+        if window.from_end {
+            page.remove(0);
+        } else {
+            page.truncate(window.size);
+        }
+    }
+    IdPage { ids: page, has_more }
+}
+
 /// The entries of `items` between the window's cursors.
 fn within_cursors<'a, T>(items: &'a [T], id: &impl Fn(&T) -> FindingId, window: &Window) -> &'a [T] {
     let start = window.after.map_or(0, |after| items.partition_point(|item| id(item) <= after));

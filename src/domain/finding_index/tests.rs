@@ -195,3 +195,29 @@ fn keys_found_in_order_are_those_a_binary_search_finds_in_any_order_of_the_keys(
         assert_eq!(found, expected, "items {items:?}, keys {keys:?}");
     }
 }
+
+#[test]
+fn a_page_picked_out_of_ids_in_any_order_equals_the_page_of_the_sorted_ids() {
+    let mut draws = Draws(0xfeed_f00d);
+    for _ in 0..3_000 {
+        let mut ids: Vec<FindingId> = (1..=i32::try_from(draws.below(300)).unwrap_or(0))
+            .filter(|_| draws.chance(60))
+            .map(FindingId::new)
+            .collect();
+        let cursor =
+            |draws: &mut Draws| draws.chance(30).then(|| FindingId::new(i32::try_from(draws.below(320)).unwrap_or(0)));
+        let window = Window {
+            after: cursor(&mut draws),
+            before: cursor(&mut draws),
+            skip: usize::try_from(if draws.chance(50) { draws.below(5) } else { draws.below(250) }).unwrap_or(0),
+            size: usize::try_from(draws.below(40)).unwrap_or(0),
+            from_end: draws.chance(40),
+        };
+        let expected = window_of(&ids, &window);
+        // Shuffled, as the deadline groups hand them over.
+        for at in (1..ids.len()).rev() {
+            ids.swap(at, usize::try_from(draws.below(at as u64 + 1)).unwrap_or(0));
+        }
+        assert_eq!(sorted::page_of_unsorted(ids, &window), expected, "{window:?}");
+    }
+}
