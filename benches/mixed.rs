@@ -130,15 +130,21 @@ async fn main() -> BenchResult<()> {
     }
     // The finding index loads in the background from start-up; give it and the sockets time.
     tokio::time::sleep(Duration::from_secs(30)).await;
-    println!("idle 30 s after start, {dashboards_wanted} dashboards connected: {}\n", server.memory()?);
+    println!(
+        "idle 30 s after start, {dashboards_wanted} dashboards connected: {}; finding index {:.1} MiB\n",
+        server.memory()?,
+        server.index_mib(&admin).await?
+    );
 
     let writing = Writer::start(&server, &admin, &products, writes_per_second, 24);
     let stop_probes = Arc::new(AtomicBool::new(false));
     let probing =
         tokio::spawn(create_probes(server.base.clone(), admin.clone(), products.clone(), stop_probes.clone()));
     let reads = mixed_reads(&server, &admin, &owner, &api_token, &products);
-    println!("| minute | reads/s | p50 ms | p99 ms | max ms | failures | dashboard messages/s | server memory |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| minute | reads/s | p50 ms | p99 ms | max ms | failures | dashboard messages/s | server memory | finding index |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut by_kind = Vec::new();
     for minute in 1..=minutes {
         let before = dashboard_messages.each();
@@ -153,14 +159,15 @@ async fn main() -> BenchResult<()> {
         let after = dashboard_messages.each();
         let messages: [u64; 3] = std::array::from_fn(|i| after[i] - before[i]);
         println!(
-            "| {minute} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} |",
+            "| {minute} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} | {:.1} MiB |",
             report.per_second(),
             report.latency_ms(0.5),
             report.latency_ms(0.99),
             report.latency_ms(1.0),
             report.failures,
             messages.iter().sum::<u64>() as f64 / 60.0,
-            server.memory()?
+            server.memory()?,
+            server.index_mib(&admin).await?
         );
         let [sla, changed, alerts] = messages.map(|count| count / 60);
         by_kind.push(format!(

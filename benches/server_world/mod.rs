@@ -230,6 +230,19 @@ impl Server {
         ))
     }
 
+    /// The memory the server's finding index holds, in MiB, from `/metrics` (`slawatch_finding_index_bytes`),
+    /// scraped with a superuser's session token: the part of the RSS that grows with the findings.
+    pub async fn index_mib(&self, jwt: &str) -> BenchResult<f64> {
+        let text = self.http.get(format!("{}/metrics", self.base)).bearer_auth(jwt).send().await?.text().await?;
+        let bytes = text
+            .lines()
+            .find_map(|line| line.strip_prefix("slawatch_finding_index_bytes "))
+            .ok_or("no slawatch_finding_index_bytes in /metrics")?
+            .trim()
+            .parse::<f64>()?;
+        Ok(bytes / (1024.0 * 1024.0))
+    }
+
     /// The CPU time the server has used so far (user and system, in seconds; Linux counts it in 1/100 s).
     pub fn cpu_seconds(&self) -> BenchResult<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;

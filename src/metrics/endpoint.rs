@@ -38,7 +38,7 @@ struct FindingGauges {
 }
 
 /// Open and breached (open and at or past the deadline, as `outsideSla`) findings per product and severity,
-/// and this instance's live subscriptions.
+/// and this instance's live subscriptions and finding index memory.
 async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
     let counts = crate::service::finding_counts::open_and_breached(state).await?;
     let open = Family::<FindingLabels, Gauge>::default();
@@ -77,6 +77,13 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
     let subscriptions = Gauge::<i64>::default();
     subscriptions.set(i64::try_from(state.live.subscriber_count()).unwrap_or(i64::MAX));
     registry.register("slawatch_live_subscriptions", "GraphQL subscriptions listening on this instance", subscriptions);
+    let index_bytes = Gauge::<i64>::default();
+    index_bytes.set(i64::try_from(crate::service::finding_index::heap_bytes(state)).unwrap_or(i64::MAX));
+    registry.register(
+        "slawatch_finding_index_bytes",
+        "Memory the in-memory finding index holds on this instance (0 while off or loading)",
+        index_bytes,
+    );
     Ok(FindingGauges { registry, breaches: per_severity })
 }
 

@@ -53,6 +53,14 @@ pub fn available(state: &AppState) -> bool {
     state.config.finding_index
 }
 
+/// The memory the index holds as it stands (`FindingIndex::heap_bytes`; no catch-up), 0 when it is off or not
+/// loaded: for `/metrics`, so that a process's memory can be told apart from the index's share of it.
+#[must_use]
+pub fn heap_bytes(state: &AppState) -> usize {
+    let loaded = state.finding_index.loaded.read().unwrap_or_else(PoisonError::into_inner);
+    loaded.as_ref().map_or(0, |loaded| loaded.index.heap_bytes())
+}
+
 fn is_loaded(kept: &KeptFindingIndex) -> bool {
     kept.loaded.read().unwrap_or_else(PoisonError::into_inner).is_some()
 }

@@ -95,6 +95,10 @@ async fn metrics_pass_promtool_and_count_breaches_as_graphql_does() {
     );
     assert!(sample(&text, "slawatch_sla_sweep_findings_examined_total").is_some_and(|n| n >= 3.0), "{text}");
     assert!(sample(&text, "slawatch_sla_sweep_duration_seconds_count").is_some_and(|n| n >= 1.0), "{text}");
+    // The index's memory once it is loaded: 32 bytes an open finding at least.
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("index loaded");
+    let text = scrape(&app).await;
+    assert!(sample(&text, "slawatch_finding_index_bytes").is_some_and(|n| n >= 7.0 * 32.0), "{text}");
 
     // Deliveries are counted by channel and outcome once the worker has sent the in-app alerts.
     app.eventually_admin("{ unreadAlertCount }", |d| d["unreadAlertCount"].as_u64() > Some(0)).await;
