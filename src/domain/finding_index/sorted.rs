@@ -23,11 +23,16 @@ pub(super) fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn
     }
 }
 
+/// How many entries `found_in_order` steps over one by one before it gallops: a text search's candidates are
+/// about this far apart among the open findings, and a step is a predictable load where each of a binary
+/// search's waits for the one before.
+const STEPPED: usize = 16;
+
 /// Each of `keys` found in `items` (sorted by `key`), with its entry, in the order of `keys`. Keys in ascending
-/// order are a merge that gallops from where the last one was looked for: keys close together cost a few
-/// comparisons each in memory just read, where a binary search over all of `items` costs a cache miss a step
-/// (a tenth of a text search's time in `FindingIndex::admitted`). A key below the last one starts again from the
-/// beginning, so any order gives the right answer.
+/// order are a merge: from where the last one was found, it steps over up to `STEPPED` entries, then gallops
+/// (doubling its stride, then a binary search within the last one). A binary search over all of `items` for
+/// each key was a tenth of a text search's time in `FindingIndex::admitted` (a cache miss a step). A key below
+/// the last one starts again from the beginning, so any order gives the right answer.
 pub(super) fn found_in_order<'a, T, K: Ord + Copy + 'a>(
     items: &'a [T],
     keys: &'a [K],
@@ -38,15 +43,20 @@ pub(super) fn found_in_order<'a, T, K: Ord + Copy + 'a>(
         if from > 0 && key(&items[from - 1]) >= wanted {
             from = 0;
         }
-        let rest = &items[from..];
-        // Double the step until an entry at or past `wanted` (or the end) bounds the search.
-        let mut step = 1;
-        while step < rest.len() && key(&rest[step - 1]) < wanted {
-            step *= 2;
+        let stepped_to = items.len().min(from + STEPPED);
+        while from < stepped_to && key(&items[from]) < wanted {
+            from += 1;
         }
-        let at = from + rest[..step.min(rest.len())].partition_point(|item| key(item) < wanted);
-        from = at;
-        items.get(at).filter(|item| key(item) == wanted).map(|item| (wanted, item))
+        if from == stepped_to {
+            let rest = &items[from..];
+            // Double the stride until an entry at or past `wanted` (or the end) bounds the search.
+            let mut stride = 1;
+            while stride < rest.len() && key(&rest[stride - 1]) < wanted {
+                stride *= 2;
+            }
+            from += rest[..stride.min(rest.len())].partition_point(|item| key(item) < wanted);
+        }
+        items.get(from).filter(|item| key(item) == wanted).map(|item| (wanted, item))
     })
 }
 
