@@ -117,10 +117,11 @@ pub async fn working_copy(database_url: &str, label: &str) -> BenchResult<String
     }
     let (server, name) = postgres_database(database_url)?;
     let run = format!("{name}_{label}_run");
-    let maintenance = sea_orm::Database::connect(format!("{server}/postgres")).await?;
-    maintenance.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{run}\"")).await?;
-    maintenance.execute_unprepared(&format!("CREATE DATABASE \"{run}\" TEMPLATE \"{name}\"")).await?;
-    maintenance.close().await?;
+    maintain(
+        server,
+        &[format!("DROP DATABASE IF EXISTS \"{run}\""), format!("CREATE DATABASE \"{run}\" TEMPLATE \"{name}\"")],
+    )
+    .await?;
     Ok(format!("{server}/{run}"))
 }
 
@@ -139,15 +140,20 @@ pub async fn remove_working_copy(database_url: &str) {
     if !name.ends_with("_run") {
         return;
     }
-    match sea_orm::Database::connect(format!("{server}/postgres")).await {
-        Ok(maintenance) => {
-            if let Err(err) = maintenance.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\"")).await {
-                eprintln!("could not drop the working copy {name}: {err}");
-            }
-            let _ = maintenance.close().await;
-        }
-        Err(err) => eprintln!("could not drop the working copy {name}: {err}"),
+    if let Err(err) = maintain(server, &[format!("DROP DATABASE IF EXISTS \"{name}\"")]).await {
+        eprintln!("could not drop the working copy {name}: {err}");
     }
+}
+
+/// Runs `statements` in turn on the PostgreSQL `server`'s maintenance database (`postgres`), as databases are
+/// created and dropped from outside them.
+async fn maintain(server: &str, statements: &[String]) -> BenchResult<()> {
+    let maintenance = sea_orm::Database::connect(format!("{server}/postgres")).await?;
+    for statement in statements {
+        maintenance.execute_unprepared(statement).await?;
+    }
+    maintenance.close().await?;
+    Ok(())
 }
 
 fn sqlite_file(database_url: &str) -> Option<&str> {

@@ -155,9 +155,10 @@ async fn searched(
     let holding = if candidates.hold_the_text {
         admitted
     } else {
-        // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does.
+        // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does,
+        // unless the candidates' read took one already.
         let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
-        let _turn = if few { None } else { Some(scan_turn(state).await?) };
+        let _turn = if few || candidates.turn.is_some() { None } else { Some(scan_turn(state).await?) };
         text_search::holding_text(state, filter, &admitted).await?
     };
     let total_count = if count { holding.len() as u64 } else { 0 };

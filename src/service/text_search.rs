@@ -12,8 +12,8 @@ use std::sync::Arc;
 use sea_orm::IdenStatic;
 use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Statement,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, Statement,
 };
 
 use crate::domain::FindingId;
@@ -149,6 +149,9 @@ pub(crate) struct Candidates {
     /// Each holds the search text: on PostgreSQL the statement that asks the index tests the text as well
     /// (the rows are read anyway); on SQLite the index names rowids, whose text `holding_text` tests.
     pub hold_the_text: bool,
+    /// The scan turn taken to read many of them (`TURNLESS_CANDIDATES`), held with them so that checking their
+    /// text (`finding_reads::searched`) does not queue for a second one.
+    pub turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`asked`).
@@ -204,23 +207,32 @@ pub(crate) async fn candidates(
     if expected > MOST_CANDIDATES as u64 {
         return Ok(None);
     }
-    let _turn = if expected > TURNLESS_CANDIDATES { Some(finding_reads::scan_turn(state).await?) } else { None };
+    let turn = if expected > TURNLESS_CANDIDATES { Some(finding_reads::scan_turn(state).await?) } else { None };
     let limit = MOST_CANDIDATES + 1;
     // One row with the ids joined, not a row an id: sqlx hands each row from its SQLite thread to the
     // request's task, and for thousands of ids under load those hand-overs (and the thread switches they
     // wake) cost more than the index's answer itself (BENCHMARKS.md, "Text search: the candidates in one row").
     let statement = narrowed.candidates_statement(filter, limit);
     let row = state.db.query_one_raw(statement).await?;
-    let (found, joined) = match row {
-        Some(row) => (row.try_get::<i64>("", "found")?, row.try_get::<Option<String>>("", "ids")?),
-        None => (0, None),
+    let found = match &row {
+        Some(row) => row.try_get::<i64>("", "found")?,
+        None => 0,
     };
     if usize::try_from(found).map_or(true, |found| found > MOST_CANDIDATES) {
         narrowed.few = false;
         return Ok(None);
     }
-    let ids = joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?;
-    Ok(Some(Candidates { ids, hold_the_text: matches!(narrowed.asked, Asked::PgTrgm(_)) }))
+    let ids = ids_of(row.as_ref())?;
+    Ok(Some(Candidates { ids, hold_the_text: matches!(narrowed.asked, Asked::PgTrgm(_)), turn }))
+}
+
+/// The ids a statement returned joined in its one row's `ids` column (none without a row or without ids).
+fn ids_of(row: Option<&QueryResult>) -> ServiceResult<Vec<FindingId>> {
+    let joined = match row {
+        Some(row) => row.try_get::<Option<String>>("", "ids")?,
+        None => None,
+    };
+    joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)
 }
 
 /// The ids of `group_concat` ("3,1,2"; "" for none), ascending: the aggregate keeps its subquery's order in
@@ -242,12 +254,8 @@ pub(crate) async fn holding_text(
     let text = filter.search_condition().unwrap_or_else(Condition::all);
     let mut holding = Vec::new();
     for chunk in candidates.chunks(CHECKED_AT_ONCE) {
-        let row = state.db.query_one_raw(holding_text_statement(text.clone(), chunk)).await?;
-        let joined = match row {
-            Some(row) => row.try_get::<Option<String>>("", "ids")?,
-            None => None,
-        };
-        holding.extend(joined_ids(joined.as_deref().unwrap_or_default()).map_err(ServiceError::internal)?);
+        let row = state.db.query_one_raw(holding_text_statement(text.clone(), chunk)?).await?;
+        holding.extend(ids_of(row.as_ref())?);
     }
     Ok(holding)
 }
@@ -256,19 +264,19 @@ pub(crate) async fn holding_text(
 /// same for any number of them and stays prepared, where `id IN (?, ?, …)` was parsed again for each count
 /// (a tenth of the server's time in a profile of searches); and the ids that hold the text come back joined in
 /// one row, not a row each (as `candidates` reads them).
-fn holding_text_statement(text: Condition, ids: &[FindingId]) -> Statement {
-    let listed = format!("[{}]", ids.iter().map(|id| id.get().to_string()).collect::<Vec<_>>().join(","));
+fn holding_text_statement(text: Condition, ids: &[FindingId]) -> ServiceResult<Statement> {
+    let listed = serde_json::to_string(ids).map_err(ServiceError::internal)?;
     let checked = finding::Entity::find()
         .select_only()
         .column(finding::Column::Id)
         .filter(Expr::cust_with_values(r#""findings"."id" IN (SELECT value FROM json_each(?))"#, [listed]))
         .filter(text)
         .build(DbBackend::Sqlite);
-    Statement::from_sql_and_values(
+    Ok(Statement::from_sql_and_values(
         DbBackend::Sqlite,
         format!("SELECT group_concat(id) AS ids FROM ({}) AS checked", checked.sql),
         checked.values.map(|values| values.0).unwrap_or_default(),
-    )
+    ))
 }
 
 /// `condition`, tested on each finding the index named rather than used to choose which findings to read:
