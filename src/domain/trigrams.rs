@@ -24,13 +24,25 @@ const FEW_FINDINGS: f64 = 20_000.0;
 /// once, in order of first appearance. Text of fewer than three characters has none.
 #[must_use]
 pub fn pieces(text: &str) -> Vec<String> {
+    pieces_at(text).into_iter().map(|(_, piece)| piece).collect()
+}
+
+/// `pieces`, each with every position (in lowercased characters) where it appears.
+fn pieces_at(text: &str) -> Vec<(Vec<usize>, String)> {
     let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
-    let mut seen = HashSet::new();
-    chars
-        .windows(3)
-        .map(|window| window.iter().collect::<String>())
-        .filter(|piece| seen.insert(piece.clone()))
-        .collect()
+    let mut found: Vec<(Vec<usize>, String)> = Vec::new();
+    let mut first_of: HashMap<String, usize> = HashMap::new();
+    for (at, window) in chars.windows(3).enumerate() {
+        let piece: String = window.iter().collect();
+        match first_of.get(&piece) {
+            Some(&index) => found[index].0.push(at),
+            None => {
+                first_of.insert(piece.clone(), found.len());
+                found.push((vec![at], piece));
+            }
+        }
+    }
+    found
 }
 
 /// How many sampled findings hold each piece.
@@ -64,11 +76,10 @@ impl PieceSample {
     /// then leaves out).
     #[must_use]
     pub fn narrowing(&self, search: &str, total: u64, index: TrigramIndex) -> Option<IndexQuestion> {
-        let mut asked: Vec<(u32, usize, String)> = pieces(search)
+        let mut asked: Vec<(u32, Vec<usize>, String)> = pieces_at(search)
             .into_iter()
-            .filter(|piece| index.can_be_asked(piece))
-            .enumerate()
-            .map(|(position, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), position, piece))
+            .filter(|(_, piece)| index.can_be_asked(piece))
+            .map(|(at, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), at, piece))
             .collect();
         asked.sort_unstable();
         let share = |held: u32| if self.findings == 0 { 0.0 } else { f64::from(held) / f64::from(self.findings) };
@@ -78,16 +89,24 @@ impl PieceSample {
         if rarest > WIDE_SHARE && expected > FEW_FINDINGS {
             return None;
         }
-        // After the rarest, a piece held far more widely narrows little and costs a walk over its findings.
-        let pieces: Vec<String> = asked
-            .into_iter()
-            .take(PIECES_ASKED)
-            .enumerate()
-            .filter(|&(rank, (held, _, _))| {
-                rank == 0 || (share(held) <= WIDE_SHARE && share(held) <= rarest * FAR_WIDER)
-            })
-            .map(|(_, (_, _, piece))| piece)
-            .collect();
+        // After the rarest, a piece held far more widely narrows little and costs a walk over its findings; so
+        // does one beside a piece asked already, as they share two characters: nearly every finding that holds
+        // "-51" holds "t-5" in "component-51" (BENCHMARKS "Text search", twentieth session).
+        let mut chosen: Vec<(Vec<usize>, String)> = Vec::with_capacity(PIECES_ASKED);
+        for (held, at, piece) in asked {
+            if chosen.len() == PIECES_ASKED {
+                break;
+            }
+            let beside_one_asked = chosen
+                .iter()
+                .any(|(asked_at, _)| asked_at.iter().any(|asked| at.iter().any(|here| asked.abs_diff(*here) == 1)));
+            if chosen.is_empty()
+                || (share(held) <= WIDE_SHARE && share(held) <= rarest * FAR_WIDER && !beside_one_asked)
+            {
+                chosen.push((at, piece));
+            }
+        }
+        let pieces = chosen.into_iter().map(|(_, piece)| piece).collect();
         // At most the rarest piece's findings hold them all; `as` saturates.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let expected_findings = expected.ceil() as u64;
@@ -164,8 +183,8 @@ mod tests {
     #[test]
     fn the_rarest_three_pieces_are_asked_about_quoted() {
         let question = sample().narrowing("component-512", 1_000_000, Fts5).expect("narrow enough");
-        // "t-5", "-51" and "512" were each seen once, the others four times.
-        assert_eq!(question.fts5_match_expression(), r#""t-5" AND "-51" AND "512""#);
+        // "t-5", "-51" and "512" were each seen once, the others four times; "-51" is beside both.
+        assert_eq!(question.fts5_match_expression(), r#""t-5" AND "512""#);
         // Only the rare piece of a search whose other pieces every finding holds.
         let question = sample().narrowing("Component-7", 1_000_000, Fts5).expect("narrow enough");
         assert_eq!(question.fts5_match_expression(), r#""t-7""#);
@@ -194,6 +213,21 @@ mod tests {
         let question = sample.narrowing("abcd", 1_000, Fts5).expect("narrow enough");
         assert_eq!(question.pieces, ["abc"], "bcd: 21 % of findings, 21 times abc's 1 %");
         assert_eq!(question.expected_findings, 10);
+    }
+
+    #[test]
+    fn a_piece_beside_one_asked_about_is_not_asked_about_but_one_two_along_is() {
+        // Every piece equally rare, so taken in order: "abc"; not "bcd", beside it; "cde", two along from it;
+        // not "def", beside "cde".
+        let sample = PieceSample::from_findings([["abcdef"], ["xyz"], ["uvw"], ["rst"]]);
+        let question = sample.narrowing("abcdef", 1_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["abc", "cde"]);
+        // A repeated piece is beside what is beside any of its places: "aaa" (at 0 and 1) is beside the rarer
+        // "aab" (at 2).
+        let mut findings = vec!["aaab", "aaa"];
+        findings.extend(std::iter::repeat_n("xyz", 8));
+        let sample = PieceSample::from_findings(findings.into_iter().map(|text| [text]));
+        assert_eq!(sample.narrowing("aaaab", 1_000, Fts5).expect("narrow").pieces, ["aab"]);
     }
 
     #[test]
