@@ -152,14 +152,15 @@ async fn searched(
     let Some(admitted) = finding_index::read(state, |index| index.admitted(&query, at, &candidates.ids)).await? else {
         return Ok(None);
     };
-    let holding = if candidates.hold_the_text {
-        admitted
-    } else {
-        // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does,
-        // unless the candidates' read took one already.
-        let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
-        let _turn = if few || candidates.turn.is_some() { None } else { Some(scan_turn(state).await?) };
-        text_search::holding_text(state, filter, &admitted).await?
+    let holding = match candidates.text {
+        text_search::CandidateText::Tested => admitted,
+        text_search::CandidateText::Untested => {
+            // Reading the text of a few thousand findings costs milliseconds; more take a turn, as a scan does,
+            // unless the candidates' read took one already.
+            let few = admitted.len() as u64 <= text_search::TURNLESS_FINDINGS;
+            let _turn = if few || candidates.turn.is_some() { None } else { Some(scan_turn(state).await?) };
+            text_search::holding_text(state, filter, &admitted).await?
+        }
     };
     let total_count = if count { holding.len() as u64 } else { 0 };
     let page = window.map(|window| window_of(&holding, &window));

@@ -146,12 +146,21 @@ impl Narrowed {
 /// The findings the trigram index named for a search, in id order.
 pub(crate) struct Candidates {
     pub ids: Vec<FindingId>,
-    /// Each holds the search text: on PostgreSQL the statement that asks the index tests the text as well
-    /// (the rows are read anyway); on SQLite the index names rowids, whose text `holding_text` tests.
-    pub hold_the_text: bool,
+    /// Whether each holds the search text, or their text is still to be tested.
+    pub text: CandidateText,
     /// The scan turn taken to read many of them (`TURNLESS_CANDIDATES`), held with them so that checking their
     /// text (`finding_reads::searched`) does not queue for a second one.
     pub turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// Whether the trigram index's candidates are known to hold the search text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CandidateText {
+    /// Each holds it: on PostgreSQL the statement that asks the index tests the text as well (the rows are
+    /// read anyway).
+    Tested,
+    /// Some may not: SQLite's index names rowids, whose text `holding_text` tests.
+    Untested,
 }
 
 /// `filter`'s text search narrowed by the trigram index, or `None` where the index cannot help (`asked`).
@@ -197,7 +206,7 @@ const CHECKED_AT_ONCE: usize = 5_000;
 /// The findings the trigram index names for a narrowed search, in id order (`None`: more than
 /// `MOST_CANDIDATES`, expected or found; a search the sample misjudged is then no longer `few`, so the SQL
 /// read that answers it instead waits for a scan turn). On SQLite some may not hold the text: `holding_text` says
-/// (`Candidates::hold_the_text`).
+/// (`CandidateText::Untested`).
 pub(crate) async fn candidates(
     state: &AppState,
     filter: &FindingFilter,
@@ -223,7 +232,11 @@ pub(crate) async fn candidates(
         return Ok(None);
     }
     let ids = ids_of(row.as_ref())?;
-    Ok(Some(Candidates { ids, hold_the_text: matches!(narrowed.asked, Asked::PgTrgm(_)), turn }))
+    let text = match narrowed.asked {
+        Asked::PgTrgm(_) => CandidateText::Tested,
+        Asked::Fts5(_) => CandidateText::Untested,
+    };
+    Ok(Some(Candidates { ids, text, turn }))
 }
 
 /// The ids a statement returned joined in its one row's `ids` column (none without a row or without ids).
@@ -245,7 +258,7 @@ fn joined_ids(joined: &str) -> Result<Vec<FindingId>, std::num::ParseIntError> {
 
 /// Of `candidates` (ascending), those whose text holds `filter`'s search: the filter's own `LIKE`
 /// (`FindingFilter::search_condition`), asked of the findings by id, `CHECKED_AT_ONCE` at a time. Only SQLite's
-/// candidates need it (`Candidates::hold_the_text`).
+/// candidates need it (`CandidateText::Untested`).
 pub(crate) async fn holding_text(
     state: &AppState,
     filter: &FindingFilter,
