@@ -21,7 +21,7 @@ use super::context::RequestOrigin;
 use super::http::GraphqlEndpoint;
 use super::loaders::UserLoader;
 use super::subscriptions::SubscriptionSlots;
-use super::ws_session::{ConnectionSession, PendingSocket, SocketState, closing};
+use super::ws_session::{ConnectionSession, PendingPlace, PendingSocket, SocketState, closing};
 use crate::service::auth::{self, Identity};
 use crate::state::AppState;
 
@@ -80,7 +80,7 @@ fn offered_protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 struct InitContext {
     state: AppState,
     socket_state: Arc<watch::Sender<SocketState>>,
-    pending: PendingSocket,
+    pending: PendingPlace,
     client: IpAddr,
 }
 
@@ -103,6 +103,8 @@ fn serve_socket(
         })
     });
     let (socket_state, watched) = watch::channel(SocketState::AwaitingInit);
+    let place = PendingPlace::new(pending);
+    let pending = place.clone();
     let init =
         Box::new(InitContext { state: endpoint.state.clone(), socket_state: Arc::new(socket_state), pending, client });
     let init_timeout = endpoint.state.config.ws_init_timeout;
@@ -111,7 +113,7 @@ fn serve_socket(
             let InitContext { state, socket_state, pending, client } = *init;
             let data = connection_init(state, payload, socket_state, client).await?;
             // Signed in: no longer one of the address's pending sockets.
-            drop(pending);
+            pending.give_back();
             Ok(data)
         },
     );
@@ -133,6 +135,9 @@ fn serve_socket(
             let (mut next, mut written, mut ended) = (Some(first), 0, false);
             while let Some(message) = next.take() {
                 ended = matches!(message, Message::Close(_));
+                if ended {
+                    place.give_back();
+                }
                 if sink.feed(message).await.is_err() {
                     return;
                 }

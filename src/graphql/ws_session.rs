@@ -155,6 +155,25 @@ impl Drop for PendingSocket {
     }
 }
 
+/// A socket's place among the pending ones, shared by its `connection_init` and its writer: given back at an
+/// accepted `connection_init` or just before the socket's close frame goes out, whichever comes first. Given
+/// back only when the socket's future was dropped, it came back after the close frame had reached the client,
+/// so a client told 4408 that connected again at once could be refused with 429.
+#[derive(Debug, Clone)]
+pub struct PendingPlace(Arc<Mutex<Option<PendingSocket>>>);
+
+impl PendingPlace {
+    #[must_use]
+    pub fn new(pending: PendingSocket) -> Self {
+        Self(Arc::new(Mutex::new(Some(pending))))
+    }
+
+    /// Gives the place back (once; later calls do nothing).
+    pub fn give_back(&self) {
+        drop(self.0.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +189,21 @@ mod tests {
         assert!(sockets.admit(IpAddr::from([127, 0, 0, 2]), 2).is_some(), "another address");
         drop(first);
         assert!(sockets.admit(here, 2).is_some());
+    }
+
+    #[test]
+    fn a_shared_place_is_given_back_once_by_whichever_holder_comes_first() {
+        let sockets = Arc::new(PendingSockets::default());
+        let here = IpAddr::from([127, 0, 0, 1]);
+        let place = PendingPlace::new(sockets.admit(here, 1).expect("a place"));
+        let writer = place.clone();
+        assert!(sockets.admit(here, 1).is_none(), "held");
+        writer.give_back();
+        let next = sockets.admit(here, 1).expect("given back before either holder is dropped");
+        place.give_back();
+        drop((place, writer));
+        assert!(sockets.admit(here, 1).is_none(), "the next socket's place is not given back twice");
+        drop(next);
     }
 
     #[tokio::test(start_paused = true)]
