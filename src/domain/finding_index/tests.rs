@@ -221,3 +221,50 @@ fn a_page_picked_out_of_ids_in_any_order_equals_the_page_of_the_sorted_ids() {
         assert_eq!(sorted::page_of_unsorted(ids, &window), expected, "{window:?}");
     }
 }
+
+#[test]
+fn open_counts_per_product_and_severity_are_the_index_counts_of_open_breached_and_approaching_findings() {
+    let mut draws = Draws(0x5eed_c0de);
+    let mut index = FindingIndex::default();
+    let mut rows = Vec::new();
+    for id in 1..=400 {
+        let deadline = draws.chance(80).then(|| i64::try_from(draws.below(200)).unwrap_or(0));
+        let approaching_at = deadline.filter(|_| draws.chance(70)).map(|at| at - 20);
+        let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
+        let product = i32::try_from(draws.below(6)).unwrap_or(0) + 1;
+        let row = IndexedRow { is_open: draws.chance(80), ..open(product, severity, deadline, approaching_at) };
+        index.insert(FindingId::new(id), &row);
+        rows.push(row);
+    }
+    for now in [0, 60, 120, 250] {
+        let counts = index.open_counts(now);
+        for product in (1..=6).map(ProductId::new) {
+            for severity in Severity::ALL {
+                let counted = |breached: bool, approaching: bool, on_track: bool| {
+                    let states = OpenStates { breached, approaching, on_track };
+                    let query = IndexQuery {
+                        products: Some(vec![product]),
+                        severities: Some(vec![severity]),
+                        scope: Scope::Open(states),
+                        ..any_open()
+                    };
+                    index.count(&query, now) as u64
+                };
+                // Every open finding, with a deadline or without (no SLA state query names the latter).
+                let open =
+                    rows.iter().filter(|r| r.is_open && r.product_id == product && r.severity == severity).count()
+                        as u64;
+                assert!(open >= counted(true, true, true));
+                let expected = (open > 0).then(|| OpenCounts {
+                    product_id: product,
+                    severity,
+                    open,
+                    breached: counted(true, false, false),
+                    approaching: counted(false, true, false),
+                });
+                let found = counts.iter().find(|c| c.product_id == product && c.severity == severity).copied();
+                assert_eq!(found, expected, "{product:?}, {severity:?} at {now}");
+            }
+        }
+    }
+}
