@@ -63,7 +63,6 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         .map_err(|err| StartupError::Service(format!("HTTP client: {err}")))?;
     let db = db::connect(&config.database_url, config.db_acquire_timeout, config.sqlite_memory).await?;
     db::migrate(&db).await?;
-    db::spawn_wal_checkpoints(&db);
     let trigram_index = db::trigram_index(&db).await?;
     let secret = settings::jwt_secret(&db, config.jwt_secret.as_deref()).await?;
     let jwt = JwtKeys::new(secret.as_bytes(), TimeDelta::minutes(config.jwt_ttl_minutes));
@@ -73,6 +72,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
     let sql_scans = Arc::new(tokio::sync::Semaphore::new(scans));
     let writer = db::connect_writer(&config.database_url, config.db_acquire_timeout, config.sqlite_memory).await?;
     let write_turns = db::WriteTurns::with_writer(db.get_database_backend(), writer);
+    db::spawn_wal_checkpoints(&db, &write_turns);
     let login_throttle =
         Arc::new(LoginThrottle::new(config.limits.login_failures_allowed, config.limits.login_failure_window_seconds));
     Ok(AppState {

@@ -80,7 +80,7 @@ fn sqlite_options(options: &mut ConnectOptions, connections: u32, cache_mib: u32
     options.max_connections(connections).min_connections(1).map_sqlx_sqlite_opts(move |opts| {
         opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             // Negative: a size in KiB. With the defaults SQLite holds at most 8 MiB of pages (BENCHMARKS.md,
             // "Memory: the page cache"); pages not cached are read from the kernel's page cache.
@@ -140,6 +140,17 @@ fn outside_transaction(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
     outside
 }
 
+/// How long a SQLite statement waits for a lock another connection holds (another process's writer, or a
+/// reader a truncating checkpoint waits for) before it fails with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a truncating checkpoint waits for readers on older snapshots; the writers it keeps waiting
+/// meanwhile queue for their turn. It is tried again a second later when that was not enough, and waits
+/// `LONG_LOG_WAITS_FOR_READERS` once the log is four times `WAL_TRUNCATE_PAGES` (long searches never
+/// left a moment of 20 ms).
+const TRUNCATE_WAITS_FOR_READERS: Duration = Duration::from_millis(20);
+const LONG_LOG_WAITS_FOR_READERS: Duration = Duration::from_millis(250);
+
 /// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before the checkpointer waits for a moment
 /// without readers on older snapshots to copy all of it back and truncate it.
 const WAL_TRUNCATE_PAGES: i64 = 4096;
@@ -150,19 +161,20 @@ const WAL_TRUNCATE_PAGES: i64 = 4096;
 /// stream of writes with readers always on some snapshot it never completes, and SQLite then never starts
 /// the log over: it grew by 15 MiB a second under four busy writers until the disk was full, and filled
 /// again whatever space was freed. So once the log passes `WAL_TRUNCATE_PAGES` a `TRUNCATE` checkpoint
-/// waits (on the busy timeout; new writers wait meanwhile) until it can copy everything and empty the
-/// file. Ends when the pool is closed.
-pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
+/// takes a writer's turn (`WriteTurns::truncate_log`) and waits a little (`TRUNCATE_WAITS_FOR_READERS`)
+/// for the readers on older snapshots to finish, so it can copy everything and empty the file. Ends when
+/// the pool is closed.
+pub fn spawn_wal_checkpoints(db: &DatabaseConnection, turns: &WriteTurns) {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return;
     }
-    let db = db.clone();
+    let (db, turns) = (db.clone(), turns.clone());
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match checkpoint(&db).await {
+            match checkpoint(&db, &turns).await {
                 Ok(()) => {}
                 Err(_) if db.ping().await.is_err() => return,
                 Err(err) => tracing::debug!(error = %err, "WAL checkpoint skipped; trying again in a second"),
@@ -172,7 +184,7 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection) {
 }
 
 /// One passive checkpoint, followed by a truncating one when the log has grown past `WAL_TRUNCATE_PAGES`.
-async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
+async fn checkpoint(db: &DatabaseConnection, turns: &WriteTurns) -> Result<(), DbErr> {
     let passive = sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
     let log_pages = match db.query_one_raw(passive).await? {
         Some(row) => row.try_get_by_index::<i64>(1)?,
@@ -180,9 +192,11 @@ async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
     };
     if log_pages > WAL_TRUNCATE_PAGES {
         let started = std::time::Instant::now();
-        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        let readers =
+            if log_pages > 4 * WAL_TRUNCATE_PAGES { LONG_LOG_WAITS_FOR_READERS } else { TRUNCATE_WAITS_FOR_READERS };
+        let emptied = turns.truncate_log(readers).await?;
         let took_ms = started.elapsed().as_millis();
-        tracing::debug!(log_pages, took_ms, "the write-ahead log was long: truncating checkpoint");
+        tracing::debug!(log_pages, emptied, took_ms, "the write-ahead log was long: truncating checkpoint");
     }
     Ok(())
 }

@@ -68,6 +68,28 @@ impl WriteTurns {
         Ok(WriteTransaction { txn, _turn: turn })
     }
 
+    /// SQLite: copies the whole write-ahead log back into the database file and empties it, as the writer
+    /// whose turn it is, on the writing connection. A `TRUNCATE` checkpoint holds SQLite's write lock while it
+    /// waits for readers on older snapshots; on the busy timeout that was up to 2 s, with every writer asleep
+    /// in the busy handler. Here it waits at most `readers` for them (writers queue for their turn meanwhile)
+    /// and otherwise gives up until the next try. Returns whether the log was emptied (`false` without a
+    /// writing connection: on PostgreSQL and in memory there is nothing to do).
+    pub async fn truncate_log(&self, readers: Duration) -> Result<bool, DbErr> {
+        let Some(Writers { turn, writer: Some(writer) }) = &self.0 else { return Ok(false) };
+        let _turn = turn.lock().await;
+        let millis = readers.as_millis();
+        writer.execute_unprepared(&format!("PRAGMA busy_timeout = {millis}")).await?;
+        let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+        let done = writer.query_one_raw(checkpoint).await;
+        let restored = super::BUSY_TIMEOUT.as_millis();
+        writer.execute_unprepared(&format!("PRAGMA busy_timeout = {restored}")).await?;
+        // Its first column is 1 when the checkpoint gave up on the busy timeout.
+        match done? {
+            Some(row) => Ok(row.try_get_by_index::<i64>(0)? == 0),
+            None => Ok(false),
+        }
+    }
+
     /// Closes the writing connection (if there is one), after the writer whose turn it is. SQLite copies its
     /// log into the file and removes it when its last connection closes; a connection left open keeps the
     /// log, so a copy of the file alone would miss the latest writes.
@@ -201,6 +223,51 @@ mod tests {
             next.commit().await.expect("commit");
         }
         drop(readers);
+    }
+
+    async fn one_number(conn: &impl ConnectionTrait, sql: &str) -> i64 {
+        let row = conn.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql)).await.expect(sql);
+        row.expect("a row").try_get_by_index::<i64>(0).expect("a number")
+    }
+
+    #[tokio::test]
+    async fn a_truncating_checkpoint_empties_the_log_in_a_turn_and_soon_gives_up_on_an_older_reader() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("log.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let memory = crate::config::SqliteMemory::default();
+        let db = crate::db::connect(&url, Duration::from_secs(5), memory).await.expect("pool");
+        let writer = crate::db::connect_writer(&url, Duration::from_secs(5), memory).await.expect("writer");
+        let turns = WriteTurns::with_writer(DbBackend::Sqlite, writer);
+        let write = |sql: &'static str| {
+            let (turns, db) = (turns.clone(), db.clone());
+            async move {
+                let txn = turns.begin(&db).await.expect("a turn");
+                txn.execute_unprepared(sql).await.expect(sql);
+                txn.commit().await.expect("commit");
+            }
+        };
+        write("CREATE TABLE t (x)").await;
+        write("INSERT INTO t VALUES (1)").await;
+        let log = file.with_extension("db-wal");
+        // A reader that began before the next write holds an older snapshot, which the log must keep.
+        let reader = db.begin().await.expect("a reader");
+        assert_eq!(one_number(&reader, "SELECT count(*) FROM t").await, 1);
+        write("INSERT INTO t VALUES (2)").await;
+        let started = std::time::Instant::now();
+        let emptied = turns.truncate_log(Duration::from_millis(50)).await.expect("checkpoint");
+        assert!(!emptied, "an older reader keeps the log");
+        assert!(started.elapsed() < Duration::from_secs(2), "it gave up on its own wait, not the busy timeout");
+        assert!(std::fs::metadata(&log).expect("the log").len() > 0);
+        let next = turns.begin(&db).await.expect("the next writer");
+        assert_eq!(one_number(&next, "PRAGMA busy_timeout").await, 10_000, "the writer's busy timeout is back");
+        next.commit().await.expect("commit");
+        reader.rollback().await.expect("the reader ends");
+        assert!(turns.truncate_log(Duration::from_millis(50)).await.expect("checkpoint"), "no reader left");
+        assert_eq!(std::fs::metadata(&log).expect("the log").len(), 0, "the log is emptied");
+        assert_eq!(one_number(&db, "SELECT count(*) FROM t").await, 2, "nothing written was lost");
+        let memory_turns = WriteTurns::with_writer(DbBackend::Sqlite, None);
+        assert!(!memory_turns.truncate_log(Duration::from_millis(50)).await.expect("nothing to do"));
     }
 
     #[tokio::test]

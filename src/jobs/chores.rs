@@ -81,7 +81,7 @@ pub async fn defectdojo_sync(context: JobContext) {
 pub async fn finding_changes_prune(context: JobContext) {
     let state = context.state.clone();
     super::every_exclusive(context, "finding_changes_prune", Duration::from_secs(60), || async {
-        let pruned = crate::service::finding_changes::prune(&state.db).await;
+        let pruned = crate::service::finding_changes::prune(&state).await;
         log_outcome(pruned, "finding change-log rows pruned", "finding change-log pruning");
     })
     .await;

@@ -81,7 +81,7 @@ pub async fn run_due_once(state: &AppState) -> crate::error::ServiceResult<()> {
     reports::delete_expired(state).await?;
     housekeeping::recover_webhooks(state).await?;
     crate::service::defectdojo_sync::run_due(state).await?;
-    crate::service::finding_changes::prune(&state.db).await?;
+    crate::service::finding_changes::prune(state).await?;
     let channels = crate::notify::Channels::from_state(state);
     while delivery::run_once(state, &channels).await? > 0 {}
     Ok(())
@@ -189,7 +189,13 @@ async fn keep_lease(state: &AppState, job: &str, instance: &str) {
 
 async fn holds_lease(state: &AppState, job: &str, instance: &str, ttl: i64) -> bool {
     let now = state.clock.now().timestamp();
-    match job_leases::try_acquire(&state.db, job, instance, now, ttl).await {
+    let taken = async {
+        let txn = state.begin_write().await?;
+        let held = job_leases::try_acquire(&txn, job, instance, now, ttl).await?;
+        txn.commit().await?;
+        Ok::<_, crate::error::ServiceError>(held)
+    };
+    match taken.await {
         Ok(held) => {
             if !held {
                 tracing::debug!(job, "another instance holds the job's lease");

@@ -98,6 +98,8 @@ pub struct Outgoing<'a> {
 #[derive(Clone, Debug)]
 pub struct Channels {
     db: DatabaseConnection,
+    /// The writers' queue an alert takes its turn in (`notify::alert::send`).
+    turns: crate::db::WriteTurns,
     mailers: Arc<mailers::Mailers>,
     http: reqwest::Client,
     slack_api_url: String,
@@ -120,6 +122,7 @@ impl Channels {
     pub fn from_state(state: &crate::state::AppState) -> Self {
         Self {
             db: state.db.clone(),
+            turns: state.write_turns.clone(),
             mailers: state.mailers.clone(),
             http: state.http.clone(),
             webhook_rest_seconds: state.config.webhook_recovery_seconds,
@@ -168,7 +171,7 @@ impl Sender<'_> {
     async fn try_send(&mut self, channel: Channel, outgoing: &Outgoing<'_>) -> Result<Sent, SendError> {
         let channels = self.channels;
         Ok(match channel {
-            Channel::Alert => Sent::from(alert::send(&channels.db, outgoing).await),
+            Channel::Alert => Sent::from(alert::send(&channels.turns, &channels.db, outgoing).await),
             Channel::Mail => {
                 let row = self.settings().await?;
                 let mailer = channels.mailers.for_url(row.smtp_url.as_deref()).map_err(SendError::Permanent)?;

@@ -19,9 +19,13 @@ use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::finding_index::LogPosition;
 use crate::service::finding_index::{IndexedColumns, indexed_columns};
+use crate::state::AppState;
 
 /// Change-log rows kept behind its newest (`prune`); a reader further behind loads the index whole.
 const LOG_KEPT: i64 = 100_000;
+
+/// Change-log rows one write of `prune` deletes on SQLite.
+const PRUNED_PER_WRITE: u64 = 2_000;
 
 /// Findings a whole load reads at once (a few MiB).
 const LOAD_CHUNK: u64 = 20_000;
@@ -261,21 +265,33 @@ async fn current_snapshot(txn: &DatabaseTransaction) -> ServiceResult<String> {
 }
 
 /// Deletes log rows more than `LOG_KEPT` behind the newest (a chore). Returns how many.
-pub async fn prune(db: &DatabaseConnection) -> ServiceResult<u64> {
-    prune_keeping(db, LOG_KEPT).await
+pub async fn prune(state: &AppState) -> ServiceResult<u64> {
+    prune_keeping(state, LOG_KEPT).await
 }
 
-/// Deletes log rows more than `kept` behind the newest. Returns how many. On PostgreSQL only rows every running
-/// transaction sees, noting the newest transaction id among them for readers to compare with
-/// (`finding_changes_pruned`).
-pub async fn prune_keeping(db: &DatabaseConnection, kept: i64) -> ServiceResult<u64> {
+/// Deletes log rows more than `kept` behind the newest. Returns how many. On SQLite `PRUNED_PER_WRITE` at a
+/// time, each a write of its own (the writers queued meanwhile wait for one, not for the minute's whole
+/// log); on PostgreSQL only rows every running transaction sees, noting the newest transaction id among them
+/// for readers to compare with (`finding_changes_pruned`).
+pub async fn prune_keeping(state: &AppState, kept: i64) -> ServiceResult<u64> {
+    let db = &state.db;
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let sql = format!(
-                "DELETE FROM finding_changes WHERE seq <= \
-                 (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {kept}"
+                "DELETE FROM finding_changes WHERE seq <= min( \
+                 (SELECT seq FROM sqlite_sequence WHERE name = 'finding_changes') - {kept}, \
+                 (SELECT min(seq) FROM finding_changes) + {PRUNED_PER_WRITE} - 1)"
             );
-            Ok(db.execute_unprepared(&sql).await?.rows_affected())
+            let mut pruned = 0;
+            loop {
+                let txn = state.begin_write().await?;
+                let deleted = txn.execute_unprepared(&sql).await?.rows_affected();
+                txn.commit().await?;
+                pruned += deleted;
+                if deleted < PRUNED_PER_WRITE {
+                    return Ok(pruned);
+                }
+            }
         }
         DbBackend::Postgres => {
             let sql = format!(

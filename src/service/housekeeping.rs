@@ -62,8 +62,10 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
 /// Deletes alerts older than the retention. Returns how many.
 pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
     let cutoff = state.clock.now() - TimeDelta::days(state.config.alert_retention_days);
+    let txn = state.begin_write().await?;
     let deleted =
-        alert::Entity::delete_many().filter(alert::Column::CreatedAt.lt(cutoff.timestamp())).exec(&state.db).await?;
+        alert::Entity::delete_many().filter(alert::Column::CreatedAt.lt(cutoff.timestamp())).exec(&txn).await?;
+    txn.commit().await?;
     Ok(deleted.rows_affected)
 }
 
@@ -72,11 +74,13 @@ pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
 /// how many.
 pub async fn recover_webhooks(state: &AppState) -> ServiceResult<u64> {
     let rested_since = state.clock.now().timestamp() - state.config.webhook_recovery_seconds;
+    let txn = state.begin_write().await?;
     let recovered = webhook::Entity::update_many()
         .col_expr(webhook::Column::Status, Expr::value(Health::ActiveTmp))
         .filter(webhook::Column::Status.eq(Health::InactiveTmp))
         .filter(webhook::Column::LastErrorAt.lte(rested_since))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(recovered.rows_affected)
 }

@@ -282,6 +282,67 @@ async fn a_user_keeps_the_newest_999_alerts() {
 }
 
 #[tokio::test]
+async fn alerts_written_with_their_outcomes_fall_back_to_one_by_one_when_one_cannot_be_written() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use slawatch::domain::recipients::{Audience, Channel, Target};
+    use slawatch::domain::{NotificationEvent, NotificationPayload, UserId};
+    let app = spawn_app().await;
+    let now = app.clock.now().timestamp();
+    let txn = app.state.begin_write().await.expect("transaction");
+    let mut last = None;
+    for i in 0..20 {
+        let new = NewNotification {
+            event: NotificationEvent::Other,
+            audience: Audience::Directed(vec![UserId::new(1)]),
+            product_id: None,
+            finding_id: None,
+            title: format!("alert {i}"),
+            description: String::new(),
+            url: None,
+            payload: NotificationPayload::default(),
+            dedupe_key: None,
+            extra_targets: Vec::new(),
+        };
+        last = outbox::publish(&txn, now, new).await.unwrap_or_else(|e| panic!("{}", e.detail()));
+    }
+    // A delivery to a user the database does not have: its alert breaks the users foreign key.
+    slawatch::entity::delivery::ActiveModel {
+        notification_id: Set(last.expect("a notification")),
+        channel: Set(Channel::Alert),
+        target: Set(Target::User(UserId::new(9_999))),
+        delivery_key: Set("to-nobody".to_owned()),
+        status: Set(slawatch::domain::delivery::DeliveryStatus::Pending),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .expect("a delivery to nobody");
+    txn.commit().await.expect("commit");
+    let channels = slawatch::notify::Channels::from_state(&app.state);
+    while slawatch::jobs::delivery::run_once(&app.state, &channels).await.unwrap_or_else(|e| panic!("{}", e.detail()))
+        > 0
+    {}
+    let query = "{ delivered: deliveries(filter: {status: DELIVERED}) { totalCount } \
+                 retrying: deliveries(filter: {status: RETRYING}) { totalCount edges { node { target lastError } } } }";
+    let data = app.eventually_admin(query, |d| d["delivered"]["totalCount"] == 20).await;
+    assert_eq!(data["delivered"]["totalCount"], 20, "every alert of the chunk with the bad one went one by one");
+    assert_eq!(data["retrying"]["totalCount"], 1, "{data}");
+    let failed = &data["retrying"]["edges"][0]["node"];
+    assert!(
+        failed["lastError"].as_str().is_some_and(|e| e.contains("FOREIGN KEY") || e.contains("foreign key")),
+        "{failed}"
+    );
+    let alerts = app
+        .gql(Some(&app.admin_token), "{ alerts(first: 50) { totalCount edges { node { title } } } }", json!({}))
+        .await;
+    assert_eq!(alerts.data()["alerts"]["totalCount"], 20, "each alert once: {}", alerts.data());
+}
+
+#[tokio::test]
 async fn an_expired_risk_acceptance_resumes_the_sla_and_tells_the_product() {
     let app = crate::helpers::spawn_app_with(|config| config.sweep_interval_seconds = 1).await;
     let product = app.product("Royal-Bank-Integration").await;

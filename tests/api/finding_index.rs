@@ -252,7 +252,7 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
     app.finding(breached()).await;
     // The chore's prune keeping no row behind the head, so rows go before the index read them (on PostgreSQL
     // it notes the newest transaction it pruned a row of, which is how a reader knows).
-    let gone = slawatch::service::finding_changes::prune_keeping(&app.state.db, 0).await.expect("pruned");
+    let gone = slawatch::service::finding_changes::prune_keeping(&app.state, 0).await.expect("pruned");
     assert!(gone >= 2, "the two unread rows at least, {gone} pruned");
     app.finding(breached()).await;
     assert_eq!(count().await, 4, "SQL answers while the index, noticing rows it never read, loads again");
@@ -262,7 +262,7 @@ async fn change_log_rows_pruned_before_the_index_read_them_make_it_load_again() 
             .await
             .expect("read");
     assert_eq!(from_index, Some(4), "the index, loaded again in the background, holds every finding");
-    let pruned = slawatch::service::finding_changes::prune(&app.state.db).await.expect("prunes");
+    let pruned = slawatch::service::finding_changes::prune(&app.state).await.expect("prunes");
     assert_eq!(pruned, 0, "only rows more than LOG_KEPT behind the head go");
 }
 

@@ -17,6 +17,10 @@ use crate::error::ServiceResult;
 use crate::notify::{Channels, Outgoing, SendError, Sender, Sent};
 use crate::state::AppState;
 
+/// How many in-app alerts one write transaction stores with their outcomes: each holds the writer (SQLite
+/// has one) about a tenth of a millisecond, and writers queued behind it wait for the whole transaction.
+const ALERTS_PER_WRITE: usize = 16;
+
 /// What deliveries go one at a time, in order: one receiver's (a webhook's, a mail address's, so a crash
 /// resends at most what it sent to it and had not stored yet), or a whole channel's where order or a shared limit spans
 /// receivers (a user's alerts, Slack's rate limit and cached user lookups, the one Teams workflow).
@@ -56,14 +60,31 @@ pub struct Lane {
 
 impl Lane {
     /// Sends the lane's deliveries one after another until done or until a stop is asked for, storing
-    /// each outcome and announcing what was stored. Where a repeat after a crash is harmless the lane sends
-    /// on while its outcomes are stored (several per write when writes are slower than sends); elsewhere
-    /// each outcome is stored before the next send.
+    /// each outcome and announcing what was stored. In-app alerts are written with their outcomes, several
+    /// per write; where a repeat after a crash is harmless the lane sends on while its outcomes are stored
+    /// (several per write when writes are slower than sends); elsewhere each outcome is stored before the
+    /// next send.
     pub async fn run(self, state: AppState, channels: Channels, stopped: watch::Receiver<bool>) -> ServiceResult<()> {
-        let recorder = Recorder::new(&state, &self.lease);
-        if !self.key.channel().repeat_is_harmless() {
-            return self.send_and_store_each(&state, &channels, &stopped, recorder).await;
-        }
+        let mut recorder = Recorder::new(&state, &self.lease);
+        let result = match self.key.channel() {
+            Channel::Alert => self.write_alerts(&state, &channels, &stopped, &mut recorder).await,
+            channel if !channel.repeat_is_harmless() => {
+                self.send_and_store_each(&self.rows, &state, &channels, &stopped, &mut recorder).await
+            }
+            _ => return self.send_while_storing(&state, &channels, &stopped, recorder).await,
+        };
+        recorder.finish().await;
+        result
+    }
+
+    /// Sends the lane's deliveries while the recorder stores the outcomes that came meanwhile.
+    async fn send_while_storing(
+        &self,
+        state: &AppState,
+        channels: &Channels,
+        stopped: &watch::Receiver<bool>,
+        recorder: Recorder<'_>,
+    ) -> ServiceResult<()> {
         let (outcomes, sent) = mpsc::channel(recorder::UNSTORED_AT_MOST);
         let sending = async {
             let mut sender = channels.sender();
@@ -71,7 +92,7 @@ impl Lane {
                 if *stopped.borrow() {
                     break;
                 }
-                let outcome = send_one(&mut sender, &self.notifications, row, &state).await;
+                let outcome = send_one(&mut sender, &self.notifications, row, state).await;
                 if outcomes.send(outcome).await.is_err() {
                     // The recorder stopped on an error, which it returns: what is left is released.
                     break;
@@ -83,27 +104,44 @@ impl Lane {
         stored
     }
 
+    /// Sends `rows` one after another, storing each outcome before the next send.
     async fn send_and_store_each(
         &self,
+        rows: &[delivery::Model],
         state: &AppState,
         channels: &Channels,
         stopped: &watch::Receiver<bool>,
-        mut recorder: Recorder<'_>,
+        recorder: &mut Recorder<'_>,
     ) -> ServiceResult<()> {
         let mut sender = channels.sender();
-        let mut result = Ok(());
-        for row in &self.rows {
+        for row in rows {
             if *stopped.borrow() {
                 break;
             }
             let outcome = send_one(&mut sender, &self.notifications, row, state).await;
-            if let Err(err) = recorder.store(&mut vec![outcome]).await {
-                result = Err(err);
+            recorder.store(&mut vec![outcome]).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the lane's in-app alerts `ALERTS_PER_WRITE` at a time, each write with their outcomes; rows
+    /// whose write failed go one by one (`send_and_store_each`), so one bad row cannot hold up the others.
+    async fn write_alerts(
+        &self,
+        state: &AppState,
+        channels: &Channels,
+        stopped: &watch::Receiver<bool>,
+        recorder: &mut Recorder<'_>,
+    ) -> ServiceResult<()> {
+        for rows in self.rows.chunks(ALERTS_PER_WRITE) {
+            if *stopped.borrow() {
                 break;
             }
+            if !recorder.deliver_alerts(rows, &self.notifications).await? {
+                self.send_and_store_each(rows, state, channels, stopped, recorder).await?;
+            }
         }
-        recorder.finish().await;
-        result
+        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! The lease the delivery worker holds on the rows of one claim: renewed every third of its length while
 //! their lanes run or wait, so a slow receiver's lane never lets it lapse into another worker's claim (which sent the same
 //! deliveries again), and the value an outcome is recorded against, so a worker that did lose a row
-//! never overwrites the outcome of the one that has it.
+//! never overwrites the outcome of the one that has it. Its writes take their turn with the others
+//! (`AppState::begin_write`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -44,29 +45,35 @@ impl ClaimLease {
     pub async fn renew(&self, state: &AppState) {
         let mut until = self.until.write().await;
         let renewed = state.clock.now().timestamp() + self.seconds;
-        let result = delivery::Entity::update_many()
+        let renewal = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(renewed))
             .filter(delivery::Column::Id.is_in(self.ids.iter().copied()))
-            .filter(delivery::Column::LeaseUntil.eq(*until))
-            .exec(&state.db)
-            .await;
+            .filter(delivery::Column::LeaseUntil.eq(*until));
+        let result = async {
+            let txn = state.begin_write().await?;
+            renewal.exec(&txn).await?;
+            txn.commit().await
+        }
+        .await;
         match result {
-            Ok(_) => *until = renewed,
+            Ok(()) => *until = renewed,
             Err(err) => tracing::warn!(error = %err, "could not renew a delivery lease; trying again"),
         }
     }
 
-    /// Runs `record`, which stores the outcomes of `rows` of the claim's rows, with the lease's current
-    /// end; renewals wait meanwhile, so the value stays true.
-    pub async fn recording<F: Future<Output = ServiceResult<()>>>(
+    /// Runs `record`, which stores outcomes of the claim's rows, with the lease's current end; renewals wait
+    /// meanwhile, so the value stays true. The caller then says how many it stored (`recorded`).
+    pub async fn recording<T, F: Future<Output = ServiceResult<T>>>(
         &self,
-        rows: usize,
         record: impl FnOnce(i64) -> F,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<T> {
         let until = self.until.read().await;
-        record(*until).await?;
+        record(*until).await
+    }
+
+    /// Notes that the outcomes of `rows` of the claim's rows are stored.
+    pub fn recorded(&self, rows: usize) {
         self.outstanding.fetch_sub(rows, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Whether some row still waits for its outcome.
@@ -79,12 +86,14 @@ impl ClaimLease {
     /// recorded have no lease; a lease another worker took since is not touched. Returns how many.
     pub async fn release(&self, state: &AppState) -> ServiceResult<u64> {
         let until = self.until.write().await;
+        let txn = state.begin_write().await?;
         let released = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
             .filter(delivery::Column::Id.is_in(self.ids.iter().copied()))
             .filter(delivery::Column::LeaseUntil.eq(*until))
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(released.rows_affected)
     }
 }

@@ -7,18 +7,20 @@
 //! take a repeat in their stride send on this way (`Channel::repeat_is_harmless`); the others store each
 //! outcome before the next send.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::mpsc;
 
 use super::lease::ClaimLease;
+use crate::domain::NotificationId;
 use crate::domain::delivery::{Attempt, after_attempt};
 use crate::domain::recipients::{Channel, Target};
-use crate::entity::delivery;
+use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
-use crate::notify::{Learned, SendError};
+use crate::notify::{Learned, SendError, alert};
 use crate::service::deliveries;
 use crate::state::AppState;
 
@@ -71,15 +73,37 @@ impl<'s> Recorder<'s> {
     /// `ANNOUNCE_EVERY`.
     pub async fn store(&mut self, batch: &mut Vec<Outcome<'_>>) -> ServiceResult<()> {
         let state = self.state;
-        self.lease.recording(batch.len(), |until| store(state, batch, until)).await?;
-        for outcome in batch.drain(..) {
+        self.lease.recording(|until| store(state, batch, until)).await?;
+        self.stored(batch.drain(..)).await;
+        Ok(())
+    }
+
+    /// Writes the in-app alerts of `rows` and their outcomes in one transaction: an alert is a row beside its
+    /// delivery, so one write does both (and a crash repeats neither). `false`, with nothing written, when
+    /// an alert could not be written: the caller then sends those rows one by one, each with its own outcome.
+    pub async fn deliver_alerts(
+        &mut self,
+        rows: &[delivery::Model],
+        notifications: &HashMap<NotificationId, notification::Model>,
+    ) -> ServiceResult<bool> {
+        let state = self.state;
+        let written = self.lease.recording(|until| write_alerts(state, rows, notifications, until)).await?;
+        let Some(outcomes) = written else { return Ok(false) };
+        self.stored(outcomes.into_iter()).await;
+        Ok(true)
+    }
+
+    /// Notes stored outcomes: the lease's count, and their signals (handed to subscribers every
+    /// `ANNOUNCE_EVERY`).
+    async fn stored<'o>(&mut self, outcomes: impl ExactSizeIterator<Item = Outcome<'o>>) {
+        self.lease.recorded(outcomes.len());
+        for outcome in outcomes {
             self.signals.extend(signals_of(&outcome));
         }
         if self.announced.elapsed() >= ANNOUNCE_EVERY {
-            state.announce(std::mem::take(&mut self.signals)).await;
+            self.state.announce(std::mem::take(&mut self.signals)).await;
             self.announced = Instant::now();
         }
-        Ok(())
     }
 
     /// Announces what is stored and not yet announced.
@@ -110,6 +134,45 @@ async fn store(state: &AppState, batch: &mut [Outcome<'_>], lease_until: i64) ->
         store_one(state, &txn, outcome, now, lease_until).await?;
     }
     txn.commit().await.map_err(ServiceError::from)
+}
+
+/// Writes the alerts of `rows` (each user's kept alerts trimmed once) and their outcomes in one transaction,
+/// each outcome only if its row is still leased to this worker's claim. `None`, rolled back, when a write
+/// failed: on PostgreSQL a failed statement ends the transaction's use.
+async fn write_alerts<'r>(
+    state: &AppState,
+    rows: &'r [delivery::Model],
+    notifications: &HashMap<NotificationId, notification::Model>,
+    lease_until: i64,
+) -> ServiceResult<Option<Vec<Outcome<'r>>>> {
+    let now = state.clock.now().timestamp();
+    let txn = state.begin_write().await?;
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut users = Vec::with_capacity(rows.len());
+    for row in rows {
+        let result = match (notifications.get(&row.notification_id), alert::user_of(&row.target)) {
+            (None, _) => Err(SendError::Permanent("the delivery's notification is gone".to_owned())),
+            (Some(_), Err(refused)) => Err(refused),
+            (Some(notification), Ok(user)) => {
+                if alert::write(&txn, notification, user, now).await.is_err() {
+                    txn.rollback().await?;
+                    return Ok(None);
+                }
+                users.push(user);
+                Ok(())
+            }
+        };
+        outcomes.push(Outcome { row, result, learned: None });
+    }
+    if alert::trim(&txn, users).await.is_err() {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    for outcome in &outcomes {
+        store_one(state, &txn, outcome, now, lease_until).await?;
+    }
+    txn.commit().await?;
+    Ok(Some(outcomes))
 }
 
 /// Stores one attempt's outcome: its delivery's new state after the retry rules.
