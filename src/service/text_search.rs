@@ -305,16 +305,32 @@ pub(crate) fn tested_on_each(backend: DbBackend, condition: Condition) -> Simple
     }
 }
 
-/// The kept sample, or a new one when it is older than `kept::piece_sample::MAX_AGE_SECONDS`. Two searches
-/// that find it stale together may both take one (about 50 ms each): not worth a lock.
+/// The kept sample, and a new one taken when it is older than `kept::piece_sample::MAX_AGE_SECONDS`: by one
+/// search at a time, in the background while the old one serves (the first is waited for).
 async fn sample(state: &AppState) -> ServiceResult<Arc<Sampled>> {
     let now = state.clock.now().timestamp();
-    if let Some(sample) = state.piece_sample.fresh(now) {
-        return Ok(sample);
+    let found = state.piece_sample.find(now);
+    match (found.sample, found.renewal) {
+        (Some(sample), None) => Ok(sample),
+        (Some(sample), Some(renewal)) => {
+            let db = state.db.clone();
+            tokio::spawn(async move {
+                match take_sample(&db).await {
+                    Ok(taken) => renewal.keep(now, Arc::new(taken)),
+                    Err(err) => tracing::warn!(error = %err.detail(), "could not sample the findings' text pieces"),
+                }
+            });
+            Ok(sample)
+        }
+        // The first sample; without the renewal another search is taking it, and this one takes its own.
+        (None, renewal) => {
+            let sample = Arc::new(take_sample(&state.db).await?);
+            if let Some(renewal) = renewal {
+                renewal.keep(now, Arc::clone(&sample));
+            }
+            Ok(sample)
+        }
     }
-    let sample = Arc::new(take_sample(&state.db).await?);
-    state.piece_sample.keep(now, Arc::clone(&sample));
-    Ok(sample)
 }
 
 /// Reads `STRETCHES` stretches of `STRETCH_FINDINGS` findings spread over the ids, and counts their pieces.
