@@ -200,6 +200,7 @@ async fn main() -> BenchResult<()> {
     );
     report_lags(&probes, &heard, &delivered, sweep_interval);
     println!("webhook receiver: {} breaches delivered in all", lock(&delivered).len());
+    println!("\nSQLite's writers over the run (none on PostgreSQL):\n{}", server.write_turns(&admin).await?);
     for socket in sockets {
         socket.abort();
     }

@@ -86,7 +86,7 @@ pub async fn prepare_state(config: Config, clock: Clock) -> Result<AppState, Sta
         report_links,
         delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         live,
-        metrics: Arc::default(),
+        metrics: Arc::new(crate::metrics::Metrics::with_turn_times(write_turns.times())),
         finding_reads: Arc::default(),
         identities: Arc::default(),
         api_tokens: Arc::default(),

@@ -249,6 +249,43 @@ impl Server {
         Ok(bytes / (1024.0 * 1024.0))
     }
 
+    /// SQLite's writers from `/metrics` (`slawatch_write_turn_*_seconds`): per place in the code that began
+    /// writes, how many, how long they held the one writer's turn in all and on average, and how long they
+    /// waited for it on average, the longest holders first.
+    pub async fn write_turns(&self, jwt: &str) -> BenchResult<String> {
+        use std::fmt::Write as _;
+        let text = self.http.get(format!("{}/metrics", self.base)).bearer_auth(jwt).send().await?.text().await?;
+        let of = |series: &str| -> std::collections::HashMap<String, f64> {
+            let prefix = format!("{series}{{writer=\"");
+            text.lines()
+                .filter_map(|line| {
+                    let (writer, value) = line.strip_prefix(&prefix)?.split_once("\"} ")?;
+                    Some((writer.to_owned(), value.trim().parse::<f64>().ok()?))
+                })
+                .collect()
+        };
+        let (count, held, waited) = (
+            of("slawatch_write_turn_held_seconds_count"),
+            of("slawatch_write_turn_held_seconds_sum"),
+            of("slawatch_write_turn_wait_seconds_sum"),
+        );
+        let mut rows: Vec<(&String, f64)> = held.iter().map(|(writer, sum)| (writer, *sum)).collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut table =
+            String::from("| writer | writes | held in all | held, mean | waited, mean |\n|---|---|---|---|---|\n");
+        for (writer, sum) in rows {
+            let writes = count.get(writer).copied().unwrap_or(0.0).max(1.0);
+            let wait = waited.get(writer).copied().unwrap_or(0.0);
+            writeln!(
+                table,
+                "| {writer} | {writes:.0} | {sum:.1} s | {:.2} ms | {:.2} ms |",
+                sum / writes * 1000.0,
+                wait / writes * 1000.0
+            )?;
+        }
+        Ok(table)
+    }
+
     /// The CPU time the server has used so far (user and system, in seconds; Linux counts it in 1/100 s).
     pub fn cpu_seconds(&self) -> BenchResult<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;

@@ -8,7 +8,9 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use crate::config::SqliteMemory;
 use crate::domain::trigrams::TrigramIndex;
 
+mod turn_times;
 mod write_turn;
+pub use turn_times::TurnTimes;
 pub use write_turn::{WriteTransaction, WriteTurns};
 
 /// The pool's connections on SQLite (one writes at a time; the rest read) and on PostgreSQL.

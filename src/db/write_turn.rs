@@ -16,6 +16,8 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::turn_times::{HeldTurn, TurnTimes, WriterLabel};
+
 /// How long a writer waits for its turn before it goes ahead without one (to SQLite's busy timeout): a
 /// turn never waits forever, whatever holds the one before it.
 const TURN_WAIT: Duration = Duration::from_secs(10);
@@ -24,11 +26,13 @@ const TURN_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct WriteTurns(Option<Writers>);
 
-/// SQLite's queue, and the connection a writer whose turn came writes on (`None`: the pool's).
+/// SQLite's queue, the connection a writer whose turn came writes on (`None`: the pool's), and how long
+/// writers wait and hold their turns.
 #[derive(Clone, Debug)]
 struct Writers {
     turn: Arc<Mutex<()>>,
     writer: Option<DatabaseConnection>,
+    times: TurnTimes,
 }
 
 impl WriteTurns {
@@ -36,13 +40,28 @@ impl WriteTurns {
     /// on the pool's connections).
     #[must_use]
     pub fn with_writer(backend: DbBackend, writer: Option<DatabaseConnection>) -> Self {
-        Self((backend == DbBackend::Sqlite).then(|| Writers { turn: Arc::default(), writer }))
+        Self((backend == DbBackend::Sqlite).then(|| Writers {
+            turn: Arc::default(),
+            writer,
+            times: TurnTimes::default(),
+        }))
     }
 
     /// Waits for this writer's turn, then begins a transaction that will write: on SQLite it takes the write
     /// lock at `BEGIN IMMEDIATE`, so another process's writer (a CLI command) queues on the busy timeout
     /// instead of failing when a read lock would have to be upgraded.
-    pub async fn begin(&self, db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
+    /// The caller (or its caller's, through `#[track_caller]` functions such as `AppState::begin_write`) is
+    /// named in the turn times.
+    #[track_caller]
+    pub fn begin<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+    ) -> impl Future<Output = Result<WriteTransaction, DbErr>> + Send + 'a {
+        self.begin_as(db, WriterLabel::at(std::panic::Location::caller()))
+    }
+
+    async fn begin_as(&self, db: &DatabaseConnection, writer: WriterLabel) -> Result<WriteTransaction, DbErr> {
+        let asked = std::time::Instant::now();
         let turn = match &self.0 {
             None => None,
             Some(writers) => match tokio::time::timeout(TURN_WAIT, writers.turn.clone().lock_owned()).await {
@@ -53,6 +72,7 @@ impl WriteTurns {
                 }
             },
         };
+        let held = self.0.as_ref().map(|writers| writers.times.turn_taken(writer, asked.elapsed()));
         // Without its turn a writer must not wait for the writing connection, which the turn's holder has.
         let on = match (&self.0, &turn) {
             (Some(writers), Some(_)) => writers.writer.as_ref().unwrap_or(db),
@@ -65,7 +85,7 @@ impl WriteTurns {
                 ..TransactionOptions::default()
             })
             .await?;
-        Ok(WriteTransaction { txn, _turn: turn })
+        Ok(WriteTransaction { txn, _turn: turn, _held: held })
     }
 
     /// SQLite: copies the whole write-ahead log back into the database file and empties it, as the writer
@@ -75,8 +95,10 @@ impl WriteTurns {
     /// and otherwise gives up until the next try. Returns whether the log was emptied (`false` without a
     /// writing connection: on PostgreSQL and in memory there is nothing to do).
     pub async fn truncate_log(&self, readers: Duration) -> Result<bool, DbErr> {
-        let Some(Writers { turn, writer: Some(writer) }) = &self.0 else { return Ok(false) };
+        let Some(Writers { turn, writer: Some(writer), times }) = &self.0 else { return Ok(false) };
+        let asked = std::time::Instant::now();
         let _turn = turn.lock().await;
+        let _held = times.turn_taken(WriterLabel::named("PRAGMA wal_checkpoint(TRUNCATE)"), asked.elapsed());
         let millis = readers.as_millis();
         writer.execute_unprepared(&format!("PRAGMA busy_timeout = {millis}")).await?;
         let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -88,6 +110,12 @@ impl WriteTurns {
             Some(row) => Ok(row.try_get_by_index::<i64>(0)? == 0),
             None => Ok(false),
         }
+    }
+
+    /// How long writers waited for their turns and held them (none on PostgreSQL).
+    #[must_use]
+    pub fn times(&self) -> Option<&TurnTimes> {
+        self.0.as_ref().map(|writers| &writers.times)
     }
 
     /// Closes the writing connection (if there is one), after the writer whose turn it is. SQLite copies its
@@ -108,6 +136,8 @@ impl WriteTurns {
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _turn: Option<OwnedMutexGuard<()>>,
+    /// Notes the time held when the transaction ends (declared after the turn: dropped once it is given back).
+    _held: Option<HeldTurn>,
 }
 
 impl WriteTransaction {

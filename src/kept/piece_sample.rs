@@ -43,7 +43,8 @@ impl KeptPieceSample {
     pub fn find(self: &Arc<Self>, now: i64) -> Found {
         let sample = self.slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let stale = sample.as_ref().is_none_or(|(taken, _)| now - taken >= MAX_AGE_SECONDS);
-        let renewal = (stale && !self.renewing.swap(true, Ordering::AcqRel)).then(|| Renewal { kept: Arc::clone(self) });
+        let renewal =
+            (stale && !self.renewing.swap(true, Ordering::AcqRel)).then(|| Renewal { kept: Arc::clone(self) });
         Found { sample: sample.map(|(_, sample)| sample), renewal }
     }
 }

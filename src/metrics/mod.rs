@@ -97,6 +97,25 @@ impl Metrics {
 }
 
 impl Metrics {
+    /// The process's metrics with SQLite's writer turn times (`db::TurnTimes`; none on PostgreSQL).
+    #[must_use]
+    pub fn with_turn_times(times: Option<&crate::db::TurnTimes>) -> Self {
+        let mut metrics = Self::default();
+        if let Some(times) = times {
+            metrics.registry.register(
+                "slawatch_write_turn_wait_seconds",
+                "SQLite: how long a write waited for the writers before it, by where in the code it began",
+                times.waited.clone(),
+            );
+            metrics.registry.register(
+                "slawatch_write_turn_held_seconds",
+                "SQLite: how long a write held the one writer's turn (the writers after it waited), by where in the code it began",
+                times.held.clone(),
+            );
+        }
+        metrics
+    }
+
     /// The registry the counters are in, for the endpoint to encode.
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry

@@ -109,4 +109,23 @@ async fn metrics_pass_promtool_and_count_breaches_as_graphql_does() {
     );
     assert!(text.contains("slawatch_delivery_latency_seconds_bucket{"), "{text}");
     promtool_check(&text);
+    writes_are_timed_by_where_they_began(&app, &text);
+}
+
+/// SQLite's writers' turns, by the place in the code that began the write: the eight findings created above
+/// waited and held one each in `service::findings`.
+fn writes_are_timed_by_where_they_began(app: &TestApp, text: &str) {
+    let counted = |name: &str| -> f64 {
+        let prefix = format!("{name}_count{{writer=\"src/service/findings.rs:");
+        text.lines().filter_map(|line| line.strip_prefix(&prefix)?.split_once(' ')?.1.trim().parse::<f64>().ok()).sum()
+    };
+    if app.state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        assert!(counted("slawatch_write_turn_wait_seconds") >= 8.0, "{text}");
+        assert!(counted("slawatch_write_turn_held_seconds") >= 8.0, "{text}");
+        let swept =
+            |line: &str| line.starts_with("slawatch_write_turn_held_seconds_sum{writer=\"src/service/sla_sweep.rs:");
+        assert!(text.lines().any(swept), "the sweep's writes are timed too: {text}");
+    } else {
+        assert!(!text.contains("slawatch_write_turn_"), "PostgreSQL's writers take no turns: {text}");
+    }
 }
