@@ -24,9 +24,15 @@ use crate::service::outbox::{self, NewNotification};
 use crate::service::{finding_sla, sla_configs};
 use crate::state::AppState;
 
-/// How many due findings one transaction handles, and how many batches run at once on PostgreSQL (declared
-/// with the settings, whose default live-event buffer is sized by them).
+/// How many due findings one transaction handles (on PostgreSQL; fewer on SQLite, `batch_of`), and how many
+/// batches run at once on PostgreSQL (declared with the settings, whose default live-event buffer is sized
+/// by them).
 pub use crate::config::{SWEEP_BATCH as BATCH, SWEEP_BATCHES_AT_ONCE_POSTGRES as BATCHES_AT_ONCE_POSTGRES};
+
+/// How many due findings one transaction handles on `backend`.
+fn batch_of(backend: DbBackend) -> u64 {
+    if backend == DbBackend::Postgres { BATCH } else { crate::config::SWEEP_BATCH_SQLITE }
+}
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,7 +60,7 @@ pub async fn sweep(state: &AppState) -> ServiceResult<SweepReport> {
             let batch = batch?;
             report.examined += batch.examined;
             report.emitted += batch.emitted;
-            short |= (batch.examined as u64) < BATCH;
+            short |= (batch.examined as u64) < batch_of(state.db.get_database_backend());
         }
         if short {
             break;
@@ -88,7 +94,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
         .filter(finding::Column::NextSlaEventAt.lte(now.timestamp()))
         .order_by_asc(finding::Column::NextSlaEventAt)
         .order_by_asc(finding::Column::Id)
-        .limit(BATCH);
+        .limit(batch_of(txn.get_database_backend()));
     if txn.get_database_backend() == DbBackend::Postgres {
         // Statistics gathered while little was due make a bitmap scan of every due finding plus a sort
         // look cheaper than reading `idx_findings_next_sla_event` in order up to the limit: 13 instead of
