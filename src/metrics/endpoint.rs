@@ -49,7 +49,7 @@ async fn finding_gauges(state: &AppState) -> ServiceResult<FindingGauges> {
         .map(|s| (s.as_str().to_lowercase(), 0))
         .collect();
     for count in counts {
-        let labels = FindingLabels { product: count.product, severity: count.severity.to_lowercase() };
+        let labels = FindingLabels { product: count.product, severity: count.severity.as_str().to_lowercase() };
         open.get_or_create(&labels).set(count.open);
         breached.get_or_create(&labels).set(count.breached);
         approaching.get_or_create(&labels).set(count.approaching);
