@@ -41,8 +41,7 @@ pub fn user_of(target: &Target) -> Result<UserId, SendError> {
 }
 
 /// A database error while writing an alert: worth trying again.
-#[must_use]
-pub fn retry(err: sea_orm::DbErr) -> SendError {
+fn retry(err: sea_orm::DbErr) -> SendError {
     SendError::Retry { reason: err.to_string(), retry_after_seconds: None }
 }
 

@@ -23,89 +23,97 @@ pub const BATCH: u64 = 50;
 /// they are due) and the lease's end.
 pub async fn claim(state: &AppState, busy: &HashSet<LaneKey>) -> ServiceResult<(Vec<delivery::Model>, i64)> {
     let now = state.clock.now().timestamp();
-    let lease = now + state.config.delivery_lease_seconds;
+    let claim = Claim { state, busy, now, lease: now + state.config.delivery_lease_seconds };
     let rows = match state.db.get_database_backend() {
-        DbBackend::Postgres => claim_locking(state, busy, now, lease).await?,
-        _ => claim_read_first(state, busy, now, lease).await?,
+        DbBackend::Postgres => claim.locking().await?,
+        _ => claim.read_first().await?,
     };
-    Ok((rows, lease))
+    Ok((rows, claim.lease))
 }
 
-/// The due rows outside the `busy` lanes that no live lease holds, in the order they are due, `BATCH` at most.
-fn due(now: i64, busy: &HashSet<LaneKey>) -> Select<delivery::Entity> {
-    delivery::Entity::find()
-        .filter(delivery::Column::NextAttemptAt.lte(now))
-        .filter(delivery::Column::Channel.is_in(Channels::supported().iter().copied()))
-        .filter(Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lt(now)))
-        .filter(outside(busy))
-        .order_by_asc(delivery::Column::NextAttemptAt)
-        .order_by_asc(delivery::Column::Id)
-        .limit(BATCH)
-}
-
-/// PostgreSQL: the due rows locked and leased in one transaction; another instance's claim is skipped, not
-/// waited for.
-async fn claim_locking(
-    state: &AppState,
-    busy: &HashSet<LaneKey>,
+/// One claim: at `now`, outside the `busy` lanes, leased until `lease`.
+struct Claim<'a> {
+    state: &'a AppState,
+    busy: &'a HashSet<LaneKey>,
     now: i64,
     lease: i64,
-) -> ServiceResult<Vec<delivery::Model>> {
-    let txn = state.begin_write().await?;
-    let rows = due(now, busy)
-        .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(&txn)
-        .await?;
-    if !rows.is_empty() {
-        delivery::Entity::update_many()
-            .col_expr(delivery::Column::LeaseUntil, Expr::value(lease))
-            .filter(delivery::Column::Id.is_in(rows.iter().map(|d| d.id)))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(rows)
 }
 
-/// SQLite: which rows are due is read outside the writers' turns, since that read walks whatever is due in
-/// busy lanes or leased (a backlog of thousands of alerts); inside a turn it held up every write for 50–180 ms.
-/// Each status is read on its own, so `idx_deliveries_due` (status, due time, then the row id) gives the
-/// rows in order and the read stops at `BATCH` (both at once were sorted whole). Then, in a turn, the lease is
-/// set on those still due and unleased, which are read back.
-async fn claim_read_first(
-    state: &AppState,
-    busy: &HashSet<LaneKey>,
-    now: i64,
-    lease: i64,
-) -> ServiceResult<Vec<delivery::Model>> {
-    let mut candidates: Vec<(i64, DeliveryId)> = Vec::new();
-    for status in DeliveryStatus::DUE {
-        let rows: Vec<(i64, DeliveryId)> = due(now, busy)
-            .filter(delivery::Column::Status.eq(status))
-            .select_only()
-            .columns([delivery::Column::NextAttemptAt, delivery::Column::Id])
-            .into_tuple()
-            .all(&state.db)
+impl Claim<'_> {
+    /// The due rows outside the busy lanes that no live lease holds, in the order they are due, `BATCH` at
+    /// most.
+    fn due(&self) -> Select<delivery::Entity> {
+        delivery::Entity::find()
+            .filter(delivery::Column::NextAttemptAt.lte(self.now))
+            .filter(delivery::Column::Channel.is_in(Channels::supported().iter().copied()))
+            .filter(self.unleased())
+            .filter(outside(self.busy))
+            .order_by_asc(delivery::Column::NextAttemptAt)
+            .order_by_asc(delivery::Column::Id)
+            .limit(BATCH)
+    }
+
+    /// No live lease holds the row.
+    fn unleased(&self) -> Condition {
+        Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lt(self.now))
+    }
+
+    /// PostgreSQL: the due rows locked and leased in one transaction; another instance's claim is skipped,
+    /// not waited for.
+    async fn locking(&self) -> ServiceResult<Vec<delivery::Model>> {
+        let txn = self.state.begin_write().await?;
+        let rows = self
+            .due()
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
             .await?;
-        candidates.extend(rows);
+        if !rows.is_empty() {
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::LeaseUntil, Expr::value(self.lease))
+                .filter(delivery::Column::Id.is_in(rows.iter().map(|d| d.id)))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(rows)
     }
-    if candidates.is_empty() {
-        return Ok(Vec::new());
+
+    /// SQLite: which rows are due is read outside the writers' turns, since that read walks whatever is due
+    /// in busy lanes or leased (a backlog of thousands of alerts); inside a turn it held up every write for
+    /// 50–180 ms. Each status is read on its own, so `idx_deliveries_due` (status, due time, then the row id)
+    /// gives the rows in order and the read stops at `BATCH` (both at once were sorted whole). Then, in a turn,
+    /// the lease is set on those still due and unleased, which are read back.
+    async fn read_first(&self) -> ServiceResult<Vec<delivery::Model>> {
+        let mut candidates: Vec<(i64, DeliveryId)> = Vec::new();
+        for status in DeliveryStatus::DUE {
+            let rows: Vec<(i64, DeliveryId)> = self
+                .due()
+                .filter(delivery::Column::Status.eq(status))
+                .select_only()
+                .columns([delivery::Column::NextAttemptAt, delivery::Column::Id])
+                .into_tuple()
+                .all(&self.state.db)
+                .await?;
+            candidates.extend(rows);
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        candidates.sort_unstable();
+        candidates.truncate(usize::try_from(BATCH).unwrap_or(usize::MAX));
+        let txn = self.state.begin_write().await?;
+        let mut claimed = delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(self.lease))
+            .filter(delivery::Column::Id.is_in(candidates.iter().map(|(_, id)| *id)))
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
+            .filter(self.unleased())
+            .exec_with_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        claimed.sort_unstable_by_key(|row| (row.next_attempt_at, row.id));
+        Ok(claimed)
     }
-    candidates.sort_unstable();
-    candidates.truncate(usize::try_from(BATCH).unwrap_or(usize::MAX));
-    let txn = state.begin_write().await?;
-    let mut claimed = delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(lease))
-        .filter(delivery::Column::Id.is_in(candidates.iter().map(|(_, id)| *id)))
-        .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
-        .filter(Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lt(now)))
-        .exec_with_returning(&txn)
-        .await?;
-    txn.commit().await?;
-    claimed.sort_unstable_by_key(|row| (row.next_attempt_at, row.id));
-    Ok(claimed)
 }
 
 /// Rows of none of the `busy` lanes (as many terms as lanes run at once, so the query stays small).

@@ -151,7 +151,7 @@ async fn write_alerts<'r>(
     let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let result = match (notifications.get(&row.notification_id), alert::user_of(&row.target)) {
-            (None, _) => Err(SendError::Permanent("the delivery's notification is gone".to_owned())),
+            (None, _) => Err(super::lane::notification_gone()),
             (Some(_), Err(refused)) => Err(refused),
             (Some(notification), Ok(user)) => {
                 if alert::write(&txn, notification, user, now).await.is_err() {
