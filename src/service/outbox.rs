@@ -126,7 +126,7 @@ pub async fn publish_many<C: ConnectionTrait>(
             targets.extend(new.extra_targets.iter().filter(enabled).cloned());
             addressed.extend(targets.into_iter().map(|(channel, target)| (id, channel, target)));
         }
-        let keys = token::random_hex_many(addressed.len(), 16).map_err(ServiceError::internal)?;
+        let keys = token::time_ordered_ids(addressed.len(), now).map_err(ServiceError::internal)?;
         let mut deliveries: Vec<delivery::ActiveModel> = addressed
             .into_iter()
             .zip(keys)
