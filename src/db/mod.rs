@@ -13,6 +13,18 @@ mod write_turn;
 pub use turn_times::TurnTimes;
 pub use write_turn::{WriteTransaction, WriteTurns};
 
+/// A read-only transaction that reads one snapshot (SQLite's deferred transaction does; PostgreSQL's needs
+/// `REPEATABLE READ`). It never takes a writer's turn.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await
+        }
+        _ => db.begin().await,
+    }
+}
+
 /// The pool's connections on SQLite (one writes at a time; the rest read) and on PostgreSQL.
 pub const SQLITE_CONNECTIONS: u32 = 8;
 pub const POSTGRES_CONNECTIONS: u32 = 16;

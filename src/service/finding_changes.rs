@@ -8,9 +8,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DerivePartialModel,
-    EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DerivePartialModel, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, Statement,
 };
 
 use crate::domain::finding_index::{FindingIndex, IndexChange, IndexedRow};
@@ -88,7 +87,7 @@ indexed_columns!(StoredRow);
 /// ones whole, closed ones counted per product, severity and state (`IndexedRow::closed_state`, the definition
 /// catch-ups use too); and the log's position in that snapshot.
 pub async fn load_whole(db: &DatabaseConnection) -> ServiceResult<(FindingIndex, LogPosition)> {
-    let txn = begin_snapshot(db).await?;
+    let txn = crate::db::begin_snapshot(db).await?;
     let position = match txn.get_database_backend() {
         DbBackend::Postgres => LogPosition::Snapshot(current_snapshot(&txn).await?),
         _ => LogPosition::Row(newest_row(&txn).await?),
@@ -111,17 +110,6 @@ pub async fn load_whole(db: &DatabaseConnection) -> ServiceResult<(FindingIndex,
     }
     txn.commit().await?;
     Ok((index, position))
-}
-
-/// A read-only transaction that reads one snapshot (SQLite's deferred transaction does; PostgreSQL's needs
-/// `REPEATABLE READ`).
-async fn begin_snapshot(db: &DatabaseConnection) -> ServiceResult<DatabaseTransaction> {
-    Ok(match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
-        }
-        _ => db.begin().await?,
-    })
 }
 
 /// What the log holds after a position, as of an instant after the question was asked (`unread`).

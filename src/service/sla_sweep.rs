@@ -24,6 +24,7 @@ use crate::service::outbox::{self, NewNotification};
 use crate::service::{finding_sla, sla_configs};
 use crate::state::AppState;
 
+use crate::config::SWEEP_BATCH_SQLITE;
 /// How many due findings one transaction handles (on PostgreSQL; fewer on SQLite, `batch_of`), and how many
 /// batches run at once on PostgreSQL (declared with the settings, whose default live-event buffer is sized
 /// by them).
@@ -31,7 +32,7 @@ pub use crate::config::{SWEEP_BATCH as BATCH, SWEEP_BATCHES_AT_ONCE_POSTGRES as 
 
 /// How many due findings one transaction handles on `backend`.
 fn batch_of(backend: DbBackend) -> u64 {
-    if backend == DbBackend::Postgres { BATCH } else { crate::config::SWEEP_BATCH_SQLITE }
+    if backend == DbBackend::Postgres { BATCH } else { SWEEP_BATCH_SQLITE }
 }
 
 /// What a sweep did.
@@ -89,95 +90,165 @@ pub async fn next_event_at(state: &AppState) -> ServiceResult<Option<i64>> {
 
 async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let now = state.clock.now();
-    let txn = state.begin_write().await?;
-    let mut query = finding::Entity::find()
-        .filter(finding::Column::NextSlaEventAt.lte(now.timestamp()))
-        .order_by_asc(finding::Column::NextSlaEventAt)
-        .order_by_asc(finding::Column::Id)
-        .limit(batch_of(txn.get_database_backend()));
-    if txn.get_database_backend() == DbBackend::Postgres {
+    let planned = if state.db.get_database_backend() == DbBackend::Postgres {
+        let txn = state.begin_write().await?;
         // Statistics gathered while little was due make a bitmap scan of every due finding plus a sort
         // look cheaper than reading `idx_findings_next_sla_event` in order up to the limit: 13 instead of
         // 2.5 ms a batch with 10,000 due, and a bitmap scan never marks dead index entries, so an idle
         // sweep slows down until the next vacuum (0.4 → 5 ms). The index order is always right here.
         txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await?;
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let due_findings = query.all(&txn).await?;
-    if due_findings.is_empty() {
-        txn.commit().await?;
-        return Ok(SweepReport::default());
-    }
-    let ids: Vec<FindingId> = due_findings.iter().map(|f| f.id).collect();
-    let mut emitted: HashMap<(FindingId, i32), Vec<(SlaEventKind, u8)>> = HashMap::new();
-    for row in sla_event::Entity::find().filter(sla_event::Column::FindingId.is_in(ids)).all(&txn).await? {
-        let threshold = u8::try_from(row.threshold).unwrap_or(0);
-        emitted.entry((row.finding_id, row.cycle)).or_default().push((row.kind, threshold));
-    }
-    let settings = system_settings::Entity::find_by_id(1).one(&txn).await?;
-    let only_verified = settings.as_ref().is_some_and(|s| s.notify_only_verified);
-    let site = settings.map(|s| s.site_url).unwrap_or_default();
-    let products = products_with_policies(&txn, due_findings.iter().map(|f| f.product_id)).await?;
-
-    // Plan every due event of the batch in memory, then write them with a few multi-row statements.
-    let mut planned: Vec<(&finding::Model, &product::Model, ScheduledEvent)> = Vec::new();
-    let mut next_event_at: Vec<(FindingId, Option<i64>)> = Vec::with_capacity(due_findings.len());
-    for found in &due_findings {
-        let (product, policy) = products.get(&found.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
-        let (due, next) = match finding_sla::schedule(found).filter(|_| found.is_open) {
-            Some(schedule) => {
-                let events = sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
-                let already = emitted.get(&(found.id, found.sla_cycle)).map_or(&[][..], Vec::as_slice);
-                sla_events::due(&events, already, now)
+        let plan = BatchPlan::read(&txn, now, BATCH, true).await?;
+        plan.map(|plan| (txn, plan))
+    } else {
+        // SQLite has one writer, and every other write waits while a batch holds it: the batch is read and
+        // planned on a snapshot first (most of its time), and in the write turn only checked and written.
+        let snapshot = db::begin_snapshot(&state.db).await?;
+        let plan = BatchPlan::read(&snapshot, now, SWEEP_BATCH_SQLITE, false).await?;
+        snapshot.commit().await?;
+        match plan {
+            None => None,
+            Some(plan) => {
+                let txn = state.begin_write().await?;
+                if plan.is_current(&txn).await? {
+                    Some((txn, plan))
+                } else {
+                    BatchPlan::read(&txn, now, SWEEP_BATCH_SQLITE, false).await?.map(|plan| (txn, plan))
+                }
             }
-            None => (Vec::new(), None),
-        };
-        planned.extend(due.into_iter().map(|event| (found, product, event)));
-        next_event_at.push((found.id, next.map(|at| at.timestamp())));
-    }
-    let notified: Vec<usize> =
-        (0..planned.len()).filter(|&index| !only_verified || planned[index].0.verified).collect();
-    let mut notifications: Vec<NewNotification> = notified
-        .iter()
-        .map(|&index| {
-            let (found, product, event) = &planned[index];
-            notification_for(found, product, event, &site, now)
-        })
-        .collect();
-    // After the per-finding ones (whose ids are matched to `notified` below, in order): one digest per product.
-    let digested: Vec<_> = notified.iter().map(|&index| planned[index]).collect();
-    notifications.extend(crate::service::sla_digest::digests(&digested, &site, now));
-    let directory = outbox::Directory::load(&txn, &notifications).await?;
-    let mut notification_ids: Vec<Option<NotificationId>> = vec![None; planned.len()];
-    let published = outbox::publish_many(&txn, now.timestamp(), &directory, notifications).await?;
-    for (index, id) in notified.into_iter().zip(published) {
-        notification_ids[index] = id;
-    }
-    let mut event_ids = Vec::with_capacity(planned.len());
-    for (chunk, chunk_notifications) in planned.chunks(500).zip(notification_ids.chunks(500)) {
-        let rows = chunk.iter().zip(chunk_notifications).map(|((found, _, event), notification_id)| {
-            event_row(found.id, found.sla_cycle, event, *notification_id, now)
-        });
-        let insert = sla_event::Entity::insert_many(rows).on_conflict(
-            OnConflict::columns([
-                sla_event::Column::FindingId,
-                sla_event::Column::Cycle,
-                sla_event::Column::Kind,
-                sla_event::Column::Threshold,
-            ])
-            .do_nothing()
-            .to_owned(),
-        );
-        event_ids.extend(db::insert_returning_ids::<_, _, i32>(&txn, insert).await?);
-    }
-    set_next_event_at(&txn, &next_event_at).await?;
+        }
+    };
+    // Nothing due: a transaction left here is rolled back when dropped, having written nothing.
+    let Some((txn, plan)) = planned else { return Ok(SweepReport::default()) };
+    let examined = plan.due.len();
+    let changed: BTreeSet<FindingId> = plan.events.iter().map(|(id, _, _)| *id).collect();
+    let event_ids = plan.write(&txn, now).await?;
     txn.commit().await?;
 
     let mut signals: Vec<Signal> = event_ids.iter().map(|&id| Signal::Sla { id }).collect();
-    let changed: BTreeSet<FindingId> = planned.iter().map(|(found, _, _)| found.id).collect();
     signals.extend(changed.into_iter().map(|id| Signal::Finding { id }));
     state.announce(signals).await;
-    Ok(SweepReport { examined: due_findings.len(), emitted: event_ids.len() })
+    Ok(SweepReport { examined, emitted: event_ids.len() })
+}
+
+/// What one sweep batch writes, worked out from what it read.
+struct BatchPlan {
+    /// The findings whose next event had come, as read.
+    due: Vec<finding::Model>,
+    /// The events now due: finding, SLA cycle, event.
+    events: Vec<(FindingId, i32, ScheduledEvent)>,
+    /// Which of `events` are notified (all but unverified findings' when only verified ones notify), in
+    /// the order of the first notifications in `notifications`; the product digests follow them.
+    notified: Vec<usize>,
+    notifications: Vec<NewNotification>,
+    directory: outbox::Directory,
+    next_event_at: Vec<(FindingId, Option<i64>)>,
+}
+
+impl BatchPlan {
+    /// Reads up to `limit` due findings (locking them, skipping locked ones, when `lock`), what they need, and
+    /// plans every due event of the batch in memory. `None` when nothing is due.
+    async fn read<C: ConnectionTrait>(
+        conn: &C,
+        now: DateTime<Utc>,
+        limit: u64,
+        lock: bool,
+    ) -> ServiceResult<Option<Self>> {
+        let mut query = finding::Entity::find()
+            .filter(finding::Column::NextSlaEventAt.lte(now.timestamp()))
+            .order_by_asc(finding::Column::NextSlaEventAt)
+            .order_by_asc(finding::Column::Id)
+            .limit(limit);
+        if lock {
+            query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let due = query.all(conn).await?;
+        if due.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<FindingId> = due.iter().map(|f| f.id).collect();
+        let mut emitted: HashMap<(FindingId, i32), Vec<(SlaEventKind, u8)>> = HashMap::new();
+        for row in sla_event::Entity::find().filter(sla_event::Column::FindingId.is_in(ids)).all(conn).await? {
+            let threshold = u8::try_from(row.threshold).unwrap_or(0);
+            emitted.entry((row.finding_id, row.cycle)).or_default().push((row.kind, threshold));
+        }
+        let settings = system_settings::Entity::find_by_id(1).one(conn).await?;
+        let only_verified = settings.as_ref().is_some_and(|s| s.notify_only_verified);
+        let site = settings.map(|s| s.site_url).unwrap_or_default();
+        let products = products_with_policies(conn, due.iter().map(|f| f.product_id)).await?;
+
+        let mut planned: Vec<(&finding::Model, &product::Model, ScheduledEvent)> = Vec::new();
+        let mut next_event_at: Vec<(FindingId, Option<i64>)> = Vec::with_capacity(due.len());
+        for found in &due {
+            let (product, policy) =
+                products.get(&found.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
+            let (events, next) = match finding_sla::schedule(found).filter(|_| found.is_open) {
+                Some(schedule) => {
+                    let events =
+                        sla_events::cycle_events(&schedule, policy.thresholds.as_slice(), policy.escalation.get());
+                    let already = emitted.get(&(found.id, found.sla_cycle)).map_or(&[][..], Vec::as_slice);
+                    sla_events::due(&events, already, now)
+                }
+                None => (Vec::new(), None),
+            };
+            planned.extend(events.into_iter().map(|event| (found, product, event)));
+            next_event_at.push((found.id, next.map(|at| at.timestamp())));
+        }
+        let notified: Vec<usize> =
+            (0..planned.len()).filter(|&index| !only_verified || planned[index].0.verified).collect();
+        let mut notifications: Vec<NewNotification> = notified
+            .iter()
+            .map(|&index| {
+                let (found, product, event) = &planned[index];
+                notification_for(found, product, event, &site, now)
+            })
+            .collect();
+        // After the per-finding ones (whose ids are matched to `notified` when written): one digest per product.
+        let digested: Vec<_> = notified.iter().map(|&index| planned[index]).collect();
+        notifications.extend(crate::service::sla_digest::digests(&digested, &site, now));
+        let directory = outbox::Directory::load(conn, &notifications).await?;
+        let events = planned.iter().map(|(found, _, event)| (found.id, found.sla_cycle, *event)).collect();
+        Ok(Some(Self { due, events, notified, notifications, directory, next_event_at }))
+    }
+
+    /// Whether the due findings are still as they were read. Only the findings decide which events are due
+    /// (their deadlines, state and cycle; the unique keys of events and notifications turn a repeat into
+    /// nothing); a product, setting or recipient changed meanwhile is as if the batch had run just before.
+    async fn is_current<C: ConnectionTrait>(&self, conn: &C) -> ServiceResult<bool> {
+        let ids: Vec<FindingId> = self.due.iter().map(|f| f.id).collect();
+        let mut now = finding::Entity::find().filter(finding::Column::Id.is_in(ids)).all(conn).await?;
+        now.sort_by_key(|f| f.id);
+        let mut read: Vec<&finding::Model> = self.due.iter().collect();
+        read.sort_by_key(|f| f.id);
+        Ok(now.len() == read.len() && now.iter().zip(read).all(|(now, read)| now == read))
+    }
+
+    /// Writes the batch's notifications, events and next event times. Returns the new events' ids.
+    async fn write<C: ConnectionTrait>(self, conn: &C, now: DateTime<Utc>) -> ServiceResult<Vec<i32>> {
+        let mut notification_ids: Vec<Option<NotificationId>> = vec![None; self.events.len()];
+        let published = outbox::publish_many(conn, now.timestamp(), &self.directory, self.notifications).await?;
+        for (index, id) in self.notified.into_iter().zip(published) {
+            notification_ids[index] = id;
+        }
+        let mut event_ids = Vec::with_capacity(self.events.len());
+        for (chunk, chunk_notifications) in self.events.chunks(500).zip(notification_ids.chunks(500)) {
+            let rows = chunk.iter().zip(chunk_notifications).map(|((finding_id, cycle, event), notification_id)| {
+                event_row(*finding_id, *cycle, event, *notification_id, now)
+            });
+            let insert = sla_event::Entity::insert_many(rows).on_conflict(
+                OnConflict::columns([
+                    sla_event::Column::FindingId,
+                    sla_event::Column::Cycle,
+                    sla_event::Column::Kind,
+                    sla_event::Column::Threshold,
+                ])
+                .do_nothing()
+                .to_owned(),
+            );
+            event_ids.extend(db::insert_returning_ids::<_, _, i32>(conn, insert).await?);
+        }
+        set_next_event_at(conn, &self.next_event_at).await?;
+        Ok(event_ids)
+    }
 }
 
 /// The products of a batch with their SLA policies, in two queries.
@@ -367,4 +438,53 @@ pub async fn events_of(state: &AppState, finding_id: FindingId) -> ServiceResult
         .all(&state.db)
         .await
         .map_err(ServiceError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migrated SQLite file with one product and one open Critical finding whose deadline passed an hour
+    /// before `now`.
+    async fn one_breached_finding(dir: &std::path::Path, now: i64) -> sea_orm::DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("sweep.db").display());
+        let timeout = std::time::Duration::from_secs(5);
+        let db = db::connect(&url, timeout, crate::config::SqliteMemory::default()).await.expect("pool");
+        db::migrate(&db).await.expect("migrated");
+        let (deadline, start) = (now - 3_600, now - 3_600 - 7 * 86_400);
+        let rows = format!(
+            "INSERT INTO product_types (name, created_at) VALUES ('type', 0);
+             INSERT INTO products (name, product_type_id, sla_configuration_id, created_at) VALUES ('product', 1, 1, 0);
+             INSERT INTO findings (product_id, title, severity, date, sla_start, sla_start_is_date, active, verified,
+                 is_mitigated, false_p, duplicate, out_of_scope, risk_accepted, is_open, sla_deadline,
+                 sla_expiration_day, next_sla_event_at, created_at, updated_at)
+             VALUES (1, 'finding', 'Critical', '2026-01-01', {start}, FALSE, TRUE, TRUE, FALSE, FALSE, FALSE, FALSE,
+                 FALSE, TRUE, {deadline}, {day}, {deadline}, {start}, {start});",
+            day = deadline.div_euclid(86_400),
+        );
+        db.execute_unprepared(&rows).await.expect("rows");
+        db
+    }
+
+    #[tokio::test]
+    async fn a_batch_read_before_its_turn_is_read_again_when_a_due_finding_changed_meanwhile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let now = DateTime::from_timestamp(1_780_000_000, 0).expect("an instant");
+        let db = one_breached_finding(dir.path(), now.timestamp()).await;
+
+        let plan = BatchPlan::read(&db, now, 100, false).await.expect("read").expect("a finding is due");
+        assert!(plan.events.iter().any(|(_, _, event)| event.kind == SlaEventKind::Breach), "{:?}", plan.events);
+        assert!(!plan.notifications.is_empty());
+        assert!(plan.is_current(&db).await.expect("checked"), "nothing changed");
+
+        db.execute_unprepared("UPDATE findings SET is_open = FALSE, active = FALSE").await.expect("closed");
+        assert!(!plan.is_current(&db).await.expect("checked"), "the finding was closed after the read");
+        let again = BatchPlan::read(&db, now, 100, false).await.expect("read").expect("still due once");
+        assert!(again.events.is_empty() && again.notifications.is_empty(), "a closed finding breaches nothing");
+        assert_eq!(again.next_event_at, vec![(plan.due[0].id, None)]);
+
+        db.execute_unprepared("DELETE FROM findings").await.expect("deleted");
+        assert!(!plan.is_current(&db).await.expect("checked"), "the finding is gone");
+        assert!(BatchPlan::read(&db, now, 100, false).await.expect("read").is_none());
+    }
 }
