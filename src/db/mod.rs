@@ -103,6 +103,9 @@ fn sqlite_options(options: &mut ConnectOptions, connections: u32, cache_mib: u32
             // The log is copied back by `spawn_wal_checkpoints`; a connection does it itself only
             // past this many pages (64 MiB), should that task fall behind.
             .pragma("wal_autocheckpoint", "16384")
+            // When the log starts over (`WriteTurns::restart_log`) the next commit cuts its file to this
+            // size; until then the file's space is written again rather than freed and taken anew.
+            .pragma("journal_size_limit", (WAL_RESTART_PAGES * 4096).to_string())
             // A statement that changes many rows (an import's INSERT) first copies the pages it changes into a
             // statement journal, to undo just itself on an error; in a file, that was 14 % of an import's time.
             .pragma("temp_store", "memory")
@@ -155,29 +158,31 @@ fn outside_transaction(conn: &mut sea_orm::sqlx::SqliteConnection) -> bool {
 }
 
 /// How long a SQLite statement waits for a lock another connection holds (another process's writer, or a
-/// reader a truncating checkpoint waits for) before it fails with `SQLITE_BUSY`.
+/// reader a restarting checkpoint waits for) before it fails with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a truncating checkpoint waits for readers on older snapshots; the writers it keeps waiting
+/// How long a restarting checkpoint waits for readers on older snapshots; the writers it keeps waiting
 /// meanwhile queue for their turn. It is tried again a second later when that was not enough, and waits
-/// `LONG_LOG_WAITS_FOR_READERS` once the log is four times `WAL_TRUNCATE_PAGES` (long searches never
+/// `LONG_LOG_WAITS_FOR_READERS` once the log is four times `WAL_RESTART_PAGES` (long searches never
 /// left a moment of 20 ms).
-const TRUNCATE_WAITS_FOR_READERS: Duration = Duration::from_millis(20);
+const RESTART_WAITS_FOR_READERS: Duration = Duration::from_millis(20);
 const LONG_LOG_WAITS_FOR_READERS: Duration = Duration::from_millis(250);
 
 /// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before the checkpointer waits for a moment
-/// without readers on older snapshots to copy all of it back and truncate it. Not longer: the log takes
+/// without readers on older snapshots to copy all of it back and start it over; also the size its file is
+/// cut to then. Not longer: the log takes
 /// disk space a small disk may not have (`disk_full` test; 64 MiB filled its 64 MiB file system for good).
-const WAL_TRUNCATE_PAGES: i64 = 4096;
+const WAL_RESTART_PAGES: i64 = 4096;
 
 /// On SQLite, copies the write-ahead log back into the database file every second, off the writers' path:
 /// with SQLite's default a commit pays for that every thousand pages (25 ms in the middle of an SLA sweep,
 /// 240 ms with a larger log). A passive checkpoint never blocks readers or the writer, but under a steady
 /// stream of writes with readers always on some snapshot it never completes, and SQLite then never starts
 /// the log over: it grew by 15 MiB a second under four busy writers until the disk was full, and filled
-/// again whatever space was freed. So once the log passes `WAL_TRUNCATE_PAGES` a `TRUNCATE` checkpoint
-/// takes a writer's turn (`WriteTurns::truncate_log`) and waits a little (`TRUNCATE_WAITS_FOR_READERS`)
-/// for the readers on older snapshots to finish, so it can copy everything and empty the file. Ends when
+/// again whatever space was freed. So once the log passes `WAL_RESTART_PAGES` a `RESTART` checkpoint
+/// takes a writer's turn (`WriteTurns::restart_log`) and waits a little (`RESTART_WAITS_FOR_READERS`)
+/// for the readers on older snapshots to finish, so it can copy everything and the next write starts the
+/// log over. Ends when
 /// the pool is closed.
 pub fn spawn_wal_checkpoints(db: &DatabaseConnection, turns: &WriteTurns) {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
@@ -198,20 +203,20 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection, turns: &WriteTurns) {
     });
 }
 
-/// One passive checkpoint, followed by a truncating one when the log has grown past `WAL_TRUNCATE_PAGES`.
+/// One passive checkpoint, followed by a restarting one when the log has grown past `WAL_RESTART_PAGES`.
 async fn checkpoint(db: &DatabaseConnection, turns: &WriteTurns) -> Result<(), DbErr> {
     let passive = sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
     let log_pages = match db.query_one_raw(passive).await? {
         Some(row) => row.try_get_by_index::<i64>(1)?,
         None => 0,
     };
-    if log_pages > WAL_TRUNCATE_PAGES {
+    if log_pages > WAL_RESTART_PAGES {
         let started = std::time::Instant::now();
         let readers =
-            if log_pages > 4 * WAL_TRUNCATE_PAGES { LONG_LOG_WAITS_FOR_READERS } else { TRUNCATE_WAITS_FOR_READERS };
-        let emptied = turns.truncate_log(readers).await?;
+            if log_pages > 4 * WAL_RESTART_PAGES { LONG_LOG_WAITS_FOR_READERS } else { RESTART_WAITS_FOR_READERS };
+        let restarted = turns.restart_log(readers).await?;
         let took_ms = started.elapsed().as_millis();
-        tracing::debug!(log_pages, emptied, took_ms, "the write-ahead log was long: truncating checkpoint");
+        tracing::debug!(log_pages, restarted, took_ms, "the write-ahead log was long: restarting checkpoint");
     }
     Ok(())
 }

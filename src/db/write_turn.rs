@@ -88,20 +88,23 @@ impl WriteTurns {
         Ok(WriteTransaction { txn, _turn: turn, _held: held })
     }
 
-    /// SQLite: copies the whole write-ahead log back into the database file and empties it, as the writer
-    /// whose turn it is, on the writing connection. A `TRUNCATE` checkpoint holds SQLite's write lock while it
-    /// waits for readers on older snapshots; on the busy timeout that was up to 2 s, with every writer asleep
-    /// in the busy handler. Here it waits at most `readers` for them (writers queue for their turn meanwhile)
-    /// and otherwise gives up until the next try. Returns whether the log was emptied (`false` without a
-    /// writing connection: on PostgreSQL and in memory there is nothing to do).
-    pub async fn truncate_log(&self, readers: Duration) -> Result<bool, DbErr> {
+    /// SQLite: copies the whole write-ahead log back into the database file so that the next write starts it
+    /// over from its beginning, as the writer whose turn it is, on the writing connection. A `RESTART`
+    /// checkpoint holds SQLite's write lock while it waits for readers on older snapshots; on the busy
+    /// timeout that was up to 2 s, with every writer asleep in the busy handler. Here it waits at most
+    /// `readers` for them (writers queue for their turn meanwhile) and otherwise gives up until the next try.
+    /// The file is not cut to nothing (`TRUNCATE` did, 8–19 ms of its turn, and the log's next frames then
+    /// made the file grow again): the next commit cuts it to `journal_size_limit`. Returns whether the log
+    /// will start over (`false` without a writing connection: on PostgreSQL and in memory there is nothing
+    /// to do).
+    pub async fn restart_log(&self, readers: Duration) -> Result<bool, DbErr> {
         let Some(Writers { turn, writer: Some(writer), times }) = &self.0 else { return Ok(false) };
         let asked = std::time::Instant::now();
         let _turn = turn.lock().await;
-        let _held = times.turn_taken(WriterLabel::named("PRAGMA wal_checkpoint(TRUNCATE)"), asked.elapsed());
+        let _held = times.turn_taken(WriterLabel::named("PRAGMA wal_checkpoint(RESTART)"), asked.elapsed());
         let millis = readers.as_millis();
         writer.execute_unprepared(&format!("PRAGMA busy_timeout = {millis}")).await?;
-        let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+        let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(RESTART)");
         let done = writer.query_one_raw(checkpoint).await;
         let restored = super::BUSY_TIMEOUT.as_millis();
         writer.execute_unprepared(&format!("PRAGMA busy_timeout = {restored}")).await?;
@@ -261,7 +264,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_truncating_checkpoint_empties_the_log_in_a_turn_and_soon_gives_up_on_an_older_reader() {
+    async fn a_restarting_checkpoint_starts_the_log_over_in_a_turn_and_soon_gives_up_on_an_older_reader() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("log.db");
         let url = format!("sqlite://{}?mode=rwc", file.display());
@@ -285,19 +288,31 @@ mod tests {
         assert_eq!(one_number(&reader, "SELECT count(*) FROM t").await, 1);
         write("INSERT INTO t VALUES (2)").await;
         let started = std::time::Instant::now();
-        let emptied = turns.truncate_log(Duration::from_millis(50)).await.expect("checkpoint");
-        assert!(!emptied, "an older reader keeps the log");
+        let restarted = turns.restart_log(Duration::from_millis(50)).await.expect("checkpoint");
+        assert!(!restarted, "an older reader keeps the log");
         assert!(started.elapsed() < Duration::from_secs(2), "it gave up on its own wait, not the busy timeout");
-        assert!(std::fs::metadata(&log).expect("the log").len() > 0);
         let next = turns.begin(&db).await.expect("the next writer");
         assert_eq!(one_number(&next, "PRAGMA busy_timeout").await, 10_000, "the writer's busy timeout is back");
         next.commit().await.expect("commit");
         reader.rollback().await.expect("the reader ends");
-        assert!(turns.truncate_log(Duration::from_millis(50)).await.expect("checkpoint"), "no reader left");
-        assert_eq!(std::fs::metadata(&log).expect("the log").len(), 0, "the log is emptied");
-        assert_eq!(one_number(&db, "SELECT count(*) FROM t").await, 2, "nothing written was lost");
+        // A log longer than `journal_size_limit` (16 MiB): 24 MB in one write.
+        write("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24) INSERT INTO t SELECT randomblob(1000000) FROM n").await;
+        let log_frames = |db: DatabaseConnection| async move {
+            let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+            let row = db.query_one_raw(checkpoint).await.expect("checkpoint").expect("a row");
+            row.try_get_by_index::<i64>(1).expect("the log's frames")
+        };
+        let frames_before = log_frames(db.clone()).await;
+        assert!(std::fs::metadata(&log).expect("the log").len() > 20 << 20);
+        assert!(turns.restart_log(Duration::from_millis(50)).await.expect("checkpoint"), "no reader left");
+        write("INSERT INTO t VALUES (3)").await;
+        let after = log_frames(db.clone()).await;
+        assert!(after < 10 && after < frames_before, "the log started over: {after} frames after {frames_before}");
+        let size = std::fs::metadata(&log).expect("the log").len();
+        assert!(size <= 16 << 20, "the next commit cut the file to journal_size_limit: {size} bytes");
+        assert_eq!(one_number(&db, "SELECT count(*) FROM t").await, 27, "nothing written was lost");
         let memory_turns = WriteTurns::with_writer(DbBackend::Sqlite, None);
-        assert!(!memory_turns.truncate_log(Duration::from_millis(50)).await.expect("nothing to do"));
+        assert!(!memory_turns.restart_log(Duration::from_millis(50)).await.expect("nothing to do"));
     }
 
     #[tokio::test]
