@@ -104,7 +104,9 @@ fn sqlite_options(options: &mut ConnectOptions, connections: u32, cache_mib: u32
             // past this many pages (64 MiB), should that task fall behind.
             .pragma("wal_autocheckpoint", "16384")
             // When the log starts over (`WriteTurns::restart_log`) the next commit cuts its file to this
-            // size; until then the file's space is written again rather than freed and taken anew.
+            // size, should it have grown past it; until then the file's space is written again rather than
+            // freed and taken anew. Not more: with 64 MiB the `disk_full` test's writes never worked again
+            // on its 64 MiB file system (the log's file kept the space the database needed).
             .pragma("journal_size_limit", (WAL_RESTART_PAGES * 4096).to_string())
             // A statement that changes many rows (an import's INSERT) first copies the pages it changes into a
             // statement journal, to undo just itself on an error; in a file, that was 14 % of an import's time.
@@ -170,7 +172,7 @@ const LONG_LOG_WAITS_FOR_READERS: Duration = Duration::from_millis(250);
 
 /// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before the checkpointer waits for a moment
 /// without readers on older snapshots to copy all of it back and start it over; also the size its file is
-/// cut to then. Not longer: the log takes
+/// cut back to then (`journal_size_limit`). Not longer: the log takes
 /// disk space a small disk may not have (`disk_full` test; 64 MiB filled its 64 MiB file system for good).
 const WAL_RESTART_PAGES: i64 = 4096;
 
@@ -205,12 +207,15 @@ pub fn spawn_wal_checkpoints(db: &DatabaseConnection, turns: &WriteTurns) {
 
 /// One passive checkpoint, followed by a restarting one when the log has grown past `WAL_RESTART_PAGES`.
 async fn checkpoint(db: &DatabaseConnection, turns: &WriteTurns) -> Result<(), DbErr> {
-    let passive = sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
-    let log_pages = match db.query_one_raw(passive).await? {
+    let passive = || sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+    let log_pages = match db.query_one_raw(passive()).await? {
         Some(row) => row.try_get_by_index::<i64>(1)?,
         None => 0,
     };
     if log_pages > WAL_RESTART_PAGES {
+        // What was written while the first pass copied and synced is copied now, still off the writers'
+        // path: the restart, in its turn, then copies and syncs only the last few milliseconds' pages.
+        db.query_one_raw(passive()).await?;
         let started = std::time::Instant::now();
         let readers =
             if log_pages > 4 * WAL_RESTART_PAGES { LONG_LOG_WAITS_FOR_READERS } else { RESTART_WAITS_FOR_READERS };

@@ -94,7 +94,7 @@ impl WriteTurns {
     /// timeout that was up to 2 s, with every writer asleep in the busy handler. Here it waits at most
     /// `readers` for them (writers queue for their turn meanwhile) and otherwise gives up until the next try.
     /// The file is not cut to nothing (`TRUNCATE` did, 8–19 ms of its turn, and the log's next frames then
-    /// made the file grow again): the next commit cuts it to `journal_size_limit`. Returns whether the log
+    /// made the file grow again): the next commit cuts it to `journal_size_limit` if it is longer. Returns whether the log
     /// will start over (`false` without a writing connection: on PostgreSQL and in memory there is nothing
     /// to do).
     pub async fn restart_log(&self, readers: Duration) -> Result<bool, DbErr> {
