@@ -2,13 +2,13 @@
 //! a delivery repeated after a crash does not alert twice.
 //!
 //! An alert is a row in the same database as its delivery, so the delivery worker writes a lane's alerts and
-//! their outcomes in one write transaction (`write` and `trim`, called by `jobs::delivery::recorder`); `send`
+//! their outcomes in one write transaction (`write_many` and `trim`, called by `jobs::delivery::recorder`); `send`
 //! is one alert in a transaction of its own (a test send).
 
 use std::collections::BTreeSet;
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 use super::{Outgoing, SendError};
 use crate::db::WriteTurns;
@@ -27,7 +27,7 @@ pub async fn send(
 ) -> Result<(), SendError> {
     let user_id = user_of(outgoing.target)?;
     let txn = turns.begin(db).await.map_err(retry)?;
-    write(&txn, outgoing.notification, user_id, outgoing.now).await.map_err(retry)?;
+    write_many(&txn, &[(outgoing.notification, user_id)], outgoing.now).await.map_err(retry)?;
     trim(&txn, [user_id]).await.map_err(retry)?;
     txn.commit().await.map_err(retry)
 }
@@ -45,15 +45,18 @@ fn retry(err: sea_orm::DbErr) -> SendError {
     SendError::Retry { reason: err.to_string(), retry_after_seconds: None }
 }
 
-/// Inserts `notification`'s alert for `user_id`, unless the user has it already. The caller trims.
-pub async fn write<C: ConnectionTrait>(
+/// Inserts each notification's alert for its user in one statement, but for users who have it already.
+/// The caller trims.
+pub async fn write_many<C: ConnectionTrait>(
     conn: &C,
-    notification: &notification::Model,
-    user_id: UserId,
+    alerts: &[(&notification::Model, UserId)],
     now: i64,
 ) -> Result<(), sea_orm::DbErr> {
-    let row = alert::ActiveModel {
-        user_id: Set(user_id),
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let rows = alerts.iter().map(|(notification, user_id)| alert::ActiveModel {
+        user_id: Set(*user_id),
         notification_id: Set(Some(notification.id)),
         event: Set(notification.event),
         title: Set(notification.title.clone()),
@@ -61,33 +64,31 @@ pub async fn write<C: ConnectionTrait>(
         url: Set(notification.url.clone()),
         created_at: Set(now),
         ..Default::default()
-    };
+    });
     // `uq_alerts_notification_user`: a repeat finds its alert there and writes nothing.
     let once = OnConflict::columns([alert::Column::NotificationId, alert::Column::UserId]).do_nothing().to_owned();
-    alert::Entity::insert(row).on_conflict(once).exec_without_returning(conn).await?;
+    alert::Entity::insert_many(rows).on_conflict(once).exec_without_returning(conn).await?;
     Ok(())
 }
 
-/// Deletes each of `users`' alerts older than their newest `ALERTS_KEPT_PER_USER`.
+/// Deletes each of `users`' alerts older than their newest `ALERTS_KEPT_PER_USER`, in one statement: each
+/// user's oldest kept alert is looked up once (`MATERIALIZED`: not again for every alert it is compared
+/// with), then their older alerts are deleted through `idx_alerts_user`.
 pub async fn trim<C: ConnectionTrait>(conn: &C, users: impl IntoIterator<Item = UserId>) -> Result<(), sea_orm::DbErr> {
-    for user_id in users.into_iter().collect::<BTreeSet<_>>() {
-        let oldest_kept: Option<i32> = alert::Entity::find()
-            .select_only()
-            .column(alert::Column::Id)
-            .filter(alert::Column::UserId.eq(user_id))
-            .order_by_desc(alert::Column::Id)
-            .offset(ALERTS_KEPT_PER_USER - 1)
-            .limit(1)
-            .into_tuple()
-            .one(conn)
-            .await?;
-        if let Some(oldest_kept) = oldest_kept {
-            alert::Entity::delete_many()
-                .filter(alert::Column::UserId.eq(user_id))
-                .filter(alert::Column::Id.lt(oldest_kept))
-                .exec(conn)
-                .await?;
-        }
+    let users: BTreeSet<UserId> = users.into_iter().collect();
+    if users.is_empty() {
+        return Ok(());
     }
+    // The ids are integers from typed ids, not text from a request.
+    let listed: Vec<String> = users.iter().map(|user| format!("SELECT {} AS user_id", user.get())).collect();
+    let sql = format!(
+        "WITH kept AS MATERIALIZED (SELECT u.user_id, (SELECT b.id FROM alerts b WHERE b.user_id = u.user_id \
+         ORDER BY b.id DESC LIMIT 1 OFFSET {skipped}) AS oldest_kept FROM ({users}) u) \
+         DELETE FROM alerts WHERE id IN (SELECT a.id FROM kept JOIN alerts a ON a.user_id = kept.user_id \
+         AND a.id < kept.oldest_kept)",
+        skipped = ALERTS_KEPT_PER_USER - 1,
+        users = listed.join(" UNION ALL "),
+    );
+    conn.execute_unprepared(&sql).await?;
     Ok(())
 }

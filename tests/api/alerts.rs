@@ -243,12 +243,21 @@ async fn deliveries_on_unconfigured_channels_retry_and_say_what_is_missing() {
 async fn a_user_keeps_the_newest_999_alerts() {
     let app = spawn_app().await;
     let now = app.clock.now().timestamp();
+    // A second user gets the first ten and the last ten: their alerts are trimmed in the same statements as
+    // the first user's at the end, and must all be kept, the first ten older as they are than what the
+    // first user keeps.
+    let (second, second_token) = app.user("second").await;
+    let second = slawatch::domain::UserId::new(second.parse().expect("a user id"));
     for batch in 0..5 {
         let txn = app.state.begin_write().await.expect("transaction");
         for i in 0..201 {
+            let mut users = vec![slawatch::domain::UserId::new(1)];
+            if batch * 201 + i < 10 || batch * 201 + i >= 995 {
+                users.push(second);
+            }
             let new = NewNotification {
                 event: slawatch::domain::NotificationEvent::Other,
-                audience: slawatch::domain::recipients::Audience::Directed(vec![slawatch::domain::UserId::new(1)]),
+                audience: slawatch::domain::recipients::Audience::Directed(users),
                 product_id: None,
                 finding_id: None,
                 title: format!("alert {}", batch * 201 + i),
@@ -270,15 +279,17 @@ async fn a_user_keeps_the_newest_999_alerts() {
     {}
     let data = app
         .eventually_admin("{ deliveries(filter: {status: DELIVERED}) { totalCount } }", |d| {
-            d["deliveries"]["totalCount"] == 1005
+            d["deliveries"]["totalCount"] == 1025
         })
         .await;
-    assert_eq!(data["deliveries"]["totalCount"], 1005);
+    assert_eq!(data["deliveries"]["totalCount"], 1025);
     let kept = app
         .gql(Some(&app.admin_token), "{ alerts(first: 1) { totalCount edges { node { title } } } }", json!({}))
         .await;
     assert_eq!(kept.data()["alerts"]["totalCount"], 999);
     assert_eq!(kept.data()["alerts"]["edges"][0]["node"]["title"], "alert 6", "the oldest six went");
+    let theirs = app.gql(Some(&second_token), "{ alerts(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(theirs.data()["alerts"]["totalCount"], 20, "the second user's alerts are all kept");
 }
 
 #[tokio::test]

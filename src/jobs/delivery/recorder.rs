@@ -14,9 +14,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use tokio::sync::mpsc;
 
 use super::lease::ClaimLease;
-use crate::domain::NotificationId;
-use crate::domain::delivery::{Attempt, after_attempt};
+use crate::domain::delivery::{AfterAttempt, Attempt, after_attempt};
 use crate::domain::recipients::{Channel, Target};
+use crate::domain::{DeliveryId, NotificationId};
 use crate::entity::{delivery, notification};
 use crate::error::{ServiceError, ServiceResult};
 use crate::live::Signal;
@@ -131,8 +131,8 @@ async fn store(state: &AppState, batch: &mut [Outcome<'_>], lease_until: i64) ->
     let txn = state.begin_write().await?;
     for outcome in batch.iter_mut() {
         deliveries::store_learned(&txn, outcome.learned.take()).await;
-        store_one(state, &txn, outcome, now, lease_until).await?;
     }
+    store_outcomes(state, &txn, batch.iter(), now, lease_until).await?;
     txn.commit().await.map_err(ServiceError::from)
 }
 
@@ -148,83 +148,92 @@ async fn write_alerts<'r>(
     let now = state.clock.now().timestamp();
     let txn = state.begin_write().await?;
     let mut outcomes = Vec::with_capacity(rows.len());
-    let mut users = Vec::with_capacity(rows.len());
+    let mut alerts = Vec::with_capacity(rows.len());
     for row in rows {
         let result = match (notifications.get(&row.notification_id), alert::user_of(&row.target)) {
             (None, _) => Err(super::lane::notification_gone()),
             (Some(_), Err(refused)) => Err(refused),
             (Some(notification), Ok(user)) => {
-                if alert::write(&txn, notification, user, now).await.is_err() {
-                    txn.rollback().await?;
-                    return Ok(None);
-                }
-                users.push(user);
+                alerts.push((notification, user));
                 Ok(())
             }
         };
         outcomes.push(Outcome { row, result, learned: None });
     }
-    if alert::trim(&txn, users).await.is_err() {
+    // Three statements, whatever the number of alerts: under load each statement of a write waits for a
+    // core while the writer's turn is held, and one per alert, trim and outcome made 64 of them.
+    let written = alert::write_many(&txn, &alerts, now).await;
+    if written.is_err() || alert::trim(&txn, alerts.iter().map(|(_, user)| *user)).await.is_err() {
         txn.rollback().await?;
         return Ok(None);
     }
-    for outcome in &outcomes {
-        store_one(state, &txn, outcome, now, lease_until).await?;
-    }
+    store_outcomes(state, &txn, outcomes.iter(), now, lease_until).await?;
     txn.commit().await?;
     Ok(Some(outcomes))
 }
 
-/// Stores one attempt's outcome: its delivery's new state after the retry rules.
-async fn store_one<C: ConnectionTrait>(
+/// Stores attempts' outcomes: each delivery's new state after the retry rules, one statement for the
+/// deliveries whose new state is the same (a lane's sent ones, mostly), each only while its row is still
+/// leased to this worker's claim (`lease_until`).
+async fn store_outcomes<'o, C: ConnectionTrait>(
     state: &AppState,
     conn: &C,
-    outcome: &Outcome<'_>,
+    outcomes: impl Iterator<Item = &'o Outcome<'o>>,
     now: i64,
     lease_until: i64,
 ) -> ServiceResult<()> {
-    let row = outcome.row;
-    let (label, attempt) = match &outcome.result {
-        Ok(()) => ("delivered", Attempt::Sent),
-        Err(SendError::Defer { until, reason }) => {
-            ("deferred", Attempt::Deferred { until: *until, reason: reason.clone() })
+    let mut alike: Vec<(AfterAttempt, Vec<DeliveryId>)> = Vec::new();
+    for outcome in outcomes {
+        let row = outcome.row;
+        let (label, attempt) = match &outcome.result {
+            Ok(()) => ("delivered", Attempt::Sent),
+            Err(SendError::Defer { until, reason }) => {
+                ("deferred", Attempt::Deferred { until: *until, reason: reason.clone() })
+            }
+            Err(SendError::Retry { reason, retry_after_seconds }) => {
+                ("retry", Attempt::Failed { reason: reason.clone(), retry_after_seconds: *retry_after_seconds })
+            }
+            Err(SendError::Permanent(reason)) => ("dead", Attempt::Refused(reason.clone())),
+        };
+        let latency = matches!(attempt, Attempt::Sent).then(|| now - row.created_at);
+        state.metrics.delivery(row.channel.as_str(), label, latency);
+        let after = after_attempt(row.attempts, attempt, now, &state.config.retry, jitter());
+        match alike.iter_mut().find(|(same, _)| *same == after) {
+            Some((_, ids)) => ids.push(row.id),
+            None => alike.push((after, vec![row.id])),
         }
-        Err(SendError::Retry { reason, retry_after_seconds }) => {
-            ("retry", Attempt::Failed { reason: reason.clone(), retry_after_seconds: *retry_after_seconds })
+    }
+    for (after, ids) in alike {
+        let mut model = delivery::ActiveModel {
+            attempts: Set(after.attempts),
+            lease_until: Set(None),
+            updated_at: Set(now),
+            last_error: Set(after.last_error),
+            ..Default::default()
+        };
+        if let Some(status) = after.status {
+            model.status = Set(status);
         }
-        Err(SendError::Permanent(reason)) => ("dead", Attempt::Refused(reason.clone())),
-    };
-    let latency = matches!(attempt, Attempt::Sent).then(|| now - row.created_at);
-    state.metrics.delivery(row.channel.as_str(), label, latency);
-    let after = after_attempt(row.attempts, attempt, now, &state.config.retry, jitter());
-    let mut model = delivery::ActiveModel {
-        id: Set(row.id),
-        attempts: Set(after.attempts),
-        lease_until: Set(None),
-        updated_at: Set(now),
-        last_error: Set(after.last_error),
-        ..Default::default()
-    };
-    if let Some(status) = after.status {
-        model.status = Set(status);
-    }
-    if let Some(at) = after.next_attempt_at {
-        model.next_attempt_at = Set(at);
-    }
-    if let Some(at) = after.delivered_at {
-        model.delivered_at = Set(Some(at));
-    }
-    let stored = delivery::Entity::update_many()
-        .set(model)
-        .filter(delivery::Column::Id.eq(row.id))
-        .filter(delivery::Column::LeaseUntil.eq(lease_until))
-        .exec(conn)
-        .await
-        .map_err(ServiceError::from)?;
-    if stored.rows_affected == 0 {
-        // Another worker claimed it after this pass's lease lapsed (a pause longer than the lease): its
-        // outcome is that worker's to record.
-        tracing::warn!(delivery = %row.id, "a delivery's lease was lost before its outcome was recorded");
+        if let Some(at) = after.next_attempt_at {
+            model.next_attempt_at = Set(at);
+        }
+        if let Some(at) = after.delivered_at {
+            model.delivered_at = Set(Some(at));
+        }
+        let expected = ids.len();
+        let stored = delivery::Entity::update_many()
+            .set(model)
+            .filter(delivery::Column::Id.is_in(ids))
+            .filter(delivery::Column::LeaseUntil.eq(lease_until))
+            .exec(conn)
+            .await
+            .map_err(ServiceError::from)?;
+        if stored.rows_affected < expected as u64 {
+            // Another worker claimed them after this pass's lease lapsed (a pause longer than the lease):
+            // their outcomes are that worker's to record.
+            let lost = expected as u64 - stored.rows_affected;
+            tracing::warn!(lost, "deliveries' leases were lost before their outcomes were recorded");
+        }
     }
     Ok(())
 }
