@@ -13,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use crate::config::SWEEP_BATCH_SQLITE;
 use crate::db;
 use crate::domain::recipients::Audience;
 use crate::domain::sla_events::{self, ScheduledEvent, SlaEventKind};
@@ -24,7 +25,6 @@ use crate::service::outbox::{self, NewNotification};
 use crate::service::{finding_sla, sla_configs};
 use crate::state::AppState;
 
-use crate::config::SWEEP_BATCH_SQLITE;
 /// How many due findings one transaction handles (on PostgreSQL; fewer on SQLite, `batch_of`), and how many
 /// batches run at once on PostgreSQL (declared with the settings, whose default live-event buffer is sized
 /// by them).
