@@ -56,71 +56,58 @@ async fn checked_password(text: String) -> ServiceResult<String> {
         .map_err(ServiceError::internal)
 }
 
-/// A new user's values, checked and with the password hashed: what is left is to insert them.
-#[derive(Debug)]
-struct CheckedUser {
-    username: String,
-    email: String,
-    display_name: Option<String>,
-    password_hash: Option<String>,
-    is_superuser: bool,
-    slack_email: Option<String>,
+/// A new user's row, checked and with the password hashed (before any write's turn): what is left is to
+/// insert it (`insert_new`).
+async fn new_row(new: NewUser, now: i64) -> ServiceResult<(String, user::ActiveModel)> {
+    let username = validated::username(&new.username)?;
+    let email = validated::email(&new.email)?;
+    let slack_email = new.slack_email.as_deref().map(validated::email).transpose()?;
+    let password_hash = match new.password {
+        Some(text) => Some(checked_password(text).await?),
+        None => None,
+    };
+    let row = user::ActiveModel {
+        display_name: Set(new.display_name.unwrap_or_else(|| username.clone())),
+        username: Set(username.clone()),
+        email: Set(email),
+        password_hash: Set(password_hash),
+        is_superuser: Set(new.is_superuser),
+        is_active: Set(true),
+        slack_email: Set(slack_email),
+        slack_user_id: Set(None),
+        created_at: Set(now),
+        token_generation: Set(0),
+        ..Default::default()
+    };
+    Ok((username, row))
 }
 
-impl CheckedUser {
-    async fn from(new: NewUser) -> ServiceResult<Self> {
-        let username = validated::username(&new.username)?;
-        let email = validated::email(&new.email)?;
-        let slack_email = new.slack_email.as_deref().map(validated::email).transpose()?;
-        let password_hash = match new.password {
-            Some(text) => Some(checked_password(text).await?),
-            None => None,
-        };
-        Ok(Self {
-            username,
-            email,
-            display_name: new.display_name,
-            password_hash,
-            is_superuser: new.is_superuser,
-            slack_email,
-        })
+/// Inserts a user's row from `new_row` unless `username` is taken, with the settings template copied to it.
+async fn insert_new<C: ConnectionTrait>(
+    conn: &C,
+    (username, row): (String, user::ActiveModel),
+    now: i64,
+) -> ServiceResult<user::Model> {
+    if user::Entity::find().filter(user::Column::Username.eq(&username)).one(conn).await?.is_some() {
+        return Err(ServiceError::Conflict(format!("the username {username:?} is taken")));
     }
-
-    async fn insert<C: ConnectionTrait>(self, conn: &C, now: i64) -> ServiceResult<user::Model> {
-        let Self { username, email, display_name, password_hash, is_superuser, slack_email } = self;
-        if user::Entity::find().filter(user::Column::Username.eq(&username)).one(conn).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("the username {username:?} is taken")));
-        }
-        let model = user::ActiveModel {
-            display_name: Set(display_name.unwrap_or_else(|| username.clone())),
-            username: Set(username),
-            email: Set(email),
-            password_hash: Set(password_hash),
-            is_superuser: Set(is_superuser),
-            is_active: Set(true),
-            slack_email: Set(slack_email),
-            slack_user_id: Set(None),
-            created_at: Set(now),
-            token_generation: Set(0),
-            ..Default::default()
-        };
-        let user = model.insert(conn).await?;
-        notification_settings::copy_template_to(conn, user.id, now).await?;
-        Ok(user)
-    }
+    let user = row.insert(conn).await?;
+    notification_settings::copy_template_to(conn, user.id, now).await?;
+    Ok(user)
 }
 
 /// Creates a user without an authorization check: for the CLI and first start.
 pub async fn create_unchecked<C: ConnectionTrait>(conn: &C, new: NewUser, now: i64) -> ServiceResult<user::Model> {
-    CheckedUser::from(new).await?.insert(conn, now).await
+    insert_new(conn, new_row(new, now).await?, now).await
 }
 
 /// Creates a user (superusers only). The password is hashed before the write's turn.
 pub async fn create(state: &AppState, actor: &Actor, new: NewUser) -> ServiceResult<user::Model> {
     actor.require_superuser()?;
-    let checked = CheckedUser::from(new).await?;
+    let now = state.clock.now().timestamp();
+    let row = new_row(new, now).await?;
     let txn = state.begin_write().await?;
-    let user = checked.insert(&txn, state.clock.now().timestamp()).await?;
+    let user = insert_new(&txn, row, now).await?;
     txn.commit().await?;
     Ok(user)
 }
