@@ -90,20 +90,22 @@ pub async fn next_event_at(state: &AppState) -> ServiceResult<Option<i64>> {
 
 async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let now = state.clock.now();
-    let planned = if state.db.get_database_backend() == DbBackend::Postgres {
+    let backend = state.db.get_database_backend();
+    let limit = batch_of(backend);
+    let planned = if backend == DbBackend::Postgres {
         let txn = state.begin_write().await?;
         // Statistics gathered while little was due make a bitmap scan of every due finding plus a sort
         // look cheaper than reading `idx_findings_next_sla_event` in order up to the limit: 13 instead of
         // 2.5 ms a batch with 10,000 due, and a bitmap scan never marks dead index entries, so an idle
         // sweep slows down until the next vacuum (0.4 → 5 ms). The index order is always right here.
         txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await?;
-        let plan = BatchPlan::read(&txn, now, BATCH, true).await?;
+        let plan = BatchPlan::read(&txn, now, limit, true).await?;
         plan.map(|plan| (txn, plan))
     } else {
         // SQLite has one writer, and every other write waits while a batch holds it: the batch is read and
         // planned on a snapshot first (most of its time), and in the write turn only checked and written.
         let snapshot = db::begin_snapshot(&state.db).await?;
-        let plan = BatchPlan::read(&snapshot, now, SWEEP_BATCH_SQLITE, false).await?;
+        let plan = BatchPlan::read(&snapshot, now, limit, false).await?;
         snapshot.commit().await?;
         match plan {
             None => None,
@@ -112,7 +114,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
                 if plan.is_current(&txn).await? {
                     Some((txn, plan))
                 } else {
-                    BatchPlan::read(&txn, now, SWEEP_BATCH_SQLITE, false).await?.map(|plan| (txn, plan))
+                    BatchPlan::read(&txn, now, limit, false).await?.map(|plan| (txn, plan))
                 }
             }
         }
