@@ -172,8 +172,8 @@ const LONG_LOG_WAITS_FOR_READERS: Duration = Duration::from_millis(250);
 
 /// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before the checkpointer waits for a moment
 /// without readers on older snapshots to copy all of it back and start it over; also the size its file is
-/// cut back to then (`journal_size_limit`). Not longer: the log takes
-/// disk space a small disk may not have (`disk_full` test; 64 MiB filled its 64 MiB file system for good).
+/// cut back to then (`journal_size_limit`). Not longer: the log takes disk space a small disk may not have
+/// (`disk_full` test; 64 MiB filled its 64 MiB file system for good).
 const WAL_RESTART_PAGES: i64 = 4096;
 
 /// On SQLite, copies the write-ahead log back into the database file every second, off the writers' path:
@@ -184,8 +184,7 @@ const WAL_RESTART_PAGES: i64 = 4096;
 /// again whatever space was freed. So once the log passes `WAL_RESTART_PAGES` a `RESTART` checkpoint
 /// takes a writer's turn (`WriteTurns::restart_log`) and waits a little (`RESTART_WAITS_FOR_READERS`)
 /// for the readers on older snapshots to finish, so it can copy everything and the next write starts the
-/// log over. Ends when
-/// the pool is closed.
+/// log over. Ends when the pool is closed.
 pub fn spawn_wal_checkpoints(db: &DatabaseConnection, turns: &WriteTurns) {
     if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
         return;

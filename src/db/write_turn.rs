@@ -94,9 +94,9 @@ impl WriteTurns {
     /// timeout that was up to 2 s, with every writer asleep in the busy handler. Here it waits at most
     /// `readers` for them (writers queue for their turn meanwhile) and otherwise gives up until the next try.
     /// The file is not cut to nothing (`TRUNCATE` did, 8–19 ms of its turn, and the log's next frames then
-    /// made the file grow again): the next commit cuts it to `journal_size_limit` if it is longer. Returns whether the log
-    /// will start over (`false` without a writing connection: on PostgreSQL and in memory there is nothing
-    /// to do).
+    /// made the file grow again): the next commit cuts it to `journal_size_limit` if it is longer. Returns
+    /// whether the log will start over (`false` without a writing connection: on PostgreSQL and in memory
+    /// there is nothing to do).
     pub async fn restart_log(&self, readers: Duration) -> Result<bool, DbErr> {
         let Some(Writers { turn, writer: Some(writer), times }) = &self.0 else { return Ok(false) };
         let asked = std::time::Instant::now();
@@ -296,7 +296,11 @@ mod tests {
         next.commit().await.expect("commit");
         reader.rollback().await.expect("the reader ends");
         // A log longer than `journal_size_limit` (16 MiB): 24 MB in one write.
-        write("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24) INSERT INTO t SELECT randomblob(1000000) FROM n").await;
+        write(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24) \
+             INSERT INTO t SELECT randomblob(1000000) FROM n",
+        )
+        .await;
         let log_frames = |db: DatabaseConnection| async move {
             let checkpoint = Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
             let row = db.query_one_raw(checkpoint).await.expect("checkpoint").expect("a row");

@@ -109,7 +109,8 @@ impl Metrics {
             );
             metrics.registry.register(
                 "slawatch_write_turn_held_seconds",
-                "SQLite: how long a write held the one writer's turn (the writers after it waited), by where in the code it began",
+                "SQLite: how long a write held the one writer's turn (the writers after it waited), \
+                 by where in the code it began",
                 times.held.clone(),
             );
         }

@@ -2,8 +2,8 @@
 //! a delivery repeated after a crash does not alert twice.
 //!
 //! An alert is a row in the same database as its delivery, so the delivery worker writes a lane's alerts and
-//! their outcomes in one write transaction (`write_many` and `trim`, called by `jobs::delivery::recorder`); `send`
-//! is one alert in a transaction of its own (a test send).
+//! their outcomes in one write transaction (`write_many` and `trim`, called by `jobs::delivery::recorder`);
+//! `send` is one alert in a transaction of its own (a test send).
 
 use std::collections::BTreeSet;
 
