@@ -53,11 +53,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Begins a transaction that will write, after the writers ahead of it (SQLite). The caller's place in
-    /// the code names it in `/metrics`' turn times.
+    /// Begins a transaction that will write, one someone is waiting for (an edit, a setting): on SQLite after
+    /// the writer holding the turn and the prompt writers ahead of it, before any batch waiting. The caller's
+    /// place in the code names it in `/metrics`' turn times.
     #[track_caller]
     pub fn begin_write(&self) -> impl Future<Output = Result<crate::db::WriteTransaction, sea_orm::DbErr>> + Send + '_ {
-        self.write_turns.begin(&self.db)
+        self.write_turns.begin(&self.db, crate::db::WriteClass::Prompt)
+    }
+
+    /// Begins a transaction that writes a batch nobody waits on at once (an import, a sweep, deliveries,
+    /// chores): on SQLite after every writer ahead of it in arrival order, and after prompt writers that come
+    /// meanwhile (up to a few in a row).
+    #[track_caller]
+    pub fn begin_batch_write(
+        &self,
+    ) -> impl Future<Output = Result<crate::db::WriteTransaction, sea_orm::DbErr>> + Send + '_ {
+        self.write_turns.begin(&self.db, crate::db::WriteClass::Batch)
     }
 
     /// Closes the database: the writing connection, then the pool. SQLite copies its log into the file when

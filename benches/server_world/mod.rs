@@ -269,18 +269,33 @@ impl Server {
             of("slawatch_write_turn_held_seconds_sum"),
             of("slawatch_write_turn_wait_seconds_sum"),
         );
+        // Writes that waited at most 6.4 ms (a bucket's bound) for their turn, by writer.
+        let waited_briefly = |writer: &str| -> f64 {
+            text.lines()
+                .filter_map(|line| {
+                    let labels = line.strip_prefix("slawatch_write_turn_wait_seconds_bucket{")?;
+                    let (labels, value) = labels.split_once("} ")?;
+                    let of_writer = labels.split(',').any(|label| label == format!("writer=\"{writer}\""));
+                    let bound = labels.split(',').find_map(|label| label.strip_prefix("le=\""))?;
+                    let bound = bound.trim_end_matches('"').parse::<f64>().ok()?;
+                    (of_writer && (bound - 0.0064).abs() < 1e-9).then(|| value.trim().parse::<f64>().ok())?
+                })
+                .sum()
+        };
         let mut rows: Vec<(&String, f64)> = held.iter().map(|(writer, sum)| (writer, *sum)).collect();
         rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let mut table =
-            String::from("| writer | writes | held in all | held, mean | waited, mean |\n|---|---|---|---|---|\n");
+        let mut table = String::from(
+            "| writer | writes | held in all | held, mean | waited, mean | waited over 6.4 ms |\n|---|---|---|---|---|---|\n",
+        );
         for (writer, sum) in rows {
             let writes = count.get(writer).copied().unwrap_or(0.0).max(1.0);
             let wait = waited.get(writer).copied().unwrap_or(0.0);
             writeln!(
                 table,
-                "| {writer} | {writes:.0} | {sum:.1} s | {:.2} ms | {:.2} ms |",
+                "| {writer} | {writes:.0} | {sum:.1} s | {:.2} ms | {:.2} ms | {:.2} % |",
                 sum / writes * 1000.0,
-                wait / writes * 1000.0
+                wait / writes * 1000.0,
+                100.0 * (1.0 - waited_briefly(writer) / writes)
             )?;
         }
         Ok(table)

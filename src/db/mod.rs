@@ -8,8 +8,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 use crate::config::SqliteMemory;
 use crate::domain::trigrams::TrigramIndex;
 
+mod turn_queue;
 mod turn_times;
 mod write_turn;
+pub use turn_queue::WriteClass;
 pub use turn_times::TurnTimes;
 pub use write_turn::{WriteTransaction, WriteTurns};
 

@@ -1,22 +1,22 @@
-//! Write transactions that take turns in arrival order. SQLite has one writer; a `BEGIN IMMEDIATE` that
-//! finds the lock taken sleeps in SQLite's busy handler (1, 2, 5 … up to 100 ms between tries) and is
-//! overtaken by any writer that comes along while it sleeps, so under a stream of imports an edit or a
-//! delivery's outcome waited seconds. Queued here first (a fair mutex, held until the commit), the next
-//! writer starts as soon as the last one ends, on the one connection kept for writing (`db::connect_writer`),
-//! whose page cache the writes keep. PostgreSQL's writers do not queue (row locks do that).
+//! Write transactions that take turns. SQLite has one writer; a `BEGIN IMMEDIATE` that finds the lock taken
+//! sleeps in SQLite's busy handler (1, 2, 5 … up to 100 ms between tries) and is overtaken by any writer that
+//! comes along while it sleeps, so under a stream of imports an edit or a delivery's outcome waited seconds.
+//! Queued here first (`turn_queue`: prompt writes before batches, each in arrival order; the turn is held
+//! until the commit), the next writer starts as soon as the last one ends, on the one connection kept for
+//! writing (`db::connect_writer`), whose page cache the writes keep. PostgreSQL's writers do not queue (row
+//! locks do that).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::pin::Pin;
 
+use super::turn_queue::{Turn, TurnQueue, WriteClass};
+use super::turn_times::{HeldTurn, TurnTimes, WriterLabel};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
     SqliteTransactionMode, Statement, StreamTrait, TransactionOptions, TransactionStream, TransactionTrait,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
-
-use super::turn_times::{HeldTurn, TurnTimes, WriterLabel};
 
 /// How long a writer waits for its turn before it goes ahead without one (to SQLite's busy timeout): a
 /// turn never waits forever, whatever holds the one before it.
@@ -30,7 +30,7 @@ pub struct WriteTurns(Option<Writers>);
 /// writers wait and hold their turns.
 #[derive(Clone, Debug)]
 struct Writers {
-    turn: Arc<Mutex<()>>,
+    turn: Arc<TurnQueue>,
     writer: Option<DatabaseConnection>,
     times: TurnTimes,
 }
@@ -47,24 +47,30 @@ impl WriteTurns {
         }))
     }
 
-    /// Waits for this writer's turn, then begins a transaction that will write: on SQLite it takes the write
-    /// lock at `BEGIN IMMEDIATE`, so another process's writer (a CLI command) queues on the busy timeout
-    /// instead of failing when a read lock would have to be upgraded.
+    /// Waits for this writer's turn in `class`'s part of the line, then begins a transaction that will write:
+    /// on SQLite it takes the write lock at `BEGIN IMMEDIATE`, so another process's writer (a CLI command)
+    /// queues on the busy timeout instead of failing when a read lock would have to be upgraded.
     /// The caller (or its caller's, through `#[track_caller]` functions such as `AppState::begin_write`) is
     /// named in the turn times.
     #[track_caller]
     pub fn begin<'a>(
         &'a self,
         db: &'a DatabaseConnection,
+        class: WriteClass,
     ) -> impl Future<Output = Result<WriteTransaction, DbErr>> + Send + 'a {
-        self.begin_as(db, WriterLabel::at(std::panic::Location::caller()))
+        self.begin_as(db, class, WriterLabel::at(std::panic::Location::caller()))
     }
 
-    async fn begin_as(&self, db: &DatabaseConnection, writer: WriterLabel) -> Result<WriteTransaction, DbErr> {
+    async fn begin_as(
+        &self,
+        db: &DatabaseConnection,
+        class: WriteClass,
+        writer: WriterLabel,
+    ) -> Result<WriteTransaction, DbErr> {
         let asked = std::time::Instant::now();
         let turn = match &self.0 {
             None => None,
-            Some(writers) => match tokio::time::timeout(TURN_WAIT, writers.turn.clone().lock_owned()).await {
+            Some(writers) => match tokio::time::timeout(TURN_WAIT, writers.turn.take(class)).await {
                 Ok(turn) => Some(turn),
                 Err(_) => {
                     tracing::warn!("a writer waited 10 s for its turn; it goes ahead on SQLite's busy timeout");
@@ -100,7 +106,7 @@ impl WriteTurns {
     pub async fn restart_log(&self, readers: Duration) -> Result<bool, DbErr> {
         let Some(Writers { turn, writer: Some(writer), times }) = &self.0 else { return Ok(false) };
         let asked = std::time::Instant::now();
-        let _turn = turn.lock().await;
+        let _turn = turn.take(WriteClass::Batch).await;
         let _held = times.turn_taken(WriterLabel::named("PRAGMA wal_checkpoint(RESTART)"), asked.elapsed());
         let millis = readers.as_millis();
         writer.execute_unprepared(&format!("PRAGMA busy_timeout = {millis}")).await?;
@@ -126,7 +132,7 @@ impl WriteTurns {
     /// log, so a copy of the file alone would miss the latest writes.
     pub async fn close(&self) -> Result<(), DbErr> {
         let Some(writers) = &self.0 else { return Ok(()) };
-        let _turn = writers.turn.lock().await;
+        let _turn = writers.turn.take(WriteClass::Batch).await;
         match &writers.writer {
             Some(writer) => writer.clone().close().await,
             None => Ok(()),
@@ -138,7 +144,7 @@ impl WriteTurns {
 #[derive(Debug)]
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
-    _turn: Option<OwnedMutexGuard<()>>,
+    _turn: Option<Turn>,
     /// Notes the time held when the transaction ends (declared after the turn: dropped once it is given back).
     _held: Option<HeldTurn>,
 }
@@ -209,19 +215,19 @@ mod tests {
     async fn a_second_writer_starts_only_after_the_first_commits() {
         let db = sqlite().await;
         let turns = WriteTurns::with_writer(DbBackend::Sqlite, None);
-        let first = turns.begin(&db).await.expect("first");
+        let first = turns.begin(&db, WriteClass::Prompt).await.expect("first");
         let second = tokio::spawn({
             let (turns, db) = (turns.clone(), db.clone());
-            async move { turns.begin(&db).await.map(|_| ()) }
+            async move { turns.begin(&db, WriteClass::Prompt).await.map(|_| ()) }
         });
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
         assert!(!second.is_finished(), "the second writer waits for its turn");
-        assert!(turns.0.as_ref().is_some_and(|queue| queue.turn.try_lock().is_err()), "the first holds the turn");
+        assert!(turns.0.as_ref().is_some_and(|queue| queue.turn.is_held()), "the first holds the turn");
         first.commit().await.expect("commit");
         second.await.expect("joined").expect("the second writer's turn came");
-        assert!(turns.0.as_ref().is_some_and(|queue| queue.turn.try_lock().is_ok()), "its drop let the turn go");
+        assert!(turns.0.as_ref().is_some_and(|queue| !queue.turn.is_held()), "its drop let the turn go");
     }
 
     /// Whether `conn` is the connection that made `temp.marker` (a temporary table exists on its connection
@@ -240,7 +246,7 @@ mod tests {
         let writer = crate::db::connect_writer(&url, Duration::from_secs(5), memory).await.expect("writer");
         assert!(writer.is_some(), "a SQLite file gets a writing connection");
         let turns = WriteTurns::with_writer(DbBackend::Sqlite, writer);
-        let first = turns.begin(&db).await.expect("first");
+        let first = turns.begin(&db, WriteClass::Prompt).await.expect("first");
         first.execute_unprepared("CREATE TEMP TABLE marker (x)").await.expect("marker");
         first.commit().await.expect("commit");
         // The pool's connections stay busy meanwhile, so a write on any of them would be a different one.
@@ -251,7 +257,7 @@ mod tests {
             readers.push(reader);
         }
         for _ in 0..5 {
-            let next = turns.begin(&db).await.expect("next writer");
+            let next = turns.begin(&db, WriteClass::Prompt).await.expect("next writer");
             assert!(holds_the_marker(&next).await, "each write transaction is on the writing connection");
             next.commit().await.expect("commit");
         }
@@ -275,7 +281,7 @@ mod tests {
         let write = |sql: &'static str| {
             let (turns, db) = (turns.clone(), db.clone());
             async move {
-                let txn = turns.begin(&db).await.expect("a turn");
+                let txn = turns.begin(&db, WriteClass::Prompt).await.expect("a turn");
                 txn.execute_unprepared(sql).await.expect(sql);
                 txn.commit().await.expect("commit");
             }
@@ -291,7 +297,7 @@ mod tests {
         let restarted = turns.restart_log(Duration::from_millis(50)).await.expect("checkpoint");
         assert!(!restarted, "an older reader keeps the log");
         assert!(started.elapsed() < Duration::from_secs(2), "it gave up on its own wait, not the busy timeout");
-        let next = turns.begin(&db).await.expect("the next writer");
+        let next = turns.begin(&db, WriteClass::Prompt).await.expect("the next writer");
         assert_eq!(one_number(&next, "PRAGMA busy_timeout").await, 10_000, "the writer's busy timeout is back");
         next.commit().await.expect("commit");
         reader.rollback().await.expect("the reader ends");

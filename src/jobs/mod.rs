@@ -190,7 +190,7 @@ async fn keep_lease(state: &AppState, job: &str, instance: &str) {
 async fn holds_lease(state: &AppState, job: &str, instance: &str, ttl: i64) -> bool {
     let now = state.clock.now().timestamp();
     let taken = async {
-        let txn = state.begin_write().await?;
+        let txn = state.begin_batch_write().await?;
         let held = job_leases::try_acquire(&txn, job, instance, now, ttl).await?;
         txn.commit().await?;
         Ok::<_, crate::error::ServiceError>(held)

@@ -26,7 +26,7 @@ pub async fn send(
     outgoing: &Outgoing<'_>,
 ) -> Result<(), SendError> {
     let user_id = user_of(outgoing.target)?;
-    let txn = turns.begin(db).await.map_err(retry)?;
+    let txn = turns.begin(db, crate::db::WriteClass::Batch).await.map_err(retry)?;
     write_many(&txn, &[(outgoing.notification, user_id)], outgoing.now).await.map_err(retry)?;
     trim(&txn, [user_id]).await.map_err(retry)?;
     txn.commit().await.map_err(retry)

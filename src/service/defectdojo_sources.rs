@@ -207,7 +207,7 @@ pub(crate) async fn record_run(
             model.next_run_at = Set(Some(started.timestamp() + back_off));
         }
     }
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     model.update(&txn).await?;
     txn.commit().await?;
     Ok(())
@@ -232,7 +232,7 @@ pub async fn ensure_configured(state: &AppState) -> ServiceResult<()> {
         Some(source) if source.token != *token => {
             let mut model: defectdojo_source::ActiveModel = source.into();
             model.token = Set(token.clone());
-            let txn = state.begin_write().await?;
+            let txn = state.begin_batch_write().await?;
             model.update(&txn).await?;
             txn.commit().await?;
         }

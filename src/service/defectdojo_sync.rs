@@ -79,7 +79,7 @@ async fn pull(
     let tests: Vec<records::Test> = client.all("tests", REFERENCE_PAGE).await?;
     let now = state.clock.now();
     let mut mapped = Mapped::default();
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     defectdojo_reference::sla_configurations(&txn, source.id, &configurations, now, &mut mapped).await?;
     defectdojo_reference::product_types(&txn, source.id, &product_types, now, &mut mapped).await?;
     defectdojo_reference::products(&txn, source.id, &products, now, &mut mapped).await?;
@@ -175,7 +175,7 @@ async fn changed_findings(
 /// Writes one page in its own transaction and announces it.
 async fn write(state: &AppState, placement: &Placement, page: &[records::Finding]) -> ServiceResult<PageCounts> {
     let now = state.clock.now();
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let (counts, signals) = defectdojo_findings::write_page(&txn, placement, page, now).await?;
     txn.commit().await?;
     if !signals.is_empty() {
@@ -228,7 +228,7 @@ async fn close(state: &AppState, placement: &Placement, ids: &[FindingId]) -> Se
         return Ok(0);
     }
     let now = state.clock.now();
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let rows = finding::Entity::find().filter(finding::Column::Id.is_in(ids.iter().copied())).all(&txn).await?;
     let mut signals = Vec::new();
     for row in rows {

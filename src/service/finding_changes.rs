@@ -272,7 +272,7 @@ pub async fn prune_keeping(state: &AppState, kept: i64) -> ServiceResult<u64> {
             );
             let mut pruned = 0;
             loop {
-                let txn = state.begin_write().await?;
+                let txn = state.begin_batch_write().await?;
                 let deleted = txn.execute_unprepared(&sql).await?.rows_affected();
                 txn.commit().await?;
                 pruned += deleted;

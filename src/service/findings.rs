@@ -190,7 +190,8 @@ pub async fn create_many(
         ServiceError::BadInput(m) if several => ServiceError::BadInput(format!("inputs[{index}]: {m}")),
         other => other,
     };
-    let txn = state.begin_write().await?;
+    // One finding is someone's edit; more are an import, which goes after edits waiting.
+    let txn = if several { state.begin_batch_write().await? } else { state.begin_write().await? };
     // A batch names few products and engagements: each is looked up once, all in a handful of queries.
     let mut product_ids: Vec<ProductId> = Vec::new();
     for input in &inputs {

@@ -38,7 +38,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
         else {
             continue;
         };
-        let txn = state.begin_write().await?;
+        let txn = state.begin_batch_write().await?;
         let product = products::get_unchecked(&txn, found.product_id).await?;
         let site = outbox::site_url(&txn).await?;
         let mut subject = found;
@@ -62,7 +62,7 @@ pub async fn engagement_reminders(state: &AppState) -> ServiceResult<usize> {
 /// Deletes alerts older than the retention. Returns how many.
 pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
     let cutoff = state.clock.now() - TimeDelta::days(state.config.alert_retention_days);
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let deleted =
         alert::Entity::delete_many().filter(alert::Column::CreatedAt.lt(cutoff.timestamp())).exec(&txn).await?;
     txn.commit().await?;
@@ -74,7 +74,7 @@ pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
 /// how many.
 pub async fn recover_webhooks(state: &AppState) -> ServiceResult<u64> {
     let rested_since = state.clock.now().timestamp() - state.config.webhook_recovery_seconds;
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let recovered = webhook::Entity::update_many()
         .col_expr(webhook::Column::Status, Expr::value(Health::ActiveTmp))
         .filter(webhook::Column::Status.eq(Health::InactiveTmp))

@@ -55,7 +55,7 @@ async fn within_quota(state: &AppState, actor: &Actor, now: i64) -> ServiceResul
 /// Deletes kept reports older than `SLAWATCH_REPORT_RETENTION_DAYS`. Returns how many.
 pub async fn delete_expired(state: &AppState) -> ServiceResult<u64> {
     let cutoff = state.clock.now().timestamp() - state.config.report_retention_days * 86_400;
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let deleted = report::Entity::delete_many().filter(report::Column::CreatedAt.lt(cutoff)).exec(&txn).await?;
     txn.commit().await?;
     Ok(deleted.rows_affected)

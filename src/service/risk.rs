@@ -90,7 +90,7 @@ pub async fn expire_due(state: &AppState) -> ServiceResult<usize> {
         .await?;
     let mut ended = Vec::new();
     for id in due {
-        let txn = state.begin_write().await?;
+        let txn = state.begin_batch_write().await?;
         // Re-read inside the transaction: another instance may have ended it already.
         let Some(found) = finding::Entity::find_by_id(id).one(&txn).await?.filter(|f| f.risk_accepted) else {
             continue;

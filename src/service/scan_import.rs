@@ -184,7 +184,7 @@ async fn run(
     let reimport = existing_test.is_some();
     let file = request.file.try_clone().map_err(ServiceError::internal)?;
     let mut reading = Reading::start(request.scan_type, file, request.bytes_read.clone());
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let policy = findings::product_policy(&txn, engagement.product_id).await?;
     let test = match existing_test {
         Some(test) => {

@@ -75,7 +75,7 @@ pub async fn daily(state: &AppState) -> ServiceResult<usize> {
     if settings.and_then(|s| s.daily_digest_day).is_some_and(|done| done >= day) {
         return Ok(0);
     }
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let claimed = system_settings::Entity::update_many()
         .col_expr(system_settings::Column::DailyDigestDay, sea_orm::sea_query::Expr::value(day))
         .filter(system_settings::Column::Id.eq(1))

@@ -93,7 +93,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
     let backend = state.db.get_database_backend();
     let limit = batch_of(backend);
     let planned = if backend == DbBackend::Postgres {
-        let txn = state.begin_write().await?;
+        let txn = state.begin_batch_write().await?;
         // Statistics gathered while little was due make a bitmap scan of every due finding plus a sort
         // look cheaper than reading `idx_findings_next_sla_event` in order up to the limit: 13 instead of
         // 2.5 ms a batch with 10,000 due, and a bitmap scan never marks dead index entries, so an idle
@@ -110,7 +110,7 @@ async fn sweep_batch(state: &AppState) -> ServiceResult<SweepReport> {
         match plan {
             None => None,
             Some(plan) => {
-                let txn = state.begin_write().await?;
+                let txn = state.begin_batch_write().await?;
                 if plan.is_current(&txn).await? {
                     Some((txn, plan))
                 } else {

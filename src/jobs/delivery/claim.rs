@@ -61,7 +61,7 @@ impl Claim<'_> {
     /// PostgreSQL: the due rows locked and leased in one transaction; another instance's claim is skipped,
     /// not waited for.
     async fn locking(&self) -> ServiceResult<Vec<delivery::Model>> {
-        let txn = self.state.begin_write().await?;
+        let txn = self.state.begin_batch_write().await?;
         let rows = self
             .due()
             .filter(delivery::Column::Status.is_in(DeliveryStatus::DUE))
@@ -102,7 +102,7 @@ impl Claim<'_> {
         }
         candidates.sort_unstable();
         candidates.truncate(usize::try_from(BATCH).unwrap_or(usize::MAX));
-        let txn = self.state.begin_write().await?;
+        let txn = self.state.begin_batch_write().await?;
         let mut claimed = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(self.lease))
             .filter(delivery::Column::Id.is_in(candidates.iter().map(|(_, id)| *id)))

@@ -50,7 +50,7 @@ impl ClaimLease {
             .filter(delivery::Column::Id.is_in(self.ids.iter().copied()))
             .filter(delivery::Column::LeaseUntil.eq(*until));
         let result = async {
-            let txn = state.begin_write().await?;
+            let txn = state.begin_batch_write().await?;
             renewal.exec(&txn).await?;
             txn.commit().await
         }
@@ -86,7 +86,7 @@ impl ClaimLease {
     /// recorded have no lease; a lease another worker took since is not touched. Returns how many.
     pub async fn release(&self, state: &AppState) -> ServiceResult<u64> {
         let until = self.until.write().await;
-        let txn = state.begin_write().await?;
+        let txn = state.begin_batch_write().await?;
         let released = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<i64>::None))
             .filter(delivery::Column::Id.is_in(self.ids.iter().copied()))

@@ -128,7 +128,7 @@ fn signals_of(outcome: &Outcome<'_>) -> impl Iterator<Item = Signal> {
 /// worker's claim (`lease_until`). What the sends learned goes in the same transaction.
 async fn store(state: &AppState, batch: &mut [Outcome<'_>], lease_until: i64) -> ServiceResult<()> {
     let now = state.clock.now().timestamp();
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     for outcome in batch.iter_mut() {
         deliveries::store_learned(&txn, outcome.learned.take()).await;
     }
@@ -146,7 +146,7 @@ async fn write_alerts<'r>(
     lease_until: i64,
 ) -> ServiceResult<Option<Vec<Outcome<'r>>>> {
     let now = state.clock.now().timestamp();
-    let txn = state.begin_write().await?;
+    let txn = state.begin_batch_write().await?;
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut alerts = Vec::with_capacity(rows.len());
     for row in rows {
