@@ -85,13 +85,13 @@ impl Claim<'_> {
         let txn = self.state.begin_batch_write().await?;
         let mut rows = Vec::new();
         for (channel, status) in self.due.reads() {
-            let of_status = self
+            let read = self
                 .due
                 .rows(channel, status)
                 .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
                 .all(&txn)
                 .await?;
-            rows.extend(of_status);
+            rows.extend(read);
         }
         let rows = first_due(rows, |row| (row.next_attempt_at, row.id));
         if !rows.is_empty() {
