@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use std::pin::Pin;
 
-use super::turn_queue::{Turn, TurnQueue, WriteClass};
-use super::turn_times::{HeldTurn, TurnTimes, WriterLabel};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
     SqliteTransactionMode, Statement, StreamTrait, TransactionOptions, TransactionStream, TransactionTrait,
 };
+
+use super::turn_queue::{Turn, TurnQueue, WriteClass};
+use super::turn_times::{HeldTurn, TurnTimes, WriterLabel};
 
 /// How long a writer waits for its turn before it goes ahead without one (to SQLite's busy timeout): a
 /// turn never waits forever, whatever holds the one before it.

@@ -223,7 +223,7 @@ async fn store_outcomes<'o, C: ConnectionTrait>(
         let expected = ids.len();
         let stored = delivery::Entity::update_many()
             .set(model)
-            .filter(delivery::Column::Id.is_in(ids))
+            .filter(delivery::Column::Id.is_in(ids.iter().copied()))
             .filter(delivery::Column::LeaseUntil.eq(lease_until))
             .exec(conn)
             .await
@@ -232,7 +232,7 @@ async fn store_outcomes<'o, C: ConnectionTrait>(
             // Another worker claimed them after this pass's lease lapsed (a pause longer than the lease):
             // their outcomes are that worker's to record.
             let lost = expected as u64 - stored.rows_affected;
-            tracing::warn!(lost, "deliveries' leases were lost before their outcomes were recorded");
+            tracing::warn!(lost, deliveries = ?ids, "deliveries' leases were lost before their outcomes were recorded");
         }
     }
     Ok(())
