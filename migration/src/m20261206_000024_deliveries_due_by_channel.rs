@@ -12,19 +12,23 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// The old index is dropped first: on PostgreSQL that takes the table's strongest lock at once (waiting
+    /// for claims in progress), and the new index is built under it. Built first, its weaker lock had to be
+    /// raised for the drop while a delivery worker's claim waited on it: a deadlock (seen when the migrations
+    /// went down under a running worker).
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_index(Index::drop().name("idx_deliveries_due").table("deliveries").to_owned()).await?;
         manager
             .create_index(index(
                 "deliveries",
                 "idx_deliveries_due_by_channel",
                 &["status", "channel", "next_attempt_at", "id"],
             ))
-            .await?;
-        manager.drop_index(Index::drop().name("idx_deliveries_due").table("deliveries").to_owned()).await
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_index(index("deliveries", "idx_deliveries_due", &["status", "next_attempt_at"])).await?;
-        manager.drop_index(Index::drop().name("idx_deliveries_due_by_channel").table("deliveries").to_owned()).await
+        manager.drop_index(Index::drop().name("idx_deliveries_due_by_channel").table("deliveries").to_owned()).await?;
+        manager.create_index(index("deliveries", "idx_deliveries_due", &["status", "next_attempt_at"])).await
     }
 }
