@@ -45,15 +45,37 @@ fn pieces_at(text: &str) -> Vec<(Vec<usize>, String)> {
     found
 }
 
-/// How many sampled findings hold each piece.
+/// The word edges `pg_trgm` pads and indexes in `text`, lowercased: for each word (a run of letters and digits)
+/// of two characters or more, its first two after a space (`" ab"`: a word starts with "ab") and its last two
+/// before one (`"yz "`: a word ends with "yz").
+fn word_edges(text: &str) -> HashSet<String> {
+    let lowered = text.to_lowercase();
+    let mut edges = HashSet::new();
+    for word in lowered.split(|c: char| !c.is_alphanumeric()) {
+        let chars: Vec<char> = word.chars().collect();
+        if let [first, second, ..] = chars[..] {
+            edges.insert([' ', first, second].iter().collect());
+        }
+        if let [.., last_but_one, last] = chars[..] {
+            edges.insert([last_but_one, last, ' '].iter().collect());
+        }
+    }
+    edges
+}
+
+/// How many sampled findings hold each piece, and each word edge `pg_trgm` indexes.
 #[derive(Debug, Default, Clone)]
 pub struct PieceSample {
     findings: u32,
     findings_with: HashMap<String, u32>,
+    /// Keyed by `TrigramIndex::pg_trgm_key` (`" ab"`, `"yz "`): a piece at a word's edge asks `pg_trgm` for
+    /// every word with that edge, which may be far more findings than hold the piece ("-51" in "component-51"
+    /// asks for every word starting with "51": finding numbers too).
+    findings_with_edge: HashMap<String, u32>,
 }
 
 impl PieceSample {
-    /// Counts the pieces of each sampled finding's texts (a piece counts once per finding).
+    /// Counts the pieces and word edges of each sampled finding's texts (each counts once per finding).
     pub fn from_findings<'a, F, T>(findings: F) -> Self
     where
         F: IntoIterator<Item = T>,
@@ -62,12 +84,33 @@ impl PieceSample {
         let mut sample = Self::default();
         for texts in findings {
             sample.findings += 1;
-            let held: HashSet<String> = texts.into_iter().flat_map(pieces).collect();
+            let mut held: HashSet<String> = HashSet::new();
+            let mut edges: HashSet<String> = HashSet::new();
+            for text in texts {
+                held.extend(pieces(text));
+                edges.extend(word_edges(text));
+            }
             for piece in held {
                 *sample.findings_with.entry(piece).or_default() += 1;
             }
+            for edge in edges {
+                *sample.findings_with_edge.entry(edge).or_default() += 1;
+            }
         }
         sample
+    }
+
+    /// How many sampled findings `index` would name when asked about `piece`, and whether it asks for a word's
+    /// edge of two characters rather than three characters (`None`: it cannot be asked about the piece).
+    fn named_by(&self, piece: &str, index: TrigramIndex) -> Option<(u32, bool)> {
+        let count = |counts: &HashMap<String, u32>, key: &str| counts.get(key).copied().unwrap_or(0);
+        match index {
+            TrigramIndex::Fts5 => index.can_be_asked(piece).then(|| (count(&self.findings_with, piece), false)),
+            TrigramIndex::PgTrgm => match TrigramIndex::pg_trgm_key(piece)? {
+                PgTrgmKey::Within => Some((count(&self.findings_with, piece), false)),
+                PgTrgmKey::Edge(edge) => Some((count(&self.findings_with_edge, &edge), true)),
+            },
+        }
     }
 
     /// The question to put to `index` for `search` among `total` findings, or `None` when the index cannot
@@ -76,10 +119,14 @@ impl PieceSample {
     /// then leaves out).
     #[must_use]
     pub fn narrowing(&self, search: &str, total: u64, index: TrigramIndex) -> Option<IndexQuestion> {
-        let mut asked: Vec<(u32, Vec<usize>, String)> = pieces_at(search)
+        // Rarest first; of pieces as rare (none seen, in a small sample), three characters before a word's
+        // edge of two, which names every word with that edge.
+        let mut asked: Vec<(u32, bool, Vec<usize>, String)> = pieces_at(search)
             .into_iter()
-            .filter(|(_, piece)| index.can_be_asked(piece))
-            .map(|(at, piece)| (self.findings_with.get(&piece).copied().unwrap_or(0), at, piece))
+            .filter_map(|(at, piece)| {
+                let (held, edge) = self.named_by(&piece, index)?;
+                Some((held, edge, at, piece))
+            })
             .collect();
         asked.sort_unstable();
         let share = |held: u32| if self.findings == 0 { 0.0 } else { f64::from(held) / f64::from(self.findings) };
@@ -93,7 +140,7 @@ impl PieceSample {
         // does one beside a piece asked already, as they share two characters: nearly every finding that holds
         // "-51" holds "t-5" in "component-51" (BENCHMARKS "Text search", twentieth session).
         let mut chosen: Vec<(Vec<usize>, String)> = Vec::with_capacity(PIECES_ASKED);
-        for (held, at, piece) in asked {
+        for (held, _, at, piece) in asked {
             if chosen.len() == PIECES_ASKED {
                 break;
             }
@@ -121,10 +168,20 @@ pub enum TrigramIndex {
     /// string, so a NUL would end it inside a quoted piece).
     Fts5,
     /// PostgreSQL's `pg_trgm` GIN indexes (migration 23), asked with `LIKE '%abc%'`. `pg_trgm` splits text
-    /// into words at everything but letters and digits and pads each word's ends, so such a `LIKE` asks for
-    /// exactly the trigram "abc" only when all three are letters or digits (ASCII here: whether another
-    /// script's letters count depends on the database's locale).
+    /// into words at everything but letters and digits and pads each word's ends (two spaces before, one
+    /// after), so such a `LIKE` asks for the trigram "abc" when all three are letters or digits, for the words
+    /// starting with "ab" when the piece is "-ab", and for the words ending with "yz" when it is "yz-" (ASCII
+    /// letters and digits here: whether another script's letters count depends on the database's locale).
     PgTrgm,
+}
+
+/// What `pg_trgm` looks up for a piece asked with `LIKE '%piece%'`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PgTrgmKey {
+    /// Three letters or digits: the trigram itself, within a word.
+    Within,
+    /// A word's edge, padded as `pg_trgm` pads it: `" ab"` or `"yz "`.
+    Edge(String),
 }
 
 impl TrigramIndex {
@@ -133,7 +190,22 @@ impl TrigramIndex {
     pub fn can_be_asked(self, piece: &str) -> bool {
         match self {
             Self::Fts5 => !piece.contains('\0'),
-            Self::PgTrgm => piece.chars().all(|c| c.is_ascii_alphanumeric()),
+            Self::PgTrgm => Self::pg_trgm_key(piece).is_some(),
+        }
+    }
+
+    /// What `pg_trgm` looks up for `piece`, or `None` when it looks up no trigram of the piece's own: then
+    /// the piece holds a character of another script, a `LIKE` wildcard, an escape or a quote (a piece is
+    /// written into the statement), or a separator anywhere but at one end.
+    fn pg_trgm_key(piece: &str) -> Option<PgTrgmKey> {
+        let word = |c: char| c.is_ascii_alphanumeric();
+        // Punctuation and spaces end a word in `pg_trgm`; none of these mean anything to `LIKE` or in quotes.
+        let separator = |c: char| (c.is_ascii_punctuation() || c == ' ') && !matches!(c, '%' | '_' | '\\' | '\'');
+        match piece.chars().collect::<Vec<char>>()[..] {
+            [a, b, c] if word(a) && word(b) && word(c) => Some(PgTrgmKey::Within),
+            [s, a, b] if separator(s) && word(a) && word(b) => Some(PgTrgmKey::Edge([' ', a, b].iter().collect())),
+            [y, z, s] if word(y) && word(z) && separator(s) => Some(PgTrgmKey::Edge([y, z, ' '].iter().collect())),
+            _ => None,
         }
     }
 }
@@ -193,15 +265,56 @@ mod tests {
     }
 
     #[test]
-    fn pg_trgm_is_asked_only_about_pieces_of_three_letters_or_digits() {
-        // "t-5" and "-51" hold a hyphen, where pg_trgm ends a word: only "512" is a trigram of its own.
-        let question = sample().narrowing("component-512", 1_000_000, PgTrgm).expect("narrow enough");
-        assert_eq!(question.pieces, ["512"]);
-        // The search's only rare pieces hold a hyphen; the rest are in every finding: left to the scan.
-        assert_eq!(sample().narrowing("component-7", 1_000_000, PgTrgm), None);
+    fn pg_trgm_is_asked_about_three_letters_or_digits_or_a_word_edge() {
+        // "512" is within a word; "-51" asks for the words starting with "51", "nt-" for those ending with "nt".
+        assert_eq!(TrigramIndex::pg_trgm_key("512"), Some(PgTrgmKey::Within));
+        assert_eq!(TrigramIndex::pg_trgm_key("-51"), Some(PgTrgmKey::Edge(" 51".to_owned())));
+        assert_eq!(TrigramIndex::pg_trgm_key("nt-"), Some(PgTrgmKey::Edge("nt ".to_owned())));
+        assert_eq!(TrigramIndex::pg_trgm_key(" ab"), Some(PgTrgmKey::Edge(" ab".to_owned())));
+        // A separator in the middle, a one-letter word, another script's letter, or LIKE's and SQL's own
+        // characters: no trigram of the piece's own, or nothing that may be written into the statement.
+        for piece in ["t-5", "a b", "-5-", "éco", "é51", "%51", "_51", "51%", "51_", "\\51", "'51", "51'"] {
+            assert_eq!(TrigramIndex::pg_trgm_key(piece), None, "{piece}");
+        }
+        // "component" is in every title; "512" in one, while four words start with "51".
+        let mut titles: Vec<String> = (60..76).map(|n| format!("component-{n}")).collect();
+        titles.extend(["component-512", "component-51", "component-510", "component-519"].map(str::to_owned));
+        let of_titles = PieceSample::from_findings(titles.iter().map(|title| [title.as_str()]));
+        let question = of_titles.narrowing("component-512", 1_000_000, PgTrgm).expect("narrow enough");
+        assert_eq!(question.pieces, ["512"], "rarer than the words starting with 51");
+        let question = of_titles.narrowing("component-51", 1_000_000, PgTrgm).expect("narrow enough");
+        assert_eq!(question.pieces, ["-51"], "the only piece of the search's number pg_trgm holds");
+        assert_eq!(question.expected_findings, 200_000, "4 of 20 findings have a word starting with 51");
+        // Neither "-12" nor "123" seen: the three characters are asked, not every word starting with "12".
+        let question = sample().narrowing("component-123", 1_000_000, PgTrgm).expect("narrow enough");
+        assert_eq!(question.pieces, ["123"]);
+        // The search's only rare pieces hold a separator in the middle; the rest are in every finding.
+        assert_eq!(of_titles.narrowing("component-7", 1_000_000, PgTrgm), None);
         assert_eq!(sample().narrowing("a b", 1_000_000, PgTrgm), None);
         assert_eq!(sample().narrowing("éco", 1_000_000, PgTrgm), None, "a letter pg_trgm may not count as one");
         assert_eq!(sample().narrowing("x%_y", 1_000_000, PgTrgm), None, "LIKE's own characters are never asked");
+    }
+
+    #[test]
+    fn a_piece_at_a_word_edge_is_judged_by_the_words_with_that_edge_not_by_the_findings_holding_it() {
+        // One title holds "-51", but a third of the findings have a word starting with 51 (finding numbers):
+        // pg_trgm would name all of those, so the search is left to the scan on PostgreSQL. FTS5 holds "-51"
+        // itself and names the one.
+        let mut findings: Vec<[String; 2]> =
+            (0..20).map(|n| [format!("component-{}", 60 + n), format!("finding {}", 7000 + n)]).collect();
+        findings.extend((0..10).map(|n| [format!("component-{}", 80 + n), format!("finding {}", 5100 + n)]));
+        findings.push(["component-51".to_owned(), "finding 9".to_owned()]);
+        let sample = PieceSample::from_findings(findings.iter().map(|texts| texts.iter().map(String::as_str)));
+        assert_eq!(sample.narrowing("component-51", 1_000_000, PgTrgm), None);
+        let question = sample.narrowing("component-51", 1_000_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["t-5"], "as rare as -51, which is beside it");
+    }
+
+    #[test]
+    fn word_edges_are_the_first_and_last_two_characters_of_each_word_padded_as_pg_trgm_pads_them() {
+        let edges = word_edges("Finding 512-x a");
+        let expected: HashSet<String> = [" fi", "ng ", " 51", "12 "].map(str::to_owned).into();
+        assert_eq!(edges, expected, "words of one character have no edge of two");
     }
 
     #[test]

@@ -121,8 +121,9 @@ impl Narrowed {
             // Per column, a `LIKE` per piece: on one column they are one GIN scan of the pieces' lists. Written
             // into the statement, not bound: with a bound pattern PostgreSQL soon plans the statement once for
             // any pattern, and that plan walks every finding in id order (2.5 s a search at a million). A piece
-            // is three letters or digits (`TrigramIndex::can_be_asked`; any other is left out), so nothing in
-            // it needs quoting or escaping, and the plans are as many as the pieces.
+            // is three letters or digits, or two at a word's edge beside a space or punctuation that means
+            // nothing to `LIKE` or in quotes (`TrigramIndex::can_be_asked`; any other is left out), so nothing
+            // in it needs quoting or escaping, and the plans are as many as the pieces.
             Asked::PgTrgm(questions) => {
                 let holding_pieces = |column: &finding::Column, question: &IndexQuestion| {
                     question

@@ -251,6 +251,25 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
     assert!(asked.iter().all(|line| line.contains("%123%") && !line.contains("component")), "{shown}");
     assert!(plan.iter().any(|line| line.contains("Filter") && line.contains("%component-123%")), "{shown}");
+
+    // A number of two digits has no piece of three letters or digits but the start of a word: "-12" asks
+    // pg_trgm for the words starting with "12", where the search ran a `LIKE` over every finding before.
+    let question = sample.narrowing("component-12", 1_000_000, TrigramIndex::PgTrgm).expect("narrowed");
+    assert_eq!(question.pieces, ["-12"]);
+    let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
+    let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
+    let statement = narrowed.candidates_statement(&filter, 50_001);
+    assert!(statement.sql.contains(r#"LOWER("title") LIKE '%-12%'"#), "{}", statement.sql);
+    let plan = explain_using_the_trigram_indexes(&app, statement).await;
+    let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
+    assert!(asked.iter().all(|line| line.contains("%-12%") && !line.contains("component")), "{}", plan.join("\n"));
+    // And it is answered: the word "12" starts after the hyphen in one title, inside "112" in the other.
+    let product = app.product("Edges").await;
+    for title in ["Component-12 outdated", "Component-112 outdated", "component 12"] {
+        app.finding(json!({ "productId": product, "title": title, "severity": "LOW" })).await;
+    }
+    let found = app.admin("{ findings(filter: {search: \"component-12\"}) { totalCount } }", json!({})).await;
+    assert_eq!(found.data()["findings"]["totalCount"], 1);
 }
 
 /// PostgreSQL's plan of `statement` (its lines), which must use each searched column's trigram index. A new
