@@ -1,6 +1,7 @@
 //! The periodic chores, each on one instance at a time: risk acceptance expiry and scheduled reports every
 //! sweep interval, the hourly housekeeping (engagement reminders and auto-close, alert and report
-//! retention), webhook recovery, and the DefectDojo syncs.
+//! retention), webhook recovery, the DefectDojo syncs, and each minute's trims (users' alerts, the finding
+//! change log).
 
 use std::time::Duration;
 
@@ -73,6 +74,19 @@ pub async fn defectdojo_sync(context: JobContext) {
     super::every_exclusive(context, "defectdojo_sync", Duration::from_secs(15), || async {
         let synced = Box::pin(crate::service::defectdojo_sync::run_due(&state)).await;
         log_outcome(synced, "DefectDojo sources synced", "DefectDojo sync");
+    })
+    .await;
+}
+
+/// Every minute: each user's alerts beyond their newest 999, which they no longer see.
+pub async fn alert_trim(context: JobContext) {
+    let state = context.state.clone();
+    super::every_exclusive(context, "alert_trim", Duration::from_secs(60), || async {
+        log_outcome(
+            housekeeping::trim_alerts(&state).await,
+            "alerts beyond each user's newest 999 deleted",
+            "alert trim",
+        );
     })
     .await;
 }

@@ -48,6 +48,7 @@ impl Scheduler {
             tokio::spawn(chores::webhook_recovery(context.clone())),
             tokio::spawn(chores::report_schedules(context.clone())),
             tokio::spawn(chores::defectdojo_sync(context.clone())),
+            tokio::spawn(chores::alert_trim(context.clone())),
             tokio::spawn(chores::finding_changes_prune(context)),
         ];
         Self { stop, handles, state: state.clone(), instance }

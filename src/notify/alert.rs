@@ -2,13 +2,13 @@
 //! a delivery repeated after a crash does not alert twice.
 //!
 //! An alert is a row in the same database as its delivery, so the delivery worker writes a lane's alerts and
-//! their outcomes in one write transaction (`write_many` and `trim`, called by `jobs::delivery::recorder`);
-//! `send` is one alert in a transaction of its own (a test send).
+//! their outcomes in one write transaction (`write_many`, called by `jobs::delivery::recorder`); `send` is one
+//! alert in a transaction of its own (a test send). A user sees only their newest `ALERTS_KEPT_PER_USER`
+//! (`service::alerts`), and the older ones are deleted every minute (`trim`, by `housekeeping::trim_alerts`):
+//! finding each user's 999th-newest alert on every write was most of an alerts write's time on PostgreSQL.
 
-use std::collections::BTreeSet;
-
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query, QueryStatementBuilder, SimpleExpr};
+use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect, Set};
 
 use super::{Outgoing, SendError};
 use crate::db::WriteTurns;
@@ -28,7 +28,6 @@ pub async fn send(
     let user_id = user_of(outgoing.target)?;
     let txn = turns.begin(db, crate::db::WriteClass::Batch).await.map_err(retry)?;
     write_many(&txn, &[(outgoing.notification, user_id)], outgoing.now).await.map_err(retry)?;
-    trim(&txn, [user_id]).await.map_err(retry)?;
     txn.commit().await.map_err(retry)
 }
 
@@ -46,7 +45,6 @@ fn retry(err: sea_orm::DbErr) -> SendError {
 }
 
 /// Inserts each notification's alert for its user in one statement, but for users who have it already.
-/// The caller trims.
 pub async fn write_many<C: ConnectionTrait>(
     conn: &C,
     alerts: &[(&notification::Model, UserId)],
@@ -71,24 +69,43 @@ pub async fn write_many<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deletes each of `users`' alerts older than their newest `ALERTS_KEPT_PER_USER`, in one statement: each
-/// user's oldest kept alert is looked up once (`MATERIALIZED`: not again for every alert it is compared
-/// with), then their older alerts are deleted through `idx_alerts_user`.
-pub async fn trim<C: ConnectionTrait>(conn: &C, users: impl IntoIterator<Item = UserId>) -> Result<(), sea_orm::DbErr> {
-    let users: BTreeSet<UserId> = users.into_iter().collect();
-    if users.is_empty() {
-        return Ok(());
-    }
-    // The ids are integers from typed ids, not text from a request.
-    let listed: Vec<String> = users.iter().map(|user| format!("SELECT {} AS user_id", user.get())).collect();
+/// Deletes `user`'s alerts older than their newest `ALERTS_KEPT_PER_USER` (which are all they see meanwhile),
+/// in one statement: their oldest kept alert is looked up once, then the older ones are deleted through
+/// `idx_alerts_user`. Returns how many.
+pub async fn trim<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<u64, sea_orm::DbErr> {
+    // The id is an integer from a typed id, not text from a request.
+    let user = user.get();
     let sql = format!(
-        "WITH kept AS MATERIALIZED (SELECT u.user_id, (SELECT b.id FROM alerts b WHERE b.user_id = u.user_id \
-         ORDER BY b.id DESC LIMIT 1 OFFSET {skipped}) AS oldest_kept FROM ({users}) u) \
-         DELETE FROM alerts WHERE id IN (SELECT a.id FROM kept JOIN alerts a ON a.user_id = kept.user_id \
-         AND a.id < kept.oldest_kept)",
+        "DELETE FROM alerts WHERE user_id = {user} AND id < (SELECT b.id FROM alerts b WHERE b.user_id = {user} \
+         ORDER BY b.id DESC LIMIT 1 OFFSET {skipped})",
         skipped = ALERTS_KEPT_PER_USER - 1,
-        users = listed.join(" UNION ALL "),
     );
-    conn.execute_unprepared(&sql).await?;
-    Ok(())
+    Ok(conn.execute_unprepared(&sql).await?.rows_affected())
+}
+
+/// The users holding more than `ALERTS_KEPT_PER_USER` alerts (one walk of `idx_alerts_user`).
+pub async fn users_over_the_limit<C: ConnectionTrait>(conn: &C) -> Result<Vec<UserId>, sea_orm::DbErr> {
+    alert::Entity::find()
+        .select_only()
+        .column(alert::Column::UserId)
+        .group_by(alert::Column::UserId)
+        .having(Expr::col(alert::Column::Id).count().gt(ALERTS_KEPT_PER_USER))
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// The oldest id among `user`'s newest `ALERTS_KEPT_PER_USER` alerts, or 0 while they hold fewer: their alerts
+/// from it on are the ones they keep (a walk of `idx_alerts_user` from the newest, once a statement).
+#[must_use]
+pub fn oldest_kept(user: UserId) -> SimpleExpr {
+    let oldest = Query::select()
+        .column(alert::Column::Id)
+        .from(alert::Entity)
+        .and_where(Expr::col(alert::Column::UserId).eq(user.get()))
+        .order_by(alert::Column::Id, Order::Desc)
+        .limit(1)
+        .offset(ALERTS_KEPT_PER_USER - 1)
+        .to_owned();
+    Func::coalesce([SimpleExpr::SubQuery(None, Box::new(oldest.into_sub_query_statement())), Expr::val(0)]).into()
 }

@@ -243,9 +243,8 @@ async fn deliveries_on_unconfigured_channels_retry_and_say_what_is_missing() {
 async fn a_user_keeps_the_newest_999_alerts() {
     let app = spawn_app().await;
     let now = app.clock.now().timestamp();
-    // A second user gets the first ten and the last ten: their alerts are trimmed in the same statements as
-    // the first user's at the end, and must all be kept, the first ten older as they are than what the
-    // first user keeps.
+    // A second user gets the first ten and the last ten: they must all be kept, the first ten older as they
+    // are than what the first user keeps.
     let (second, second_token) = app.user("second").await;
     let second = slawatch::domain::UserId::new(second.parse().expect("a user id"));
     for batch in 0..5 {
@@ -283,13 +282,34 @@ async fn a_user_keeps_the_newest_999_alerts() {
         })
         .await;
     assert_eq!(data["deliveries"]["totalCount"], 1025);
-    let kept = app
-        .gql(Some(&app.admin_token), "{ alerts(first: 1) { totalCount edges { node { title } } } }", json!({}))
-        .await;
-    assert_eq!(kept.data()["alerts"]["totalCount"], 999);
-    assert_eq!(kept.data()["alerts"]["edges"][0]["node"]["title"], "alert 6", "the oldest six went");
-    let theirs = app.gql(Some(&second_token), "{ alerts(first: 1) { totalCount } }", json!({})).await;
-    assert_eq!(theirs.data()["alerts"]["totalCount"], 20, "the second user's alerts are all kept");
+    // The user sees their newest 999 before the chore has deleted the older ones and after.
+    let held = |user: i32| {
+        let db = app.state.db.clone();
+        async move {
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            use slawatch::entity::alert;
+            alert::Entity::find().filter(alert::Column::UserId.eq(user)).count(&db).await.expect("counted")
+        }
+    };
+    let second_id = second.get();
+    assert_eq!((held(1).await, held(second_id).await), (1005, 20), "written, not yet trimmed");
+    let seen = "{ unreadAlertCount oldest: alerts(first: 1) { totalCount edges { node { title } } } \
+                newest: alerts(last: 1) { edges { node { title } } } }";
+    for trimmed in [false, true] {
+        if trimmed {
+            let deleted = slawatch::service::housekeeping::trim_alerts(&app.state).await.expect("trimmed");
+            assert_eq!(deleted, 6, "the first user's oldest six, none of the second user's");
+            assert_eq!((held(1).await, held(second_id).await), (999, 20));
+        }
+        let kept = app.gql(Some(&app.admin_token), seen, json!({})).await;
+        assert_eq!(kept.data()["oldest"]["totalCount"], 999, "trimmed: {trimmed}");
+        assert_eq!(kept.data()["oldest"]["edges"][0]["node"]["title"], "alert 6", "the oldest six are not seen");
+        assert_eq!(kept.data()["newest"]["edges"][0]["node"]["title"], "alert 1004");
+        assert_eq!(kept.data()["unreadAlertCount"], 999, "of the alerts kept");
+        let theirs = app.gql(Some(&second_token), "{ alerts(first: 1) { totalCount } }", json!({})).await;
+        assert_eq!(theirs.data()["alerts"]["totalCount"], 20, "the second user's alerts are all kept");
+    }
+    assert_eq!(slawatch::service::housekeeping::trim_alerts(&app.state).await.expect("trimmed"), 0, "nothing left");
 }
 
 #[tokio::test]
