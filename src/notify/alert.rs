@@ -69,15 +69,16 @@ pub async fn write_many<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deletes `user`'s alerts older than their newest `ALERTS_KEPT_PER_USER` (which are all they see meanwhile),
-/// in one statement: their oldest kept alert is looked up once, then the older ones are deleted through
-/// `idx_alerts_user`. Returns how many.
-pub async fn trim<C: ConnectionTrait>(conn: &C, user: UserId) -> Result<u64, sea_orm::DbErr> {
+/// Deletes up to `most` of `user`'s oldest alerts among those older than their newest `ALERTS_KEPT_PER_USER`
+/// (which are all they see meanwhile), in one statement: their oldest kept alert is looked up once, then the
+/// older ones are read and deleted through `idx_alerts_user`. Returns how many.
+pub async fn trim<C: ConnectionTrait>(conn: &C, user: UserId, most: u64) -> Result<u64, sea_orm::DbErr> {
     // The id is an integer from a typed id, not text from a request.
     let user = user.get();
     let sql = format!(
-        "DELETE FROM alerts WHERE user_id = {user} AND id < (SELECT b.id FROM alerts b WHERE b.user_id = {user} \
-         ORDER BY b.id DESC LIMIT 1 OFFSET {skipped})",
+        "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE a.user_id = {user} AND a.id < \
+         (SELECT b.id FROM alerts b WHERE b.user_id = {user} ORDER BY b.id DESC LIMIT 1 OFFSET {skipped}) \
+         ORDER BY a.id LIMIT {most})",
         skipped = ALERTS_KEPT_PER_USER - 1,
     );
     Ok(conn.execute_unprepared(&sql).await?.rows_affected())
