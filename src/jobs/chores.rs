@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::JobContext;
 use crate::error::ServiceResult;
-use crate::service::{housekeeping, reports, risk};
+use crate::service::{alerts, housekeeping, reports, risk};
 
 /// Logs what one chore did: nothing when it had nothing to do, a count when it did, a warning when it failed
 /// (it is tried again at its next run).
@@ -82,11 +82,7 @@ pub async fn defectdojo_sync(context: JobContext) {
 pub async fn alert_trim(context: JobContext) {
     let state = context.state.clone();
     super::every_exclusive(context, "alert_trim", Duration::from_secs(60), || async {
-        log_outcome(
-            housekeeping::trim_alerts(&state).await,
-            "alerts beyond each user's newest 999 deleted",
-            "alert trim",
-        );
+        log_outcome(alerts::trim(&state).await, "alerts beyond each user's newest 999 deleted", "alert trim");
     })
     .await;
 }

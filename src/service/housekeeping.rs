@@ -1,5 +1,5 @@
 //! The hourly chores: engagement reminders (and auto-close), alert retention, and webhook endpoints'
-//! return from their rest after failures; and each minute's trim of users' alerts to their newest 999.
+//! return from their rest after failures.
 
 use crate::domain::engagement_status::EngagementStatus;
 use chrono::TimeDelta;
@@ -10,7 +10,6 @@ use crate::domain::engagement_reminders::{self, Reminder, UPCOMING_DAYS};
 use crate::domain::webhook_health::Health;
 use crate::entity::{alert, engagement, system_settings, webhook};
 use crate::error::ServiceResult;
-use crate::notify::alert as alert_sender;
 use crate::service::{events, outbox, products};
 use crate::state::AppState;
 
@@ -68,30 +67,6 @@ pub async fn clean_alerts(state: &AppState) -> ServiceResult<u64> {
         alert::Entity::delete_many().filter(alert::Column::CreatedAt.lt(cutoff.timestamp())).exec(&txn).await?;
     txn.commit().await?;
     Ok(deleted.rows_affected)
-}
-
-/// How many alerts one write of `trim_alerts` deletes at most: a minute of a thousand alerts a second is
-/// 60,000 to delete, which in one write held SQLite's writer 80 ms, and 5,000 at a time 48 ms each (about
-/// 10 µs an alert with its indexes); 500 hold it about as long as an edit does.
-const ALERTS_TRIMMED_AT_ONCE: u64 = 500;
-
-/// Deletes each user's alerts older than their newest `ALERTS_KEPT_PER_USER` (they see only those), at most
-/// `ALERTS_TRIMMED_AT_ONCE` a write, so the writes someone waits for are not held up behind it. Returns how
-/// many.
-pub async fn trim_alerts(state: &AppState) -> ServiceResult<u64> {
-    let mut deleted = 0;
-    for user in alert_sender::users_over_the_limit(&state.db).await? {
-        loop {
-            let txn = state.begin_batch_write().await?;
-            let now_deleted = alert_sender::trim(&txn, user, ALERTS_TRIMMED_AT_ONCE).await?;
-            txn.commit().await?;
-            deleted += now_deleted;
-            if now_deleted < ALERTS_TRIMMED_AT_ONCE {
-                break;
-            }
-        }
-    }
-    Ok(deleted)
 }
 
 /// Endpoints resting in `INACTIVE_TMP` since their last failure for `webhook_recovery_seconds` become

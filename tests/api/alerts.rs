@@ -299,11 +299,18 @@ async fn a_user_keeps_the_newest_999_alerts() {
         if trimmed {
             // A write deletes at most what it is told to, the oldest first; the chore writes until none is left.
             let txn = app.state.begin_batch_write().await.expect("a write");
-            let first_two = slawatch::notify::alert::trim(&txn, slawatch::domain::UserId::new(1), 2).await;
+            let first_two = slawatch::service::alerts::trim_oldest(&txn, slawatch::domain::UserId::new(1), 2).await;
             txn.commit().await.expect("committed");
             assert_eq!(first_two.expect("trimmed"), 2);
             assert_eq!(held(1).await, 1003);
-            let deleted = slawatch::service::housekeeping::trim_alerts(&app.state).await.expect("trimmed");
+            let oldest_left = {
+                use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+                use slawatch::entity::alert;
+                let rows = alert::Entity::find().filter(alert::Column::UserId.eq(1)).order_by_asc(alert::Column::Id);
+                rows.one(&app.state.db).await.expect("read").expect("an alert").title
+            };
+            assert_eq!(oldest_left, "alert 2", "the oldest two went first");
+            let deleted = slawatch::service::alerts::trim(&app.state).await.expect("trimmed");
             assert_eq!(deleted, 4, "the first user's next four, none of the second user's");
             assert_eq!((held(1).await, held(second_id).await), (999, 20));
         }
@@ -315,7 +322,7 @@ async fn a_user_keeps_the_newest_999_alerts() {
         let theirs = app.gql(Some(&second_token), "{ alerts(first: 1) { totalCount } }", json!({})).await;
         assert_eq!(theirs.data()["alerts"]["totalCount"], 20, "the second user's alerts are all kept");
     }
-    assert_eq!(slawatch::service::housekeeping::trim_alerts(&app.state).await.expect("trimmed"), 0, "nothing left");
+    assert_eq!(slawatch::service::alerts::trim(&app.state).await.expect("trimmed"), 0, "nothing left");
 }
 
 #[tokio::test]

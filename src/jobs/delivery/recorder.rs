@@ -162,7 +162,7 @@ async fn write_alerts<'r>(
     }
     // Two statements, whatever the number of alerts: under load each statement of a write waits for a
     // core while the writer's turn is held, and one per alert and outcome made 64 of them. Users' older
-    // alerts are trimmed by a chore, not here (`alert::trim`).
+    // alerts are trimmed by a chore, not here (`service::alerts::trim`).
     if alert::write_many(&txn, &alerts, now).await.is_err() {
         txn.rollback().await?;
         return Ok(None);
