@@ -100,15 +100,17 @@ impl PieceSample {
         sample
     }
 
-    /// How many sampled findings `index` would name when asked about `piece`, and whether it asks for a word's
-    /// edge of two characters rather than three characters (`None`: it cannot be asked about the piece).
-    fn named_by(&self, piece: &str, index: TrigramIndex) -> Option<(u32, bool)> {
+    /// How many sampled findings `index` would name when asked about `piece`, and what it looks up for it
+    /// (`None`: it cannot be asked about the piece).
+    fn named_by(&self, piece: &str, index: TrigramIndex) -> Option<(u32, LookedUp)> {
         let count = |counts: &HashMap<String, u32>, key: &str| counts.get(key).copied().unwrap_or(0);
         match index {
-            TrigramIndex::Fts5 => index.can_be_asked(piece).then(|| (count(&self.findings_with, piece), false)),
+            TrigramIndex::Fts5 => {
+                index.can_be_asked(piece).then(|| (count(&self.findings_with, piece), LookedUp::Trigram))
+            }
             TrigramIndex::PgTrgm => match TrigramIndex::pg_trgm_key(piece)? {
-                PgTrgmKey::Within => Some((count(&self.findings_with, piece), false)),
-                PgTrgmKey::Edge(edge) => Some((count(&self.findings_with_edge, &edge), true)),
+                PgTrgmKey::Within => Some((count(&self.findings_with, piece), LookedUp::Trigram)),
+                PgTrgmKey::Edge(edge) => Some((count(&self.findings_with_edge, &edge), LookedUp::WordEdge)),
             },
         }
     }
@@ -120,12 +122,12 @@ impl PieceSample {
     #[must_use]
     pub fn narrowing(&self, search: &str, total: u64, index: TrigramIndex) -> Option<IndexQuestion> {
         // Rarest first; of pieces as rare (none seen, in a small sample), three characters before a word's
-        // edge of two, which names every word with that edge.
-        let mut asked: Vec<(u32, bool, Vec<usize>, String)> = pieces_at(search)
+        // edge of two, which names every word with that edge (`LookedUp`'s order).
+        let mut asked: Vec<(u32, LookedUp, Vec<usize>, String)> = pieces_at(search)
             .into_iter()
             .filter_map(|(at, piece)| {
-                let (held, edge) = self.named_by(&piece, index)?;
-                Some((held, edge, at, piece))
+                let (held, looked_up) = self.named_by(&piece, index)?;
+                Some((held, looked_up, at, piece))
             })
             .collect();
         asked.sort_unstable();
@@ -173,6 +175,15 @@ pub enum TrigramIndex {
     /// starting with "ab" when the piece is "-ab", and for the words ending with "yz" when it is "yz-" (ASCII
     /// letters and digits here: whether another script's letters count depends on the database's locale).
     PgTrgm,
+}
+
+/// What a trigram index looks up for a piece, narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LookedUp {
+    /// The three characters themselves.
+    Trigram,
+    /// Every word starting or ending with two of them (`pg_trgm`'s padded edge).
+    WordEdge,
 }
 
 /// What `pg_trgm` looks up for a piece asked with `LIKE '%piece%'`.
