@@ -47,11 +47,22 @@ class GraphqlError extends Error {
   }
 }
 
-async function gql(query, variables = {}) {
+// Work of a session that has ended (a debounced refresh, a request answered after "Sign out") is dropped
+// quietly: it must neither show an error nor put the last user's data on the page of the next one.
+class SessionEnded extends Error {
+  constructor() {
+    super("signed out");
+  }
+}
+
+async function gql(query, variables = {}, { signedIn = true } = {}) {
+  const token = state.token;
+  if (signedIn && !token) throw new SessionEnded();
   const headers = { "Content-Type": "application/json" };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   const body = await response.json();
+  if (signedIn && state.token !== token) throw new SessionEnded();
   if (body.errors?.length) {
     const error = new GraphqlError(body.errors);
     if (error.code === "UNAUTHENTICATED" && state.token) signOut();
@@ -70,18 +81,19 @@ async function signIn(event) {
     const data = await gql("mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }", {
       u: form.username.value,
       p: form.password.value,
-    });
+    }, { signedIn: false });
     state.token = data.login.token;
     sessionStorage.setItem(TOKEN_KEY, state.token);
     form.reset();
     await start();
   } catch (error) {
-    $("#sign-in-error").textContent = error.message;
+    if (!(error instanceof SessionEnded)) $("#sign-in-error").textContent = error.message;
   }
 }
 
 function signOut() {
   state.token = null;
+  clearTimeout(state.refreshTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   if (state.socket) {
     state.socket.onclose = null;
@@ -478,6 +490,7 @@ function changeProduct() {
 }
 
 function showProblem(error) {
+  if (error instanceof SessionEnded) return;
   console.error(error);
   $("#live").textContent = `problem: ${error.message}`;
 }
