@@ -68,6 +68,16 @@ impl OpenFinding {
         }
     }
 
+    /// When it leaves `OnTrack`: at its approaching threshold, or at its deadline when that comes first or it
+    /// has no threshold (`NONE` without a deadline).
+    fn leaves_on_track(&self) -> i64 {
+        if self.approaching_at != NONE && self.approaching_at < self.deadline {
+            self.approaching_at
+        } else {
+            self.deadline
+        }
+    }
+
     fn deadline(&self) -> Option<i64> {
         (self.deadline != NONE).then_some(self.deadline)
     }
@@ -431,22 +441,7 @@ impl FindingIndex {
     #[must_use]
     pub fn summary(&self, products: Option<&[ProductId]>, now: i64) -> Summary {
         let looked_at = |product: &ProductId| products.is_none_or(|products| products.binary_search(product).is_ok());
-        // Counted in an array first: a hash map entry per open finding was most of a summary's time.
-        let mut open_counts = [[0_u64; SlaState::ALL.len()]; Severity::ALL.len()];
-        let mut next_change = i64::MAX;
-        let mut tally = |finding: &OpenFinding| {
-            open_counts[finding.severity as usize][finding.state(now) as usize] += 1;
-            for at in [finding.deadline, finding.approaching_at] {
-                if at > now && at < next_change {
-                    next_change = at;
-                }
-            }
-        };
-        // A few products' own findings, else one pass over all of them.
-        match products.and_then(|products| self.open_of_few(products)) {
-            Some(lists) => lists.flatten().for_each(&mut tally),
-            None => self.open.iter().filter(|f| looked_at(&f.product_id)).for_each(&mut tally),
-        }
+        let (open_counts, next_change) = self.deadlines.open_summary(|product| looked_at(&product), now);
         let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
         for severity in Severity::ALL {
             for state in SlaState::ALL {
@@ -456,7 +451,6 @@ impl FindingIndex {
                 }
             }
         }
-        let next_change = (next_change != i64::MAX).then_some(next_change);
         for (&(product, severity, state), &n) in &self.closed {
             if looked_at(&product) {
                 *counts.entry((severity, state)).or_default() += n;

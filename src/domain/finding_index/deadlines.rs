@@ -1,39 +1,99 @@
-//! The open findings' deadlines per product, severity and verification, for breached counts and for pages of
-//! few breached findings.
+//! The open findings' deadlines per product, severity and verification: breached counts and pages of few
+//! breached findings from their ranges, and SLA summaries from two binary searches a group.
 
 use std::collections::HashMap;
 
 use super::{Compiled, NONE, OpenFinding};
-use crate::domain::{FindingId, ProductId, Severity};
+use crate::domain::{FindingId, ProductId, Severity, SlaState};
 
-/// The deadlines of the open findings per product, severity and verification, each list sorted (with the
-/// finding's id): an `outsideSla` count is two binary searches per group instead of a look at every open
-/// finding, and the breached findings of a narrow query are read from the groups' ranges.
+/// The open findings per product, severity and verification: an `outsideSla` count is two binary searches per
+/// group instead of a look at every open finding, the breached findings of a narrow query are read from the
+/// groups' ranges, and a summary counts each group's states from its two sorted lists (a walk of the 150,000
+/// open findings was 0.7 ms a summary of all products at a million findings).
 #[derive(Debug, Default, Clone)]
-pub(super) struct Deadlines(HashMap<(ProductId, Severity, bool), Vec<(i64, FindingId)>>);
+pub(super) struct Deadlines(HashMap<(ProductId, Severity, bool), Group>);
+
+/// One product's open findings of one severity and verification.
+#[derive(Debug, Default, Clone)]
+struct Group {
+    /// The deadlines of those with one, each with the finding's id, sorted.
+    deadlines: Vec<(i64, FindingId)>,
+    /// When each of the same findings leaves `OnTrack` (`OpenFinding::leaves_on_track`), sorted: at any
+    /// instant those at or past it are breached or approaching, and the deadlines tell which.
+    leaves_on_track: Vec<i64>,
+    /// How many have no deadline (their state is `None`).
+    no_deadline: u64,
+}
+
+/// Open findings per severity and SLA state (indexed by their positions in `Severity::ALL`, `SlaState::ALL`).
+pub(super) type OpenTally = [[u64; SlaState::ALL.len()]; Severity::ALL.len()];
 
 impl Deadlines {
     pub(super) fn add(&mut self, finding: &OpenFinding) {
+        let group = self.0.entry((finding.product_id, finding.severity, finding.verified)).or_default();
         if finding.deadline == NONE {
+            group.no_deadline += 1;
             return;
         }
-        let list = self.0.entry((finding.product_id, finding.severity, finding.verified)).or_default();
         let entry = (finding.deadline, finding.id);
-        let at = list.partition_point(|&held| held < entry);
-        list.insert(at, entry);
+        let at = group.deadlines.partition_point(|&held| held < entry);
+        group.deadlines.insert(at, entry);
+        let leaves = finding.leaves_on_track();
+        let at = group.leaves_on_track.partition_point(|&held| held < leaves);
+        group.leaves_on_track.insert(at, leaves);
     }
 
+    /// Forgets an open finding as `add` took it in.
     pub(super) fn remove(&mut self, finding: &OpenFinding) {
-        if let Some(list) = self.0.get_mut(&(finding.product_id, finding.severity, finding.verified))
-            && let Ok(at) = list.binary_search(&(finding.deadline, finding.id))
-        {
-            list.remove(at);
+        let Some(group) = self.0.get_mut(&(finding.product_id, finding.severity, finding.verified)) else { return };
+        if finding.deadline == NONE {
+            group.no_deadline = group.no_deadline.saturating_sub(1);
+        } else if let Ok(at) = group.deadlines.binary_search(&(finding.deadline, finding.id)) {
+            group.deadlines.remove(at);
+            if let Ok(at) = group.leaves_on_track.binary_search(&finding.leaves_on_track()) {
+                group.leaves_on_track.remove(at);
+            }
         }
     }
 
     /// The bytes its lists hold (their capacity), without the map's own table.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.0.values().map(|list| list.capacity() * size_of::<(i64, FindingId)>()).sum()
+        self.0
+            .values()
+            .map(|group| {
+                group.deadlines.capacity() * size_of::<(i64, FindingId)>()
+                    + group.leaves_on_track.capacity() * size_of::<i64>()
+            })
+            .sum()
+    }
+
+    /// The open findings of the products `looked_at` per severity and SLA state at `now`, and the first instant
+    /// after `now` at which one of them changes state by time alone. In each group those at or past their
+    /// deadline are breached, those at or past leaving `OnTrack` but not breached approaching, the rest of those
+    /// with a deadline on track (a finding leaves `OnTrack` at its deadline at the latest).
+    pub(super) fn open_summary(&self, looked_at: impl Fn(ProductId) -> bool, now: i64) -> (OpenTally, Option<i64>) {
+        let mut tally: OpenTally = [[0; SlaState::ALL.len()]; Severity::ALL.len()];
+        let mut next_change: Option<i64> = None;
+        for ((product, severity, _), group) in &self.0 {
+            if !looked_at(*product) {
+                continue;
+            }
+            let breached = group.deadlines.partition_point(|&(deadline, _)| deadline <= now);
+            let off_track = group.leaves_on_track.partition_point(|&at| at <= now);
+            let counts = &mut tally[*severity as usize];
+            counts[SlaState::Breached as usize] += breached as u64;
+            counts[SlaState::Approaching as usize] += off_track.saturating_sub(breached) as u64;
+            counts[SlaState::OnTrack as usize] += (group.deadlines.len() - off_track) as u64;
+            counts[SlaState::None as usize] += group.no_deadline;
+            let coming = [
+                group.deadlines.get(breached).map(|&(deadline, _)| deadline),
+                group.leaves_on_track.get(off_track).copied(),
+            ];
+            for at in coming.into_iter().flatten() {
+                next_change = Some(next_change.map_or(at, |next| next.min(at)));
+            }
+        }
+        (tally, next_change)
     }
 
     /// How many open findings past their deadline at `query.now` the query admits.
@@ -61,7 +121,8 @@ impl Deadlines {
         self.0
             .iter()
             .filter(|((product, severity, verified), _)| query.admits_group(*product, *severity, *verified))
-            .map(move |(_, list)| {
+            .map(move |(_, group)| {
+                let list = &group.deadlines;
                 let from = list.partition_point(|&(deadline, _)| deadline <= query.above);
                 let to = list.partition_point(|&(deadline, _)| deadline < below).max(from);
                 &list[from..to]

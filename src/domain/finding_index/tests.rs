@@ -268,3 +268,73 @@ fn open_counts_per_product_and_severity_are_the_index_counts_of_open_breached_an
         }
     }
 }
+
+/// The summary a walk of every finding gives: each one's state at `now`, and the first instant after `now` at
+/// which any open finding's state differs from its state at `now`.
+fn walked_summary(rows: &HashMap<i32, IndexedRow>, products: Option<&[ProductId]>, now: i64) -> Summary {
+    let looked_at = |row: &&IndexedRow| products.is_none_or(|products| products.contains(&row.product_id));
+    let state_at = |id: i32, row: &IndexedRow, at: i64| OpenFinding::of(FindingId::new(id), row).state(at);
+    let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
+    let mut instants = Vec::new();
+    for (&id, row) in rows.iter().filter(|(_, row)| looked_at(row)) {
+        let state = if row.is_open { state_at(id, row, now) } else { row.closed_state() };
+        *counts.entry((row.severity, state)).or_default() += 1;
+        if row.is_open {
+            instants.extend([row.deadline, row.approaching_at].into_iter().flatten().filter(|&at| at > now));
+        }
+    }
+    instants.sort_unstable();
+    let next_change = instants.into_iter().find(|&at| {
+        rows.iter()
+            .filter(|(_, row)| row.is_open && looked_at(row))
+            .any(|(&id, row)| state_at(id, row, at) != state_at(id, row, now))
+    });
+    Summary { counts, next_change }
+}
+
+#[test]
+fn a_summary_from_the_groups_equals_the_walk_of_every_finding_under_random_changes() {
+    let mut draws = Draws(0x0dd_ba11);
+    let mut index = FindingIndex::default();
+    let mut rows: HashMap<i32, IndexedRow> = HashMap::new();
+    for round in 0..300 {
+        let mut changes = Vec::new();
+        let drawn_ids: Vec<i32> = (1..=120).filter(|_| draws.chance(15)).collect();
+        for id in drawn_ids {
+            let before = rows.get(&id).copied();
+            let after = (!draws.chance(15)).then(|| {
+                let deadline = draws.chance(85).then(|| i64::try_from(draws.below(300)).unwrap_or(0));
+                // Mostly before the deadline; sometimes at it, after it (no state change then), or without one.
+                let approaching_at = match draws.below(10) {
+                    0 => None,
+                    1 => deadline,
+                    2 => deadline.map(|at| at + 10),
+                    _ => deadline.map(|at| at - i64::try_from(draws.below(50)).unwrap_or(0)),
+                };
+                let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
+                let product = i32::try_from(draws.below(8)).unwrap_or(0) + 1;
+                IndexedRow {
+                    verified: draws.chance(40),
+                    is_open: draws.chance(75),
+                    is_mitigated: draws.chance(50),
+                    mitigated_at: Some(i64::try_from(draws.below(300)).unwrap_or(0)),
+                    ..open(product, severity, deadline, approaching_at)
+                }
+            });
+            match after {
+                Some(row) => rows.insert(id, row),
+                None => rows.remove(&id),
+            };
+            changes.push(IndexChange { id: FindingId::new(id), before, after });
+        }
+        index.apply(&changes);
+        for _ in 0..5 {
+            let now = i64::try_from(draws.below(320)).unwrap_or(0) - 10;
+            let mut products: Vec<ProductId> = (1..=8).filter(|_| draws.chance(30)).map(ProductId::new).collect();
+            products.sort_unstable();
+            let products = draws.chance(40).then_some(products);
+            let expected = walked_summary(&rows, products.as_deref(), now);
+            assert_eq!(index.summary(products.as_deref(), now), expected, "round {round}, {products:?} at {now}");
+        }
+    }
+}
