@@ -77,20 +77,6 @@ impl OpenFinding {
             self.deadline
         }
     }
-
-    fn deadline(&self) -> Option<i64> {
-        (self.deadline != NONE).then_some(self.deadline)
-    }
-
-    /// `finding_filter::state_condition` of an open row at `now` (`None` without a deadline).
-    fn state(&self, now: i64) -> SlaState {
-        match self.deadline() {
-            None => SlaState::None,
-            Some(deadline) if deadline <= now => SlaState::Breached,
-            Some(_) if self.approaching_at != NONE && self.approaching_at <= now => SlaState::Approaching,
-            Some(_) => SlaState::OnTrack,
-        }
-    }
 }
 
 /// The open states a query may ask for; a query about closed findings is not the index's.
@@ -414,26 +400,20 @@ impl FindingIndex {
     /// in SQL at each scrape. Products without open findings are left out, as SQL's `GROUP BY` leaves them.
     #[must_use]
     pub fn open_counts(&self, now: i64) -> Vec<OpenCounts> {
-        let mut counts = Vec::new();
-        for (&product_id, open) in &self.by_product {
-            let mut per_severity = [[0_u64; 3]; Severity::ALL.len()];
-            for finding in open {
-                let tally = &mut per_severity[finding.severity as usize];
-                tally[0] += 1;
-                match finding.state(now) {
-                    SlaState::Breached => tally[1] += 1,
-                    SlaState::Approaching => tally[2] += 1,
-                    _ => {}
-                }
-            }
-            for severity in Severity::ALL {
-                let [open, breached, approaching] = per_severity[severity as usize];
-                if open > 0 {
-                    counts.push(OpenCounts { product_id, severity, open, breached, approaching });
-                }
-            }
+        let mut per_group: HashMap<(ProductId, Severity), OpenCounts> = HashMap::new();
+        for (product_id, severity, states) in self.deadlines.states_at(now) {
+            let counts = per_group.entry((product_id, severity)).or_insert(OpenCounts {
+                product_id,
+                severity,
+                open: 0,
+                breached: 0,
+                approaching: 0,
+            });
+            counts.open += states.open();
+            counts.breached += states.breached;
+            counts.approaching += states.approaching;
         }
-        counts
+        per_group.into_values().filter(|counts| counts.open > 0).collect()
     }
 
     /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted), and the first

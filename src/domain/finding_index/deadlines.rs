@@ -25,6 +25,22 @@ struct Group {
     no_deadline: u64,
 }
 
+/// One group's open findings per SLA state at an instant, and when the first of them changes state next.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GroupStates {
+    pub(super) breached: u64,
+    pub(super) approaching: u64,
+    pub(super) on_track: u64,
+    pub(super) no_deadline: u64,
+    pub(super) next_change: Option<i64>,
+}
+
+impl GroupStates {
+    pub(super) fn open(&self) -> u64 {
+        self.breached + self.approaching + self.on_track + self.no_deadline
+    }
+}
+
 /// Open findings per severity and SLA state (indexed by their positions in `Severity::ALL`, `SlaState::ALL`).
 pub(super) type OpenTally = [[u64; SlaState::ALL.len()]; Severity::ALL.len()];
 
@@ -67,31 +83,41 @@ impl Deadlines {
             .sum()
     }
 
-    /// The open findings of the products `looked_at` per severity and SLA state at `now`, and the first instant
-    /// after `now` at which one of them changes state by time alone. In each group those at or past their
-    /// deadline are breached, those at or past leaving `OnTrack` but not breached approaching, the rest of those
-    /// with a deadline on track (a finding leaves `OnTrack` at its deadline at the latest).
-    pub(super) fn open_summary(&self, looked_at: impl Fn(ProductId) -> bool, now: i64) -> (OpenTally, Option<i64>) {
-        let mut tally: OpenTally = [[0; SlaState::ALL.len()]; Severity::ALL.len()];
-        let mut next_change: Option<i64> = None;
-        for ((product, severity, _), group) in &self.0 {
-            if !looked_at(*product) {
-                continue;
-            }
+    /// Each group's open findings per SLA state at `now`, with its product and severity, and the first instant
+    /// after `now` at which one of them changes state by time alone. In a group those at or past their deadline
+    /// are breached, those at or past leaving `OnTrack` but not breached approaching, the rest of those with a
+    /// deadline on track (a finding leaves `OnTrack` at its deadline at the latest).
+    pub(super) fn states_at(&self, now: i64) -> impl Iterator<Item = (ProductId, Severity, GroupStates)> + '_ {
+        self.0.iter().map(move |(&(product, severity, _), group)| {
             let breached = group.deadlines.partition_point(|&(deadline, _)| deadline <= now);
             let off_track = group.leaves_on_track.partition_point(|&at| at <= now);
-            let counts = &mut tally[*severity as usize];
-            counts[SlaState::Breached as usize] += breached as u64;
-            counts[SlaState::Approaching as usize] += off_track.saturating_sub(breached) as u64;
-            counts[SlaState::OnTrack as usize] += (group.deadlines.len() - off_track) as u64;
-            counts[SlaState::None as usize] += group.no_deadline;
             let coming = [
                 group.deadlines.get(breached).map(|&(deadline, _)| deadline),
                 group.leaves_on_track.get(off_track).copied(),
             ];
-            for at in coming.into_iter().flatten() {
-                next_change = Some(next_change.map_or(at, |next| next.min(at)));
-            }
+            let states = GroupStates {
+                breached: breached as u64,
+                approaching: off_track.saturating_sub(breached) as u64,
+                on_track: (group.deadlines.len() - off_track) as u64,
+                no_deadline: group.no_deadline,
+                next_change: coming.into_iter().flatten().min(),
+            };
+            (product, severity, states)
+        })
+    }
+
+    /// The open findings of the products `looked_at` per severity and SLA state at `now`, and the first instant
+    /// after `now` at which one of them changes state by time alone.
+    pub(super) fn open_summary(&self, looked_at: impl Fn(ProductId) -> bool, now: i64) -> (OpenTally, Option<i64>) {
+        let mut tally: OpenTally = [[0; SlaState::ALL.len()]; Severity::ALL.len()];
+        let mut next_change: Option<i64> = None;
+        for (_, severity, states) in self.states_at(now).filter(|(product, _, _)| looked_at(*product)) {
+            let counts = &mut tally[severity as usize];
+            counts[SlaState::Breached as usize] += states.breached;
+            counts[SlaState::Approaching as usize] += states.approaching;
+            counts[SlaState::OnTrack as usize] += states.on_track;
+            counts[SlaState::None as usize] += states.no_deadline;
+            next_change = next_change.into_iter().chain(states.next_change).min();
         }
         (tally, next_change)
     }

@@ -269,25 +269,39 @@ fn open_counts_per_product_and_severity_are_the_index_counts_of_open_breached_an
     }
 }
 
+/// A row's state at `now` by the domain's one definition (`sla::state`).
+fn state_of(row: &IndexedRow, now: i64) -> SlaState {
+    let instant = |at: i64| chrono::DateTime::from_timestamp(at, 0).expect("in range");
+    let schedule = row.deadline.map(|deadline| crate::domain::sla::SlaSchedule {
+        deadline: instant(deadline),
+        expiration_date: instant(deadline).date_naive(),
+        period: chrono::TimeDelta::days(1),
+        approaching_at: row.approaching_at.map(instant),
+    });
+    let status = crate::domain::FindingStatus {
+        active: row.is_open,
+        is_mitigated: row.is_mitigated && !row.is_open,
+        mitigated_at: row.mitigated_at.map(instant),
+        ..crate::domain::FindingStatus::default()
+    };
+    crate::domain::sla::state(schedule.as_ref(), &status, instant(now))
+}
+
 /// The summary a walk of every finding gives: each one's state at `now`, and the first instant after `now` at
 /// which any open finding's state differs from its state at `now`.
 fn walked_summary(rows: &HashMap<i32, IndexedRow>, products: Option<&[ProductId]>, now: i64) -> Summary {
     let looked_at = |row: &&IndexedRow| products.is_none_or(|products| products.contains(&row.product_id));
-    let state_at = |id: i32, row: &IndexedRow, at: i64| OpenFinding::of(FindingId::new(id), row).state(at);
     let mut counts: HashMap<(Severity, SlaState), u64> = HashMap::new();
     let mut instants = Vec::new();
-    for (&id, row) in rows.iter().filter(|(_, row)| looked_at(row)) {
-        let state = if row.is_open { state_at(id, row, now) } else { row.closed_state() };
-        *counts.entry((row.severity, state)).or_default() += 1;
+    for row in rows.values().filter(looked_at) {
+        *counts.entry((row.severity, state_of(row, now))).or_default() += 1;
         if row.is_open {
             instants.extend([row.deadline, row.approaching_at].into_iter().flatten().filter(|&at| at > now));
         }
     }
     instants.sort_unstable();
     let next_change = instants.into_iter().find(|&at| {
-        rows.iter()
-            .filter(|(_, row)| row.is_open && looked_at(row))
-            .any(|(&id, row)| state_at(id, row, at) != state_at(id, row, now))
+        rows.values().filter(|row| row.is_open && looked_at(row)).any(|row| state_of(row, at) != state_of(row, now))
     });
     Summary { counts, next_change }
 }
