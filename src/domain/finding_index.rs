@@ -401,7 +401,7 @@ impl FindingIndex {
     #[must_use]
     pub fn open_counts(&self, now: i64) -> Vec<OpenCounts> {
         let mut per_group: HashMap<(ProductId, Severity), OpenCounts> = HashMap::new();
-        for (product_id, severity, states) in self.deadlines.states_at(now) {
+        for (product_id, severity, states) in self.deadlines.states_at(now, |_| true) {
             let counts = per_group.entry((product_id, severity)).or_insert(OpenCounts {
                 product_id,
                 severity,

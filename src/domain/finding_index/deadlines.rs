@@ -66,7 +66,9 @@ impl Deadlines {
             group.no_deadline = group.no_deadline.saturating_sub(1);
         } else if let Ok(at) = group.deadlines.binary_search(&(finding.deadline, finding.id)) {
             group.deadlines.remove(at);
-            if let Ok(at) = group.leaves_on_track.binary_search(&finding.leaves_on_track()) {
+            let at = group.leaves_on_track.binary_search(&finding.leaves_on_track());
+            debug_assert!(at.is_ok(), "a group's two lists hold the same findings");
+            if let Ok(at) = at {
                 group.leaves_on_track.remove(at);
             }
         }
@@ -83,12 +85,17 @@ impl Deadlines {
             .sum()
     }
 
-    /// Each group's open findings per SLA state at `now`, with its product and severity, and the first instant
+    /// Each group's (of the products `looked_at`) open findings per SLA state at `now`, with its product and severity, and the first instant
     /// after `now` at which one of them changes state by time alone. In a group those at or past their deadline
     /// are breached, those at or past leaving `OnTrack` but not breached approaching, the rest of those with a
     /// deadline on track (a finding leaves `OnTrack` at its deadline at the latest).
-    pub(super) fn states_at(&self, now: i64) -> impl Iterator<Item = (ProductId, Severity, GroupStates)> + '_ {
-        self.0.iter().map(move |(&(product, severity, _), group)| {
+    pub(super) fn states_at<'a>(
+        &'a self,
+        now: i64,
+        looked_at: impl Fn(ProductId) -> bool + 'a,
+    ) -> impl Iterator<Item = (ProductId, Severity, GroupStates)> + 'a {
+        let groups = self.0.iter().filter(move |((product, _, _), _)| looked_at(*product));
+        groups.map(move |(&(product, severity, _), group)| {
             let breached = group.deadlines.partition_point(|&(deadline, _)| deadline <= now);
             let off_track = group.leaves_on_track.partition_point(|&at| at <= now);
             let coming = [
@@ -111,7 +118,7 @@ impl Deadlines {
     pub(super) fn open_summary(&self, looked_at: impl Fn(ProductId) -> bool, now: i64) -> (OpenTally, Option<i64>) {
         let mut tally: OpenTally = [[0; SlaState::ALL.len()]; Severity::ALL.len()];
         let mut next_change: Option<i64> = None;
-        for (_, severity, states) in self.states_at(now).filter(|(product, _, _)| looked_at(*product)) {
+        for (_, severity, states) in self.states_at(now, looked_at) {
             let counts = &mut tally[severity as usize];
             counts[SlaState::Breached as usize] += states.breached;
             counts[SlaState::Approaching as usize] += states.approaching;
