@@ -39,10 +39,17 @@ impl GroupStates {
     pub(super) fn open(&self) -> u64 {
         self.breached + self.approaching + self.on_track + self.no_deadline
     }
-}
 
-/// Open findings per severity and SLA state (indexed by their positions in `Severity::ALL`, `SlaState::ALL`).
-pub(super) type OpenTally = [[u64; SlaState::ALL.len()]; Severity::ALL.len()];
+    /// Its counts with their states.
+    pub(super) fn by_state(&self) -> [(SlaState, u64); 4] {
+        [
+            (SlaState::Breached, self.breached),
+            (SlaState::Approaching, self.approaching),
+            (SlaState::OnTrack, self.on_track),
+            (SlaState::None, self.no_deadline),
+        ]
+    }
+}
 
 impl Deadlines {
     pub(super) fn add(&mut self, finding: &OpenFinding) {
@@ -85,8 +92,8 @@ impl Deadlines {
             .sum()
     }
 
-    /// Each group's (of the products `looked_at`) open findings per SLA state at `now`, with its product and severity, and the first instant
-    /// after `now` at which one of them changes state by time alone. In a group those at or past their deadline
+    /// The open findings of each group of the products `looked_at` per SLA state at `now`, with the group's
+    /// product and severity, and the first instant after `now` at which one of them changes state by time alone. In a group those at or past their deadline
     /// are breached, those at or past leaving `OnTrack` but not breached approaching, the rest of those with a
     /// deadline on track (a finding leaves `OnTrack` at its deadline at the latest).
     pub(super) fn states_at<'a>(
@@ -111,22 +118,6 @@ impl Deadlines {
             };
             (product, severity, states)
         })
-    }
-
-    /// The open findings of the products `looked_at` per severity and SLA state at `now`, and the first instant
-    /// after `now` at which one of them changes state by time alone.
-    pub(super) fn open_summary(&self, looked_at: impl Fn(ProductId) -> bool, now: i64) -> (OpenTally, Option<i64>) {
-        let mut tally: OpenTally = [[0; SlaState::ALL.len()]; Severity::ALL.len()];
-        let mut next_change: Option<i64> = None;
-        for (_, severity, states) in self.states_at(now, looked_at) {
-            let counts = &mut tally[severity as usize];
-            counts[SlaState::Breached as usize] += states.breached;
-            counts[SlaState::Approaching as usize] += states.approaching;
-            counts[SlaState::OnTrack as usize] += states.on_track;
-            counts[SlaState::None as usize] += states.no_deadline;
-            next_change = next_change.into_iter().chain(states.next_change).min();
-        }
-        (tally, next_change)
     }
 
     /// How many open findings past their deadline at `query.now` the query admits.
