@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PartialModelTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window, window_of};
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
@@ -20,7 +20,7 @@ use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_index::{self, IndexedColumns};
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access, text_search};
+use crate::service::{Actor, access, listed_rows, text_search};
 use crate::state::AppState;
 
 /// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
@@ -170,24 +170,29 @@ async fn searched(
 /// The findings with `ids` that the index's `query` still admits (a row changed since the index answered is
 /// left out rather than shown as matching), in id order. Read by id alone: with the filter's columns beside
 /// the ids SQLite may prefer their index and read every breached finding to return twenty.
-async fn rows_by_id<Row: PartialModelTrait + IndexedColumns + Send + Sync>(
+async fn rows_by_id(
     state: &AppState,
     query: &IndexQuery,
     text: Option<Condition>,
     now: DateTime<Utc>,
     ids: Vec<FindingId>,
-) -> ServiceResult<Vec<Row>> {
+) -> ServiceResult<Vec<finding::Listed>> {
     use sea_orm::QueryOrder;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<Row> = finding::Entity::find()
-        .filter(finding::Column::Id.is_in(ids))
-        .filter(text.unwrap_or_else(Condition::all))
-        .order_by_asc(finding::Column::Id)
-        .into_partial_model()
-        .all(&state.db)
-        .await?;
+    let text = text.unwrap_or_else(Condition::all);
+    let rows: Vec<finding::Listed> = if state.db.get_database_backend() == DbBackend::Sqlite {
+        listed_rows::listed_by_id(&state.db, &ids, text).await?
+    } else {
+        finding::Entity::find()
+            .filter(finding::Column::Id.is_in(ids))
+            .filter(text)
+            .order_by_asc(finding::Column::Id)
+            .into_partial_model()
+            .all(&state.db)
+            .await?
+    };
     let at = now.timestamp();
     Ok(rows.into_iter().filter(|row| query.admits_row(&row.indexed_row(), at)).collect())
 }
