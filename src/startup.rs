@@ -199,7 +199,8 @@ impl Application {
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let schema = graphql::schema_builder(&state.config.limits).data(state.clone()).finish();
-    let endpoint = GraphqlEndpoint::new(state.clone(), schema);
+    let socket_schema = graphql::socket_schema_builder(&state.config.limits).data(state.clone()).finish();
+    let endpoint = GraphqlEndpoint::new(state.clone(), schema, socket_schema);
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::http::graphiql).post(graphql::http::graphql_post))
         .route("/graphql/ws", get(graphql::ws::graphql_ws))

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::AppSchema;
 use super::context::RequestOrigin;
 use super::loaders::UserLoader;
-use super::query_cost::{self, AlreadyMeasured, CostError, CostLimits};
+use super::query_cost::{self, CostError, CostLimits};
 use super::ws_session::PendingSockets;
 use crate::error::{REQUEST_ID, ServiceError};
 use crate::kept::memo::Memo;
@@ -29,7 +29,10 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct GraphqlEndpoint {
     pub state: AppState,
+    /// For HTTP requests, which `parsed` measures.
     pub schema: AppSchema,
+    /// For websocket operations, measured as the schema parses them (`graphql::socket_schema_builder`).
+    pub socket_schema: AppSchema,
     /// Parsed documents by query text: a dashboard's repeated query is parsed once (parsing was a tenth of
     /// a small query's cost). Limits and validation still run on every request.
     pub parsed: Arc<Memo<ExecutableDocument>>,
@@ -40,11 +43,12 @@ pub struct GraphqlEndpoint {
 
 impl GraphqlEndpoint {
     #[must_use]
-    pub fn new(state: AppState, schema: AppSchema) -> Self {
+    pub fn new(state: AppState, schema: AppSchema, socket_schema: AppSchema) -> Self {
         let cost_limits = super::cost_limits(&state.config.limits);
         Self {
             state,
             schema,
+            socket_schema,
             parsed: Arc::new(Memo::new(PARSED_QUERIES_KEPT, MAX_QUERY_LEN_KEPT)),
             cost_limits,
             pending_sockets: Arc::default(),
@@ -61,10 +65,8 @@ impl GraphqlEndpoint {
             query_cost::measure(&document, self.cost_limits)?;
             self.parsed.insert_with(&request.query, || document.clone());
             request.set_parsed_query(document);
-        } else {
-            return Ok(request);
         }
-        Ok(request.data(AlreadyMeasured))
+        Ok(request)
     }
 }
 

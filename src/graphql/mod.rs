@@ -65,15 +65,23 @@ pub struct MutationRoot(
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// The schema with its limits; the caller adds the state as data.
+/// The schema with its limits, for documents measured before they reach it (`GraphqlEndpoint::parsed`: every
+/// HTTP request); the caller adds the state as data. It has no extension: with one, async-graphql resolves
+/// every field through the extensions' chain (a registry look-up and a boxed future a field).
 #[must_use]
 pub fn schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .extension(query_cost::CostLimit(cost_limits(limits)))
         .limit_directives(32)
+}
+
+/// The schema for websocket operations, which async-graphql's protocol parses itself: `query_cost::CostLimit`
+/// measures each document as it is parsed.
+#[must_use]
+pub fn socket_schema_builder(limits: &Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    schema_builder(limits).extension(query_cost::CostLimit(cost_limits(limits)))
 }
 
 /// How deep a document may nest through fields and fragments (async-graphql's recursion limit too).

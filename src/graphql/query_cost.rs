@@ -139,13 +139,9 @@ pub fn refusal(err: &CostError) -> ServerError {
     error
 }
 
-/// Marks a request whose document was already measured (the HTTP endpoint measures what it parses and
-/// keeps), so the extension does not parse it a second time.
-#[derive(Debug, Clone, Copy)]
-pub struct AlreadyMeasured;
-
-/// Measures every document that reaches the schema without `AlreadyMeasured` (websocket operations)
-/// before async-graphql parses and checks it, and trims what it parsed (`compact_document`).
+/// Measures every document the schema parses (websocket operations; the HTTP endpoint measures what it parses
+/// and keeps, and its schema has no extension: `graphql::schema_builder`) before async-graphql checks it, and
+/// trims what it parsed (`compact_document`).
 pub struct CostLimit(pub CostLimits);
 
 impl ExtensionFactory for CostLimit {
@@ -165,10 +161,8 @@ impl Extension for CostLimitExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if ctx.data_opt::<AlreadyMeasured>().is_none() {
-            let document = async_graphql::parser::parse_query(query)?;
-            measure(&document, self.0).map_err(|err| refusal(&err))?;
-        }
+        let document = async_graphql::parser::parse_query(query)?;
+        measure(&document, self.0).map_err(|err| refusal(&err))?;
         let mut document = next.run(ctx, query, variables).await?;
         // A subscription keeps its document while it lasts.
         super::compact_document::compact(&mut document);
@@ -265,7 +259,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_extension_measures_what_was_not_measured_before_and_trusts_the_mark() {
+    async fn the_extension_measures_every_document_it_parses() {
         let limits = CostLimits { max_fields: 1, max_depth: 64 };
         let schema =
             async_graphql::Schema::build(Query, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
@@ -276,9 +270,6 @@ mod tests {
         let code = refused.errors[0].extensions.as_ref().and_then(|e| e.get("code")).cloned();
         assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
         assert!(schema.execute("{ a }").await.errors.is_empty(), "within the limit");
-        // The HTTP endpoint measured it already: not parsed and measured a second time.
-        let marked = schema.execute(async_graphql::Request::new("{ a b }").data(AlreadyMeasured)).await;
-        assert!(marked.errors.is_empty(), "{:?}", marked.errors);
     }
 
     #[test]

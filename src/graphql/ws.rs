@@ -108,15 +108,14 @@ fn serve_socket(
     let init =
         Box::new(InitContext { state: endpoint.state.clone(), socket_state: Arc::new(socket_state), pending, client });
     let init_timeout = endpoint.state.config.ws_init_timeout;
-    let outgoing = async_graphql::http::WebSocket::new(endpoint.schema.clone(), incoming, protocol).on_connection_init(
-        move |payload| async move {
+    let outgoing = async_graphql::http::WebSocket::new(endpoint.socket_schema.clone(), incoming, protocol)
+        .on_connection_init(move |payload| async move {
             let InitContext { state, socket_state, pending, client } = *init;
             let data = connection_init(state, payload, socket_state, client).await?;
             // Signed in: no longer one of the address's pending sockets.
             pending.give_back();
             Ok(data)
-        },
-    );
+        });
     let outgoing = outgoing.map(|message| forbidden_code(axum_message(message)));
     async move {
         let mut outgoing = std::pin::pin!(outgoing);
