@@ -104,7 +104,7 @@ pub enum Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexQuery {
     pub scope: Scope,
-    /// The products looked at (already the ones the actor may view), sorted.
+    /// The products looked at (already the ones the actor may view), sorted, each once.
     pub products: Option<Vec<ProductId>>,
     pub severities: Option<Vec<Severity>>,
     pub verified: Option<bool>,
@@ -401,7 +401,7 @@ impl FindingIndex {
     #[must_use]
     pub fn open_counts(&self, now: i64) -> Vec<OpenCounts> {
         let mut per_group: HashMap<(ProductId, Severity), OpenCounts> = HashMap::new();
-        for (product_id, severity, states) in self.deadlines.states_at(now, |_| true) {
+        for (product_id, severity, states) in self.deadlines.states_at(now, None) {
             let counts = per_group.entry((product_id, severity)).or_insert(OpenCounts {
                 product_id,
                 severity,
@@ -416,15 +416,14 @@ impl FindingIndex {
         per_group.into_values().filter(|counts| counts.open > 0).collect()
     }
 
-    /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted), and the first
+    /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted, each once), and the first
     /// instant after `now` at which an open one's state changes by time alone.
     #[must_use]
     pub fn summary(&self, products: Option<&[ProductId]>, now: i64) -> Summary {
-        let looked_at = |product: ProductId| products.is_none_or(|products| products.binary_search(&product).is_ok());
         // Added up in an array first (a thousand groups and more), then only the states some finding is in.
         let mut open = [[0_u64; SlaState::ALL.len()]; Severity::ALL.len()];
         let mut next_change: Option<i64> = None;
-        for (_, severity, states) in self.deadlines.states_at(now, looked_at) {
+        for (_, severity, states) in self.deadlines.states_at(now, products) {
             for (state, n) in states.by_state() {
                 open[severity as usize][state as usize] += n;
             }
@@ -440,7 +439,7 @@ impl FindingIndex {
             }
         }
         for (&(product, severity, state), &n) in &self.closed {
-            if looked_at(product) {
+            if products.is_none_or(|products| products.binary_search(&product).is_ok()) {
                 *counts.entry((severity, state)).or_default() += n;
             }
         }

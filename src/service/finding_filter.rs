@@ -201,7 +201,7 @@ impl FindingFilter {
     }
 }
 
-/// The products a read looks at, sorted: the one asked for (if visible), else the `visible` ones (`None`:
+/// The products a read looks at, sorted, each once: the one asked for (if visible), else the `visible` ones (`None`:
 /// all).
 #[must_use]
 pub fn looked_at(product_id: Option<ProductId>, visible: Option<&[ProductId]>) -> Option<Vec<ProductId>> {
@@ -212,6 +212,7 @@ pub fn looked_at(product_id: Option<ProductId>, visible: Option<&[ProductId]>) -
         (Some(id), Some(visible)) => visible.iter().copied().filter(|&v| v == id).take(1).collect(),
     };
     ids.sort_unstable();
+    ids.dedup();
     Some(ids)
 }
 

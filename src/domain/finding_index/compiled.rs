@@ -6,9 +6,11 @@ use crate::domain::{ProductId, Severity};
 
 /// An `IndexQuery` at one instant, as one comparison or bit test per field: the loop of every count runs it
 /// over each open finding.
-pub(super) struct Compiled {
+pub(super) struct Compiled<'a> {
     /// A bit per product id looked at (`None`: all).
     pub(super) products: Option<Vec<u64>>,
+    /// The same products, sorted, each once (`IndexQuery::products`).
+    pub(super) product_list: Option<&'a [ProductId]>,
     /// A bit per `Severity` (its position in `Severity::ALL`).
     pub(super) severities: u8,
     /// Bit 0: unverified findings admitted; bit 1: verified ones.
@@ -21,8 +23,8 @@ pub(super) struct Compiled {
     pub(super) now: i64,
 }
 
-impl Compiled {
-    pub(super) fn of(query: &IndexQuery, now: i64) -> Self {
+impl<'a> Compiled<'a> {
+    pub(super) fn of(query: &'a IndexQuery, now: i64) -> Self {
         let products = query.products.as_ref().map(|ids| {
             let mut bits = Vec::new();
             for id in ids.iter().filter_map(|id| usize::try_from(id.get()).ok()) {
@@ -44,6 +46,7 @@ impl Compiled {
         };
         Self {
             products,
+            product_list: query.products.as_deref(),
             severities,
             verified,
             states,
@@ -61,11 +64,9 @@ impl Compiled {
             .unwrap_or(false)
     }
 
-    /// Whether open findings of this product, severity and verification may be admitted.
-    pub(super) fn admits_group(&self, product: ProductId, severity: Severity, verified: bool) -> bool {
-        self.severities >> severity as u8 & 1 == 1
-            && self.verified >> u8::from(verified) & 1 == 1
-            && self.looks_at(product)
+    /// Whether open findings of this severity and verification may be admitted (in a product looked at).
+    pub(super) fn admits_kind(&self, severity: Severity, verified: bool) -> bool {
+        self.severities >> severity as u8 & 1 == 1 && self.verified >> u8::from(verified) & 1 == 1
     }
 
     pub(super) fn admits(&self, finding: &OpenFinding) -> bool {

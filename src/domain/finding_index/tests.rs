@@ -169,6 +169,8 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
             }
         }
         assert_eq!(index.page(&query, now, &window), walk, "{query:?} at {now} in {window:?}");
+        let counted = index.open.iter().filter(|f| compiled.admits(f)).count() as u64;
+        assert_eq!(index.count(&query, now), counted, "the breached count from the groups: {query:?} at {now}");
     }
     assert!(from_deadlines > 100 && walked > 100, "both ways were taken: {from_deadlines} and {walked}");
 }
