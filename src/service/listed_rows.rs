@@ -44,9 +44,11 @@ const COLUMNS: [Column; 26] = [
     Column::UpdatedAt,
 ];
 
-/// One row as SQLite writes it: a JSON array of `COLUMNS`, read by position (serde reads a struct from an
-/// array field by field). Flags are SQLite's integers 0 and 1, the date its text, as the columns hold them.
+/// One row as SQLite writes it: a JSON array of `COLUMNS`, read by position into a `finding::Listed` (serde reads
+/// a struct from an array field by field; `remote`: this declares how, the type read is `Listed`). Flags are
+/// SQLite's integers 0 and 1, the date its text, as the columns hold them.
 #[derive(Deserialize)]
+#[serde(remote = "finding::Listed")]
 struct ListedJson {
     id: FindingId,
     product_id: ProductId,
@@ -97,66 +99,9 @@ fn stored_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, 
     NaiveDate::parse_from_str(&text, "%F").map_err(serde::de::Error::custom)
 }
 
-impl From<ListedJson> for finding::Listed {
-    fn from(row: ListedJson) -> Self {
-        let ListedJson {
-            id,
-            product_id,
-            engagement_id,
-            title,
-            description,
-            severity,
-            date,
-            sla_start,
-            sla_start_is_date,
-            active,
-            verified,
-            is_mitigated,
-            mitigated_at,
-            false_p,
-            duplicate,
-            out_of_scope,
-            risk_accepted,
-            risk_acceptance_expires_at,
-            is_open,
-            external_reference,
-            sla_deadline,
-            sla_expiration_day,
-            sla_approaching_at,
-            sla_cycle,
-            created_at,
-            updated_at,
-        } = row;
-        Self {
-            id,
-            product_id,
-            engagement_id,
-            title,
-            description,
-            severity,
-            date,
-            sla_start,
-            sla_start_is_date,
-            active,
-            verified,
-            is_mitigated,
-            mitigated_at,
-            false_p,
-            duplicate,
-            out_of_scope,
-            risk_accepted,
-            risk_acceptance_expires_at,
-            is_open,
-            external_reference,
-            sla_deadline,
-            sla_expiration_day,
-            sla_approaching_at,
-            sla_cycle,
-            created_at,
-            updated_at,
-        }
-    }
-}
+/// One row of the JSON array, read into a `Listed` as `ListedJson` says.
+#[derive(Deserialize)]
+struct Row(#[serde(with = "ListedJson")] finding::Listed);
 
 /// The `Listed` rows of the findings with `ids` that meet `condition`, in id order (SQLite only).
 pub(crate) async fn listed_by_id<C: ConnectionTrait>(
@@ -167,9 +112,9 @@ pub(crate) async fn listed_by_id<C: ConnectionTrait>(
     let row = conn.query_one_raw(statement(ids, condition)?).await?;
     let Some(row) = row else { return Ok(Vec::new()) };
     let rows: String = row.try_get_by_index(0)?;
-    let read: Vec<ListedJson> = serde_json::from_str(&rows)
+    let read: Vec<Row> = serde_json::from_str(&rows)
         .map_err(|err| sea_orm::DbErr::Type(format!("a finding row SQLite wrote as JSON does not read back: {err}")))?;
-    let mut listed: Vec<finding::Listed> = read.into_iter().map(finding::Listed::from).collect();
+    let mut listed: Vec<finding::Listed> = read.into_iter().map(|row| row.0).collect();
     // An aggregate's order is SQLite's to choose; the page is in id order, each finding once (`id IN (…)`
     // named each once however often it was listed).
     listed.sort_unstable_by_key(|row| row.id);
