@@ -416,8 +416,8 @@ impl FindingIndex {
         per_group.into_values().filter(|counts| counts.open > 0).collect()
     }
 
-    /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted, each once), and the first
-    /// instant after `now` at which an open one's state changes by time alone.
+    /// Findings per severity and SLA state at `now` in `products` (`None`: all, else sorted, each once), and the
+    /// first instant after `now` at which an open one's state changes by time alone.
     #[must_use]
     pub fn summary(&self, products: Option<&[ProductId]>, now: i64) -> Summary {
         // Added up in an array first (a thousand groups and more), then only the states some finding is in.
