@@ -10,6 +10,7 @@ pub mod finding;
 pub mod finding_note;
 pub mod finding_reviewer;
 pub mod job_lease;
+pub mod listed_rows;
 pub mod notification;
 pub mod notification_setting;
 pub mod product;

@@ -11,13 +11,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Statement,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::domain::{DeliveryId, FindingId, NotificationId, ProductId, UserId};
 use crate::entity::delivery_view::{self, DeliveryView};
-use crate::entity::{alert, delivery, finding, sla_event};
+use crate::entity::{alert, delivery, finding, listed_rows, sla_event};
 
 /// The PostgreSQL channel the signals travel on.
 pub const CHANNEL: &str = "slawatch_live";
@@ -262,10 +264,8 @@ async fn hydrate<C: ConnectionTrait>(conn: &C, signals: &[Signal]) -> Result<Vec
     let findings: HashMap<FindingId, Arc<finding::Listed>> = if finding_ids.is_empty() {
         HashMap::new()
     } else {
-        finding::Entity::find()
-            .filter(finding::Column::Id.is_in(finding_ids))
-            .into_partial_model::<finding::Listed>()
-            .all(conn)
+        let ids: Vec<FindingId> = finding_ids.into_iter().collect();
+        listed_rows::listed_by_id(conn, &ids, Condition::all())
             .await?
             .into_iter()
             .map(|f| (f.id, Arc::new(f)))

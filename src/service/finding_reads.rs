@@ -10,17 +10,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window, window_of};
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
-use crate::entity::finding;
+use crate::entity::{finding, listed_rows};
 use crate::error::{ServiceError, ServiceResult};
 use crate::kept::read_cache::{ReadCache, Timed};
 use crate::service::finding_filter::{self, FindingFilter};
 use crate::service::finding_index::{self, IndexedColumns};
 use crate::service::page::{self, Page, PageRequest};
-use crate::service::{Actor, access, listed_rows, text_search};
+use crate::service::{Actor, access, text_search};
 use crate::state::AppState;
 
 /// The findings the actor may view that match `filter`. An identical earlier answer is reused while nothing
@@ -177,22 +177,7 @@ async fn rows_by_id(
     now: DateTime<Utc>,
     ids: Vec<FindingId>,
 ) -> ServiceResult<Vec<finding::Listed>> {
-    use sea_orm::QueryOrder;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let text = text.unwrap_or_else(Condition::all);
-    let rows: Vec<finding::Listed> = if state.db.get_database_backend() == DbBackend::Sqlite {
-        listed_rows::listed_by_id(&state.db, &ids, text).await?
-    } else {
-        finding::Entity::find()
-            .filter(finding::Column::Id.is_in(ids))
-            .filter(text)
-            .order_by_asc(finding::Column::Id)
-            .into_partial_model()
-            .all(&state.db)
-            .await?
-    };
+    let rows = listed_rows::listed_by_id(&state.db, &ids, text.unwrap_or_else(Condition::all)).await?;
     let at = now.timestamp();
     Ok(rows.into_iter().filter(|row| query.admits_row(&row.indexed_row(), at)).collect())
 }

@@ -27,7 +27,6 @@ pub mod finding_sla;
 pub mod findings;
 pub mod housekeeping;
 pub mod job_leases;
-pub(crate) mod listed_rows;
 pub mod members;
 pub mod notification_settings;
 pub mod outbox;

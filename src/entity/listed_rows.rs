@@ -1,18 +1,22 @@
-//! SQLite: the `finding::Listed` columns of findings chosen by id, read as one row holding a JSON array of
-//! them. A page read row by row cost a hand-off between SQLite's thread and the request's task per row, a
-//! copy and an allocation per value, and a column looked up by name per value (a fifth of a varied page's
-//! server time); here SQLite writes the rows as JSON in one value and serde reads it into `Listed`s.
+//! The `finding::Listed` columns of findings chosen by id (pages, REST slices, live events). On SQLite they are
+//! read as one row holding a JSON array of them: a read row by row cost a hand-off between SQLite's thread and
+//! the request's task per row, a copy and an allocation per value, and a column looked up by name per value (a
+//! fifth of a varied page's server time); here SQLite writes the rows as JSON in one value and serde reads it
+//! into `Listed`s. PostgreSQL reads them as rows (`id IN (…)`).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SqliteQueryBuilder};
-use sea_orm::{Condition, ConnectionTrait, DbBackend, IdenStatic, Statement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, QueryFilter, QueryOrder,
+    Statement,
+};
 use serde::{Deserialize, Deserializer};
 
+use super::finding::{self, Column};
 use crate::domain::{EngagementId, FindingId, ProductId, Severity};
-use crate::entity::finding::{self, Column};
-use crate::error::{ServiceError, ServiceResult};
 
 /// `Listed`'s columns in the order of `ListedJson`'s fields, which is the order of each row's JSON array.
 const COLUMNS: [Column; 26] = [
@@ -103,17 +107,29 @@ fn stored_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, 
 #[derive(Deserialize)]
 struct Row(#[serde(with = "ListedJson")] finding::Listed);
 
-/// The `Listed` rows of the findings with `ids` that meet `condition`, in id order (SQLite only).
-pub(crate) async fn listed_by_id<C: ConnectionTrait>(
+/// The `Listed` rows of the findings with `ids` that meet `condition`, in id order, each once.
+pub async fn listed_by_id<C: ConnectionTrait>(
     conn: &C,
     ids: &[FindingId],
     condition: Condition,
-) -> ServiceResult<Vec<finding::Listed>> {
+) -> Result<Vec<finding::Listed>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    if conn.get_database_backend() != DbBackend::Sqlite {
+        return finding::Entity::find()
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .filter(condition)
+            .order_by_asc(Column::Id)
+            .into_partial_model()
+            .all(conn)
+            .await;
+    }
     let row = conn.query_one_raw(statement(ids, condition)?).await?;
     let Some(row) = row else { return Ok(Vec::new()) };
     let rows: String = row.try_get_by_index(0)?;
     let read: Vec<Row> = serde_json::from_str(&rows)
-        .map_err(|err| sea_orm::DbErr::Type(format!("a finding row SQLite wrote as JSON does not read back: {err}")))?;
+        .map_err(|err| DbErr::Type(format!("a finding row SQLite wrote as JSON does not read back: {err}")))?;
     let mut listed: Vec<finding::Listed> = read.into_iter().map(|row| row.0).collect();
     // An aggregate's order is SQLite's to choose; the page is in id order, each finding once (`id IN (…)`
     // named each once however often it was listed).
@@ -122,15 +138,20 @@ pub(crate) async fn listed_by_id<C: ConnectionTrait>(
     Ok(listed)
 }
 
+/// `json_group_array(json_array(<COLUMNS>))`, written once.
+static ROWS_AS_JSON: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = COLUMNS.iter().map(|column| format!(r#""findings"."{}""#, column.as_str())).collect();
+    format!("json_group_array(json_array({}))", columns.join(", "))
+});
+
 /// `SELECT json_group_array(json_array(<COLUMNS>)) FROM json_each(<ids>) AS listed CROSS JOIN findings
 /// WHERE findings.id = listed.value AND <condition>`: the ids are one JSON array, so the statement is the same
 /// for any number of them and stays prepared; SQLite walks them and looks each up by its key (no temporary
 /// b-tree, as `id IN (…)` builds), the `CROSS JOIN` keeping that order of the two.
-fn statement(ids: &[FindingId], condition: Condition) -> ServiceResult<Statement> {
-    let listed = serde_json::to_string(ids).map_err(ServiceError::internal)?;
-    let columns = COLUMNS.iter().map(|column| format!(r#""findings"."{}""#, column.as_str())).collect::<Vec<_>>();
+fn statement(ids: &[FindingId], condition: Condition) -> Result<Statement, DbErr> {
+    let listed = serde_json::to_string(ids).map_err(|err| DbErr::Custom(format!("finding ids as JSON: {err}")))?;
     let (sql, values) = Query::select()
-        .expr(Expr::cust(format!("json_group_array(json_array({}))", columns.join(", "))))
+        .expr(Expr::cust(ROWS_AS_JSON.as_str()))
         .from_function(Func::cust("json_each").arg(listed), Alias::new("listed"))
         .cross_join(finding::Entity)
         .and_where(Expr::col((finding::Entity, Column::Id)).equals((Alias::new("listed"), Alias::new("value"))))
@@ -141,7 +162,7 @@ fn statement(ids: &[FindingId], condition: Condition) -> ServiceResult<Statement
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+    use sea_orm::IntoActiveModel;
 
     use super::*;
     use crate::entity::finding::Model;
