@@ -252,11 +252,7 @@ impl FindingIndex {
     /// The open findings of `query`'s products, when it names few: a page or count then looks at those
     /// products' findings only.
     fn few_products<'a>(&'a self, query: &'a IndexQuery) -> Option<impl Iterator<Item = &'a [OpenFinding]> + 'a> {
-        self.open_of_few(query.products.as_deref()?)
-    }
-
-    /// The open findings of each of `products`, when they are few.
-    fn open_of_few<'a>(&'a self, products: &'a [ProductId]) -> Option<impl Iterator<Item = &'a [OpenFinding]> + 'a> {
+        let products = query.products.as_deref()?;
         (products.len() <= FEW_PRODUCTS)
             .then(|| products.iter().filter_map(|product| self.by_product.get(product).map(Vec::as_slice)))
     }
