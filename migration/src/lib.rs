@@ -27,6 +27,7 @@ mod m20261204_000021_finding_text;
 mod m20261205_000022_finding_changes_postgres;
 mod m20261205_000023_finding_text_postgres;
 mod m20261206_000024_deliveries_due_by_channel;
+mod m20261207_000025_open_finding_text;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000022_finding_changes_postgres::Migration),
             Box::new(m20261205_000023_finding_text_postgres::Migration),
             Box::new(m20261206_000024_deliveries_due_by_channel::Migration),
+            Box::new(m20261207_000025_open_finding_text::Migration),
         ]
     }
 }

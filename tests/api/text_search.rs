@@ -1,8 +1,9 @@
 //! A text search answers what a case-insensitive `LIKE` over every finding answers, whether or not SQLite's
 //! trigram index narrows it first (`service::text_search`): random texts of a small alphabet (spaces, LIKE
 //! wildcards, quotes, a backslash, an accent) created, edited and deleted through the API, with a product
-//! deleted whole, searched for with random strings and random pieces of the texts; and the index stays exact
-//! (FTS5's own integrity check against the findings). Also the search's length limit.
+//! deleted whole, closed and reopened, searched for among every finding and among the open ones with random
+//! strings and random pieces of the texts; and the indexes stay exact (FTS5's own integrity check of every
+//! finding's, piece by piece for the open findings'). Also the search's length limit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,23 +54,28 @@ async fn create_batch(app: &TestApp, rng: &mut Rng, product: &str, count: usize,
     }
 }
 
-/// Searches for `search` and checks the answer against the texts the test wrote.
-async fn check_search(app: &TestApp, search: &str, texts: &Texts) {
+/// The findings the test closed (the others are open and on track).
+type Closed = BTreeSet<String>;
+
+/// Searches for `search` among every finding and among the open ones (the SLA states of open findings: the
+/// finding index's question about open findings, whose candidates come from `open_finding_text`), and checks
+/// each answer against the texts the test wrote.
+async fn check_search(app: &TestApp, search: &str, texts: &Texts, closed: &Closed) {
     let wanted = search.trim().to_lowercase();
-    let expected: BTreeSet<&str> = texts
+    let holding: BTreeSet<String> = texts
         .iter()
         .filter(|(_, fields)| fields.iter().any(|field| field.to_lowercase().contains(&wanted)))
-        .map(|(id, _)| id.as_str())
+        .map(|(id, _)| id.clone())
         .collect();
-    let answer = app
-        .admin(
-            "query($s: String!) { findings(filter: {search: $s}, first: 100) { totalCount nodes { id } } }",
-            json!({ "s": search }),
-        )
-        .await;
-    let expected_ids: BTreeSet<String> = expected.iter().map(|&id| id.to_owned()).collect();
-    assert_eq!(node_ids(answer.data()), expected_ids, "search {search:?}");
-    assert_eq!(answer.data()["findings"]["totalCount"], expected.len(), "count of search {search:?}");
+    let open: BTreeSet<String> = holding.iter().filter(|id| !closed.contains(*id)).cloned().collect();
+    let every = "query($s: String!) { findings(filter: {search: $s}, first: 100) { totalCount nodes { id } } }";
+    let of_open = "query($s: String!) { findings(filter: {search: $s, slaStates: [BREACHED, APPROACHING, ON_TRACK]}, \
+                   first: 100) { totalCount nodes { id } } }";
+    for (query, expected, among) in [(every, &holding, "every finding"), (of_open, &open, "open findings")] {
+        let answer = app.admin(query, json!({ "s": search })).await;
+        assert_eq!(&node_ids(answer.data()), expected, "search {search:?} among {among}");
+        assert_eq!(answer.data()["findings"]["totalCount"], expected.len(), "count of {search:?} among {among}");
+    }
 }
 
 /// The ids of a `findings` answer's nodes.
@@ -79,7 +85,7 @@ fn node_ids(data: &Value) -> BTreeSet<String> {
 }
 
 /// Random strings, and random pieces of the texts with their letters' case turned at random.
-async fn check_searches(app: &TestApp, rng: &mut Rng, texts: &Texts, rounds: usize) {
+async fn check_searches(app: &TestApp, rng: &mut Rng, texts: &Texts, closed: &Closed, rounds: usize) {
     for _ in 0..rounds {
         let search = if rng.index(2) == 0 {
             text(rng, &SEARCH_ALPHABET, 1, 5)
@@ -94,12 +100,14 @@ async fn check_searches(app: &TestApp, rng: &mut Rng, texts: &Texts, rounds: usi
                 .map(|&c| if rng.index(2) == 0 { c.to_ascii_uppercase() } else { c })
                 .collect::<String>()
         };
-        check_search(app, &search, texts).await;
+        check_search(app, &search, texts, closed).await;
     }
 }
 
-/// FTS5's check of the trigram index against the findings (SQLite; fails on any difference).
-async fn assert_index_exact(app: &TestApp) {
+/// FTS5's check of the trigram index against the findings (SQLite; fails on any difference), and of the open
+/// findings' index piece by piece: each three characters of any text name exactly the open findings holding
+/// them (its own check would compare it with every finding, the table it reads its text from).
+async fn assert_indexes_exact(app: &TestApp, texts: &Texts, closed: &Closed) {
     if app.state.config.is_postgres() {
         return;
     }
@@ -108,6 +116,37 @@ async fn assert_index_exact(app: &TestApp) {
         .execute_unprepared("INSERT INTO finding_text (finding_text, rank) VALUES ('integrity-check', 1)")
         .await
         .expect("the trigram index matches the findings");
+    let pieces: BTreeSet<String> = texts
+        .values()
+        .flatten()
+        .flat_map(|field| {
+            let chars: Vec<char> = field.to_lowercase().chars().collect();
+            chars.windows(3).map(|piece| piece.iter().collect::<String>()).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(pieces.len() > 100, "the texts have many pieces: {}", pieces.len());
+    for piece in pieces {
+        let named = app
+            .state
+            .db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT rowid FROM open_finding_text WHERE open_finding_text MATCH ? ORDER BY rowid",
+                [format!("\"{}\"", piece.replace('"', "\"\"")).into()],
+            ))
+            .await
+            .expect("asked");
+        let named: BTreeSet<String> =
+            named.iter().map(|row| row.try_get_by_index::<i64>(0).expect("a rowid").to_string()).collect();
+        let expected: BTreeSet<String> = texts
+            .iter()
+            .filter(|(id, fields)| {
+                !closed.contains(*id) && fields.iter().any(|field| field.to_lowercase().contains(&piece))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(named, expected, "the open findings' index names the open findings holding {piece:?}");
+    }
 }
 
 #[tokio::test]
@@ -117,35 +156,48 @@ async fn a_search_answers_as_like_over_every_finding_through_writes() {
     let kept = app.product("Kept").await;
     let dropped = app.product("Dropped").await;
     let mut texts = Texts::new();
+    let mut closed = Closed::new();
     create_batch(&app, &mut rng, &kept, 60, &mut texts).await;
     create_batch(&app, &mut rng, &dropped, 20, &mut texts).await;
-    check_searches(&app, &mut rng, &texts, 80).await;
-    assert_index_exact(&app).await;
+    check_searches(&app, &mut rng, &texts, &closed, 60).await;
+    assert_indexes_exact(&app, &texts, &closed).await;
 
-    // Edits of each text, deletions one at a time, and a product deleted with its findings.
+    // Edits of each text, some of them closing or reopening the finding in the same update (and some closed
+    // findings' texts edited), deletions one at a time, and a product deleted with its findings.
     let ids: Vec<String> = texts.keys().cloned().collect();
+    for id in ids.iter().skip(2).step_by(4) {
+        update(&app, id, json!({ "active": false })).await;
+        closed.insert(id.clone());
+    }
     for id in ids.iter().step_by(3) {
         let [stored_title, description, reference] = texts.get_mut(id).expect("known");
-        let input = match rng.index(3) {
+        let mut input = match rng.index(3) {
             0 => {
-                *stored_title = title(&mut rng);
-                json!({ "title": stored_title })
+                let sent = title(&mut rng);
+                *stored_title = sent.trim().to_owned(); // a title is stored trimmed
+                json!({ "title": sent })
             }
             1 => {
                 *description = text(&mut rng, &TEXT_ALPHABET, 0, 24);
                 json!({ "description": description })
             }
             _ => {
-                *reference = text(&mut rng, &TEXT_ALPHABET, 1, 8);
-                json!({ "externalReference": reference })
+                let sent = text(&mut rng, &TEXT_ALPHABET, 1, 8);
+                // A blank reference is stored as none.
+                *reference = if sent.trim().is_empty() { String::new() } else { sent.clone() };
+                json!({ "externalReference": sent })
             }
         };
-        app.admin(
-            "mutation($id: ID!, $i: UpdateFindingInput!) { updateFinding(id: $id, input: $i) { id } }",
-            json!({ "id": id, "i": input }),
-        )
-        .await
-        .data();
+        if rng.index(3) == 0 {
+            let open = closed.contains(id);
+            input["active"] = json!(open);
+            if open {
+                closed.remove(id)
+            } else {
+                closed.insert(id.clone())
+            };
+        }
+        update(&app, id, input).await;
     }
     for id in ids.iter().skip(1).step_by(7) {
         app.admin("mutation($id: ID!) { deleteFinding(id: $id) { id } }", json!({ "id": id })).await.data();
@@ -161,14 +213,30 @@ async fn a_search_answers_as_like_over_every_finding_through_writes() {
     );
     app.admin("mutation($id: ID!) { deleteProduct(id: $id) { id } }", json!({ "id": dropped })).await.data();
     texts.retain(|id, _| !dropped_ids.contains(id));
+    let reopened: Vec<String> = closed.iter().filter(|id| texts.contains_key(*id)).step_by(2).cloned().collect();
+    for id in reopened {
+        update(&app, &id, json!({ "active": true })).await;
+        closed.remove(&id);
+    }
     create_batch(&app, &mut rng, &kept, 20, &mut texts).await;
+    assert!(texts.keys().filter(|id| closed.contains(*id)).count() >= 5, "some findings stay closed");
 
     // Once with the rarity sample taken before these writes, once with a new one.
-    check_searches(&app, &mut rng, &texts, 80).await;
+    check_searches(&app, &mut rng, &texts, &closed, 60).await;
     app.clock.advance(TimeDelta::hours(1));
-    check_searches(&app, &mut rng, &texts, 40).await;
-    check_search(&app, "   ", &texts).await;
-    assert_index_exact(&app).await;
+    check_searches(&app, &mut rng, &texts, &closed, 30).await;
+    check_search(&app, "   ", &texts, &closed).await;
+    assert_indexes_exact(&app, &texts, &closed).await;
+}
+
+/// Updates finding `id` with `input` as the admin.
+async fn update(app: &TestApp, id: &str, input: Value) {
+    app.admin(
+        "mutation($id: ID!, $i: UpdateFindingInput!) { updateFinding(id: $id, input: $i) { id } }",
+        json!({ "id": id, "i": input }),
+    )
+    .await
+    .data();
 }
 
 #[tokio::test]
@@ -222,7 +290,7 @@ async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
 async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_pieces_only() {
     use slawatch::domain::trigrams::{PieceSample, TrigramIndex};
     use slawatch::service::finding_filter::FindingFilter;
-    use slawatch::service::text_search::{Asked, Narrowed};
+    use slawatch::service::text_search::{Among, Asked, Narrowed};
     let app = spawn_app_without_scheduler(|_| {}).await;
     if !app.state.config.is_postgres() {
         return; // SQLite's FTS5 index is asked about pieces by construction (`fts5_match_expression`).
@@ -232,7 +300,7 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     let question = sample.narrowing("component-123", 1_000_000, TrigramIndex::PgTrgm).expect("narrowed");
     let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
     let filter = FindingFilter { search: Some("Component-123".into()), ..FindingFilter::default() };
-    let statement = narrowed.candidates_statement(&filter, 50_001);
+    let statement = narrowed.candidates_statement(&filter, Among::Every, 50_001);
     // At a million findings the planner adds a `LIKE` it may use to the index scan (a BitmapAnd with the
     // lists of "component"'s trigrams: 188 ms instead of 19); a test database is too small for it to, so the
     // statement itself must keep the search's own `LIKE` out of its reach.
@@ -258,7 +326,7 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     assert_eq!(question.pieces, ["-12"]);
     let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
     let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
-    let statement = narrowed.candidates_statement(&filter, 50_001);
+    let statement = narrowed.candidates_statement(&filter, Among::Every, 50_001);
     assert!(statement.sql.contains(r#"LOWER("title") LIKE '%-12%'"#), "{}", statement.sql);
     let plan = explain_using_the_trigram_indexes(&app, statement).await;
     let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
