@@ -47,8 +47,8 @@ impl MigrationTrait for Migration {
             "CREATE TRIGGER open_finding_text_update AFTER UPDATE OF is_open, {COLUMNS} ON findings \
              WHEN (OLD.is_open OR NEW.is_open) AND (OLD.is_open IS NOT NEW.is_open OR OLD.title IS NOT NEW.title \
              OR OLD.description IS NOT NEW.description OR OLD.external_reference IS NOT NEW.external_reference) \
-             BEGIN \
-             INSERT INTO open_finding_text (open_finding_text, rowid, {COLUMNS}) SELECT {old_values} WHERE OLD.is_open; \
+             BEGIN INSERT INTO open_finding_text (open_finding_text, rowid, {COLUMNS}) \
+             SELECT {old_values} WHERE OLD.is_open; \
              INSERT INTO open_finding_text (rowid, {COLUMNS}) SELECT {new_values} WHERE NEW.is_open; END"
         ))
         .await?;
