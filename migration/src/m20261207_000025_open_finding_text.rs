@@ -6,6 +6,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::ddl;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -18,20 +20,10 @@ const TRIGGERS: [&str; 3] = ["open_finding_text_insert", "open_finding_text_upda
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        let Some(db) = ddl::on_sqlite(manager) else {
             return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared(&format!(
-            "CREATE VIRTUAL TABLE open_finding_text USING fts5({COLUMNS}, content='findings', content_rowid='id', \
-             tokenize='trigram', detail='none', columnsize=0)"
-        ))
-        .await?;
-        // Merged as `finding_text` is (migration 21's reasons).
-        db.execute_unprepared("INSERT INTO open_finding_text (open_finding_text, rank) VALUES ('automerge', 16)")
-            .await?;
-        db.execute_unprepared("INSERT INTO open_finding_text (open_finding_text, rank) VALUES ('crisismerge', 64)")
-            .await?;
+        };
+        ddl::fts5_trigram_table(db, "open_finding_text", "findings", COLUMNS).await?;
         let new_values = "NEW.id, NEW.title, NEW.description, NEW.external_reference";
         // An external content table is told the text it indexed to take a row out: the old row's, which is
         // what it holds, since every change of an open finding's text passes through `open_finding_text_update`.
@@ -66,14 +58,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
-            return Ok(());
+        match ddl::on_sqlite(manager) {
+            Some(db) => ddl::drop_triggers_and_table(db, &TRIGGERS, "open_finding_text").await,
+            None => Ok(()),
         }
-        let db = manager.get_connection();
-        for trigger in TRIGGERS {
-            db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}")).await?;
-        }
-        db.execute_unprepared("DROP TABLE IF EXISTS open_finding_text").await?;
-        Ok(())
     }
 }
