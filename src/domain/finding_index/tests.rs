@@ -176,6 +176,53 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
 }
 
 #[test]
+fn candidates_admitted_from_a_few_products_lists_or_from_every_open_finding_are_those_a_query_admits() {
+    let mut draws = Draws(0xadd1_77ed);
+    let mut index = FindingIndex::default();
+    for id in 1..=3_000 {
+        let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
+        let deadline = (!draws.chance(5)).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
+        let row = IndexedRow {
+            verified: draws.chance(30),
+            is_open: !draws.chance(40),
+            ..open(1 + id % 40, severity, deadline, None)
+        };
+        index.insert(FindingId::new(id), &row);
+    }
+    let open_by_id: HashMap<FindingId, &OpenFinding> = index.open.iter().map(|f| (f.id, f)).collect();
+    let (mut few, mut every) = (0, 0);
+    for _ in 0..1_000 {
+        let products = match draws.below(3) {
+            0 => None,
+            1 => Some((1..=40).filter(|_| draws.chance(70)).map(ProductId::new).collect::<Vec<_>>()),
+            _ => Some((1..=40).filter(|_| draws.chance(8)).map(ProductId::new).collect()),
+        };
+        let states =
+            OpenStates { breached: draws.chance(60), approaching: draws.chance(60), on_track: draws.chance(60) };
+        let query = IndexQuery {
+            scope: Scope::Open(states),
+            products,
+            severities: draws.chance(50).then(|| Severity::ALL.into_iter().filter(|_| draws.chance(50)).collect()),
+            verified: draws.chance(30).then(|| draws.chance(50)),
+            deadline_before: None,
+            deadline_after: draws.chance(30).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0)),
+        };
+        // Ids ascending, some of no finding and some of closed ones, as a trigram index names them.
+        let ids: Vec<FindingId> = (1..=3_200).filter(|_| draws.chance(20)).map(FindingId::new).collect();
+        let now = i64::try_from(draws.below(1_100)).unwrap_or(0);
+        let compiled = Compiled::of(&query, now);
+        let expected: Vec<FindingId> =
+            ids.iter().copied().filter(|id| open_by_id.get(id).is_some_and(|f| compiled.admits(f))).collect();
+        match index.few_products(&query) {
+            Some(_) => few += 1,
+            None => every += 1,
+        }
+        assert_eq!(index.admitted(&query, now, &ids), expected, "{query:?} at {now}");
+    }
+    assert!(few > 200 && every > 200, "both ways were taken: {few} and {every}");
+}
+
+#[test]
 fn keys_found_in_order_are_those_a_binary_search_finds_in_any_order_of_the_keys() {
     let mut draws = Draws(0x0dd_ba11);
     for round in 0..300 {
