@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::domain::finding_index::{IdPage, IndexQuery, Scope, Summary, Window, window_of};
+use crate::domain::finding_index::{IdPage, IndexQuery, Summary, Window, window_of};
 use crate::domain::{FindingId, ProductId, Severity, SlaState};
 use crate::entity::{finding, listed_rows};
 use crate::error::{ServiceError, ServiceResult};
@@ -117,11 +117,7 @@ async fn indexed(
     };
     if searching {
         let Some(narrowed) = narrowed else { return Ok(None) };
-        let among = match query.scope {
-            Scope::Open(_) => text_search::Among::Open,
-            Scope::All => text_search::Among::Every,
-        };
-        let Some(candidates) = text_search::candidates(state, filter, narrowed, among).await? else {
+        let Some(candidates) = text_search::candidates(state, filter, narrowed, query.scope).await? else {
             return Ok(None);
         };
         return searched(state, filter, query, &candidates, now, count, window).await;

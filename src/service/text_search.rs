@@ -17,6 +17,7 @@ use sea_orm::{
 };
 
 use crate::domain::FindingId;
+use crate::domain::finding_index::Scope;
 use crate::domain::trigrams::{IndexQuestion, PieceSample, TrigramIndex};
 use crate::entity::finding;
 use crate::error::{ServiceError, ServiceResult};
@@ -73,14 +74,16 @@ impl Narrowed {
     }
 
     /// The statement `candidates` runs: the count and the ids (joined by commas, at most `limit`) of the
-    /// findings `among` the index names; on PostgreSQL those that hold the search text as well.
+    /// findings in `scope` the index names; on PostgreSQL those that hold the search text as well. A question
+    /// about open findings asks SQLite's `open_finding_text` (migration 25: the open findings alone, six to seven
+    /// times fewer candidates at a million findings), PostgreSQL with `is_open` beside the pieces.
     #[must_use]
-    pub fn candidates_statement(&self, filter: &FindingFilter, among: Among, limit: usize) -> Statement {
+    pub fn candidates_statement(&self, filter: &FindingFilter, scope: Scope, limit: usize) -> Statement {
         match &self.asked {
             Asked::Fts5(question) => {
-                let table = match among {
-                    Among::Every => "finding_text",
-                    Among::Open => "open_finding_text",
+                let table = match scope {
+                    Scope::All => "finding_text",
+                    Scope::Open(_) => "open_finding_text",
                 };
                 Statement::from_sql_and_values(
                     DbBackend::Sqlite,
@@ -93,9 +96,9 @@ impl Narrowed {
             }
             Asked::PgTrgm(_) => {
                 let text = filter.search_condition().unwrap_or_else(Condition::all);
-                let open = match among {
-                    Among::Every => Condition::all(),
-                    Among::Open => Condition::all().add(finding::Column::IsOpen.eq(true)),
+                let open = match scope {
+                    Scope::All => Condition::all(),
+                    Scope::Open(_) => Condition::all().add(finding::Column::IsOpen.eq(true)),
                 };
                 let named = finding::Entity::find()
                     .select_only()
@@ -153,16 +156,6 @@ impl Narrowed {
             }
         }
     }
-}
-
-/// Which findings a search's candidates are named among.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Among {
-    /// Every finding (SQLite: `finding_text`).
-    Every,
-    /// The open ones (SQLite: `open_finding_text`, migration 25, six to seven times fewer candidates at a
-    /// million findings; PostgreSQL: `is_open` beside the pieces), for a question about open findings alone.
-    Open,
 }
 
 /// The findings the trigram index named for a search, in id order.
@@ -233,7 +226,7 @@ pub(crate) async fn candidates(
     state: &AppState,
     filter: &FindingFilter,
     narrowed: &mut Narrowed,
-    among: Among,
+    scope: Scope,
 ) -> ServiceResult<Option<Candidates>> {
     let expected = narrowed.asked.expected_findings();
     if expected > MOST_CANDIDATES as u64 {
@@ -244,7 +237,7 @@ pub(crate) async fn candidates(
     // One row with the ids joined, not a row an id: sqlx hands each row from its SQLite thread to the
     // request's task, and for thousands of ids under load those hand-overs (and the thread switches they
     // wake) cost more than the index's answer itself (BENCHMARKS.md, "Text search: the candidates in one row").
-    let statement = narrowed.candidates_statement(filter, among, limit);
+    let statement = narrowed.candidates_statement(filter, scope, limit);
     let row = state.db.query_one_raw(statement).await?;
     let found = match &row {
         Some(row) => row.try_get::<i64>("", "found")?,

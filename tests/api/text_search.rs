@@ -288,9 +288,10 @@ async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
 
 #[tokio::test]
 async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_pieces_only() {
+    use slawatch::domain::finding_index::Scope;
     use slawatch::domain::trigrams::{PieceSample, TrigramIndex};
     use slawatch::service::finding_filter::FindingFilter;
-    use slawatch::service::text_search::{Among, Asked, Narrowed};
+    use slawatch::service::text_search::{Asked, Narrowed};
     let app = spawn_app_without_scheduler(|_| {}).await;
     if !app.state.config.is_postgres() {
         return; // SQLite's FTS5 index is asked about pieces by construction (`fts5_match_expression`).
@@ -300,7 +301,7 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     let question = sample.narrowing("component-123", 1_000_000, TrigramIndex::PgTrgm).expect("narrowed");
     let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
     let filter = FindingFilter { search: Some("Component-123".into()), ..FindingFilter::default() };
-    let statement = narrowed.candidates_statement(&filter, Among::Every, 50_001);
+    let statement = narrowed.candidates_statement(&filter, Scope::All, 50_001);
     // At a million findings the planner adds a `LIKE` it may use to the index scan (a BitmapAnd with the
     // lists of "component"'s trigrams: 188 ms instead of 19); a test database is too small for it to, so the
     // statement itself must keep the search's own `LIKE` out of its reach.
@@ -326,7 +327,7 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     assert_eq!(question.pieces, ["-12"]);
     let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
     let filter = FindingFilter { search: Some("Component-12".into()), ..FindingFilter::default() };
-    let statement = narrowed.candidates_statement(&filter, Among::Every, 50_001);
+    let statement = narrowed.candidates_statement(&filter, Scope::All, 50_001);
     assert!(statement.sql.contains(r#"LOWER("title") LIKE '%-12%'"#), "{}", statement.sql);
     let plan = explain_using_the_trigram_indexes(&app, statement).await;
     let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();

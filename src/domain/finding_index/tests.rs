@@ -128,15 +128,20 @@ impl Draws {
     }
 }
 
+/// Open finding `id` of product `1 + id % 40`: a drawn severity, a deadline in 0..1,000 (or, one in twenty,
+/// none), verified three times in ten.
+fn drawn_open_row(draws: &mut Draws, id: i32) -> IndexedRow {
+    let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
+    let deadline = (!draws.chance(5)).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
+    IndexedRow { verified: draws.chance(30), ..open(1 + id % 40, severity, deadline, None) }
+}
+
 #[test]
 fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_open_findings() {
     let mut draws = Draws(0x5eed_cafe);
     let mut index = FindingIndex::default();
     for id in 1..=3_000 {
-        let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
-        let deadline = (!draws.chance(5)).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
-        let row = IndexedRow { verified: draws.chance(30), ..open(1 + id % 40, severity, deadline, None) };
-        index.insert(FindingId::new(id), &row);
+        index.insert(FindingId::new(id), &drawn_open_row(&mut draws, id));
     }
     let (mut from_deadlines, mut walked) = (0, 0);
     for _ in 0..2_000 {
@@ -180,14 +185,8 @@ fn candidates_admitted_from_a_few_products_lists_or_from_every_open_finding_are_
     let mut draws = Draws(0xadd1_77ed);
     let mut index = FindingIndex::default();
     for id in 1..=3_000 {
-        let severity = Severity::ALL[usize::try_from(draws.below(5)).unwrap_or(0)];
-        let deadline = (!draws.chance(5)).then(|| i64::try_from(draws.below(1_000)).unwrap_or(0));
-        let row = IndexedRow {
-            verified: draws.chance(30),
-            is_open: !draws.chance(40),
-            ..open(1 + id % 40, severity, deadline, None)
-        };
-        index.insert(FindingId::new(id), &row);
+        let row = drawn_open_row(&mut draws, id);
+        index.insert(FindingId::new(id), &IndexedRow { is_open: !draws.chance(40), ..row });
     }
     let open_by_id: HashMap<FindingId, &OpenFinding> = index.open.iter().map(|f| (f.id, f)).collect();
     let (mut few, mut every) = (0, 0);
