@@ -61,6 +61,12 @@ impl TurnQueue {
         Turn(Arc::clone(self))
     }
 
+    /// How many writers wait for the turn (including any that gave up their place since it last moved on).
+    pub fn waiting(&self) -> usize {
+        let line = self.line();
+        line.prompt.len() + line.batch.len()
+    }
+
     /// Whether a writer holds the turn (tests).
     #[cfg(test)]
     pub fn is_held(&self) -> bool {

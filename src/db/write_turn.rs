@@ -95,6 +95,13 @@ impl WriteTurns {
         Ok(WriteTransaction { txn, _turn: turn, _held: held })
     }
 
+    /// How many writers of this process wait for their turn (none on PostgreSQL, where writers do not queue):
+    /// a test that holds the turn learns this way that the write it started has come to wait for it.
+    #[must_use]
+    pub fn waiting(&self) -> usize {
+        self.0.as_ref().map_or(0, |writers| writers.turn.waiting())
+    }
+
     /// SQLite: copies the whole write-ahead log back into the database file so that the next write starts it
     /// over from its beginning, as the writer whose turn it is, on the writing connection. A `RESTART`
     /// checkpoint holds SQLite's write lock while it waits for readers on older snapshots; on the busy

@@ -1,5 +1,5 @@
-//! Findings, the write side: create (one or many, history as it was), update, mitigate, reactivate, delete.
-//! The reads (pages, REST slices, SLA summaries, their kept answers) are in `finding_reads`.
+//! Findings, the write side: create (one or many, history as it was: `finding_creation`), update, mitigate,
+//! reactivate, delete. The reads (pages, REST slices, SLA summaries, their kept answers) are in `finding_reads`.
 //!
 //! Every write recomputes the stored SLA columns from the product's configuration (`finding_sla::columns`).
 
@@ -17,6 +17,7 @@ use crate::service::finding_sla;
 use crate::service::{Actor, access, products, sla_configs};
 use crate::state::AppState;
 
+pub use crate::service::finding_creation::{create, create_many};
 pub use crate::service::finding_inputs::{FindingChanges, NewFinding, ScanOrigin};
 
 /// The earliest instant we accept: the SLA arithmetic works in non-negative epoch seconds.
@@ -146,7 +147,7 @@ pub(crate) async fn product_policies<C: ConnectionTrait>(
 }
 
 /// The product of each of `ids` that exists, in one query.
-async fn engagement_products<C: ConnectionTrait>(
+pub(crate) async fn engagement_products<C: ConnectionTrait>(
     conn: &C,
     ids: &[EngagementId],
 ) -> ServiceResult<HashMap<EngagementId, ProductId>> {
@@ -159,75 +160,13 @@ async fn engagement_products<C: ConnectionTrait>(
 
 /// An engagement named for a finding must be one of the finding's product (`engagement_product` is the
 /// engagement's product, `None` when it does not exist).
-fn check_engagement(engagement_product: Option<ProductId>, product_id: ProductId) -> ServiceResult<()> {
+pub(crate) fn check_engagement(engagement_product: Option<ProductId>, product_id: ProductId) -> ServiceResult<()> {
     if engagement_product == Some(product_id) {
         Ok(())
     } else {
         // Another product's engagement is not named as such: that product may be one the caller cannot view.
         Err(ServiceError::NotFound("there is no engagement with that id in this finding's product".to_owned()))
     }
-}
-
-/// Creates one finding.
-pub async fn create(state: &AppState, actor: &Actor, input: NewFinding) -> ServiceResult<finding::Model> {
-    let mut created = create_many(state, actor, vec![input]).await?;
-    created.pop().ok_or_else(|| ServiceError::internal("insert returned no row"))
-}
-
-/// Creates many findings in one transaction: all or nothing. An error names the index of the bad input.
-pub async fn create_many(
-    state: &AppState,
-    actor: &Actor,
-    inputs: Vec<NewFinding>,
-) -> ServiceResult<Vec<finding::Model>> {
-    let max = state.config.limits.max_batch_create;
-    if inputs.len() > max {
-        return Err(ServiceError::bad_input(format!("at most {max} findings per call, got {}", inputs.len())));
-    }
-    let now = state.clock.now();
-    let several = inputs.len() > 1;
-    let at_index = |index: usize, err: ServiceError| match err {
-        ServiceError::BadInput(m) if several => ServiceError::BadInput(format!("inputs[{index}]: {m}")),
-        other => other,
-    };
-    // One finding is someone's edit; more are an import, which goes after edits waiting.
-    let txn = if several { state.begin_batch_write().await? } else { state.begin_write().await? };
-    // A batch names few products and engagements: each is looked up once, all in a handful of queries.
-    let mut product_ids: Vec<ProductId> = Vec::new();
-    for input in &inputs {
-        if !product_ids.contains(&input.product_id) {
-            product_ids.push(input.product_id);
-        }
-    }
-    let roles = access::product_roles(&txn, actor, &product_ids).await?;
-    for product_id in &product_ids {
-        let role = roles.get(product_id).ok_or_else(|| ServiceError::not_found("product"))?;
-        access::ensure_allows(*role, ProductRole::Writer)?;
-    }
-    let policies = product_policies(&txn, &product_ids).await?;
-    let mut engagement_ids: Vec<EngagementId> = inputs.iter().filter_map(|input| input.engagement_id).collect();
-    engagement_ids.sort_unstable();
-    engagement_ids.dedup();
-    let engagements = engagement_products(&txn, &engagement_ids).await?;
-
-    let mut rows = Vec::with_capacity(inputs.len());
-    for (index, input) in inputs.into_iter().enumerate() {
-        if let Some(engagement_id) = input.engagement_id {
-            check_engagement(engagements.get(&engagement_id).copied(), input.product_id)
-                .map_err(|e| at_index(index, e))?;
-        }
-        let policy = policies.get(&input.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
-        rows.push(new_row(input, policy, now).map_err(|e| at_index(index, e))?);
-    }
-    let mut created = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        created.extend(finding::Entity::insert_many(chunk).exec_with_returning(&txn).await?);
-    }
-    txn.commit().await?;
-    state.announce(created.iter().map(|f| Signal::Finding { id: f.id }).collect()).await;
-    Ok(created)
 }
 
 /// A finding the actor may view, with the actor's role in its product. Non-members get `NOT_FOUND`.

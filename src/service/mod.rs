@@ -18,6 +18,7 @@ pub mod engagements;
 pub mod events;
 pub mod finding_changes;
 pub mod finding_counts;
+pub mod finding_creation;
 pub mod finding_filter;
 pub mod finding_index;
 pub mod finding_inputs;

@@ -113,10 +113,10 @@ async fn metrics_pass_promtool_and_count_breaches_as_graphql_does() {
 }
 
 /// SQLite's writers' turns, by the place in the code that began the write: the eight findings created above
-/// waited and held one each in `service::findings`.
+/// waited and held one each in `service::finding_creation`.
 fn writes_are_timed_by_where_they_began(app: &TestApp, text: &str) {
     let counted = |name: &str| -> f64 {
-        let prefix = format!("{name}_count{{writer=\"src/service/findings.rs:");
+        let prefix = format!("{name}_count{{writer=\"src/service/finding_creation.rs:");
         text.lines().filter_map(|line| line.strip_prefix(&prefix)?.split_once(' ')?.1.trim().parse::<f64>().ok()).sum()
     };
     if app.state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {

@@ -376,6 +376,52 @@ async fn bulk_creation_is_all_or_nothing_and_names_the_bad_input() {
     assert_eq!(count.data()["findings"]["totalCount"], 0);
 }
 
+/// `createFindings` builds its rows before its turn to write; a policy changed by the write it waited for must
+/// still be the one its deadlines follow (the look-ups are read again in the turn). SQLite only: PostgreSQL's
+/// writers do not queue, so there is no turn to hold.
+#[tokio::test]
+async fn a_batch_written_after_a_policy_change_it_waited_for_follows_the_new_policy() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    if app.state.config.is_postgres() {
+        return;
+    }
+    let product = app.product("Portal").await;
+    let held = app.state.begin_write().await.expect("the writers' turn");
+    let request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("authorization", format!("Token {}", app.admin_api_token))
+        .json(&json!({
+            "query": "mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { slaDeadline } }",
+            "variables": { "i": [
+                { "productId": product, "title": "first", "severity": "CRITICAL" },
+                { "productId": product, "title": "second", "severity": "CRITICAL" },
+            ] },
+        }))
+        .send();
+    let sent = tokio::spawn(request);
+    let queued = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while app.state.write_turns.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+    });
+    queued.await.expect("the batch comes to wait for the turn");
+    // Critical: one day on the default configuration, five from now on.
+    let changed = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Sqlite,
+        "UPDATE sla_configurations SET critical_days = 5 \
+         WHERE id = (SELECT sla_configuration_id FROM products WHERE id = ?)",
+        [product.parse::<i32>().expect("a numeric id").into()],
+    );
+    assert_eq!(held.execute_raw(changed).await.expect("policy changed").rows_affected(), 1);
+    held.commit().await.expect("committed");
+    let answered: Value = sent.await.expect("sent").expect("answered").json().await.expect("json");
+    assert_eq!(answered["errors"], Value::Null, "{answered}");
+    let deadline = json!({ "slaDeadline": "2026-03-07T09:30:00+00:00" });
+    assert_eq!(answered["data"]["createFindings"], json!([deadline, deadline]), "{answered}");
+}
+
 /// Counts and pages are kept between identical queries (`service::finding_reads`); each kind of change must
 /// still show at once: a deadline passing with no write, a configuration change, a reactivation, a new
 /// membership, a deleted product.
