@@ -10,10 +10,12 @@ use crate::domain::{FindingId, ProductId, Severity, SlaState};
 
 mod compiled;
 mod deadlines;
+mod open_list;
 mod sorted;
 
 use compiled::Compiled;
 use deadlines::Deadlines;
+use open_list::OpenList;
 use sorted::{drop_ids, page_of, page_of_every, page_of_unsorted, upsert};
 
 /// A finding's stored columns, as far as the index looks at them.
@@ -190,7 +192,7 @@ pub struct OpenCounts {
 /// The open findings in id order and the closed findings' counts.
 #[derive(Debug, Default, Clone)]
 pub struct FindingIndex {
-    open: Vec<OpenFinding>,
+    open: OpenList,
     deadlines: Deadlines,
     /// The open findings per product, in id order (a copy of `open`'s entries, 32 bytes each): counts, pages and
     /// summaries of a few products look at their findings alone, without a search of `open` per finding.
@@ -210,7 +212,7 @@ impl FindingIndex {
     /// About how much memory it holds: its vectors' capacities (the maps' tables are small beside them).
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        self.open.capacity() * size_of::<OpenFinding>()
+        self.open.heap_bytes()
             + self.all.capacity() * size_of::<(FindingId, ProductId)>()
             + self.by_product.values().map(|open| open.capacity() * size_of::<OpenFinding>()).sum::<usize>()
             + self.deadlines.heap_bytes()
@@ -232,7 +234,7 @@ impl FindingIndex {
     }
 
     fn put_open(&mut self, finding: OpenFinding) {
-        if let Some(replaced) = upsert(&mut self.open, finding, |f| f.id) {
+        if let Some(replaced) = self.open.upsert(finding) {
             self.untrack(&replaced);
         }
         self.deadlines.add(&finding);
@@ -263,8 +265,7 @@ impl FindingIndex {
             self.all.remove(at);
         }
         if row.is_open {
-            if let Ok(at) = self.open.binary_search_by_key(&id, |f| f.id) {
-                let gone = self.open.remove(at);
+            if let Some(gone) = self.open.remove(id) {
                 self.untrack(&gone);
             }
         } else {
@@ -300,7 +301,7 @@ impl FindingIndex {
                 deleted.push(change.id);
             }
         }
-        for gone in drop_ids(&mut self.open, &leaving_open, |f| f.id) {
+        for gone in self.open.drop_ids(&leaving_open) {
             self.untrack(&gone);
         }
         drop_ids(&mut self.all, &deleted, |entry| entry.0);
@@ -325,7 +326,7 @@ impl FindingIndex {
             (Scope::Open(OpenStates::BREACHED), _) => self.deadlines.count_breached(&compiled),
             (Scope::Open(_), _) => match self.few_products(query) {
                 Some(lists) => lists.flat_map(|open| open.iter()).filter(|f| compiled.admits(f)).count(),
-                None => self.open.iter().filter(|f| compiled.admits(f)).count(),
+                None => self.open.as_slice().iter().filter(|f| compiled.admits(f)).count(),
             },
         };
         admitted as u64
@@ -342,21 +343,23 @@ impl FindingIndex {
                 .map(|(id, _)| id)
                 .collect(),
             Scope::Open(_) => {
-                let admitted_of = |open| {
-                    sorted::found_in_order(open, ids, |f: &OpenFinding| f.id)
-                        .filter(|(_, f)| compiled.admits(f))
-                        .map(|(id, _)| id)
-                };
                 match self.few_products(query) {
                     // A few products' candidates are looked up in those products' lists, which lie together in
                     // a few cache lines, rather than among every open finding (a cache miss a step of the
                     // search: a seventh of a text search's time); a candidate of another product is in none.
                     Some(lists) => {
-                        let mut admitted: Vec<FindingId> = lists.flat_map(admitted_of).collect();
+                        let mut admitted: Vec<FindingId> = lists
+                            .flat_map(|open| sorted::found_in_order(open, ids, |f: &OpenFinding| f.id))
+                            .filter(|(_, f)| compiled.admits(f))
+                            .map(|(id, _)| id)
+                            .collect();
                         admitted.sort_unstable();
                         admitted
                     }
-                    None => admitted_of(&self.open).collect(),
+                    // Among every open finding, by their ids alone (`OpenList`).
+                    None => {
+                        self.open.found_in_order(ids).filter(|(_, f)| compiled.admits(f)).map(|(id, _)| id).collect()
+                    }
                 }
             }
         }
@@ -388,7 +391,7 @@ impl FindingIndex {
                 }
                 None => self
                     .breached_page(&compiled, window)
-                    .unwrap_or_else(|| page_of(&self.open, |f| f.id, |f| compiled.admits(f), window)),
+                    .unwrap_or_else(|| page_of(self.open.as_slice(), |f| f.id, |f| compiled.admits(f), window)),
             },
         }
     }

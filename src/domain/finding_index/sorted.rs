@@ -38,6 +38,15 @@ pub(super) fn found_in_order<'a, T, K: Ord + Copy + 'a>(
     keys: &'a [K],
     key: impl Fn(&T) -> K + 'a,
 ) -> impl Iterator<Item = (K, &'a T)> + 'a {
+    positions_in_order(items, keys, key).map(|(wanted, at)| (wanted, &items[at]))
+}
+
+/// `found_in_order` with the place of each entry found instead of the entry.
+pub(super) fn positions_in_order<'a, T, K: Ord + Copy + 'a>(
+    items: &'a [T],
+    keys: &'a [K],
+    key: impl Fn(&T) -> K + 'a,
+) -> impl Iterator<Item = (K, usize)> + 'a {
     let mut from = 0;
     keys.iter().filter_map(move |&wanted| {
         if from > 0 && key(&items[from - 1]) >= wanted {
@@ -56,7 +65,7 @@ pub(super) fn found_in_order<'a, T, K: Ord + Copy + 'a>(
             }
             from += rest[..stride.min(rest.len())].partition_point(|item| key(item) < wanted);
         }
-        items.get(from).filter(|item| key(item) == wanted).map(|item| (wanted, item))
+        items.get(from).filter(|item| key(item) == wanted).map(|_| (wanted, from))
     })
 }
 

@@ -113,10 +113,10 @@ fn a_breach_count_takes_the_deadline_bounds_and_the_instant_exactly() {
 }
 
 /// A small xorshift, so the test below draws the same cases on every run.
-struct Draws(u64);
+pub(super) struct Draws(pub(super) u64);
 
 impl Draws {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -166,7 +166,7 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
         };
         let now = i64::try_from(draws.below(1_100)).unwrap_or(0);
         let compiled = Compiled::of(&query, now);
-        let walk = page_of(&index.open, |f| f.id, |f| compiled.admits(f), &window);
+        let walk = page_of(index.open.as_slice(), |f| f.id, |f| compiled.admits(f), &window);
         if index.few_products(&query).is_none() {
             match index.breached_page(&compiled, &window) {
                 Some(_) => from_deadlines += 1,
@@ -174,7 +174,7 @@ fn a_page_of_few_breached_findings_from_the_deadlines_equals_the_walk_of_the_ope
             }
         }
         assert_eq!(index.page(&query, now, &window), walk, "{query:?} at {now} in {window:?}");
-        let counted = index.open.iter().filter(|f| compiled.admits(f)).count() as u64;
+        let counted = index.open.as_slice().iter().filter(|f| compiled.admits(f)).count() as u64;
         assert_eq!(index.count(&query, now), counted, "the breached count from the groups: {query:?} at {now}");
     }
     assert!(from_deadlines > 100 && walked > 100, "both ways were taken: {from_deadlines} and {walked}");
@@ -188,7 +188,7 @@ fn candidates_admitted_from_a_few_products_lists_or_from_every_open_finding_are_
         let row = drawn_open_row(&mut draws, id);
         index.insert(FindingId::new(id), &IndexedRow { is_open: !draws.chance(40), ..row });
     }
-    let open_by_id: HashMap<FindingId, &OpenFinding> = index.open.iter().map(|f| (f.id, f)).collect();
+    let open_by_id: HashMap<FindingId, &OpenFinding> = index.open.as_slice().iter().map(|f| (f.id, f)).collect();
     let (mut few, mut every) = (0, 0);
     for _ in 0..1_000 {
         let products = match draws.below(3) {
