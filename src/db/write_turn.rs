@@ -95,6 +95,13 @@ impl WriteTurns {
         Ok(WriteTransaction { txn, _turn: turn, _held: held })
     }
 
+    /// Whether this process's writers take turns (SQLite), so that what a write does before its turn shortens
+    /// the turn every other writer waits for.
+    #[must_use]
+    pub fn taken_in_turn(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// How many writers of this process wait for their turn (none on PostgreSQL, where writers do not queue):
     /// a test that holds the turn learns this way that the write it started has come to wait for it.
     #[must_use]

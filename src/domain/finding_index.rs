@@ -342,26 +342,22 @@ impl FindingIndex {
                 .filter(|(_, entry)| compiled.looks_at(entry.1))
                 .map(|(id, _)| id)
                 .collect(),
-            Scope::Open(_) => {
-                match self.few_products(query) {
-                    // A few products' candidates are looked up in those products' lists, which lie together in
-                    // a few cache lines, rather than among every open finding (a cache miss a step of the
-                    // search: a seventh of a text search's time); a candidate of another product is in none.
-                    Some(lists) => {
-                        let mut admitted: Vec<FindingId> = lists
-                            .flat_map(|open| sorted::found_in_order(open, ids, |f: &OpenFinding| f.id))
-                            .filter(|(_, f)| compiled.admits(f))
-                            .map(|(id, _)| id)
-                            .collect();
-                        admitted.sort_unstable();
-                        admitted
-                    }
-                    // Among every open finding, by their ids alone (`OpenList`).
-                    None => {
-                        self.open.found_in_order(ids).filter(|(_, f)| compiled.admits(f)).map(|(id, _)| id).collect()
-                    }
+            Scope::Open(_) => match self.few_products(query) {
+                // A few products' candidates are looked up in those products' lists, which lie together in
+                // a few cache lines, rather than among every open finding (a cache miss a step of the
+                // search: a seventh of a text search's time); a candidate of another product is in none.
+                Some(lists) => {
+                    let mut admitted: Vec<FindingId> = lists
+                        .flat_map(|open| sorted::found_in_order(open, ids, |f: &OpenFinding| f.id))
+                        .filter(|(_, f)| compiled.admits(f))
+                        .map(|(id, _)| id)
+                        .collect();
+                    admitted.sort_unstable();
+                    admitted
                 }
-            }
+                // Among every open finding, by their ids alone (`OpenList`).
+                None => self.open.found_in_order(ids).filter(|(_, f)| compiled.admits(f)).map(|(id, _)| id).collect(),
+            },
         }
     }
 

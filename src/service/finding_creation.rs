@@ -1,11 +1,10 @@
-//! Creating findings, one or a batch, with the rows and their `INSERT`s built before the writers' turn: only
-//! the look-ups they depend on are read again in it, and the rows they return are read into models after it.
+//! Creating findings, one or a batch; a batch on SQLite with its rows and `INSERT`s built before the writers'
+//! turn (only the look-ups they depend on are read again in it), and the returned rows read into models after.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryTrait, Statement};
+use sea_orm::{ConnectionTrait, FromQueryResult, Iterable, Statement};
 
 use crate::domain::{EngagementId, ProductId, ProductRole, SlaPolicy};
 use crate::entity::finding;
@@ -26,11 +25,12 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewFinding) -> Servi
 
 /// Creates many findings in one transaction: all or nothing. An error names the index of the bad input.
 ///
-/// The rows and their statements are built first, outside the writers' turn (on SQLite one writer at a time:
-/// what a batch does in its turn, every other write waits for). In the turn the look-ups the rows depend on are
-/// read again, and the rows built again from them in the rare case they changed meanwhile, so a finding never
-/// gets the deadline of a policy replaced before it was written; the returned rows become models after the
-/// commit.
+/// Where writers take turns (SQLite: one at a time, and what a batch does in its turn every other write waits
+/// for), a batch's rows and statements are built before its turn; in the turn the look-ups the rows depend on
+/// are read again, and the rows built again in the rare case they changed meanwhile, so a finding never gets
+/// the deadline of a policy replaced before it was written. One finding (someone's edit, a short turn) and
+/// PostgreSQL's writers, which do not queue, build them in the transaction. The returned rows become models
+/// after the commit.
 pub async fn create_many(
     state: &AppState,
     actor: &Actor,
@@ -41,17 +41,24 @@ pub async fn create_many(
         return Err(ServiceError::bad_input(format!("at most {max} findings per call, got {}", inputs.len())));
     }
     let now = state.clock.now();
-    let count = inputs.len();
+    let several = inputs.len() > 1;
+    let backend = state.db.get_database_backend();
     let named = Named::of(&inputs);
-    let read_before = Context::read(&state.db, actor, &named).await?;
-    let mut statements = read_before.statements(state.db.get_database_backend(), inputs.clone(), now)?;
+    let built_before = if several && state.write_turns.taken_in_turn() {
+        let context = Context::read(&state.db, actor, &named).await?;
+        let statements = context.statements(backend, inputs.clone(), now)?;
+        Some((context, statements))
+    } else {
+        None
+    };
     // One finding is someone's edit; more are an import, which goes after edits waiting.
-    let txn = if count > 1 { state.begin_batch_write().await? } else { state.begin_write().await? };
-    let read_in_turn = Context::read(&txn, actor, &named).await?;
-    if read_in_turn != read_before {
-        statements = read_in_turn.statements(txn.get_database_backend(), inputs, now)?;
-    }
-    let mut returned = Vec::with_capacity(count);
+    let txn = if several { state.begin_batch_write().await? } else { state.begin_write().await? };
+    let context = Context::read(&txn, actor, &named).await?;
+    let statements = match built_before {
+        Some((before, statements)) if before == context => statements,
+        _ => context.statements(backend, inputs, now)?,
+    };
+    let mut returned = Vec::new();
     for statement in statements {
         returned.extend(txn.query_all_raw(statement).await?);
     }
@@ -128,13 +135,7 @@ impl Context {
             let policy = self.policies.get(&input.product_id).ok_or_else(|| ServiceError::not_found("product"))?;
             rows.push(findings::new_row(input, policy, now).map_err(|e| at_index(index, e))?);
         }
-        let mut statements = Vec::with_capacity(rows.len().div_ceil(ROWS_AT_ONCE));
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let mut insert = finding::Entity::insert_many(rows.by_ref().take(ROWS_AT_ONCE)).into_query();
-            insert.returning(Query::returning().columns(finding::Column::iter()));
-            statements.push(backend.build(&insert));
-        }
-        Ok(statements)
+        let every_column: Vec<finding::Column> = finding::Column::iter().collect();
+        Ok(findings::insert_statements(backend, rows, ROWS_AT_ONCE, &every_column))
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 
 use crate::domain::sla::{self, SlaStart};
 use crate::domain::{EngagementId, FindingId, FindingStatus, ProductId, ProductRole, Severity, SlaPolicy, validated};
@@ -121,6 +121,26 @@ pub(crate) fn new_row(
     }
     restate(&mut model, start, severity, &status, policy, now);
     Ok(model)
+}
+
+/// `rows` as `INSERT`s of `per_statement` rows each that return `returning` (nothing when empty): built apart from
+/// running them, so that a batch can build them before its turn to write.
+pub(crate) fn insert_statements(
+    backend: sea_orm::DbBackend,
+    rows: Vec<finding::ActiveModel>,
+    per_statement: usize,
+    returning: &[finding::Column],
+) -> Vec<sea_orm::Statement> {
+    let mut statements = Vec::with_capacity(rows.len().div_ceil(per_statement));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = finding::Entity::insert_many(rows.by_ref().take(per_statement)).into_query();
+        if !returning.is_empty() {
+            insert.returning(sea_orm::sea_query::Query::returning().columns(returning.iter().copied()));
+        }
+        statements.push(backend.build(&insert));
+    }
+    statements
 }
 
 /// The SLA policy of a product (`NOT_FOUND` when it does not exist).

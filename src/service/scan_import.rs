@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Set};
 
 use crate::db;
 use crate::domain::import_statistics::ImportStatistics;
@@ -418,16 +418,9 @@ fn insert_statements(
         }
         rows.push(row);
     }
-    let mut statements = Vec::with_capacity(rows.len().div_ceil(ROWS_AT_ONCE));
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(ROWS_AT_ONCE).collect();
-        let mut statement = finding::Entity::insert_many(chunk).into_query();
-        if numbered.is_none() {
-            statement.returning(sea_orm::sea_query::Query::returning().columns(Inserted::COLUMNS));
-        }
-        statements.push(backend.build(&statement));
-    }
+    // Numbered here, they return nothing; else their ids and SLA columns.
+    let returning: &[finding::Column] = if numbered.is_some() { &[] } else { &Inserted::COLUMNS };
+    let statements = findings::insert_statements(backend, rows, ROWS_AT_ONCE, returning);
     Ok(Prepared { statements, numbered })
 }
 
