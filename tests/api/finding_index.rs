@@ -341,3 +341,48 @@ async fn searches_sql_must_scan_take_turns_and_leave_indexed_reads_and_writes_th
     assert_eq!(app.admin(search, json!({})).await.data()["findings"]["totalCount"], 2, "a turn again");
     assert_eq!(rest_search().await, 200);
 }
+
+#[tokio::test]
+async fn a_load_reads_every_chunk_of_findings_whole() {
+    let app = spawn_app_without_scheduler(|config| config.kept_answers = false).await;
+    let product = app.product("Chunked").await;
+    let old_start = (app.clock.now() - TimeDelta::days(200)).to_rfc3339();
+    // Two chunks and a part of a third; every fifth closed, every third of the rest breached.
+    let total = usize::try_from(slawatch::service::finding_changes::LOAD_CHUNK).expect("small") * 2 + 7;
+    let inputs: Vec<Value> = (0..total)
+        .map(|i| {
+            let mut input = json!({ "productId": product, "title": format!("Chunk {i}"), "severity": "HIGH" });
+            if i % 5 == 0 {
+                input["isMitigated"] = json!(true);
+            } else if i % 3 == 0 {
+                input["slaStart"] = json!(old_start);
+            }
+            input
+        })
+        .collect();
+    for batch in inputs.chunks(1_000) {
+        let created = app
+            .admin("mutation($i: [CreateFindingInput!]!) { createFindings(inputs: $i) { id } }", json!({ "i": batch }))
+            .await;
+        assert_eq!(created.data()["createFindings"].as_array().map(Vec::len), Some(batch.len()));
+    }
+    // Whatever the index caught up with so far goes: the next read loads it whole, a chunk at a time.
+    *app.state.finding_index.loaded.write().expect("not poisoned") = None;
+    slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("loaded");
+    let open = (0..total).filter(|i| i % 5 != 0).count();
+    let breached = (0..total).filter(|i| i % 5 != 0 && i % 3 == 0).count();
+    let from_index =
+        slawatch::service::finding_index::read(&app.state, slawatch::domain::finding_index::FindingIndex::open_count)
+            .await
+            .expect("read");
+    assert_eq!(from_index, Some(open), "every open finding of every chunk is in the index");
+    let admin = Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true };
+    let config = Config { finding_index: false, ..(*app.state.config).clone() };
+    let without_index = AppState { config: Arc::new(config), ..app.state.clone() };
+    let outside = FindingFilter { outside_sla: Some(true), ..FindingFilter::default() };
+    let (count, _) = finding_reads::slice(&app.state, &admin, &outside, 1, 0).await.expect("a slice");
+    assert_eq!(count, breached as u64, "the breached findings of every chunk");
+    let indexed = finding_reads::sla_summary(&app.state, &admin, None).await.expect("a summary");
+    let by_sql = finding_reads::sla_summary(&without_index, &admin, None).await.expect("a summary");
+    assert_eq!(indexed, by_sql, "closed findings of every chunk counted as SQL counts them");
+}
