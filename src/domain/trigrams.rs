@@ -20,6 +20,10 @@ const WIDE_SHARE: f64 = 0.3;
 /// Below this many expected findings the index is asked whatever the share (small tables: both are cheap).
 const FEW_FINDINGS: f64 = 20_000.0;
 
+/// How many sampled findings must hold every piece asked about for the sample to tell whether a piece beside
+/// one of them narrows the answer (`PieceSample::narrows`).
+const SEEN_TO_JUDGE: usize = 4;
+
 /// The pieces of `text`, lowercased: every run of three characters, spaces and punctuation included, each
 /// once, in order of first appearance. Text of fewer than three characters has none.
 #[must_use]
@@ -63,11 +67,13 @@ fn word_edges(text: &str) -> HashSet<String> {
     edges
 }
 
-/// How many sampled findings hold each piece, and each word edge `pg_trgm` indexes.
+/// Which sampled findings hold each piece, and how many hold each word edge `pg_trgm` indexes.
 #[derive(Debug, Default, Clone)]
 pub struct PieceSample {
     findings: u32,
-    findings_with: HashMap<String, u32>,
+    /// Of each piece, the places in the sample of the findings holding it, ascending: how many judges how rare
+    /// the piece is, which ones whether it narrows the findings holding other pieces (`narrows`).
+    holders: HashMap<String, Vec<u16>>,
     /// Keyed by `TrigramIndex::pg_trgm_key` (`" ab"`, `"yz "`): a piece at a word's edge asks `pg_trgm` for
     /// every word with that edge, which may be far more findings than hold the piece ("-51" in "component-51"
     /// asks for every word starting with "51": finding numbers too).
@@ -75,14 +81,15 @@ pub struct PieceSample {
 }
 
 impl PieceSample {
-    /// Counts the pieces and word edges of each sampled finding's texts (each counts once per finding).
+    /// Notes the pieces and word edges of each sampled finding's texts (each once per finding), of the first
+    /// 65,535 findings (a sample is a few thousand).
     pub fn from_findings<'a, F, T>(findings: F) -> Self
     where
         F: IntoIterator<Item = T>,
         T: IntoIterator<Item = &'a str>,
     {
         let mut sample = Self::default();
-        for texts in findings {
+        for (texts, place) in findings.into_iter().zip(0..=u16::MAX) {
             sample.findings += 1;
             let mut held: HashSet<String> = HashSet::new();
             let mut edges: HashSet<String> = HashSet::new();
@@ -91,7 +98,7 @@ impl PieceSample {
                 edges.extend(word_edges(text));
             }
             for piece in held {
-                *sample.findings_with.entry(piece).or_default() += 1;
+                sample.holders.entry(piece).or_default().push(place);
             }
             for edge in edges {
                 *sample.findings_with_edge.entry(edge).or_default() += 1;
@@ -104,15 +111,36 @@ impl PieceSample {
     /// (`None`: it cannot be asked about the piece).
     fn named_by(&self, piece: &str, index: TrigramIndex) -> Option<(u32, LookedUp)> {
         let count = |counts: &HashMap<String, u32>, key: &str| counts.get(key).copied().unwrap_or(0);
+        let holding = u32::try_from(self.holders(piece).len()).unwrap_or(u32::MAX);
         match index {
-            TrigramIndex::Fts5 => {
-                index.can_be_asked(piece).then(|| (count(&self.findings_with, piece), LookedUp::Trigram))
-            }
+            TrigramIndex::Fts5 => index.can_be_asked(piece).then_some((holding, LookedUp::Trigram)),
             TrigramIndex::PgTrgm => match TrigramIndex::pg_trgm_key(piece)? {
-                PgTrgmKey::Within => Some((count(&self.findings_with, piece), LookedUp::Trigram)),
+                PgTrgmKey::Within => Some((holding, LookedUp::Trigram)),
                 PgTrgmKey::Edge(edge) => Some((count(&self.findings_with_edge, &edge), LookedUp::WordEdge)),
             },
         }
+    }
+
+    /// The places of the sampled findings holding `piece`.
+    fn holders(&self, piece: &str) -> &[u16] {
+        self.holders.get(piece).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether asking about `piece` as well would leave out at least half of the sampled findings that hold every
+    /// piece of `asked` (`None`: fewer than `SEEN_TO_JUDGE` of them were sampled, too few to tell).
+    fn narrows(&self, asked: &[&str], piece: &str) -> Option<bool> {
+        let (first, others) = asked.split_first()?;
+        let mut holding_all = self.holders(first).to_vec();
+        for other in others {
+            let holding = self.holders(other);
+            holding_all.retain(|place| holding.binary_search(place).is_ok());
+        }
+        if holding_all.len() < SEEN_TO_JUDGE {
+            return None;
+        }
+        let holding = self.holders(piece);
+        let holding_it_too = holding_all.iter().filter(|place| holding.binary_search(place).is_ok()).count();
+        Some(holding_it_too * 2 <= holding_all.len())
     }
 
     /// The question to put to `index` for `search` among `total` findings, or `None` when the index cannot
@@ -140,17 +168,25 @@ impl PieceSample {
         }
         // After the rarest, a piece held far more widely narrows little and costs a walk over its findings; so
         // does one beside a piece asked already, as they share two characters: nearly every finding that holds
-        // "-51" holds "t-5" in "component-51" (BENCHMARKS "Text search", twentieth session).
+        // "-51" holds "t-5" in "component-51" (BENCHMARKS "Text search", twentieth session) — unless the sample
+        // shows that most findings holding the pieces asked lack it: "345" is in finding numbers too, "-34" only
+        // in "component-34…", so the two name a third of what "345" names (twenty-ninth session).
         let mut chosen: Vec<(Vec<usize>, String)> = Vec::with_capacity(PIECES_ASKED);
-        for (held, _, at, piece) in asked {
+        for (held, looked_up, at, piece) in asked {
             if chosen.len() == PIECES_ASKED {
                 break;
             }
             let beside_one_asked = chosen
                 .iter()
                 .any(|(asked_at, _)| asked_at.iter().any(|asked| at.iter().any(|here| asked.abs_diff(*here) == 1)));
+            let narrows_further = || {
+                let asked: Vec<&str> = chosen.iter().map(|(_, piece)| piece.as_str()).collect();
+                looked_up == LookedUp::Trigram && self.narrows(&asked, &piece) == Some(true)
+            };
             if chosen.is_empty()
-                || (share(held) <= WIDE_SHARE && share(held) <= rarest * FAR_WIDER && !beside_one_asked)
+                || (share(held) <= WIDE_SHARE
+                    && share(held) <= rarest * FAR_WIDER
+                    && (!beside_one_asked || narrows_further()))
             {
                 chosen.push((at, piece));
             }
@@ -352,6 +388,36 @@ mod tests {
         findings.extend(std::iter::repeat_n("xyz", 8));
         let sample = PieceSample::from_findings(findings.into_iter().map(|text| [text]));
         assert_eq!(sample.narrowing("aaaab", 1_000, Fts5).expect("narrow").pieces, ["aab"]);
+    }
+
+    #[test]
+    fn a_piece_beside_one_asked_about_is_asked_about_too_where_the_sample_shows_it_narrows_the_answer() {
+        // "345" is in four titles and six finding numbers, "-34" in the four titles and twelve others: the
+        // findings holding both are a third of those holding "345". "t-3" is in half the findings. Every finding
+        // holding "-60" holds "t-6".
+        let sampled = |finding_numbers: usize| {
+            let mut texts: Vec<String> = Vec::new();
+            texts.extend(std::iter::repeat_n("component-345".to_owned(), 4));
+            texts.extend((0..finding_numbers).map(|n| format!("component-{} finding 1345{n}", 700 + n)));
+            texts.extend((0..12).map(|n| format!("component-34{}", n % 5)));
+            texts.extend((0..100).map(|n| format!("component-30{}", n % 10)));
+            texts.extend(std::iter::repeat_n("component-60".to_owned(), 5));
+            texts.extend(std::iter::repeat_n("component-6".to_owned(), 5));
+            texts.extend((0..80).map(|n| format!("component-{}", 710 + n)));
+            PieceSample::from_findings(texts.iter().map(|text| [text.as_str()]))
+        };
+        let question = sampled(6).narrowing("component-345", 1_000_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["345", "-34"]);
+        let question = sampled(6).narrowing("component-60", 1_000_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["-60"], "t-6 is beside it and in every finding holding it");
+        // Had "-34" been as rare as "345" and not beside it, it would have been asked about anyway; beside it, it is
+        // asked about only where at least four sampled findings hold "345", so the sample can tell.
+        let mut texts = vec!["component-345", "finding 1345", "component-341", "component-342", "component-343"];
+        texts.extend(std::iter::repeat_n("component-3", 60));
+        texts.extend(std::iter::repeat_n("other", 80));
+        let few = PieceSample::from_findings(texts.into_iter().map(|text| [text]));
+        let question = few.narrowing("component-345", 1_000_000, Fts5).expect("narrow enough");
+        assert_eq!(question.pieces, ["345"]);
     }
 
     #[test]
