@@ -28,8 +28,9 @@ const PRUNED_PER_WRITE: u64 = 2_000;
 
 /// Findings a whole load reads at once. sqlx copies every value of the rows a statement returns on its
 /// connection's thread, in glibc's arena of that thread, where SQLite's page cache grows among them: 20,000 rows
-/// (~15 MiB) left that arena holding 15 MiB after the load, and the server idled 12–20 MiB larger at a million
-/// findings than with 2,000, which load as fast (BENCHMARKS.md, "Memory: the load's rows").
+/// (~11 MB of copies) left that arena holding 15 MiB after the load, and the server idled 10–20 MiB larger at a
+/// million findings than with 2,000, which load as fast (BENCHMARKS.md, "Memory: the index's load a smaller chunk
+/// at a time").
 pub const LOAD_CHUNK: u64 = 2_000;
 
 /// The logged columns, in the order both backends' queries read them.
