@@ -45,9 +45,11 @@ async fn sla_events_survive_migration_7_down_and_up_again() {
 
     // Every migration from 7 on, however many came after it.
     let from_seventh = u32::try_from(Migrator::migrations().len() - 6).expect("a few");
-    // On a connection of their own, as `serve` migrates before it reads anything: one of the live server's pool
-    // connections may still hold a read snapshot from before the drops (sqlx resets a statement read to its
-    // first row on its worker thread, later), and on it migration 8's index still existed (seen once in CI).
+    // On a connection of their own, as `serve` migrates before it reads anything: SQLite checks a `CREATE INDEX`
+    // against the schema the connection last read, so on a live pool connection idle since before another
+    // connection's drops migration 8's index still existed ("already exists", seen once in CI; shown by two
+    // connections in Python's `sqlite3`: the second, having read the schema, cannot create the index the first
+    // dropped).
     let options = sea_orm::ConnectOptions::new(app.state.config.database_url.clone()).max_connections(1).to_owned();
     let migrating = sea_orm::Database::connect(options).await.expect("a connection to migrate on");
     Migrator::down(&migrating, Some(from_seventh)).await.expect("migrations down to before 7");
