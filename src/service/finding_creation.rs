@@ -90,18 +90,18 @@ impl Named {
     }
 }
 
-/// What a batch's rows depend on besides its inputs, in a handful of queries: the actor's role in each product
-/// named, each one's SLA policy, and the product of each engagement named.
+/// What a batch's rows depend on besides its inputs, in a handful of queries: each product's SLA policy and the
+/// product of each engagement named. (The actor's roles decide whether the batch may be written, checked at each
+/// read, not what its rows hold.)
 #[derive(PartialEq, Eq)]
 struct Context {
-    roles: HashMap<ProductId, ProductRole>,
     policies: HashMap<ProductId, SlaPolicy>,
     engagement_products: HashMap<EngagementId, ProductId>,
 }
 
 impl Context {
-    /// Reads the context of `named`; `NOT_FOUND` for a product the actor cannot view (or that does not exist),
-    /// `FORBIDDEN` for one the actor may not write to.
+    /// Reads the context of `named` after checking the actor may write to each product: `NOT_FOUND` for a product
+    /// the actor cannot view (or that does not exist), `FORBIDDEN` for one the actor may not write to.
     async fn read<C: ConnectionTrait>(conn: &C, actor: &Actor, named: &Named) -> ServiceResult<Self> {
         let roles = access::product_roles(conn, actor, &named.products).await?;
         for product_id in &named.products {
@@ -110,7 +110,7 @@ impl Context {
         }
         let policies = findings::product_policies(conn, &named.products).await?;
         let engagement_products = engagement_products(conn, &named.engagements).await?;
-        Ok(Self { roles, policies, engagement_products })
+        Ok(Self { policies, engagement_products })
     }
 
     /// The rows of `inputs` (validated: an error names the input's index when there are several), as `INSERT`s

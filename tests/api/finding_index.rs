@@ -37,14 +37,13 @@ async fn the_finding_index_answers_as_sql_does_under_random_writes_and_clock_mov
     for product in [&products[0], &products[2]] {
         app.add_member(product, &member_id, "WRITER").await;
     }
-    let config = Config { finding_index: false, ..(*app.state.config).clone() };
-    let without_index = AppState { config: Arc::new(config), ..app.state.clone() };
+    let without_index = without_index(&app);
     let member = Actor {
         user_id: UserId::new(member_id.parse().expect("numeric id")),
         username: "index-member".into(),
         is_superuser: false,
     };
-    let admin = Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true };
+    let admin = superuser();
     slawatch::service::finding_index::ensure_loaded(&app.state).await.expect("index loaded");
     let mut world = World { app, without_index, products, findings: Vec::new(), member, admin };
     let mut rng = Rng(0x5EED_1DE7_2026_1203);
@@ -57,6 +56,17 @@ async fn the_finding_index_answers_as_sql_does_under_random_writes_and_clock_mov
             since_compared.clear();
         }
     }
+}
+
+/// The app's state with the finding index off: every read asks SQL, the definition the index must match.
+fn without_index(app: &TestApp) -> AppState {
+    let config = Config { finding_index: false, ..(*app.state.config).clone() };
+    AppState { config: Arc::new(config), ..app.state.clone() }
+}
+
+/// The superuser the test app starts with.
+fn superuser() -> Actor {
+    Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true }
 }
 
 impl World {
@@ -376,9 +386,7 @@ async fn a_load_reads_every_chunk_of_findings_whole() {
             .await
             .expect("read");
     assert_eq!(from_index, Some(open), "every open finding of every chunk is in the index");
-    let admin = Actor { user_id: UserId::new(1), username: "admin".into(), is_superuser: true };
-    let config = Config { finding_index: false, ..(*app.state.config).clone() };
-    let without_index = AppState { config: Arc::new(config), ..app.state.clone() };
+    let (admin, without_index) = (superuser(), without_index(&app));
     let outside = FindingFilter { outside_sla: Some(true), ..FindingFilter::default() };
     let (count, _) = finding_reads::slice(&app.state, &admin, &outside, 1, 0).await.expect("a slice");
     assert_eq!(count, breached as u64, "the breached findings of every chunk");
