@@ -28,6 +28,7 @@ mod m20261205_000022_finding_changes_postgres;
 mod m20261205_000023_finding_text_postgres;
 mod m20261206_000024_deliveries_due_by_channel;
 mod m20261207_000025_open_finding_text;
+mod m20261207_000026_open_finding_trigrams_postgres;
 
 /// Applies slawatch's migrations in order.
 pub struct Migrator;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000023_finding_text_postgres::Migration),
             Box::new(m20261206_000024_deliveries_due_by_channel::Migration),
             Box::new(m20261207_000025_open_finding_text::Migration),
+            Box::new(m20261207_000026_open_finding_trigrams_postgres::Migration),
         ]
     }
 }

@@ -49,14 +49,18 @@ fn pieces_at(text: &str) -> Vec<(Vec<usize>, String)> {
     found
 }
 
-/// The word edges `pg_trgm` pads and indexes in `text`, lowercased: for each word (a run of letters and digits)
-/// of two characters or more, its first two after a space (`" ab"`: a word starts with "ab") and its last two
-/// before one (`"yz "`: a word ends with "yz").
+/// The word edges `pg_trgm` pads and indexes in `text`, lowercased: for each word (a run of letters and digits),
+/// its first character after two spaces (`"  a"`: a word starts with "a"), and for one of two characters or
+/// more its first two after a space (`" ab"`: a word starts with "ab") and its last two before one (`"yz "`: a
+/// word ends with "yz").
 fn word_edges(text: &str) -> HashSet<String> {
     let lowered = text.to_lowercase();
     let mut edges = HashSet::new();
     for word in lowered.split(|c: char| !c.is_alphanumeric()) {
         let chars: Vec<char> = word.chars().collect();
+        if let [first, ..] = chars[..] {
+            edges.insert([' ', ' ', first].iter().collect());
+        }
         if let [first, second, ..] = chars[..] {
             edges.insert([' ', first, second].iter().collect());
         }
@@ -74,7 +78,7 @@ pub struct PieceSample {
     /// Of each piece, the places in the sample of the findings holding it, ascending: how many judges how rare
     /// the piece is, which ones whether it narrows the findings holding other pieces (`narrows`).
     holders: HashMap<String, Vec<u16>>,
-    /// Keyed by `TrigramIndex::pg_trgm_key` (`" ab"`, `"yz "`): a piece at a word's edge asks `pg_trgm` for
+    /// Keyed by `TrigramIndex::pg_trgm_key` (`"  a"`, `" ab"`, `"yz "`): a piece at a word's edge asks `pg_trgm` for
     /// every word with that edge, which may be far more findings than hold the piece ("-51" in "component-51"
     /// asks for every word starting with "51": finding numbers too).
     findings_with_edge: HashMap<String, u32>,
@@ -117,6 +121,7 @@ impl PieceSample {
             TrigramIndex::PgTrgm => match TrigramIndex::pg_trgm_key(piece)? {
                 PgTrgmKey::Within => Some((holding, LookedUp::Trigram)),
                 PgTrgmKey::Edge(edge) => Some((count(&self.findings_with_edge, &edge), LookedUp::WordEdge)),
+                PgTrgmKey::WordStart(start) => Some((count(&self.findings_with_edge, &start), LookedUp::WordStart)),
             },
         }
     }
@@ -150,7 +155,8 @@ impl PieceSample {
     #[must_use]
     pub fn narrowing(&self, search: &str, total: u64, index: TrigramIndex) -> Option<IndexQuestion> {
         // Rarest first; of pieces as rare (none seen, in a small sample), three characters before a word's
-        // edge of two, which names every word with that edge (`LookedUp`'s order).
+        // edge of two, which names every word with that edge, before a word's first character, which names
+        // every word starting with it (`LookedUp`'s order).
         let mut asked: Vec<(u32, LookedUp, Vec<usize>, String)> = pieces_at(search)
             .into_iter()
             .filter_map(|(at, piece)| {
@@ -183,8 +189,10 @@ impl PieceSample {
                 let asked: Vec<&str> = chosen.iter().map(|(_, piece)| piece.as_str()).collect();
                 looked_up == LookedUp::Trigram && self.narrows(&asked, &piece) == Some(true)
             };
+            // A word's first character names every word starting with it: asked only as the rarest piece.
             if chosen.is_empty()
-                || (share(held) <= WIDE_SHARE
+                || (looked_up != LookedUp::WordStart
+                    && share(held) <= WIDE_SHARE
                     && share(held) <= rarest * FAR_WIDER
                     && (!beside_one_asked || narrows_further()))
             {
@@ -208,8 +216,9 @@ pub enum TrigramIndex {
     /// PostgreSQL's `pg_trgm` GIN indexes (migration 23), asked with `LIKE '%abc%'`. `pg_trgm` splits text
     /// into words at everything but letters and digits and pads each word's ends (two spaces before, one
     /// after), so such a `LIKE` asks for the trigram "abc" when all three are letters or digits, for the words
-    /// starting with "ab" when the piece is "-ab", and for the words ending with "yz" when it is "yz-" (ASCII
-    /// letters and digits here: whether another script's letters count depends on the database's locale).
+    /// starting with "ab" when the piece is "-ab", for the words ending with "yz" when it is "yz-", and for the
+    /// words starting with "a" when it is "t-a" or "--a" (ASCII letters and digits here: whether another
+    /// script's letters count depends on the database's locale).
     PgTrgm,
 }
 
@@ -220,6 +229,8 @@ enum LookedUp {
     Trigram,
     /// Every word starting or ending with two of them (`pg_trgm`'s padded edge).
     WordEdge,
+    /// Every word starting with the last of them (`pg_trgm`'s padded edge of one character).
+    WordStart,
 }
 
 /// What `pg_trgm` looks up for a piece asked with `LIKE '%piece%'`.
@@ -227,8 +238,10 @@ enum LookedUp {
 enum PgTrgmKey {
     /// Three letters or digits: the trigram itself, within a word.
     Within,
-    /// A word's edge, padded as `pg_trgm` pads it: `" ab"` or `"yz "`.
+    /// A word's edge of two characters, padded as `pg_trgm` pads it: `" ab"` or `"yz "`.
     Edge(String),
+    /// A word's first character, padded: `"  a"`.
+    WordStart(String),
 }
 
 impl TrigramIndex {
@@ -252,6 +265,13 @@ impl TrigramIndex {
             [a, b, c] if word(a) && word(b) && word(c) => Some(PgTrgmKey::Within),
             [s, a, b] if separator(s) && word(a) && word(b) => Some(PgTrgmKey::Edge([' ', a, b].iter().collect())),
             [y, z, s] if word(y) && word(z) && separator(s) => Some(PgTrgmKey::Edge([y, z, ' '].iter().collect())),
+            // "t-7": the "t" before the separator is a word's end of one character, which `pg_trgm` pads to two
+            // ("t ") and so looks up nothing for; the "7" after it starts a word ("  7"). One digit after a
+            // hyphen ("component-7") asks for a tenth of the findings instead of leaving the search to read
+            // them all.
+            [y, s, a] if (word(y) || separator(y)) && separator(s) && word(a) => {
+                Some(PgTrgmKey::WordStart([' ', ' ', a].iter().collect()))
+            }
             _ => None,
         }
     }
@@ -318,9 +338,16 @@ mod tests {
         assert_eq!(TrigramIndex::pg_trgm_key("-51"), Some(PgTrgmKey::Edge(" 51".to_owned())));
         assert_eq!(TrigramIndex::pg_trgm_key("nt-"), Some(PgTrgmKey::Edge("nt ".to_owned())));
         assert_eq!(TrigramIndex::pg_trgm_key(" ab"), Some(PgTrgmKey::Edge(" ab".to_owned())));
-        // A separator in the middle, a one-letter word, another script's letter, or LIKE's and SQL's own
-        // characters: no trigram of the piece's own, or nothing that may be written into the statement.
-        for piece in ["t-5", "a b", "-5-", "éco", "é51", "%51", "_51", "51%", "51_", "\\51", "'51", "51'"] {
+        // A separator in the middle: the character after it starts a word ("t" before it, a word's end of one
+        // character, has no trigram of its own).
+        assert_eq!(TrigramIndex::pg_trgm_key("t-5"), Some(PgTrgmKey::WordStart("  5".to_owned())));
+        assert_eq!(TrigramIndex::pg_trgm_key("a b"), Some(PgTrgmKey::WordStart("  b".to_owned())));
+        assert_eq!(TrigramIndex::pg_trgm_key("--5"), Some(PgTrgmKey::WordStart("  5".to_owned())));
+        // A one-letter word between separators, a word ending after a separator, another script's letter, or
+        // LIKE's and SQL's own characters: no trigram of the piece's own, or nothing that may be written into
+        // the statement.
+        for piece in ["-5-", "5--", "t-é", "éco", "é51", "%51", "_51", "51%", "51_", "\\51", "'51", "51'", "%-5", "_-5"]
+        {
             assert_eq!(TrigramIndex::pg_trgm_key(piece), None, "{piece}");
         }
         // "component" is in every title; "512" in one, while four words start with "51".
@@ -335,9 +362,12 @@ mod tests {
         // Neither "-12" nor "123" seen: the three characters are asked, not every word starting with "12".
         let question = sample().narrowing("component-123", 1_000_000, PgTrgm).expect("narrow enough");
         assert_eq!(question.pieces, ["123"]);
-        // The search's only rare pieces hold a separator in the middle; the rest are in every finding.
-        assert_eq!(of_titles.narrowing("component-7", 1_000_000, PgTrgm), None);
-        assert_eq!(sample().narrowing("a b", 1_000_000, PgTrgm), None);
+        // One digit: "t-7" asks for the words starting with 7 (6 of the 20 titles); the rest are in every one.
+        let question = of_titles.narrowing("component-7", 1_000_000, PgTrgm).expect("narrow enough");
+        assert_eq!(question.pieces, ["t-7"]);
+        assert_eq!(question.expected_findings, 300_000);
+        let question = sample().narrowing("a b", 1_000_000, PgTrgm).expect("no word starts with b");
+        assert_eq!(question.pieces, ["a b"]);
         assert_eq!(sample().narrowing("éco", 1_000_000, PgTrgm), None, "a letter pg_trgm may not count as one");
         assert_eq!(sample().narrowing("x%_y", 1_000_000, PgTrgm), None, "LIKE's own characters are never asked");
     }
@@ -360,8 +390,9 @@ mod tests {
     #[test]
     fn word_edges_are_the_first_and_last_two_characters_of_each_word_padded_as_pg_trgm_pads_them() {
         let edges = word_edges("Finding 512-x a");
-        let expected: HashSet<String> = [" fi", "ng ", " 51", "12 "].map(str::to_owned).into();
-        assert_eq!(edges, expected, "words of one character have no edge of two");
+        let expected: HashSet<String> =
+            ["  f", " fi", "ng ", "  5", " 51", "12 ", "  x", "  a"].map(str::to_owned).into();
+        assert_eq!(edges, expected, "words of one character have no edge of two, only their start");
     }
 
     #[test]

@@ -288,7 +288,7 @@ async fn on_postgresql_a_search_is_answered_from_the_trigram_indexes() {
 
 #[tokio::test]
 async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_pieces_only() {
-    use slawatch::domain::finding_index::Scope;
+    use slawatch::domain::finding_index::{OpenStates, Scope};
     use slawatch::domain::trigrams::{PieceSample, TrigramIndex};
     use slawatch::service::finding_filter::FindingFilter;
     use slawatch::service::text_search::{Asked, Narrowed};
@@ -318,8 +318,9 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     // The index is asked for the piece; the whole text is tested on the rows it names, not added to the
     // index's question (which would walk the lists of "component"'s trigrams: every finding).
     let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
-    assert!(asked.iter().all(|line| line.contains("%123%") && !line.contains("component")), "{shown}");
-    assert!(plan.iter().any(|line| line.contains("Filter") && line.contains("%component-123%")), "{shown}");
+    // (The plan is generic: the search's own pattern, bound, shows as `$n`.)
+    assert!(asked.iter().all(|line| line.contains("%123%") && !line.contains('$')), "{shown}");
+    assert!(plan.iter().any(|line| line.contains("Filter") && line.contains("IS TRUE")), "{shown}");
 
     // A number of two digits has no piece of three letters or digits but the start of a word: "-12" asks
     // pg_trgm for the words starting with "12", where the search ran a `LIKE` over every finding before.
@@ -339,28 +340,80 @@ async fn on_postgresql_a_narrowed_search_asks_the_trigram_indexes_for_its_rare_p
     }
     let found = app.admin("{ findings(filter: {search: \"component-12\"}) { totalCount } }", json!({})).await;
     assert_eq!(found.data()["findings"]["totalCount"], 1);
+
+    // One digit: "t-7" asks pg_trgm for the words starting with "7" (the "t" before the hyphen, a word's end of
+    // one character, looks up nothing), where the search read every finding before. About open findings, the
+    // statement asks the indexes of the open findings alone (migration 26).
+    let question = sample.narrowing("component-7", 1_000_000, TrigramIndex::PgTrgm).expect("narrowed");
+    assert_eq!(question.pieces, ["t-7"]);
+    let narrowed = Narrowed::new(Asked::PgTrgm([question.clone(), question.clone(), question]));
+    let filter = FindingFilter { search: Some("Component-7".into()), ..FindingFilter::default() };
+    let statement = narrowed.candidates_statement(&filter, Scope::Open(OpenStates::BREACHED), 50_001);
+    assert!(statement.sql.contains(r#"LOWER("title") LIKE '%t-7%'"#), "{}", statement.sql);
+    // The indexes of open findings by deadline, and of every finding's text, hidden: the plan must find the
+    // partial indexes usable for this statement's condition (their expressions, and `is_open` written in it).
+    let mut hidden = vec!["idx_findings_open_deadline", "idx_findings_product_open_deadline"];
+    hidden.extend(TRIGRAM_INDEXES);
+    let plan = explain_using(&app, statement, &OPEN_TRIGRAM_INDEXES, &hidden).await;
+    let asked: Vec<&String> = plan.iter().filter(|line| line.contains("Index Cond")).collect();
+    assert!(asked.iter().all(|line| line.contains("%t-7%") && !line.contains("component")), "{}", plan.join("\n"));
+    app.finding(json!({ "productId": product, "title": "Component-71 fixed", "severity": "LOW", "isMitigated": true }))
+        .await;
+    app.finding(json!({ "productId": product, "title": "Component-7 outdated", "severity": "LOW" })).await;
+    let found = app.admin("{ findings(filter: {search: \"component-7\"}) { totalCount } }", json!({})).await;
+    assert_eq!(found.data()["findings"]["totalCount"], 2, "the open and the closed");
+    let found =
+        app.admin("{ findings(filter: {search: \"component-7\", active: true}) { totalCount } }", json!({})).await;
+    assert_eq!(found.data()["findings"]["totalCount"], 1, "the open one");
 }
+
+/// Migration 23's trigram indexes, of every finding.
+const TRIGRAM_INDEXES: [&str; 3] =
+    ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"];
+
+/// Migration 26's, of the open findings.
+const OPEN_TRIGRAM_INDEXES: [&str; 3] = [
+    "idx_open_findings_title_trigrams",
+    "idx_open_findings_description_trigrams",
+    "idx_open_findings_external_reference_trigrams",
+];
 
 /// PostgreSQL's plan of `statement` (its lines), which must use each searched column's trigram index. A new
 /// database is small enough for a sequential scan to be cheaper: it is forbidden, so the plan shows whether
 /// the indexes' expressions are the ones the statement writes (a drift would leave only the scan).
 async fn explain_using_the_trigram_indexes(app: &TestApp, statement: sea_orm::Statement) -> Vec<String> {
+    explain_using(app, statement, &TRIGRAM_INDEXES, &[]).await
+}
+
+/// `explain_using_the_trigram_indexes` with the `indexes` the plan must use, the `hidden` ones dropped for the
+/// plan (in a transaction rolled back after it): a new database's few rows make any index as cheap as another.
+/// The plan is the generic one PostgreSQL turns to after a prepared statement's fifth run, which knows the
+/// statement's text but not its bound values: what is to use an index must be written into the text.
+async fn explain_using(app: &TestApp, statement: sea_orm::Statement, indexes: &[&str], hidden: &[&str]) -> Vec<String> {
     use sea_orm::TransactionTrait;
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
     let txn = app.state.db.begin().await.expect("a transaction");
     txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan").await.expect("set");
+    for index in hidden {
+        txn.execute_unprepared(&format!("DROP INDEX {index}")).await.expect("dropped for the plan");
+    }
+    txn.execute_unprepared(&format!("PREPARE explained AS {}", statement.sql)).await.expect("prepared");
+    let values = statement.values.map(|values| values.0).unwrap_or_default();
+    let values: Vec<String> = values.iter().map(|value| PostgresQueryBuilder.value_to_string(value)).collect();
+    let execute = if values.is_empty() {
+        "EXPLAIN EXECUTE explained".to_owned()
+    } else {
+        format!("EXPLAIN EXECUTE explained({})", values.join(", "))
+    };
     let explained = txn
-        .query_all_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            format!("EXPLAIN {}", statement.sql),
-            statement.values.map(|values| values.0).unwrap_or_default(),
-        ))
+        .query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, execute))
         .await
         .expect("explained");
+    txn.execute_unprepared("DEALLOCATE explained").await.expect("deallocated");
     txn.rollback().await.expect("rolled back");
     let plan: Vec<String> = explained.iter().map(|row| row.try_get_by_index::<String>(0).expect("a line")).collect();
-    for index in
-        ["idx_findings_title_trigrams", "idx_findings_description_trigrams", "idx_findings_external_reference_trigrams"]
-    {
+    for index in indexes {
         assert!(plan.iter().any(|line| line.contains(index)), "{index} unused:\n{}", plan.join("\n"));
     }
     plan
