@@ -41,21 +41,20 @@ impl MigrationTrait for Migration {
         if trigrams.is_none() {
             return Ok(());
         }
-        for (name, column) in OPEN_INDEXES {
-            db.execute_unprepared(&format!(
+        let created = OPEN_INDEXES.map(|(name, column)| {
+            format!(
                 "CREATE INDEX IF NOT EXISTS {name} ON findings USING gin (lower({column}) gin_trgm_ops) \
                  WITH (gin_pending_list_limit = {PENDING_LIST_KB}) WHERE is_open"
-            ))
-            .await?;
-        }
+            )
+        });
+        db.execute_unprepared(&created.join("; ")).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let Some(db) = on_postgres(manager) else { return Ok(()) };
-        for (name, _) in OPEN_INDEXES {
-            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
-        }
+        let names = OPEN_INDEXES.map(|(name, _)| name);
+        db.execute_unprepared(&format!("DROP INDEX IF EXISTS {}", names.join(", "))).await?;
         Ok(())
     }
 }
