@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use sea_orm::IdenStatic;
-use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, Statement,
@@ -101,7 +101,8 @@ impl Narrowed {
                     Scope::All => Condition::all(),
                     // Written, not bound: a generic plan (a statement run a sixth time) cannot prove a bound
                     // value implies the partial indexes' `WHERE is_open`.
-                    Scope::Open(_) => Condition::all().add(Expr::cust(r#""findings"."is_open" = TRUE"#)),
+                    Scope::Open(_) => Condition::all()
+                        .add(ExprTrait::eq(Expr::col((finding::Entity, finding::Column::IsOpen)), Expr::cust("TRUE"))),
                 };
                 let named = finding::Entity::find()
                     .select_only()

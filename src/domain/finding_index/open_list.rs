@@ -3,7 +3,7 @@
 //! and reads only the entries it found, where a search among the 32-byte entries (4.8 MB) waited on a cache
 //! line at every step.
 
-use super::sorted::{drop_ids, positions_in_order};
+use super::sorted::{drop_ids, place, positions_in_order};
 use super::{FindingId, OpenFinding};
 
 /// `entries` sorted by id, and `ids[i] == entries[i].id` for every `i`: each change below is made to both.
@@ -28,7 +28,7 @@ impl OpenList {
 
     /// Puts `finding` in its place, found among the ids, replacing the entry of the same id (returned).
     pub(super) fn upsert(&mut self, finding: OpenFinding) -> Option<OpenFinding> {
-        match self.ids.binary_search(&finding.id) {
+        match place(&self.ids, finding.id, |id| *id) {
             Ok(at) => Some(std::mem::replace(&mut self.entries[at], finding)),
             Err(at) => {
                 self.ids.insert(at, finding.id);

@@ -10,17 +10,22 @@ const ONE_BY_ONE: usize = 8;
 /// Puts `item` in its place in `items` (sorted by `key`), replacing the one of the same key; a key beyond the
 /// last is appended without a search.
 pub(super) fn upsert<T, K: Ord + Copy>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) -> Option<T> {
-    if items.last().is_none_or(|last| key(last) < key(&item)) {
-        items.push(item);
-        return None;
-    }
-    match items.binary_search_by_key(&key(&item), &key) {
+    match place(items, key(&item), key) {
         Ok(at) => Some(std::mem::replace(&mut items[at], item)),
         Err(at) => {
             items.insert(at, item);
             None
         }
     }
+}
+
+/// Where `wanted` is in `items` (sorted by `key`: `Ok`) or belongs (`Err`), as `binary_search` says; a key
+/// beyond the last, as a new finding's is, without a search.
+pub(super) fn place<T, K: Ord + Copy>(items: &[T], wanted: K, key: impl Fn(&T) -> K) -> Result<usize, usize> {
+    if items.last().is_none_or(|last| key(last) < wanted) {
+        return Err(items.len());
+    }
+    items.binary_search_by_key(&wanted, key)
 }
 
 /// How many entries `found_in_order` steps over one by one before it gallops: a text search's candidates are
