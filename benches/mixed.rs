@@ -1,6 +1,6 @@
 //! A day in the life at N findings (default 1,000,000) for `BENCH_MINUTES` (default 10): findings imported at
 //! `BENCH_WRITES_PER_SECOND` (default 1,000: `createFindings` every 100 ms, their SLAs started within the last
-//! day, and an edit every 20 ms), `BENCH_SUBSCRIBERS` (default 1,000) dashboards on websockets (each the
+//! day, and an edit every `BENCH_EDIT_EVERY_MS`, default 20), `BENCH_SUBSCRIBERS` (default 1,000) dashboards on websockets (each the
 //! dashboard's three subscriptions on one product), `BENCH_CLIENTS` (default 50) clients sending varied reads
 //! back to back (or, with `BENCH_READS_PER_SECOND`, at that rate, due at random, each read's latency counted
 //! from when it was due), and the server's own scheduler: the SLA sweep every `BENCH_SWEEP_INTERVAL` seconds

@@ -1,6 +1,7 @@
 //! Varied reads at N findings (default 1,000,000) while writes go on: every request different, so no kept
 //! answer can serve it (the server runs with `SLAWATCH_KEPT_ANSWERS=false`), and `createFindings` adding
-//! `BENCH_WRITES_PER_SECOND` (default 1,000) findings a second with a finding edit every 20 ms beside them.
+//! `BENCH_WRITES_PER_SECOND` (default 1,000) findings a second with a finding edit every `BENCH_EDIT_EVERY_MS`
+//! (default 20) beside them.
 //! Measured with the in-memory finding index (the default) and without it (`SLAWATCH_FINDING_INDEX=false`,
 //! every read a SQL query), then a bare axum handler as the physical limit, all on the same two cores.
 //!

@@ -140,7 +140,8 @@ pub fn rest(server: &Server, token: &str, draws: &Draws, offsets: u64, outside_s
     })
 }
 
-/// `createFindings` every 100 ms (a tenth of the rate each) and an edit every 20 ms, as the admin.
+/// `createFindings` every 100 ms (a tenth of the rate each) and an edit every `BENCH_EDIT_EVERY_MS` (20 ms
+/// unless said), as the admin.
 pub struct Writer {
     stop: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>,
@@ -215,12 +216,13 @@ impl Writer {
                 latencies
             })
         };
+        let edit_every_ms: u64 = crate::support::env_number("BENCH_EDIT_EVERY_MS", 20);
         let editing = {
             let (stop, url, header) = (stop.clone(), url, header);
             tokio::spawn(async move {
                 let client = reqwest::Client::new();
                 let draws = Draws::new(11);
-                let mut ticks = tokio::time::interval(Duration::from_millis(20));
+                let mut ticks = tokio::time::interval(Duration::from_millis(edit_every_ms.max(1)));
                 let mut latencies = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     ticks.tick().await;

@@ -59,7 +59,8 @@ type Closed = BTreeSet<String>;
 
 /// Searches for `search` among every finding and among the open ones (the SLA states of open findings: the
 /// finding index's question about open findings, whose candidates come from `open_finding_text`), and checks
-/// each answer against the texts the test wrote.
+/// each answer against the texts the test wrote: all of it in one page, and its first finding alone (the count
+/// and the page are the finding index's work on the candidates holding the text, not SQL's).
 async fn check_search(app: &TestApp, search: &str, texts: &Texts, closed: &Closed) {
     let wanted = search.trim().to_lowercase();
     let holding: BTreeSet<String> = texts
@@ -68,13 +69,23 @@ async fn check_search(app: &TestApp, search: &str, texts: &Texts, closed: &Close
         .map(|(id, _)| id.clone())
         .collect();
     let open: BTreeSet<String> = holding.iter().filter(|id| !closed.contains(*id)).cloned().collect();
-    let every = "query($s: String!) { findings(filter: {search: $s}, first: 100) { totalCount nodes { id } } }";
-    let of_open = "query($s: String!) { findings(filter: {search: $s, slaStates: [BREACHED, APPROACHING, ON_TRACK]}, \
-                   first: 100) { totalCount nodes { id } } }";
+    let every = "query($s: String!, $n: Int!) { findings(filter: {search: $s}, first: $n) { totalCount nodes { id } \
+                 pageInfo { hasNextPage } } }";
+    let of_open = "query($s: String!, $n: Int!) { findings(filter: {search: $s, slaStates: [BREACHED, APPROACHING, \
+                   ON_TRACK]}, first: $n) { totalCount nodes { id } pageInfo { hasNextPage } } }";
     for (query, expected, among) in [(every, &holding, "every finding"), (of_open, &open, "open findings")] {
-        let answer = app.admin(query, json!({ "s": search })).await;
+        let answer = app.admin(query, json!({ "s": search, "n": 100 })).await;
         assert_eq!(&node_ids(answer.data()), expected, "search {search:?} among {among}");
         assert_eq!(answer.data()["findings"]["totalCount"], expected.len(), "count of {search:?} among {among}");
+        let mut in_order: Vec<i64> = expected.iter().map(|id| id.parse().expect("a numeric id")).collect();
+        in_order.sort_unstable();
+        let first: Vec<String> = in_order.iter().take(1).map(i64::to_string).collect();
+        let answer = app.admin(query, json!({ "s": search, "n": 1 })).await;
+        let nodes = answer.data()["findings"]["nodes"].as_array().expect("nodes");
+        let ids: Vec<&str> = nodes.iter().map(|node| node["id"].as_str().expect("id")).collect();
+        assert_eq!(ids, first, "first of {search:?} among {among}");
+        assert_eq!(answer.data()["findings"]["totalCount"], expected.len(), "count of {search:?} among {among}");
+        assert_eq!(answer.data()["findings"]["pageInfo"]["hasNextPage"], expected.len() > 1, "{search:?}");
     }
 }
 
