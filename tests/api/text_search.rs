@@ -59,8 +59,8 @@ type Closed = BTreeSet<String>;
 
 /// Searches for `search` among every finding and among the open ones (the SLA states of open findings: the
 /// finding index's question about open findings, whose candidates come from `open_finding_text`), and checks
-/// each answer against the texts the test wrote: all of it in one page, and its first finding alone (the count
-/// and the page are the finding index's work on the candidates holding the text, not SQL's).
+/// each answer against the texts the test wrote: all of it in one page, and its first finding alone (where the
+/// trigram index narrows a search, the finding index counts and pages the candidates holding the text).
 async fn check_search(app: &TestApp, search: &str, texts: &Texts, closed: &Closed) {
     let wanted = search.trim().to_lowercase();
     let holding: BTreeSet<String> = texts
