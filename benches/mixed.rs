@@ -12,7 +12,7 @@
 //! Every second a probe, a Critical due 30 s later, is created: the sweep lag is the time from its deadline
 //! until a watcher hears its breach on `slaEvents`, the delivery lag from then until the webhook receiver has
 //! it. Reports, minute by minute, the reads' rate, p50 and p99 (and each kind's) and the server's memory, then
-//! both lags.
+//! both lags. `BENCH_SEARCH_FROM` as in the `varied` bench.
 //!
 //! `cargo bench --bench mixed`; the data set is the `server` bench's (`BENCH_SQLITE_FILE`, `BENCH_REUSE=1`,
 //! `BENCH_DATABASE_URL` as there); it is copied first (an SQLite file, or a PostgreSQL database made from it

@@ -8,7 +8,9 @@
 //! `cargo bench --bench varied`; the data set is the `server` bench's (`BENCH_SQLITE_FILE`, `BENCH_REUSE=1`,
 //! `BENCH_DATABASE_URL` as there). `BENCH_SECONDS` per measurement (default 10), `BENCH_MODES=index,sql`,
 //! `BENCH_ONLY=<words>` to run only the measurements whose names contain one of them,
-//! `BENCH_SLA_STARTED_WITHIN_HOURS` how far back the written findings' SLAs started (default 2,880).
+//! `BENCH_SLA_STARTED_WITHIN_HOURS` how far back the written findings' SLAs started (default 2,880),
+//! `BENCH_SEARCH_FROM` the smallest number searched for (`component-<n…996>`; default 0, 100 for only the
+//! three-digit searches, which name a thousandth of the findings each).
 
 #![allow(clippy::disallowed_methods, reason = "tests and benches may read the real clock and their own environment")]
 
