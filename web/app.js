@@ -13,7 +13,15 @@ const state = {
   sort: { key: "deadline", direction: 1 },
   socket: null,
   reconnectDelay: 1000,
+  // A reload of the counts and table, and of the alerts, asked for by live events: at most one waiting each
+  // (`scheduleRefresh`), and only the answer of the latest reload started is shown (`refreshes`).
   refreshTimer: null,
+  alertsTimer: null,
+  refreshes: 0,
+  alertRefreshes: 0,
+  // Whether this sign-in's live connection was up before: a connection made again missed what happened
+  // while it was down, so the page reloads then.
+  wasLive: false,
   // The trend of the last 90 days: fetched at start, on a product change, and again after a quarter of an hour
   // (it reads every finding of the period; a thousand dashboards must not ask for it every minute). Past days
   // change only when findings arrive with a past SLA start; today's point follows the counts meanwhile.
@@ -94,6 +102,9 @@ async function signIn(event) {
 function signOut() {
   state.token = null;
   clearTimeout(state.refreshTimer);
+  clearTimeout(state.alertsTimer);
+  state.refreshTimer = state.alertsTimer = null;
+  state.wasLive = false;
   sessionStorage.removeItem(TOKEN_KEY);
   if (state.socket) {
     state.socket.onclose = null;
@@ -125,6 +136,7 @@ async function start() {
 }
 
 async function refresh() {
+  const asked = ++state.refreshes;
   const variables = { p: state.productId || null };
   const data = await gql(
     `query($p: ID) {
@@ -136,8 +148,11 @@ async function refresh() {
     }`,
     variables,
   );
+  // A reload started later answers for a later instant: an earlier one that ends after it must not undo it.
+  if (asked !== state.refreshes) return;
   renderCounts(data.slaSummary);
   await refreshTrend(data.slaSummary);
+  if (asked !== state.refreshes) return;
   state.findings = data.findings.edges.map(({ node }) => ({
     id: node.id,
     title: node.title,
@@ -150,9 +165,23 @@ async function refresh() {
   renderFindings();
 }
 
+// Live events come in bursts (an import, a sweep of a thousand findings): each asks for a reload, but one
+// waiting reload covers every event before it fires, so a burst makes one request every quarter of a second,
+// not one per event, and a stream of events never postpones the reload.
 function scheduleRefresh() {
-  clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(() => refresh().catch(showProblem), 250);
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = null;
+    refresh().catch(showProblem);
+  }, 250);
+}
+
+function scheduleAlertsRefresh() {
+  if (state.alertsTimer) return;
+  state.alertsTimer = setTimeout(() => {
+    state.alertsTimer = null;
+    refreshAlerts().catch(showProblem);
+  }, 250);
 }
 
 // The findings of one severity in one SLA state, from `slaSummary`'s rows.
@@ -330,7 +359,9 @@ function tick() {
 // ---- Alerts ----
 
 async function refreshAlerts() {
+  const asked = ++state.alertRefreshes;
   const data = await gql("{ unreadAlertCount alerts(first: 20) { edges { node { id title url createdAt readAt } } } }");
+  if (asked !== state.alertRefreshes) return;
   const badge = $("#unread");
   badge.textContent = String(data.unreadAlertCount);
   badge.classList.toggle("zero", data.unreadAlertCount === 0);
@@ -392,6 +423,11 @@ function connectLive() {
         $("#live").textContent = "live";
         document.body.dataset.live = "true";
         subscribeAll(socket);
+        if (state.wasLive) {
+          scheduleRefresh();
+          scheduleAlertsRefresh();
+        }
+        state.wasLive = true;
         break;
       case "ping":
         socket.send(JSON.stringify({ type: "pong" }));
@@ -423,7 +459,7 @@ function onNext(id, payload) {
   if (payload.errors?.[0]?.extensions?.code === "RESYNC_REQUIRED") {
     // The server dropped live events this page did not get: reload what it shows.
     scheduleRefresh();
-    refreshAlerts().catch(showProblem);
+    scheduleAlertsRefresh();
     return;
   }
   if (payload.errors?.length) {
@@ -436,7 +472,7 @@ function onNext(id, payload) {
   } else if (id === "changed") {
     scheduleRefresh();
   } else if (id === "alerts") {
-    refreshAlerts().catch(showProblem);
+    scheduleAlertsRefresh();
   }
 }
 
