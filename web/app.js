@@ -169,18 +169,19 @@ async function refresh() {
 // waiting reload covers every event before it fires, so a burst makes one request every quarter of a second,
 // not one per event, and a stream of events never postpones the reload.
 function scheduleRefresh() {
-  if (state.refreshTimer) return;
-  state.refreshTimer = setTimeout(() => {
-    state.refreshTimer = null;
-    refresh().catch(showProblem);
-  }, 250);
+  scheduleReload("refreshTimer", refresh);
 }
 
 function scheduleAlertsRefresh() {
-  if (state.alertsTimer) return;
-  state.alertsTimer = setTimeout(() => {
-    state.alertsTimer = null;
-    refreshAlerts().catch(showProblem);
+  scheduleReload("alertsTimer", refreshAlerts);
+}
+
+// `reload` in a quarter of a second unless one is waiting already (its timer in `state[timer]`).
+function scheduleReload(timer, reload) {
+  if (state[timer]) return;
+  state[timer] = setTimeout(() => {
+    state[timer] = null;
+    reload().catch(showProblem);
   }, 250);
 }
 
