@@ -140,7 +140,9 @@ async fn the_dashboard_reloads_its_counts_when_its_subscription_falls_behind() {
     assert_checks(
         &stdout,
         &[
+            "the count took in what was missed while the connection was down",
             "the Critical count took in the burst",
+            "a burst of alerts reloads them at most every quarter of a second",
             "the live status shows no problem after falling behind",
             "no script errors or CSP violations",
         ],
