@@ -202,6 +202,10 @@ async fn fan_out(database_url: &str, subscribers: usize, per_socket: usize) -> B
     let admin_jwt = server.login(ADMIN).await?;
     // The finding index loads in the background after start-up: measure from after it.
     tokio::time::sleep(Duration::from_secs(30)).await;
+    // What came due since the data set was swept (minutes ago after a fresh load) is announced now, before
+    // anyone listens, so that the measured sweep announces the bench's breach alone, or nearly.
+    let caught_up = server.graphql(&admin_jwt, "mutation { runSlaSweep { emitted } }").await?;
+    println!("events that came due before the subscribers: {}", caught_up["data"]["runSlaSweep"]);
     let before = server.rss_mib()?;
 
     let ws_url = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
@@ -266,17 +270,19 @@ async fn fan_out(database_url: &str, subscribers: usize, per_socket: usize) -> B
     let sweep = server.graphql(&admin_jwt, "mutation { runSlaSweep { emitted } }").await?;
     let sweep_done = breached.elapsed();
     let mut latencies = Vec::with_capacity(subscribers);
+    // Breaches of other findings that came due in the seconds since the sweep before the subscribers: heard
+    // by every subscriber as well, and counted apart.
+    let mut others = 0_usize;
     let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
     while latencies.len() < subscribers {
         match tokio::time::timeout_at(give_up, received_rx.recv()).await {
-            Ok(Some((at, id))) => {
-                if id != finding_id {
-                    return Err(format!("a subscriber heard finding {id}, expected {finding_id}").into());
-                }
-                latencies.push(at - breached);
-            }
+            Ok(Some((at, id))) if id == finding_id => latencies.push(at - breached),
+            Ok(Some(_)) => others += 1,
             _ => break,
         }
+    }
+    if others > 0 {
+        println!("besides the bench's breach, {others} events of other findings were heard");
     }
     let heard = latencies.len();
     let (median, _) = support::median_and_p99(&mut latencies);
@@ -307,8 +313,8 @@ async fn fan_out(database_url: &str, subscribers: usize, per_socket: usize) -> B
     Ok(())
 }
 
-/// One websocket client: connects, starts `subscriptions` subscriptions on `go`, reports when each hears its
-/// first breach, then stays connected until aborted.
+/// One websocket client: connects, starts `subscriptions` subscriptions on `go`, and reports each breach they
+/// hear (the finding's id) until aborted.
 async fn subscriber(
     url: String,
     jwt: String,
@@ -325,7 +331,7 @@ async fn subscriber(
         let subscribe = json!({ "id": id.to_string(), "type": "subscribe", "payload": { "query": BREACHES } });
         socket.send(Message::text(subscribe.to_string())).await?;
     }
-    let mut heard = 0;
+    // Every event is reported, not only the first: a breach of another finding may come first (`fan_out`).
     while let Some(message) = socket.next().await {
         if let Message::Text(text) = message? {
             let at = Instant::now();
@@ -333,13 +339,8 @@ async fn subscriber(
             if value["type"] == "next" {
                 let id = value["payload"]["data"]["slaEvents"]["finding"]["id"].as_str().unwrap_or_default();
                 received.send((at, id.to_owned()))?;
-                heard += 1;
-                if heard == subscriptions {
-                    break;
-                }
             }
         }
     }
-    std::future::pending::<()>().await;
     Ok(())
 }
